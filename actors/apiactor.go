@@ -1,0 +1,87 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// apiActor owns the HTTP server: it binds in Started and shuts the server down (in-flight requests
+// get up to apiDrain to finish, then connections are closed) and joins its serve goroutine in
+// Stopping and Restarting. A restart rebinds the same address.
+type apiActor struct {
+	n   *Node
+	srv *http.Server
+	wg  sync.WaitGroup
+}
+
+const apiDrain = 2 * time.Second
+
+func (a *apiActor) Receive(ctx actor.Context) {
+	switch ctx.Message().(type) {
+	case *actor.Started:
+		if err := a.start(); err != nil {
+			panic(err)
+		}
+		a.n.readyOn.Do(func() { close(a.n.ready) })
+	case *actor.Stopping, *actor.Restarting:
+		a.stop()
+	}
+}
+
+func (a *apiActor) start() error {
+	addr := a.n.cfg.API.Listen
+	if addr == "" {
+		return nil
+	}
+	// After a restart, bind the port the first instance got (matters when the config says :0).
+	if prev := a.n.APIAddr(); prev != "" {
+		addr = prev
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("api: listen on %s: %w", addr, err)
+	}
+	var h http.Handler = http.NotFoundHandler()
+	if a.n.opts.HTTPHandler != nil {
+		h = a.n.opts.HTTPHandler(a.n)
+	}
+	a.srv = &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	a.n.apiAddr.Store(ln.Addr().String())
+	srv := a.srv
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.n.log.Error("api server stopped", "actor", nameAPI, "err", err)
+		}
+	}()
+	a.n.log.Info("api listening", "actor", nameAPI, "addr", ln.Addr().String())
+	return nil
+}
+
+func (a *apiActor) stop() {
+	if a.srv == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), apiDrain)
+	defer cancel()
+	if err := a.srv.Shutdown(ctx); err != nil {
+		_ = a.srv.Close()
+	}
+	a.wg.Wait()
+	a.srv = nil
+}

@@ -1,0 +1,90 @@
+package actors
+
+import (
+	"net/http"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/actorchain/actorchain/supervisor"
+)
+
+// metrics are one node's Prometheus families, in a registry of their own (several nodes may run
+// in one process). Every family has a value from the first scrape.
+type metrics struct {
+	reg             *prometheus.Registry
+	height          prometheus.Gauge
+	peers           *prometheus.GaugeVec
+	mempool         prometheus.Gauge
+	blocksConnected prometheus.Counter
+	txsConnected    prometheus.Counter
+	hashes          prometheus.Counter
+	syncProgress    prometheus.Gauge
+
+	mempoolSize atomic.Int64 // for status, without a request to the mempool
+}
+
+func newMetrics(n *Node) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		height: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "actorchain_chain_height", Help: "Height of the committed main-chain tip.",
+		}),
+		peers: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "actorchain_peers", Help: "Connected peers by direction.",
+		}, []string{"direction"}),
+		mempool: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "actorchain_mempool_txs", Help: "Transactions pending in the mempool.",
+		}),
+		blocksConnected: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "actorchain_blocks_connected_total", Help: "Blocks connected to the main chain (reorgs included).",
+		}),
+		txsConnected: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "actorchain_txs_connected_total", Help: "Transactions in blocks connected to the main chain.",
+		}),
+		hashes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "actorchain_miner_hashes_total", Help: "Proof-of-work hashes computed by this node's workers.",
+		}),
+		syncProgress: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "actorchain_sync_progress", Help: "Sync progress from 0 to 1 (1 when caught up).",
+		}),
+	}
+	m.peers.WithLabelValues("inbound").Set(0)
+	m.peers.WithLabelValues("outbound").Set(0)
+	m.syncProgress.Set(1)
+	m.reg.MustRegister(m.height, m.peers, m.mempool, m.blocksConnected, m.txsConnected, m.hashes, m.syncProgress,
+		&restartCollector{tree: n.tree},
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// MetricsHandler serves the node's metrics in the Prometheus text format.
+func (n *Node) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(n.metrics.reg, promhttp.HandlerOpts{})
+}
+
+// restartCollector reads restart counts from the supervision tree at scrape time, so every actor
+// has a series from the first scrape and the counts are the tree's own.
+type restartCollector struct{ tree *supervisor.Tree }
+
+var restartsDesc = prometheus.NewDesc("actorchain_actor_restarts_total",
+	"Restarts and replacements of each supervised actor.", []string{"actor"}, nil)
+
+func (c *restartCollector) Describe(ch chan<- *prometheus.Desc) { ch <- restartsDesc }
+
+func (c *restartCollector) Collect(ch chan<- prometheus.Metric) {
+	var walk func(n supervisor.Node, root bool)
+	walk = func(n supervisor.Node, root bool) {
+		if !root {
+			ch <- prometheus.MustNewConstMetric(restartsDesc, prometheus.CounterValue, float64(n.Restarts), n.Name)
+		}
+		for _, k := range n.Children {
+			walk(k, false)
+		}
+	}
+	walk(c.tree.Snapshot(), true)
+}

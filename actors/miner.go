@@ -1,0 +1,351 @@
+package actors
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/powworker"
+	"github.com/actorchain/actorchain/supervisor"
+)
+
+type (
+	setMiningRequest  struct{ Enabled bool }
+	setMiningResponse struct{}
+
+	// mineJob gives a worker a work header and its nonce range.
+	mineJob struct {
+		ID     uint64
+		Header [chainstate.WorkHeaderSize]byte
+		Bits   uint32
+		Range  powworker.Range
+	}
+	// stopJob makes a worker drop its job.
+	stopJob struct{}
+	// workerReady is sent by a worker when it starts (also after a restart or a replacement).
+	workerReady struct{ Index int }
+	// workerFound reports a solved header.
+	workerFound struct {
+		ID     uint64
+		TimeMs uint64
+		Nonce  uint32
+	}
+	// workerExhausted reports a nonce range searched without success.
+	workerExhausted struct {
+		ID    uint64
+		Index int
+	}
+	refreshTick struct{}
+)
+
+// templateRefresh is how often the miner rebuilds its template when the mempool has new
+// transactions but no new block arrived.
+const templateRefresh = time.Second
+
+// minerActor builds block templates from the committed tip and the mempool, signs each template
+// once, hands disjoint nonce ranges of it to its workers (one child per worker, supervised by its
+// own Group) and submits solved blocks to consensus. A new tip means a fresh template.
+type minerActor struct {
+	n       *Node
+	group   *supervisor.Group
+	workers int
+	ranges  []powworker.Range
+
+	enabled  bool
+	jobID    uint64
+	template *chainstate.Block
+	header   [chainstate.WorkHeaderSize]byte // the template's work header, time patched
+	parent   chainstate.Hash
+	builtAt  int // mempool size when the template was built
+	stopTick func()
+}
+
+func newMinerActor(n *Node) *minerActor {
+	m := &minerActor{n: n, workers: n.workers()}
+	m.ranges = powworker.Split(m.workers)
+	specs := make([]supervisor.Spec, m.workers)
+	for i := range specs {
+		i := i
+		specs[i] = supervisor.Spec{
+			Name:      fmt.Sprintf("worker-%d", i),
+			Producer:  func() actor.Actor { return &workerActor{n: n, index: i} },
+			Restart:   supervisor.Permanent,
+			Shutdown:  5 * time.Second,
+			Intensity: n.intensity(),
+		}
+	}
+	m.group = supervisor.NewGroup(supervisor.GroupOptions{
+		Tree:           n.tree,
+		Path:           nameMiner,
+		Logger:         n.log,
+		Specs:          specs,
+		OnGiveUp:       m.onGiveUp,
+		FaultInjection: n.cfg.Debug.FaultInjection,
+	})
+	return m
+}
+
+// HandleFailure makes the miner the supervisor of its workers.
+func (m *minerActor) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, rs *actor.RestartStatistics, reason, msg any) {
+	m.group.HandleFailure(sys, sup, child, rs, reason, msg)
+}
+
+func (m *minerActor) Receive(ctx actor.Context) {
+	if m.group.Receive(ctx) {
+		return
+	}
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		if err := m.group.Start(ctx); err != nil {
+			panic(fmt.Errorf("miner: start workers: %w", err))
+		}
+		self, root := ctx.Self(), ctx.ActorSystem().Root
+		m.stopTick = every(templateRefresh, func() { root.Send(self, &refreshTick{}) })
+		m.enabled = m.n.mining.Load()
+		if m.enabled {
+			m.newJob(ctx)
+		}
+	case *actor.Stopping, *actor.Restarting:
+		if m.stopTick != nil {
+			m.stopTick()
+			m.stopTick = nil
+		}
+	case *setMiningRequest:
+		m.setEnabled(ctx, msg.Enabled)
+		ctx.Respond(&setMiningResponse{})
+	case *tipChanged:
+		if m.enabled && msg.Hash != m.parent {
+			m.newJob(ctx)
+		}
+	case *refreshTick:
+		if m.enabled && int(m.n.metrics.mempoolSize.Load()) != m.builtAt {
+			m.newJob(ctx)
+		}
+	case *workerReady:
+		if m.enabled && m.template != nil {
+			m.sendJob(ctx, msg.Index)
+		}
+	case *workerFound:
+		if m.enabled && msg.ID == m.jobID {
+			m.found(ctx, msg)
+		}
+	case *workerExhausted:
+		if m.enabled && msg.ID == m.jobID {
+			m.rollTime(ctx)
+		}
+	}
+}
+
+func (m *minerActor) setEnabled(ctx actor.Context, on bool) {
+	m.n.mining.Store(on)
+	if on == m.enabled {
+		return
+	}
+	m.enabled = on
+	if on {
+		m.n.log.Info("mining started", "actor", nameMiner, "workers", m.workers)
+		m.newJob(ctx)
+		return
+	}
+	// From here on found blocks of older jobs are ignored (jobID moves on), and submission is
+	// synchronous inside this actor: once the reply is sent, no block of ours gets connected.
+	m.jobID++
+	m.template = nil
+	for i := 0; i < m.workers; i++ {
+		if pid := m.group.PID(fmt.Sprintf("worker-%d", i)); pid != nil {
+			ctx.Send(pid, &stopJob{})
+		}
+	}
+	m.n.log.Info("mining stopped", "actor", nameMiner)
+}
+
+// newJob builds and signs a template on the committed tip and hands it to every worker.
+func (m *minerActor) newJob(ctx actor.Context) {
+	s, err := m.n.store()
+	if err != nil {
+		return // storage restarting: the next tip or tick retries
+	}
+	tip, err := s.Tip()
+	if err != nil {
+		return
+	}
+	var txs []*chainstate.Tx
+	if r, err := askFrom[*selectTxsResponse](ctx, m.n.pid(nameMempool), &selectTxsRequest{Max: m.n.params.MaxBlockTxs}, 2*time.Second); err == nil {
+		txs = r.Txs
+	}
+	m.builtAt = int(m.n.metrics.mempoolSize.Load())
+	now := max(m.n.nowMs(), tip.Header.Time)
+	var tmpl *chainstate.Block
+	err = s.View(func(r chainstate.AccountReader) error {
+		b, _, err := chainstate.BuildTemplate(m.n.params, &tip.Header, r, m.n.minerPub, txs, now)
+		tmpl = b
+		return err
+	})
+	if err != nil {
+		m.n.log.Warn("cannot build a block template", "actor", nameMiner, "err", err)
+		return
+	}
+	tmpl.Header.Seal(m.n.minerKey)
+	m.jobID++
+	m.template = tmpl
+	m.parent = tip.Hash
+	m.header = tmpl.Header.WorkHeader()
+	for i := 0; i < m.workers; i++ {
+		m.sendJob(ctx, i)
+	}
+}
+
+func (m *minerActor) sendJob(ctx actor.Context, i int) {
+	pid := m.group.PID(fmt.Sprintf("worker-%d", i))
+	if pid == nil {
+		return
+	}
+	ctx.Send(pid, &mineJob{ID: m.jobID, Header: m.header, Bits: m.template.Header.Bits, Range: m.ranges[i]})
+}
+
+// rollTime gives the workers the same template with a later time once a nonce range is spent.
+func (m *minerActor) rollTime(ctx actor.Context) {
+	t := max(m.n.nowMs(), m.template.Header.Time+1)
+	m.template.Header.Time = t
+	powworker.SetTime(&m.header, t)
+	m.jobID++
+	for i := 0; i < m.workers; i++ {
+		m.sendJob(ctx, i)
+	}
+}
+
+func (m *minerActor) found(ctx actor.Context, f *workerFound) {
+	b := &chainstate.Block{Header: m.template.Header, Txs: m.template.Txs}
+	b.Header.Time = f.TimeMs
+	b.Header.Nonce = f.Nonce
+	m.jobID++ // no second block from this job
+	r, err := askFrom[*submitBlockResponse](ctx, m.n.pid(nameConsensus), &submitBlockRequest{Block: b, Source: "miner"}, storageTimeout)
+	switch {
+	case err != nil:
+		m.n.log.Warn("mined block not accepted", "actor", nameMiner, "height", b.Header.Height, "err", err)
+	case r.Err != nil:
+		m.n.log.Warn("mined block rejected", "actor", nameMiner, "height", b.Header.Height, "err", r.Err)
+	default:
+		m.n.log.Debug("block mined", "actor", nameMiner, "height", b.Header.Height, "block_hash", r.Result.Hash, "txs", len(b.Txs), "status", r.Result.Status)
+	}
+	m.newJob(ctx)
+}
+
+func (m *minerActor) onGiveUp(ctx actor.Context, name string, reason any) {
+	m.setEnabled(ctx, false)
+	m.n.log.Error("mining stopped: a worker restarted too often; the node keeps running", "actor", nameMiner+"/"+name, "reason", fmt.Sprint(reason))
+}
+
+// every calls f every d until the returned stop function is called; stop waits for nothing and
+// is idempotent (f must only send a message).
+func every(d time.Duration, f func()) (stop func()) {
+	var mu sync.Mutex
+	stopped := false
+	var t *time.Timer
+	var tick func()
+	tick = func() {
+		f()
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped {
+			t.Reset(d)
+		}
+	}
+	mu.Lock()
+	t = time.AfterFunc(d, tick)
+	mu.Unlock()
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		t.Stop()
+	}
+}
+
+// workerActor runs the nonce search of its job in one tracked goroutine, counted in the hash
+// metric, and reports found or exhausted to the miner. The goroutine is stopped and joined on
+// every new job and in Stopping/Restarting.
+type workerActor struct {
+	n     *Node
+	index int
+	quit  atomic.Bool
+	wg    sync.WaitGroup
+	// cur is the running search's quit flag (replaced per job).
+	cur *atomic.Bool
+}
+
+// searchChunk is how many nonces one Search call covers before the hash metric is updated.
+const searchChunk = 1 << 18
+
+func (w *workerActor) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		ctx.Send(ctx.Parent(), &workerReady{Index: w.index})
+	case *actor.Stopping, *actor.Restarting:
+		w.stopSearch()
+	case *mineJob:
+		w.stopSearch()
+		w.start(ctx, msg)
+	case *stopJob:
+		w.stopSearch()
+	case *workerPanic:
+		panic(msg.reason)
+	}
+}
+
+type workerPanic struct{ reason any }
+
+func (w *workerActor) stopSearch() {
+	if w.cur != nil {
+		w.cur.Store(true)
+		w.cur = nil
+	}
+	w.wg.Wait()
+}
+
+func (w *workerActor) start(ctx actor.Context, job *mineJob) {
+	quit := &atomic.Bool{}
+	w.cur = quit
+	parent, self, root := ctx.Parent(), ctx.Self(), ctx.ActorSystem().Root
+	hashes := w.n.metrics.hashes
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		defer func() {
+			// A panic here would kill the process: turn it into a failure of the actor.
+			if r := recover(); r != nil {
+				root.Send(self, &workerPanic{reason: r})
+			}
+		}()
+		hdr := job.Header
+		stop := func() bool { return quit.Load() }
+		r := job.Range
+		for r.Count > 0 && !quit.Load() {
+			n := min(r.Count, searchChunk)
+			res := powworker.Search(hdr, job.Bits, powworker.Range{Start: r.Start, Count: n}, 0, stop)
+			hashes.Add(float64(res.Hashes))
+			if res.Found {
+				root.Send(parent, &workerFound{ID: job.ID, TimeMs: beUint64(hdr[chainstate.WorkTimeOffset:]), Nonce: res.Nonce})
+				return
+			}
+			if !res.Done {
+				return // stopped
+			}
+			r.Start += uint32(n)
+			r.Count -= n
+		}
+		if !quit.Load() {
+			root.Send(parent, &workerExhausted{ID: job.ID, Index: w.index})
+		}
+	}()
+}
+
+func beUint64(b []byte) uint64 {
+	_ = b[7]
+	return uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 |
+		uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7])
+}

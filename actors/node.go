@@ -1,0 +1,375 @@
+package actors
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/supervisor"
+)
+
+// Version is the node's version, set at build time with -ldflags "-X ...actors.Version=...".
+var Version = "0.1.0-dev"
+
+// Actor names (CONTRACT §3), in start order.
+const (
+	nameStorage   = "storage"
+	nameConsensus = "consensus"
+	nameMempool   = "mempool"
+	namePeers     = "peers"
+	nameMiner     = "miner"
+	nameAPI       = "api"
+	rootName      = "node"
+)
+
+// requestTimeout bounds every request from one actor to another, and from a caller to an actor
+// when the caller's context has no earlier deadline.
+const requestTimeout = 5 * time.Second
+
+// Options are the parts of a node that the caller supplies besides its Config.
+type Options struct {
+	// Logger receives every record of the node (lifecycle records included). Default: discard.
+	Logger *slog.Logger
+	// HTTPHandler builds the API's handler (the api package's api.NewHandler); nil serves 404s.
+	HTTPHandler func(*Node) http.Handler
+	// Clock returns the current time (tests). Default time.Now.
+	Clock func() time.Time
+	// Intensity overrides the restart intensity of every supervised actor (tests). Zero: 5 in 10 s.
+	Intensity supervisor.Intensity
+}
+
+// Node is a running node: an actor system whose root actor `node` supervises storage, consensus,
+// mempool, peers, miner and api. It is created by Start and stopped by Stop; after Stop it is
+// permanently unusable.
+type Node struct {
+	cfg      *config.Config
+	params   *chainstate.Params
+	opts     Options
+	log      *slog.Logger
+	sys      *actor.ActorSystem
+	tree     *supervisor.Tree
+	root     *actor.PID
+	handle   storeHandle
+	sigs     *chainstate.SigCache
+	metrics  *metrics
+	nodeID   string
+	minerKey ed25519.PrivateKey
+	minerPub chainstate.PublicKey
+
+	mining  atomic.Bool  // desired mining state; survives miner restarts
+	apiAddr atomic.Value // string: the API's bound address once listening
+	ready   chan struct{}
+	readyOn sync.Once
+
+	stopOnce  sync.Once
+	done      chan struct{} // closed when the root actor has stopped
+	mu        sync.Mutex
+	exitErr   error // why the node stopped itself (guarded by mu)
+	shutdowns sync.Once
+}
+
+// Start opens the node's store (failing fast, with a clear error, when the home is in use or the
+// database belongs to another chain), builds the actor tree in start order and returns once the
+// API listens. The caller must call Stop.
+func Start(cfg *config.Config, opts Options) (*Node, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	params, err := ParamsFromConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	nodeKey, err := chainstate.LoadNodeKey(cfg.Node.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("node key: %w", err)
+	}
+	minerKey, err := chainstate.LoadSigningKey(cfg.Mining.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("miner key: %w", err)
+	}
+	store, err := chainstate.Open(cfg.Storage.Path, params, cfg.Storage.OpenTimeout)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{
+		cfg:      cfg,
+		params:   params,
+		opts:     opts,
+		log:      opts.Logger,
+		tree:     supervisor.NewTree(rootName),
+		sigs:     chainstate.NewSigCache(200_000),
+		nodeID:   hex.EncodeToString(nodeKey.PublicKey().Bytes()),
+		minerKey: minerKey,
+		minerPub: chainstate.PublicKey(minerKey.Public().(ed25519.PublicKey)),
+		ready:    make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	n.mining.Store(cfg.Mining.Enabled)
+	n.handle.initial = store
+	n.metrics = newMetrics(n)
+	n.sys = actor.NewActorSystem(
+		actor.WithLoggerFactory(func(s *actor.ActorSystem) *slog.Logger {
+			return slog.New(minLevel{h: n.log.Handler(), min: slog.LevelWarn}).With("lib", "protoactor")
+		}),
+		actor.WithDeadLetterThrottleInterval(10*time.Millisecond),
+		actor.WithDeadLetterRequestLogging(false),
+	)
+	props := actor.PropsFromProducer(func() actor.Actor { return newRootActor(n) })
+	pid, err := n.sys.Root.SpawnNamed(props, rootName)
+	if err != nil {
+		_ = store.Close()
+		n.sys.Shutdown()
+		return nil, fmt.Errorf("spawn node: %w", err)
+	}
+	n.root = pid
+	select {
+	case <-n.ready:
+		return n, nil
+	case <-n.done:
+		err := n.Err()
+		n.finish()
+		if err == nil {
+			err = errors.New("node stopped while starting")
+		}
+		return nil, err
+	case <-time.After(30 * time.Second):
+		_ = n.Stop(context.Background())
+		return nil, errors.New("node did not become ready within 30s")
+	}
+}
+
+// Config returns the node's configuration.
+func (n *Node) Config() *config.Config { return n.cfg }
+
+// NodeID is the hex of the node's static p2p public key.
+func (n *Node) NodeID() string { return n.nodeID }
+
+// APIAddr is the address the API listens on ("" when disabled).
+func (n *Node) APIAddr() string {
+	s, _ := n.apiAddr.Load().(string)
+	return s
+}
+
+// Done is closed once the node has stopped, by Stop or by itself (a vital actor gave up).
+func (n *Node) Done() <-chan struct{} { return n.done }
+
+// Err reports why the node stopped itself; nil after a requested stop.
+func (n *Node) Err() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.exitErr
+}
+
+func (n *Node) setErr(err error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.exitErr == nil {
+		n.exitErr = err
+	}
+}
+
+// Stop stops the node in dependency order (api, miner, peers, mempool, consensus, storage; each
+// fully stopped before the next gets its stop, storage closing the database last) and waits until
+// it is done or ctx expires. It is idempotent and safe to call after the node stopped itself.
+func (n *Node) Stop(ctx context.Context) error {
+	n.stopOnce.Do(func() { n.sys.Root.Send(n.root, &shutdownRequest{}) })
+	select {
+	case <-n.done:
+		n.finish()
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stop: %w", ctx.Err())
+	}
+}
+
+// finish releases what outlives the actors: the actor system.
+func (n *Node) finish() {
+	n.shutdowns.Do(func() {
+		n.sys.Shutdown()
+		// A store the storage actor never took (the tree stopped before it started).
+		if s := n.handle.takeInitial(); s != nil {
+			_ = s.Close()
+		}
+	})
+}
+
+// SubmitBlock hands a block to consensus as if a peer had sent it (tests, and peers later).
+func (n *Node) SubmitBlock(ctx context.Context, b *chainstate.Block) (BlockResult, error) {
+	res, err := request[*submitBlockResponse](ctx, n, nameConsensus, &submitBlockRequest{Block: b, Source: "local"})
+	if err != nil {
+		return BlockResult{}, err
+	}
+	return res.Result, res.Err
+}
+
+func (n *Node) pid(name string) *actor.PID { return actor.NewPID(n.sys.Address(), rootName+"/"+name) }
+
+func (n *Node) now() time.Time { return n.opts.Clock() }
+
+func (n *Node) nowMs() uint64 { return uint64(n.now().UnixMilli()) }
+
+func (n *Node) workers() int {
+	if w := n.cfg.Mining.Workers; w > 0 {
+		return w
+	}
+	return runtime.NumCPU()
+}
+
+func (n *Node) intensity() supervisor.Intensity {
+	if n.opts.Intensity.MaxRestarts > 0 {
+		return n.opts.Intensity
+	}
+	return supervisor.Intensity{MaxRestarts: 5, Window: 10 * time.Second}
+}
+
+// request sends msg to the named child of the root and waits for its reply of type T, bounded by
+// ctx and requestTimeout.
+func request[T any](ctx context.Context, n *Node, name string, msg any) (T, error) {
+	var zero T
+	timeout := requestTimeout
+	if d, ok := ctx.Deadline(); ok {
+		if left := time.Until(d); left < timeout {
+			timeout = left
+		}
+	}
+	if timeout <= 0 {
+		return zero, fmt.Errorf("%s: %w", name, ErrUnavailable)
+	}
+	res, err := n.sys.Root.RequestFuture(n.pid(name), msg, timeout).Result()
+	if err != nil {
+		return zero, fmt.Errorf("%s did not answer (%v): %w", name, err, ErrUnavailable)
+	}
+	t, ok := res.(T)
+	if !ok {
+		return zero, fmt.Errorf("%s answered %T: %w", name, res, ErrUnavailable)
+	}
+	return t, nil
+}
+
+// askFrom is request from inside an actor: it blocks the calling actor, so it may only be used
+// along the acyclic request graph (miner → consensus → storage, miner → mempool).
+func askFrom[T any](ctx actor.Context, pid *actor.PID, msg any, timeout time.Duration) (T, error) {
+	var zero T
+	res, err := ctx.RequestFuture(pid, msg, timeout).Result()
+	if err != nil {
+		return zero, fmt.Errorf("%s did not answer (%v): %w", pid.Id, err, ErrUnavailable)
+	}
+	t, ok := res.(T)
+	if !ok {
+		return zero, fmt.Errorf("%s answered %T: %w", pid.Id, res, ErrUnavailable)
+	}
+	return t, nil
+}
+
+// rootActor is `node`: it supervises the six top-level actors and owns the ordered stop.
+type rootActor struct {
+	n     *Node
+	group *supervisor.Group
+}
+
+type shutdownRequest struct{}
+
+func newRootActor(n *Node) *rootActor {
+	r := &rootActor{n: n}
+	in := n.intensity()
+	spec := func(name string, p actor.Producer) supervisor.Spec {
+		return supervisor.Spec{Name: name, Producer: p, Restart: supervisor.Permanent, Shutdown: 10 * time.Second, Intensity: in}
+	}
+	r.group = supervisor.NewGroup(supervisor.GroupOptions{
+		Tree:   n.tree,
+		Path:   "",
+		Logger: n.log,
+		Specs: []supervisor.Spec{
+			spec(nameStorage, func() actor.Actor { return &storageActor{n: n} }),
+			spec(nameConsensus, func() actor.Actor { return newConsensusActor(n) }),
+			spec(nameMempool, func() actor.Actor { return newMempoolActor(n) }),
+			spec(namePeers, func() actor.Actor { return &peersActor{n: n} }),
+			spec(nameMiner, func() actor.Actor { return newMinerActor(n) }),
+			spec(nameAPI, func() actor.Actor { return &apiActor{n: n} }),
+		},
+		OnGiveUp:       r.onGiveUp,
+		FaultInjection: n.cfg.Debug.FaultInjection,
+	})
+	return r
+}
+
+// HandleFailure makes the root the supervisor of its children (protoactor calls it because the
+// actor implements actor.SupervisorStrategy).
+func (r *rootActor) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, rs *actor.RestartStatistics, reason, msg any) {
+	r.group.HandleFailure(sys, sup, child, rs, reason, msg)
+}
+
+func (r *rootActor) Receive(ctx actor.Context) {
+	if r.group.Receive(ctx) {
+		return
+	}
+	switch ctx.Message().(type) {
+	case *actor.Started:
+		r.n.tree.SetRoot(ctx.Self(), supervisor.StateRunning)
+		r.n.log.Info("actor started", "actor", rootName)
+		if err := r.group.Start(ctx); err != nil {
+			r.n.setErr(fmt.Errorf("start: %w", err))
+			r.stop(ctx)
+		}
+	case *shutdownRequest:
+		r.stop(ctx)
+	case *actor.Stopped:
+		r.n.tree.SetRoot(ctx.Self(), supervisor.StateStopped)
+		r.n.log.Info("actor stopped", "actor", rootName)
+		close(r.n.done)
+	}
+}
+
+func (r *rootActor) stop(ctx actor.Context) {
+	if r.group.Stopping() {
+		return
+	}
+	r.n.log.Info("node stopping")
+	r.n.mining.Store(false)
+	self := ctx.Self()
+	r.group.StopAll(ctx, func() { ctx.Stop(self) })
+}
+
+// onGiveUp decides what a child that exceeded its restart intensity means for the node: without a
+// miner the node keeps serving; without any other actor it cannot, so it stops cleanly with an
+// error (exit 1).
+func (r *rootActor) onGiveUp(ctx actor.Context, name string, reason any) {
+	if name == nameMiner {
+		r.n.mining.Store(false)
+		r.n.log.Error("mining stopped: the miner restarted too often; the node keeps running", "actor", name, "reason", fmt.Sprint(reason))
+		return
+	}
+	r.n.setErr(fmt.Errorf("actor %s restarted too often (last reason: %v); stopping the node", name, reason))
+	r.n.log.Error("stopping the node: a vital actor restarted too often", "actor", name, "reason", fmt.Sprint(reason))
+	r.stop(ctx)
+}
+
+// minLevel drops records below min (protoactor's own Info chatter).
+type minLevel struct {
+	h   slog.Handler
+	min slog.Level
+}
+
+func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= m.min && m.h.Enabled(ctx, l)
+}
+func (m minLevel) Handle(ctx context.Context, r slog.Record) error { return m.h.Handle(ctx, r) }
+func (m minLevel) WithAttrs(a []slog.Attr) slog.Handler {
+	return minLevel{h: m.h.WithAttrs(a), min: m.min}
+}
+func (m minLevel) WithGroup(g string) slog.Handler { return minLevel{h: m.h.WithGroup(g), min: m.min} }

@@ -1,0 +1,187 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchain/actorchain/chainstate"
+)
+
+// storeHandle publishes the store that the storage actor currently owns. Writes are messages to
+// the storage actor (one writer, group-committed); reads go straight to the published store, which
+// is goroutine-safe (bbolt read transactions), so a status or balance query never waits behind a
+// commit. While storage restarts the handle is empty and readers get ErrUnavailable; a read that
+// raced with the close gets bbolt's "database not open" and is reported the same way.
+type storeHandle struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	cur     *chainstate.Store
+	initial *chainstate.Store // opened by Start, taken by the first storage instance
+}
+
+func (h *storeHandle) condLocked() *sync.Cond {
+	if h.cond == nil {
+		h.cond = sync.NewCond(&h.mu)
+	}
+	return h.cond
+}
+
+func (h *storeHandle) takeInitial() *chainstate.Store {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.initial
+	h.initial = nil
+	return s
+}
+
+func (h *storeHandle) publish(s *chainstate.Store) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.cur = s
+	h.condLocked().Broadcast()
+}
+
+func (h *storeHandle) unpublish() *chainstate.Store {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.cur
+	h.cur = nil
+	return s
+}
+
+func (h *storeHandle) get() *chainstate.Store {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cur
+}
+
+// wait returns the published store, waiting at most d for storage to (re)open it.
+func (h *storeHandle) wait(d time.Duration) (*chainstate.Store, error) {
+	deadline := time.Now().Add(d)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c := h.condLocked()
+	for h.cur == nil {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, fmt.Errorf("storage: %w", ErrUnavailable)
+		}
+		// sync.Cond has no timed wait: a timer wakes every waiter at the deadline.
+		t := time.AfterFunc(left, func() {
+			h.mu.Lock()
+			c.Broadcast()
+			h.mu.Unlock()
+		})
+		c.Wait()
+		t.Stop()
+	}
+	return h.cur, nil
+}
+
+// store returns the published store or ErrUnavailable.
+func (n *Node) store() (*chainstate.Store, error) {
+	if s := n.handle.get(); s != nil {
+		return s, nil
+	}
+	return nil, fmt.Errorf("storage is restarting: %w", ErrUnavailable)
+}
+
+func unavailable(err error) error {
+	if errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("storage: %v: %w", err, ErrUnavailable)
+}
+
+// Storage requests. Each is one bbolt transaction.
+type (
+	connectBlockRequest  struct{ Block *chainstate.Block }
+	connectBlockResponse struct {
+		Delta *chainstate.Delta
+		Err   error
+	}
+	putBlockRequest struct {
+		Block *chainstate.Block
+		Work  *big.Int // cumulative work
+	}
+	reorgRequest struct {
+		Disconnect []chainstate.Hash
+		Connect    []*chainstate.Block
+	}
+	reorgResponse struct {
+		Result *chainstate.ReorgResult
+		Err    error
+	}
+	markInvalidRequest     struct{ Hash chainstate.Hash }
+	persistMempoolRequest  struct {
+		ID     uint64
+		Add    []*chainstate.Tx
+		Remove []chainstate.Hash
+	}
+	persistMempoolResponse struct {
+		ID  uint64
+		Add []*chainstate.Tx
+		Err error
+	}
+	storageDone struct{ Err error }
+)
+
+// storageActor owns the *bbolt.DB (through chainstate.Store): it opens it in Started (the first
+// instance takes the store Start opened, so that a home in use fails before any actor runs),
+// performs every write, and closes the database in Stopping and Restarting. It is the last actor
+// to stop.
+type storageActor struct {
+	n *Node
+	s *chainstate.Store
+}
+
+func (a *storageActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		s := a.n.handle.takeInitial()
+		if s == nil {
+			var err error
+			cfg := a.n.cfg.Storage
+			s, err = chainstate.Open(cfg.Path, a.n.params, cfg.OpenTimeout)
+			if err != nil {
+				panic(fmt.Errorf("reopen store: %w", err))
+			}
+		}
+		a.s = s
+		a.n.handle.publish(s)
+	case *actor.Stopping, *actor.Restarting:
+		a.close()
+	case *connectBlockRequest:
+		d, err := a.s.Connect(m.Block)
+		ctx.Respond(&connectBlockResponse{Delta: d, Err: err})
+	case *putBlockRequest:
+		err := a.s.PutBlock(m.Block, m.Work)
+		ctx.Respond(&storageDone{Err: err})
+	case *reorgRequest:
+		r, err := a.s.Reorg(m.Disconnect, m.Connect)
+		ctx.Respond(&reorgResponse{Result: r, Err: err})
+	case *markInvalidRequest:
+		ctx.Respond(&storageDone{Err: a.s.MarkInvalid(m.Hash)})
+	case *persistMempoolRequest:
+		err := a.s.PutMempool(m.Add, m.Remove)
+		ctx.Respond(&persistMempoolResponse{ID: m.ID, Add: m.Add, Err: err})
+	}
+}
+
+func (a *storageActor) close() {
+	if a.s == nil {
+		return
+	}
+	a.n.handle.unpublish()
+	if err := a.s.Close(); err != nil {
+		a.n.log.Error("close store", "actor", nameStorage, "path", a.s.Path(), "err", err)
+	} else {
+		a.n.log.Info("store closed", "actor", nameStorage, "path", a.s.Path())
+	}
+	a.s = nil
+}

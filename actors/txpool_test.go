@@ -1,0 +1,168 @@
+package actors
+
+import (
+	"crypto/ed25519"
+	"fmt"
+	"testing"
+
+	"pgregory.net/rapid"
+
+	"github.com/actorchain/actorchain/chainstate"
+)
+
+func poolKey(seed byte) ed25519.PrivateKey {
+	s := make([]byte, ed25519.SeedSize)
+	for i := range s {
+		s[i] = seed
+	}
+	return ed25519.NewKeyFromSeed(s)
+}
+
+func poolTxOf(key ed25519.PrivateKey, nonce, amount, fee uint64) *chainstate.Tx {
+	tx := &chainstate.Tx{ChainID: "test", From: chainstate.PublicKey(key.Public().(ed25519.PublicKey)), Amount: amount, Fee: fee, Nonce: nonce}
+	tx.To[0] = 9
+	tx.Sign(key)
+	return tx
+}
+
+func TestTxPoolAdmission(t *testing.T) {
+	k := poolKey(1)
+	acc := chainstate.Account{Balance: 100, Nonce: 3}
+	tests := []struct {
+		name  string
+		setup []*chainstate.Tx
+		tx    *chainstate.Tx
+		max   int
+		code  string
+	}{
+		{name: "next nonce", tx: poolTxOf(k, 3, 10, 1)},
+		{name: "future nonce within the gap", tx: poolTxOf(k, 10, 10, 1)},
+		{name: "used nonce", tx: poolTxOf(k, 2, 10, 1), code: "bad_nonce"},
+		{name: "too far ahead", tx: poolTxOf(k, 3+maxNonceGap, 10, 1), code: "bad_nonce"},
+		{name: "same nonce pending", setup: []*chainstate.Tx{poolTxOf(k, 3, 10, 1)}, tx: poolTxOf(k, 3, 11, 1), code: "bad_nonce"},
+		{name: "duplicate", setup: []*chainstate.Tx{poolTxOf(k, 3, 10, 1)}, tx: poolTxOf(k, 3, 10, 1), code: "duplicate"},
+		{name: "over balance", tx: poolTxOf(k, 3, 100, 1), code: "insufficient_funds"},
+		{name: "over balance with pending", setup: []*chainstate.Tx{poolTxOf(k, 3, 60, 0)}, tx: poolTxOf(k, 4, 40, 1), code: "insufficient_funds"},
+		{name: "full", setup: []*chainstate.Tx{poolTxOf(k, 3, 1, 0)}, tx: poolTxOf(k, 4, 1, 0), max: 1, code: "mempool_full"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			max := tc.max
+			if max == 0 {
+				max = 100
+			}
+			p := newTxPool(max)
+			for i, s := range tc.setup {
+				p.add(s, s.Hash(), uint64(i))
+			}
+			rej := p.check(tc.tx, tc.tx.Hash(), acc)
+			switch {
+			case tc.code == "" && rej != nil:
+				t.Fatalf("rejected %s: %s", rej.Code, rej.Reason)
+			case tc.code != "" && rej == nil:
+				t.Fatalf("accepted, want %s", tc.code)
+			case tc.code != "" && rej.Code != tc.code:
+				t.Fatalf("code %s (%s), want %s", rej.Code, rej.Reason, tc.code)
+			}
+		})
+	}
+}
+
+func TestTxPoolSelectOrder(t *testing.T) {
+	a, b := poolKey(1), poolKey(2)
+	p := newTxPool(100)
+	txs := []*chainstate.Tx{
+		poolTxOf(a, 1, 1, 1), // not executable before nonce 0 of a
+		poolTxOf(a, 0, 1, 1),
+		poolTxOf(b, 0, 1, 5),
+		poolTxOf(b, 1, 1, 0),
+		poolTxOf(a, 3, 1, 9), // gap: never selected
+	}
+	for i, tx := range txs {
+		p.add(tx, tx.Hash(), uint64(i))
+	}
+	got := p.selectTxs(10, func(chainstate.Address) uint64 { return 0 })
+	want := []*chainstate.Tx{txs[2], txs[1], txs[0], txs[3]}
+	if len(got) != len(want) {
+		t.Fatalf("selected %d, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("position %d: nonce %d fee %d, want nonce %d fee %d", i, got[i].Nonce, got[i].Fee, want[i].Nonce, want[i].Fee)
+		}
+	}
+	if n := p.pendingNonce(addrKey(a), 0); n != 2 {
+		t.Fatalf("pending nonce %d, want 2 (nonce 3 is behind a gap)", n)
+	}
+	if got := p.selectTxs(1, func(chainstate.Address) uint64 { return 0 }); len(got) != 1 {
+		t.Fatalf("max 1 selected %d", len(got))
+	}
+}
+
+func addrKey(k ed25519.PrivateKey) chainstate.Address {
+	return chainstate.PublicKey(k.Public().(ed25519.PublicKey)).Address()
+}
+
+func TestTxPoolPrune(t *testing.T) {
+	a := poolKey(1)
+	p := newTxPool(100)
+	for n := uint64(0); n < 5; n++ {
+		tx := poolTxOf(a, n, 10, 0)
+		p.add(tx, tx.Hash(), n)
+	}
+	gone := p.prune(addrKey(a), chainstate.Account{Nonce: 2, Balance: 20})
+	if len(gone) != 3 || p.len() != 2 {
+		t.Fatalf("pruned %d, %d left; want 3 pruned (nonces 0,1 used; nonce 4 unaffordable), 2 left", len(gone), p.len())
+	}
+	if p.pendingNonce(addrKey(a), 2) != 4 {
+		t.Fatalf("pending nonce %d, want 4", p.pendingNonce(addrKey(a), 2))
+	}
+}
+
+// Selection is always executable: for every sender the selected nonces are consecutive from the
+// committed nonce, and the pool's bookkeeping (cost per sender) matches its contents after any mix
+// of adds and removes.
+func TestTxPoolProperties(t *testing.T) {
+	keys := []ed25519.PrivateKey{poolKey(1), poolKey(2), poolKey(3)}
+	rapid.Check(t, func(t *rapid.T) {
+		p := newTxPool(1000)
+		var all []*chainstate.Tx
+		steps := rapid.IntRange(1, 60).Draw(t, "steps")
+		for i := 0; i < steps; i++ {
+			if len(all) > 0 && rapid.Bool().Draw(t, fmt.Sprintf("remove%d", i)) {
+				tx := all[rapid.IntRange(0, len(all)-1).Draw(t, fmt.Sprintf("which%d", i))]
+				p.remove(tx.Hash())
+				continue
+			}
+			k := keys[rapid.IntRange(0, len(keys)-1).Draw(t, fmt.Sprintf("key%d", i))]
+			tx := poolTxOf(k, rapid.Uint64Range(0, 8).Draw(t, fmt.Sprintf("nonce%d", i)), 1, rapid.Uint64Range(0, 3).Draw(t, fmt.Sprintf("fee%d", i)))
+			p.add(tx, tx.Hash(), uint64(i))
+			all = append(all, tx)
+		}
+		for a, q := range p.bySender {
+			sum := uint64(0)
+			for n, pt := range q.byNonce {
+				if pt.tx.Nonce != n || pt.sender != a {
+					t.Fatalf("queue entry %d holds nonce %d", n, pt.tx.Nonce)
+				}
+				sum += pt.cost
+			}
+			if sum != q.cost {
+				t.Fatalf("sender cost %d, sum of entries %d", q.cost, sum)
+			}
+		}
+		next := map[chainstate.Address]uint64{}
+		for _, tx := range p.selectTxs(1000, func(chainstate.Address) uint64 { return 0 }) {
+			s := tx.Sender()
+			if tx.Nonce != next[s] {
+				t.Fatalf("selected nonce %d for a sender whose next is %d", tx.Nonce, next[s])
+			}
+			next[s]++
+		}
+		for _, k := range keys {
+			if want := p.pendingNonce(addrKey(k), 0); next[addrKey(k)] != want {
+				t.Fatalf("selected up to %d, pending nonce %d", next[addrKey(k)], want)
+			}
+		}
+	})
+}

@@ -1,0 +1,34 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/actorchain/actorchain/actors"
+	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/supervisor"
+)
+
+// Backend is what the handlers need from a node: exactly the methods of *actors.Node they call,
+// so tests can serve the API from a fake. Every method must be safe for concurrent use; the
+// methods taking a context must return once it is done.
+type Backend interface {
+	Status(ctx context.Context) (actors.Status, error)
+	BlockAt(ctx context.Context, height uint64) (actors.BlockInfo, error)
+	BlockByHash(ctx context.Context, h chainstate.Hash) (actors.BlockInfo, error)
+	Account(ctx context.Context, a chainstate.Address) (actors.AccountInfo, error)
+	SubmitTx(ctx context.Context, tx *chainstate.Tx) (chainstate.Hash, error)
+	Tx(ctx context.Context, h chainstate.Hash) (actors.TxInfo, error)
+	Mempool(ctx context.Context) ([]chainstate.Hash, error)
+	Peers(ctx context.Context) (actors.PeersInfo, error)
+	SetMining(ctx context.Context, enabled bool) error
+	Actors() supervisor.Node
+	FaultInjection() bool
+	CrashActor(name string) error
+	KillActor(name string) error
+	Params() *chainstate.Params
+	MetricsHandler() http.Handler
+}
+
+// The node is the production Backend.
+var _ Backend = (*actors.Node)(nil)

@@ -1,0 +1,45 @@
+// Package api is the node's HTTP API (CONTRACT §3, documented for users in docs/api.md): handlers
+// that turn requests into calls on a Backend (the node's request facade, *actors.Node) bounded by
+// a deadline, and a Client for the CLI and tests.
+//
+// # Usage
+//
+// The api actor serves
+//
+//	h := api.NewHandler(node, api.Options{Logger: log, Version: actors.Version, Pprof: cfg.Debug.Pprof})
+//	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+//
+// and a command talks to a running node with
+//
+//	c := api.NewClient("http://127.0.0.1:8600", nil)
+//	st, err := c.Status(ctx) // err is an *api.APIError when the node answered with an error
+//
+// # Answers
+//
+// Every answer is JSON except /metrics and /debug/pprof/. Every error, including the mux's own
+// 404 and 405, is {"error", "code"} with a 4xx or 5xx status; the codes are the Code* constants.
+// Request bodies are read whole up to Options.MaxBodyBytes (1 MiB; more is 413 body_too_large)
+// and decoded strictly: exactly one JSON object, no unknown fields, every required field present,
+// integers unsigned 64-bit; anything else is 400 malformed with a message naming the field.
+// Transactions travel as Tx, whose ToChain and TxFromChain convert from and to chainstate.Tx.
+//
+// # Concurrency
+//
+// The handler is stateless and safe for concurrent use. Each request runs under
+// http.TimeoutHandler with Options.Timeout (5 s): the handler runs in its own goroutine with a
+// context carrying that deadline, which is passed to the backend, and writes into a buffer; if it
+// has not finished by the deadline the client gets 503 busy, the context is cancelled and the
+// late answer is discarded (TimeoutHandler guards the writer, so a late write never races). A
+// backend call that ignores its context keeps that goroutine until it returns; the node's actors
+// always answer or time out. Handler panics are recovered in that goroutine into 500 internal
+// and logged, so a bug in one request never takes the node down. The pprof endpoints run outside
+// the time limit, since profiles last as long as asked.
+//
+// NB: importing net/http/pprof registers its handlers on http.DefaultServeMux as a side effect;
+// the node never serves DefaultServeMux, and this handler serves pprof only with Options.Pprof.
+//
+// # Logging
+//
+// One Debug record "http request" per request (method, path, status, duration); an Error record
+// per recovered panic and per unexpected backend error (500); an Info record per fault injected.
+package api

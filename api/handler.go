@@ -1,0 +1,225 @@
+package api
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/pprof"
+	"runtime/debug"
+	"strings"
+	"time"
+)
+
+// DefaultTimeout is how long a request may take before the node answers 503 busy.
+const DefaultTimeout = 5 * time.Second
+
+// DefaultMaxBodyBytes is the largest request body accepted (1 MiB); larger bodies get 413.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Options configure NewHandler. The zero value is usable.
+type Options struct {
+	// Logger receives one Debug record per request and an Error record per recovered panic or
+	// unexpected backend error. nil discards.
+	Logger *slog.Logger
+	// Version is sent as the Server header ("actorchain/VERSION") and fills an empty version in
+	// GET /v1/status.
+	Version string
+	// Pprof serves net/http/pprof under /debug/pprof/ (debug.pprof). Those endpoints are not
+	// bound by Timeout, since profiles run for as long as asked.
+	Pprof bool
+	// Timeout bounds every request: the backend gets a context with this deadline and the client
+	// gets 503 busy when the handler has not answered by then. 0 means DefaultTimeout.
+	Timeout time.Duration
+	// MaxBodyBytes bounds request bodies. 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+}
+
+// handler serves the API from a Backend. It holds no mutable state.
+type handler struct {
+	b       Backend
+	log     *slog.Logger
+	version string
+	timeout time.Duration
+	maxBody int64
+}
+
+// NewHandler returns the node's HTTP API (CONTRACT §3) served from b. Every answer is JSON
+// except /metrics and /debug/pprof/; every error, including unknown paths (404) and wrong
+// methods (405), is {"error", "code"}. Each request runs under opts.Timeout; a handler that has
+// not answered by then is abandoned (its context is cancelled) and the client gets 503 busy.
+// Panics in handlers are recovered into 500 internal. The handler is safe for concurrent use
+// and starts no goroutine that outlives a request by more than the backend call it waits on.
+func NewHandler(b Backend, opts Options) http.Handler {
+	h := &handler{b: b, log: opts.Logger, version: opts.Version, timeout: opts.Timeout, maxBody: opts.MaxBodyBytes}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.timeout <= 0 {
+		h.timeout = DefaultTimeout
+	}
+	if h.maxBody <= 0 {
+		h.maxBody = DefaultMaxBodyBytes
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/status", h.status)
+	mux.HandleFunc("GET /v1/blocks/{id}", h.block)
+	mux.HandleFunc("GET /v1/accounts/{address}", h.account)
+	mux.HandleFunc("POST /v1/txs", h.submitTx)
+	mux.HandleFunc("GET /v1/txs/{hash}", h.tx)
+	mux.HandleFunc("GET /v1/mempool", h.mempool)
+	mux.HandleFunc("GET /v1/peers", h.peers)
+	mux.HandleFunc("POST /v1/peers", h.addPeer)
+	mux.HandleFunc("GET /v1/peers/bundle", h.notImplemented("the peer store is not available yet"))
+	mux.HandleFunc("POST /v1/peers/bundle", h.notImplemented("the peer store is not available yet"))
+	mux.HandleFunc("POST /v1/mining", h.setMining)
+	mux.HandleFunc("GET /v1/actors", h.actors)
+	mux.HandleFunc("POST /v1/debug/actors/{name}/crash", h.faultHook("crash", b.CrashActor))
+	mux.HandleFunc("POST /v1/debug/actors/{name}/kill", h.faultHook("kill", b.KillActor))
+	mux.Handle("GET /metrics", b.MetricsHandler())
+
+	busy := errorJSON(CodeBusy, fmt.Sprintf("the node did not answer within %s; retry later", h.timeout))
+	timed := http.TimeoutHandler(h.recoverPanics(muxErrorsAsJSON(mux)), h.timeout, string(busy))
+
+	var prof http.Handler
+	if opts.Pprof {
+		pm := http.NewServeMux()
+		pm.HandleFunc("/debug/pprof/", pprof.Index)
+		pm.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		pm.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		pm.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		pm.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		prof = h.recoverPanics(pm)
+	}
+
+	return h.logRequests(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.version != "" {
+			w.Header().Set("Server", "actorchain/"+h.version)
+		}
+		if prof != nil && strings.HasPrefix(r.URL.Path, "/debug/pprof/") {
+			prof.ServeHTTP(w, r)
+			return
+		}
+		// NB: http.TimeoutHandler writes its 503 body without a Content-Type; set it here, on
+		// the real writer. A handler that answers in time replaces it with its own.
+		w.Header().Set("Content-Type", "application/json")
+		timed.ServeHTTP(w, r)
+	}))
+}
+
+// logRequests writes one Debug record per request.
+func (h *handler) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		h.log.LogAttrs(r.Context(), slog.LevelDebug, "http request",
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status),
+			slog.Duration("duration", time.Since(start)))
+	})
+}
+
+// statusRecorder remembers the status code written through it.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// recoverPanics turns a handler panic into 500 internal and an Error record. It runs inside the
+// TimeoutHandler's goroutine, so the panic never reaches net/http (which would log it and drop
+// the connection) and never crashes the node.
+func (h *handler) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			p := recover()
+			if p == nil {
+				return
+			}
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			h.log.Error("api handler panicked", "method", r.Method, "path", r.URL.Path,
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			writeError(w, http.StatusInternalServerError, CodeInternal, "internal error; see the node's log")
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// muxErrorsAsJSON makes the mux's own answers for unknown paths (404) and wrong methods (405)
+// JSON error bodies. Answers of matched routes pass untouched.
+func muxErrorsAsJSON(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern == "" {
+			w = &muxErrorWriter{ResponseWriter: w, r: r}
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// muxErrorWriter replaces a plain-text 404 or 405 of the mux by the JSON error body and drops
+// the mux's own text.
+type muxErrorWriter struct {
+	http.ResponseWriter
+	r        *http.Request
+	replaced bool
+}
+
+func (m *muxErrorWriter) WriteHeader(code int) {
+	if m.replaced {
+		return
+	}
+	var ecode, msg string
+	switch code {
+	case http.StatusNotFound:
+		ecode, msg = CodeNotFound, fmt.Sprintf("no endpoint %s %s", m.r.Method, m.r.URL.Path)
+	case http.StatusMethodNotAllowed:
+		ecode, msg = CodeMethodNotAllowed, fmt.Sprintf("method %s is not allowed on %s (allowed: %s)",
+			m.r.Method, m.r.URL.Path, m.Header().Get("Allow"))
+	default:
+		m.ResponseWriter.WriteHeader(code)
+		return
+	}
+	m.replaced = true
+	m.Header().Del("X-Content-Type-Options")
+	writeError(m.ResponseWriter, code, ecode, msg)
+}
+
+func (m *muxErrorWriter) Write(b []byte) (int, error) {
+	if m.replaced {
+		return len(b), nil
+	}
+	return m.ResponseWriter.Write(b)
+}
+
+// notImplemented answers 501 for endpoints whose backend does not exist yet.
+func (h *handler) notImplemented(why string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		// Drain a little of the body so a keep-alive connection stays usable.
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, h.maxBody))
+		writeError(w, http.StatusNotImplemented, CodeNotImplemented, why)
+	}
+}

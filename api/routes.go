@@ -1,0 +1,336 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/actorchain/actorchain/actors"
+	"github.com/actorchain/actorchain/chainstate"
+)
+
+// fail answers a backend error with its status and code; unexpected errors are logged.
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, code, internal := classify(err)
+	if internal {
+		h.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeError(w, status, code, err.Error())
+}
+
+func (h *handler) status(w http.ResponseWriter, r *http.Request) {
+	s, err := h.b.Status(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if s.TotalWork == nil {
+		s.TotalWork = new(big.Int)
+	}
+	if s.Version == "" {
+		s.Version = h.version
+	}
+	writeJSON(w, http.StatusOK, s)
+}
+
+// block serves GET /v1/blocks/{id}: id is a decimal height or a 64-hex block hash.
+func (h *handler) block(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var (
+		bi  actors.BlockInfo
+		err error
+	)
+	switch {
+	case len(id) == 2*len(chainstate.Hash{}) && isHex(id):
+		var hash chainstate.Hash
+		_ = decodeHex("hash", id, hash[:]) // isHex and the length make it succeed
+		bi, err = h.b.BlockByHash(r.Context(), hash)
+	case id != "" && isDigits(id):
+		height, perr := strconv.ParseUint(id, 10, 64)
+		if perr != nil {
+			writeError(w, http.StatusBadRequest, CodeMalformed, "block id: height out of range")
+			return
+		}
+		bi, err = h.b.BlockAt(r.Context(), height)
+	default:
+		writeError(w, http.StatusBadRequest, CodeMalformed,
+			fmt.Sprintf("block id: want a decimal height or a 64 hex character hash, got %q", clip(id)))
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if bi.Block == nil {
+		h.fail(w, r, errors.New("backend returned a block without a body"))
+		return
+	}
+	writeJSON(w, http.StatusOK, blockFromInfo(bi))
+}
+
+func (h *handler) account(w http.ResponseWriter, r *http.Request) {
+	var a chainstate.Address
+	if err := decodeHex("address", r.PathValue("address"), a[:]); err != nil {
+		writeError(w, http.StatusBadRequest, CodeMalformed, err.Error())
+		return
+	}
+	info, err := h.b.Account(r.Context(), a)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, info)
+}
+
+// txRequest is the body of POST /v1/txs. Pointers tell a missing field from a zero one.
+type txRequest struct {
+	Hash      *string `json:"hash"`
+	ChainID   *string `json:"chain_id"`
+	From      *string `json:"from"`
+	To        *string `json:"to"`
+	Amount    *uint64 `json:"amount"`
+	Fee       *uint64 `json:"fee"`
+	Nonce     *uint64 `json:"nonce"`
+	Signature *string `json:"signature"`
+}
+
+// form returns the Tx, or an error naming the first missing field.
+func (q *txRequest) form() (Tx, error) {
+	switch {
+	case q.ChainID == nil:
+		return Tx{}, missing("chain_id")
+	case q.From == nil:
+		return Tx{}, missing("from")
+	case q.To == nil:
+		return Tx{}, missing("to")
+	case q.Amount == nil:
+		return Tx{}, missing("amount")
+	case q.Fee == nil:
+		return Tx{}, missing("fee")
+	case q.Nonce == nil:
+		return Tx{}, missing("nonce")
+	case q.Signature == nil:
+		return Tx{}, missing("signature")
+	}
+	t := Tx{ChainID: *q.ChainID, From: *q.From, To: *q.To, Amount: *q.Amount, Fee: *q.Fee,
+		Nonce: *q.Nonce, Signature: *q.Signature}
+	if q.Hash != nil {
+		t.Hash = *q.Hash
+	}
+	return t, nil
+}
+
+func missing(field string) error { return fmt.Errorf("%s: missing", field) }
+
+func (h *handler) submitTx(w http.ResponseWriter, r *http.Request) {
+	var q txRequest
+	if !h.decodeBody(w, r, &q) {
+		return
+	}
+	t, err := q.form()
+	if err != nil {
+		writeError(w, http.StatusBadRequest, CodeMalformed, err.Error())
+		return
+	}
+	tx, err := t.ToChain()
+	if err != nil {
+		writeError(w, http.StatusBadRequest, CodeMalformed, err.Error())
+		return
+	}
+	if want := h.b.Params().ChainID; tx.ChainID != want {
+		writeError(w, http.StatusBadRequest, CodeWrongChain,
+			fmt.Sprintf("chain_id: transaction is for chain %q, this node is on %q", clip(tx.ChainID), want))
+		return
+	}
+	if t.Hash != "" {
+		if got := tx.Hash(); !strings.EqualFold(t.Hash, got.String()) {
+			writeError(w, http.StatusBadRequest, CodeMalformed,
+				fmt.Sprintf("hash: %q does not match the transaction's hash %s", clip(t.Hash), got))
+			return
+		}
+	}
+	hash, err := h.b.SubmitTx(r.Context(), tx)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, Submitted{Hash: encodeHex(hash[:])})
+}
+
+func (h *handler) tx(w http.ResponseWriter, r *http.Request) {
+	var hash chainstate.Hash
+	if err := decodeHex("hash", r.PathValue("hash"), hash[:]); err != nil {
+		writeError(w, http.StatusBadRequest, CodeMalformed, err.Error())
+		return
+	}
+	info, err := h.b.Tx(r.Context(), hash)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := TxStatus{Hash: encodeHex(hash[:]), Status: TxPending}
+	if info.Confirmed {
+		out.Status, out.Height, out.BlockHash = TxConfirmed, info.Height, encodeHex(info.BlockHash[:])
+	}
+	if info.Tx != nil {
+		t := txFromChainNoHash(info.Tx)
+		t.Hash = out.Hash // the backend found it under this hash
+		out.Tx = &t
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *handler) mempool(w http.ResponseWriter, r *http.Request) {
+	hashes, err := h.b.Mempool(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := Mempool{Count: len(hashes), Txs: make([]string, len(hashes))}
+	for i, hash := range hashes {
+		out.Txs[i] = encodeHex(hash[:])
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *handler) peers(w http.ResponseWriter, r *http.Request) {
+	p, err := h.b.Peers(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p.Connected == nil {
+		p.Connected = []actors.PeerInfo{}
+	}
+	if p.Known == nil {
+		p.Known = []actors.KnownPeer{}
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+// addPeerRequest is the body of POST /v1/peers.
+type addPeerRequest struct {
+	Addr *string `json:"addr"`
+}
+
+func (h *handler) addPeer(w http.ResponseWriter, r *http.Request) {
+	var q addPeerRequest
+	if !h.decodeBody(w, r, &q) {
+		return
+	}
+	if q.Addr == nil {
+		writeError(w, http.StatusBadRequest, CodeMalformed, missing("addr").Error())
+		return
+	}
+	if err := ValidatePeerAddr(*q.Addr); err != nil {
+		writeError(w, http.StatusBadRequest, CodeMalformed, err.Error())
+		return
+	}
+	// TODO(api): dial through the peer manager once the backend offers it.
+	writeError(w, http.StatusNotImplemented, CodeNotImplemented, "dialling peers is not available yet")
+}
+
+// ValidatePeerAddr checks the form ID@HOST:PORT of a peer address: a 64 hex character node id,
+// a non-empty host and a port from 1 to 65535. Errors start with "addr:".
+func ValidatePeerAddr(s string) error {
+	id, hostport, ok := strings.Cut(s, "@")
+	if !ok {
+		return fmt.Errorf("addr: want ID@HOST:PORT, got %q", clip(s))
+	}
+	var key [32]byte
+	if err := decodeHex("addr: node id", id, key[:]); err != nil {
+		return err
+	}
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return fmt.Errorf("addr: %w", err)
+	}
+	if host == "" {
+		return errors.New("addr: missing host")
+	}
+	if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 || !isDigits(port) {
+		return fmt.Errorf("addr: port: want 1 to 65535, got %q", clip(port))
+	}
+	return nil
+}
+
+// miningRequest is the body of POST /v1/mining.
+type miningRequest struct {
+	Enabled *bool `json:"enabled"`
+}
+
+func (h *handler) setMining(w http.ResponseWriter, r *http.Request) {
+	var q miningRequest
+	if !h.decodeBody(w, r, &q) {
+		return
+	}
+	if q.Enabled == nil {
+		writeError(w, http.StatusBadRequest, CodeMalformed, missing("enabled").Error())
+		return
+	}
+	if err := h.b.SetMining(r.Context(), *q.Enabled); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, Mining{Mining: *q.Enabled})
+}
+
+func (h *handler) actors(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, actorNodeFrom(h.b.Actors()))
+}
+
+// faultHook serves POST /v1/debug/actors/{name}/{action}. The hooks exist only with
+// debug.fault_injection; otherwise they answer 404 like an unknown path. The name is the path
+// segment unescaped, so "miner%2Fworker-0" names "miner/worker-0".
+func (h *handler) faultHook(action string, do func(name string) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !h.b.FaultInjection() {
+			writeError(w, http.StatusNotFound, CodeNotFound,
+				fmt.Sprintf("no endpoint %s %s (debug.fault_injection is off)", r.Method, r.URL.Path))
+			return
+		}
+		name := r.PathValue("name")
+		if err := do(name); err != nil {
+			status, code, internal := classify(err)
+			if internal {
+				h.log.Error("fault injection failed", "actor", name, "action", action, "err", err)
+			}
+			writeError(w, status, code, fmt.Sprintf("%s %q: %v", action, name, err))
+			return
+		}
+		h.log.Info("fault injected", "actor", name, "action", action)
+		writeJSON(w, http.StatusAccepted, Accepted{Actor: name, Action: action})
+	}
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// clip shortens s for an error message, so a huge input is not echoed back whole.
+func clip(s string) string {
+	const max = 80
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "..."
+}

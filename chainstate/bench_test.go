@@ -1,0 +1,109 @@
+package chainstate
+
+import (
+	"crypto/ed25519"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func BenchmarkTxEncode(b *testing.B) {
+	tx := signedTx(testParams(nil), testKey(1), Address{1}, 5, 1, 0)
+	buf := make([]byte, 0, MaxTxSize)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = tx.AppendEncode(buf[:0])
+	}
+}
+
+func BenchmarkTxDecode(b *testing.B) {
+	enc := signedTx(testParams(nil), testKey(1), Address{1}, 5, 1, 0).Encode()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeTx(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkHashWork(b *testing.B) {
+	w := vectorHeader().WorkHeader()
+	b.SetBytes(WorkHeaderSize)
+	b.ReportAllocs()
+	for b.Loop() {
+		w[WorkNonceOffset]++
+		_ = HashWork(&w)
+	}
+}
+
+func BenchmarkVerifySig(b *testing.B) {
+	tx := signedTx(testParams(nil), testKey(1), Address{1}, 5, 1, 0)
+	b.ReportAllocs()
+	for b.Loop() {
+		if !tx.VerifySig() {
+			b.Fatal("bad signature")
+		}
+	}
+}
+
+// BenchmarkCheckBlock1000 checks a 1000-tx block without a signature cache, so every signature
+// is verified (in parallel across GOMAXPROCS).
+func BenchmarkCheckBlock1000(b *testing.B) {
+	p := testParams(nil)
+	p.MaxBlockTxs = 1000
+	txs := make([]*Tx, 1000)
+	for i := range txs {
+		txs[i] = signedTx(p, testKey(1), Address{byte(i)}, 1, 0, uint64(i))
+	}
+	blk := rawBlock(b, p, testKey(7), txs, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := CheckBlock(p, blk, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkConnect measures Store.Connect of 100-tx blocks (one bbolt transaction each, with
+// fsync), building and mining each block outside the timer.
+func BenchmarkConnect(b *testing.B) {
+	senders := make([]ed25519.PrivateKey, 100)
+	alloc := map[Address]uint64{}
+	for i := range senders {
+		senders[i] = testKey(byte(100 + i))
+		alloc[addrOf(senders[i])] = 1 << 40
+	}
+	p := testParams(alloc)
+	p.PowBits = 1
+	s, err := Open(filepath.Join(b.TempDir(), "chain.db"), p, time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	miner := testKey(1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		tip, err := s.Tip()
+		if err != nil {
+			b.Fatal(err)
+		}
+		txs := make([]*Tx, len(senders))
+		for j, k := range senders {
+			txs[j] = signedTx(p, k, Address{byte(j)}, 1, 1, uint64(i))
+		}
+		var blk *Block
+		err = s.View(func(r AccountReader) error {
+			blk = nextBlock(b, p, &tip.Header, r, miner, txs...)
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if _, err := s.Connect(blk); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,127 @@
+package chainstate
+
+import (
+	"crypto/sha256"
+	"strings"
+)
+
+// MaxBlockTxsDecode is the most transactions DecodeBlock accepts, whatever the chain's
+// max_block_txs; it bounds what a decoder allocates for hostile input.
+const MaxBlockTxsDecode = 100_000
+
+// Block is a header and its transactions.
+type Block struct {
+	Header Header
+	Txs    []*Tx
+}
+
+// Hash returns the block hash (Header.Hash).
+func (b *Block) Hash() Hash { return b.Header.Hash() }
+
+// Encode returns the canonical block encoding: header encoding (HeaderSize) ‖ u32 tx count ‖ for
+// each transaction: u16 length ‖ transaction encoding.
+func (b *Block) Encode() []byte {
+	n := HeaderSize + 4
+	for _, tx := range b.Txs {
+		n += 2 + tx.encodedLen()
+	}
+	out := b.Header.AppendEncode(make([]byte, 0, n))
+	out = be.AppendUint32(out, uint32(len(b.Txs)))
+	for _, tx := range b.Txs {
+		out = be.AppendUint16(out, uint16(tx.encodedLen()))
+		out = tx.AppendEncode(out)
+	}
+	return out
+}
+
+// DecodeBlock decodes the canonical block encoding strictly: at most MaxBlockTxsDecode
+// transactions (checked, together with the bytes left, before allocating), every length within
+// the bytes left, every transaction strictly decoded, no trailing bytes. Errors are *RuleError
+// with CodeMalformed. It checks nothing beyond the encoding.
+func DecodeBlock(b []byte) (*Block, error) {
+	d := newDecoder("block", b)
+	if len(b) < HeaderSize+4 {
+		d.failf("want at least %d bytes, got %d", HeaderSize+4, len(b))
+		return nil, d.err
+	}
+	blk := &Block{Header: *decodeHeaderFrom(d)}
+	count := d.u32("tx count")
+	if count > MaxBlockTxsDecode {
+		d.failf("tx count %d exceeds %d", count, MaxBlockTxsDecode)
+		return nil, d.err
+	}
+	if need := uint64(count) * uint64(2+MinTxSize); need > uint64(d.remaining()) {
+		d.failf("tx count %d needs at least %d bytes, %d left", count, need, d.remaining())
+		return nil, d.err
+	}
+	if count > 0 {
+		blk.Txs = make([]*Tx, 0, count)
+	}
+	for i := uint32(0); i < count && d.err == nil; i++ {
+		n := int(d.u16("tx length"))
+		raw := d.take(n, "tx")
+		if raw == nil {
+			break
+		}
+		tx, err := DecodeTx(raw)
+		if err != nil {
+			d.failf("tx %d: %s", i, strings.TrimPrefix(err.(*RuleError).Reason, "tx: "))
+			break
+		}
+		blk.Txs = append(blk.Txs, tx)
+	}
+	if err := d.finish(); err != nil {
+		return nil, err
+	}
+	return blk, nil
+}
+
+// Prefixes of the TxRoot Merkle tree, separating leaves from inner nodes.
+const (
+	merkleLeafPrefix  = 0x00
+	merkleInnerPrefix = 0x01
+)
+
+// TxRoot returns the binary Merkle root of txs' hashes:
+//
+//   - no transactions: SHA-256 of the empty string;
+//   - a leaf is SHA-256(0x00 ‖ tx hash);
+//   - an inner node is SHA-256(0x01 ‖ left ‖ right);
+//   - each level pairs nodes left to right; an odd last node is promoted to the next level as is
+//     (not duplicated, so two different lists never share a root the way Bitcoin's can).
+func TxRoot(txs []*Tx) Hash {
+	hashes := make([]Hash, len(txs))
+	for i, tx := range txs {
+		hashes[i] = tx.Hash()
+	}
+	return merkleRoot(hashes)
+}
+
+// merkleRoot is TxRoot over precomputed transaction hashes. It does not modify hashes.
+func merkleRoot(hashes []Hash) Hash {
+	if len(hashes) == 0 {
+		return sha256.Sum256(nil)
+	}
+	level := make([]Hash, len(hashes))
+	var buf [1 + 2*32]byte
+	for i, h := range hashes {
+		buf[0] = merkleLeafPrefix
+		copy(buf[1:], h[:])
+		level[i] = sha256.Sum256(buf[:33])
+	}
+	for len(level) > 1 {
+		next := level[:0]
+		for i := 0; i < len(level); i += 2 {
+			if i+1 == len(level) {
+				next = append(next, level[i])
+				continue
+			}
+			buf[0] = merkleInnerPrefix
+			copy(buf[1:], level[i][:])
+			copy(buf[33:], level[i+1][:])
+			next = append(next, sha256.Sum256(buf[:]))
+		}
+		level = next
+	}
+	return level[0]
+}

@@ -1,0 +1,301 @@
+package chainstate
+
+import (
+	"fmt"
+	"math/big"
+)
+
+// writeTx is a readTx inside a write transaction, with the writes that keep the buckets
+// consistent. Its methods are only called from Store write methods, each of which is one bbolt
+// transaction, so a failure anywhere rolls back everything.
+type writeTx struct {
+	*readTx
+	p *Params
+}
+
+// PutBlock stores a block that is not (yet) on the main chain: its body and an index entry with
+// status side and cumulative work work. It does nothing when the block is already indexed, so it
+// never downgrades a main or invalid entry. A nil work is computed as the parent's + WorkForBits
+// (ErrNotFound when the parent is not indexed). PutBlock does not validate the block.
+func (s *Store) PutBlock(b *Block, work *big.Int) error {
+	h := b.Hash()
+	return s.update("put block "+h.String(), func(w *writeTx) error {
+		if _, ok, err := w.entry(h); err != nil || ok {
+			return err
+		}
+		if work == nil {
+			parent, ok, err := w.entry(b.Header.PrevHash)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("parent %s: %w", b.Header.PrevHash, ErrNotFound)
+			}
+			work = new(big.Int).Add(parent.Work, WorkForBits(b.Header.Bits))
+		}
+		if err := w.putBody(h, b); err != nil {
+			return err
+		}
+		return w.putEntry(&IndexEntry{Hash: h, Header: b.Header, Work: work, Status: StatusSide})
+	})
+}
+
+// Connect extends the main chain by b, whose PrevHash must be the tip (else an error wrapping
+// ErrNotTip). In one transaction it executes b with ApplyBlock against the stored accounts
+// (starting from the tip's state root) and writes the block body (when new), its index entry
+// (status main, work = parent's + WorkForBits(bits)), the account changes, the undo record,
+// main[height], the tx index entries and the new tip, and removes b's transactions from the
+// mempool bucket. A block that does not apply (a *RuleError, also for a height that is not the
+// tip's + 1) writes nothing.
+//
+// Connect does not repeat the stateless checks: the caller runs CheckBlock and
+// CheckHeaderContext first.
+func (s *Store) Connect(b *Block) (*Delta, error) {
+	var d *Delta
+	h := b.Hash()
+	err := s.update(fmt.Sprintf("connect block %d %s", b.Header.Height, h), func(w *writeTx) error {
+		tip, err := w.tipEntry()
+		if err != nil {
+			return err
+		}
+		if b.Header.PrevHash != tip.Hash {
+			return fmt.Errorf("parent %s is not the tip %s: %w", b.Header.PrevHash, tip.Hash, ErrNotTip)
+		}
+		d, _, err = w.connect(h, b, tip)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// ReorgResult is what a reorg did.
+type ReorgResult struct {
+	Disconnected []Hash // old tip first
+	Connected    []Hash // fork point + 1 first
+	Returned     []*Tx  // txs of disconnected blocks not in the new branch, now in the mempool bucket
+}
+
+// Reorg switches the main chain to another branch in one transaction. disconnect is the current
+// main chain from the tip down to, excluding, the fork point, tip first; connect is the new
+// branch from the fork point + 1 on, in order (its blocks need not be stored yet). Each
+// disconnected block gets its accounts restored from its undo record, its undo record, main
+// entry and tx index entries deleted and its status set to side; then each block of connect is
+// connected as by Connect. The transactions of the disconnected blocks that are not in the new
+// branch are put into the mempool bucket and returned in Returned, oldest block first, in block
+// order.
+//
+// Reorg does not compare work: choosing the branch is the caller's. If a block of the new branch
+// does not apply, nothing changes and the error is a *BlockError naming that block and wrapping
+// the *RuleError (so the caller can MarkInvalid it). Lists that do not chain (a disconnect list
+// not starting at the tip or not following parents, a branch not starting at the fork point)
+// fail with ErrNotTip; a missing undo record or body fails with ErrCorrupt. Empty lists are
+// allowed.
+func (s *Store) Reorg(disconnect []Hash, connect []*Block) (*ReorgResult, error) {
+	res := &ReorgResult{Disconnected: append([]Hash(nil), disconnect...)}
+	err := s.update("reorg", func(w *writeTx) error {
+		res.Connected, res.Returned = nil, nil
+		tip, err := w.tipEntry()
+		if err != nil {
+			return err
+		}
+		var dropped []*Block // disconnected, tip first
+		for i, h := range disconnect {
+			if h != tip.Hash {
+				return fmt.Errorf("disconnect[%d] %s is not the tip %s: %w", i, h, tip.Hash, ErrNotTip)
+			}
+			if tip.Header.Height == 0 {
+				return fmt.Errorf("disconnect[%d]: cannot disconnect genesis: %w", i, ErrNotTip)
+			}
+			b, err := w.disconnect(tip)
+			if err != nil {
+				return err
+			}
+			dropped = append(dropped, b)
+			parent, ok, err := w.entry(tip.Header.PrevHash)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("parent %s of %s has no index entry: %w", tip.Header.PrevHash, tip.Hash, ErrCorrupt)
+			}
+			tip = parent
+		}
+		inBranch := make(map[Hash]struct{})
+		for i, b := range connect {
+			h := b.Hash()
+			if b.Header.PrevHash != tip.Hash {
+				return fmt.Errorf("connect[%d] %s: parent %s is not the tip %s: %w", i, h, b.Header.PrevHash, tip.Hash, ErrNotTip)
+			}
+			_, next, err := w.connect(h, b, tip)
+			if err != nil {
+				return &BlockError{Hash: h, Height: b.Header.Height, Err: err}
+			}
+			tip = next
+			res.Connected = append(res.Connected, h)
+			for _, tx := range b.Txs {
+				inBranch[tx.Hash()] = struct{}{}
+			}
+		}
+		for i := len(dropped) - 1; i >= 0; i-- {
+			for _, tx := range dropped[i].Txs {
+				th := tx.Hash()
+				if _, ok := inBranch[th]; ok {
+					continue
+				}
+				if err := w.mempool.Put(clone(th[:]), tx.Encode()); err != nil {
+					return err
+				}
+				res.Returned = append(res.Returned, tx)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// PutMempool adds and removes mempool transactions in one transaction (removals after
+// additions). Removing an absent hash is not an error.
+func (s *Store) PutMempool(add []*Tx, remove []Hash) error {
+	return s.update("put mempool", func(w *writeTx) error {
+		for _, tx := range add {
+			h := tx.Hash()
+			if err := w.mempool.Put(clone(h[:]), tx.Encode()); err != nil {
+				return err
+			}
+		}
+		for _, h := range remove {
+			if err := w.mempool.Delete(h[:]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// MarkInvalid sets the status of the indexed block h to invalid. It fails with ErrNotFound when h
+// is not indexed and with ErrMainChain when h is on the main chain (disconnect it first).
+func (s *Store) MarkInvalid(h Hash) error {
+	return s.update("mark invalid "+h.String(), func(w *writeTx) error {
+		e, ok, err := w.entry(h)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("block %s: %w", h, ErrNotFound)
+		}
+		if e.Status == StatusMain {
+			return fmt.Errorf("block %s: %w", h, ErrMainChain)
+		}
+		e.Status = StatusInvalid
+		return w.putEntry(&e)
+	})
+}
+
+func (w *writeTx) putBody(h Hash, b *Block) error {
+	if w.blocks.Get(h[:]) != nil {
+		return nil
+	}
+	return w.blocks.Put(clone(h[:]), b.Encode())
+}
+
+func (w *writeTx) putEntry(e *IndexEntry) error {
+	return w.index.Put(clone(e.Hash[:]), encodeEntry(e))
+}
+
+func (w *writeTx) setAccount(a Address, v Account) error {
+	if v.IsZero() {
+		return w.accounts.Delete(a[:])
+	}
+	return w.accounts.Put(clone(a[:]), encodeAccount(v))
+}
+
+// connect connects b (hash h) on top of tip, which must be the current tip and b's parent. It
+// returns the delta and b's new index entry.
+func (w *writeTx) connect(h Hash, b *Block, tip IndexEntry) (*Delta, IndexEntry, error) {
+	if b.Header.Height != tip.Header.Height+1 {
+		return nil, IndexEntry{}, ruleErr(CodeBadHeight, "height %d, parent is at %d", b.Header.Height, tip.Header.Height)
+	}
+	d, err := ApplyBlock(w.p, tip.Header.StateRoot, w.readTx, b)
+	if err != nil {
+		return nil, IndexEntry{}, err
+	}
+	e := IndexEntry{Hash: h, Header: b.Header, Status: StatusMain,
+		Work: new(big.Int).Add(tip.Work, WorkForBits(b.Header.Bits))}
+	if err := w.putBody(h, b); err != nil {
+		return nil, e, err
+	}
+	if err := w.putEntry(&e); err != nil {
+		return nil, e, err
+	}
+	for _, c := range d.Changes {
+		if err := w.setAccount(c.Addr, c.New); err != nil {
+			return nil, e, err
+		}
+	}
+	if err := w.undo.Put(clone(h[:]), encodeUndo(d.Changes)); err != nil {
+		return nil, e, err
+	}
+	if err := w.main.Put(heightKey(b.Header.Height), clone(h[:])); err != nil {
+		return nil, e, err
+	}
+	for i, tx := range b.Txs {
+		th := tx.Hash()
+		if err := w.txindex.Put(clone(th[:]), encodeTxLoc(TxLocation{BlockHash: h, Height: b.Header.Height, Index: i})); err != nil {
+			return nil, e, err
+		}
+		if err := w.mempool.Delete(th[:]); err != nil {
+			return nil, e, err
+		}
+	}
+	if err := w.meta.Put(metaTip, clone(h[:])); err != nil {
+		return nil, e, err
+	}
+	return d, e, nil
+}
+
+// disconnect removes the tip block (entry tip) from the main chain and returns its body. The new
+// tip is its parent.
+func (w *writeTx) disconnect(tip IndexEntry) (*Block, error) {
+	h := tip.Hash
+	b, ok, err := w.block(h)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("main chain block %d %s has no body: %w", tip.Header.Height, h, ErrCorrupt)
+	}
+	undo, ok, err := w.undoRecord(h)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("main chain block %d %s has no undo record: %w", tip.Header.Height, h, ErrCorrupt)
+	}
+	for _, c := range undo {
+		if err := w.setAccount(c.Addr, c.Old); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.undo.Delete(h[:]); err != nil {
+		return nil, err
+	}
+	if err := w.main.Delete(heightKey(tip.Header.Height)); err != nil {
+		return nil, err
+	}
+	for _, tx := range b.Txs {
+		th := tx.Hash()
+		if err := w.txindex.Delete(th[:]); err != nil {
+			return nil, err
+		}
+	}
+	tip.Status = StatusSide
+	if err := w.putEntry(&tip); err != nil {
+		return nil, err
+	}
+	return b, w.meta.Put(metaTip, clone(tip.Header.PrevHash[:]))
+}

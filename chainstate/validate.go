@@ -1,0 +1,253 @@
+package chainstate
+
+import (
+	"crypto/ed25519"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// DefaultSigCacheSize is the capacity NewSigCache uses when given max <= 0.
+const DefaultSigCacheSize = 100_000
+
+// SigCache remembers transaction hashes whose signatures verified (bounded, goroutine-safe).
+// A transaction hash covers the signature, so a hit means this exact signed transaction was
+// verified before. When full, the oldest entry is evicted. A nil *SigCache is valid and empty:
+// Contains reports false and Add does nothing.
+type SigCache struct {
+	mu   sync.RWMutex
+	max  int               // fixed at construction
+	set  map[Hash]struct{} // guarded by mu
+	ring []Hash            // guarded by mu; insertion order, circular once len == max
+	next int               // guarded by mu; next ring slot to overwrite once full
+}
+
+// NewSigCache returns an empty cache of at most max entries (DefaultSigCacheSize when max <= 0).
+func NewSigCache(max int) *SigCache {
+	if max <= 0 {
+		max = DefaultSigCacheSize
+	}
+	return &SigCache{max: max, set: make(map[Hash]struct{})}
+}
+
+// Add records h as verified, evicting the oldest entry when the cache is full.
+func (c *SigCache) Add(h Hash) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.set[h]; ok {
+		return
+	}
+	if len(c.ring) < c.max {
+		c.ring = append(c.ring, h)
+	} else {
+		delete(c.set, c.ring[c.next])
+		c.ring[c.next] = h
+		c.next = (c.next + 1) % c.max
+	}
+	c.set[h] = struct{}{}
+}
+
+// Contains reports whether h was added and not yet evicted.
+func (c *SigCache) Contains(h Hash) bool {
+	if c == nil {
+		return false
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	_, ok := c.set[h]
+	return ok
+}
+
+// Len returns the number of entries.
+func (c *SigCache) Len() int {
+	if c == nil {
+		return 0
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.set)
+}
+
+// VerifyTxSig verifies tx's signature, consulting and filling cache (nil: no cache).
+func VerifyTxSig(tx *Tx, cache *SigCache) bool {
+	return verifyTxSigHash(tx, tx.Hash(), cache)
+}
+
+func verifyTxSigHash(tx *Tx, h Hash, cache *SigCache) bool {
+	if cache.Contains(h) {
+		return true
+	}
+	if !tx.VerifySig() {
+		return false
+	}
+	cache.Add(h)
+	return true
+}
+
+// CheckTx is the stateless check of a transaction: the chain id equals p.ChainID, the amount is
+// not zero, amount + fee does not overflow, and the signature verifies (through cache, which may
+// be nil). Self-transfers are allowed. Failures are *RuleError.
+func CheckTx(p *Params, tx *Tx, cache *SigCache) error {
+	return checkTxHash(p, tx, tx.Hash(), cache)
+}
+
+func checkTxHash(p *Params, tx *Tx, h Hash, cache *SigCache) error {
+	if tx.ChainID != p.ChainID {
+		return ruleErr(CodeWrongChain, "tx %s: chain id %q, want %q", h, tx.ChainID, p.ChainID)
+	}
+	if tx.Amount == 0 {
+		return ruleErr(CodeBadAmount, "tx %s: amount is zero", h)
+	}
+	if _, ok := tx.Cost(); !ok {
+		return ruleErr(CodeOverflow, "tx %s: amount %d + fee %d overflows", h, tx.Amount, tx.Fee)
+	}
+	if !verifyTxSigHash(tx, h, cache) {
+		return ruleErr(CodeBadSignature, "tx %s: signature does not verify", h)
+	}
+	return nil
+}
+
+// parallelMinTxs is the fewest transactions per goroutine that makes parallel checking worth its
+// start-up cost (an ed25519 verification is tens of microseconds).
+const parallelMinTxs = 16
+
+// CheckBlock is the stateless check of a block: work, miner signature and validator set,
+// commitment, tx count limit, tx root, duplicate txs, every CheckTx (signatures in parallel).
+//
+// For a block at height > 0, in this order: Version is HeaderVersion, Bits is p.PowBits, the
+// hash meets Bits (the hash commits to every header field, so this also checks the commitment),
+// the miner is a validator, the miner's signature over SealBytes verifies, the block has at most
+// BlockTxLimit transactions, TxRoot matches, no transaction appears twice, and every transaction
+// passes CheckTx. With many transactions the signatures are verified by up to GOMAXPROCS
+// goroutines, all joined before CheckBlock returns; the error reported is always that of the
+// lowest failing transaction index, as a serial check would report. Transactions in cache are
+// not verified again, and those that verify are added to it.
+//
+// A block at height 0 passes only if it is p's genesis block (no proof of work is needed).
+// Failures are *RuleError. CheckBlock does not look at the parent or the ledger: see
+// CheckHeaderContext and ApplyBlock.
+func CheckBlock(p *Params, b *Block, cache *SigCache) error {
+	h := &b.Header
+	if h.Height == 0 {
+		if len(b.Txs) != 0 {
+			return ruleErr(CodeBadGenesis, "genesis block with %d transactions", len(b.Txs))
+		}
+		if got, want := b.Hash(), p.GenesisHash(); got != want {
+			return ruleErr(CodeBadGenesis, "height 0 block %s is not genesis %s", got, want)
+		}
+		return nil
+	}
+	if h.Version != HeaderVersion {
+		return ruleErr(CodeBadVersion, "version %d, want %d", h.Version, HeaderVersion)
+	}
+	if h.Bits != p.PowBits {
+		return ruleErr(CodeBadBits, "bits %d, chain requires %d", h.Bits, p.PowBits)
+	}
+	if hash := h.Hash(); !MeetsBits(hash, h.Bits) {
+		return ruleErr(CodeBadPoW, "hash %s has fewer than %d leading zero bits", hash, h.Bits)
+	}
+	if !p.IsValidator(h.Miner) {
+		return ruleErr(CodeNotValidator, "miner %s is not a validator", h.Miner)
+	}
+	if !ed25519.Verify(h.Miner[:], h.SealBytes(), h.MinerSig[:]) {
+		return ruleErr(CodeBadMinerSig, "miner signature does not verify")
+	}
+	if limit := p.BlockTxLimit(); len(b.Txs) > limit {
+		return ruleErr(CodeTooManyTxs, "%d transactions, limit %d", len(b.Txs), limit)
+	}
+	hashes := make([]Hash, len(b.Txs))
+	seen := make(map[Hash]struct{}, len(b.Txs))
+	for i, tx := range b.Txs {
+		hashes[i] = tx.Hash()
+	}
+	if root := merkleRoot(hashes); root != h.TxRoot {
+		return ruleErr(CodeBadTxRoot, "tx root %s, header says %s", root, h.TxRoot)
+	}
+	for i, th := range hashes {
+		if _, dup := seen[th]; dup {
+			return ruleErr(CodeDuplicateTx, "tx %d %s appears twice", i, th)
+		}
+		seen[th] = struct{}{}
+	}
+	return checkTxs(p, b.Txs, hashes, cache)
+}
+
+// checkTxs runs checkTxHash on every transaction and returns the error of the lowest failing
+// index. Goroutines it starts are joined before it returns.
+func checkTxs(p *Params, txs []*Tx, hashes []Hash, cache *SigCache) error {
+	n := len(txs)
+	workers := min(runtime.GOMAXPROCS(0), n/parallelMinTxs)
+	if workers <= 1 {
+		for i, tx := range txs {
+			if err := checkTxHash(p, tx, hashes[i], cache); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	errs := make([]error, n)
+	var next atomic.Int64
+	var failAt atomic.Int64 // lowest failing index so far; n while none failed
+	failAt.Store(int64(n))
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				// Indices are claimed in increasing order and failAt only decreases, so every
+				// index below the final failAt is checked.
+				if i >= int64(n) || i > failAt.Load() {
+					return
+				}
+				if err := checkTxHash(p, txs[i], hashes[i], cache); err != nil {
+					errs[i] = err
+					for {
+						cur := failAt.Load()
+						if i >= cur || failAt.CompareAndSwap(cur, i) {
+							continue
+						}
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if f := failAt.Load(); f < int64(n) {
+		return errs[f]
+	}
+	return nil
+}
+
+// CheckHeaderContext checks h against its parent: height, bits, time not before the parent's and
+// not more than the drift past nowMs.
+//
+// Precisely: Height is parent.Height + 1, PrevHash is parent.Hash(), Bits is p.PowBits, Time >=
+// parent.Time (times are milliseconds and may repeat, so a fast chain can have many blocks per
+// second) and Time <= nowMs + FutureDriftMs (saturating; pass math.MaxUint64 to skip the clock
+// check, as Verify does). Failures are *RuleError.
+func CheckHeaderContext(p *Params, h *Header, parent *Header, nowMs uint64) error {
+	if h.Height != parent.Height+1 {
+		return ruleErr(CodeBadHeight, "height %d, parent is at %d", h.Height, parent.Height)
+	}
+	if ph := parent.Hash(); h.PrevHash != ph {
+		return ruleErr(CodeBadPrevHash, "prev hash %s, parent is %s", h.PrevHash, ph)
+	}
+	if h.Bits != p.PowBits {
+		return ruleErr(CodeBadBits, "bits %d, chain requires %d", h.Bits, p.PowBits)
+	}
+	if h.Time < parent.Time {
+		return ruleErr(CodeTimeTooOld, "time %d ms is before the parent's %d ms", h.Time, parent.Time)
+	}
+	limit := nowMs + p.FutureDriftMs()
+	if limit < nowMs {
+		limit = math.MaxUint64
+	}
+	if h.Time > limit {
+		return ruleErr(CodeTimeTooNew, "time %d ms is more than %d ms past the local clock %d ms", h.Time, p.FutureDriftMs(), nowMs)
+	}
+	return nil
+}

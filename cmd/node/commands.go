@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/actorchain/actorchain/actors"
+	"github.com/actorchain/actorchain/api"
+	"github.com/actorchain/actorchain/chainstate"
+)
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, err := fmt.Fprintln(cmd.OutOrStdout(), "actorchain node", actors.Version)
+			return err
+		},
+	}
+}
+
+func (g *globals) client() (*api.Client, error) {
+	u, err := g.apiURL()
+	if err != nil {
+		return nil, err
+	}
+	return api.NewClient(u, &http.Client{Timeout: 30 * time.Second}), nil
+}
+
+func newStatusCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Print GET /v1/status of a running node as JSON",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
+			defer cancel()
+			st, err := c.Status(ctx)
+			if err != nil {
+				return err
+			}
+			return printJSON(cmd.OutOrStdout(), st)
+		},
+	}
+}
+
+func newKeysCmd(g *globals) *cobra.Command {
+	keys := &cobra.Command{Use: "keys", Short: "Create and show spending keys", Args: cobra.NoArgs}
+	var out string
+	newc := &cobra.Command{
+		Use:   "new --out FILE",
+		Short: "Create an ed25519 spending key file (mode 0600) and print its public key and address",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return usagef("keys new: --out FILE is required")
+			}
+			if err := chainstate.GenerateKeyFile(out, "ed25519"); err != nil {
+				return err
+			}
+			return showKey(cmd, out)
+		},
+	}
+	newc.Flags().StringVar(&out, "out", "", "file to write the key to")
+	show := &cobra.Command{
+		Use:   "show FILE",
+		Short: "Print a key file's public key and address",
+		Args:  cobra.ExactArgs(1),
+		RunE:  func(cmd *cobra.Command, args []string) error { return showKey(cmd, args[0]) },
+	}
+	keys.AddCommand(newc, show)
+	return keys
+}
+
+func showKey(cmd *cobra.Command, path string) error {
+	pub, addr, _, err := chainstate.KeyInfo(path)
+	if err != nil {
+		return err
+	}
+	return printJSON(cmd.OutOrStdout(), map[string]string{"public_key": pub, "address": addr})
+}
+
+func newVerifyCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "verify",
+		Short: "Re-execute the stored main chain from genesis and check every block and the account state (node stopped)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := g.loadConfig()
+			if err != nil {
+				return err
+			}
+			params, err := actors.ParamsFromConfig(cfg)
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			rep, err := chainstate.Verify(cfg.Storage.Path, params, cfg.Storage.OpenTimeout)
+			if err != nil {
+				return fmt.Errorf("verify %s: %w", cfg.Storage.Path, err)
+			}
+			return printJSON(cmd.OutOrStdout(), map[string]any{
+				"ok": true, "path": cfg.Storage.Path, "height": rep.Height, "tip_hash": rep.TipHash.String(),
+				"blocks": rep.Blocks, "txs": rep.Txs, "accounts": rep.Accounts,
+				"seconds": time.Since(start).Seconds(),
+			})
+		},
+	}
+}
+
+func newTxCmd(g *globals) *cobra.Command {
+	tx := &cobra.Command{Use: "tx", Short: "Send transfers", Args: cobra.NoArgs}
+	var (
+		keyFile, to        string
+		amount, fee        uint64
+		nonce              int64
+		wait               bool
+		count, concurrency int
+		waitTimeout        time.Duration
+	)
+	send := &cobra.Command{
+		Use:   "send --key FILE --to ADDR --amount N",
+		Short: "Build, sign and submit a transfer (or --count C of them: the load generator)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if keyFile == "" || to == "" {
+				return usagef("tx send: --key and --to are required")
+			}
+			if amount == 0 {
+				return usagef("tx send: --amount must be > 0")
+			}
+			if _, err := chainstate.ParseAddress(to); err != nil {
+				return usagef("tx send: --to: %v", err)
+			}
+			if count < 0 || concurrency < 1 {
+				return usagef("tx send: --count must be >= 0 and --concurrency >= 1")
+			}
+			priv, err := chainstate.LoadSigningKey(keyFile)
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			st, err := c.Status(ctxTimeout(ctx, 10*time.Second))
+			if err != nil {
+				return err
+			}
+			from := chainstate.PublicKey(priv.Public().(ed25519.PublicKey))
+			start := uint64(nonce)
+			if nonce < 0 {
+				acc, err := c.Account(ctxTimeout(ctx, 10*time.Second), from.Address().String())
+				if err != nil {
+					return err
+				}
+				start = acc.PendingNonce
+			}
+			toAddr, _ := chainstate.ParseAddress(to)
+			mk := func(n uint64) api.Tx {
+				t := &chainstate.Tx{ChainID: st.ChainID, From: from, To: toAddr, Amount: amount, Fee: fee, Nonce: n}
+				t.Sign(priv)
+				return api.TxFromChain(t)
+			}
+			if count > 0 {
+				return sendLoad(cmd, c, mk, start, count, concurrency)
+			}
+			hash, err := c.SubmitTx(ctxTimeout(ctx, 30*time.Second), mk(start))
+			if err != nil {
+				return err
+			}
+			if wait {
+				if err := waitConfirmed(ctx, c, hash, waitTimeout); err != nil {
+					return err
+				}
+			}
+			return printJSON(cmd.OutOrStdout(), map[string]string{"hash": hash})
+		},
+	}
+	f := send.Flags()
+	f.StringVar(&keyFile, "key", "", "spending key file")
+	f.StringVar(&to, "to", "", "recipient address (40 hex)")
+	f.Uint64Var(&amount, "amount", 0, "amount to transfer")
+	f.Uint64Var(&fee, "fee", 0, "fee for the miner")
+	f.Int64Var(&nonce, "nonce", -1, "nonce (default: the account's next pending nonce)")
+	f.BoolVar(&wait, "wait", false, "wait until the transfer is in a block")
+	f.DurationVar(&waitTimeout, "wait-timeout", 60*time.Second, "how long --wait waits")
+	f.IntVar(&count, "count", 0, "send this many transfers with consecutive nonces (load generator)")
+	f.IntVar(&concurrency, "concurrency", 8, "requests in flight with --count")
+	tx.AddCommand(send)
+	return tx
+}
+
+// ctxTimeout bounds one request of a short-lived command; the timer releases the context when it
+// fires.
+func ctxTimeout(ctx context.Context, d time.Duration) context.Context {
+	c, cancel := context.WithTimeout(ctx, d)
+	time.AfterFunc(d, cancel)
+	return c
+}
+
+// waitConfirmed polls the transaction until it is in a block.
+func waitConfirmed(ctx context.Context, c *api.Client, hash string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		info, err := c.Tx(ctxTimeout(ctx, 10*time.Second), hash)
+		if err == nil && info.Status == "confirmed" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			if err != nil {
+				return fmt.Errorf("transaction %s not confirmed within %s: %w", hash, limit, err)
+			}
+			return fmt.Errorf("transaction %s not confirmed within %s (status %s)", hash, limit, info.Status)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+type loadResult struct {
+	Sent     int64   `json:"sent"`
+	Accepted int64   `json:"accepted"`
+	Rejected int64   `json:"rejected"`
+	Seconds  float64 `json:"seconds"`
+}
+
+// sendLoad sends count transfers with consecutive nonces from start, concurrency in flight.
+func sendLoad(cmd *cobra.Command, c *api.Client, mk func(uint64) api.Tx, start uint64, count, concurrency int) error {
+	ctx := cmd.Context()
+	var sent, accepted, rejected, next atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	began := time.Now()
+	for w := 0; w < concurrency; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(count) {
+					return
+				}
+				sent.Add(1)
+				if _, err := c.SubmitTx(ctxTimeout(ctx, 30*time.Second), mk(start+uint64(i))); err != nil {
+					rejected.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				accepted.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	res := loadResult{Sent: sent.Load(), Accepted: accepted.Load(), Rejected: rejected.Load(), Seconds: time.Since(began).Seconds()}
+	if e, ok := firstErr.Load().(string); ok {
+		fmt.Fprintln(os.Stderr, "node: first rejection:", e)
+	}
+	return printJSON(cmd.OutOrStdout(), res)
+}

@@ -1,0 +1,144 @@
+package config
+
+import (
+	"maps"
+	"slices"
+	"time"
+)
+
+// Config is the typed configuration of one node: the contents of node.yaml with environment
+// overrides applied. Load returns it validated and with relative paths resolved against Home.
+//
+// The mapstructure tags document the YAML names; decoding is done by this package's key table
+// (see Keys), not by reflection, so that every problem is reported with its exact key path.
+type Config struct {
+	Home    string  `mapstructure:"-"` // absolute HOME, set by Load
+	File    string  `mapstructure:"-"` // absolute path of the config file that was read ("" if none)
+	Log     Log     `mapstructure:"log"`
+	Chain   Chain   `mapstructure:"chain"`
+	Node    Node    `mapstructure:"node"`
+	Storage Storage `mapstructure:"storage"`
+	P2P     P2P     `mapstructure:"p2p"`
+	Mempool Mempool `mapstructure:"mempool"`
+	Mining  Mining  `mapstructure:"mining"`
+	API     API     `mapstructure:"api"`
+	Debug   Debug   `mapstructure:"debug"`
+}
+
+// Log configures the node's slog logger.
+type Log struct {
+	Level  string `mapstructure:"level"`  // debug, info, warn or error
+	Format string `mapstructure:"format"` // text or json
+}
+
+// Chain is the genesis of a network: every node of one network must have an identical Chain,
+// because the genesis hash is a hash of all of it (in chainstate's canonical form).
+type Chain struct {
+	ID          string            `mapstructure:"id"`            // 1..64 printable ASCII characters, no spaces
+	GenesisTime time.Time         `mapstructure:"genesis_time"`  // UTC after Load
+	PowBits     int               `mapstructure:"pow_bits"`      // 0..64 leading zero bits of a block hash
+	BlockReward uint64            `mapstructure:"block_reward"`  // units minted per block
+	Validators  []string          `mapstructure:"validators"`    // lower-case 64-hex ed25519 public keys; empty = anyone may mine
+	Alloc       map[string]uint64 `mapstructure:"alloc"`         // lower-case 40-hex address -> balance > 0
+	MaxBlockTxs int               `mapstructure:"max_block_txs"` // 1..100000
+}
+
+// Node holds the node's identity.
+type Node struct {
+	KeyFile string `mapstructure:"key_file"` // p2p identity key (static Noise key)
+}
+
+// Storage configures the bbolt database.
+type Storage struct {
+	Path        string        `mapstructure:"path"`         // database file
+	OpenTimeout time.Duration `mapstructure:"open_timeout"` // bbolt Options.Timeout, > 0
+}
+
+// P2P configures the peer-to-peer network.
+type P2P struct {
+	Listen       string   `mapstructure:"listen"`        // HOST:PORT, "" disables networking
+	ExternalAddr string   `mapstructure:"external_addr"` // advertised HOST:PORT, "" = Listen
+	Seeds        []string `mapstructure:"seeds"`         // ID@HOST:PORT, ID lower-case 64 hex
+	MaxInbound   int      `mapstructure:"max_inbound"`   // >= 0
+	MaxOutbound  int      `mapstructure:"max_outbound"`  // >= 0
+}
+
+// AdvertisedAddr returns the address the node tells peers to dial: ExternalAddr when set, else
+// Listen ("" when networking is disabled).
+func (p P2P) AdvertisedAddr() string {
+	if p.ExternalAddr != "" {
+		return p.ExternalAddr
+	}
+	return p.Listen
+}
+
+// Mempool configures the pending transaction pool.
+type Mempool struct {
+	MaxTxs int `mapstructure:"max_txs"` // >= 1
+}
+
+// Mining configures the local miner. It never changes which blocks the node accepts.
+type Mining struct {
+	Enabled bool   `mapstructure:"enabled"`
+	Workers int    `mapstructure:"workers"`  // 0..1024, 0 = one per CPU
+	KeyFile string `mapstructure:"key_file"` // block sealing key; rewards go to its address
+}
+
+// API configures the HTTP API.
+type API struct {
+	Listen string `mapstructure:"listen"` // HOST:PORT, "" disables the API
+}
+
+// Debug holds switches that must stay off in production.
+type Debug struct {
+	FaultInjection bool `mapstructure:"fault_injection"` // /v1/debug/* fault hooks
+	Pprof          bool `mapstructure:"pprof"`           // /debug/pprof/ on the API listener
+}
+
+// DefaultGenesisTime is the genesis time of the default devnet chain: 2026-01-01T00:00:00Z.
+var DefaultGenesisTime = time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC)
+
+// Default returns the defaults of CONTRACT §2: a single-node devnet that mines, listens for
+// peers on 127.0.0.1:7600 and serves the API on 127.0.0.1:8600. Paths are relative (to HOME);
+// Home and File are empty. Each call returns a new value that the caller owns: Alloc is an
+// empty, non-nil map and the lists are nil.
+func Default() *Config {
+	return &Config{
+		Log: Log{Level: "info", Format: "text"},
+		Chain: Chain{
+			ID:          "actorchain-devnet",
+			GenesisTime: DefaultGenesisTime,
+			PowBits:     20,
+			BlockReward: 50,
+			Alloc:       map[string]uint64{},
+			MaxBlockTxs: 5000,
+		},
+		Node:    Node{KeyFile: "keys/node.key"},
+		Storage: Storage{Path: "data/chain.db", OpenTimeout: 5 * time.Second},
+		P2P: P2P{
+			Listen:      "127.0.0.1:7600",
+			MaxInbound:  32,
+			MaxOutbound: 8,
+		},
+		Mempool: Mempool{MaxTxs: 50000},
+		Mining:  Mining{Enabled: true, Workers: 0, KeyFile: "keys/miner.key"},
+		API:     API{Listen: "127.0.0.1:8600"},
+	}
+}
+
+// Clone returns a deep copy of c: its lists and Alloc map are not shared with c.
+func (c *Config) Clone() *Config {
+	d := *c
+	d.Chain = c.Chain.Clone()
+	d.P2P.Seeds = slices.Clone(c.P2P.Seeds)
+	return &d
+}
+
+// Clone returns a deep copy of ch: Validators and Alloc are not shared with ch.
+func (ch Chain) Clone() Chain {
+	ch.Validators = slices.Clone(ch.Validators)
+	if ch.Alloc != nil {
+		ch.Alloc = maps.Clone(ch.Alloc)
+	}
+	return ch
+}
