@@ -106,7 +106,7 @@ func (c *consensusActor) submit(ctx actor.Context, b *chainstate.Block) (BlockRe
 	res := BlockResult{Hash: h, Height: b.Header.Height}
 	if e := c.idx.get(h); e != nil {
 		if e.status == entryInvalid {
-			return res, &chainstate.RuleError{Code: chainstate.CodeBadPrevHash /*TODO known invalid*/, Reason: fmt.Sprintf("block %s is known to be invalid", h)}
+			return res, &chainstate.RuleError{Code: chainstate.CodeKnownInvalid, Reason: fmt.Sprintf("block %s is known to be invalid", h)}
 		}
 		res.Status = "duplicate"
 		return res, nil
@@ -144,7 +144,7 @@ func (c *consensusActor) accept(ctx actor.Context, b *chainstate.Block, h chains
 	parent := c.idx.get(b.Header.PrevHash)
 	if parent.status == entryInvalid {
 		c.idx.invalidate(c.idx.add(&indexEntry{hash: h, header: b.Header, work: new(big.Int).Set(parent.work)}))
-		return res, &chainstate.RuleError{Code: chainstate.CodeBadPrevHash /*TODO known invalid*/, Reason: fmt.Sprintf("block %s builds on invalid block %s", h, parent.hash)}
+		return res, &chainstate.RuleError{Code: chainstate.CodeKnownInvalid, Reason: fmt.Sprintf("block %s builds on invalid block %s", h, parent.hash)}
 	}
 	if err := chainstate.CheckHeaderContext(p, &b.Header, &parent.header, c.n.nowMs()); err != nil {
 		return res, err

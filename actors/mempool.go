@@ -50,6 +50,7 @@ type mempoolActor struct {
 	nextID     uint64
 	batch      []pendingSubmit
 	inflight   map[uint64][]pendingSubmit
+	started    map[uint64]time.Time
 	timers     map[uint64]*time.Timer
 	committing bool
 }
@@ -65,6 +66,7 @@ func newMempoolActor(n *Node) *mempoolActor {
 		n:        n,
 		pool:     newTxPool(n.cfg.Mempool.MaxTxs),
 		inflight: map[uint64][]pendingSubmit{},
+		started:  map[uint64]time.Time{},
 		timers:   map[uint64]*time.Timer{},
 	}
 }
@@ -166,6 +168,7 @@ func (m *mempoolActor) flush(ctx actor.Context) {
 	batch := m.batch
 	m.batch = nil
 	m.inflight[id] = batch
+	m.started[id] = time.Now()
 	m.committing = true
 	add := make([]*chainstate.Tx, len(batch))
 	for i, p := range batch {
@@ -198,6 +201,8 @@ func (m *mempoolActor) persisted(ctx actor.Context, id uint64, add []*chainstate
 		return
 	}
 	delete(m.inflight, id)
+	m.n.log.Debug("mempool commit", "actor", nameMempool, "txs", len(waiters), "took", time.Since(m.started[id]), "err", err)
+	delete(m.started, id)
 	m.committing = false
 	for _, w := range waiters {
 		if err != nil {

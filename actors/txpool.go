@@ -30,9 +30,10 @@ type senderQueue struct {
 	cost    uint64 // sum of the queued txs' amount + fee
 }
 
-// maxNonceGap bounds how far ahead of the committed nonce a sender may queue transactions, so
-// concurrent submissions may arrive out of order but nobody can park unusable transactions.
-const maxNonceGap = 1024
+// maxNonceGap bounds how far past its pending nonce (the end of its executable run) a sender may
+// queue a transaction: concurrent submissions may arrive out of order, but nobody can park many
+// transactions that cannot be mined.
+const maxNonceGap = 256
 
 func newTxPool(max int) *txPool {
 	return &txPool{max: max, byHash: map[chainstate.Hash]*poolTx{}, bySender: map[chainstate.Address]*senderQueue{}}
@@ -73,10 +74,10 @@ func (p *txPool) check(tx *chainstate.Tx, h chainstate.Hash, acc chainstate.Acco
 	if tx.Nonce < acc.Nonce {
 		return &TxRejected{Code: "bad_nonce", Reason: fmt.Sprintf("nonce %d is already used (account nonce is %d)", tx.Nonce, acc.Nonce)}
 	}
-	if tx.Nonce >= acc.Nonce+maxNonceGap {
-		return &TxRejected{Code: "bad_nonce", Reason: fmt.Sprintf("nonce %d is too far ahead of the account nonce %d (at most %d ahead)", tx.Nonce, acc.Nonce, maxNonceGap-1)}
-	}
 	sender := tx.Sender()
+	if pending := p.pendingNonce(sender, acc.Nonce); tx.Nonce >= pending+maxNonceGap {
+		return &TxRejected{Code: "bad_nonce", Reason: fmt.Sprintf("nonce %d is too far ahead of the next pending nonce %d (at most %d ahead)", tx.Nonce, pending, maxNonceGap-1)}
+	}
 	q := p.bySender[sender]
 	if q != nil && q.byNonce[tx.Nonce] != nil {
 		return &TxRejected{Code: "bad_nonce", Reason: fmt.Sprintf("another transaction with nonce %d is already pending for %s", tx.Nonce, sender)}

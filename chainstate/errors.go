@@ -73,6 +73,7 @@ const (
 	CodeTimeTooOld                  // a time before the parent's
 	CodeTimeTooNew                  // a time too far past the local clock
 	CodeBadGenesis                  // a height-0 block that is not this chain's genesis
+	CodeKnownInvalid                // a block that is, or builds on, a block already found invalid
 )
 
 var codeNames = [...]string{
@@ -98,6 +99,7 @@ var codeNames = [...]string{
 	CodeTimeTooOld:        "time_too_old",
 	CodeTimeTooNew:        "time_too_new",
 	CodeBadGenesis:        "bad_genesis",
+	CodeKnownInvalid:      "known_invalid",
 }
 
 // String returns the code's stable snake_case name ("bad_nonce"), or "code(N)" for an unknown

@@ -73,6 +73,10 @@ func TestGenesisBindsEveryParam(t *testing.T) {
 	if a.GenesisHash() != b.GenesisHash() {
 		t.Fatal("validator order changes the genesis hash")
 	}
+	b.Validators = append(b.Validators, pubOf(testKey(2)))
+	if a.GenesisHash() != b.GenesisHash() {
+		t.Fatal("a repeated validator changes the genesis hash (the set is what counts)")
+	}
 }
 
 func TestParamsValidate(t *testing.T) {

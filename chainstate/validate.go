@@ -208,7 +208,7 @@ func checkTxs(p *Params, txs []*Tx, hashes []Hash, cache *SigCache) error {
 					for {
 						cur := failAt.Load()
 						if i >= cur || failAt.CompareAndSwap(cur, i) {
-							continue
+							break
 						}
 					}
 				}

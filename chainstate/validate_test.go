@@ -306,7 +306,7 @@ func TestCheckHeaderContext(t *testing.T) {
 
 func TestErrorCodeStrings(t *testing.T) {
 	seen := map[string]bool{}
-	for c := CodeUnknown; c <= CodeBadGenesis; c++ {
+	for c := CodeUnknown; c <= CodeKnownInvalid; c++ {
 		s := c.String()
 		if s == "" || strings.HasPrefix(s, "code(") || seen[s] {
 			t.Fatalf("code %d has name %q", int(c), s)

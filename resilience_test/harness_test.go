@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
-	"strings"
+	"regexp"
 	"sync"
 	"testing"
 	"time"
@@ -73,10 +73,14 @@ func (b *logBuffer) actorsOf(msg string) []string {
 	return out
 }
 
-func (b *logBuffer) contains(s string) bool {
+// lockErrorRE matches what a database lock problem looks like in a log (the acceptance scripts'
+// own pattern).
+var lockErrorRE = regexp.MustCompile(`(?i)acquire (the )?lock|file lock|flock|database (is )?locked|lock timeout|resource temporarily unavailable`)
+
+func (b *logBuffer) lockError() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return strings.Contains(b.buf.String(), s)
+	return lockErrorRE.Match(b.buf.Bytes())
 }
 
 // home is a node home made for a test: its config (kept in memory so every run of the home uses
@@ -90,7 +94,7 @@ type home struct {
 
 // newHome initialises a devnet home under t.TempDir() with easy work, the API on a free loopback
 // port and networking off; edit applies further changes before the first run.
-func newHome(t *testing.T, edit func(*config.Config)) *home {
+func newHome(t testing.TB, edit func(*config.Config)) *home {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "home")
 	cfgFile := filepath.Join(dir, "node.yaml")
@@ -109,6 +113,9 @@ func newHome(t *testing.T, edit func(*config.Config)) *home {
 	if edit != nil {
 		edit(cfg)
 	}
+	if err := config.Write(cfgFile, cfg); err != nil {
+		t.Fatalf("write config: %v", err)
+	}
 	h := &home{dir: dir, cfg: cfg}
 	if h.wallet, err = chainstate.LoadSigningKey(filepath.Join(dir, "keys", "wallet.key")); err != nil {
 		t.Fatal(err)
@@ -121,7 +128,7 @@ func newHome(t *testing.T, edit func(*config.Config)) *home {
 
 // node is a running in-process node with its log.
 type node struct {
-	t    *testing.T
+	t    testing.TB
 	h    *home
 	n    *actors.Node
 	log  *logBuffer
@@ -130,7 +137,7 @@ type node struct {
 }
 
 // start runs the home's node in this process (one actor system) with a JSON log in memory.
-func (h *home) start(t *testing.T, opts actors.Options) *node {
+func (h *home) start(t testing.TB, opts actors.Options) *node {
 	t.Helper()
 	nd, err := h.tryStart(t, opts)
 	if err != nil {
@@ -139,7 +146,7 @@ func (h *home) start(t *testing.T, opts actors.Options) *node {
 	return nd
 }
 
-func (h *home) tryStart(t *testing.T, opts actors.Options) (*node, error) {
+func (h *home) tryStart(t testing.TB, opts actors.Options) (*node, error) {
 	t.Helper()
 	lb := &logBuffer{}
 	log := slog.New(slog.NewJSONHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -176,7 +183,7 @@ func (nd *node) status() actors.Status {
 }
 
 // waitFor polls cond every 10 ms until it holds or the deadline passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
@@ -199,7 +206,7 @@ func transfer(p *chainstate.Params, key ed25519.PrivateKey, to chainstate.Addres
 	return tx
 }
 
-func newKey(t *testing.T, seed byte) ed25519.PrivateKey {
+func newKey(t testing.TB, seed byte) ed25519.PrivateKey {
 	t.Helper()
 	s := make([]byte, ed25519.SeedSize)
 	for i := range s {
@@ -234,7 +241,7 @@ func newChainBuilder(p *chainstate.Params) *chainBuilder {
 }
 
 // fork returns a builder that continues from the first n blocks of c's chain.
-func (c *chainBuilder) fork(t *testing.T, n int) *chainBuilder {
+func (c *chainBuilder) fork(t testing.TB, n int) *chainBuilder {
 	f := newChainBuilder(c.p)
 	for _, b := range c.blocks[:n] {
 		f.add(t, b)
@@ -242,7 +249,7 @@ func (c *chainBuilder) fork(t *testing.T, n int) *chainBuilder {
 	return f
 }
 
-func (c *chainBuilder) add(t *testing.T, b *chainstate.Block) {
+func (c *chainBuilder) add(t testing.TB, b *chainstate.Block) {
 	t.Helper()
 	d, err := chainstate.ApplyBlock(c.p, c.tip.StateRoot, mapReader(c.accounts), b)
 	if err != nil {
@@ -260,7 +267,7 @@ func (c *chainBuilder) add(t *testing.T, b *chainstate.Block) {
 }
 
 // mine seals and solves the next block with txs (all must apply) and appends it.
-func (c *chainBuilder) mine(t *testing.T, key ed25519.PrivateKey, txs []*chainstate.Tx) *chainstate.Block {
+func (c *chainBuilder) mine(t testing.TB, key ed25519.PrivateKey, txs []*chainstate.Tx) *chainstate.Block {
 	t.Helper()
 	pub := chainstate.PublicKey(key.Public().(ed25519.PublicKey))
 	timeMs := max(c.tip.Time+1, uint64(time.Now().UnixMilli())-60_000)

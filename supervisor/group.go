@@ -305,7 +305,7 @@ func (g *Group) stopNext(ctx actor.Context) {
 			ctx.Stop(c.pid)
 		}
 		g.armDeadline(ctx, c)
-		continue
+		return
 	}
 	g.current = nil
 	g.stopDone = true
@@ -368,8 +368,7 @@ func (g *Group) terminated(ctx actor.Context, c *child) {
 			g.current = nil
 			g.stopNext(ctx)
 		}
-	case g.parentStopping:
-		g.drop(c)
+	case false:
 	case c.givenUp:
 		g.drop(c)
 		if g.onGiveUp != nil {

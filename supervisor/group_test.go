@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,6 +84,8 @@ func TestStopDeadline(t *testing.T) {
 		b.Shutdown = 30 * time.Millisecond
 		return []Spec{leafSpec("a", e.rec, leafOpts{}), b, leafSpec("c", e.rec, leafOpts{goroutine: true})}
 	}, nil)
+	release := sync.OnceFunc(func() { close(block) })
+	t.Cleanup(release) // runs before the env's stop, even when the test fails
 
 	e.sys.Root.Send(e.root, &stopAllMsg{label: "final"})
 	waitFor(t, "done despite the blocked child", func() bool { return e.rec.has("done final") })
@@ -98,7 +101,7 @@ func TestStopDeadline(t *testing.T) {
 		t.Fatal("b stopped while its Stopping handler was blocked")
 	}
 
-	close(block) // b finishes its stop; then the root can finalize
+	release() // b finishes its stop; then the root can finalize
 	e.stop()
 	if l := e.rec.list(); !slices.Contains(l, "stopped b") || l[len(l)-1] != "stopped node" {
 		t.Fatalf("journal after release: %v", l)

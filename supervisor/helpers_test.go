@@ -402,7 +402,11 @@ func (e *env) stop() {
 		case <-time.After(waitTimeout):
 			e.t.Errorf("root did not stop within %v; journal: %v", waitTimeout, e.rec.list())
 			e.sys.Root.Stop(e.root)
-			<-e.cfg.stopped
+			select {
+			case <-e.cfg.stopped:
+			case <-time.After(waitTimeout):
+				e.t.Errorf("root did not stop after a Stop either")
+			}
 		}
 		e.sys.Shutdown()
 	})

@@ -1,0 +1,126 @@
+package resilience_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/actorchain/actorchain/actors"
+	"github.com/actorchain/actorchain/api"
+	"github.com/actorchain/actorchain/config"
+)
+
+// BenchmarkIngestAPI measures durable ingest over the HTTP API: 4 senders (accounts), each with 8
+// requests in flight, every 202 only after the mempool's group commit (fsync). Mining is off so
+// the figure is the ingest path alone. Reports transfers/s.
+func BenchmarkIngestAPI(b *testing.B) {
+	const senders, inflight = 4, 8
+	keys := make([]ed25519.PrivateKey, senders)
+	h := newHome(b, func(c *config.Config) {
+		c.Mining.Enabled = false
+		c.Mempool.MaxTxs = 1_000_000
+		for i := range keys {
+			keys[i] = keyFromSeed(byte(100 + i))
+			c.Chain.Alloc[addrOf(keys[i]).String()] = 1 << 60
+		}
+	})
+	nd := h.start(b, actors.Options{})
+	p := nd.n.Params()
+	to := addrOf(keyFromSeed(99))
+	tr := &http.Transport{MaxIdleConnsPerHost: senders * inflight}
+	defer tr.CloseIdleConnections()
+	client := api.NewClient("http://"+nd.n.APIAddr(), &http.Client{Transport: tr})
+	ctx := context.Background()
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	per := b.N/senders + 1
+	for s := 0; s < senders; s++ {
+		var next uint64
+		var mu sync.Mutex
+		for j := 0; j < inflight; j++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					mu.Lock()
+					n := next
+					next++
+					mu.Unlock()
+					if n >= uint64(per) {
+						return
+					}
+					tx := transfer(p, keys[s], to, 1, 1, n)
+					if _, err := client.SubmitTx(ctx, api.TxFromChain(tx)); err != nil {
+						b.Errorf("submit: %v", err)
+						return
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(per*senders)/time.Since(start).Seconds(), "tx/s")
+}
+
+// BenchmarkReadyAfterRestart measures the time from Start to a ready node (API answering) on a home
+// holding 3000 blocks, against a fresh home: the restart loads the tip and the block index, and
+// replays nothing.
+func BenchmarkReadyAfterRestart(b *testing.B) {
+	h := newHome(b, func(c *config.Config) { c.Chain.PowBits = 4; c.Mining.Enabled = true })
+	nd := h.start(b, actors.Options{})
+	deadline := time.Now().Add(2 * time.Minute)
+	for nd.status().Height < 3000 {
+		if time.Now().After(deadline) {
+			b.Fatal("did not reach 3000 blocks")
+		}
+		time.Sleep(20 * time.Millisecond) // bounded poll
+	}
+	nd.stop()
+	h.cfg.Mining.Enabled = false
+	fresh := newHome(b, func(c *config.Config) { c.Mining.Enabled = false })
+	var full, empty time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		n := h.start(b, actors.Options{})
+		full += time.Since(t0)
+		n.stop()
+		t0 = time.Now()
+		n = fresh.start(b, actors.Options{})
+		empty += time.Since(t0)
+		n.stop()
+	}
+	b.ReportMetric(float64(full.Microseconds())/float64(b.N)/1000, "ms-ready-3000")
+	b.ReportMetric(float64(empty.Microseconds())/float64(b.N)/1000, "ms-ready-fresh")
+	b.ReportMetric(float64(full)/float64(empty), "ratio")
+}
+
+// BenchmarkStopWhileMining measures Stop (the ordered stop) of a node whose workers are hashing.
+func BenchmarkStopWhileMining(b *testing.B) {
+	h := newHome(b, func(c *config.Config) { c.Chain.PowBits = 30 })
+	var total time.Duration
+	for i := 0; i < b.N; i++ {
+		nd := h.start(b, actors.Options{})
+		waitFor(b, 10*time.Second, "mining", func() bool {
+			m, err := nd.n.Status(context.Background())
+			return err == nil && m.Mining
+		})
+		t0 := time.Now()
+		nd.stop()
+		total += time.Since(t0)
+	}
+	b.ReportMetric(float64(total.Microseconds())/float64(b.N)/1000, "ms-stop")
+}
+
+func keyFromSeed(seed byte) ed25519.PrivateKey {
+	s := make([]byte, ed25519.SeedSize)
+	for i := range s {
+		s[i] = seed
+	}
+	return ed25519.NewKeyFromSeed(s)
+}

@@ -1,0 +1,127 @@
+package resilience_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/actorchain/actorchain/actors"
+	"github.com/actorchain/actorchain/api"
+	"github.com/actorchain/actorchain/config"
+)
+
+// childHomeEnv makes the test binary run a node on that home instead of tests, so a test can kill
+// a real node process with SIGKILL.
+const childHomeEnv = "RESILIENCE_CHILD_HOME"
+
+// runChild runs a node on $RESILIENCE_CHILD_HOME (its node.yaml) until SIGTERM, writing the API
+// address to HOME/api.addr once it listens.
+func runChild() int {
+	home := os.Getenv(childHomeEnv)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	cfg, err := config.Load(home, "", nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	n, err := actors.Start(cfg, actors.Options{
+		Logger: log,
+		HTTPHandler: func(n *actors.Node) http.Handler {
+			return api.NewHandler(n, api.Options{Logger: log, Version: actors.Version})
+		},
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 1
+	}
+	tmp := filepath.Join(home, "api.addr.tmp")
+	if err := os.WriteFile(tmp, []byte(n.APIAddr()), 0o644); err == nil {
+		_ = os.Rename(tmp, filepath.Join(home, "api.addr"))
+	}
+	select {
+	case <-sigs:
+	case <-n.Done():
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := n.Stop(ctx); err != nil {
+		return 1
+	}
+	if n.Err() != nil {
+		return 1
+	}
+	return 0
+}
+
+// child is a node running in a child process.
+type child struct {
+	cmd  *exec.Cmd
+	api  *api.Client
+	logs *logBuffer
+	done chan error
+}
+
+// startChild writes the home's config to its node.yaml and starts a node process on it.
+func (h *home) startChild(t testing.TB) *child {
+	t.Helper()
+	if err := config.Write(filepath.Join(h.dir, "node.yaml"), h.cfg); err != nil {
+		t.Fatalf("write config: %v", err)
+	}
+	addrFile := filepath.Join(h.dir, "api.addr")
+	_ = os.Remove(addrFile)
+	c := &child{logs: &logBuffer{}, done: make(chan error, 1)}
+	c.cmd = exec.Command(os.Args[0], "-test.run=^$")
+	c.cmd.Env = append(os.Environ(), childHomeEnv+"="+h.dir)
+	c.cmd.Stderr = c.logs
+	c.cmd.Stdout = c.logs
+	if err := c.cmd.Start(); err != nil {
+		t.Fatalf("start child: %v", err)
+	}
+	go func() { c.done <- c.cmd.Wait() }()
+	t.Cleanup(func() { c.kill() })
+	var addr string
+	waitFor(t, 30*time.Second, "the child node's API address", func() bool {
+		select {
+		case err := <-c.done:
+			c.done <- err
+			t.Fatalf("child exited early (%v): %s", err, c.logs.tail())
+		default:
+		}
+		b, err := os.ReadFile(addrFile)
+		addr = strings.TrimSpace(string(b))
+		return err == nil && addr != ""
+	})
+	c.api = api.NewClient("http://"+addr, &http.Client{Timeout: 10 * time.Second})
+	return c
+}
+
+// kill sends SIGKILL and waits for the process (idempotent).
+func (c *child) kill() {
+	if c.cmd.Process == nil {
+		return
+	}
+	_ = c.cmd.Process.Kill()
+	err := <-c.done
+	c.done <- err
+}
+
+func (b *logBuffer) tail() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.buf.String()
+	if len(s) > 2000 {
+		s = s[len(s)-2000:]
+	}
+	return s
+}
