@@ -26,6 +26,7 @@ func TestFaultInjectionEachActor(t *testing.T) {
 		c.Mining.Workers = 2
 	})
 	nd := h.start(t, actors.Options{Intensity: supervisor.Intensity{MaxRestarts: 100, Window: 10 * time.Second}})
+	nd.dumpOnFailure()
 	nd.waitHeight(2, 15*time.Second)
 	stream := startStream(t, nd.n.Params(), h.wallet, addrOf(newKey(t, 31)), 0, nodeSubmit(nd.n))
 	waitFor(t, 10*time.Second, "the first acknowledged transfers", func() bool { return stream.count() >= 3 })
@@ -151,6 +152,7 @@ func TestRestartIntensityStopsNode(t *testing.T) {
 
 	t.Run("consensus", func(t *testing.T) {
 		nd := h.start(t, tight)
+		nd.dumpOnFailure()
 		nd.waitHeight(1, 10*time.Second)
 		crashTimes(t, nd, "consensus", 2)
 		if err := nd.n.CrashActor("consensus"); err != nil {
@@ -196,6 +198,8 @@ func TestRestartIntensityStopsNode(t *testing.T) {
 	for _, name := range []string{"miner", "miner/worker-0"} {
 		t.Run(strings.ReplaceAll(name, "/", "_"), func(t *testing.T) {
 			nd := h.start(t, tight)
+			nd.dumpOnFailure()
+		nd.dumpOnFailure()
 			nd.waitGrows(nd.status().Height, 10*time.Second, "mining")
 			crashTimes(t, nd, name, 2)
 			if err := nd.n.CrashActor(name); err != nil {

@@ -338,3 +338,31 @@ func nodeLookup(n *actors.Node) func(chainstate.Hash) (string, error) {
 		return "pending", nil
 	}
 }
+
+// dumpOnFailure logs the supervision tree and the log's lifecycle records when the test fails,
+// before the node is stopped (cleanups run last-in first-out).
+func (nd *node) dumpOnFailure() {
+	t := nd.t
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		tree, _ := json.Marshal(nd.n.Actors())
+		t.Logf("tree at failure: %s", tree)
+		var b strings.Builder
+		for _, r := range nd.log.records() {
+			switch r["msg"] {
+			case "block connected", "block mined":
+				continue
+			}
+			line, _ := json.Marshal(r)
+			b.Write(line)
+			b.WriteByte('\n')
+		}
+		s := b.String()
+		if len(s) > 12000 {
+			s = "..." + s[len(s)-12000:]
+		}
+		t.Logf("log at failure (block records left out):\n%s", s)
+	})
+}

@@ -368,7 +368,8 @@ func (g *Group) terminated(ctx actor.Context, c *child) {
 			g.current = nil
 			g.stopNext(ctx)
 		}
-	case false:
+	case g.parentStopping:
+		g.drop(c)
 	case c.givenUp:
 		g.drop(c)
 		if g.onGiveUp != nil {

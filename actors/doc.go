@@ -1,0 +1,43 @@
+// Package actors is the node: thin protoactor-go actors around the pure packages, and the root
+// that builds and stops the tree.
+//
+// # The tree
+//
+//	node (root; built by Start, owns the ordered stop)
+//	├── storage      owns the chainstate.Store (the *bbolt.DB): every write, group-committed
+//	├── consensus    the block index; validates, chooses forks, reorganises
+//	├── mempool      pending transfers (txPool); durable before acknowledged
+//	├── peers        the peer manager's place (networking fills it)
+//	├── miner        templates from the tip and the mempool; seals; submits found blocks
+//	│   └── miner/worker-<i>   one nonce search goroutine each (powworker)
+//	└── api          owns the http.Server
+//
+// Start order is the order above; Stop runs the exact reverse one child at a time, each fully
+// stopped (goroutines joined, sockets and files closed) before the next gets its stop, so storage
+// closes bbolt last. Supervision (restart on panic, replace on kill, restart intensity) is the
+// supervisor package's Group; a vital actor that restarts too often stops the node cleanly (Err
+// reports why, the CLI exits 1), a miner that does stops mining and the node stays up.
+//
+// # Data flow
+//
+// A transfer: the caller's goroutine checks it statelessly (chainstate.CheckTx: chain id, amounts,
+// signature through the shared SigCache, in parallel across callers), the mempool checks it against
+// the committed account and its queue, and gathers it into the next group commit to the storage
+// actor; the submitter is answered only after that commit (so an acknowledged transfer survives
+// kill -9). A block: consensus checks it statelessly, then the storage actor applies it inside one
+// bbolt write transaction (chainstate.Store.Connect) that validates the state transition and writes
+// accounts, undo data, indexes, the tip and the mempool removals together. A heavier side chain is
+// one Store.Reorg transaction: all of it or nothing. The mempool and the miner are told afterwards.
+//
+// # Requests
+//
+// Requests form an acyclic graph (miner → consensus → storage, miner → mempool, callers → any), so
+// an actor may block on a reply from one further down without deadlock. Reads that need no actor
+// (status, blocks, accounts, confirmed transactions) go straight to the published store: bbolt
+// read transactions are concurrent and never wait behind a commit. Every wait is bounded.
+//
+// # Concurrency
+//
+// Node's methods are goroutine-safe. Several nodes may run in one process: each has its own actor
+// system, store, metrics registry and logger, and PIDs are never shared between them.
+package actors

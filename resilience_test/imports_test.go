@@ -1,0 +1,79 @@
+package resilience_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/actorchain/actorchain/"
+
+// allowedImports is ARCHITECTURE's dependency table: for each package, the project packages and
+// the outside modules it may import directly (the standard library is always allowed). Arrows only
+// point down the table.
+var allowedImports = map[string]struct {
+	project []string
+	outside []string
+}{
+	"chainstate": {outside: []string{"go.etcd.io/bbolt"}},
+	"powworker":  {project: []string{"chainstate"}},
+	"noisep2p":   {outside: []string{"github.com/flynn/noise"}},
+	"config":     {outside: []string{"github.com/spf13/viper", "go.yaml.in/yaml/v3", "github.com/go-viper/mapstructure/v2"}},
+	"supervisor": {outside: []string{"github.com/asynkron/protoactor-go"}},
+	"actors": {
+		project: []string{"chainstate", "powworker", "noisep2p", "config", "supervisor"},
+		outside: []string{"github.com/asynkron/protoactor-go", "github.com/prometheus/client_golang"},
+	},
+	"api": {project: []string{"actors", "chainstate", "supervisor"}},
+}
+
+// TestImportDirection fails when a package imports something the architecture does not allow:
+// bbolt outside chainstate, viper outside config, an actor package in a pure one, and so on.
+func TestImportDirection(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, module+"...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	seen := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg := strings.TrimPrefix(fields[0], module)
+		rules, ok := allowedImports[pkg]
+		for _, imp := range fields[1:] {
+			switch {
+			case strings.HasPrefix(imp, module):
+				dep := strings.TrimPrefix(imp, module)
+				if dep == "cmd/node" || strings.HasPrefix(dep, "resilience_test") {
+					t.Errorf("%s imports %s: nothing may import the CLI or the tests", pkg, dep)
+				}
+				if ok && !hasPrefixIn(dep, rules.project) {
+					t.Errorf("%s imports %s: not allowed by the dependency table", pkg, dep)
+				}
+			case !strings.Contains(strings.SplitN(imp, "/", 2)[0], "."):
+				// standard library
+			default:
+				if ok && !hasPrefixIn(imp, rules.outside) {
+					t.Errorf("%s imports %s: not allowed by the dependency table", pkg, imp)
+				}
+				for _, owned := range []struct{ mod, owner string }{{"go.etcd.io/bbolt", "chainstate"}, {"github.com/spf13/viper", "config"}, {"github.com/flynn/noise", "noisep2p"}} {
+					if strings.HasPrefix(imp, owned.mod) && pkg != owned.owner {
+						t.Errorf("%s imports %s: only %s may", pkg, imp, owned.owner)
+					}
+				}
+			}
+		}
+		seen++
+	}
+	if seen < 7 {
+		t.Fatalf("go list reported %d packages; the check saw too little to mean anything", seen)
+	}
+}
+
+func hasPrefixIn(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if s == p || strings.HasPrefix(s, p+"/") {
+			return true
+		}
+	}
+	return false
+}
