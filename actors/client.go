@@ -88,7 +88,7 @@ type KnownPeer struct {
 
 // PeersInfo is GET /v1/peers.
 type PeersInfo struct {
-	Connected []PeerInfo `json:"connected"`
+	Connected []PeerInfo  `json:"connected"`
 	Known     []KnownPeer `json:"known"`
 }
 

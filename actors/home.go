@@ -80,4 +80,3 @@ func InitHome(home, cfgFile, chainFile string, force bool) (*InitResult, error) 
 		WalletAddress: wallet, MinerAddress: minerAddr,
 	}, nil
 }
-

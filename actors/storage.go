@@ -117,8 +117,8 @@ type (
 		Result *chainstate.ReorgResult
 		Err    error
 	}
-	markInvalidRequest     struct{ Hash chainstate.Hash }
-	persistMempoolRequest  struct {
+	markInvalidRequest    struct{ Hash chainstate.Hash }
+	persistMempoolRequest struct {
 		ID     uint64
 		Add    []*chainstate.Tx
 		Remove []chainstate.Hash
