@@ -344,5 +344,3 @@ func (o *orphanPool) takeChildren(h chainstate.Hash) []*chainstate.Block {
 	}
 	return out
 }
-
-func (o *orphanPool) len() int { return len(o.byHash) }

@@ -243,27 +243,35 @@ func (m *minerActor) onGiveUp(ctx actor.Context, name string, reason any) {
 // every calls f every d until the returned stop function is called; stop waits for nothing and
 // is idempotent (f must only send a message).
 func every(d time.Duration, f func()) (stop func()) {
-	var mu sync.Mutex
-	stopped := false
-	var t *time.Timer
-	var tick func()
-	tick = func() {
-		f()
-		mu.Lock()
-		defer mu.Unlock()
-		if !stopped {
-			t.Reset(d)
-		}
+	k := &ticker{d: d, f: f}
+	k.mu.Lock()
+	k.t = time.AfterFunc(d, k.fire)
+	k.mu.Unlock()
+	return k.stop
+}
+
+type ticker struct {
+	d       time.Duration
+	f       func()
+	mu      sync.Mutex
+	t       *time.Timer // guarded by mu
+	stopped bool        // guarded by mu
+}
+
+func (k *ticker) fire() {
+	k.f()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !k.stopped {
+		k.t.Reset(k.d)
 	}
-	mu.Lock()
-	t = time.AfterFunc(d, tick)
-	mu.Unlock()
-	return func() {
-		mu.Lock()
-		defer mu.Unlock()
-		stopped = true
-		t.Stop()
-	}
+}
+
+func (k *ticker) stop() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.stopped = true
+	k.t.Stop()
 }
 
 // workerActor runs the nonce search of its job in one tracked goroutine, counted in the hash
@@ -272,7 +280,6 @@ func every(d time.Duration, f func()) (stop func()) {
 type workerActor struct {
 	n     *Node
 	index int
-	quit  atomic.Bool
 	wg    sync.WaitGroup
 	// cur is the running search's quit flag (replaced per job).
 	cur *atomic.Bool

@@ -157,8 +157,7 @@ func TestCrashReplayRestoresState(t *testing.T) {
 // parameters only: the node's own mining key plays no part.
 func TestShortReorgPrefersLongerChain(t *testing.T) {
 	other := newKey(t, 42)
-	var h *home
-	h = newHome(t, func(c *config.Config) {
+	h := newHome(t, func(c *config.Config) {
 		c.Mining.Enabled = false
 	})
 	// Both the node's miner key and the other sealer are validators.
