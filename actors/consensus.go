@@ -73,14 +73,10 @@ func (c *consensusActor) Receive(ctx actor.Context) {
 	}
 }
 
-// load rebuilds the index from the store: time proportional to the number of headers, with no
-// block re-executed.
+// load points the index at the store and loads the tip: time independent of chain length, with
+// no block re-executed. Other entries are read from the store when first looked at.
 func (c *consensusActor) load() error {
 	s, err := c.n.handle.wait(10 * time.Second)
-	if err != nil {
-		return err
-	}
-	entries, err := s.Index()
 	if err != nil {
 		return err
 	}
@@ -88,9 +84,16 @@ func (c *consensusActor) load() error {
 	if err != nil {
 		return err
 	}
-	for i := range entries {
-		e := &entries[i]
-		c.idx.add(&indexEntry{hash: e.Hash, header: e.Header, work: e.Work, status: statusOf(e.Status)})
+	c.idx.load = func(h chainstate.Hash) *indexEntry {
+		s, err := c.n.store()
+		if err != nil {
+			return nil
+		}
+		e, ok, err := s.Entry(h)
+		if err != nil || !ok {
+			return nil
+		}
+		return &indexEntry{hash: e.Hash, header: e.Header, work: e.Work, status: statusOf(e.Status)}
 	}
 	t := c.idx.get(tip.Hash)
 	if t == nil {
@@ -197,6 +200,12 @@ func (c *consensusActor) reorg(ctx actor.Context, target *indexEntry, tb *chains
 	disconnect, connect, ok := c.idx.path(target)
 	if !ok {
 		return fmt.Errorf("reorg to %s: branch leaves the block index", target.hash)
+	}
+	for _, e := range connect {
+		if e.status == entryInvalid {
+			c.idx.invalidate(target)
+			return &chainstate.RuleError{Code: chainstate.CodeKnownInvalid, Reason: fmt.Sprintf("block %s builds on invalid block %s", target.hash, e.hash)}
+		}
 	}
 	s, err := c.n.store()
 	if err != nil {

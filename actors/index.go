@@ -13,6 +13,9 @@ type blockIndex struct {
 	entries map[chainstate.Hash]*indexEntry
 	tip     *indexEntry
 	seq     uint64
+	// load fetches an entry that is not in memory yet (from the store), so a restart loads only the
+	// tip and the index fills in as blocks are looked at: ready time does not grow with the chain.
+	load func(chainstate.Hash) *indexEntry
 }
 
 type entryStatus uint8
@@ -35,7 +38,19 @@ func newBlockIndex() *blockIndex {
 	return &blockIndex{entries: make(map[chainstate.Hash]*indexEntry)}
 }
 
-func (x *blockIndex) get(h chainstate.Hash) *indexEntry { return x.entries[h] }
+func (x *blockIndex) get(h chainstate.Hash) *indexEntry {
+	if e, ok := x.entries[h]; ok {
+		return e
+	}
+	if x.load == nil {
+		return nil
+	}
+	e := x.load(h)
+	if e != nil {
+		x.entries[h] = e
+	}
+	return e
+}
 
 func (x *blockIndex) parent(e *indexEntry) *indexEntry { return x.entries[e.header.PrevHash] }
 
