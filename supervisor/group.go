@@ -189,7 +189,8 @@ func (g *Group) Stopping() bool { return g.stopAll || g.parentStopping }
 // *actor.Terminated of its children, its stop-deadline timers and the ordered-stop request of a
 // grandparent's StopAll. It also notes the parent's own *actor.Stopping and *actor.Restarting (so
 // that it never respawns during them) and *actor.Stopped, which it does not consume. Call it
-// first in the parent's Receive.
+// first in the parent's Receive. The parent must not Watch its group's children: a watcher gets
+// a second Terminated, which the group would take for the end of the next incarnation.
 func (g *Group) Receive(ctx actor.Context) bool {
 	switch m := ctx.Message().(type) {
 	case *actor.Terminated:
@@ -227,18 +228,18 @@ func (g *Group) Receive(ctx actor.Context) bool {
 // terminated); a Temporary child is stopped. While the group or its parent is stopping, or for
 // a child the group is stopping, the child is stopped. Failures of children the group does not
 // know are stopped too: protoactor's default strategies never run.
-func (g *Group) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, pid *actor.PID, _ *actor.RestartStatistics, reason, _ any) {
-	c := g.byID[pid.Id]
+func (g *Group) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, rs *actor.RestartStatistics, reason, msg any) {
+	c := g.byID[child.Id]
 	if c == nil || c.pid == nil {
-		g.log.Warn("actor crashed", "actor", pid.Id, "reason", fmt.Sprint(reason), "action", "stop")
-		sup.StopChildren(pid)
+		g.log.Warn("actor crashed", "actor", child.Id, "reason", fmt.Sprint(reason), "action", "stop")
+		sup.StopChildren(child)
 		return
 	}
 	c.reason = reason
 	if g.Stopping() || c.stopRequested || c.spec.Restart == Temporary {
 		g.log.Warn("actor crashed", "actor", c.full, "reason", fmt.Sprint(reason), "action", "stop")
 		c.stopRequested = true
-		sup.StopChildren(pid)
+		sup.StopChildren(child)
 		return
 	}
 	now := g.clock()
@@ -246,12 +247,12 @@ func (g *Group) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, pid *a
 		g.log.Warn("actor crashed", "actor", c.full, "reason", fmt.Sprint(reason), "action", "give_up")
 		g.logGiveUp(c, now)
 		c.givenUp, c.stopRequested = true, true
-		sup.StopChildren(pid)
+		sup.StopChildren(child)
 		return
 	}
 	g.log.Warn("actor crashed", "actor", c.full, "reason", fmt.Sprint(reason), "action", "restart")
 	g.tree.restartStarted(c.full, c.gen, causePanic)
-	sup.RestartChildren(pid)
+	sup.RestartChildren(child)
 }
 
 // StopAll stops the children in reverse start order, one at a time: it stops child k (a child

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -305,6 +306,60 @@ func TestTemporaryAndTransient(t *testing.T) {
 	// A dropped name can be used again.
 	if err := add("p1", Temporary); err != nil {
 		t.Fatalf("re-adding p1: %v", err)
+	}
+	e.stop()
+}
+
+func TestPanicInStarted(t *testing.T) {
+	var flaky, broken atomic.Int32
+	flaky.Store(2)
+	broken.Store(1000)
+	e := newEnv(t, func(e *env) []Spec {
+		f := leafSpec("flaky", e.rec, leafOpts{panicStarts: &flaky})
+		f.Intensity = Intensity{MaxRestarts: 3, Window: time.Hour}
+		b := leafSpec("broken", e.rec, leafOpts{panicStarts: &broken})
+		b.Intensity = Intensity{MaxRestarts: 3, Window: time.Hour}
+		return []Spec{leafSpec("a", e.rec, leafOpts{}), f, b, leafSpec("c", e.rec, leafOpts{})}
+	}, nil)
+	// Start went on after each panicking Started, in order.
+	eq(t, "first starts", firstStarts(e.rec.list()), []string{"a", "flaky", "broken", "c"})
+	e.waitRunning("flaky", 2)
+	waitFor(t, "broken given up", func() bool { return e.rec.has("gave up broken: cannot start") })
+	if n := e.rec.count("started broken"); n != 4 {
+		t.Fatalf("broken started %d times, want 4 (1 + 3 restarts)", n)
+	}
+	if n := e.node("broken"); n.State != StateStopped || n.Restarts != 3 {
+		t.Fatalf("broken: %+v", n)
+	}
+	e.stop()
+}
+
+// firstStarts lists the actors in the order of their first "started" event.
+func firstStarts(events []string) []string {
+	var out []string
+	for _, ev := range events {
+		if name, ok := strings.CutPrefix(ev, "started "); ok && name != "node" && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func TestUnknownChildFailureStopsIt(t *testing.T) {
+	e := newEnv(t, fourChildren, nil)
+	res, err := e.sys.Root.RequestFuture(e.root, &spawnRaw{}, waitTimeout).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := res.(*actor.PID)
+	waitFor(t, "raw started", func() bool { return e.rec.has("started raw") })
+	e.sys.Root.Send(raw, &boom{})
+	waitFor(t, "raw stopped", func() bool { return e.rec.has("stopped raw") })
+	if e.rec.has("restarting raw") {
+		t.Fatal("a child unknown to the group was restarted")
+	}
+	if recs := e.logs.find(t, "actor crashed", "node/raw"); len(recs) != 1 || recs[0].str("action") != "stop" {
+		t.Fatalf("records: %v", recs)
 	}
 	e.stop()
 }

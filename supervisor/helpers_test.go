@@ -167,6 +167,8 @@ type (
 	stopChild struct{ name string }
 	ping      struct{}
 	pong      struct{}
+	boom      struct{} // a leaf panics on it (no fault injection needed)
+	spawnRaw  struct{} // the test parent spawns "raw", a child the group does not know
 )
 
 var instances atomic.Int64
@@ -176,6 +178,7 @@ type leafOpts struct {
 	goroutine     bool          // owns a goroutine joined in Stopping/Restarting
 	block         chan struct{} // Stopping waits until it is closed
 	panicStopping bool          // Stopping panics (after joining)
+	panicStarts   *atomic.Int32 // Started panics while this is positive (and decrements it)
 }
 
 // leaf is a test child: it counts incs, records its lifecycle and may own a goroutine.
@@ -207,6 +210,9 @@ func (l *leaf) Receive(ctx actor.Context) {
 	switch ctx.Message().(type) {
 	case *actor.Started:
 		l.rec.add("started %s", l.name)
+		if l.o.panicStarts != nil && l.o.panicStarts.Add(-1) >= 0 {
+			panic("cannot start")
+		}
 		if l.o.goroutine {
 			l.quit = make(chan struct{})
 			l.wg.Add(1)
@@ -231,6 +237,8 @@ func (l *leaf) Receive(ctx actor.Context) {
 		l.rec.add("stopped %s", l.name)
 	case *inc:
 		l.count++
+	case *boom:
+		panic("boom")
 	case *getState:
 		ctx.Respond(&state{Count: l.count, Instance: l.instance})
 	}
@@ -336,6 +344,12 @@ func (p *parent) Receive(ctx actor.Context) {
 		ctx.Respond(&pong{})
 	case *ping:
 		ctx.Respond(&pong{})
+	case *spawnRaw:
+		pid, err := ctx.SpawnNamed(actor.PropsFromProducer(leafSpec("raw", p.cfg.rec, leafOpts{}).Producer), "raw")
+		if err != nil {
+			panic(err)
+		}
+		ctx.Respond(pid)
 	}
 }
 

@@ -65,7 +65,7 @@ func (l *lifecycle) middleware(next actor.ReceiverFunc) actor.ReceiverFunc {
 			l.tree.restarting(l.full, l.gen)
 			next(c, env)
 		case *actor.Stopping:
-			next(c, env)
+			l.guard(c, env, next)
 		case *actor.Stopped:
 			// Delivered after the Stopping handler returned and every child terminated, so the
 			// records give the real stop order.

@@ -1,0 +1,44 @@
+package supervisor
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+func TestTreeSnapshot(t *testing.T) {
+	tr := NewTree("node")
+	js, _ := json.Marshal(tr.Snapshot())
+	if want := `{"name":"node","state":"stopped","restarts":0,"children":[]}`; string(js) != want {
+		t.Fatalf("empty tree JSON %s, want %s", js, want)
+	}
+	root := actor.NewPID("nonhost", "node")
+	tr.SetRoot(root, StateRunning)
+	if pid, ok := tr.PID("node"); !ok || !pid.Equal(root) {
+		t.Fatalf("root PID %v %v", pid, ok)
+	}
+
+	tr.prepare("miner", "miner/worker-0", tr.nextGen(), false, true, "")
+	tr.prepare("", "api", tr.nextGen(), true, false, "")
+	snap := tr.Snapshot()
+	if len(snap.Children) != 2 || snap.Children[0].Name != "miner" || snap.Children[0].Children[0].Name != "miner/worker-0" {
+		t.Fatalf("a missing parent is created as a placeholder: %+v", snap)
+	}
+	snap.Children[0].Children[0].Restarts = 99
+	snap.Children = nil
+	if n, _ := tr.Lookup("miner/worker-0"); n.Restarts != 0 {
+		t.Fatal("Snapshot shares memory with the tree")
+	}
+
+	gen := tr.nextGen()
+	tr.prepare("", "api", gen, true, false, "")
+	tr.stopped("api", gen-1) // a stale generation changes nothing
+	if _, ok := tr.Lookup("api"); !ok {
+		t.Fatal("a stale Stopped removed the entry")
+	}
+	tr.stopped("api", gen) // Temporary: leaves the tree
+	if _, ok := tr.Lookup("api"); ok {
+		t.Fatal("a stopped Temporary entry is still in the tree")
+	}
+}
