@@ -43,9 +43,37 @@ type (
 )
 
 const (
-	maxOrphans     = 256
+	maxOrphans = 256
+	// storageTimeout bounds a block write as a whole; storageAttempt one request to the storage
+	// actor, which is retried when it goes unanswered (a killed storage actor drops its mailbox).
 	storageTimeout = 30 * time.Second
+	storageAttempt = 2 * time.Second
 )
+
+// storageCall sends a write to the storage actor and waits for its reply. When no reply comes
+// within storageAttempt (the storage actor was killed and its replacement never saw the request,
+// or the disk is slow), applied tells whether the write is in the store anyway; if so the reply is
+// nil, otherwise the request is sent again (every write is idempotent or fails harmlessly when
+// repeated), up to storageTimeout in all.
+func storageCall[T any](ctx actor.Context, n *Node, msg any, applied func(*chainstate.Store) bool) (T, error) {
+	var zero T
+	deadline := time.Now().Add(storageTimeout)
+	for {
+		r, err := askFrom[T](ctx, n.pid(nameStorage), msg, storageAttempt)
+		if err == nil {
+			return r, nil
+		}
+		if applied != nil {
+			if s, serr := n.handle.wait(storageAttempt); serr == nil && applied(s) {
+				return zero, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return zero, err
+		}
+		n.log.Warn("storage did not answer; retrying", "actor", nameConsensus, "request", fmt.Sprintf("%T", msg), "err", err)
+	}
+}
 
 // consensusActor holds the block index and decides what the main chain is: it validates blocks
 // (stateless checks here, the state transition inside the store's write transaction), stores side
@@ -157,14 +185,15 @@ func (c *consensusActor) accept(ctx actor.Context, b *chainstate.Block, h chains
 	}
 	work := new(big.Int).Add(parent.work, chainstate.WorkForBits(b.Header.Bits))
 	e := &indexEntry{hash: h, header: b.Header, work: work}
-	storage := c.n.pid(nameStorage)
-
 	if parent == c.idx.tip {
-		r, err := askFrom[*connectBlockResponse](ctx, storage, &connectBlockRequest{Block: b}, storageTimeout)
+		r, err := storageCall[*connectBlockResponse](ctx, c.n, &connectBlockRequest{Block: b}, func(s *chainstate.Store) bool {
+			tip, err := s.Tip()
+			return err == nil && tip.Hash == h
+		})
 		if err != nil {
 			return res, err
 		}
-		if r.Err != nil {
+		if r != nil && r.Err != nil {
 			return res, c.rejected(ctx, e, r.Err)
 		}
 		c.idx.add(e)
@@ -175,11 +204,14 @@ func (c *consensusActor) accept(ctx actor.Context, b *chainstate.Block, h chains
 	}
 
 	// A side-chain block: store it first, so its body is there for a later reorg.
-	d, err := askFrom[*storageDone](ctx, storage, &putBlockRequest{Block: b, Work: work}, storageTimeout)
+	d, err := storageCall[*storageDone](ctx, c.n, &putBlockRequest{Block: b, Work: work}, func(s *chainstate.Store) bool {
+		_, ok, err := s.Entry(h)
+		return err == nil && ok
+	})
 	if err != nil {
 		return res, err
 	}
-	if d.Err != nil {
+	if d != nil && d.Err != nil {
 		return res, unavailable(d.Err)
 	}
 	c.idx.add(e)
@@ -230,9 +262,17 @@ func (c *consensusActor) reorg(ctx actor.Context, target *indexEntry, tb *chains
 	for i, e := range disconnect {
 		dis[i] = e.hash
 	}
-	r, err := askFrom[*reorgResponse](ctx, c.n.pid(nameStorage), &reorgRequest{Disconnect: dis, Connect: blocks}, storageTimeout)
+	r, err := storageCall[*reorgResponse](ctx, c.n, &reorgRequest{Disconnect: dis, Connect: blocks}, func(s *chainstate.Store) bool {
+		tip, err := s.Tip()
+		return err == nil && tip.Hash == target.hash
+	})
 	if err != nil {
 		return err
+	}
+	if r == nil {
+		// Applied, but the reply was lost with a killed storage actor: the returned transactions
+		// are in the mempool bucket, and the mempool reloads them on its next start.
+		r = &reorgResponse{Result: &chainstate.ReorgResult{}}
 	}
 	if r.Err != nil {
 		bad := target
@@ -259,7 +299,7 @@ func (c *consensusActor) rejected(ctx actor.Context, e *indexEntry, err error) e
 		return unavailable(err)
 	}
 	c.idx.invalidate(c.idx.add(e))
-	if _, serr := askFrom[*storageDone](ctx, c.n.pid(nameStorage), &markInvalidRequest{Hash: e.hash}, storageTimeout); serr != nil {
+	if _, serr := storageCall[*storageDone](ctx, c.n, &markInvalidRequest{Hash: e.hash}, nil); serr != nil {
 		c.n.log.Warn("could not record invalid block", "actor", nameConsensus, "block_hash", e.hash, "err", serr)
 	}
 	return err

@@ -36,8 +36,10 @@ type (
 )
 
 // persistDeadline bounds one group commit; past it the waiting submitters get ErrUnavailable (the
-// storage actor was killed and dropped the request, or the disk hangs).
-const persistDeadline = 10 * time.Second
+// storage actor was killed and dropped the request, or the disk hangs) and the next batch goes.
+// A commit that still lands later is not lost: its reply brings the transactions back into the
+// pool, and they are in the store.
+const persistDeadline = 3 * time.Second
 
 // mempoolActor keeps the pending transactions (txPool) and makes them durable with group commit:
 // transactions that arrive while a commit is in flight are gathered and written by the next one,

@@ -122,7 +122,9 @@ func (m *minerActor) Receive(ctx actor.Context) {
 			m.newJob(ctx)
 		}
 	case *refreshTick:
-		if m.enabled && int(m.n.metrics.mempoolSize.Load()) != m.builtAt {
+		// A fresh template when transactions arrived, or when the last one could not be built
+		// (storage was restarting).
+		if m.enabled && (m.template == nil || int(m.n.metrics.mempoolSize.Load()) != m.builtAt) {
 			m.newJob(ctx)
 		}
 	case *workerReady:
@@ -165,6 +167,10 @@ func (m *minerActor) setEnabled(ctx actor.Context, on bool) {
 
 // newJob builds and signs a template on the committed tip and hands it to every worker.
 func (m *minerActor) newJob(ctx actor.Context) {
+	// Until the new template is built, results of the old one are ignored; if it cannot be built
+	// (storage restarting), the refresh tick retries.
+	m.template = nil
+	m.jobID++
 	s, err := m.n.store()
 	if err != nil {
 		return // storage restarting: the next tip or tick retries
