@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/noisep2p"
 	"github.com/actorchain/actorchain/supervisor"
 )
 
@@ -109,10 +110,10 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 		Height:      tip.Header.Height,
 		TipHash:     tip.Hash.String(),
 		TotalWork:   tip.Work,
-		Peers:       0,
+		Peers:       int(n.peerCount.Load()),
 		Mempool:     int(n.metrics.mempoolSize.Load()),
 		Mining:      n.mining.Load(),
-		Syncing:     false,
+		Syncing:     n.syncing.Load(),
 		Version:     Version,
 	}, nil
 }
@@ -233,9 +234,46 @@ func (n *Node) Mempool(ctx context.Context) ([]chainstate.Hash, error) {
 	return res.Hashes, nil
 }
 
-// Peers lists connected and known peers (empty until networking lands).
+// Peers lists connected and known peers.
 func (n *Node) Peers(ctx context.Context) (PeersInfo, error) {
-	return PeersInfo{Connected: []PeerInfo{}, Known: []KnownPeer{}}, nil
+	res, err := request[*peersInfoResponse](ctx, n, namePeers, &peersInfoRequest{})
+	if err != nil {
+		return PeersInfo{}, err
+	}
+	return res.Info, nil
+}
+
+// AddPeer records ID@HOST:PORT in the address book and dials it now.
+func (n *Node) AddPeer(ctx context.Context, peerAddr string) error {
+	id, addr, err := noisep2p.ParsePeerAddr(peerAddr)
+	if err != nil {
+		return &TxRejected{Code: "malformed", Reason: err.Error()}
+	}
+	_, err = request[*addPeersResponse](ctx, n, namePeers, &addPeerRequest{ID: id, Addr: addr})
+	return err
+}
+
+// ExportPeers returns the address book as a peer bundle.
+func (n *Node) ExportPeers(ctx context.Context) (*Bundle, error) {
+	res, err := request[*exportPeersResponse](ctx, n, namePeers, &exportPeersRequest{})
+	if err != nil {
+		return nil, err
+	}
+	return NewBundle(n.params, res.Peers, n.now()), nil
+}
+
+// ImportPeers merges a bundle into the address book and dials its peers; a bundle of another
+// chain is refused (ErrWrongChain).
+func (n *Node) ImportPeers(ctx context.Context, b *Bundle) (int, error) {
+	recs, err := b.Records(n.params)
+	if err != nil {
+		return 0, err
+	}
+	res, err := request[*addPeersResponse](ctx, n, namePeers, &importPeersRequest{Peers: recs})
+	if err != nil {
+		return 0, err
+	}
+	return res.Added, nil
 }
 
 // SetMining starts or stops the miners. When it returns after a stop, this node connects no block

@@ -83,6 +83,7 @@ type consensusActor struct {
 	n       *Node
 	idx     *blockIndex
 	orphans *orphanPool
+	source  string // who sent the block being handled ("" local); not relayed back to it
 }
 
 func newConsensusActor(n *Node) *consensusActor {
@@ -96,6 +97,7 @@ func (c *consensusActor) Receive(ctx actor.Context) {
 			panic(fmt.Errorf("consensus: load block index: %w", err))
 		}
 	case *submitBlockRequest:
+		c.source = m.Source
 		res, err := c.submit(ctx, m.Block)
 		ctx.Respond(&submitBlockResponse{Result: res, Err: err})
 	}
@@ -320,6 +322,7 @@ func (c *consensusActor) connected(ctx actor.Context, blocks []*chainstate.Block
 	c.n.log.Debug("block connected", "actor", nameConsensus, "height", tip.header.Height, "block_hash", tip.hash, "txs", txs)
 	ctx.Send(c.n.pid(nameMempool), &chainUpdate{Connected: blocks, Returned: returned})
 	ctx.Send(c.n.pid(nameMiner), &tipChanged{Hash: tip.hash, Height: tip.header.Height})
+	ctx.Send(c.n.pid(namePeers), &announce{Kind: invBlock, Hashes: []chainstate.Hash{tip.hash}, Source: c.source, Height: tip.header.Height})
 }
 
 func statusOf(s chainstate.BlockStatus) entryStatus {

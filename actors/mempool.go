@@ -12,8 +12,9 @@ import (
 
 type (
 	submitTxRequest struct {
-		Tx   *chainstate.Tx
-		Hash chainstate.Hash
+		Tx     *chainstate.Tx
+		Hash   chainstate.Hash
+		Source string // peer id the tx came from ("" local); not relayed back to it
 	}
 	submitTxResponse struct{ Err error }
 
@@ -28,6 +29,9 @@ type (
 
 	mempoolTxRequest  struct{ Hash chainstate.Hash }
 	mempoolTxResponse struct{ Tx *chainstate.Tx }
+
+	mempoolHasRequest  struct{ Hashes []chainstate.Hash }
+	mempoolHasResponse struct{ Has []bool }
 
 	mempoolListRequest  struct{}
 	mempoolListResponse struct{ Hashes []chainstate.Hash }
@@ -58,9 +62,10 @@ type mempoolActor struct {
 }
 
 type pendingSubmit struct {
-	tx    *chainstate.Tx
-	hash  chainstate.Hash
-	reply *actor.PID
+	tx     *chainstate.Tx
+	hash   chainstate.Hash
+	reply  *actor.PID
+	source string
 }
 
 func newMempoolActor(n *Node) *mempoolActor {
@@ -100,6 +105,12 @@ func (m *mempoolActor) Receive(ctx actor.Context) {
 		ctx.Respond(&pendingNonceResponse{Nonce: m.pool.pendingNonce(msg.Addr, msg.Committed)})
 	case *mempoolTxRequest:
 		ctx.Respond(&mempoolTxResponse{Tx: m.pool.get(msg.Hash)})
+	case *mempoolHasRequest:
+		has := make([]bool, len(msg.Hashes))
+		for i, h := range msg.Hashes {
+			has[i] = m.pool.has(h)
+		}
+		ctx.Respond(&mempoolHasResponse{Has: has})
 	case *mempoolListRequest:
 		ctx.Respond(&mempoolListResponse{Hashes: m.pool.hashes()})
 	}
@@ -154,7 +165,7 @@ func (m *mempoolActor) submit(ctx actor.Context, req *submitTxRequest) {
 	m.seq++
 	m.pool.add(req.Tx, req.Hash, m.seq)
 	m.publishSize()
-	m.batch = append(m.batch, pendingSubmit{tx: req.Tx, hash: req.Hash, reply: ctx.Sender()})
+	m.batch = append(m.batch, pendingSubmit{tx: req.Tx, hash: req.Hash, reply: ctx.Sender(), source: req.Source})
 	if !m.committing {
 		m.flush(ctx)
 	}
@@ -206,6 +217,7 @@ func (m *mempoolActor) persisted(ctx actor.Context, id uint64, add []*chainstate
 	m.n.log.Debug("mempool commit", "actor", nameMempool, "txs", len(waiters), "took", time.Since(m.started[id]), "err", err)
 	delete(m.started, id)
 	m.committing = false
+	relay := map[string][]chainstate.Hash{}
 	for _, w := range waiters {
 		if err != nil {
 			m.pool.remove(w.hash)
@@ -213,6 +225,10 @@ func (m *mempoolActor) persisted(ctx actor.Context, id uint64, add []*chainstate
 			continue
 		}
 		ctx.Send(w.reply, &submitTxResponse{})
+		relay[w.source] = append(relay[w.source], w.hash)
+	}
+	for src, hs := range relay {
+		ctx.Send(m.n.pid(namePeers), &announce{Kind: invTx, Hashes: hs, Source: src})
 	}
 	if err != nil {
 		m.n.log.Warn("mempool commit failed", "actor", nameMempool, "txs", len(waiters), "err", err)
@@ -232,13 +248,19 @@ func (m *mempoolActor) chainUpdate(ctx actor.Context, u *chainUpdate) {
 			touched[tx.Sender()] = true
 		}
 	}
+	var back []chainstate.Hash
 	for _, tx := range u.Returned {
 		h := tx.Hash()
 		if !m.pool.has(h) {
 			m.seq++
 			m.pool.add(tx, h, m.seq)
+			back = append(back, h)
 		}
 		touched[tx.Sender()] = true
+	}
+	if len(back) > 0 {
+		// Announced again, so that miners elsewhere get them.
+		ctx.Send(m.n.pid(namePeers), &announce{Kind: invTx, Hashes: back})
 	}
 	senders := make([]chainstate.Address, 0, len(touched))
 	for a := range touched {

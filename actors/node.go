@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"crypto/ecdh"
 	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/noisep2p"
 	"github.com/actorchain/actorchain/supervisor"
 )
 
@@ -67,9 +69,13 @@ type Node struct {
 	nodeID   string
 	minerKey ed25519.PrivateKey
 	minerPub chainstate.PublicKey
+	nodeKey  *ecdh.PrivateKey
 
-	mining  atomic.Bool  // desired mining state; survives miner restarts
-	apiAddr atomic.Value // string: the API's bound address once listening
+	mining    atomic.Bool  // desired mining state; survives miner restarts
+	apiAddr   atomic.Value // string: the API's bound address once listening
+	p2pAddr   atomic.Value // string: the p2p listener's bound address
+	peerCount atomic.Int64
+	syncing   atomic.Bool
 	ready   chan struct{}
 	readyOn sync.Once
 
@@ -115,6 +121,7 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 		sigs:     chainstate.NewSigCache(200_000),
 		nodeID:   hex.EncodeToString(nodeKey.PublicKey().Bytes()),
 		minerKey: minerKey,
+		nodeKey:  nodeKey,
 		minerPub: chainstate.PublicKey(minerKey.Public().(ed25519.PublicKey)),
 		ready:    make(chan struct{}),
 		done:     make(chan struct{}),
@@ -163,6 +170,42 @@ func (n *Node) NodeID() string { return n.nodeID }
 func (n *Node) APIAddr() string {
 	s, _ := n.apiAddr.Load().(string)
 	return s
+}
+
+// P2PAddr is the address the p2p listener is bound to ("" when networking is off).
+func (n *Node) P2PAddr() string {
+	s, _ := n.p2pAddr.Load().(string)
+	return s
+}
+
+// advertisedAddr is the address peers are told to dial: p2p.external_addr, else the bound
+// listen address.
+func (n *Node) advertisedAddr() string {
+	if a := n.cfg.P2P.ExternalAddr; a != "" {
+		return a
+	}
+	return n.P2PAddr()
+}
+
+// p2pConfig is the transport configuration: our key, the genesis bound by the prologue, and a
+// hello with the committed tip.
+func (n *Node) p2pConfig() *noisep2p.Config {
+	return &noisep2p.Config{
+		Key:     n.nodeKey,
+		Genesis: n.params.GenesisHash(),
+		// Room for a getdata's worth of blocks plus announcements; a peer that lets this fill up
+		// is too slow and is dropped.
+		SendQueue: 1024,
+		Hello: func() noisep2p.Hello {
+			h := noisep2p.Hello{ListenAddr: n.advertisedAddr()}
+			if s, err := n.store(); err == nil {
+				if tip, err := s.Tip(); err == nil {
+					h.BestHeight, h.TipHash = tip.Header.Height, tip.Hash
+				}
+			}
+			return h
+		},
+	}
 }
 
 // Done is closed once the node has stopped, by Stop or by itself (a vital actor gave up).
@@ -298,7 +341,7 @@ func newRootActor(n *Node) *rootActor {
 			spec(nameStorage, func() actor.Actor { return &storageActor{n: n} }),
 			spec(nameConsensus, func() actor.Actor { return newConsensusActor(n) }),
 			spec(nameMempool, func() actor.Actor { return newMempoolActor(n) }),
-			spec(namePeers, func() actor.Actor { return &peersActor{n: n} }),
+			spec(namePeers, func() actor.Actor { return newPeersActor(n) }),
 			spec(nameMiner, func() actor.Actor { return newMinerActor(n) }),
 			spec(nameAPI, func() actor.Actor { return &apiActor{n: n} }),
 		},

@@ -1,12 +1,576 @@
 package actors
 
-import "github.com/asynkron/protoactor-go/actor"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
 
-// peersActor holds the peer manager's place in the tree (start order: after the mempool, before
-// the miner). Networking fills it: the listener, the dialer, the address book and one child per
-// connection. Until then it owns nothing.
-type peersActor struct {
-	n *Node
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/noisep2p"
+	"github.com/actorchain/actorchain/supervisor"
+)
+
+// Inventory kinds in announcements (the wire's).
+const (
+	invBlock = noisep2p.InvBlock
+	invTx    = noisep2p.InvTx
+)
+
+type (
+	// announce asks the peer manager to relay new inventory to every peer but its source.
+	announce struct {
+		Kind   uint8
+		Hashes []chainstate.Hash
+		Source string // peer id (hex) it came from; "" for local
+		Height uint64 // for blocks: the new tip height
+	}
+	inboundConn struct{ Conn *noisep2p.Conn }
+	dialResult  struct {
+		ID   noisep2p.ID
+		Addr string
+		Conn *noisep2p.Conn
+		Err  error
+	}
+	peerTick struct{}
+	// addrsLearned carries the addresses a peer sent.
+	addrsLearned struct {
+		From  noisep2p.ID
+		Peers []noisep2p.PeerAddr
+	}
+	// addrsWanted asks the manager to answer a peer's getaddr.
+	addrsWanted struct{ From noisep2p.ID }
+	// misbehaved reports a peer that broke the protocol or sent invalid data.
+	misbehaved struct {
+		ID     noisep2p.ID
+		Reason string
+	}
+	// peerHeight reports a peer's best height (from its hello or a block announcement).
+	peerHeight struct {
+		ID     noisep2p.ID
+		Height uint64
+	}
+	// syncDone reports that a sync round with a peer ended (caught up, or the peer has nothing).
+	syncDone struct{ ID noisep2p.ID }
+
+	peersInfoRequest  struct{}
+	peersInfoResponse struct{ Info PeersInfo }
+	addPeerRequest    struct {
+		ID   noisep2p.ID
+		Addr string
+	}
+	addPeersResponse struct{ Added int }
+	importPeersRequest struct{ Peers []chainstate.PeerRecord }
+	exportPeersRequest struct{}
+	exportPeersResponse struct{ Peers []chainstate.PeerRecord }
+	putPeersRequest     struct {
+		Put    []chainstate.PeerRecord
+		Remove [][32]byte
+	}
+)
+
+const (
+	peerTickEvery = time.Second
+	dialTimeout   = 10 * time.Second
+	// addrRelayFanout is how many other peers hear of a newly learned address.
+	addrRelayFanout = 2
+)
+
+// peerConnInfo is the manager's view of one live connection.
+type peerConnInfo struct {
+	id       noisep2p.ID
+	name     string // child name: first 8 hex of the id
+	pid      *actor.PID
+	outbound bool
+	addr     string // dial address (outbound) or advertised listen address (inbound)
+	remote   string // TCP remote address
+	height   uint64
 }
 
-func (p *peersActor) Receive(ctx actor.Context) {}
+// peersActor is the peer manager: it owns the listener and the dialler, keeps the address book
+// (persisted through the storage actor), spawns one supervised child per live connection
+// (`peers/<id8>`, Temporary: a failing connection is dropped and the manager redials), relays
+// announcements, and picks the peer to sync from.
+type peersActor struct {
+	n        *Node
+	group    *supervisor.Group
+	ln       *noisep2p.Listener
+	cfg      *noisep2p.Config
+	book     *peerBook
+	conns    map[noisep2p.ID]*peerConnInfo
+	byName   map[string]noisep2p.ID
+	dialing  map[noisep2p.ID]bool
+	ours     map[string]bool // addresses that turned out to be ourselves
+	syncPeer noisep2p.ID
+	syncing  bool
+	stopTick func()
+	cancel   context.CancelFunc
+	dialCtx  context.Context
+	wg       sync.WaitGroup // dial goroutines
+	stopping bool
+}
+
+func newPeersActor(n *Node) *peersActor {
+	p := &peersActor{n: n, conns: map[noisep2p.ID]*peerConnInfo{}, byName: map[string]noisep2p.ID{},
+		dialing: map[noisep2p.ID]bool{}, ours: map[string]bool{}}
+	p.group = supervisor.NewGroup(supervisor.GroupOptions{
+		Tree:           n.tree,
+		Path:           namePeers,
+		Logger:         n.log,
+		OnChildStopped: p.childStopped,
+		OnGiveUp:       func(ctx actor.Context, name string, _ any) { p.childStopped(ctx, name) },
+		FaultInjection: n.cfg.Debug.FaultInjection,
+	})
+	return p
+}
+
+// HandleFailure makes the manager the supervisor of its connections.
+func (p *peersActor) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, rs *actor.RestartStatistics, reason, msg any) {
+	p.group.HandleFailure(sys, sup, child, rs, reason, msg)
+}
+
+func (p *peersActor) Receive(ctx actor.Context) {
+	if p.group.Receive(ctx) {
+		return
+	}
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		if err := p.start(ctx); err != nil {
+			panic(err)
+		}
+	case *actor.Stopping, *actor.Restarting:
+		p.shutdown()
+	case *peerTick:
+		p.tick(ctx)
+	case *inboundConn:
+		p.register(ctx, m.Conn, "")
+	case *dialResult:
+		p.dialed(ctx, m)
+	case *announce:
+		p.relay(ctx, m)
+	case *addrsLearned:
+		p.learnAddrs(ctx, m)
+	case *addrsWanted:
+		p.answerAddrs(ctx, m.From)
+	case *misbehaved:
+		p.misbehaved(ctx, m)
+	case *peerHeight:
+		if c := p.conns[m.ID]; c != nil && m.Height > c.height {
+			c.height = m.Height
+		}
+		p.maybeSync(ctx)
+	case *syncDone:
+		if m.ID == p.syncPeer {
+			p.syncing = false
+		}
+		p.maybeSync(ctx)
+	case *peersInfoRequest:
+		ctx.Respond(&peersInfoResponse{Info: p.info()})
+	case *addPeerRequest:
+		p.book.learn(m.ID, m.Addr, 0)
+		p.persist(ctx)
+		p.dial(ctx, m.ID, m.Addr)
+		ctx.Respond(&addPeersResponse{Added: 1})
+	case *importPeersRequest:
+		added := 0
+		for _, r := range m.Peers {
+			if p.book.learn(r.ID, r.Addr, r.LastSeen) {
+				added++
+			}
+		}
+		p.persist(ctx)
+		for _, r := range m.Peers {
+			p.dial(ctx, r.ID, r.Addr)
+		}
+		ctx.Respond(&addPeersResponse{Added: added})
+	case *exportPeersRequest:
+		ctx.Respond(&exportPeersResponse{Peers: p.book.list(-1, p.n.now(), [32]byte{})})
+	}
+}
+
+func (p *peersActor) start(ctx actor.Context) error {
+	s, err := p.n.handle.wait(10 * time.Second)
+	if err != nil {
+		return err
+	}
+	recs, err := s.Peers()
+	if err != nil {
+		return err
+	}
+	self := noisep2p.IDFromKey(p.n.nodeKey.PublicKey())
+	p.book = newPeerBook(self, recs)
+	for _, seed := range p.n.cfg.P2P.Seeds {
+		id, addr, err := noisep2p.ParsePeerAddr(seed)
+		if err == nil {
+			p.book.learn(id, addr, 0)
+		}
+	}
+	p.persist(ctx)
+	p.cfg = p.n.p2pConfig()
+	p.dialCtx, p.cancel = context.WithCancel(context.Background())
+	if listen := p.n.cfg.P2P.Listen; listen != "" {
+		// After a restart, bind the port the first instance got (matters with port 0).
+		if prev := p.n.P2PAddr(); prev != "" {
+			listen = prev
+		}
+		me, root := ctx.Self(), ctx.ActorSystem().Root
+		ln, err := noisep2p.Listen(listen, p.cfg, noisep2p.ListenerConfig{
+			ExemptLoopback: true,
+			Rejected: func(addr net.Addr, reason string, err error) {
+				p.n.log.Info("inbound handshake failed", "actor", namePeers, "remote", addr.String(), "reason", reason, "err", err)
+			},
+		}, func(c *noisep2p.Conn) { root.Send(me, &inboundConn{Conn: c}) })
+		if err != nil {
+			return fmt.Errorf("peers: listen on %s: %w", listen, err)
+		}
+		p.ln = ln
+		p.n.p2pAddr.Store(ln.Addr().String())
+		p.n.log.Info("p2p listening", "actor", namePeers, "addr", ln.Addr().String(), "node_id", p.n.nodeID)
+	}
+	me, root := ctx.Self(), ctx.ActorSystem().Root
+	p.stopTick = every(peerTickEvery, func() { root.Send(me, &peerTick{}) })
+	p.tick(ctx)
+	return nil
+}
+
+// shutdown closes the listener, cancels and joins the dials, and stops the tick. Connections
+// are children: the group stops them (in order, before this actor's Stopped).
+func (p *peersActor) shutdown() {
+	p.stopping = true
+	if p.stopTick != nil {
+		p.stopTick()
+		p.stopTick = nil
+	}
+	if p.ln != nil {
+		_ = p.ln.Close()
+		p.ln = nil
+	}
+	if p.cancel != nil {
+		p.cancel()
+	}
+	p.wg.Wait()
+	p.n.metrics.peers.WithLabelValues("inbound").Set(0)
+	p.n.metrics.peers.WithLabelValues("outbound").Set(0)
+	p.n.peerCount.Store(0)
+}
+
+// tick keeps the outbound slots filled from the address book.
+func (p *peersActor) tick(ctx actor.Context) {
+	if p.stopping {
+		return
+	}
+	out := 0
+	for _, c := range p.conns {
+		if c.outbound {
+			out++
+		}
+	}
+	free := p.n.cfg.P2P.MaxOutbound - out - len(p.dialing)
+	if free <= 0 {
+		return
+	}
+	now := p.n.now()
+	for _, r := range p.book.candidates(free, now, func(id [32]byte) bool {
+		_, conn := p.conns[id]
+		return conn || p.dialing[id] || p.ours[p.book.entries[id].rec.Addr]
+	}) {
+		p.dial(ctx, r.ID, r.Addr)
+	}
+}
+
+// dial connects to id at addr in a tracked goroutine; the result comes back as a message.
+func (p *peersActor) dial(ctx actor.Context, id noisep2p.ID, addr string) {
+	if p.stopping || p.dialing[id] || p.ours[addr] || id == p.book.self {
+		return
+	}
+	if _, ok := p.conns[id]; ok {
+		return
+	}
+	p.dialing[id] = true
+	p.book.attempt(id, p.n.now())
+	self, root, cfg, dctx := ctx.Self(), ctx.ActorSystem().Root, p.cfg, p.dialCtx
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		c, cancel := context.WithTimeout(dctx, dialTimeout)
+		defer cancel()
+		expect := id
+		conn, err := noisep2p.Dial(c, addr, cfg, &expect)
+		if err == nil && dctx.Err() != nil {
+			_ = conn.Close() // the manager is stopping: nobody will take it
+			return
+		}
+		root.Send(self, &dialResult{ID: id, Addr: addr, Conn: conn, Err: err})
+	}()
+}
+
+func (p *peersActor) dialed(ctx actor.Context, r *dialResult) {
+	delete(p.dialing, r.ID)
+	if r.Err != nil {
+		switch {
+		case errors.Is(r.Err, noisep2p.ErrSelf):
+			p.ours[r.Addr] = true
+			p.book.forget(r.ID)
+			p.n.log.Info("address is this node itself; not dialling it again", "actor", namePeers, "addr", r.Addr)
+		case errors.Is(r.Err, noisep2p.ErrHandshakeAuth):
+			p.book.failed(r.ID, p.n.now())
+			p.n.log.Warn("peer is on a different chain or version", "actor", namePeers, "peer_id", r.ID.String(), "addr", r.Addr, "err", r.Err)
+		default:
+			p.book.failed(r.ID, p.n.now())
+			p.n.log.Debug("dial failed", "actor", namePeers, "peer_id", r.ID.String(), "addr", r.Addr, "err", r.Err)
+		}
+		p.persist(ctx)
+		return
+	}
+	if p.stopping {
+		_ = r.Conn.Close()
+		return
+	}
+	p.register(ctx, r.Conn, r.Addr)
+}
+
+// register admits a new authenticated connection (inbound or outbound) and spawns its actor.
+func (p *peersActor) register(ctx actor.Context, c *noisep2p.Conn, dialAddr string) {
+	if p.stopping {
+		_ = c.Close()
+		return
+	}
+	id := c.RemoteID()
+	now := p.n.now()
+	refuse := func(reason string) {
+		p.n.log.Debug("connection refused", "actor", namePeers, "peer_id", id.String(), "reason", reason)
+		_ = c.Disconnect(reason)
+		_ = c.Close()
+	}
+	if p.book.banned(id, now) {
+		refuse("banned")
+		return
+	}
+	if old, dup := p.conns[id]; dup {
+		// Keep one connection per peer: for a simultaneous dial the one initiated by the smaller
+		// id (both sides decide alike); in the same direction the newer one.
+		keepNew := old.outbound == c.Outbound() || noisep2p.KeepOutbound(p.book.self, id, c.Outbound())
+		if !keepNew {
+			refuse("duplicate connection")
+			return
+		}
+		p.group.StopChild(ctx, old.name)
+		p.dropConn(old)
+	}
+	if !c.Outbound() {
+		in := 0
+		for _, x := range p.conns {
+			if !x.outbound {
+				in++
+			}
+		}
+		if in >= p.n.cfg.P2P.MaxInbound {
+			refuse("too many inbound connections")
+			return
+		}
+	}
+	hello := c.RemoteHello()
+	addr := dialAddr
+	if !c.Outbound() {
+		addr = hello.ListenAddr
+	}
+	info := &peerConnInfo{id: id, name: id.Short(), outbound: c.Outbound(), addr: addr, remote: c.RemoteAddr().String(), height: hello.BestHeight}
+	pid, err := p.group.Add(ctx, supervisor.Spec{
+		Name:     info.name,
+		Producer: func() actor.Actor { return newPeerConnActor(p.n, c) },
+		Restart:  supervisor.Temporary,
+		Shutdown: 5 * time.Second,
+	})
+	if err != nil {
+		refuse("internal: " + err.Error())
+		return
+	}
+	info.pid = pid
+	p.conns[id] = info
+	p.byName[info.name] = id
+	if addr != "" {
+		p.book.connected(id, addr, now)
+	}
+	p.persist(ctx)
+	p.countPeers()
+	p.n.log.Info("peer connected", "actor", namePeers, "peer_id", id.String(), "addr", info.remote, "direction", direction(info.outbound), "height", info.height)
+	p.maybeSync(ctx)
+}
+
+func direction(outbound bool) string {
+	if outbound {
+		return "outbound"
+	}
+	return "inbound"
+}
+
+func (p *peersActor) dropConn(c *peerConnInfo) {
+	delete(p.conns, c.id)
+	delete(p.byName, c.name)
+	if p.syncPeer == c.id {
+		p.syncing = false
+	}
+	p.countPeers()
+}
+
+// childStopped is told when a connection actor ended (its connection closed or failed).
+func (p *peersActor) childStopped(ctx actor.Context, name string) {
+	id, ok := p.byName[name]
+	if !ok {
+		return
+	}
+	if c := p.conns[id]; c != nil && c.name == name {
+		p.dropConn(c)
+		p.n.log.Info("peer disconnected", "actor", namePeers, "peer_id", id.String())
+	}
+	if !p.stopping {
+		p.maybeSync(ctx)
+	}
+}
+
+func (p *peersActor) countPeers() {
+	in, out := 0, 0
+	for _, c := range p.conns {
+		if c.outbound {
+			out++
+		} else {
+			in++
+		}
+	}
+	p.n.metrics.peers.WithLabelValues("inbound").Set(float64(in))
+	p.n.metrics.peers.WithLabelValues("outbound").Set(float64(out))
+	p.n.peerCount.Store(int64(in + out))
+}
+
+// relay sends an announcement to every connected peer but its source.
+func (p *peersActor) relay(ctx actor.Context, a *announce) {
+	items := make([]noisep2p.InvItem, len(a.Hashes))
+	for i, h := range a.Hashes {
+		items[i] = noisep2p.InvItem{Kind: a.Kind, Hash: h}
+	}
+	msg := &relayInv{Items: items}
+	for id, c := range p.conns {
+		if id.String() == a.Source {
+			continue
+		}
+		ctx.Send(c.pid, msg)
+	}
+	if a.Kind == invBlock {
+		p.maybeSync(ctx)
+	}
+}
+
+// learnAddrs merges a peer's addresses into the book and passes the new ones on to a few other
+// peers, so addresses spread through the network.
+func (p *peersActor) learnAddrs(ctx actor.Context, m *addrsLearned) {
+	var fresh []noisep2p.PeerAddr
+	for _, a := range m.Peers {
+		if p.ours[a.Addr] {
+			continue
+		}
+		if p.book.learn(a.ID, a.Addr, a.LastSeen*1000) {
+			fresh = append(fresh, a)
+		}
+	}
+	if len(fresh) == 0 {
+		return
+	}
+	p.persist(ctx)
+	sent := 0
+	for id, c := range p.conns {
+		if id == m.From || sent >= addrRelayFanout {
+			continue
+		}
+		ctx.Send(c.pid, &relayAddr{Peers: fresh})
+		sent++
+	}
+	p.tick(ctx)
+}
+
+// answerAddrs sends a peer up to 1000 known addresses (ourselves included when we listen).
+func (p *peersActor) answerAddrs(ctx actor.Context, to noisep2p.ID) {
+	c := p.conns[to]
+	if c == nil {
+		return
+	}
+	recs := p.book.list(noisep2p.MaxAddrPeers-1, p.n.now(), to)
+	out := make([]noisep2p.PeerAddr, 0, len(recs)+1)
+	if adv := p.n.advertisedAddr(); adv != "" {
+		out = append(out, noisep2p.PeerAddr{ID: p.book.self, Addr: adv, LastSeen: p.n.now().Unix()})
+	}
+	for _, r := range recs {
+		if r.ID == p.book.self {
+			continue
+		}
+		out = append(out, noisep2p.PeerAddr{ID: r.ID, Addr: r.Addr, LastSeen: max(r.LastSeen/1000, 0)})
+	}
+	ctx.Send(c.pid, &relayAddr{Peers: out})
+}
+
+func (p *peersActor) misbehaved(ctx actor.Context, m *misbehaved) {
+	p.book.ban(m.ID, p.n.now())
+	p.persist(ctx)
+	p.n.log.Warn("peer misbehaved; disconnected and discouraged", "actor", namePeers, "peer_id", m.ID.String(), "reason", m.Reason, "ban", banTime)
+	if c := p.conns[m.ID]; c != nil {
+		ctx.Send(c.pid, &disconnectPeer{Reason: m.Reason})
+	}
+}
+
+// maybeSync picks the connected peer with the most blocks above ours and asks its actor to sync.
+func (p *peersActor) maybeSync(ctx actor.Context) {
+	if p.stopping {
+		return
+	}
+	s, err := p.n.store()
+	if err != nil {
+		return
+	}
+	tip, err := s.Tip()
+	if err != nil {
+		return
+	}
+	var best *peerConnInfo
+	for _, c := range p.conns {
+		if c.height > tip.Header.Height && (best == nil || c.height > best.height) {
+			best = c
+		}
+	}
+	if best == nil {
+		p.syncing = false
+		p.n.syncing.Store(false)
+		p.n.metrics.syncProgress.Set(1)
+		return
+	}
+	p.n.syncing.Store(true)
+	p.n.metrics.syncProgress.Set(float64(tip.Header.Height) / float64(best.height))
+	if p.syncing && p.conns[p.syncPeer] != nil {
+		return
+	}
+	p.syncPeer, p.syncing = best.id, true
+	ctx.Send(best.pid, &startSync{})
+}
+
+// persist writes the address book's changes through the storage actor (fire and forget: the
+// book is advisory, a lost write only costs a redial).
+func (p *peersActor) persist(ctx actor.Context) {
+	put, remove := p.book.takeChanges()
+	if len(put) == 0 && len(remove) == 0 {
+		return
+	}
+	ctx.Send(p.n.pid(nameStorage), &putPeersRequest{Put: put, Remove: remove})
+}
+
+func (p *peersActor) info() PeersInfo {
+	info := PeersInfo{Connected: []PeerInfo{}, Known: []KnownPeer{}}
+	for _, c := range p.conns {
+		info.Connected = append(info.Connected, PeerInfo{ID: c.id.String(), Addr: c.remote, Direction: direction(c.outbound), Height: c.height})
+	}
+	for _, r := range p.book.list(-1, p.n.now(), [32]byte{}) {
+		info.Known = append(info.Known, KnownPeer{ID: noisep2p.ID(r.ID).String(), Addr: r.Addr, LastSeen: time.UnixMilli(r.LastSeen).UTC()})
+	}
+	return info
+}

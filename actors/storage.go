@@ -167,6 +167,10 @@ func (a *storageActor) Receive(ctx actor.Context) {
 		ctx.Respond(&reorgResponse{Result: r, Err: err})
 	case *markInvalidRequest:
 		ctx.Respond(&storageDone{Err: a.s.MarkInvalid(m.Hash)})
+	case *putPeersRequest:
+		if err := a.s.PutPeers(m.Put, m.Remove); err != nil {
+			a.n.log.Warn("address book write failed", "actor", nameStorage, "err", err)
+		}
 	case *persistMempoolRequest:
 		err := a.s.PutMempool(m.Add, m.Remove)
 		ctx.Respond(&persistMempoolResponse{ID: m.ID, Add: m.Add, Err: err})

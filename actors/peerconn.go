@@ -1,0 +1,405 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/noisep2p"
+)
+
+type (
+	// wireIn is one message read from the connection (sent by its reader goroutine).
+	wireIn struct {
+		Type    uint8
+		Payload []byte
+	}
+	connClosed     struct{ Err error }
+	relayInv       struct{ Items []noisep2p.InvItem }
+	relayAddr      struct{ Peers []noisep2p.PeerAddr }
+	disconnectPeer struct{ Reason string }
+	startSync      struct{}
+)
+
+const (
+	// knownCap bounds the set of hashes a connection remembers the peer has.
+	knownCap = 20_000
+	// blocksInFlight is how many requested blocks a sync keeps outstanding.
+	blocksInFlight = 32
+	// addrMinInterval limits unsolicited addr messages a peer may send.
+	addrMinInterval = 5 * time.Second
+)
+
+// peerConnActor is `peers/<id8>`: it owns one noisep2p.Conn (a reader and a writer goroutine,
+// closed and joined in Stopping) and speaks the wire protocol for it: inventory, data requests,
+// blocks and transactions into consensus and the mempool, addresses to the manager, and the sync
+// of blocks when the manager picks this peer. Invalid data or a protocol violation gets the peer
+// disconnected and discouraged.
+type peerConnActor struct {
+	n     *Node
+	conn  *noisep2p.Conn
+	id    noisep2p.ID
+	known *hashSet // what the peer has (it announced it, or we sent it)
+
+	syncing  bool
+	queue    []chainstate.Hash        // blocks announced in answer to getblocks, not yet requested
+	inFlight map[chainstate.Hash]bool // requested, not yet received
+	lastAddr time.Time
+	closed   bool
+}
+
+func newPeerConnActor(n *Node, c *noisep2p.Conn) *peerConnActor {
+	return &peerConnActor{n: n, conn: c, id: c.RemoteID(), known: newHashSet(knownCap), inFlight: map[chainstate.Hash]bool{}}
+}
+
+func (a *peerConnActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		self, root := ctx.Self(), ctx.ActorSystem().Root
+		a.conn.Start(func(typ uint8, payload []byte) {
+			root.Send(self, &wireIn{Type: typ, Payload: payload})
+		}, func(err error) {
+			root.Send(self, &connClosed{Err: err})
+		})
+		a.send(noisep2p.GetAddr{})
+		a.send(noisep2p.GetMempool{})
+		ctx.Send(ctx.Parent(), &peerHeight{ID: a.id, Height: a.conn.RemoteHello().BestHeight})
+	case *actor.Stopping, *actor.Restarting:
+		a.closed = true
+		_ = a.conn.Close()
+	case *connClosed:
+		if m.Err != nil && !errors.Is(m.Err, noisep2p.ErrClosed) {
+			a.n.log.Info("peer connection closed", "actor", namePeers+"/"+a.id.Short(), "peer_id", a.id.String(), "err", m.Err)
+		}
+		ctx.Stop(ctx.Self())
+	case *wireIn:
+		a.handle(ctx, m)
+	case *relayInv:
+		var items []noisep2p.InvItem
+		for _, it := range m.Items {
+			if !a.known.has(it.Hash) {
+				a.known.add(it.Hash)
+				items = append(items, it)
+			}
+		}
+		if len(items) > 0 {
+			a.send(noisep2p.Inv{Items: items})
+		}
+	case *relayAddr:
+		a.send(noisep2p.Addr{Peers: m.Peers})
+	case *disconnectPeer:
+		_ = a.conn.Disconnect(m.Reason)
+		ctx.Stop(ctx.Self())
+	case *startSync:
+		a.syncing = true
+		a.requestBlocks()
+	}
+}
+
+func (a *peerConnActor) send(m noisep2p.Message) {
+	if a.closed {
+		return
+	}
+	if err := a.conn.SendMsg(m); err != nil {
+		a.n.log.Debug("send to peer failed", "actor", namePeers+"/"+a.id.Short(), "err", err)
+	}
+}
+
+// misbehave reports the peer to the manager, which bans it and tells us to disconnect.
+func (a *peerConnActor) misbehave(ctx actor.Context, format string, args ...any) {
+	ctx.Send(ctx.Parent(), &misbehaved{ID: a.id, Reason: fmt.Sprintf(format, args...)})
+}
+
+func (a *peerConnActor) handle(ctx actor.Context, in *wireIn) {
+	msg, err := noisep2p.DecodeMessage(in.Type, in.Payload)
+	if err != nil {
+		a.misbehave(ctx, "protocol violation: %v", err)
+		return
+	}
+	switch m := msg.(type) {
+	case noisep2p.GetAddr:
+		ctx.Send(ctx.Parent(), &addrsWanted{From: a.id})
+	case noisep2p.Addr:
+		now := a.n.now()
+		if now.Sub(a.lastAddr) < addrMinInterval && len(m.Peers) > 1 {
+			return // over the rate: ignored, not misbehaviour (a reply to our getaddr can race a relay)
+		}
+		a.lastAddr = now
+		ctx.Send(ctx.Parent(), &addrsLearned{From: a.id, Peers: m.Peers})
+	case noisep2p.Inv:
+		a.onInv(ctx, m.Items)
+	case noisep2p.GetData:
+		a.onGetData(ctx, m.Items)
+	case noisep2p.NotFound:
+		for _, it := range m.Items {
+			delete(a.inFlight, it.Hash)
+		}
+		a.requestMore()
+	case noisep2p.Block:
+		a.onBlock(ctx, m.Raw)
+	case noisep2p.Tx:
+		a.onTx(ctx, m.Raw)
+	case noisep2p.GetBlocks:
+		a.onGetBlocks(m)
+	case noisep2p.GetMempool:
+		a.onGetMempool(ctx)
+	default:
+		a.misbehave(ctx, "unexpected message %s", noisep2p.MsgName(in.Type))
+	}
+}
+
+// onInv requests the announced blocks and transactions this node lacks. Block hashes that answer
+// our getblocks join the sync queue.
+func (a *peerConnActor) onInv(ctx actor.Context, items []noisep2p.InvItem) {
+	s, err := a.n.store()
+	if err != nil {
+		return
+	}
+	if len(items) == 0 && a.syncing && len(a.queue) == 0 && len(a.inFlight) == 0 {
+		a.syncing = false // the peer has nothing after our locator
+		ctx.Send(ctx.Parent(), &syncDone{ID: a.id})
+		return
+	}
+	var want []noisep2p.InvItem
+	var txs []chainstate.Hash
+	blocks := 0
+	for _, it := range items {
+		a.known.add(it.Hash)
+		switch it.Kind {
+		case invBlock:
+			blocks++
+			if _, ok, err := s.Entry(it.Hash); err == nil && !ok && !a.inFlight[it.Hash] {
+				a.queue = append(a.queue, it.Hash)
+			}
+		case invTx:
+			txs = append(txs, it.Hash)
+		}
+	}
+	if len(txs) > 0 {
+		for _, h := range a.missingTxs(ctx, s, txs) {
+			want = append(want, noisep2p.InvItem{Kind: invTx, Hash: h})
+		}
+	}
+	if len(want) > 0 {
+		a.send(noisep2p.GetData{Items: want})
+	}
+	if blocks > 0 {
+		a.requestMore()
+		if len(a.queue) == 0 && len(a.inFlight) == 0 && a.syncing {
+			a.syncing = false
+			ctx.Send(ctx.Parent(), &syncDone{ID: a.id})
+		}
+	}
+}
+
+// missingTxs returns the hashes neither confirmed nor pending here.
+func (a *peerConnActor) missingTxs(ctx actor.Context, s *chainstate.Store, hs []chainstate.Hash) []chainstate.Hash {
+	res, err := askFrom[*mempoolHasResponse](ctx, a.n.pid(nameMempool), &mempoolHasRequest{Hashes: hs}, 2*time.Second)
+	if err != nil {
+		return nil
+	}
+	var out []chainstate.Hash
+	for i, h := range hs {
+		if res.Has[i] {
+			continue
+		}
+		if _, ok, err := s.TxLocation(h); err == nil && !ok {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// requestMore keeps up to blocksInFlight blocks requested from the sync queue.
+func (a *peerConnActor) requestMore() {
+	var items []noisep2p.InvItem
+	for len(a.queue) > 0 && len(a.inFlight) < blocksInFlight {
+		h := a.queue[0]
+		a.queue = a.queue[1:]
+		if a.inFlight[h] {
+			continue
+		}
+		a.inFlight[h] = true
+		items = append(items, noisep2p.InvItem{Kind: invBlock, Hash: h})
+	}
+	if len(items) > 0 {
+		a.send(noisep2p.GetData{Items: items})
+	}
+}
+
+// requestBlocks asks the peer for the main-chain blocks after our best locator match.
+func (a *peerConnActor) requestBlocks() {
+	s, err := a.n.store()
+	if err != nil {
+		return
+	}
+	tip, err := s.Tip()
+	if err != nil {
+		return
+	}
+	var loc [][32]byte
+	for _, h := range locatorHeights(tip.Header.Height) {
+		if hash, ok, err := s.MainHash(h); err == nil && ok {
+			loc = append(loc, hash)
+		}
+	}
+	a.send(noisep2p.GetBlocks{Locator: loc})
+}
+
+func (a *peerConnActor) onGetData(ctx actor.Context, items []noisep2p.InvItem) {
+	s, err := a.n.store()
+	if err != nil {
+		return
+	}
+	var missing []noisep2p.InvItem
+	for _, it := range items {
+		switch it.Kind {
+		case invBlock:
+			b, ok, err := s.Block(it.Hash)
+			if err != nil || !ok {
+				missing = append(missing, it)
+				continue
+			}
+			a.known.add(it.Hash)
+			a.send(noisep2p.Block{Raw: b.Encode()})
+		case invTx:
+			res, err := askFrom[*mempoolTxResponse](ctx, a.n.pid(nameMempool), &mempoolTxRequest{Hash: it.Hash}, 2*time.Second)
+			if err != nil || res.Tx == nil {
+				missing = append(missing, it)
+				continue
+			}
+			a.known.add(it.Hash)
+			a.send(noisep2p.Tx{Raw: res.Tx.Encode()})
+		}
+	}
+	if len(missing) > 0 {
+		a.send(noisep2p.NotFound{Items: missing})
+	}
+}
+
+func (a *peerConnActor) onBlock(ctx actor.Context, raw []byte) {
+	b, err := chainstate.DecodeBlock(raw)
+	if err != nil {
+		a.misbehave(ctx, "undecodable block: %v", err)
+		return
+	}
+	h := b.Hash()
+	a.known.add(h)
+	delete(a.inFlight, h)
+	r, err := askFrom[*submitBlockResponse](ctx, a.n.pid(nameConsensus), &submitBlockRequest{Block: b, Source: a.id.String()}, storageTimeout+time.Second)
+	switch {
+	case err != nil:
+		// This node's trouble, not the peer's: the block will be announced or synced again.
+	case r.Err != nil:
+		var re *chainstate.RuleError
+		if errors.As(r.Err, &re) && re.Code != chainstate.CodeTimeTooNew {
+			a.misbehave(ctx, "invalid block %s: %v", h, r.Err)
+			return
+		}
+	case r.Result.Status == "orphan":
+		// A gap: ask for what leads up to it.
+		a.requestBlocks()
+	}
+	if b.Header.Height > 0 {
+		ctx.Send(ctx.Parent(), &peerHeight{ID: a.id, Height: b.Header.Height})
+	}
+	a.requestMore()
+	if a.syncing && len(a.inFlight) == 0 && len(a.queue) == 0 {
+		a.requestBlocks() // next round; an empty answer ends the sync
+	}
+}
+
+func (a *peerConnActor) onTx(ctx actor.Context, raw []byte) {
+	tx, err := chainstate.DecodeTx(raw)
+	if err != nil {
+		a.misbehave(ctx, "undecodable transaction: %v", err)
+		return
+	}
+	h := tx.Hash()
+	a.known.add(h)
+	// Stateless checks here, on this connection's goroutine: connections verify in parallel.
+	if err := chainstate.CheckTx(a.n.params, tx, a.n.sigs); err != nil {
+		a.misbehave(ctx, "invalid transaction %s: %v", h, err)
+		return
+	}
+	// Stateful rejections (nonce used, funds spent) are races between honest nodes: no penalty.
+	_, _ = askFrom[*submitTxResponse](ctx, a.n.pid(nameMempool), &submitTxRequest{Tx: tx, Hash: h, Source: a.id.String()}, requestTimeout)
+}
+
+// onGetBlocks answers with the hashes of up to 500 main-chain blocks after the first locator hash
+// on our main chain (genesis when none is).
+func (a *peerConnActor) onGetBlocks(m noisep2p.GetBlocks) {
+	s, err := a.n.store()
+	if err != nil {
+		return
+	}
+	tip, err := s.Tip()
+	if err != nil {
+		return
+	}
+	start := uint64(0)
+	for _, h := range m.Locator {
+		e, ok, err := s.Entry(h)
+		if err == nil && ok && e.Status == chainstate.StatusMain {
+			start = e.Header.Height
+			break
+		}
+	}
+	var items []noisep2p.InvItem
+	for h := start + 1; h <= tip.Header.Height && len(items) < noisep2p.MaxGetBlocksReply; h++ {
+		hash, ok, err := s.MainHash(h)
+		if err != nil || !ok {
+			break
+		}
+		items = append(items, noisep2p.InvItem{Kind: invBlock, Hash: hash})
+		a.known.add(hash)
+		if hash == m.Stop {
+			break
+		}
+	}
+	// An empty inv tells the peer it has everything we have.
+	a.send(noisep2p.Inv{Items: items})
+}
+
+func (a *peerConnActor) onGetMempool(ctx actor.Context) {
+	res, err := askFrom[*mempoolListResponse](ctx, a.n.pid(nameMempool), &mempoolListRequest{}, 2*time.Second)
+	if err != nil || len(res.Hashes) == 0 {
+		return
+	}
+	hs := res.Hashes
+	if len(hs) > noisep2p.MaxInvItems {
+		hs = hs[:noisep2p.MaxInvItems]
+	}
+	items := make([]noisep2p.InvItem, len(hs))
+	for i, h := range hs {
+		items[i] = noisep2p.InvItem{Kind: invTx, Hash: h}
+		a.known.add(h)
+	}
+	a.send(noisep2p.Inv{Items: items})
+}
+
+// hashSet is a bounded set of hashes that forgets the oldest first.
+type hashSet struct {
+	max   int
+	set   map[chainstate.Hash]struct{}
+	order []chainstate.Hash
+}
+
+func newHashSet(max int) *hashSet { return &hashSet{max: max, set: map[chainstate.Hash]struct{}{}} }
+
+func (s *hashSet) has(h chainstate.Hash) bool { _, ok := s.set[h]; return ok }
+
+func (s *hashSet) add(h chainstate.Hash) {
+	if s.has(h) {
+		return
+	}
+	if len(s.order) >= s.max {
+		delete(s.set, s.order[0])
+		s.order = s.order[1:]
+	}
+	s.set[h] = struct{}{}
+	s.order = append(s.order, h)
+}
