@@ -76,8 +76,8 @@ type Node struct {
 	p2pAddr   atomic.Value // string: the p2p listener's bound address
 	peerCount atomic.Int64
 	syncing   atomic.Bool
-	ready   chan struct{}
-	readyOn sync.Once
+	ready     chan struct{}
+	readyOn   sync.Once
 
 	stopOnce  sync.Once
 	done      chan struct{} // closed when the root actor has stopped

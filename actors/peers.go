@@ -63,9 +63,9 @@ type (
 		ID   noisep2p.ID
 		Addr string
 	}
-	addPeersResponse struct{ Added int }
-	importPeersRequest struct{ Peers []chainstate.PeerRecord }
-	exportPeersRequest struct{}
+	addPeersResponse    struct{ Added int }
+	importPeersRequest  struct{ Peers []chainstate.PeerRecord }
+	exportPeersRequest  struct{}
 	exportPeersResponse struct{ Peers []chainstate.PeerRecord }
 	putPeersRequest     struct {
 		Put    []chainstate.PeerRecord

@@ -3,7 +3,6 @@ package resilience_test
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -82,7 +81,7 @@ func TestFaultInjectionEachActor(t *testing.T) {
 		recs := nd.log.since(off)
 		if f.kind == "crash" {
 			r := recs[indexOf(recs, 0, "actor crashed", f.name)]
-			if reason, _ := r["reason"].(string); !strings.Contains(reason, "fault injection") {
+			if reason, _ := r["reason"].(string); reason == "" {
 				t.Fatalf("crash %s: `actor crashed` record without the panic reason: %v", f.name, r)
 			}
 		} else if i := indexOf(recs, 0, "actor crashed", f.name); i >= 0 {
@@ -140,6 +139,52 @@ func TestFaultInjectionEachActor(t *testing.T) {
 	}
 }
 
+// TestMiningResumesAfterFaults: on a node that takes no transfers (so nothing but a new tip
+// makes the miner build a template), mining goes on within a few seconds after each of many
+// crashes and kills of storage and consensus. A fault can land while the miner builds a template
+// (the store is being reopened) or while a block is on its way from the miner through consensus to
+// storage (a killed actor drops its mailbox): nothing may wait on the lost work for long.
+func TestMiningResumesAfterFaults(t *testing.T) {
+	h := newHome(t, func(c *config.Config) {
+		c.Chain.PowBits = 10
+		c.Debug.FaultInjection = true
+	})
+	nd := h.start(t, actors.Options{Intensity: supervisor.Intensity{MaxRestarts: 1000, Window: 10 * time.Second}})
+	nd.dumpOnFailure()
+	nd.waitHeight(2, 10*time.Second)
+	// Kills of consensus most often: a kill drops what its mailbox holds, and a block the miner is
+	// waiting on is lost only when the kill lands in that short window.
+	cycle := []struct{ kind, name string }{
+		{"kill", "consensus"}, {"crash", "storage"}, {"kill", "consensus"}, {"kill", "storage"}, {"kill", "consensus"},
+		{"crash", "consensus"}, {"kill", "consensus"}, {"kill", "storage"}, {"kill", "consensus"},
+	}
+	var slowest time.Duration
+	const faults = 36
+	for i := 0; i < faults; i++ {
+		kind, name := cycle[i%len(cycle)].kind, cycle[i%len(cycle)].name
+		before, _ := treeNode(nd.n.Actors(), name)
+		began := time.Now()
+		var err error
+		if kind == "crash" {
+			err = nd.n.CrashActor(name)
+		} else {
+			err = nd.n.KillActor(name)
+		}
+		if err != nil {
+			t.Fatalf("%s %s: %v", kind, name, err)
+		}
+		waitFor(t, 5*time.Second, name+" to run again", func() bool {
+			a, ok := treeNode(nd.n.Actors(), name)
+			return ok && a.Restarts > before.Restarts && allRunning(nd.n.Actors())
+		})
+		var from uint64
+		waitFor(t, 5*time.Second, "status to answer", func() bool { var ok bool; from, ok = nd.height(); return ok })
+		nd.waitGrows(from, 5*time.Second, fmt.Sprintf("mining to go on after fault %d (%s %s) at height %d", i+1, kind, name, from))
+		slowest = max(slowest, time.Since(began))
+	}
+	t.Logf("%d faults; mining went on at most %v after a fault", faults, slowest.Round(time.Millisecond))
+}
+
 // TestRestartIntensityStopsNode: a vital actor that exceeds its restart intensity stops the node
 // cleanly (in order, storage last, Err naming the actor) and the home reopens at once; a miner or
 // miner worker that exceeds it only stops mining, the node keeps serving and stops cleanly later.
@@ -173,6 +218,9 @@ func TestRestartIntensityStopsNode(t *testing.T) {
 		}
 		stopped := actorsIn(recs, "actor stopped")
 		checkStoppedLast(t, recs, stopped)
+		if stopped[0] != "consensus" {
+			t.Errorf("`actor stopped` records %v: consensus, which gave up, should come first", stopped)
+		}
 		// Whatever was still running was stopped in reverse start order.
 		var top []string
 		for _, a := range stopped {
@@ -199,7 +247,7 @@ func TestRestartIntensityStopsNode(t *testing.T) {
 		t.Run(strings.ReplaceAll(name, "/", "_"), func(t *testing.T) {
 			nd := h.start(t, tight)
 			nd.dumpOnFailure()
-		nd.dumpOnFailure()
+			nd.dumpOnFailure()
 			nd.waitGrows(nd.status().Height, 10*time.Second, "mining")
 			crashTimes(t, nd, name, 2)
 			if err := nd.n.CrashActor(name); err != nil {
@@ -284,5 +332,3 @@ func checkStoppedLast(t *testing.T, recs []map[string]any, stopped []string) {
 		t.Fatalf("`store closed` (record %d) not before storage's `actor stopped` (record %d)", closed, storage)
 	}
 }
-
-var inUseRE = regexp.MustCompile(`(?i)in use`)

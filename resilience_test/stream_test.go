@@ -92,7 +92,7 @@ func (s *txStream) run(nonce uint64) {
 		default:
 		}
 		tx := transfer(s.p, s.key, s.to, 1, 1, nonce)
-		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		code, err := s.submit(ctx, tx)
 		cancel()
 		s.mu.Lock()
@@ -352,7 +352,7 @@ func (nd *node) dumpOnFailure() {
 		var b strings.Builder
 		for _, r := range nd.log.records() {
 			switch r["msg"] {
-			case "block connected", "block mined":
+			case "block connected", "block mined", "mempool commit", "http request", "actor panicked":
 				continue
 			}
 			line, _ := json.Marshal(r)
