@@ -21,6 +21,9 @@ type Backend interface {
 	Tx(ctx context.Context, h chainstate.Hash) (actors.TxInfo, error)
 	Mempool(ctx context.Context) ([]chainstate.Hash, error)
 	Peers(ctx context.Context) (actors.PeersInfo, error)
+	AddPeer(ctx context.Context, peerAddr string) error
+	ExportPeers(ctx context.Context) (*actors.Bundle, error)
+	ImportPeers(ctx context.Context, b *actors.Bundle) (int, error)
 	SetMining(ctx context.Context, enabled bool) error
 	Actors() supervisor.Node
 	FaultInjection() bool

@@ -81,14 +81,18 @@ func TestClient(t *testing.T) {
 	if crashed, killed := f.faults(); len(crashed) != 1 || crashed[0] != "miner/worker-0" || len(killed) != 1 {
 		t.Errorf("faults %v %v", crashed, killed)
 	}
-	if err := c.AddPeer(ctx, strings.Repeat("ab", 32)+"@127.0.0.1:1"); !isAPIError(err, 501, CodeNotImplemented) {
+	if err := c.AddPeer(ctx, strings.Repeat("ab", 32)+"@127.0.0.1:1"); err != nil {
 		t.Errorf("AddPeer: %v", err)
 	}
-	if _, err := c.ExportPeers(ctx); !isAPIError(err, 501, CodeNotImplemented) {
+	bundle, err := c.ExportPeers(ctx)
+	if err != nil {
 		t.Errorf("ExportPeers: %v", err)
 	}
-	if _, err := c.ImportPeers(ctx, []byte(`{"version":1}`)); !isAPIError(err, 501, CodeNotImplemented) {
-		t.Errorf("ImportPeers: %v", err)
+	if n, err := c.ImportPeers(ctx, bundle); err != nil || n != 0 {
+		t.Errorf("ImportPeers of an empty bundle of this chain: %d, %v", n, err)
+	}
+	if _, err := c.ImportPeers(ctx, []byte(`{"version":1}`)); !isAPIError(err, 400, CodeWrongChain) {
+		t.Errorf("ImportPeers of another chain: %v", err)
 	}
 }
 

@@ -25,7 +25,6 @@ const (
 	CodeMempoolFull       = "mempool_full"       // 400
 	CodeUnknownActor      = "unknown_actor"      // 404: a debug hook named an actor not in the tree
 	CodeBodyTooLarge      = "body_too_large"     // 413: the body is over MaxBodyBytes
-	CodeNotImplemented    = "not_implemented"    // 501: the node cannot do this yet
 	CodeBusy              = "busy"               // 503: the node did not answer in time; retry
 	CodeInternal          = "internal"           // 500: a bug; the node's log has the details
 )

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"time"
 	"bytes"
 	"context"
 	"encoding/hex"
@@ -78,6 +79,8 @@ type fake struct {
 	fault     bool
 	mining    bool
 	submitted []*chainstate.Tx
+	dialled   []string
+	imported  []chainstate.PeerRecord
 	crashed   []string
 	killed    []string
 
@@ -205,6 +208,39 @@ func (f *fake) Peers(ctx context.Context) (actors.PeersInfo, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.peers, nil
+}
+
+func (f *fake) AddPeer(ctx context.Context, addr string) error {
+	if err := f.enter(); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.dialled = append(f.dialled, addr)
+	return nil
+}
+
+func (f *fake) ExportPeers(ctx context.Context) (*actors.Bundle, error) {
+	if err := f.enter(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return actors.NewBundle(f.params, f.imported, time.Unix(1_700_000_000, 0)), nil
+}
+
+func (f *fake) ImportPeers(ctx context.Context, b *actors.Bundle) (int, error) {
+	if err := f.enter(); err != nil {
+		return 0, err
+	}
+	recs, err := b.Records(f.params)
+	if err != nil {
+		return 0, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.imported = append(f.imported, recs...)
+	return len(recs), nil
 }
 
 func (f *fake) SetMining(ctx context.Context, enabled bool) error {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
@@ -71,8 +70,8 @@ func NewHandler(b Backend, opts Options) http.Handler {
 	mux.HandleFunc("GET /v1/mempool", h.mempool)
 	mux.HandleFunc("GET /v1/peers", h.peers)
 	mux.HandleFunc("POST /v1/peers", h.addPeer)
-	mux.HandleFunc("GET /v1/peers/bundle", h.notImplemented("the peer store is not available yet"))
-	mux.HandleFunc("POST /v1/peers/bundle", h.notImplemented("the peer store is not available yet"))
+	mux.HandleFunc("GET /v1/peers/bundle", h.exportPeers)
+	mux.HandleFunc("POST /v1/peers/bundle", h.importPeers)
 	mux.HandleFunc("POST /v1/mining", h.setMining)
 	mux.HandleFunc("GET /v1/actors", h.actors)
 	mux.HandleFunc("POST /v1/debug/actors/{name}/crash", h.faultHook("crash", b.CrashActor))
@@ -215,11 +214,3 @@ func (m *muxErrorWriter) Write(b []byte) (int, error) {
 	return m.ResponseWriter.Write(b)
 }
 
-// notImplemented answers 501 for endpoints whose backend does not exist yet.
-func (h *handler) notImplemented(why string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		// Drain a little of the body so a keep-alive connection stays usable.
-		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, h.maxBody))
-		writeError(w, http.StatusNotImplemented, CodeNotImplemented, why)
-	}
-}

@@ -399,8 +399,11 @@ func TestPeers(t *testing.T) {
 func TestAddPeer(t *testing.T) {
 	srv := server(t, newFake(), Options{})
 	id := strings.Repeat("ab", 32)
-	wantError(t, post(t, srv, "/v1/peers", `{"addr":"`+id+`@127.0.0.1:7600"}`), 501, CodeNotImplemented)
-	wantError(t, post(t, srv, "/v1/peers", `{"addr":"`+id+`@[::1]:7600"}`), 501, CodeNotImplemented)
+	for _, ok := range []string{id + "@127.0.0.1:7600", id + "@[::1]:7600"} {
+		if res := post(t, srv, "/v1/peers", `{"addr":"`+ok+`"}`); res.status != 202 {
+			t.Fatalf("POST /v1/peers %s: %d, want 202", ok, res.status)
+		}
+	}
 	for _, body := range []string{
 		`{}`, `{"addr":""}`, `{"addr":"127.0.0.1:7600"}`, `{"addr":"zz@127.0.0.1:7600"}`,
 		`{"addr":"` + id + `@127.0.0.1"}`, `{"addr":"` + id + `@:7600"}`, `{"addr":"` + id + `@h:0"}`,
@@ -411,10 +414,30 @@ func TestAddPeer(t *testing.T) {
 	}
 }
 
-func TestPeerBundleNotImplemented(t *testing.T) {
-	srv := server(t, newFake(), Options{})
-	wantError(t, get(t, srv, "/v1/peers/bundle"), 501, CodeNotImplemented)
-	wantError(t, post(t, srv, "/v1/peers/bundle", `{"version":1}`), 501, CodeNotImplemented)
+func TestPeerBundle(t *testing.T) {
+	f := newFake()
+	srv := server(t, f, Options{})
+	g := f.params.GenesisHash().String()
+	id := strings.Repeat("cd", 32)
+	good := `{"version":1,"chain_id":"` + f.params.ChainID + `","genesis_hash":"` + g + `","exported_at":"2026-01-01T00:00:00Z","peers":[{"id":"` + id + `","addr":"127.0.0.1:7600","last_seen":"2026-01-01T00:00:00Z"}]}`
+	res := post(t, srv, "/v1/peers/bundle", good)
+	if res.status != 200 {
+		t.Fatalf("import: %d %s", res.status, res.raw)
+	}
+	if added := res.json(t)["added"]; added != float64(1) {
+		t.Fatalf("added %v, want 1", added)
+	}
+	res = get(t, srv, "/v1/peers/bundle")
+	b := res.json(t)
+	wantKeys(t, "bundle", b, "version", "chain_id", "genesis_hash", "exported_at", "peers")
+	if peers := b["peers"].([]any); len(peers) != 1 || peers[0].(map[string]any)["id"] != id {
+		t.Fatalf("exported peers %v", b["peers"])
+	}
+	other := strings.Replace(good, f.params.ChainID, "other-chain", 1)
+	wantError(t, post(t, srv, "/v1/peers/bundle", other), 400, CodeWrongChain)
+	badID := strings.Replace(good, id, "zz", 1)
+	wantError(t, post(t, srv, "/v1/peers/bundle", badID), 400, CodeMalformed)
+	wantError(t, post(t, srv, "/v1/peers/bundle", `{"version":1,"bogus":2}`), 400, CodeMalformed)
 }
 
 func TestMining(t *testing.T) {

@@ -230,8 +230,41 @@ func (h *handler) addPeer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, CodeMalformed, err.Error())
 		return
 	}
-	// TODO(api): dial through the peer manager once the backend offers it.
-	writeError(w, http.StatusNotImplemented, CodeNotImplemented, "dialling peers is not available yet")
+	if err := h.b.AddPeer(r.Context(), *q.Addr); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, Dialling{Addr: *q.Addr})
+}
+
+// exportPeers serves GET /v1/peers/bundle: the peer bundle of the node's address book.
+func (h *handler) exportPeers(w http.ResponseWriter, r *http.Request) {
+	b, err := h.b.ExportPeers(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, b)
+}
+
+// importPeers serves POST /v1/peers/bundle: merge a bundle into the address book and dial its
+// peers. A bundle of another chain is 400 wrong_chain.
+func (h *handler) importPeers(w http.ResponseWriter, r *http.Request) {
+	var b actors.Bundle
+	if !h.decodeBody(w, r, &b) {
+		return
+	}
+	n, err := h.b.ImportPeers(r.Context(), &b)
+	switch {
+	case errors.Is(err, actors.ErrWrongChain):
+		writeError(w, http.StatusBadRequest, CodeWrongChain, err.Error())
+	case err != nil && strings.HasPrefix(err.Error(), "peer bundle:"):
+		writeError(w, http.StatusBadRequest, CodeMalformed, err.Error())
+	case err != nil:
+		h.fail(w, r, err)
+	default:
+		writeJSON(w, http.StatusOK, Added{Added: n})
+	}
 }
 
 // ValidatePeerAddr checks the form ID@HOST:PORT of a peer address: a 64 hex character node id,

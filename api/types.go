@@ -153,6 +153,11 @@ type Added struct {
 	Added int `json:"added"`
 }
 
+// Dialling is the 202 answer of POST /v1/peers.
+type Dialling struct {
+	Addr string `json:"addr"`
+}
+
 // Accepted is the 202 answer of the debug fault hooks: the request that was made of which actor.
 type Accepted struct {
 	Actor  string `json:"actor"`
