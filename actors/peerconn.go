@@ -289,6 +289,13 @@ func (a *peerConnActor) onBlock(ctx actor.Context, raw []byte) {
 	h := b.Hash()
 	a.known.add(h)
 	delete(a.inFlight, h)
+	// The stateless checks, signatures above all, run here on this connection's goroutine (in
+	// parallel with other connections, outside consensus's mailbox); they fill the signature
+	// cache, so consensus does not verify them again.
+	if err := chainstate.CheckBlock(a.n.params, b, a.n.sigs); err != nil {
+		a.misbehave(ctx, "invalid block %s: %v", h, err)
+		return
+	}
 	r, err := askFrom[*submitBlockResponse](ctx, a.n.pid(nameConsensus), &submitBlockRequest{Block: b, Source: a.id.String()}, storageTimeout+time.Second)
 	switch {
 	case err != nil:
