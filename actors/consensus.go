@@ -48,18 +48,24 @@ const (
 	// actor, which is retried when it goes unanswered (a killed storage actor drops its mailbox).
 	storageTimeout = 30 * time.Second
 	storageAttempt = 2 * time.Second
+	retryPause     = 50 * time.Millisecond
 )
 
-// storageCall sends a write to the storage actor and waits for its reply. When no reply comes
-// within storageAttempt (the storage actor was killed and its replacement never saw the request,
-// or the disk is slow), applied tells whether the write is in the store anyway; if so the reply is
-// nil, otherwise the request is sent again (every write is idempotent or fails harmlessly when
-// repeated), up to storageTimeout in all.
+// storageCall sends a write to the storage actor and waits for its reply (see callRetry).
 func storageCall[T any](ctx actor.Context, n *Node, msg any, applied func(*chainstate.Store) bool) (T, error) {
+	return callRetry[T](ctx, n, nameStorage, msg, applied)
+}
+
+// callRetry sends msg to the named actor and waits for its reply. When no reply comes within
+// storageAttempt (the actor was killed and its replacement never saw the request, since a stop
+// drops the mailbox; or it is slow), applied tells whether the request took effect anyway, as the
+// store shows; if so the reply is nil, otherwise the request is sent again (every request sent
+// this way is idempotent or fails harmlessly when repeated), up to storageTimeout in all.
+func callRetry[T any](ctx actor.Context, n *Node, name string, msg any, applied func(*chainstate.Store) bool) (T, error) {
 	var zero T
 	deadline := time.Now().Add(storageTimeout)
 	for {
-		r, err := askFrom[T](ctx, n.pid(nameStorage), msg, storageAttempt)
+		r, err := askFrom[T](ctx, n.pid(name), msg, storageAttempt)
 		if err == nil {
 			return r, nil
 		}
@@ -71,7 +77,11 @@ func storageCall[T any](ctx actor.Context, n *Node, msg any, applied func(*chain
 		if time.Now().After(deadline) {
 			return zero, err
 		}
-		n.log.Warn("storage did not answer; retrying", "actor", nameConsensus, "request", fmt.Sprintf("%T", msg), "err", err)
+		if n.stopping.Load() {
+			return zero, ErrStopped
+		}
+		n.log.Warn("no answer; retrying", "to", name, "request", fmt.Sprintf("%T", msg), "err", err)
+		time.Sleep(retryPause) // the actor is being replaced: give it a moment (bounded by the deadline)
 	}
 }
 

@@ -229,10 +229,17 @@ func (m *minerActor) found(ctx actor.Context, f *workerFound) {
 	b.Header.Time = f.TimeMs
 	b.Header.Nonce = f.Nonce
 	m.jobID++ // no second block from this job
-	r, err := askFrom[*submitBlockResponse](ctx, m.n.pid(nameConsensus), &submitBlockRequest{Block: b, Source: "miner"}, storageTimeout)
+	h := b.Hash()
+	// A request dropped with a killed consensus is sent again unless the block got stored.
+	r, err := callRetry[*submitBlockResponse](ctx, m.n, nameConsensus, &submitBlockRequest{Block: b, Source: "miner"}, func(s *chainstate.Store) bool {
+		_, ok, err := s.Entry(h)
+		return err == nil && ok
+	})
 	switch {
 	case err != nil:
 		m.n.log.Warn("mined block not accepted", "actor", nameMiner, "height", b.Header.Height, "err", err)
+	case r == nil:
+		m.n.log.Debug("block mined", "actor", nameMiner, "height", b.Header.Height, "block_hash", h)
 	case r.Err != nil:
 		m.n.log.Warn("mined block rejected", "actor", nameMiner, "height", b.Header.Height, "err", r.Err)
 	default:

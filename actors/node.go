@@ -76,6 +76,7 @@ type Node struct {
 	p2pAddr   atomic.Value // string: the p2p listener's bound address
 	peerCount atomic.Int64
 	syncing   atomic.Bool
+	stopping  atomic.Bool // the ordered stop has begun
 	ready     chan struct{}
 	readyOn   sync.Once
 
@@ -383,6 +384,7 @@ func (r *rootActor) stop(ctx actor.Context) {
 		return
 	}
 	r.n.log.Info("node stopping")
+	r.n.stopping.Store(true)
 	r.n.mining.Store(false)
 	self := ctx.Self()
 	r.group.StopAll(ctx, func() { ctx.Stop(self) })

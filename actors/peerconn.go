@@ -296,7 +296,7 @@ func (a *peerConnActor) onBlock(ctx actor.Context, raw []byte) {
 		a.misbehave(ctx, "invalid block %s: %v", h, err)
 		return
 	}
-	r, err := askFrom[*submitBlockResponse](ctx, a.n.pid(nameConsensus), &submitBlockRequest{Block: b, Source: a.id.String()}, storageTimeout+time.Second)
+	r, err := askFrom[*submitBlockResponse](ctx, a.n.pid(nameConsensus), &submitBlockRequest{Block: b, Source: a.id.String()}, requestTimeout)
 	switch {
 	case err != nil:
 		// This node's trouble, not the peer's: the block will be announced or synced again.
