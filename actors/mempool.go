@@ -92,10 +92,10 @@ func (m *mempoolActor) Receive(ctx actor.Context) {
 	case *submitTxRequest:
 		m.submit(ctx, msg)
 	case *persistMempoolResponse:
-		m.persisted(ctx, msg.ID, msg.Add, msg.Err)
+		m.persisted(ctx, msg.ID, msg.Add, msg.Reply, msg.Err)
 	case *persistTimeout:
 		if _, ok := m.inflight[msg.ID]; ok {
-			m.persisted(ctx, msg.ID, nil, fmt.Errorf("mempool commit did not finish within %s", persistDeadline))
+			m.persisted(ctx, msg.ID, nil, nil, fmt.Errorf("mempool commit did not finish within %s", persistDeadline))
 		}
 	case *chainUpdate:
 		m.chainUpdate(ctx, msg)
@@ -184,17 +184,19 @@ func (m *mempoolActor) flush(ctx actor.Context) {
 	m.started[id] = time.Now()
 	m.committing = true
 	add := make([]*chainstate.Tx, len(batch))
+	reply := make([]*actor.PID, len(batch))
 	for i, p := range batch {
-		add[i] = p.tx
+		add[i], reply[i] = p.tx, p.reply
 	}
-	ctx.Request(m.n.pid(nameStorage), &persistMempoolRequest{ID: id, Add: add})
+	ctx.Request(m.n.pid(nameStorage), &persistMempoolRequest{ID: id, Add: add, Reply: reply})
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	m.timers[id] = time.AfterFunc(persistDeadline, func() { root.Send(self, &persistTimeout{ID: id}) })
 }
 
 // persisted answers the submitters of commit id. A reply for a commit this instance did not start
-// (it was started before a restart) still carries durable transactions: they join the pool.
-func (m *mempoolActor) persisted(ctx actor.Context, id uint64, add []*chainstate.Tx, err error) {
+// (it was started before a restart) still carries durable transactions: they join the pool, and
+// their submitters, echoed in the reply, get their acknowledgement.
+func (m *mempoolActor) persisted(ctx actor.Context, id uint64, add []*chainstate.Tx, reply []*actor.PID, err error) {
 	if t := m.timers[id]; t != nil {
 		t.Stop()
 		delete(m.timers, id)
@@ -208,6 +210,9 @@ func (m *mempoolActor) persisted(ctx actor.Context, id uint64, add []*chainstate
 					m.seq++
 					m.pool.add(tx, h, m.seq)
 				}
+			}
+			for _, r := range reply {
+				ctx.Send(r, &submitTxResponse{})
 			}
 			m.publishSize()
 		}

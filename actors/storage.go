@@ -122,11 +122,15 @@ type (
 		ID     uint64
 		Add    []*chainstate.Tx
 		Remove []chainstate.Hash
+		// Reply lists the submitters waiting for this commit, echoed in the response, so that a
+		// mempool restarted meanwhile can still answer them.
+		Reply []*actor.PID
 	}
 	persistMempoolResponse struct {
-		ID  uint64
-		Add []*chainstate.Tx
-		Err error
+		ID    uint64
+		Add   []*chainstate.Tx
+		Reply []*actor.PID
+		Err   error
 	}
 	storageDone struct{ Err error }
 )
@@ -173,7 +177,7 @@ func (a *storageActor) Receive(ctx actor.Context) {
 		}
 	case *persistMempoolRequest:
 		err := a.s.PutMempool(m.Add, m.Remove)
-		ctx.Respond(&persistMempoolResponse{ID: m.ID, Add: m.Add, Err: err})
+		ctx.Respond(&persistMempoolResponse{ID: m.ID, Add: m.Add, Reply: m.Reply, Err: err})
 	}
 }
 
