@@ -1,7 +1,6 @@
 package api
 
 import (
-	"time"
 	"bytes"
 	"context"
 	"encoding/hex"
@@ -17,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/chainstate"

@@ -213,4 +213,3 @@ func (m *muxErrorWriter) Write(b []byte) (int, error) {
 	}
 	return m.ResponseWriter.Write(b)
 }
-
