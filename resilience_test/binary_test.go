@@ -290,7 +290,7 @@ func TestBinaryKill9UnderLoad(t *testing.T) {
 		t.Fatalf("node tx send exited %d: %s%s", code, load.out.buf.String(), load.logs.tail())
 	}
 	var lr struct{ Sent, Accepted, Rejected int }
-	if err := json.Unmarshal([]byte(load.out.buf.String()), &lr); err != nil || lr.Sent != 200 || lr.Accepted+lr.Rejected != 200 {
+	if err := json.Unmarshal(load.out.buf.Bytes(), &lr); err != nil || lr.Sent != 200 || lr.Accepted+lr.Rejected != 200 {
 		t.Fatalf("node tx send printed %q (%v)", load.out.buf.String(), err)
 	}
 	t.Logf("load generator: %+v", lr)
