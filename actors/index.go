@@ -52,7 +52,7 @@ func (x *blockIndex) get(h chainstate.Hash) *indexEntry {
 	return e
 }
 
-func (x *blockIndex) parent(e *indexEntry) *indexEntry { return x.entries[e.header.PrevHash] }
+func (x *blockIndex) parent(e *indexEntry) *indexEntry { return x.get(e.header.PrevHash) }
 
 // add inserts e (replacing nothing) and returns it.
 func (x *blockIndex) add(e *indexEntry) *indexEntry {

@@ -74,6 +74,9 @@ func (a *peerConnActor) Receive(ctx actor.Context) {
 		if m.Err != nil && !errors.Is(m.Err, noisep2p.ErrClosed) {
 			a.n.log.Info("peer connection closed", "actor", namePeers+"/"+a.id.Short(), "peer_id", a.id.String(), "err", m.Err)
 		}
+		if transportViolation(m.Err) {
+			a.misbehave(ctx, "protocol violation: %v", m.Err)
+		}
 		ctx.Stop(ctx.Self())
 	case *wireIn:
 		a.handle(ctx, m)
@@ -386,6 +389,13 @@ func (a *peerConnActor) onGetMempool(ctx actor.Context) {
 		a.known.add(h)
 	}
 	a.send(noisep2p.Inv{Items: items})
+}
+
+// transportViolation reports whether a connection ended because the peer broke the transport's
+// rules (an oversize message, a bad or forged frame), which discourages it like invalid data.
+func transportViolation(err error) bool {
+	return err != nil && (errors.Is(err, noisep2p.ErrMsgTooLarge) || errors.Is(err, noisep2p.ErrBadFrame) ||
+		errors.Is(err, noisep2p.ErrDecrypt) || errors.Is(err, noisep2p.ErrMalformed))
 }
 
 // hashSet is a bounded set of hashes that forgets the oldest first.

@@ -343,8 +343,14 @@ func (p *peersActor) register(ctx actor.Context, c *noisep2p.Conn, dialAddr stri
 	now := p.n.now()
 	refuse := func(reason string) {
 		p.n.log.Debug("connection refused", "actor", namePeers, "peer_id", id.String(), "reason", reason)
-		_ = c.Disconnect(reason)
-		_ = c.Close()
+		// Disconnect waits (bounded) for the peer to close: not on this actor's goroutine, or a
+		// peer that never reads would stall the manager.
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			_ = c.Disconnect(reason)
+			_ = c.Close()
+		}()
 	}
 	if p.book.banned(id, now) {
 		refuse("banned")

@@ -1,0 +1,141 @@
+package resilience_test
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"testing"
+
+	"pgregory.net/rapid"
+
+	"github.com/actorchain/actorchain/actors"
+	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/config"
+)
+
+// clone returns an independent copy of the builder (same tip, ledger and blocks).
+func (c *chainBuilder) clone() *chainBuilder {
+	return &chainBuilder{p: c.p, accounts: maps.Clone(c.accounts), tip: c.tip, blocks: slices.Clone(c.blocks)}
+}
+
+// TestReorgBelowRestartTip: after a restart, a branch that forks below the tip the node restarted
+// at and has more work becomes the main chain (fork choice by cumulative work, CONTRACT §8). The
+// block index is loaded lazily after a restart, so the reorg must reach blocks it has not looked
+// at yet.
+func TestReorgBelowRestartTip(t *testing.T) {
+	h := newHome(t, func(c *config.Config) { c.Mining.Enabled = false })
+	nd := h.start(t, actors.Options{})
+	p := nd.n.Params()
+	mine := newChainBuilder(p)
+	for range 3 {
+		submit(t, nd, mine.mine(t, newKey(t, 51), nil), "connected")
+	}
+	nd.stop()
+
+	nd = h.start(t, actors.Options{})
+	alt := mine.fork(t, 1)
+	var last *chainstate.Block
+	for range 4 {
+		last = alt.mine(t, newKey(t, 52), nil)
+		if _, err := nd.n.SubmitBlock(context.Background(), last); err != nil {
+			t.Fatalf("branch block %d after the restart: %v", last.Header.Height, err)
+		}
+	}
+	if st := nd.status(); st.TipHash != last.Hash().String() || st.Height != 5 {
+		t.Fatalf("tip %s at %d after a heavier branch from height 1; want %s at 5", st.TipHash, st.Height, last.Hash())
+	}
+}
+
+// TestDeliveryOrderDoesNotChangeTip is a property over two nodes (mining off, no networking):
+// whatever order (with repeats) each node receives the same blocks in, a main branch and a fork
+// of a different length from some point of it, built offline, every node ends on the tip of the
+// longer branch with the same ledger. The two branches spend the same account (a double spend),
+// so the ledger tells which branch won. Nodes persist across cases: each case builds on the tip
+// the previous one agreed on, so every case starts from a common state.
+func TestDeliveryOrderDoesNotChangeTip(t *testing.T) {
+	const nodes = 2
+	first := newHome(t, func(c *config.Config) { c.Mining.Enabled = false })
+	homes := []*home{first}
+	for range nodes - 1 {
+		h := newHome(t, func(c *config.Config) { c.Mining.Enabled = false })
+		h.cfg.Chain = first.cfg.Chain.Clone()
+		rewrite(t, h)
+		homes = append(homes, h)
+	}
+	var nds []*node
+	for _, h := range homes {
+		nds = append(nds, h.start(t, actors.Options{}))
+	}
+	ctx := context.Background()
+	p := nds[0].n.Params()
+	base := newChainBuilder(p)
+	wallet := addrOf(first.wallet)
+	r1, r2 := addrOf(newKey(t, 53)), addrOf(newKey(t, 54))
+	sealerMain, sealerFork := newKey(t, 55), newKey(t, 56)
+
+	rapid.Check(t, func(rt *rapid.T) {
+		mainLen := rapid.IntRange(1, 4).Draw(rt, "main_len")
+		forkAt := rapid.IntRange(0, mainLen-1).Draw(rt, "fork_after")
+		forkLen := rapid.IntRange(1, 4).Filter(func(n int) bool { return forkAt+n != mainLen }).Draw(rt, "fork_len")
+
+		start := len(base.blocks)
+		mb := base.clone()
+		for i := range mainLen {
+			var txs []*chainstate.Tx
+			if i == forkAt { // the main branch's spend, right after the fork point
+				txs = []*chainstate.Tx{transfer(p, first.wallet, r1, 10, 1, mb.accounts[wallet].Nonce)}
+			}
+			mb.mine(t, sealerMain, txs)
+		}
+		fb := base.clone()
+		for _, b := range mb.blocks[start : start+forkAt] {
+			fb.add(t, b)
+		}
+		for i := range forkLen {
+			var txs []*chainstate.Tx
+			if i == 0 { // the fork's spend of the same nonce
+				txs = []*chainstate.Tx{transfer(p, first.wallet, r2, 20, 1, fb.accounts[wallet].Nonce)}
+			}
+			fb.mine(t, sealerFork, txs)
+		}
+		blocks := append(slices.Clone(mb.blocks[start:]), fb.blocks[start+forkAt:]...)
+		idx := make([]int, len(blocks))
+		for i := range idx {
+			idx[i] = i
+		}
+		winner := mb
+		if forkAt+forkLen > mainLen {
+			winner = fb
+		}
+
+		for i, nd := range nds {
+			// Indices into blocks (main branch first), so a failure report reads well.
+			order := rapid.Permutation(idx).Draw(rt, fmt.Sprintf("order_%d", i))
+			again := rapid.IntRange(0, 2).Draw(rt, fmt.Sprintf("repeats_%d", i))
+			for _, k := range append(order, order[:again]...) {
+				b := blocks[k]
+				if _, err := nd.n.SubmitBlock(ctx, b); err != nil {
+					rt.Fatalf("node %d: block %d %s: %v", i, b.Header.Height, b.Hash(), err)
+				}
+			}
+		}
+		want := winner.tip.Hash().String()
+		for i, nd := range nds {
+			st := nd.status()
+			if st.TipHash != want {
+				rt.Fatalf("node %d ends at %s@%d, want the longer branch's %s@%d", i, st.TipHash, st.Height, want, winner.tip.Height)
+			}
+			for _, a := range []chainstate.Address{wallet, r1, r2} {
+				acc, err := nd.n.Account(ctx, a)
+				if err != nil {
+					rt.Fatal(err)
+				}
+				if w := winner.accounts[a]; acc.Balance != w.Balance || acc.Nonce != w.Nonce {
+					rt.Fatalf("node %d: account %s %d/%d, the winning branch says %d/%d", i, a, acc.Balance, acc.Nonce, w.Balance, w.Nonce)
+				}
+			}
+		}
+		base = winner
+	})
+}
