@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"net/http"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -272,7 +271,7 @@ func sendLoad(cmd *cobra.Command, c *api.Client, mk func(uint64) api.Tx, start u
 	wg.Wait()
 	res := loadResult{Sent: sent.Load(), Accepted: accepted.Load(), Rejected: rejected.Load(), Seconds: time.Since(began).Seconds()}
 	if e, ok := firstErr.Load().(string); ok {
-		fmt.Fprintln(os.Stderr, "node: first rejection:", e)
+		fmt.Fprintln(cmd.ErrOrStderr(), "node: first rejection:", e)
 	}
 	return printJSON(cmd.OutOrStdout(), res)
 }

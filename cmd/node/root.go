@@ -22,21 +22,29 @@ type globals struct {
 	logLevel  string
 	logFormat string
 	api       string
+
+	io cliIO // stdout, stderr and the stop signals of this run
 }
 
-func newRootCmd() *cobra.Command {
-	g := &globals{}
+func newRootCmd(io cliIO) *cobra.Command {
+	g := &globals{io: io}
 	root := &cobra.Command{
 		Use:   "node",
 		Short: "Actorchain: a proof-of-work blockchain node built as a tree of supervised actors",
 		Long: `Actorchain node.
 
   node run                 start a node (initialises HOME with a mining devnet first if needed)
+  node devnet              run a local network of 3 nodes in this process (--init-only: just the homes)
   node status              show a running node's status
+  node peers export|import|add|list
+                           share peer addresses (peer bundles), connect to a peer now
   node tx send ...         sign and submit a transfer
+  node verify              check the stored chain of a stopped node
 
 HOME is --home, else $ACTORCHAIN_HOME, else ~/.actorchain. Every config key can be overridden
-with an ACTORCHAIN_* environment variable (see docs/config.md).`,
+with an ACTORCHAIN_* environment variable (see docs/config.md). Operating a node or a devnet:
+docs/operations.md. Exit codes: 0 success, 1 failure, 2 bad usage or invalid config, 130 forced
+by a second signal.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -47,13 +55,50 @@ with an ACTORCHAIN_* environment variable (see docs/config.md).`,
 	pf.StringVar(&g.logLevel, "log-level", "", "log level: debug|info|warn|error (default from config)")
 	pf.StringVar(&g.logFormat, "log-format", "", "log format: text|json (default from config)")
 	pf.StringVar(&g.api, "api", "", "API URL of a running node (default http:// + the config's api.listen)")
+	root.SetOut(io.out)
+	root.SetErr(io.err)
 	root.AddCommand(
-		newInitCmd(g), newRunCmd(g), newStatusCmd(g), newKeysCmd(g), newTxCmd(g),
-		newVerifyCmd(g), newVersionCmd(),
+		newInitCmd(g), newRunCmd(g), newDevnetCmd(g), newStatusCmd(g), newPeersCmd(g), newKeysCmd(g),
+		newTxCmd(g), newVerifyCmd(g), newVersionCmd(),
 	)
-	// Unknown commands and bad args are usage errors (exit 2).
-	root.Args = cobra.NoArgs
+	usageArgs(root)
 	return root
+}
+
+// usageArgs makes unknown commands and wrong arguments usage errors (exit 2) on c and every
+// command under it. A command group (root, keys, tx, peers) given no subcommand prints its help;
+// given an unknown one it fails naming it (with cobra's suggestions). Without this, cobra
+// answers an unknown subcommand of a group with its help and exit 0.
+func usageArgs(c *cobra.Command) {
+	check := c.Args
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2
+	}
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		if cmd.HasSubCommands() && len(args) > 0 {
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "; did you mean " + strings.Join(s, " or ") + "?"
+			}
+			return usagef("%s (see %s --help)", msg, cmd.CommandPath())
+		}
+		if check == nil {
+			return nil
+		}
+		if err := check(cmd, args); err != nil {
+			if strings.Contains(err.Error(), cmd.CommandPath()) {
+				return &usageError{err}
+			}
+			return usagef("%s: %v", cmd.CommandPath(), err)
+		}
+		return nil
+	}
+	if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+		c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+	}
+	for _, s := range c.Commands() {
+		usageArgs(s)
+	}
 }
 
 // homeDir resolves HOME: --home, $ACTORCHAIN_HOME, ~/.actorchain; made absolute.

@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -61,34 +59,38 @@ func newRunCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("initialise %s: %w", home, err)
 				}
-				fmt.Fprintf(os.Stderr, "initialised %s (node %s, wallet %s)\n", home, res.NodeID, res.WalletAddress)
+				fmt.Fprintf(g.io.err, "initialised %s (node %s, wallet %s)\n", home, res.NodeID, res.WalletAddress)
 			}
 			cfg, err := config.Load(home, cfgFile, os.Environ())
 			if err != nil {
 				return err
 			}
-			log, err := g.logger(cfg, os.Stderr)
+			log, err := g.logger(cfg, g.io.err)
 			if err != nil {
 				return err
 			}
-			return runNode(cfg, log)
+			return g.runNode(cfg, log)
 		},
 	}
 }
 
-// runNode starts the node and waits for a signal (ordered stop, exit 0; a second signal exits
-// 130) or for the node to stop by itself (exit 1).
-func runNode(cfg *config.Config, log *slog.Logger) error {
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-
-	n, err := actors.Start(cfg, actors.Options{
+// startNode starts one node with the API handler of the api package.
+func startNode(cfg *config.Config, log *slog.Logger) (*actors.Node, error) {
+	return actors.Start(cfg, actors.Options{
 		Logger: log,
 		HTTPHandler: func(n *actors.Node) http.Handler {
 			return api.NewHandler(n, api.Options{Logger: log, Version: actors.Version, Pprof: cfg.Debug.Pprof})
 		},
 	})
+}
+
+// runNode starts the node and waits for a signal (ordered stop, exit 0; a second signal exits
+// 130) or for the node to stop by itself (exit 1).
+func (g *globals) runNode(cfg *config.Config, log *slog.Logger) error {
+	sigs, unsubscribe := g.io.signals()
+	defer unsubscribe()
+
+	n, err := startNode(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -96,20 +98,8 @@ func runNode(cfg *config.Config, log *slog.Logger) error {
 	select {
 	case s := <-sigs:
 		log.Info("signal received, stopping", "signal", s.String())
-		done := make(chan error, 1)
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), stopBudget)
-			defer cancel()
-			done <- n.Stop(ctx)
-		}()
-		select {
-		case err := <-done:
-			if err != nil {
-				return err
-			}
-		case s := <-sigs:
-			fmt.Fprintf(os.Stderr, "node: second signal (%s): exiting without a clean stop\n", s)
-			return &exitError{code: exitForced}
+		if err := g.stopOrForce(sigs, func(ctx context.Context) error { return n.Stop(ctx) }); err != nil {
+			return err
 		}
 	case <-n.Done():
 		_ = n.Stop(context.Background())
@@ -119,4 +109,22 @@ func runNode(cfg *config.Config, log *slog.Logger) error {
 	}
 	log.Info("node stopped")
 	return nil
+}
+
+// stopOrForce runs stop within stopBudget; a second signal meanwhile gives up on it and exits
+// 130 (the process ends, so the stop's goroutine is not waited for).
+func (g *globals) stopOrForce(sigs <-chan os.Signal, stop func(context.Context) error) error {
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), stopBudget)
+		defer cancel()
+		done <- stop(ctx)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case s := <-sigs:
+		fmt.Fprintf(g.io.err, "node: second signal (%s): exiting without a clean stop\n", s)
+		return &exitError{code: exitForced}
+	}
 }
