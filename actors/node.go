@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime"
 	"sync"
@@ -70,6 +71,7 @@ type Node struct {
 	minerKey ed25519.PrivateKey
 	minerPub chainstate.PublicKey
 	nodeKey  *ecdh.PrivateKey
+	p2pCfg   *noisep2p.Config // set before the tree starts; read-only after
 
 	mining    atomic.Bool  // desired mining state; survives miner restarts
 	apiAddr   atomic.Value // string: the API's bound address once listening
@@ -77,6 +79,8 @@ type Node struct {
 	peerCount atomic.Int64
 	syncing   atomic.Bool
 	stopping  atomic.Bool // the ordered stop has begun
+	lnMu      sync.Mutex
+	initialLn *noisep2p.Listener // bound by Start, taken by the first peers instance (guarded by lnMu)
 	ready     chan struct{}
 	readyOn   sync.Once
 
@@ -129,6 +133,16 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	}
 	n.mining.Store(cfg.Mining.Enabled)
 	n.handle.initial = store
+	// The p2p listener is bound here too, so that a port in use fails Start with a clear error
+	// instead of a restart loop; the first peers instance takes it.
+	if cfg.P2P.Listen != "" {
+		ln, err := n.listenP2P(cfg.P2P.Listen)
+		if err != nil {
+			_ = store.Close()
+			return nil, err
+		}
+		n.initialLn = ln
+	}
 	n.metrics = newMetrics(n)
 	n.sys = actor.NewActorSystem(
 		actor.WithLoggerFactory(func(s *actor.ActorSystem) *slog.Logger {
@@ -188,6 +202,33 @@ func (n *Node) advertisedAddr() string {
 	return n.P2PAddr()
 }
 
+// listenP2P binds the p2p listener; accepted connections go to whichever peers instance runs.
+func (n *Node) listenP2P(addr string) (*noisep2p.Listener, error) {
+	if n.p2pCfg == nil {
+		n.p2pCfg = n.p2pConfig()
+	}
+	ln, err := noisep2p.Listen(addr, n.p2pCfg, noisep2p.ListenerConfig{
+		ThrottlePerIP:  noisep2p.DefaultThrottlePerIP,
+		ExemptLoopback: true, // local devnets and tests; every other address is throttled
+		Rejected: func(a net.Addr, reason string, err error) {
+			n.log.Info("inbound handshake failed", "actor", namePeers, "remote", a.String(), "reason", reason, "err", err)
+		},
+	}, func(c *noisep2p.Conn) { n.sys.Root.Send(n.pid(namePeers), &inboundConn{Conn: c}) })
+	if err != nil {
+		return nil, fmt.Errorf("p2p: listen on %s: %w", addr, err)
+	}
+	n.p2pAddr.Store(ln.Addr().String())
+	return ln, nil
+}
+
+func (n *Node) takeListener() *noisep2p.Listener {
+	n.lnMu.Lock()
+	defer n.lnMu.Unlock()
+	ln := n.initialLn
+	n.initialLn = nil
+	return ln
+}
+
 // p2pConfig is the transport configuration: our key, the genesis bound by the prologue, and a
 // hello with the committed tip.
 func (n *Node) p2pConfig() *noisep2p.Config {
@@ -245,6 +286,9 @@ func (n *Node) Stop(ctx context.Context) error {
 func (n *Node) finish() {
 	n.shutdowns.Do(func() {
 		n.sys.Shutdown()
+		if ln := n.takeListener(); ln != nil {
+			_ = ln.Close()
+		}
 		// A store the storage actor never took (the tree stopped before it started).
 		if s := n.handle.takeInitial(); s != nil {
 			_ = s.Close()

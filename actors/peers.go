@@ -3,8 +3,6 @@ package actors
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net"
 	"sync"
 	"time"
 
@@ -210,25 +208,24 @@ func (p *peersActor) start(ctx actor.Context) error {
 		}
 	}
 	p.persist(ctx)
-	p.cfg = p.n.p2pConfig()
+	p.cfg = p.n.p2pCfg
+	if p.cfg == nil {
+		p.cfg = p.n.p2pConfig()
+	}
 	p.dialCtx, p.cancel = context.WithCancel(context.Background())
 	if listen := p.n.cfg.P2P.Listen; listen != "" {
-		// After a restart, bind the port the first instance got (matters with port 0).
-		if prev := p.n.P2PAddr(); prev != "" {
-			listen = prev
-		}
-		me, root := ctx.Self(), ctx.ActorSystem().Root
-		ln, err := noisep2p.Listen(listen, p.cfg, noisep2p.ListenerConfig{
-			ExemptLoopback: true,
-			Rejected: func(addr net.Addr, reason string, err error) {
-				p.n.log.Info("inbound handshake failed", "actor", namePeers, "remote", addr.String(), "reason", reason, "err", err)
-			},
-		}, func(c *noisep2p.Conn) { root.Send(me, &inboundConn{Conn: c}) })
-		if err != nil {
-			return fmt.Errorf("peers: listen on %s: %w", listen, err)
+		ln := p.n.takeListener()
+		if ln == nil {
+			// A restart: bind again, on the port the first instance got (matters with port 0).
+			if prev := p.n.P2PAddr(); prev != "" {
+				listen = prev
+			}
+			var err error
+			if ln, err = p.n.listenP2P(listen); err != nil {
+				return err
+			}
 		}
 		p.ln = ln
-		p.n.p2pAddr.Store(ln.Addr().String())
 		p.n.log.Info("p2p listening", "actor", namePeers, "addr", ln.Addr().String(), "node_id", p.n.nodeID)
 	}
 	me, root := ctx.Self(), ctx.ActorSystem().Root

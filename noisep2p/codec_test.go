@@ -397,3 +397,34 @@ func TestEncodeClampsInvalidValues(t *testing.T) {
 		}
 	}
 }
+
+// The count limits are checked before anything is allocated for the entries.
+func TestDecodersRejectBeforeAllocating(t *testing.T) {
+	overInv := binary.BigEndian.AppendUint32(nil, MaxInvItems+1)
+	overInv = append(overInv, make([]byte, invItemSize*(MaxInvItems+1))...)
+	entry := Addr{Peers: []PeerAddr{{Addr: "a:1"}}}.Encode()[2:]
+	overAddr := binary.BigEndian.AppendUint16(nil, MaxAddrPeers+1)
+	for i := 0; i <= MaxAddrPeers; i++ {
+		overAddr = append(overAddr, entry...)
+	}
+	longReason := append([]byte{0xff, 0xff}, bytes.Repeat([]byte{'x'}, 0xffff)...)
+	for _, tc := range []struct {
+		name   string
+		decode func() error
+	}{
+		{"inv 50001", func() error { _, err := DecodeInv(overInv); return err }},
+		{"addr 1001", func() error { _, err := DecodeAddr(overAddr); return err }},
+		{"disconnect 65535", func() error { _, err := DecodeDisconnect(longReason); return err }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_ = tc.decode() // warm up fmt's buffers
+			var err error
+			if n := allocated(func() { err = tc.decode() }); err == nil || n > 8<<10 {
+				t.Fatalf("err %v after allocating %d bytes", err, n)
+			}
+		})
+	}
+	if _, err := DecodeHello(make([]byte, 4096)); err == nil || !strings.Contains(err.Error(), "max 512") {
+		t.Fatalf("4 KiB hello: %v", err)
+	}
+}

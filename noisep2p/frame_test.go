@@ -49,7 +49,13 @@ func TestFramingBoundaries(t *testing.T) {
 			}
 		}
 		fr := newFrameReader(&buf, dec)
-		typ, got, err := fr.readMessage(defaultLimits, nil)
+		var typ uint8
+		var got []byte
+		var err error
+		n0 := allocated(func() { typ, got, err = fr.readMessage(defaultLimits, nil) })
+		if n > 2*initialPayloadCap && n0 > uint64(n)*3/2 {
+			t.Fatalf("%d bytes: reading allocated %d bytes (growth too slow)", n, n0)
+		}
 		if err != nil || typ != MsgBlock || !bytes.Equal(got, payload) {
 			t.Fatalf("%d bytes: typ %d, %d bytes, %v", n, typ, len(got), err)
 		}

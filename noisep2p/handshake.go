@@ -96,8 +96,9 @@ func handshake(ctx context.Context, c net.Conn, s *settings, initiator bool, exp
 		}
 		return runResponder(c, s, payload)
 	}()
-	if !stop() || (err != nil && ctx.Err() != nil) {
-		// ctx ended while we ran: its deadline trick may have broken I/O; report ctx.
+	if !stop() {
+		// ctx ended while we ran (cancelling it starts the AfterFunc at once): its deadline trick
+		// may have broken I/O, and ctx's error is the reason to report.
 		_ = c.Close()
 		return nil, ctx.Err()
 	}

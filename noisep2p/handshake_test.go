@@ -177,6 +177,17 @@ func TestAdmitRefusalSendsDisconnect(t *testing.T) {
 	if st := f.ln.Stats(); st.Rejected[RejectAdmit] != 1 || st.Accepted != 1 {
 		t.Fatalf("stats %+v", st)
 	}
+	// A peer that just reads until EOF (never parses the Disconnect) sees the end at once: the
+	// refusing side half-closes after the Disconnect instead of waiting for the peer to close.
+	ccfg = clientOf(t, f.cfg)
+	refuse = IDFromKey(ccfg.Key.PublicKey())
+	c, _ = f.dial(ccfg)
+	start := time.Now()
+	_ = c.nc.SetReadDeadline(time.Now().Add(waitTimeout))
+	n, err := io.Copy(io.Discard, c.nc)
+	if err != nil || n == 0 || time.Since(start) > DisconnectTimeout/2 {
+		t.Fatalf("raw reader: %d bytes, %v after %v; want the Disconnect frame then EOF at once", n, err, time.Since(start))
+	}
 	f.assertHealthy()
 }
 

@@ -380,7 +380,9 @@ func (g *Group) terminated(ctx actor.Context, c *child) {
 		g.drop(c)
 		g.notifyStopped(ctx, c)
 	case c.spec.Restart != Permanent:
-		g.log.Warn("actor killed", "actor", c.full, "action", "drop")
+		// A Transient or Temporary child that ended (a closed connection, or a kill): not
+		// replaced. That is how such children normally end, hence Debug.
+		g.log.Debug("actor ended", "actor", c.full, "action", "drop")
 		g.drop(c)
 		g.notifyStopped(ctx, c)
 	default:
