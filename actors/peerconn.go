@@ -44,15 +44,16 @@ type peerConnActor struct {
 	id    noisep2p.ID
 	known *hashSet // what the peer has (it announced it, or we sent it)
 
-	syncing  bool
-	queue    []chainstate.Hash        // blocks announced in answer to getblocks, not yet requested
-	inFlight map[chainstate.Hash]bool // requested, not yet received
-	lastAddr time.Time
-	closed   bool
+	syncing   bool
+	queue     []chainstate.Hash        // blocks announced in answer to getblocks, not yet requested
+	inFlight  map[chainstate.Hash]bool // requested, not yet received
+	submitted map[chainstate.Hash]bool // received and handed to consensus, not yet answered
+	lastAddr  time.Time
+	closed    bool
 }
 
 func newPeerConnActor(n *Node, c *noisep2p.Conn) *peerConnActor {
-	return &peerConnActor{n: n, conn: c, id: c.RemoteID(), known: newHashSet(knownCap), inFlight: map[chainstate.Hash]bool{}}
+	return &peerConnActor{n: n, conn: c, id: c.RemoteID(), known: newHashSet(knownCap), inFlight: map[chainstate.Hash]bool{}, submitted: map[chainstate.Hash]bool{}}
 }
 
 func (a *peerConnActor) Receive(ctx actor.Context) {
@@ -161,7 +162,7 @@ func (a *peerConnActor) onInv(ctx actor.Context, items []noisep2p.InvItem) {
 	if err != nil {
 		return
 	}
-	if len(items) == 0 && a.syncing && len(a.queue) == 0 && len(a.inFlight) == 0 {
+	if len(items) == 0 && a.syncing && len(a.queue) == 0 && len(a.inFlight) == 0 && len(a.submitted) == 0 {
 		a.syncing = false // the peer has nothing after our locator
 		ctx.Send(ctx.Parent(), &syncDone{ID: a.id})
 		return
@@ -174,7 +175,7 @@ func (a *peerConnActor) onInv(ctx actor.Context, items []noisep2p.InvItem) {
 		switch it.Kind {
 		case invBlock:
 			blocks++
-			if _, ok, err := s.Entry(it.Hash); err == nil && !ok && !a.inFlight[it.Hash] {
+			if _, ok, err := s.Entry(it.Hash); err == nil && !ok && !a.inFlight[it.Hash] && !a.submitted[it.Hash] {
 				a.queue = append(a.queue, it.Hash)
 			}
 		case invTx:
@@ -191,7 +192,7 @@ func (a *peerConnActor) onInv(ctx actor.Context, items []noisep2p.InvItem) {
 	}
 	if blocks > 0 {
 		a.requestMore()
-		if len(a.queue) == 0 && len(a.inFlight) == 0 && a.syncing {
+		if len(a.queue) == 0 && len(a.inFlight) == 0 && len(a.submitted) == 0 && a.syncing {
 			a.syncing = false
 			ctx.Send(ctx.Parent(), &syncDone{ID: a.id})
 		}
@@ -219,10 +220,10 @@ func (a *peerConnActor) missingTxs(ctx actor.Context, s *chainstate.Store, hs []
 // requestMore keeps up to blocksInFlight blocks requested from the sync queue.
 func (a *peerConnActor) requestMore() {
 	var items []noisep2p.InvItem
-	for len(a.queue) > 0 && len(a.inFlight) < blocksInFlight {
+	for len(a.queue) > 0 && len(a.inFlight)+len(a.submitted) < blocksInFlight {
 		h := a.queue[0]
 		a.queue = a.queue[1:]
-		if a.inFlight[h] {
+		if a.inFlight[h] || a.submitted[h] {
 			continue
 		}
 		a.inFlight[h] = true
@@ -299,26 +300,37 @@ func (a *peerConnActor) onBlock(ctx actor.Context, raw []byte) {
 		a.misbehave(ctx, "invalid block %s: %v", h, err)
 		return
 	}
-	r, err := askFrom[*submitBlockResponse](ctx, a.n.pid(nameConsensus), &submitBlockRequest{Block: b, Source: a.id.String()}, requestTimeout)
-	switch {
-	case err != nil:
-		// This node's trouble, not the peer's: the block will be announced or synced again.
-	case r.Err != nil:
+	// Consensus answers asynchronously: while it connects this block, this actor goes on
+	// receiving and checking the next ones (a pipeline). Submitted blocks count against the
+	// in-flight window until consensus answered.
+	a.submitted[h] = true
+	f := ctx.RequestFuture(a.n.pid(nameConsensus), &submitBlockRequest{Block: b, Source: a.id.String()}, storageTimeout+requestTimeout)
+	ctx.ReenterAfter(f, func(res any, err error) { a.blockDone(ctx, b, h, res, err) })
+}
+
+// blockDone handles consensus's answer for a block this peer sent.
+func (a *peerConnActor) blockDone(ctx actor.Context, b *chainstate.Block, h chainstate.Hash, res any, err error) {
+	delete(a.submitted, h)
+	if a.closed {
+		return
+	}
+	if r, ok := res.(*submitBlockResponse); ok && err == nil {
 		var re *chainstate.RuleError
-		if errors.As(r.Err, &re) && re.Code != chainstate.CodeTimeTooNew {
+		switch {
+		case r.Err != nil && errors.As(r.Err, &re) && re.Code != chainstate.CodeTimeTooNew:
 			a.misbehave(ctx, "invalid block %s: %v", h, r.Err)
 			return
+		case r.Err == nil && r.Result.Status == "orphan":
+			a.requestBlocks() // a gap: ask for what leads up to it
 		}
-	case r.Result.Status == "orphan":
-		// A gap: ask for what leads up to it.
-		a.requestBlocks()
 	}
+	// Any other failure is this node's, not the peer's: the block is announced or synced again.
 	if b.Header.Height > 0 {
 		ctx.Send(ctx.Parent(), &peerHeight{ID: a.id, Height: b.Header.Height})
 	}
 	a.requestMore()
-	if a.syncing && len(a.inFlight) == 0 && len(a.queue) == 0 {
-		a.requestBlocks() // next round; an empty answer ends the sync
+	if a.syncing && len(a.inFlight) == 0 && len(a.queue) == 0 && len(a.submitted) == 0 {
+		a.requestBlocks() // next round; an answer with nothing new ends the sync
 	}
 }
 

@@ -328,7 +328,7 @@ func submit(t *testing.T, nd *node, b *chainstate.Block, want string) {
 }
 
 // rewrite saves an edited in-memory config to the home's node.yaml.
-func rewrite(t *testing.T, h *home) {
+func rewrite(t testing.TB, h *home) {
 	t.Helper()
 	if err := config.Write(h.cfg.File, h.cfg); err != nil {
 		t.Fatalf("write config: %v", err)
