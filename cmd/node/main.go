@@ -1,5 +1,3 @@
-// Command node runs an Actorchain node and talks to a running one. See README.md and
-// docs/config.md; the interface is fixed by CONTRACT §1.
 package main
 
 import (
