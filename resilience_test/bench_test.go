@@ -19,6 +19,38 @@ import (
 // requests in flight, every 202 only after the mempool's group commit (fsync). Mining is off so
 // the figure is the ingest path alone. Reports transfers/s.
 func BenchmarkIngestAPI(b *testing.B) {
+	runIngest(b, func(nd *node, txs [][]*chainstate.Tx) (func(s, n int) error, func()) {
+		// Encoded up front: the figure is the node's, not the load generator's.
+		bodies := make([][]api.Tx, len(txs))
+		for s := range txs {
+			for _, tx := range txs[s] {
+				bodies[s] = append(bodies[s], api.TxFromChain(tx))
+			}
+		}
+		tr := &http.Transport{MaxIdleConnsPerHost: 64}
+		client := api.NewClient("http://"+nd.n.APIAddr(), &http.Client{Transport: tr})
+		return func(s, n int) error {
+			_, err := client.SubmitTx(context.Background(), bodies[s][n])
+			return err
+		}, tr.CloseIdleConnections
+	})
+}
+
+// BenchmarkIngestDirect is BenchmarkIngestAPI without HTTP: the node's SubmitTx from 4 senders × 8
+// goroutines, to separate the mempool's group commit from the HTTP layer.
+func BenchmarkIngestDirect(b *testing.B) {
+	runIngest(b, func(nd *node, txs [][]*chainstate.Tx) (func(s, n int) error, func()) {
+		return func(s, n int) error {
+			_, err := nd.n.SubmitTx(context.Background(), txs[s][n])
+			return err
+		}, func() {}
+	})
+}
+
+// runIngest starts a node with mining off and 4 funded senders, signs b.N transfers up front, and
+// submits them with 8 goroutines per sender through the submit function prepare returns,
+// reporting transfers/s.
+func runIngest(b *testing.B, prepare func(nd *node, txs [][]*chainstate.Tx) (submit func(s, n int) error, done func())) {
 	const senders, inflight = 4, 8
 	keys := make([]ed25519.PrivateKey, senders)
 	h := newHome(b, func(c *config.Config) {
@@ -33,17 +65,14 @@ func BenchmarkIngestAPI(b *testing.B) {
 	p := nd.n.Params()
 	to := addrOf(keyFromSeed(99))
 	per := b.N/senders + 1
-	// Signed up front: the figure is the node's, not the load generator's signing.
-	txs := make([][]api.Tx, senders)
+	txs := make([][]*chainstate.Tx, senders)
 	for s := range txs {
 		for n := 0; n < per; n++ {
-			txs[s] = append(txs[s], api.TxFromChain(transfer(p, keys[s], to, 1, 1, uint64(n))))
+			txs[s] = append(txs[s], transfer(p, keys[s], to, 1, 1, uint64(n)))
 		}
 	}
-	tr := &http.Transport{MaxIdleConnsPerHost: senders * inflight}
-	defer tr.CloseIdleConnections()
-	client := api.NewClient("http://"+nd.n.APIAddr(), &http.Client{Transport: tr})
-	ctx := context.Background()
+	submit, done := prepare(nd, txs)
+	defer done()
 	b.ResetTimer()
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -58,7 +87,7 @@ func BenchmarkIngestAPI(b *testing.B) {
 					if n >= int64(per) {
 						return
 					}
-					if _, err := client.SubmitTx(ctx, txs[s][n]); err != nil {
+					if err := submit(s, int(n)); err != nil {
 						b.Errorf("submit: %v", err)
 						return
 					}
@@ -127,55 +156,4 @@ func keyFromSeed(seed byte) ed25519.PrivateKey {
 		s[i] = seed
 	}
 	return ed25519.NewKeyFromSeed(s)
-}
-
-// BenchmarkIngestDirect is BenchmarkIngestAPI without HTTP: the node's SubmitTx from 4 senders × 8
-// goroutines, to separate the mempool's group commit from the HTTP layer.
-func BenchmarkIngestDirect(b *testing.B) {
-	const senders, inflight = 4, 8
-	keys := make([]ed25519.PrivateKey, senders)
-	h := newHome(b, func(c *config.Config) {
-		c.Mining.Enabled = false
-		c.Mempool.MaxTxs = 1_000_000
-		for i := range keys {
-			keys[i] = keyFromSeed(byte(100 + i))
-			c.Chain.Alloc[addrOf(keys[i]).String()] = 1 << 60
-		}
-	})
-	nd := h.start(b, actors.Options{})
-	p := nd.n.Params()
-	to := addrOf(keyFromSeed(99))
-	per := b.N/senders + 1
-	txs := make([][]*chainstate.Tx, senders)
-	for s := range txs {
-		for n := 0; n < per; n++ {
-			txs[s] = append(txs[s], transfer(p, keys[s], to, 1, 1, uint64(n)))
-		}
-	}
-	ctx := context.Background()
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for s := 0; s < senders; s++ {
-		var next atomic.Int64
-		for j := 0; j < inflight; j++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					n := next.Add(1) - 1
-					if n >= int64(per) {
-						return
-					}
-					if _, err := nd.n.SubmitTx(ctx, txs[s][n]); err != nil {
-						b.Errorf("submit: %v", err)
-						return
-					}
-				}
-			}()
-		}
-	}
-	wg.Wait()
-	b.StopTimer()
-	b.ReportMetric(float64(per*senders)/time.Since(start).Seconds(), "tx/s")
 }
