@@ -40,6 +40,8 @@ type (
 		Index int
 	}
 	refreshTick struct{}
+	// paceTick starts the job that pacing held back.
+	paceTick struct{ Parent chainstate.Hash }
 )
 
 // templateRefresh is how often the miner rebuilds its template when the mempool has new
@@ -62,6 +64,7 @@ type minerActor struct {
 	parent   chainstate.Hash
 	builtAt  int // mempool size when the template was built
 	stopTick func()
+	pace     *time.Timer // a held-back job's start (stopped in Stopping/Restarting)
 }
 
 func newMinerActor(n *Node) *minerActor {
@@ -114,6 +117,14 @@ func (m *minerActor) Receive(ctx actor.Context) {
 			m.stopTick()
 			m.stopTick = nil
 		}
+		if m.pace != nil {
+			m.pace.Stop()
+			m.pace = nil
+		}
+	case *paceTick:
+		if m.enabled && m.template == nil {
+			m.newJob(ctx)
+		}
 	case *setMiningRequest:
 		m.setEnabled(ctx, msg.Enabled)
 		ctx.Respond(&setMiningResponse{})
@@ -157,12 +168,17 @@ func (m *minerActor) setEnabled(ctx actor.Context, on bool) {
 	// synchronous inside this actor: once the reply is sent, no block of ours gets connected.
 	m.jobID++
 	m.template = nil
+	m.idleWorkers(ctx)
+	m.n.log.Info("mining stopped", "actor", nameMiner)
+}
+
+// idleWorkers makes every worker drop its job.
+func (m *minerActor) idleWorkers(ctx actor.Context) {
 	for i := 0; i < m.workers; i++ {
 		if pid := m.group.PID(fmt.Sprintf("worker-%d", i)); pid != nil {
 			ctx.Send(pid, &stopJob{})
 		}
 	}
-	m.n.log.Info("mining stopped", "actor", nameMiner)
 }
 
 // newJob builds and signs a template on the committed tip and hands it to every worker.
@@ -177,6 +193,16 @@ func (m *minerActor) newJob(ctx actor.Context) {
 	}
 	tip, err := s.Tip()
 	if err != nil {
+		return
+	}
+	if wait := time.Duration(int64(tip.Header.Time)-m.n.now().UnixMilli())*time.Millisecond + m.n.minBlockInterval(); wait > 0 && tip.Header.Height > 0 {
+		// Paced: start this job when the interval since the tip has passed.
+		if m.pace != nil {
+			m.pace.Stop()
+		}
+		self, root, parent := ctx.Self(), ctx.ActorSystem().Root, tip.Hash
+		m.pace = time.AfterFunc(wait, func() { root.Send(self, &paceTick{Parent: parent}) })
+		m.idleWorkers(ctx)
 		return
 	}
 	var txs []*chainstate.Tx

@@ -51,6 +51,11 @@ type Options struct {
 	Clock func() time.Time
 	// Intensity overrides the restart intensity of every supervised actor (tests). Zero: 5 in 10 s.
 	Intensity supervisor.Intensity
+	// MinBlockInterval paces this node's own mining: a template is not handed to the workers
+	// sooner than this after the tip's time, so a devnet at trivial difficulty makes dozens of
+	// blocks a second, not thousands that no peer can follow. Zero: 20 ms; negative: no pacing.
+	// It is local policy only: blocks from others are never judged by it.
+	MinBlockInterval time.Duration
 }
 
 // Node is a running node: an actor system whose root actor `node` supervises storage, consensus,
@@ -316,6 +321,17 @@ func (n *Node) workers() int {
 		return w
 	}
 	return runtime.NumCPU()
+}
+
+func (n *Node) minBlockInterval() time.Duration {
+	switch d := n.opts.MinBlockInterval; {
+	case d < 0:
+		return 0
+	case d == 0:
+		return 20 * time.Millisecond
+	default:
+		return d
+	}
 }
 
 func (n *Node) intensity() supervisor.Intensity {

@@ -19,6 +19,7 @@ type (
 	}
 	connClosed     struct{ Err error }
 	relayInv       struct{ Items []noisep2p.InvItem }
+	relayBlocks    struct{ Hashes []chainstate.Hash }
 	relayAddr      struct{ Peers []noisep2p.PeerAddr }
 	disconnectPeer struct{ Reason string }
 	startSync      struct{}
@@ -31,6 +32,9 @@ const (
 	blocksInFlight = 32
 	// addrMinInterval limits unsolicited addr messages a peer may send.
 	addrMinInterval = 5 * time.Second
+	// pushBlockMax is the largest block relayed whole instead of announced: a small block costs
+	// less than the announce-request round trip it saves.
+	pushBlockMax = 32 << 10
 )
 
 // peerConnActor is `peers/<id8>`: it owns one noisep2p.Conn (a reader and a writer goroutine,
@@ -92,6 +96,8 @@ func (a *peerConnActor) Receive(ctx actor.Context) {
 		if len(items) > 0 {
 			a.send(noisep2p.Inv{Items: items})
 		}
+	case *relayBlocks:
+		a.relayBlocks(m.Hashes)
 	case *relayAddr:
 		a.send(noisep2p.Addr{Peers: m.Peers})
 	case *disconnectPeer:
@@ -100,6 +106,32 @@ func (a *peerConnActor) Receive(ctx actor.Context) {
 	case *startSync:
 		a.syncing = true
 		a.requestBlocks()
+	}
+}
+
+// relayBlocks passes new blocks on to the peer unless it has them: small ones whole (one message,
+// no round trip), large ones announced.
+func (a *peerConnActor) relayBlocks(hs []chainstate.Hash) {
+	s, err := a.n.store()
+	if err != nil {
+		return
+	}
+	var inv []noisep2p.InvItem
+	for _, h := range hs {
+		if a.known.has(h) {
+			continue
+		}
+		a.known.add(h)
+		if b, ok, err := s.Block(h); err == nil && ok {
+			if raw := b.Encode(); len(raw) <= pushBlockMax {
+				a.send(noisep2p.Block{Raw: raw})
+				continue
+			}
+		}
+		inv = append(inv, noisep2p.InvItem{Kind: invBlock, Hash: h})
+	}
+	if len(inv) > 0 {
+		a.send(noisep2p.Inv{Items: inv})
 	}
 }
 

@@ -455,7 +455,10 @@ func (p *peersActor) relay(ctx actor.Context, a *announce) {
 	for i, h := range a.Hashes {
 		items[i] = noisep2p.InvItem{Kind: a.Kind, Hash: h}
 	}
-	msg := &relayInv{Items: items}
+	var msg any = &relayInv{Items: items}
+	if a.Kind == invBlock {
+		msg = &relayBlocks{Hashes: a.Hashes}
+	}
 	for id, c := range p.conns {
 		if id.String() == a.Source {
 			continue

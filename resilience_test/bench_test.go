@@ -105,7 +105,7 @@ func runIngest(b *testing.B, prepare func(nd *node, txs [][]*chainstate.Tx) (sub
 // replays nothing.
 func BenchmarkReadyAfterRestart(b *testing.B) {
 	h := newHome(b, func(c *config.Config) { c.Chain.PowBits = 4; c.Mining.Enabled = true })
-	nd := h.start(b, actors.Options{})
+	nd := h.start(b, actors.Options{MinBlockInterval: -1})
 	deadline := time.Now().Add(2 * time.Minute)
 	for nd.status().Height < 3000 {
 		if time.Now().After(deadline) {
