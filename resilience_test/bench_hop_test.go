@@ -176,7 +176,7 @@ func benchBlockHop(b *testing.B, warm bool) {
 		return true
 	}
 	waitFor(b, 30*time.Second, "the line A-B-C-D-E", isLine)
-	time.Sleep(300 * time.Millisecond) // let the first GetAddr/GetMempool rounds settle
+	time.Sleep(300 * time.Millisecond) // an observation window (not synchronisation): the line must still hold after address exchange ran
 	if !isLine() {
 		b.Fatal("the line topology did not hold after it formed")
 	}
