@@ -78,6 +78,12 @@ const (
 	addrRelayFanout = 2
 )
 
+// pendingConn is a connection waiting for the one it replaces to stop.
+type pendingConn struct {
+	conn     *noisep2p.Conn
+	dialAddr string
+}
+
 // peerConnInfo is the manager's view of one live connection.
 type peerConnInfo struct {
 	id       noisep2p.ID
@@ -94,27 +100,29 @@ type peerConnInfo struct {
 // (`peers/<id8>`, Temporary: a failing connection is dropped and the manager redials), relays
 // announcements, and picks the peer to sync from.
 type peersActor struct {
-	n        *Node
-	group    *supervisor.Group
-	ln       *noisep2p.Listener
-	cfg      *noisep2p.Config
-	book     *peerBook
-	conns    map[noisep2p.ID]*peerConnInfo
-	byName   map[string]noisep2p.ID
-	dialing  map[noisep2p.ID]bool
-	ours     map[string]bool // addresses that turned out to be ourselves
-	syncPeer noisep2p.ID
-	syncing  bool
-	stopTick func()
-	cancel   context.CancelFunc
-	dialCtx  context.Context
-	wg       sync.WaitGroup // dial goroutines
-	stopping bool
+	n       *Node
+	group   *supervisor.Group
+	ln      *noisep2p.Listener
+	cfg     *noisep2p.Config
+	book    *peerBook
+	conns   map[noisep2p.ID]*peerConnInfo
+	byName  map[string]noisep2p.ID
+	dialing map[noisep2p.ID]bool
+	// replacing holds a new connection to a peer whose old connection is being stopped.
+	replacing map[noisep2p.ID]*pendingConn
+	ours      map[string]bool // addresses that turned out to be ourselves
+	syncPeer  noisep2p.ID
+	syncing   bool
+	stopTick  func()
+	cancel    context.CancelFunc
+	dialCtx   context.Context
+	wg        sync.WaitGroup // dial goroutines
+	stopping  bool
 }
 
 func newPeersActor(n *Node) *peersActor {
 	p := &peersActor{n: n, conns: map[noisep2p.ID]*peerConnInfo{}, byName: map[string]noisep2p.ID{},
-		dialing: map[noisep2p.ID]bool{}, ours: map[string]bool{}}
+		dialing: map[noisep2p.ID]bool{}, ours: map[string]bool{}, replacing: map[noisep2p.ID]*pendingConn{}}
 	p.group = supervisor.NewGroup(supervisor.GroupOptions{
 		Tree:           n.tree,
 		Path:           namePeers,
@@ -246,6 +254,10 @@ func (p *peersActor) shutdown() {
 		_ = p.ln.Close()
 		p.ln = nil
 	}
+	for id, pc := range p.replacing {
+		_ = pc.conn.Close()
+		delete(p.replacing, id)
+	}
 	if p.cancel != nil {
 		p.cancel()
 	}
@@ -361,8 +373,14 @@ func (p *peersActor) register(ctx actor.Context, c *noisep2p.Conn, dialAddr stri
 			refuse("duplicate connection")
 			return
 		}
+		// The child name (peers/<id8>) is taken until the old connection's actor has stopped: the
+		// new one is registered when it has (childStopped).
+		if prev := p.replacing[id]; prev != nil {
+			_ = prev.conn.Close()
+		}
+		p.replacing[id] = &pendingConn{conn: c, dialAddr: dialAddr}
 		p.group.StopChild(ctx, old.name)
-		p.dropConn(old)
+		return
 	}
 	if !c.Outbound() {
 		in := 0
@@ -429,6 +447,10 @@ func (p *peersActor) childStopped(ctx actor.Context, name string) {
 	if c := p.conns[id]; c != nil && c.name == name {
 		p.dropConn(c)
 		p.n.log.Info("peer disconnected", "actor", namePeers, "peer_id", id.String())
+	}
+	if pc := p.replacing[id]; pc != nil {
+		delete(p.replacing, id)
+		p.register(ctx, pc.conn, pc.dialAddr)
 	}
 	if !p.stopping {
 		p.maybeSync(ctx)
