@@ -84,6 +84,7 @@ type Node struct {
 	peerCount atomic.Int64
 	syncing   atomic.Bool
 	stopping  atomic.Bool // the ordered stop has begun
+	peersUp   atomic.Bool // a peers instance runs and takes inbound connections
 	lnMu      sync.Mutex
 	initialLn *noisep2p.Listener // bound by Start, taken by the first peers instance (guarded by lnMu)
 	ready     chan struct{}
@@ -218,7 +219,15 @@ func (n *Node) listenP2P(addr string) (*noisep2p.Listener, error) {
 		Rejected: func(a net.Addr, reason string, err error) {
 			n.log.Info("inbound handshake failed", "actor", namePeers, "remote", a.String(), "reason", reason, "err", err)
 		},
-	}, func(c *noisep2p.Conn) { n.sys.Root.Send(n.pid(namePeers), &inboundConn{Conn: c}) })
+	}, func(c *noisep2p.Conn) {
+		// Until a peers instance runs (the listener is bound before the tree starts, and while
+		// peers restarts) nobody would take the connection: refuse it; the peer redials.
+		if !n.peersUp.Load() {
+			_ = c.Close()
+			return
+		}
+		n.sys.Root.Send(n.pid(namePeers), &inboundConn{Conn: c})
+	})
 	if err != nil {
 		return nil, fmt.Errorf("p2p: listen on %s: %w", addr, err)
 	}

@@ -236,6 +236,7 @@ func (p *peersActor) start(ctx actor.Context) error {
 		p.ln = ln
 		p.n.log.Info("p2p listening", "actor", namePeers, "addr", ln.Addr().String(), "node_id", p.n.nodeID)
 	}
+	p.n.peersUp.Store(true)
 	me, root := ctx.Self(), ctx.ActorSystem().Root
 	p.stopTick = every(peerTickEvery, func() { root.Send(me, &peerTick{}) })
 	p.tick(ctx)
@@ -246,6 +247,7 @@ func (p *peersActor) start(ctx actor.Context) error {
 // are children: the group stops them (in order, before this actor's Stopped).
 func (p *peersActor) shutdown() {
 	p.stopping = true
+	p.n.peersUp.Store(false)
 	if p.stopTick != nil {
 		p.stopTick()
 		p.stopTick = nil
