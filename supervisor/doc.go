@@ -64,7 +64,8 @@
 //   - "actor panicked" (Debug, actor, reason, message, stack) for every panic in its handlers.
 //
 // The group itself writes "actor crashed" (Warn, actor, reason, action restart|stop|give_up),
-// "actor killed" (Warn, actor, action replace|drop|give_up), "actor gave up" (Error, actor,
+// "actor killed" (Warn, actor, action replace|give_up), "actor ended" (Debug: a Transient or
+// Temporary child that stopped and is not replaced, action drop), "actor gave up" (Error, actor,
 // restarts, max_restarts, window), "actor stop timed out" (Error, actor, shutdown), "actor start
 // timed out" (Warn, actor, timeout) and "actor stop handler panicked" (Error, actor, reason).
 //
