@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -39,27 +38,7 @@ func (b *logBuffer) records(msgs ...string) []map[string]any {
 	b.mu.Lock()
 	data := append([]byte(nil), b.buf.Bytes()...)
 	b.mu.Unlock()
-	var out []map[string]any
-	for _, line := range bytes.Split(data, []byte("\n")) {
-		if len(line) == 0 {
-			continue
-		}
-		var r map[string]any
-		if json.Unmarshal(line, &r) != nil {
-			continue
-		}
-		if len(msgs) == 0 {
-			out = append(out, r)
-			continue
-		}
-		for _, m := range msgs {
-			if r["msg"] == m {
-				out = append(out, r)
-				break
-			}
-		}
-	}
-	return out
+	return parseRecords(data, msgs...)
 }
 
 // actorsOf lists the `actor` attribute of the records with message msg, in order.
