@@ -107,3 +107,16 @@ func BenchmarkConnect(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkVerifyStdlib is the reference the performance goals are set against: one signature
+// checked by the standard library's crypto/ed25519 (cofactorless; not the chain's rule).
+func BenchmarkVerifyStdlib(b *testing.B) {
+	tx := signedTx(testParams(nil), testKey(1), Address{1}, 5, 1, 0)
+	msg := tx.SigningBytes()
+	b.ReportAllocs()
+	for b.Loop() {
+		if !ed25519.Verify(tx.From[:], msg, tx.Sig[:]) {
+			b.Fatal("bad signature")
+		}
+	}
+}

@@ -17,6 +17,9 @@
 //
 // An encoding is 156 + n bytes. DecodeTx accepts exactly this form and nothing else.
 //
+// Signatures (transactions' and miners') are checked under one rule, ZIP-215 (VerifySignature):
+// single checks and the batch verification CheckBlock uses always agree.
+//
 // # Header
 //
 // The miner signs the seal bytes once per template:

@@ -68,9 +68,10 @@ func (h *Header) Seal(priv ed25519.PrivateKey) {
 	copy(h.MinerSig[:], ed25519.Sign(priv, h.SealBytes()))
 }
 
-// VerifySeal reports whether MinerSig is Miner's signature over SealBytes.
+// VerifySeal reports whether MinerSig is Miner's signature over SealBytes (the chain's rule:
+// VerifySignature).
 func (h *Header) VerifySeal() bool {
-	return ed25519.Verify(h.Miner[:], h.SealBytes(), h.MinerSig[:])
+	return VerifySignature(h.Miner[:], h.SealBytes(), h.MinerSig[:])
 }
 
 // Commitment returns SHA-256(CommitTag ‖ height u64 ‖ bits u32 ‖ tx root ‖ state root ‖ miner

@@ -58,10 +58,10 @@ func (tx *Tx) Sign(priv ed25519.PrivateKey) {
 	copy(tx.Sig[:], ed25519.Sign(priv, tx.SigningBytes()))
 }
 
-// VerifySig reports whether Sig is From's valid signature over SigningBytes. It does no caching;
-// see VerifyTxSig.
+// VerifySig reports whether Sig is From's valid signature over SigningBytes under the chain's
+// rule (VerifySignature). It does no caching; see VerifyTxSig.
 func (tx *Tx) VerifySig() bool {
-	return ed25519.Verify(tx.From[:], tx.SigningBytes(), tx.Sig[:])
+	return VerifySignature(tx.From[:], tx.SigningBytes(), tx.Sig[:])
 }
 
 // Hash returns SHA-256 of Encode. It covers the signature.

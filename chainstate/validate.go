@@ -1,11 +1,8 @@
 package chainstate
 
 import (
-	"crypto/ed25519"
 	"math"
-	"runtime"
 	"sync"
-	"sync/atomic"
 )
 
 // DefaultSigCacheSize is the capacity NewSigCache uses when given max <= 0.
@@ -95,7 +92,8 @@ func CheckTx(p *Params, tx *Tx, cache *SigCache) error {
 	return checkTxHash(p, tx, tx.Hash(), cache)
 }
 
-func checkTxHash(p *Params, tx *Tx, h Hash, cache *SigCache) error {
+// checkTxFields is CheckTx without the signature.
+func checkTxFields(p *Params, tx *Tx, h Hash) error {
 	if tx.ChainID != p.ChainID {
 		return ruleErr(CodeWrongChain, "tx %s: chain id %q, want %q", h, tx.ChainID, p.ChainID)
 	}
@@ -105,15 +103,18 @@ func checkTxHash(p *Params, tx *Tx, h Hash, cache *SigCache) error {
 	if _, ok := tx.Cost(); !ok {
 		return ruleErr(CodeOverflow, "tx %s: amount %d + fee %d overflows", h, tx.Amount, tx.Fee)
 	}
+	return nil
+}
+
+func checkTxHash(p *Params, tx *Tx, h Hash, cache *SigCache) error {
+	if err := checkTxFields(p, tx, h); err != nil {
+		return err
+	}
 	if !verifyTxSigHash(tx, h, cache) {
 		return ruleErr(CodeBadSignature, "tx %s: signature does not verify", h)
 	}
 	return nil
 }
-
-// parallelMinTxs is the fewest transactions per goroutine that makes parallel checking worth its
-// start-up cost (an ed25519 verification is tens of microseconds).
-const parallelMinTxs = 16
 
 // CheckBlock is the stateless check of a block: work, miner signature and validator set,
 // commitment, tx count limit, tx root, duplicate txs, every CheckTx (signatures in parallel).
@@ -122,8 +123,8 @@ const parallelMinTxs = 16
 // hash meets Bits (the hash commits to every header field, so this also checks the commitment),
 // the miner is a validator, the miner's signature over SealBytes verifies, the block has at most
 // BlockTxLimit transactions, TxRoot matches, no transaction appears twice, and every transaction
-// passes CheckTx. With many transactions the signatures are verified by up to GOMAXPROCS
-// goroutines, all joined before CheckBlock returns; the error reported is always that of the
+// passes CheckTx. The signatures are batch-verified (ZIP-215, see VerifySignature) by up to
+// GOMAXPROCS goroutines, all joined before CheckBlock returns; the error reported is always that of the
 // lowest failing transaction index, as a serial check would report. Transactions in cache are
 // not verified again, and those that verify are added to it.
 //
@@ -153,7 +154,7 @@ func CheckBlock(p *Params, b *Block, cache *SigCache) error {
 	if !p.IsValidator(h.Miner) {
 		return ruleErr(CodeNotValidator, "miner %s is not a validator", h.Miner)
 	}
-	if !ed25519.Verify(h.Miner[:], h.SealBytes(), h.MinerSig[:]) {
+	if !h.VerifySeal() {
 		return ruleErr(CodeBadMinerSig, "miner signature does not verify")
 	}
 	if limit := p.BlockTxLimit(); len(b.Txs) > limit {
@@ -177,49 +178,36 @@ func CheckBlock(p *Params, b *Block, cache *SigCache) error {
 }
 
 // checkTxs runs checkTxHash on every transaction and returns the error of the lowest failing
-// index. Goroutines it starts are joined before it returns.
+// index, as checking them one by one in order would. The cheap stateless checks run first in
+// order; then the signatures not in cache, up to the first transaction that failed them, are
+// verified in batches across goroutines that are joined before it returns (verifyAll), and the
+// ones that verify are added to cache.
 func checkTxs(p *Params, txs []*Tx, hashes []Hash, cache *SigCache) error {
-	n := len(txs)
-	workers := min(runtime.GOMAXPROCS(0), n/parallelMinTxs)
-	if workers <= 1 {
-		for i, tx := range txs {
-			if err := checkTxHash(p, tx, hashes[i], cache); err != nil {
-				return err
-			}
+	firstBad, badErr := len(txs), error(nil)
+	for i, tx := range txs {
+		if err := checkTxFields(p, tx, hashes[i]); err != nil {
+			firstBad, badErr = i, err
+			break
 		}
-		return nil
 	}
-	errs := make([]error, n)
-	var next atomic.Int64
-	var failAt atomic.Int64 // lowest failing index so far; n while none failed
-	failAt.Store(int64(n))
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := next.Add(1) - 1
-				// Indices are claimed in increasing order and failAt only decreases, so every
-				// index below the final failAt is checked.
-				if i >= int64(n) || i > failAt.Load() {
-					return
-				}
-				if err := checkTxHash(p, txs[i], hashes[i], cache); err != nil {
-					errs[i] = err
-					for {
-						cur := failAt.Load()
-						if i >= cur || failAt.CompareAndSwap(cur, i) {
-							break
-						}
-					}
-				}
-			}
-		})
+	items := make([]sigItem, 0, firstBad)
+	index := make([]int, 0, firstBad) // items[k] is the signature of txs[index[k]]
+	for i, tx := range txs[:firstBad] {
+		if cache.Contains(hashes[i]) {
+			continue
+		}
+		items = append(items, sigItem{pub: tx.From[:], msg: tx.SigningBytes(), sig: tx.Sig[:]})
+		index = append(index, i)
 	}
-	wg.Wait()
-	if f := failAt.Load(); f < int64(n) {
-		return errs[f]
+	sigBad := verifyAll(items)
+	for k := range sigBad {
+		cache.Add(hashes[index[k]])
 	}
-	return nil
+	if sigBad < len(items) {
+		i := index[sigBad]
+		return ruleErr(CodeBadSignature, "tx %s: signature does not verify", hashes[i])
+	}
+	return badErr
 }
 
 // CheckHeaderContext checks h against its parent: height, bits, time not before the parent's and
