@@ -6,7 +6,7 @@ RAPID_CHECKS ?= 100
 STATICCHECK_VERSION ?= v0.8.2
 FUZZTIME  ?= 3s
 
-.PHONY: all build check fmt vet staticcheck test fuzz bench clean
+.PHONY: all build check fmt vet staticcheck test fuzz bench bench-quick clean
 
 all: build
 
@@ -33,8 +33,17 @@ test:
 fuzz:
 	@./scripts/fuzz.sh $(FUZZTIME)
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+# The micro-benchmarks of every package, then the harness (docs/performance.md): the table of
+# figures next to their limits. resilience_test's figure benchmarks run the same code as the
+# harness, so only its benchmark that is not a figure of the table runs here.
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list $(PKGS) | grep -v /resilience_test)
+	$(GO) test -run '^$$' -bench PingUnderConnFlood -benchtime 1x ./resilience_test/
+	./bin/node bench
+
+# The harness at small sizes: the table's shape in about a minute, not its figures.
+bench-quick: build
+	./bin/node bench --quick
 
 clean:
 	rm -rf bin
