@@ -7,7 +7,7 @@
 //
 // # Usage
 //
-//	results, err := perf.Run(perf.Options{Sizes: perf.Quick, Only: []string{"import"}})
+//	results, err := perf.Run(ctx, perf.Options{Sizes: perf.Quick, Only: []string{"import"}})
 //	perf.WriteTable(os.Stdout, results)
 //
 // Nodes run in this process on loopback (one actor system each) under a temporary directory;
@@ -22,7 +22,7 @@
 // # Shutdown
 //
 // Run stops every node and child process it started and removes its directory before returning,
-// also on an error.
+// also on an error; cancelling its context tears everything down at once.
 //
 // No figure is asserted anywhere: the tests check that a run produces well-formed rows whose
 // ratio is computed from the two measured numbers, never a timing.

@@ -65,7 +65,7 @@ func hashRate(l *Lab, s Sizes) ([]Result, error) {
 			return nil, err
 		}
 		start := hashes()
-		if err := poll(10*time.Second, "the workers hashing", func() bool { return hashes() > start }); err != nil {
+		if err := l.poll(10*time.Second, "the workers hashing", func() bool { return hashes() > start }); err != nil {
 			return nil, err
 		}
 		c0, t0 := hashes(), time.Now()
@@ -304,7 +304,7 @@ func (l *Lab) syncOnce(f *fixture, peers []*actors.Node, counted bool) (time.Dur
 	}
 	defer func() { _ = l.Stop(n) }()
 	want := uint64(len(f.blocks))
-	err = poll(10*time.Minute, "the sync", func() bool {
+	err = l.poll(10*time.Minute, "the sync", func() bool {
 		st, err := n.Status(context.Background())
 		return err == nil && st.Height >= want
 	})
@@ -450,7 +450,7 @@ func ready(l *Lab, s Sizes) ([]Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = poll(15*time.Minute, fmt.Sprintf("%d blocks mined", target), func() bool {
+		err = l.poll(15*time.Minute, fmt.Sprintf("%d blocks mined", target), func() bool {
 			st, err := n.Status(context.Background())
 			return err == nil && st.Height >= uint64(target)
 		})
@@ -514,7 +514,7 @@ func sigterm(l *Lab, s Sizes) ([]Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = poll(30*time.Second, "the child mining with 2 peers", func() bool {
+		err = l.poll(30*time.Second, "the child mining with 2 peers", func() bool {
 			st, err := c.API.Status(context.Background())
 			return err == nil && st.Mining && st.Peers >= nPeers
 		})
@@ -570,7 +570,7 @@ func rss(l *Lab, s Sizes) ([]Result, error) {
 	}
 	defer c.Kill()
 	maxPeers := 0
-	err = poll(10*time.Minute, "the child's sync", func() bool {
+	err = l.poll(10*time.Minute, "the child's sync", func() bool {
 		st, err := c.API.Status(context.Background())
 		maxPeers = max(maxPeers, st.Peers)
 		return err == nil && st.Height >= uint64(len(f.blocks))
@@ -632,7 +632,7 @@ func blockHop(l *Lab, s Sizes, warm bool) ([]Result, error) {
 		}
 		nodes = append(nodes, n)
 	}
-	if err := waitLine(nodes); err != nil {
+	if err := l.waitLine(nodes); err != nil {
 		return nil, err
 	}
 	status := func(n *actors.Node) actors.Status { st, _ := n.Status(context.Background()); return st }
@@ -650,7 +650,7 @@ func blockHop(l *Lab, s Sizes, warm bool) ([]Result, error) {
 			if err := submitAll(nodes[0], txs, nSenders); err != nil {
 				return nil, err
 			}
-			err := poll(60*time.Second, "every mempool holding the block's transfers", func() bool {
+			err := l.poll(60*time.Second, "every mempool holding the block's transfers", func() bool {
 				for i, n := range nodes {
 					if status(n).Mempool < base[i]+perBlock {
 						return false
@@ -684,6 +684,9 @@ func blockHop(l *Lab, s Sizes, warm bool) ([]Result, error) {
 						left--
 					}
 				}
+				if l.isClosed() {
+					return errClosed
+				}
 				if left > 0 && time.Now().After(deadline) {
 					return fmt.Errorf("block %d did not reach every node of the line in 30 s", target)
 				}
@@ -699,7 +702,7 @@ func blockHop(l *Lab, s Sizes, warm bool) ([]Result, error) {
 		}
 		hopMs = append(hopMs, float64((at[4]-at[1]).Microseconds())/3000)
 		totalMs = append(totalMs, float64(at[4].Microseconds())/1000)
-		err = poll(30*time.Second, "mempools emptied by the block", func() bool {
+		err = l.poll(30*time.Second, "mempools emptied by the block", func() bool {
 			for i, n := range nodes {
 				if status(n).Mempool > base[i] {
 					return false
@@ -724,7 +727,7 @@ func blockHop(l *Lab, s Sizes, warm bool) ([]Result, error) {
 }
 
 // waitLine waits until the nodes form exactly the line A-B-C-D-E.
-func waitLine(nodes []*actors.Node) error {
+func (l *Lab) waitLine(nodes []*actors.Node) error {
 	want := make([][]string, len(nodes))
 	for i := range nodes {
 		if i > 0 {
@@ -735,7 +738,7 @@ func waitLine(nodes []*actors.Node) error {
 		}
 		slices.Sort(want[i])
 	}
-	return poll(30*time.Second, "the line of nodes", func() bool {
+	return l.poll(30*time.Second, "the line of nodes", func() bool {
 		for i, n := range nodes {
 			info, err := n.Peers(context.Background())
 			if err != nil {

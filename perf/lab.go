@@ -30,6 +30,7 @@ type Lab struct {
 	child ChildCommand
 
 	mu       sync.Mutex
+	closed   bool                // Close has run: nothing new may start (guarded by mu)
 	nodes    []*actors.Node      // running in-process nodes (guarded by mu)
 	children []*Child            // started child processes (guarded by mu)
 	fixtures map[[2]int]*fixture // by transfers and block size
@@ -63,9 +64,15 @@ func newLab(log *slog.Logger, child ChildCommand) (*Lab, error) {
 	return &Lab{dir: dir, log: log, child: child, fixtures: map[[2]int]*fixture{}}, nil
 }
 
-// Close stops every node and child still running and removes the lab's directory.
+// errClosed is returned when a node is started after Close (the run was cancelled).
+var errClosed = errors.New("the benchmark run was cancelled")
+
+// Close stops every node and child still running and removes the lab's directory; nothing can be
+// started afterwards. It may be called from another goroutine than the measurement's (a
+// cancelled run), and more than once.
 func (l *Lab) Close() error {
 	l.mu.Lock()
+	l.closed = true
 	nodes, children := l.nodes, l.children
 	l.nodes, l.children = nil, nil
 	l.mu.Unlock()
@@ -170,8 +177,14 @@ func (h *Home) Start(opts actors.Options) (*actors.Node, error) {
 		return nil, fmt.Errorf("start node: %w", err)
 	}
 	l.mu.Lock()
-	l.nodes = append(l.nodes, n)
+	closed := l.closed
+	if !closed {
+		l.nodes = append(l.nodes, n)
+	}
 	l.mu.Unlock()
+	if closed {
+		return nil, errors.Join(errClosed, stopNode(n))
+	}
 	return n, nil
 }
 
@@ -229,10 +242,17 @@ func (h *Home) StartChild() (*Child, error) {
 		close(c.done)
 	}()
 	h.lab.mu.Lock()
-	h.lab.children = append(h.lab.children, c)
+	closed := h.lab.closed
+	if !closed {
+		h.lab.children = append(h.lab.children, c)
+	}
 	h.lab.mu.Unlock()
+	if closed {
+		c.Kill()
+		return nil, errClosed
+	}
 	c.API = api.NewClient("http://"+port, &http.Client{Timeout: 5 * time.Second})
-	err = poll(30*time.Second, "the child node's API", func() bool {
+	err = h.lab.poll(30*time.Second, "the child node's API", func() bool {
 		select {
 		case <-c.done:
 			return true
@@ -356,8 +376,26 @@ func freePort() (string, error) {
 
 // poll checks cond every 5 ms until it holds or d passes.
 func poll(d time.Duration, what string, cond func() bool) error {
+	return pollUnless(d, what, cond, func() bool { return false })
+}
+
+// poll is poll that gives up when the lab is closed (a cancelled run).
+func (l *Lab) poll(d time.Duration, what string, cond func() bool) error {
+	return pollUnless(d, what, cond, l.isClosed)
+}
+
+func (l *Lab) isClosed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.closed
+}
+
+func pollUnless(d time.Duration, what string, cond, closed func() bool) error {
 	deadline := time.Now().Add(d)
 	for !cond() {
+		if closed() {
+			return errClosed
+		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("timed out after %v waiting for %s", d, what)
 		}

@@ -2,6 +2,7 @@ package perf
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -143,7 +144,7 @@ func TestProxyCountsBothDirections(t *testing.T) {
 // TestRunQuickImport runs the cheapest real measurement: the rows must be well formed and the
 // ratio computed from the two measured numbers (no figure is asserted).
 func TestRunQuickImport(t *testing.T) {
-	rs, err := Run(Options{Sizes: Quick, Only: []string{"import"}})
+	rs, err := Run(context.Background(), Options{Sizes: Quick, Only: []string{"import"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,7 @@ func TestRunQuickImport(t *testing.T) {
 	if r.Name != "import" || r.Value <= 0 || r.Limit <= 0 || r.Ratio != r.Value/r.Limit || r.Met == nil || r.Unit != "tx/s" {
 		t.Errorf("row %+v", r)
 	}
-	if _, err := Run(Options{Sizes: Quick, Only: []string{"nope"}}); err == nil || !strings.Contains(err.Error(), `unknown measurement "nope"`) {
+	if _, err := Run(context.Background(), Options{Sizes: Quick, Only: []string{"nope"}}); err == nil || !strings.Contains(err.Error(), `unknown measurement "nope"`) {
 		t.Errorf("unknown measurement: %v", err)
 	}
 }

@@ -1,11 +1,13 @@
 package perf
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -97,8 +99,9 @@ type Options struct {
 
 // Run starts what the selected measurements need on loopback, runs them one after another and
 // returns their rows; everything it started is stopped and removed before it returns, also on an
-// error (which names the measurement).
-func Run(opts Options) ([]Result, error) {
+// error (which names the measurement). Cancelling ctx stops every node and child process at once,
+// so that the measurement under way fails soon, and Run returns ctx's error.
+func Run(ctx context.Context, opts Options) ([]Result, error) {
 	sizes := opts.Sizes
 	if sizes.IngestTxs == 0 {
 		sizes = Full
@@ -112,16 +115,35 @@ func Run(opts Options) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The watcher tears the lab down when ctx is cancelled; it is joined before Run returns.
+	finished := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		select {
+		case <-ctx.Done():
+			_ = lab.Close()
+		case <-finished:
+		}
+	})
+	defer wg.Wait()
+	defer close(finished)
 	var results []Result
 	for _, m := range measurements {
 		if len(opts.Only) > 0 && !slices.Contains(opts.Only, m.name) || len(opts.Only) == 0 && m.extra {
 			continue
+		}
+		if err := ctx.Err(); err != nil {
+			_ = lab.Close()
+			return results, err
 		}
 		progress(opts.Progress, "%s: running", m.name)
 		t0 := time.Now()
 		rs, err := m.run(lab, sizes)
 		if err != nil {
 			_ = lab.Close()
+			if ctx.Err() != nil {
+				return results, fmt.Errorf("%s: %w", m.name, ctx.Err())
+			}
 			return results, fmt.Errorf("%s: %w", m.name, err)
 		}
 		progress(opts.Progress, "%s: done in %.1f s", m.name, time.Since(t0).Seconds())

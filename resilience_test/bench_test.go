@@ -1,6 +1,7 @@
 package resilience_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -47,7 +48,7 @@ func benchFigure(b *testing.B, name string) {
 	var rs []perf.Result
 	for b.Loop() {
 		var err error
-		if rs, err = perf.Run(perf.Options{Sizes: perf.Full, Only: []string{name}, Child: testBinaryChild}); err != nil {
+		if rs, err = perf.Run(context.Background(), perf.Options{Sizes: perf.Full, Only: []string{name}, Child: testBinaryChild}); err != nil {
 			b.Fatal(err)
 		}
 	}

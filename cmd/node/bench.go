@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"runtime/pprof"
@@ -41,7 +42,25 @@ Measurements (--only): ` + strings.Join(perf.Names(), ", ") + `.`,
 				}
 				defer pprof.StopCPUProfile()
 			}
-			results, err := perf.Run(opts)
+			// A signal cancels the run: every node and child process is stopped and the
+			// temporary directory removed before the command exits (1).
+			sigs, unsubscribe := g.io.signals()
+			defer unsubscribe()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			watched := make(chan struct{})
+			go func() { // joined: it ends when the run ends (cancel) or a signal arrives
+				defer close(watched)
+				select {
+				case s := <-sigs:
+					fmt.Fprintf(g.io.err, "node: %s: cancelling the benchmark run\n", s)
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+			results, err := perf.Run(ctx, opts)
+			cancel()
+			<-watched
 			if err != nil {
 				if strings.Contains(err.Error(), "unknown measurement") {
 					return &usageError{fmt.Errorf("--only: %w", err)}

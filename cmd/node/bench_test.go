@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -88,5 +90,27 @@ func TestRunPprof(t *testing.T) {
 				t.Fatalf("exit %d", code)
 			}
 		})
+	}
+}
+
+// TestBenchSignalCancels: a signal during `node bench` stops the run (exit 1, naming the
+// cancellation) and leaves no benchmark directory behind.
+func TestBenchSignalCancels(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	r := cliStart(t, "bench", "--only", "ready")
+	// A node of the run has opened its database: the run is under way (mining its chain).
+	eventually(t, 20*time.Second, "a node of the run", func() bool {
+		dbs, _ := filepath.Glob(filepath.Join(tmp, "actorchain-bench-*", "home-*", "data", "chain.db"))
+		return len(dbs) > 0
+	})
+	if code := r.stop(t, 60*time.Second); code != exitFailure {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFailure, r.err.String())
+	}
+	if !strings.Contains(r.err.String(), "cancel") {
+		t.Errorf("stderr does not say the run was cancelled:\n%s", r.err.String())
+	}
+	if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
+		t.Errorf("left behind in TMPDIR: %v", entries)
 	}
 }
