@@ -132,10 +132,30 @@ func metricValue(n *actors.Node, name string) (float64, error) {
 // mempool's group commit, over the HTTP API (direct: the node's SubmitTx, without HTTP). Mining
 // is off so the figure is the ingest path alone.
 func ingest(l *Lab, s Sizes, direct bool) ([]Result, error) {
+	return ingestN(l, s.IngestTxs, direct)
+}
+
+// scaleIngest is the API ingest of each of s.ScaleTxs transfers (a quarter per sender): a
+// sender's queue grows with the count, so any per-transfer cost that grows with it shows here.
+func scaleIngest(l *Lab, s Sizes) ([]Result, error) {
+	var out []Result
+	for _, count := range s.ScaleTxs {
+		rs, err := ingestN(l, count, false)
+		if err != nil {
+			return nil, err
+		}
+		r := rs[0]
+		r.Name, r.Figure, r.Goals, r.Met = "scale-ingest", fmt.Sprintf("API ingest of %s transfers, 4 senders x 8 in flight", thousands(count)), nil, nil
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func ingestN(l *Lab, count int, direct bool) ([]Result, error) {
 	const senders, inflight = 4, 8
 	var keys []ed25519.PrivateKey
 	h, err := l.NewHome(func(c *config.Config) {
-		c.Mempool.MaxTxs = max(c.Mempool.MaxTxs, 2*s.IngestTxs)
+		c.Mempool.MaxTxs = max(c.Mempool.MaxTxs, 2*count)
 		keys = fundSenders(c, senders)
 	})
 	if err != nil {
@@ -147,7 +167,7 @@ func ingest(l *Lab, s Sizes, direct bool) ([]Result, error) {
 	}
 	defer func() { _ = l.Stop(n) }()
 	p := n.Params()
-	per := s.IngestTxs / senders
+	per := count / senders
 	txs := make([][]*chainstate.Tx, senders)
 	for i := range txs {
 		txs[i] = signTransfers(p, keys[i:i+1], make([]uint64, 1), per)
@@ -199,9 +219,9 @@ func ingest(l *Lab, s Sizes, direct bool) ([]Result, error) {
 	}
 	// What bounds it: 32 requests in flight wait for group commits of the mempool.
 	sum, _ := metricValue(n, `actorchain_storage_commit_seconds_sum{op="mempool"}`)
-	count, _ := metricValue(n, `actorchain_storage_commit_seconds_count{op="mempool"}`)
-	if count > 0 {
-		r.Note = fmt.Sprintf("%.0f group commits of %.1f transfers on average, %.2f ms each (fsync included)", count, float64(per*senders)/count, 1000*sum/count)
+	commits, _ := metricValue(n, `actorchain_storage_commit_seconds_count{op="mempool"}`)
+	if commits > 0 {
+		r.Note = fmt.Sprintf("%.0f group commits of %.1f transfers on average, %.2f ms each (fsync included)", commits, float64(per*senders)/commits, 1000*sum/commits)
 	}
 	if probe, err := commitProbe(h.Dir, 50); err == nil {
 		r.Note += fmt.Sprintf("; the disk alone takes %.2f ms for a bbolt-like commit (4 scattered pages + fdatasync, meta page + fdatasync; median)", probe)

@@ -25,7 +25,7 @@ type Sizes struct {
 	RSSTxs        int           // transfers synced by the child whose memory is read
 	RSSPeers      int           // peers it syncs from
 	WireTxs       int           // transfers synced through the byte-counting proxy
-	ScaleTxs      []int         // sizes of the scaling rows (import and sync)
+	ScaleTxs      []int         // sizes of the scaling rows (ingest, import and sync)
 	ScalePeers    []int         // peer counts of the scaling rows
 	ScalePeersTxs int           // transfers synced in the peer-scaling rows
 }
@@ -69,6 +69,7 @@ var measurements = []measurement{
 	{name: "hop-cold", extra: true, run: func(l *Lab, s Sizes) ([]Result, error) { return blockHop(l, s, false) }},
 	{name: "rss", run: rss},
 	{name: "wire", run: wire},
+	{name: "scale-ingest", run: scaleIngest},
 	{name: "scale-import", run: scaleImport},
 	{name: "scale-sync", run: scaleSync},
 	{name: "scale-peers", run: scalePeers},
