@@ -376,12 +376,17 @@ func freePort() (string, error) {
 
 // poll checks cond every 5 ms until it holds or d passes.
 func poll(d time.Duration, what string, cond func() bool) error {
-	return pollUnless(d, what, cond, func() bool { return false })
+	return pollUnless(d, 5*time.Millisecond, what, cond, func() bool { return false })
 }
 
 // poll is poll that gives up when the lab is closed (a cancelled run).
 func (l *Lab) poll(d time.Duration, what string, cond func() bool) error {
-	return pollUnless(d, what, cond, l.isClosed)
+	return pollUnless(d, 5*time.Millisecond, what, cond, l.isClosed)
+}
+
+// pollFine is l.poll every 250 µs: for waits that are themselves the measurement.
+func (l *Lab) pollFine(d time.Duration, what string, cond func() bool) error {
+	return pollUnless(d, 250*time.Microsecond, what, cond, l.isClosed)
 }
 
 func (l *Lab) isClosed() bool {
@@ -390,7 +395,7 @@ func (l *Lab) isClosed() bool {
 	return l.closed
 }
 
-func pollUnless(d time.Duration, what string, cond, closed func() bool) error {
+func pollUnless(d, every time.Duration, what string, cond, closed func() bool) error {
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if closed() {
@@ -399,7 +404,7 @@ func pollUnless(d time.Duration, what string, cond, closed func() bool) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("timed out after %v waiting for %s", d, what)
 		}
-		time.Sleep(5 * time.Millisecond) // a bounded poll
+		time.Sleep(every) // a bounded poll
 	}
 	return nil
 }

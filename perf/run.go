@@ -69,6 +69,7 @@ var measurements = []measurement{
 	{name: "hop-cold", extra: true, run: func(l *Lab, s Sizes) ([]Result, error) { return blockHop(l, s, false) }},
 	{name: "rss", run: rss},
 	{name: "wire", run: wire},
+	{name: "flood", run: flood},
 	{name: "scale-ingest", run: scaleIngest},
 	{name: "scale-import", run: scaleImport},
 	{name: "scale-sync", run: scaleSync},

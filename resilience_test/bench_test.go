@@ -40,9 +40,13 @@ func BenchmarkBlockHop5Cold(b *testing.B) { benchFigure(b, "hop-cold") }
 func BenchmarkSyncMemory8Peers(b *testing.B) { benchFigure(b, "rss") }
 
 func BenchmarkWireBytesPerTransfer(b *testing.B) { benchFigure(b, "wire") }
-func BenchmarkScaleImport(b *testing.B)          { benchFigure(b, "scale-import") }
-func BenchmarkScaleSync(b *testing.B)            { benchFigure(b, "scale-sync") }
-func BenchmarkScalePeers(b *testing.B)           { benchFigure(b, "scale-peers") }
+
+// BenchmarkPingUnderConnFlood is a healthy pair's round trip while 500 idle TCP connections sit
+// on one node's p2p port, against the same without them.
+func BenchmarkPingUnderConnFlood(b *testing.B) { benchFigure(b, "flood") }
+func BenchmarkScaleImport(b *testing.B)        { benchFigure(b, "scale-import") }
+func BenchmarkScaleSync(b *testing.B)          { benchFigure(b, "scale-sync") }
+func BenchmarkScalePeers(b *testing.B)         { benchFigure(b, "scale-peers") }
 
 func benchFigure(b *testing.B, name string) {
 	var rs []perf.Result

@@ -25,7 +25,7 @@ var allowedImports = map[string]struct {
 		outside: []string{"github.com/asynkron/protoactor-go", "github.com/prometheus/client_golang"},
 	},
 	"api":  {project: []string{"actors", "chainstate", "supervisor"}},
-	"perf": {project: []string{"actors", "api", "chainstate", "config", "powworker"}},
+	"perf": {project: []string{"actors", "api", "chainstate", "config", "noisep2p", "powworker"}},
 }
 
 // TestImportDirection fails when a package imports something the architecture does not allow:
