@@ -40,7 +40,7 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list $(PKGS) | grep -v /resilience_test)
 	./bin/node bench
 
-# The harness at small sizes: the table's shape in about a minute, not its figures.
+# The harness at small sizes: the table's shape in under a minute, not its figures.
 bench-quick: build
 	./bin/node bench --quick
 
