@@ -6,7 +6,7 @@ RAPID_CHECKS ?= 100
 STATICCHECK_VERSION ?= v0.8.2
 FUZZTIME  ?= 3s
 
-.PHONY: all build check fmt vet staticcheck test fuzz bench clean
+.PHONY: all build check fmt vet staticcheck test fuzz bench bench-quick clean
 
 all: build
 
@@ -33,8 +33,16 @@ test:
 fuzz:
 	@./scripts/fuzz.sh $(FUZZTIME)
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+# The micro-benchmarks of every package, then the harness (docs/performance.md): the table of
+# figures next to their limits. resilience_test's benchmarks are the harness's figures (the same
+# code), so they are left to the harness here.
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list $(PKGS) | grep -v /resilience_test)
+	./bin/node bench
+
+# The harness at small sizes: the table's shape in under a minute, not its figures.
+bench-quick: build
+	./bin/node bench --quick
 
 clean:
 	rm -rf bin

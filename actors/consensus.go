@@ -182,6 +182,7 @@ func (c *consensusActor) submit(ctx actor.Context, b *chainstate.Block) (BlockRe
 
 // accept handles a block whose parent is in the index.
 func (c *consensusActor) accept(ctx actor.Context, b *chainstate.Block, h chainstate.Hash) (BlockResult, error) {
+	defer observeSince(c.n.metrics.blockImport, time.Now())
 	p := c.n.params
 	res := BlockResult{Hash: h, Height: b.Header.Height}
 	parent := c.idx.get(b.Header.PrevHash)

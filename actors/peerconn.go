@@ -317,6 +317,7 @@ func (a *peerConnActor) onGetData(ctx actor.Context, items []noisep2p.InvItem) {
 }
 
 func (a *peerConnActor) onBlock(ctx actor.Context, raw []byte) {
+	received, synced := time.Now(), a.syncing
 	b, err := chainstate.DecodeBlock(raw)
 	if err != nil {
 		a.misbehave(ctx, "undecodable block: %v", err)
@@ -337,7 +338,12 @@ func (a *peerConnActor) onBlock(ctx actor.Context, raw []byte) {
 	// in-flight window until consensus answered.
 	a.submitted[h] = true
 	f := ctx.RequestFuture(a.n.pid(nameConsensus), &submitBlockRequest{Block: b, Source: a.id.String()}, storageTimeout+requestTimeout)
-	ctx.ReenterAfter(f, func(res any, err error) { a.blockDone(ctx, b, h, res, err) })
+	ctx.ReenterAfter(f, func(res any, err error) {
+		if synced {
+			observeSince(a.n.metrics.syncBlock, received)
+		}
+		a.blockDone(ctx, b, h, res, err)
+	})
 }
 
 // blockDone handles consensus's answer for a block this peer sent.

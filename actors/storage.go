@@ -145,6 +145,9 @@ type storageActor struct {
 }
 
 func (a *storageActor) Receive(ctx actor.Context) {
+	if op := commitOp(ctx.Message()); op != "" {
+		defer observeSince(a.n.metrics.commit.WithLabelValues(op), time.Now())
+	}
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		s := a.n.handle.takeInitial()

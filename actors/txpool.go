@@ -28,6 +28,10 @@ type poolTx struct {
 type senderQueue struct {
 	byNonce map[uint64]*poolTx
 	cost    uint64 // sum of the queued txs' amount + fee
+	// run memoises pendingNonce: every nonce in [runLo, runHi) is queued (none when equal), so a
+	// query from inside it resumes at runHi instead of walking the whole queue again. Adding
+	// keeps it true; remove shrinks it.
+	runLo, runHi uint64
 }
 
 // maxNonceGap bounds how far past its pending nonce (the end of its executable run) a sender may
@@ -52,13 +56,25 @@ func (p *txPool) has(h chainstate.Hash) bool { _, ok := p.byHash[h]; return ok }
 
 // pendingNonce is the nonce the sender's next transaction should carry: the committed nonce plus
 // the run of consecutive queued nonces that follows it.
+//
+// NB: without the memo this walked the sender's whole queue on every check, so ingest slowed
+// down as a sender's queue grew (quadratic in its length); perf's scale-ingest rows show it.
 func (p *txPool) pendingNonce(a chainstate.Address, committed uint64) uint64 {
-	n := committed
-	if q := p.bySender[a]; q != nil {
-		for q.byNonce[n] != nil {
-			n++
-		}
+	q := p.bySender[a]
+	if q == nil {
+		return committed
 	}
+	n, inRun := committed, q.runLo <= committed && committed <= q.runHi
+	if inRun {
+		n = q.runHi // [committed, runHi) is queued
+	}
+	for q.byNonce[n] != nil {
+		n++
+	}
+	if !inRun {
+		q.runLo = committed
+	}
+	q.runHi = n
 	return n
 }
 
@@ -127,7 +143,15 @@ func (p *txPool) remove(h chainstate.Hash) bool {
 	}
 	delete(p.byHash, h)
 	q := p.bySender[t.sender]
-	delete(q.byNonce, t.tx.Nonce)
+	n := t.tx.Nonce
+	delete(q.byNonce, n)
+	if q.runLo <= n && n < q.runHi { // keep the part of the run a later query most likely starts in
+		if n == q.runLo {
+			q.runLo = n + 1 // mined from the bottom
+		} else {
+			q.runHi = n
+		}
+	}
 	q.cost -= t.cost
 	if len(q.byNonce) == 0 {
 		delete(p.bySender, t.sender)

@@ -166,3 +166,65 @@ func TestTxPoolProperties(t *testing.T) {
 		}
 	})
 }
+
+// naivePendingNonce is pendingNonce without the memo: the model it must agree with.
+func naivePendingNonce(p *txPool, a chainstate.Address, committed uint64) uint64 {
+	n := committed
+	if q := p.bySender[a]; q != nil {
+		for q.byNonce[n] != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// TestPendingNonceMemo: after any mix of adds, removes, replacements, prunes and queries from any
+// committed nonce, the memoised pendingNonce equals the plain walk.
+func TestPendingNonceMemo(t *testing.T) {
+	keys := []ed25519.PrivateKey{poolKey(1), poolKey(2)}
+	rapid.Check(t, func(t *rapid.T) {
+		p := newTxPool(1000)
+		var all []*chainstate.Tx
+		steps := rapid.IntRange(1, 100).Draw(t, "steps")
+		for i := 0; i < steps; i++ {
+			k := keys[rapid.IntRange(0, len(keys)-1).Draw(t, fmt.Sprintf("key%d", i))]
+			a := addrKey(k)
+			switch op := rapid.IntRange(0, 3).Draw(t, fmt.Sprintf("op%d", i)); {
+			case op == 0 && len(all) > 0:
+				p.remove(all[rapid.IntRange(0, len(all)-1).Draw(t, fmt.Sprintf("which%d", i))].Hash())
+			case op == 1:
+				acc := chainstate.Account{Nonce: rapid.Uint64Range(0, 12).Draw(t, fmt.Sprintf("pruneNonce%d", i)), Balance: rapid.Uint64Range(0, 40).Draw(t, fmt.Sprintf("balance%d", i))}
+				p.prune(a, acc)
+			default: // add (a replacement when the nonce is queued with another fee)
+				tx := poolTxOf(k, rapid.Uint64Range(0, 12).Draw(t, fmt.Sprintf("nonce%d", i)), 1, rapid.Uint64Range(0, 3).Draw(t, fmt.Sprintf("fee%d", i)))
+				p.add(tx, tx.Hash(), uint64(i))
+				all = append(all, tx)
+			}
+			committed := rapid.Uint64Range(0, 12).Draw(t, fmt.Sprintf("committed%d", i))
+			if want, got := naivePendingNonce(p, a, committed), p.pendingNonce(a, committed); got != want {
+				t.Fatalf("step %d: pendingNonce from %d = %d, the walk says %d", i, committed, got, want)
+			}
+		}
+	})
+}
+
+// BenchmarkPendingNonceLongQueue is one admission check's pending-nonce lookup for a sender with
+// 10,000 queued transfers (the ingest path): constant time with the memo, a walk of the whole
+// queue without it (BenchmarkPendingNonceLongQueueNaive).
+func BenchmarkPendingNonceLongQueue(b *testing.B)      { benchPendingNonce(b, (*txPool).pendingNonce) }
+func BenchmarkPendingNonceLongQueueNaive(b *testing.B) { benchPendingNonce(b, naivePendingNonce) }
+
+func benchPendingNonce(b *testing.B, f func(*txPool, chainstate.Address, uint64) uint64) {
+	k := poolKey(1)
+	p := newTxPool(20_000)
+	for n := uint64(0); n < 10_000; n++ {
+		tx := poolTxOf(k, n, 1, 1)
+		p.add(tx, tx.Hash(), n)
+	}
+	a := addrKey(k)
+	for b.Loop() {
+		if f(p, a, 0) != 10_000 {
+			b.Fatal("wrong pending nonce")
+		}
+	}
+}

@@ -2,158 +2,84 @@ package resilience_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"net/http"
-	"sync"
-	"sync/atomic"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
-	"time"
 
-	"github.com/actorchain/actorchain/actors"
-	"github.com/actorchain/actorchain/api"
-	"github.com/actorchain/actorchain/chainstate"
-	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/perf"
 )
 
-// BenchmarkIngestAPI measures durable ingest over the HTTP API: 4 senders (accounts), each with 8
-// requests in flight, every 202 only after the mempool's group commit (fsync). Mining is off so
-// the figure is the ingest path alone. Reports transfers/s.
-func BenchmarkIngestAPI(b *testing.B) {
-	runIngest(b, func(nd *node, txs [][]*chainstate.Tx) (func(s, n int) error, func()) {
-		// Encoded up front: the figure is the node's, not the load generator's.
-		bodies := make([][]api.Tx, len(txs))
-		for s := range txs {
-			for _, tx := range txs[s] {
-				bodies[s] = append(bodies[s], api.TxFromChain(tx))
-			}
-		}
-		tr := &http.Transport{MaxIdleConnsPerHost: 64}
-		client := api.NewClient("http://"+nd.n.APIAddr(), &http.Client{Transport: tr})
-		return func(s, n int) error {
-			_, err := client.SubmitTx(context.Background(), bodies[s][n])
-			return err
-		}, tr.CloseIdleConnections
-	})
-}
+// The figures of the performance table as Go benchmarks: each is a thin wrapper that runs one
+// measurement of the perf package (the code `node bench` runs) at its full size and reports its
+// rows with b.ReportMetric: the value in its unit, the limit measured in the same run and the
+// ratio (a suffix #i tells the rows of a multi-row measurement apart). Nothing is asserted about
+// the figures. The child processes some figures need are this test binary (see child_test.go).
 
-// BenchmarkIngestDirect is BenchmarkIngestAPI without HTTP: the node's SubmitTx from 4 senders × 8
-// goroutines, to separate the mempool's group commit from the HTTP layer.
-func BenchmarkIngestDirect(b *testing.B) {
-	runIngest(b, func(nd *node, txs [][]*chainstate.Tx) (func(s, n int) error, func()) {
-		return func(s, n int) error {
-			_, err := nd.n.SubmitTx(context.Background(), txs[s][n])
-			return err
-		}, func() {}
-	})
-}
+func BenchmarkHashRate(b *testing.B)        { benchFigure(b, "hashrate") }
+func BenchmarkIngestAPI(b *testing.B)       { benchFigure(b, "ingest") }
+func BenchmarkIngestDirect(b *testing.B)    { benchFigure(b, "ingest-direct") }
+func BenchmarkBlockImport5000(b *testing.B) { benchFigure(b, "import") }
+func BenchmarkSync40k(b *testing.B)         { benchFigure(b, "sync") }
 
-// runIngest starts a node with mining off and 4 funded senders, signs b.N transfers up front, and
-// submits them with 8 goroutines per sender through the submit function prepare returns,
-// reporting transfers/s.
-func runIngest(b *testing.B, prepare func(nd *node, txs [][]*chainstate.Tx) (submit func(s, n int) error, done func())) {
-	const senders, inflight = 4, 8
-	keys := make([]ed25519.PrivateKey, senders)
-	h := newHome(b, func(c *config.Config) {
-		c.Mining.Enabled = false
-		c.Mempool.MaxTxs = 1_000_000
-		for i := range keys {
-			keys[i] = keyFromSeed(byte(100 + i))
-			c.Chain.Alloc[addrOf(keys[i]).String()] = 1 << 60
-		}
-	})
-	nd := h.start(b, actors.Options{})
-	p := nd.n.Params()
-	to := addrOf(keyFromSeed(99))
-	per := b.N/senders + 1
-	txs := make([][]*chainstate.Tx, senders)
-	for s := range txs {
-		for n := 0; n < per; n++ {
-			txs[s] = append(txs[s], transfer(p, keys[s], to, 1, 1, uint64(n)))
+// BenchmarkReadyAfterRestart measures Start on homes holding 3,000 and 30,000 blocks against a
+// fresh home.
+func BenchmarkReadyAfterRestart(b *testing.B) { benchFigure(b, "ready") }
+
+// BenchmarkSigtermToExit is SIGTERM to exit of a node process mining with 2 peers connected.
+func BenchmarkSigtermToExit(b *testing.B) { benchFigure(b, "sigterm") }
+
+// BenchmarkBlockHop5 is a block of 1,000 transfers crossing a line of 5 nodes whose mempools
+// hold its transfers; BenchmarkBlockHop5Cold the same with mempools that never saw them.
+func BenchmarkBlockHop5(b *testing.B)     { benchFigure(b, "hop") }
+func BenchmarkBlockHop5Cold(b *testing.B) { benchFigure(b, "hop-cold") }
+
+// BenchmarkSyncMemory8Peers is the peak RSS of a node process syncing 100,000 transfers from 8
+// peers.
+func BenchmarkSyncMemory8Peers(b *testing.B) { benchFigure(b, "rss") }
+
+func BenchmarkWireBytesPerTransfer(b *testing.B) { benchFigure(b, "wire") }
+
+// BenchmarkPingUnderConnFlood is a healthy pair's round trip while 500 idle TCP connections sit
+// on one node's p2p port, against the same without them.
+func BenchmarkPingUnderConnFlood(b *testing.B) { benchFigure(b, "flood") }
+func BenchmarkScaleImport(b *testing.B)        { benchFigure(b, "scale-import") }
+func BenchmarkScaleSync(b *testing.B)          { benchFigure(b, "scale-sync") }
+func BenchmarkScalePeers(b *testing.B)         { benchFigure(b, "scale-peers") }
+
+func benchFigure(b *testing.B, name string) {
+	var rs []perf.Result
+	for b.Loop() {
+		var err error
+		if rs, err = perf.Run(context.Background(), perf.Options{Sizes: perf.Full, Only: []string{name}, Child: testBinaryChild}); err != nil {
+			b.Fatal(err)
 		}
 	}
-	submit, done := prepare(nd, txs)
-	defer done()
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for s := 0; s < senders; s++ {
-		var next atomic.Int64
-		for j := 0; j < inflight; j++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					n := next.Add(1) - 1
-					if n >= int64(per) {
-						return
-					}
-					if err := submit(s, int(n)); err != nil {
-						b.Errorf("submit: %v", err)
-						return
-					}
-				}
-			}()
+	var table strings.Builder
+	if err := perf.WriteTable(&table, rs); err != nil {
+		b.Fatal(err)
+	}
+	b.Log("\n" + table.String())
+	for i, r := range rs {
+		suffix := ""
+		if len(rs) > 1 {
+			suffix = fmt.Sprintf("#%d", i)
+		}
+		b.ReportMetric(r.Value, metricUnit(r.Unit)+suffix)
+		if r.LimitName != "" {
+			b.ReportMetric(r.Limit, "limit-"+metricUnit(r.LimitUnit)+suffix)
+			b.ReportMetric(r.Ratio, "ratio"+suffix)
 		}
 	}
-	wg.Wait()
-	b.StopTimer()
-	b.ReportMetric(float64(per*senders)/time.Since(start).Seconds(), "tx/s")
 }
 
-// BenchmarkReadyAfterRestart measures the time from Start to a ready node (API answering) on a home
-// holding 3000 blocks, against a fresh home: the restart loads the tip and the block index, and
-// replays nothing.
-func BenchmarkReadyAfterRestart(b *testing.B) {
-	h := newHome(b, func(c *config.Config) { c.Chain.PowBits = 4; c.Mining.Enabled = true })
-	nd := h.start(b, actors.Options{MinBlockInterval: -1})
-	deadline := time.Now().Add(2 * time.Minute)
-	for nd.status().Height < 3000 {
-		if time.Now().After(deadline) {
-			b.Fatal("did not reach 3000 blocks")
-		}
-		time.Sleep(20 * time.Millisecond) // bounded poll
-	}
-	nd.stop()
-	h.cfg.Mining.Enabled = false
-	fresh := newHome(b, func(c *config.Config) { c.Mining.Enabled = false })
-	var full, empty time.Duration
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		t0 := time.Now()
-		n := h.start(b, actors.Options{})
-		full += time.Since(t0)
-		n.stop()
-		t0 = time.Now()
-		n = fresh.start(b, actors.Options{})
-		empty += time.Since(t0)
-		n.stop()
-	}
-	b.ReportMetric(float64(full.Microseconds())/float64(b.N)/1000, "ms-ready-3000")
-	b.ReportMetric(float64(empty.Microseconds())/float64(b.N)/1000, "ms-ready-fresh")
-	b.ReportMetric(float64(full)/float64(empty), "ratio")
-}
+// metricUnit makes a unit usable by b.ReportMetric (no spaces).
+func metricUnit(u string) string { return strings.ReplaceAll(u, " ", "-") }
 
-// BenchmarkStopWhileMining measures Stop (the ordered stop) of a node whose workers are hashing.
-func BenchmarkStopWhileMining(b *testing.B) {
-	h := newHome(b, func(c *config.Config) { c.Chain.PowBits = 30 })
-	var total time.Duration
-	for i := 0; i < b.N; i++ {
-		nd := h.start(b, actors.Options{})
-		waitFor(b, 10*time.Second, "mining", func() bool {
-			m, err := nd.n.Status(context.Background())
-			return err == nil && m.Mining
-		})
-		t0 := time.Now()
-		nd.stop()
-		total += time.Since(t0)
-	}
-	b.ReportMetric(float64(total.Microseconds())/float64(b.N)/1000, "ms-stop")
-}
-
-func keyFromSeed(seed byte) ed25519.PrivateKey {
-	s := make([]byte, ed25519.SeedSize)
-	for i := range s {
-		s[i] = seed
-	}
-	return ed25519.NewKeyFromSeed(s)
+// testBinaryChild runs a node on home as this test binary (TestMain's child mode).
+func testBinaryChild(home string) (*exec.Cmd, error) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childHomeEnv+"="+home)
+	return cmd, nil
 }

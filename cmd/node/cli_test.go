@@ -256,7 +256,7 @@ func TestUsageErrors(t *testing.T) {
 
 func TestHelpListsCommands(t *testing.T) {
 	out := cli(t, "--help").want(t, exitOK)
-	for _, c := range []string{"init", "run", "devnet", "status", "peers", "keys", "tx", "verify", "version"} {
+	for _, c := range []string{"init", "run", "devnet", "status", "peers", "keys", "tx", "verify", "bench", "version"} {
 		if !regexp.MustCompile(`(?m)^  ` + c + `\s`).MatchString(out) {
 			t.Errorf("--help does not list %s:\n%s", c, out)
 		}

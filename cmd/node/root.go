@@ -40,6 +40,7 @@ func newRootCmd(io cliIO) *cobra.Command {
                            share peer addresses (peer bundles), connect to a peer now
   node tx send ...         sign and submit a transfer
   node verify              check the stored chain of a stopped node
+  node bench               measure the performance table (docs/performance.md)
 
 HOME is --home, else $ACTORCHAIN_HOME, else ~/.actorchain. Every config key can be overridden
 with an ACTORCHAIN_* environment variable (see docs/config.md). Operating a node or a devnet:
@@ -59,7 +60,7 @@ by a second signal.`,
 	root.SetErr(io.err)
 	root.AddCommand(
 		newInitCmd(g), newRunCmd(g), newDevnetCmd(g), newStatusCmd(g), newPeersCmd(g), newKeysCmd(g),
-		newTxCmd(g), newVerifyCmd(g), newVersionCmd(),
+		newTxCmd(g), newVerifyCmd(g), newVersionCmd(), newBenchCmd(g),
 	)
 	usageArgs(root)
 	return root

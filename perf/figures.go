@@ -1,0 +1,901 @@
+package perf
+
+import (
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/actorchain/actorchain/actors"
+	"github.com/actorchain/actorchain/api"
+	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/config"
+)
+
+const (
+	verifyLimit = "bare stdlib ed25519.Verify on all cores"
+	mib         = 1 << 20
+)
+
+// ---- hash rate ----
+
+// hashRate measures the node's hash rate with W = GOMAXPROCS workers (from its
+// actorchain_miner_hashes_total, at a difficulty no hash meets) against a bare double SHA-256 of
+// an 80-byte header on W goroutines. The two alternate in hashRounds windows (mining is switched
+// off during the bare ones), so that a load of the machine that comes and goes hits both alike.
+func hashRate(l *Lab, s Sizes) ([]Result, error) {
+	const hashRounds = 3
+	w := runtime.GOMAXPROCS(0)
+	h, err := l.NewHome(func(c *config.Config) {
+		c.Chain.PowBits = 64
+		c.Mining.Enabled = true
+		c.Mining.Workers = w
+	})
+	if err != nil {
+		return nil, err
+	}
+	n, err := h.Start(actors.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = l.Stop(n) }()
+	hashes := func() float64 { v, _ := metricValue(n, "actorchain_miner_hashes_total"); return v }
+	window := s.HashPhase / hashRounds
+	var bareH, nodeH float64
+	var bareT, nodeT time.Duration
+	for range hashRounds {
+		if err := n.SetMining(context.Background(), false); err != nil {
+			return nil, err
+		}
+		bh, bt := bareHashes(w, window)
+		bareH, bareT = bareH+bh, bareT+bt
+		if err := n.SetMining(context.Background(), true); err != nil {
+			return nil, err
+		}
+		start := hashes()
+		if err := l.poll(10*time.Second, "the workers hashing", func() bool { return hashes() > start }); err != nil {
+			return nil, err
+		}
+		c0, t0 := hashes(), time.Now()
+		time.Sleep(window) // the measurement window
+		c1, t1 := hashes(), time.Now()
+		nodeH, nodeT = nodeH+c1-c0, nodeT+t1.Sub(t0)
+	}
+	return []Result{relative("hashrate", fmt.Sprintf("node hash rate, %d workers", w), nodeH/nodeT.Seconds(), "H/s",
+		fmt.Sprintf("bare double SHA-256 of 80 bytes on %d goroutines", w), bareH/bareT.Seconds(), "H/s", atLeast(0.90))}, nil
+}
+
+var hashSink atomic.Uint32
+
+// bareHashes hashes an 80-byte header (double SHA-256, the nonce changing) on w goroutines for
+// about d and returns how many hashes they did and how long it took.
+func bareHashes(w int, d time.Duration) (float64, time.Duration) {
+	var stop atomic.Bool
+	var total atomic.Uint64
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for i := range w {
+		wg.Go(func() {
+			var hdr [80]byte
+			binary.BigEndian.PutUint32(hdr[:4], uint32(i))
+			var n uint64
+			var acc byte
+			for !stop.Load() {
+				for range 1024 {
+					binary.BigEndian.PutUint32(hdr[76:], uint32(n))
+					first := sha256.Sum256(hdr[:])
+					sum := sha256.Sum256(first[:])
+					acc ^= sum[0]
+					n++
+				}
+			}
+			hashSink.Add(uint32(acc))
+			total.Add(n)
+		})
+	}
+	time.Sleep(d) // the measurement window
+	stop.Store(true)
+	wg.Wait()
+	return float64(total.Load()), time.Since(t0)
+}
+
+// metricValue reads one unlabelled sample from the node's /metrics.
+func metricValue(n *actors.Node, name string) (float64, error) {
+	rec := httptest.NewRecorder()
+	n.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	sc := bufio.NewScanner(rec.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			return strconv.ParseFloat(v, 64)
+		}
+	}
+	return 0, fmt.Errorf("metric %s not found", name)
+}
+
+// ---- ingest ----
+
+// ingest measures durable ingest: 4 senders x 8 requests in flight, each 202 only after the
+// mempool's group commit, over the HTTP API (direct: the node's SubmitTx, without HTTP). Mining
+// is off so the figure is the ingest path alone.
+func ingest(l *Lab, s Sizes, direct bool) ([]Result, error) {
+	return ingestN(l, s.IngestTxs, direct)
+}
+
+// scaleIngest is the API ingest of each of s.ScaleTxs transfers (a quarter per sender): a
+// sender's queue grows with the count, so any per-transfer cost that grows with it shows here.
+func scaleIngest(l *Lab, s Sizes) ([]Result, error) {
+	var out []Result
+	for _, count := range s.ScaleTxs {
+		rs, err := ingestN(l, count, false)
+		if err != nil {
+			return nil, err
+		}
+		r := rs[0]
+		r.Name, r.Figure, r.Goals, r.Met = "scale-ingest", fmt.Sprintf("API ingest of %s transfers, 4 senders x 8 in flight", thousands(count)), nil, nil
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func ingestN(l *Lab, count int, direct bool) ([]Result, error) {
+	const senders, inflight = 4, 8
+	var keys []ed25519.PrivateKey
+	h, err := l.NewHome(func(c *config.Config) {
+		c.Mempool.MaxTxs = max(c.Mempool.MaxTxs, 2*count)
+		keys = fundSenders(c, senders)
+	})
+	if err != nil {
+		return nil, err
+	}
+	n, err := h.Start(actors.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = l.Stop(n) }()
+	p := n.Params()
+	per := count / senders
+	txs := make([][]*chainstate.Tx, senders)
+	for i := range txs {
+		txs[i] = signTransfers(p, keys[i:i+1], make([]uint64, 1), per)
+	}
+	var submit func(s, i int) error
+	if direct {
+		submit = func(s, i int) error { _, err := n.SubmitTx(context.Background(), txs[s][i]); return err }
+	} else {
+		bodies := make([][]api.Tx, senders) // encoded up front: the figure is the node's
+		for s := range txs {
+			for _, tx := range txs[s] {
+				bodies[s] = append(bodies[s], api.TxFromChain(tx))
+			}
+		}
+		tr := &http.Transport{MaxIdleConnsPerHost: 64}
+		defer tr.CloseIdleConnections()
+		client := api.NewClient("http://"+n.APIAddr(), &http.Client{Transport: tr, Timeout: 30 * time.Second})
+		submit = func(s, i int) error { _, err := client.SubmitTx(context.Background(), bodies[s][i]); return err }
+	}
+	var failed atomic.Pointer[error]
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for s := range senders {
+		var next atomic.Int64
+		for range inflight {
+			wg.Go(func() {
+				for failed.Load() == nil {
+					i := int(next.Add(1) - 1)
+					if i >= per {
+						return
+					}
+					if err := submit(s, i); err != nil {
+						err = fmt.Errorf("submit: %w", err)
+						failed.CompareAndSwap(nil, &err)
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	d := time.Since(t0)
+	if e := failed.Load(); e != nil {
+		return nil, *e
+	}
+	rate := float64(per*senders) / d.Seconds()
+	r := absolute("ingest", "durable API ingest, 4 senders x 8 requests in flight", rate, "tx/s", valueAtLeast(5000))
+	if direct {
+		r = absolute("ingest-direct", "durable ingest without HTTP (SubmitTx), 4 senders x 8 in flight", rate, "tx/s")
+	}
+	// What bounds it: 32 requests in flight wait for group commits of the mempool.
+	sum, _ := metricValue(n, `actorchain_storage_commit_seconds_sum{op="mempool"}`)
+	commits, _ := metricValue(n, `actorchain_storage_commit_seconds_count{op="mempool"}`)
+	if commits > 0 {
+		r.Note = fmt.Sprintf("%.0f group commits of %.1f transfers on average, %.2f ms each (fsync included)", commits, float64(per*senders)/commits, 1000*sum/commits)
+	}
+	if probe, err := commitProbe(h.Dir, 50); err == nil {
+		r.Note += fmt.Sprintf("; the disk alone takes %.2f ms for a bbolt-like commit (4 scattered pages + fdatasync, meta page + fdatasync; median)", probe)
+	}
+	return []Result{r}, nil
+}
+
+// commitProbe times what a bbolt commit asks of the disk, n times in a file under dir, and
+// returns the median in milliseconds: 4 pages written at scattered offsets of an 8 MiB file and
+// fdatasync, then the meta page at offset 0 and fdatasync again.
+func commitProbe(dir string, n int) (float64, error) {
+	const page, size = 4096, 8 << 20
+	f, err := os.CreateTemp(dir, "commit-probe-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	if _, err := f.Write(make([]byte, size)); err != nil {
+		return 0, err
+	}
+	if err := f.Sync(); err != nil {
+		return 0, err
+	}
+	buf := make([]byte, page)
+	sync := func() error { return syscall.Fdatasync(int(f.Fd())) }
+	ms := make([]float64, 0, n)
+	for i := range n {
+		t0 := time.Now()
+		for j := range 4 {
+			off := int64((i*4+j)*7919%(size/page-1)+1) * page // scattered, never the meta page
+			if _, err := f.WriteAt(buf, off); err != nil {
+				return 0, err
+			}
+		}
+		if err := sync(); err != nil {
+			return 0, err
+		}
+		if _, err := f.WriteAt(buf, 0); err != nil {
+			return 0, err
+		}
+		if err := sync(); err != nil {
+			return 0, err
+		}
+		ms = append(ms, float64(time.Since(t0).Microseconds())/1000)
+	}
+	return median(ms), nil
+}
+
+// ---- block import ----
+
+// blockImport measures SubmitBlock of blocks holding count transfers in all (blocks of at most
+// 5,000, the chain's max_block_txs) into a fresh node that never saw them, against bare
+// verification of the same signatures; the median of runs.
+func blockImport(l *Lab, name string, count, runs int, goals ...Goal) ([]Result, error) {
+	var senders []ed25519.PrivateKey
+	src, err := l.NewHome(func(c *config.Config) {
+		c.Chain.PowBits = 2
+		senders = fundSenders(c, fixtureSenders)
+	})
+	if err != nil {
+		return nil, err
+	}
+	p, err := actors.ParamsFromConfig(src.Cfg)
+	if err != nil {
+		return nil, err
+	}
+	perBlock := min(count, p.MaxBlockTxs)
+	cb := NewChainBuilder(p)
+	nonces := make([]uint64, len(senders))
+	var txs []*chainstate.Tx
+	for done := 0; done < count; done += perBlock {
+		t := signTransfers(p, senders, nonces, min(perBlock, count-done))
+		if _, err := cb.Mine(keyFromSeed(98), t); err != nil {
+			return nil, err
+		}
+		txs = append(txs, t...)
+	}
+	var rates, bares []float64
+	for range runs {
+		h, err := l.Join(src, nil)
+		if err != nil {
+			return nil, err
+		}
+		n, err := h.Start(actors.Options{})
+		if err != nil {
+			return nil, err
+		}
+		t0 := time.Now()
+		for _, b := range cb.Blocks {
+			r, err := n.SubmitBlock(context.Background(), b)
+			if err == nil && r.Status != "connected" {
+				err = fmt.Errorf("block %d: %s, want connected", b.Header.Height, r.Status)
+			}
+			if err != nil {
+				_ = l.Stop(n)
+				return nil, err
+			}
+		}
+		rates = append(rates, float64(count)/time.Since(t0).Seconds())
+		if err := l.Stop(n); err != nil {
+			return nil, err
+		}
+		bare, err := BareVerifyRate(txs)
+		if err != nil {
+			return nil, err
+		}
+		bares = append(bares, bare)
+	}
+	fig := fmt.Sprintf("block import of %s transfers", thousands(count))
+	if count > perBlock {
+		fig += fmt.Sprintf(" (%d blocks)", len(cb.Blocks))
+	}
+	return []Result{relative(name, fig, median(rates), "tx/s", verifyLimit, median(bares), "sig/s", goals...)}, nil
+}
+
+// ---- sync ----
+
+// syncOnce starts a fresh node seeded with peers (through counting proxies when counted) and
+// returns how long it took from its start to hold the fixture's whole chain, and the bytes the
+// proxies carried.
+func (l *Lab) syncOnce(f *fixture, peers []*actors.Node, counted bool) (time.Duration, int64, error) {
+	var seeds []string
+	var proxies []*proxy
+	defer func() {
+		for _, px := range proxies {
+			_ = px.Close()
+		}
+	}()
+	for _, p := range peers {
+		addr := p.P2PAddr()
+		if counted {
+			px, err := startProxy(addr)
+			if err != nil {
+				return 0, 0, err
+			}
+			proxies = append(proxies, px)
+			addr = px.Addr()
+		}
+		seeds = append(seeds, p.NodeID()+"@"+addr)
+	}
+	h, err := l.Join(f.src, func(c *config.Config) {
+		c.P2P.Listen = "127.0.0.1:0"
+		c.P2P.MaxOutbound = len(peers)
+		c.P2P.Seeds = seeds
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	t0 := time.Now()
+	n, err := h.Start(actors.Options{})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer func() { _ = l.Stop(n) }()
+	want := uint64(len(f.blocks))
+	err = l.poll(10*time.Minute, "the sync", func() bool {
+		st, err := n.Status(context.Background())
+		return err == nil && st.Height >= want
+	})
+	d := time.Since(t0)
+	var total int64
+	for _, px := range proxies {
+		total += px.Bytes()
+	}
+	return d, total, err
+}
+
+// syncFigure syncs a chain of count transfers (blocks of 1,000) from k peers holding it.
+func (l *Lab) syncFigure(count, k int, counted bool) (rate, bare, bytesPerTx float64, err error) {
+	f, err := l.fixture(count, 1000)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	peers, err := l.startPeers(f, k)
+	defer func() {
+		for _, p := range peers {
+			_ = l.Stop(p)
+		}
+	}()
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	d, bytes, err := l.syncOnce(f, peers, counted)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if bare, err = BareVerifyRate(f.txs); err != nil {
+		return 0, 0, 0, err
+	}
+	return float64(count) / d.Seconds(), bare, float64(bytes) / float64(count), nil
+}
+
+func syncHeadline(l *Lab, s Sizes) ([]Result, error) {
+	rate, bare, _, err := l.syncFigure(s.SyncTxs, 1, false)
+	if err != nil {
+		return nil, err
+	}
+	return []Result{relative("sync", fmt.Sprintf("sync of %s transfers over Noise TCP", thousands(s.SyncTxs)), rate, "tx/s",
+		verifyLimit, bare, "sig/s", atLeast(0.8))}, nil
+}
+
+func wire(l *Lab, s Sizes) ([]Result, error) {
+	_, _, perTx, err := l.syncFigure(s.WireTxs, 1, true)
+	if err != nil {
+		return nil, err
+	}
+	f, err := l.fixture(s.WireTxs, 1000)
+	if err != nil {
+		return nil, err
+	}
+	var enc int
+	for _, tx := range f.txs {
+		enc += len(tx.Encode())
+	}
+	r := relative("wire", "bytes on the wire per transfer synced", perTx, "B", "encoded transfer size", float64(enc)/float64(len(f.txs)), "B", atMost(1.2))
+	r.Note = fmt.Sprintf("both directions of the Noise TCP connection during a sync of %s transfers, handshake and protocol included", thousands(s.WireTxs))
+	return []Result{r}, nil
+}
+
+func scaleSync(l *Lab, s Sizes) ([]Result, error) {
+	var out []Result
+	for _, count := range s.ScaleTxs {
+		rate, bare, perTx, err := l.syncFigure(count, 1, true)
+		if err != nil {
+			return nil, err
+		}
+		r := relative("scale-sync", fmt.Sprintf("sync of %s transfers, 1 peer", thousands(count)), rate, "tx/s", verifyLimit, bare, "sig/s")
+		r.Note = fmt.Sprintf("%.1f µs and %.0f B on the wire per transfer", 1e6/rate, perTx)
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func scalePeers(l *Lab, s Sizes) ([]Result, error) {
+	var out []Result
+	for _, k := range s.ScalePeers {
+		rate, bare, perTx, err := l.syncFigure(s.ScalePeersTxs, k, true)
+		if err != nil {
+			return nil, err
+		}
+		r := relative("scale-peers", fmt.Sprintf("sync of %s transfers, %d peer(s)", thousands(s.ScalePeersTxs), k), rate, "tx/s", verifyLimit, bare, "sig/s")
+		r.Note = fmt.Sprintf("%.0f B on the wire per transfer (all peers)", perTx)
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func scaleImport(l *Lab, s Sizes) ([]Result, error) {
+	var out []Result
+	for _, count := range s.ScaleTxs {
+		r, err := blockImport(l, "scale-import", count, 1)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r...)
+	}
+	return out, nil
+}
+
+// ---- ready after restart ----
+
+// ready mines a chain to each of s.ReadyBlocks and measures Start (to an answering API) on it,
+// against Start on a fresh home; the median of s.ReadyRuns starts each.
+func ready(l *Lab, s Sizes) ([]Result, error) {
+	h, err := l.NewHome(func(c *config.Config) {
+		c.Chain.PowBits = 4
+		c.Mining.Workers = 1
+	})
+	if err != nil {
+		return nil, err
+	}
+	fresh, err := l.Join(h, nil)
+	if err != nil {
+		return nil, err
+	}
+	startTime := func(h *Home) (float64, error) {
+		var ms []float64
+		for range s.ReadyRuns {
+			t0 := time.Now()
+			n, err := h.Start(actors.Options{})
+			if err != nil {
+				return 0, err
+			}
+			if _, err := n.Status(context.Background()); err != nil {
+				_ = l.Stop(n)
+				return 0, err
+			}
+			ms = append(ms, float64(time.Since(t0).Microseconds())/1000)
+			if err := l.Stop(n); err != nil {
+				return 0, err
+			}
+		}
+		return median(ms), nil
+	}
+	var out []Result
+	for _, target := range s.ReadyBlocks {
+		h.Cfg.Mining.Enabled = true
+		n, err := h.Start(actors.Options{MinBlockInterval: -1})
+		if err != nil {
+			return nil, err
+		}
+		err = l.poll(15*time.Minute, fmt.Sprintf("%d blocks mined", target), func() bool {
+			st, err := n.Status(context.Background())
+			return err == nil && st.Height >= uint64(target)
+		})
+		if serr := l.Stop(n); err == nil {
+			err = serr
+		}
+		if err != nil {
+			return nil, err
+		}
+		h.Cfg.Mining.Enabled = false
+		full, err := startTime(h)
+		if err != nil {
+			return nil, err
+		}
+		empty, err := startTime(fresh)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, relative("ready", fmt.Sprintf("ready after restart, %s blocks", thousands(target)), full, "ms",
+			"ready with a fresh home", empty, "ms", atMost(1.2), valueBelow(150)))
+	}
+	return out, nil
+}
+
+// ---- SIGTERM to exit ----
+
+// sigterm runs a mining node as a child process connected to 2 peers and measures SIGTERM to
+// process exit (the ordered stop), the median of s.SigtermRuns.
+func sigterm(l *Lab, s Sizes) ([]Result, error) {
+	const nPeers = 2
+	base, err := l.NewHome(func(c *config.Config) { peerConfig(c); c.Chain.PowBits = 64 })
+	if err != nil {
+		return nil, err
+	}
+	var seeds []string
+	for range nPeers {
+		h, err := l.Join(base, peerConfig)
+		if err != nil {
+			return nil, err
+		}
+		n, err := h.Start(actors.Options{})
+		if err != nil {
+			return nil, err
+		}
+		defer func() { _ = l.Stop(n) }()
+		seeds = append(seeds, peerAddr(n))
+	}
+	w := runtime.GOMAXPROCS(0)
+	ch, err := l.Join(base, func(c *config.Config) {
+		c.P2P.Listen = "127.0.0.1:0"
+		c.P2P.Seeds = seeds
+		c.Mining.Enabled = true
+		c.Mining.Workers = w
+	})
+	if err != nil {
+		return nil, err
+	}
+	var ms []float64
+	for range s.SigtermRuns {
+		c, err := ch.StartChild()
+		if err != nil {
+			return nil, err
+		}
+		err = l.poll(30*time.Second, "the child mining with 2 peers", func() bool {
+			st, err := c.API.Status(context.Background())
+			return err == nil && st.Mining && st.Peers >= nPeers
+		})
+		if err != nil {
+			c.Kill()
+			return nil, err
+		}
+		d, err := c.Terminate(20 * time.Second)
+		if err != nil {
+			return nil, fmt.Errorf("SIGTERM: %w", err)
+		}
+		ms = append(ms, float64(d.Microseconds())/1000)
+	}
+	r := absolute("sigterm", fmt.Sprintf("SIGTERM to exit, %d miners running, %d peers connected", w, nPeers), median(ms), "ms", valueBelow(100))
+	r.Note = fmt.Sprintf("median of %d; all: %v ms", len(ms), roundAll(ms))
+	return []Result{r}, nil
+}
+
+// ---- RSS ----
+
+// rss syncs a chain of s.RSSTxs transfers from s.RSSPeers peers into a node in a child process
+// and reads its peak resident set (VmHWM).
+func rss(l *Lab, s Sizes) ([]Result, error) {
+	f, err := l.fixture(s.RSSTxs, 1000)
+	if err != nil {
+		return nil, err
+	}
+	peers, err := l.startPeers(f, s.RSSPeers)
+	defer func() {
+		for _, p := range peers {
+			_ = l.Stop(p)
+		}
+	}()
+	if err != nil {
+		return nil, err
+	}
+	var seeds []string
+	for _, p := range peers {
+		seeds = append(seeds, peerAddr(p))
+	}
+	h, err := l.Join(f.src, func(c *config.Config) {
+		c.P2P.Listen = "127.0.0.1:0"
+		c.P2P.MaxOutbound = len(peers)
+		c.P2P.Seeds = seeds
+	})
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	c, err := h.StartChild()
+	if err != nil {
+		return nil, err
+	}
+	defer c.Kill()
+	maxPeers := 0
+	err = l.poll(10*time.Minute, "the child's sync", func() bool {
+		st, err := c.API.Status(context.Background())
+		maxPeers = max(maxPeers, st.Peers)
+		return err == nil && st.Height >= uint64(len(f.blocks))
+	})
+	if err != nil {
+		return nil, err
+	}
+	d := time.Since(t0)
+	hwm, cur, err := c.memKiB()
+	if err != nil {
+		return nil, err
+	}
+	r := absolute("rss", fmt.Sprintf("RSS, %d peers, %s transfers synced", len(peers), thousands(s.RSSTxs)), float64(hwm)*1024/mib, "MiB", valueAtMost(150))
+	r.Note = fmt.Sprintf("peak (VmHWM); VmRSS after the sync %.1f MiB; sync %.1f s; up to %d peers connected", float64(cur)*1024/mib, d.Seconds(), maxPeers)
+	return []Result{r}, nil
+}
+
+// ---- block hop ----
+
+// blockHop measures how fast a block of 1,000 transfers crosses a line of 5 nodes A-B-C-D-E:
+// per hop beyond the first, (E - B) / 3, the median of s.HopRounds blocks. warm: every mempool
+// already holds (and has verified) the block's transactions, as in a live network; cold: none
+// has seen them.
+func blockHop(l *Lab, s Sizes, warm bool) ([]Result, error) {
+	const perBlock, nSenders, hops = 1000, 10, 5
+	lineCfg := func(c *config.Config) {
+		c.P2P.Listen = "127.0.0.1:0"
+		c.P2P.MaxInbound = 1
+		c.P2P.MaxOutbound = 1
+		c.Chain.PowBits = 4
+		c.Mempool.MaxTxs = 100_000
+	}
+	var senders []ed25519.PrivateKey
+	first, err := l.NewHome(func(c *config.Config) {
+		lineCfg(c)
+		c.P2P.MaxOutbound = 0 // A only accepts: its one inbound slot is B's
+		senders = fundSenders(c, nSenders)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var nodes []*actors.Node
+	defer func() {
+		for _, n := range nodes {
+			_ = l.Stop(n)
+		}
+	}()
+	for i := range hops {
+		h := first
+		if i > 0 {
+			prev := nodes[i-1]
+			if h, err = l.Join(first, func(c *config.Config) { lineCfg(c); c.P2P.Seeds = []string{peerAddr(prev)} }); err != nil {
+				return nil, err
+			}
+		}
+		n, err := h.Start(actors.Options{})
+		if err != nil {
+			return nil, err
+		}
+		nodes = append(nodes, n)
+	}
+	if err := l.waitLine(nodes); err != nil {
+		return nil, err
+	}
+	status := func(n *actors.Node) actors.Status { st, _ := n.Status(context.Background()); return st }
+	p := nodes[0].Params()
+	cb := NewChainBuilder(p)
+	nonces := make([]uint64, nSenders)
+	var hopMs, totalMs []float64
+	for range s.HopRounds {
+		txs := signTransfers(p, senders, nonces, perBlock)
+		base := make([]int, hops)
+		for i, n := range nodes {
+			base[i] = status(n).Mempool
+		}
+		if warm {
+			if err := submitAll(nodes[0], txs, nSenders); err != nil {
+				return nil, err
+			}
+			err := l.poll(60*time.Second, "every mempool holding the block's transfers", func() bool {
+				for i, n := range nodes {
+					if status(n).Mempool < base[i]+perBlock {
+						return false
+					}
+				}
+				return true
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+		blk, err := cb.Mine(keyFromSeed(98), txs)
+		if err != nil {
+			return nil, err
+		}
+		target := blk.Header.Height
+		at := make([]time.Duration, hops)
+		seen := make([]bool, hops)
+		submitErr := make(chan error, 1)
+		t0 := time.Now()
+		go func() { // joined below (submitErr)
+			_, err := nodes[0].SubmitBlock(context.Background(), blk)
+			submitErr <- err
+		}()
+		err = func() error {
+			deadline := t0.Add(30 * time.Second)
+			for left := hops; left > 0; {
+				for i, n := range nodes {
+					if !seen[i] && status(n).Height >= target {
+						at[i], seen[i] = time.Since(t0), true
+						left--
+					}
+				}
+				if l.isClosed() {
+					return errClosed
+				}
+				if left > 0 && time.Now().After(deadline) {
+					return fmt.Errorf("block %d did not reach every node of the line in 30 s", target)
+				}
+				time.Sleep(200 * time.Microsecond) // a bounded fine-grained poll
+			}
+			return nil
+		}()
+		if serr := <-submitErr; err == nil && serr != nil {
+			err = fmt.Errorf("submit block: %w", serr)
+		}
+		if err != nil {
+			return nil, err
+		}
+		hopMs = append(hopMs, float64((at[4]-at[1]).Microseconds())/3000)
+		totalMs = append(totalMs, float64(at[4].Microseconds())/1000)
+		err = l.poll(30*time.Second, "mempools emptied by the block", func() bool {
+			for i, n := range nodes {
+				if status(n).Mempool > base[i] {
+					return false
+				}
+			}
+			return true
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	name, fig := "hop", "block of 1,000 transfers, per hop, 5-node line"
+	if !warm {
+		name, fig = "hop-cold", fig+", mempools cold"
+	}
+	r := absolute(name, fig, median(hopMs), "ms", valueAtMost(20))
+	if !warm {
+		r = absolute(name, fig, median(hopMs), "ms")
+	}
+	r.Note = fmt.Sprintf("median of %d blocks; A to E %v ms; on B..E a block import takes %.1f ms on average, of which the commit %.1f ms",
+		len(hopMs), roundAll(totalMs), meanMs(nodes[1:], "actorchain_block_import_seconds"), meanMs(nodes[1:], `actorchain_storage_commit_seconds{op="connect"}`))
+	return []Result{r}, nil
+}
+
+// meanMs is the mean of a histogram series (name without _sum/_count, labels included) over
+// nodes, in milliseconds.
+func meanMs(nodes []*actors.Node, series string) float64 {
+	name, labels, _ := strings.Cut(series, "{")
+	if labels != "" {
+		labels = "{" + labels
+	}
+	var sum, count float64
+	for _, n := range nodes {
+		s, _ := metricValue(n, name+"_sum"+labels)
+		c, _ := metricValue(n, name+"_count"+labels)
+		sum, count = sum+s, count+c
+	}
+	if count == 0 {
+		return 0
+	}
+	return 1000 * sum / count
+}
+
+// waitLine waits until the nodes form exactly the line A-B-C-D-E.
+func (l *Lab) waitLine(nodes []*actors.Node) error {
+	want := make([][]string, len(nodes))
+	for i := range nodes {
+		if i > 0 {
+			want[i] = append(want[i], nodes[i-1].NodeID())
+		}
+		if i < len(nodes)-1 {
+			want[i] = append(want[i], nodes[i+1].NodeID())
+		}
+		slices.Sort(want[i])
+	}
+	return l.poll(30*time.Second, "the line of nodes", func() bool {
+		for i, n := range nodes {
+			info, err := n.Peers(context.Background())
+			if err != nil {
+				return false
+			}
+			var ids []string
+			for _, c := range info.Connected {
+				ids = append(ids, c.ID)
+			}
+			slices.Sort(ids)
+			if !slices.Equal(ids, want[i]) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// submitAll submits txs to n: one goroutine per sender, each in nonce order.
+func submitAll(n *actors.Node, txs []*chainstate.Tx, senders int) error {
+	var wg sync.WaitGroup
+	errs := make([]error, senders)
+	for s := range senders {
+		wg.Go(func() {
+			for i := s; i < len(txs); i += senders {
+				if _, err := n.SubmitTx(context.Background(), txs[i]); err != nil {
+					errs[s] = fmt.Errorf("submit transfer %d: %w", i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// ---- helpers ----
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func roundAll(v []float64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(int(x*10+0.5)) / 10
+	}
+	return out
+}
+
+// thousands writes n with comma separators (40000 -> "40,000").
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

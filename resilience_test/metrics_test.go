@@ -1,0 +1,50 @@
+package resilience_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/actorchain/actorchain/actors"
+	"github.com/actorchain/actorchain/config"
+)
+
+// TestLatencyHistograms: a fresh node exposes the import, sync and commit histograms with zero
+// counts from its first scrape (every op label of the commit histogram included); after it
+// synced A's chain of 10 blocks, each block was imported and committed exactly once and the
+// sync's blocks were timed.
+func TestLatencyHistograms(t *testing.T) {
+	const height = 10
+	ops := []string{"connect", "put_block", "reorg", "mark_invalid", "mempool", "peers"}
+	ah := netHome(t, func(c *config.Config) { c.Mining.Enabled = true })
+	a := ah.start(t, actors.Options{})
+	bh := joinHome(t, ah, func(c *config.Config) { c.Mining.Enabled = false })
+	b := bh.start(t, actors.Options{})
+	zero := []string{"actorchain_block_import_seconds_count", "actorchain_sync_block_seconds_count"}
+	for _, op := range ops {
+		zero = append(zero, `actorchain_storage_commit_seconds_count{op="`+op+`"}`)
+	}
+	for _, series := range zero {
+		if v, ok := b.metric(series); !ok || v != 0 {
+			t.Errorf("first scrape: %s = %v (present %v), want 0", series, v, ok)
+		}
+	}
+	if _, ok := b.metric(`actorchain_storage_commit_seconds_bucket{op="connect",le="+Inf"}`); !ok {
+		t.Errorf("first scrape: no +Inf bucket of the commit histogram")
+	}
+
+	a.waitHeight(height, netTimeout)
+	setMining(t, a, false)
+	_, top := waitSameTip(t, a) // A's final tip, after the stop took effect
+	if err := b.n.AddPeer(context.Background(), peerAddr(a)); err != nil {
+		t.Fatal(err)
+	}
+	b.waitHeight(top, netTimeout)
+	b.waitMetric("actorchain_block_import_seconds_count", float64(top))
+	b.waitMetric(`actorchain_storage_commit_seconds_count{op="connect"}`, float64(top))
+	if v, _ := b.metric("actorchain_sync_block_seconds_count"); v < 1 || v > float64(top) {
+		t.Errorf("actorchain_sync_block_seconds_count = %v after a sync of %d blocks", v, top)
+	}
+	if v, _ := b.metric("actorchain_block_import_seconds_sum"); v <= 0 {
+		t.Errorf("actorchain_block_import_seconds_sum = %v after %d imports", v, top)
+	}
+}
