@@ -64,7 +64,8 @@ type minerActor struct {
 	parent   chainstate.Hash
 	builtAt  int // mempool size when the template was built
 	stopTick func()
-	pace     *time.Timer // a held-back job's start (stopped in Stopping/Restarting)
+	pace     *time.Timer     // a held-back job's start (stopped in Stopping/Restarting)
+	pacedFor chainstate.Hash // the tip whose pace has run out
 }
 
 func newMinerActor(n *Node) *minerActor {
@@ -123,6 +124,9 @@ func (m *minerActor) Receive(ctx actor.Context) {
 		}
 	case *paceTick:
 		if m.enabled && m.template == nil {
+			// This tip has been waited for: the next template on it goes out at once, even if
+			// its time is still ahead of our clock.
+			m.pacedFor = msg.Parent
 			m.newJob(ctx)
 		}
 	case *setMiningRequest:
@@ -195,7 +199,7 @@ func (m *minerActor) newJob(ctx actor.Context) {
 	if err != nil {
 		return
 	}
-	if wait := paceWait(tip.Header.Time, m.n.nowMs(), m.n.minBlockInterval()); wait > 0 && tip.Header.Height > 0 {
+	if wait := paceWait(tip.Header.Time, m.n.nowMs(), m.n.minBlockInterval()); wait > 0 && tip.Header.Height > 0 && tip.Hash != m.pacedFor {
 		// Paced: start this job when the interval since the tip has passed.
 		if m.pace != nil {
 			m.pace.Stop()
