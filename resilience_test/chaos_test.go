@@ -465,6 +465,10 @@ func TestChaosInProcess(t *testing.T) {
 		net.must("clear clock skew", func(ctx context.Context) error { _, err := cl.DebugClockSkew(ctx, 0); return err })
 	}
 	healed := time.Now()
+	healedAt := make([]int, nodes) // log offsets at the heal
+	for i := range healedAt {
+		healedAt[i] = net.node(i).log.size()
+	}
 	for _, s := range streams {
 		s.stop()
 	}
@@ -493,6 +497,19 @@ func TestChaosInProcess(t *testing.T) {
 				}
 			}
 			return true
+		})
+	}
+	// Every node mines again after the heal: its own block connected since (a forward skew that
+	// was cleared, a storage fault, a restarted miner must not leave it idle).
+	for i := 0; i < nodes; i++ {
+		nd := net.node(i)
+		waitFor(t, bound, fmt.Sprintf("node%d mining a block after the heal", i), func() bool {
+			for _, r := range nd.log.since(healedAt[i], "block mined") {
+				if r["status"] == "connected" {
+					return true
+				}
+			}
+			return false
 		})
 	}
 	tip, height := settle(t, bound, net.node(0), net.nodes[1:]...)
