@@ -21,5 +21,6 @@ for pkg in $($go list ./...); do
       cat "$log"
       exit 1
     fi
+    grep 'fuzz: elapsed' "$log" | tail -n 1 || true # the run's figures: execs, new interesting inputs
   done
 done
