@@ -1,12 +1,19 @@
-# Actorchain. `make check` is the test command CI runs; `make bench` the benchmarks.
+# Actorchain. `make check` is the test command CI runs; `make bench` the benchmarks; `make soak` the
+# long crash-safety soak (docs/soak.md).
 GO        ?= go
 PKGS      := ./...
 # Property tests draw this many cases (fixed in CI so runs are deterministic in size).
 RAPID_CHECKS ?= 100
 STATICCHECK_VERSION ?= v0.8.2
+# Time per fuzz target: `make check` keeps it short; `make fuzz FUZZTIME=60s` for a real run.
 FUZZTIME  ?= 3s
+# Crash-safety soak: kill -9 cycles (make check's go test runs 3), SOAK_SEED replays a schedule
+# (default: from the clock; the test logs it), SOAK_FLAGS e.g. -race.
+SOAK_CYCLES ?= 200
+SOAK_SEED ?=
+SOAK_FLAGS ?=
 
-.PHONY: all build check fmt vet staticcheck test fuzz bench bench-quick clean
+.PHONY: all build check fmt vet staticcheck test fuzz soak bench bench-quick clean
 
 all: build
 
@@ -29,9 +36,17 @@ staticcheck:
 test:
 	RAPID_CHECKS=$(RAPID_CHECKS) $(GO) test -race -shuffle=on -count=1 -timeout 8m $(PKGS)
 
-# Short runs of every fuzz target (one package and target at a time, as go test requires).
+# Every fuzz target for FUZZTIME, one package and target at a time (as go test requires), each from
+# its committed seed corpus in testdata/fuzz/; FUZZ_PARALLEL and FUZZ_TARGETS: see scripts/fuzz.sh.
 fuzz:
 	@./scripts/fuzz.sh $(FUZZTIME)
+
+# The crash-safety soak: a node process killed with SIGKILL SOAK_CYCLES times during heavy block
+# connects, reorgs and mempool writes; after each restart Verify, the state against a reference
+# store that never crashed, and every acknowledged transfer are checked. Prints its figures.
+soak:
+	SOAK_CYCLES=$(SOAK_CYCLES) SOAK_SEED=$(SOAK_SEED) $(GO) test -count=1 -timeout 3h -v $(SOAK_FLAGS) \
+		-run '^TestCrashSafetySoak$$' ./resilience_test/
 
 # The micro-benchmarks of every package, then the harness (docs/performance.md): the table of
 # figures next to their limits. resilience_test's benchmarks are the harness's figures (the same
