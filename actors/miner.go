@@ -64,7 +64,8 @@ type minerActor struct {
 	parent   chainstate.Hash
 	builtAt  int // mempool size when the template was built
 	stopTick func()
-	pace     *time.Timer // a held-back job's start (stopped in Stopping/Restarting)
+	pace     *time.Timer     // a held-back job's start (stopped in Stopping/Restarting)
+	pacedFor chainstate.Hash // the tip whose pace has run out
 }
 
 func newMinerActor(n *Node) *minerActor {
@@ -123,6 +124,9 @@ func (m *minerActor) Receive(ctx actor.Context) {
 		}
 	case *paceTick:
 		if m.enabled && m.template == nil {
+			// This tip has been waited for: the next template on it goes out at once, even if
+			// its time is still ahead of our clock.
+			m.pacedFor = msg.Parent
 			m.newJob(ctx)
 		}
 	case *setMiningRequest:
@@ -195,7 +199,7 @@ func (m *minerActor) newJob(ctx actor.Context) {
 	if err != nil {
 		return
 	}
-	if wait := time.Duration(int64(tip.Header.Time)-m.n.now().UnixMilli())*time.Millisecond + m.n.minBlockInterval(); wait > 0 && tip.Header.Height > 0 {
+	if wait := paceWait(tip.Header.Time, m.n.nowMs(), m.n.minBlockInterval()); wait > 0 && tip.Header.Height > 0 && tip.Hash != m.pacedFor {
 		// Paced: start this job when the interval since the tip has passed.
 		if m.pace != nil {
 			m.pace.Stop()
@@ -229,6 +233,20 @@ func (m *minerActor) newJob(ctx actor.Context) {
 	for i := 0; i < m.workers; i++ {
 		m.sendJob(ctx, i)
 	}
+}
+
+// paceWait is how long the miner holds a job on a tip made at tipMs back, at nowMs: until
+// interval has passed since the tip's time, but never longer than interval. A tip that is ahead of
+// this node's clock (a peer's clock runs fast, or ours was set back) does not stall mining for the
+// difference: the template's time is max(now, tip time) anyway, so the block stays valid.
+func paceWait(tipMs, nowMs uint64, interval time.Duration) time.Duration {
+	if nowMs >= tipMs+uint64(interval.Milliseconds()) {
+		return 0
+	}
+	if tipMs >= nowMs {
+		return interval
+	}
+	return interval - time.Duration(nowMs-tipMs)*time.Millisecond
 }
 
 func (m *minerActor) sendJob(ctx actor.Context, i int) {

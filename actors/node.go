@@ -72,6 +72,7 @@ type Node struct {
 	handle   storeHandle
 	sigs     *chainstate.SigCache
 	metrics  *metrics
+	faults   faults // debug fault hooks (faults.go)
 	nodeID   string
 	minerKey ed25519.PrivateKey
 	minerPub chainstate.PublicKey
@@ -321,7 +322,10 @@ func (n *Node) SubmitBlock(ctx context.Context, b *chainstate.Block) (BlockResul
 
 func (n *Node) pid(name string) *actor.PID { return actor.NewPID(n.sys.Address(), rootName+"/"+name) }
 
-func (n *Node) now() time.Time { return n.opts.Clock() }
+// now is the node's clock: Options.Clock plus the injected skew (SetClockSkew).
+func (n *Node) now() time.Time {
+	return n.opts.Clock().Add(time.Duration(n.faults.skewMs.Load()) * time.Millisecond)
+}
 
 func (n *Node) nowMs() uint64 { return uint64(n.now().UnixMilli()) }
 

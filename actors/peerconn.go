@@ -54,7 +54,17 @@ type peerConnActor struct {
 	submitted map[chainstate.Hash]bool // received and handed to consensus, not yet answered
 	lastAddr  time.Time
 	closed    bool
+
+	// shaper holds messages back under an injected link delay (nil until a filter applies);
+	// dueTimer wakes the actor when the first held message is due (stopped in Stopping).
+	shaper   *linkShaper
+	dueTimer *time.Timer
+	self     *actor.PID
+	root     *actor.RootContext
 }
+
+// linkDue tells a connection actor that a delayed message may be due.
+type linkDue struct{}
 
 func newPeerConnActor(n *Node, c *noisep2p.Conn) *peerConnActor {
 	return &peerConnActor{n: n, conn: c, id: c.RemoteID(), known: newHashSet(knownCap), inFlight: map[chainstate.Hash]bool{}, submitted: map[chainstate.Hash]bool{}}
@@ -64,6 +74,7 @@ func (a *peerConnActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		self, root := ctx.Self(), ctx.ActorSystem().Root
+		a.self, a.root = self, root
 		a.conn.Start(func(typ uint8, payload []byte) {
 			root.Send(self, &wireIn{Type: typ, Payload: payload})
 		}, func(err error) {
@@ -74,7 +85,13 @@ func (a *peerConnActor) Receive(ctx actor.Context) {
 		ctx.Send(ctx.Parent(), &peerHeight{ID: a.id, Height: a.conn.RemoteHello().BestHeight})
 	case *actor.Stopping, *actor.Restarting:
 		a.closed = true
+		if a.dueTimer != nil {
+			a.dueTimer.Stop()
+			a.dueTimer = nil
+		}
 		_ = a.conn.Close()
+	case *linkDue:
+		a.sendDue(ctx)
 	case *connClosed:
 		if m.Err != nil && !errors.Is(m.Err, noisep2p.ErrClosed) {
 			a.n.log.Info("peer connection closed", "actor", namePeers+"/"+a.id.Short(), "peer_id", a.id.String(), "err", m.Err)
@@ -135,10 +152,53 @@ func (a *peerConnActor) relayBlocks(hs []chainstate.Hash) {
 	}
 }
 
+// send sends m to the peer, through the injected link filter when one applies (loss drops it,
+// delay holds it back in order).
 func (a *peerConnActor) send(m noisep2p.Message) {
 	if a.closed {
 		return
 	}
+	if f := a.n.faults.link(a.id); f.active() || a.shaper != nil {
+		if a.shaper == nil {
+			a.shaper = newLinkShaper(a.id)
+		}
+		now, pending := time.Now(), len(a.shaper.queue) > 0
+		send, queued := a.shaper.offer(f, m, now)
+		if queued && !pending {
+			a.armDue(a.shaper.queue[0].At.Sub(now))
+		}
+		if !send {
+			return
+		}
+	}
+	a.sendNow(m)
+}
+
+// armDue makes the actor send itself linkDue after d.
+func (a *peerConnActor) armDue(d time.Duration) {
+	if a.dueTimer != nil {
+		a.dueTimer.Stop()
+	}
+	self, root := a.self, a.root
+	a.dueTimer = time.AfterFunc(max(d, 0), func() { root.Send(self, &linkDue{}) })
+}
+
+// sendDue sends the held-back messages that are due and re-arms for the next.
+func (a *peerConnActor) sendDue(ctx actor.Context) {
+	if a.closed || a.shaper == nil {
+		return
+	}
+	now := time.Now()
+	msgs, next := a.shaper.due(now)
+	for _, m := range msgs {
+		a.sendNow(m)
+	}
+	if !next.IsZero() {
+		a.armDue(next.Sub(now))
+	}
+}
+
+func (a *peerConnActor) sendNow(m noisep2p.Message) {
 	if err := a.conn.SendMsg(m); err != nil {
 		a.n.log.Debug("send to peer failed", "actor", namePeers+"/"+a.id.Short(), "err", err)
 	}

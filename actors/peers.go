@@ -193,6 +193,8 @@ func (p *peersActor) Receive(ctx actor.Context) {
 			p.dial(ctx, r.ID, r.Addr)
 		}
 		ctx.Respond(&addPeersResponse{Added: added})
+	case *linkCut:
+		p.cutLink(ctx, m.ID)
 	case *exportPeersRequest:
 		ctx.Respond(&exportPeersResponse{Peers: p.book.list(-1, p.n.now(), [32]byte{})})
 	}
@@ -287,7 +289,7 @@ func (p *peersActor) tick(ctx actor.Context) {
 	now := p.n.now()
 	for _, r := range p.book.candidates(free, now, func(id [32]byte) bool {
 		_, conn := p.conns[id]
-		return conn || p.dialing[id] || p.ours[p.book.entries[id].rec.Addr]
+		return conn || p.dialing[id] || p.ours[p.book.entries[id].rec.Addr] || p.n.faults.cut(id)
 	}) {
 		p.dial(ctx, r.ID, r.Addr)
 	}
@@ -295,7 +297,7 @@ func (p *peersActor) tick(ctx actor.Context) {
 
 // dial connects to id at addr in a tracked goroutine; the result comes back as a message.
 func (p *peersActor) dial(ctx actor.Context, id noisep2p.ID, addr string) {
-	if p.stopping || p.dialing[id] || p.ours[addr] || id == p.book.self {
+	if p.stopping || p.dialing[id] || p.ours[addr] || id == p.book.self || p.n.faults.cut(id) {
 		return
 	}
 	if _, ok := p.conns[id]; ok {
@@ -365,6 +367,10 @@ func (p *peersActor) register(ctx actor.Context, c *noisep2p.Conn, dialAddr stri
 	}
 	if p.book.banned(id, now) {
 		refuse("banned")
+		return
+	}
+	if p.n.faults.cut(id) {
+		refuse("link cut (fault injection)")
 		return
 	}
 	if old, dup := p.conns[id]; dup {
@@ -539,6 +545,19 @@ func (p *peersActor) answerAddrs(ctx actor.Context, to noisep2p.ID) {
 		out = append(out, noisep2p.PeerAddr{ID: r.ID, Addr: r.Addr, LastSeen: max(r.LastSeen/1000, 0)})
 	}
 	ctx.Send(c.pid, &relayAddr{Peers: out})
+}
+
+// cutLink closes the live connection (and a pending replacement) with a peer whose link was cut;
+// dial and register refuse it while the cut lasts.
+func (p *peersActor) cutLink(ctx actor.Context, id noisep2p.ID) {
+	if pc := p.replacing[id]; pc != nil {
+		delete(p.replacing, id)
+		_ = pc.conn.Close()
+	}
+	if c := p.conns[id]; c != nil {
+		p.n.log.Info("link cut: closing the connection", "actor", namePeers, "peer_id", id.String())
+		ctx.Send(c.pid, &disconnectPeer{Reason: "link cut"})
+	}
 }
 
 func (p *peersActor) misbehaved(ctx actor.Context, m *misbehaved) {

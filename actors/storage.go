@@ -156,6 +156,9 @@ func (a *storageActor) Receive(ctx actor.Context) {
 				panic(fmt.Errorf("reopen store: %w", err))
 			}
 		}
+		// Every write checks the injected storage fault just before it commits (a no-op
+		// unless debug.fault_injection set it).
+		s.SetBeforeCommit(a.n.faults.beforeCommit)
 		a.s = s
 		a.n.handle.publish(s)
 	case *actor.Stopping, *actor.Restarting:

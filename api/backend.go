@@ -29,6 +29,11 @@ type Backend interface {
 	FaultInjection() bool
 	CrashActor(name string) error
 	KillActor(name string) error
+	SetStorageFault(ctx context.Context, fail bool) (bool, error)
+	SetClockSkew(ctx context.Context, skewSeconds int64) (int64, error)
+	SetLink(ctx context.Context, f actors.LinkFilter) ([]actors.LinkFilter, error)
+	Links(ctx context.Context) ([]actors.LinkFilter, error)
+	ClearLinks(ctx context.Context) ([]actors.LinkFilter, error)
 	Params() *chainstate.Params
 	MetricsHandler() http.Handler
 }

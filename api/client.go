@@ -131,6 +131,40 @@ func (c *Client) Kill(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodPost, "/v1/debug/actors/"+url.PathEscape(name)+"/kill", nil, nil)
 }
 
+// DebugStorageFault makes every storage commit of the node fail (true) or lets them commit again
+// (false) (POST /v1/debug/storage; needs debug.fault_injection) and returns the state set.
+func (c *Client) DebugStorageFault(ctx context.Context, fail bool) (bool, error) {
+	var s StorageFault
+	return s.FailCommits, c.do(ctx, http.MethodPost, "/v1/debug/storage", StorageFault{FailCommits: fail}, &s)
+}
+
+// DebugClockSkew runs the node's clock skewSeconds ahead of real time, behind when negative
+// (POST /v1/debug/clock; needs debug.fault_injection) and returns the skew set. A skew beyond the
+// chain's future drift is a 400 out_of_range *APIError.
+func (c *Client) DebugClockSkew(ctx context.Context, skewSeconds int64) (int64, error) {
+	var s ClockSkew
+	return s.SkewSeconds, c.do(ctx, http.MethodPost, "/v1/debug/clock", ClockSkew{SkewSeconds: skewSeconds}, &s)
+}
+
+// DebugSetLink sets the filter of the node's link to f.Peer (cut, delay, loss), or removes it
+// when all three are zero (POST /v1/debug/links; needs debug.fault_injection), and returns every
+// filter.
+func (c *Client) DebugSetLink(ctx context.Context, f actors.LinkFilter) ([]actors.LinkFilter, error) {
+	var l []actors.LinkFilter
+	return l, c.do(ctx, http.MethodPost, "/v1/debug/links", f, &l)
+}
+
+// DebugLinks returns the node's link filters (GET /v1/debug/links).
+func (c *Client) DebugLinks(ctx context.Context) ([]actors.LinkFilter, error) {
+	var l []actors.LinkFilter
+	return l, c.do(ctx, http.MethodGet, "/v1/debug/links", nil, &l)
+}
+
+// DebugClearLinks removes every link filter of the node (DELETE /v1/debug/links).
+func (c *Client) DebugClearLinks(ctx context.Context) error {
+	return c.do(ctx, http.MethodDelete, "/v1/debug/links", nil, nil)
+}
+
 // do sends one request. in, when not nil, is the JSON body (a json.RawMessage is sent as is);
 // out, when not nil, receives the JSON answer of a 2xx status. Any other status is an *APIError.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {

@@ -24,6 +24,7 @@ const (
 	CodeDuplicate         = "duplicate"          // 400: the transaction is already known
 	CodeMempoolFull       = "mempool_full"       // 400
 	CodeUnknownActor      = "unknown_actor"      // 404: a debug hook named an actor not in the tree
+	CodeOutOfRange        = "out_of_range"       // 400: a debug hook's value is beyond what the node allows
 	CodeBodyTooLarge      = "body_too_large"     // 413: the body is over MaxBodyBytes
 	CodeBusy              = "busy"               // 503: the node did not answer in time; retry
 	CodeInternal          = "internal"           // 500: a bug; the node's log has the details
@@ -92,6 +93,8 @@ func classify(err error) (status int, code string, internal bool) {
 			return http.StatusBadRequest, CodeMalformed, false
 		}
 		return http.StatusBadRequest, rej.Code, false
+	case errors.Is(err, actors.ErrOutOfRange):
+		return http.StatusBadRequest, CodeOutOfRange, false
 	case errors.Is(err, supervisor.ErrUnknownActor):
 		return http.StatusNotFound, CodeUnknownActor, false
 	case errors.Is(err, actors.ErrNotFound), errors.Is(err, supervisor.ErrNoFaultInjection):

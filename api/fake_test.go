@@ -83,6 +83,9 @@ type fake struct {
 	imported  []chainstate.PeerRecord
 	crashed   []string
 	killed    []string
+	failing   bool                // storage fault
+	skew      int64               // clock skew, seconds
+	links     []actors.LinkFilter // link filters, by peer
 
 	err       error         // returned by every ctx method when set
 	submitErr error         // returned by SubmitTx when set
@@ -295,6 +298,61 @@ func (f *fake) KillActor(name string) error {
 	}
 	f.killed = append(f.killed, name)
 	return nil
+}
+
+func (f *fake) SetStorageFault(ctx context.Context, fail bool) (bool, error) {
+	if err := f.enter(); err != nil {
+		return false, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failing = fail
+	return fail, nil
+}
+
+func (f *fake) SetClockSkew(ctx context.Context, skew int64) (int64, error) {
+	if err := f.enter(); err != nil {
+		return 0, err
+	}
+	if err := actors.CheckClockSkew(skew, chainstate.DefaultMaxFutureDriftMs); err != nil {
+		return 0, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.skew = skew
+	return skew, nil
+}
+
+func (f *fake) SetLink(ctx context.Context, l actors.LinkFilter) ([]actors.LinkFilter, error) {
+	if err := f.enter(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.links = slices.DeleteFunc(f.links, func(x actors.LinkFilter) bool { return x.Peer == l.Peer })
+	if l.Cut || l.DelayMs > 0 || l.Loss > 0 {
+		f.links = append(f.links, l)
+	}
+	return slices.Clone(f.links), nil
+}
+
+func (f *fake) Links(ctx context.Context) ([]actors.LinkFilter, error) {
+	if err := f.enter(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.links), nil
+}
+
+func (f *fake) ClearLinks(ctx context.Context) ([]actors.LinkFilter, error) {
+	if err := f.enter(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.links = nil
+	return nil, nil
 }
 
 func (f *fake) Params() *chainstate.Params { return f.params }

@@ -76,6 +76,11 @@ func NewHandler(b Backend, opts Options) http.Handler {
 	mux.HandleFunc("GET /v1/actors", h.actors)
 	mux.HandleFunc("POST /v1/debug/actors/{name}/crash", h.faultHook("crash", b.CrashActor))
 	mux.HandleFunc("POST /v1/debug/actors/{name}/kill", h.faultHook("kill", b.KillActor))
+	mux.HandleFunc("POST /v1/debug/storage", h.debugOnly(h.storageFault))
+	mux.HandleFunc("POST /v1/debug/clock", h.debugOnly(h.clockSkew))
+	mux.HandleFunc("GET /v1/debug/links", h.debugOnly(h.links))
+	mux.HandleFunc("POST /v1/debug/links", h.debugOnly(h.setLink))
+	mux.HandleFunc("DELETE /v1/debug/links", h.debugOnly(h.clearLinks))
 	mux.Handle("GET /metrics", b.MetricsHandler())
 
 	busy := errorJSON(CodeBusy, fmt.Sprintf("the node did not answer within %s; retry later", h.timeout))

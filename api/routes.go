@@ -340,6 +340,136 @@ func (h *handler) faultHook(action string, do func(name string) error) http.Hand
 	}
 }
 
+// debugOnly guards a debug hook: without debug.fault_injection it answers 404 like an unknown
+// path, as faultHook does.
+func (h *handler) debugOnly(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !h.b.FaultInjection() {
+			writeError(w, http.StatusNotFound, CodeNotFound,
+				fmt.Sprintf("no endpoint %s %s (debug.fault_injection is off)", r.Method, r.URL.Path))
+			return
+		}
+		next(w, r)
+	}
+}
+
+// storageFaultRequest is the body of POST /v1/debug/storage.
+type storageFaultRequest struct {
+	FailCommits *bool `json:"fail_commits"`
+}
+
+// storageFault serves POST /v1/debug/storage: make every storage commit fail, or stop doing so.
+func (h *handler) storageFault(w http.ResponseWriter, r *http.Request) {
+	var q storageFaultRequest
+	if !h.decodeBody(w, r, &q) {
+		return
+	}
+	if q.FailCommits == nil {
+		writeError(w, http.StatusBadRequest, CodeMalformed, missing("fail_commits").Error())
+		return
+	}
+	on, err := h.b.SetStorageFault(r.Context(), *q.FailCommits)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.log.Info("fault injected", "fault", "storage", "fail_commits", on)
+	writeJSON(w, http.StatusOK, StorageFault{FailCommits: on})
+}
+
+// clockRequest is the body of POST /v1/debug/clock.
+type clockRequest struct {
+	SkewSeconds *int64 `json:"skew_seconds"`
+}
+
+// clockSkew serves POST /v1/debug/clock: run the node's clock skew_seconds ahead (or behind).
+func (h *handler) clockSkew(w http.ResponseWriter, r *http.Request) {
+	var q clockRequest
+	if !h.decodeBody(w, r, &q) {
+		return
+	}
+	if q.SkewSeconds == nil {
+		writeError(w, http.StatusBadRequest, CodeMalformed, missing("skew_seconds").Error())
+		return
+	}
+	skew, err := h.b.SetClockSkew(r.Context(), *q.SkewSeconds)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.log.Info("fault injected", "fault", "clock", "skew_seconds", skew)
+	writeJSON(w, http.StatusOK, ClockSkew{SkewSeconds: skew})
+}
+
+// linkRequest is the body of POST /v1/debug/links; peer is required, the rest default to zero.
+type linkRequest struct {
+	Peer    *string  `json:"peer"`
+	Cut     *bool    `json:"cut"`
+	DelayMs *int     `json:"delay_ms"`
+	Loss    *float64 `json:"loss"`
+}
+
+// setLink serves POST /v1/debug/links: set or remove the filter of the link to one peer.
+func (h *handler) setLink(w http.ResponseWriter, r *http.Request) {
+	var q linkRequest
+	if !h.decodeBody(w, r, &q) {
+		return
+	}
+	if q.Peer == nil {
+		writeError(w, http.StatusBadRequest, CodeMalformed, missing("peer").Error())
+		return
+	}
+	f := actors.LinkFilter{Peer: *q.Peer}
+	if q.Cut != nil {
+		f.Cut = *q.Cut
+	}
+	if q.DelayMs != nil {
+		f.DelayMs = *q.DelayMs
+	}
+	if q.Loss != nil {
+		f.Loss = *q.Loss
+	}
+	if err := f.Validate(); err != nil {
+		writeError(w, http.StatusBadRequest, CodeMalformed, err.Error())
+		return
+	}
+	list, err := h.b.SetLink(r.Context(), f)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.log.Info("fault injected", "fault", "link", "peer_id", f.Peer, "cut", f.Cut, "delay_ms", f.DelayMs, "loss", f.Loss)
+	writeLinks(w, list)
+}
+
+// links serves GET /v1/debug/links.
+func (h *handler) links(w http.ResponseWriter, r *http.Request) {
+	list, err := h.b.Links(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeLinks(w, list)
+}
+
+// clearLinks serves DELETE /v1/debug/links: remove every link filter.
+func (h *handler) clearLinks(w http.ResponseWriter, r *http.Request) {
+	list, err := h.b.ClearLinks(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.log.Info("fault injected", "fault", "links_cleared")
+	writeLinks(w, list)
+}
+
+func writeLinks(w http.ResponseWriter, list []actors.LinkFilter) {
+	if list == nil {
+		list = []actors.LinkFilter{}
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
 func isHex(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]

@@ -164,6 +164,16 @@ type Accepted struct {
 	Action string `json:"action"`
 }
 
+// StorageFault is the answer of POST /v1/debug/storage: whether storage commits now fail.
+type StorageFault struct {
+	FailCommits bool `json:"fail_commits"`
+}
+
+// ClockSkew is the answer of POST /v1/debug/clock: the node's clock skew in seconds.
+type ClockSkew struct {
+	SkewSeconds int64 `json:"skew_seconds"`
+}
+
 // ActorNode is one actor of the supervision tree (GET /v1/actors): its full name ("node",
 // "miner/worker-0"), its state ("running", "restarting" or "stopped"), how often it was
 // restarted or replaced, and its children in start order (never null).

@@ -96,6 +96,6 @@ func (s *Store) PutPeers(put []PeerRecord, remove [][32]byte) error {
 				return err
 			}
 		}
-		return nil
+		return s.commitCheck()
 	}))
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -43,6 +44,32 @@ type Store struct {
 
 	mu     sync.Mutex // guards closed
 	closed bool
+
+	// beforeCommit, when set, runs at the end of every write transaction, just before bbolt
+	// commits it; an error rolls the transaction back (fault injection).
+	beforeCommit atomic.Pointer[func() error]
+}
+
+// SetBeforeCommit installs check, run at the end of every write transaction of this Store
+// (PutBlock, Connect, Reorg, PutMempool, MarkInvalid, PutPeers) after its changes are made and
+// just before bbolt commits them. A non-nil error rolls the whole transaction back and is
+// returned by the write method, wrapped with the operation's name. nil removes the check. It is
+// goroutine-safe; the node's storage fault hook uses it so that failures take the real rollback
+// path of a commit.
+func (s *Store) SetBeforeCommit(check func() error) {
+	if check == nil {
+		s.beforeCommit.Store(nil)
+		return
+	}
+	s.beforeCommit.Store(&check)
+}
+
+// commitCheck runs the before-commit check, if any.
+func (s *Store) commitCheck() error {
+	if f := s.beforeCommit.Load(); f != nil {
+		return (*f)()
+	}
+	return nil
 }
 
 // Open opens or creates the database at path for chain p, waiting at most timeout for the file
@@ -231,7 +258,10 @@ func (s *Store) view(op string, fn func(r *readTx) error) error {
 // update runs fn in one write transaction.
 func (s *Store) update(op string, fn func(w *writeTx) error) error {
 	return s.wrapErr(op, s.db.Update(func(tx *bolt.Tx) error {
-		return fn(&writeTx{readTx: newReadTx(tx), p: s.params})
+		if err := fn(&writeTx{readTx: newReadTx(tx), p: s.params}); err != nil {
+			return err
+		}
+		return s.commitCheck()
 	}))
 }
 
