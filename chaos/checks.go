@@ -209,7 +209,7 @@ func CheckInjected(steps []Applied, kinds []Kind) Check {
 		switch s.Result {
 		case ResultOK:
 			ok++
-			if !s.End {
+			if !s.End && s.Fault >= 0 {
 				applied[s.Kind] = true
 			}
 		case ResultSkipped:

@@ -2,7 +2,6 @@ package chaos
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
 )
@@ -120,6 +120,7 @@ type runner struct {
 	table   map[Pair]Link
 	storage []bool
 	skew    []int
+	dirty   []bool // a change was skipped while the node was down or frozen
 }
 
 // Run runs cfg: sets up links and homes, starts the nodes, loads and faults them on the seeded
@@ -136,7 +137,7 @@ func Run(ctx context.Context, cfg Config) (tr *Transcript, err error) {
 		cfg: cfg, faults: faults, began: time.Now(),
 		hc:   &http.Client{Timeout: submitTimeout},
 		down: make([]bool, n), frozen: make([]bool, n), procs: make([]*proc, n),
-		storage: make([]bool, n), skew: make([]int, n), table: map[Pair]Link{},
+		storage: make([]bool, n), skew: make([]int, n), dirty: make([]bool, n), table: map[Pair]Link{},
 	}
 	tr = &Transcript{Seed: cfg.Seed, Nodes: n, DurationS: cfg.Settings.Duration.Seconds(), Rounds: cfg.Settings.Rounds,
 		Senders: cfg.Senders, Dir: cfg.Dir}
@@ -426,7 +427,7 @@ func (r *runner) restart(ctx context.Context, k int) error {
 	if err := r.waitReady(ctx, k); err != nil {
 		return err
 	}
-	return r.push(ctx, k)
+	return r.push(ctx, k, true)
 }
 
 // schedule applies the timeline, printing each step.
@@ -462,7 +463,7 @@ func (r *runner) apply(ctx context.Context, st Step, f Fault) (Result, string) {
 		if err == nil {
 			return ResultOK, ""
 		}
-		return ResultError, err.Error()
+		return ResultError, strings.ReplaceAll(err.Error(), "\n", "; ")
 	}
 	switch f.Kind {
 	case KindKill:
@@ -484,7 +485,7 @@ func (r *runner) apply(ctx context.Context, st Step, f Fault) (Result, string) {
 			r.mu.Lock()
 			r.frozen[k] = false
 			r.mu.Unlock()
-			return fail(r.push(ctx, k))
+			return fail(r.push(ctx, k, false))
 		}
 		r.mu.Lock()
 		r.frozen[k] = true
@@ -507,12 +508,6 @@ func (r *runner) apply(ctx context.Context, st Step, f Fault) (Result, string) {
 		}
 		if err != nil {
 			return fail(fmt.Errorf("%s %s: %w", f.Action, name, err))
-		}
-		if name == "peers" && r.usesFilter() {
-			// A new peers actor may start without the filters: give them again once it answers.
-			if err := poll(c, 50*time.Millisecond, func() bool { return r.push(c, k) == nil }); err != nil {
-				return fail(fmt.Errorf("%s %s: link filters not back: %w", f.Action, name, err))
-			}
 		}
 		return ResultOK, name
 	case KindPartition, KindLink:
@@ -593,7 +588,7 @@ func (r *runner) applyLinks(ctx context.Context) error {
 				errs = append(errs, err)
 			}
 		}
-		if r.usesFilter() && r.isUp(ch.From) {
+		if r.usesFilter() {
 			if err := r.setFilter(ctx, ch.Pair, r.filterPart(ch.Link)); err != nil {
 				errs = append(errs, err)
 			}
@@ -611,94 +606,98 @@ func (r *runner) filterPart(l Link) Link {
 	return Link{DelayMs: l.DelayMs, Loss: l.Loss}
 }
 
-// push gives node k its whole desired fault state again (after SIGCONT or a restart).
-func (r *runner) push(ctx context.Context, k int) error {
-	var errs []error
-	if r.usesFilter() {
-		r.mu.Lock()
-		var mine []LinkChange
-		for p, l := range r.table {
-			if p.From == k {
-				mine = append(mine, LinkChange{p, l})
-			}
-		}
-		r.mu.Unlock()
-		if err := r.debug(ctx, k, http.MethodDelete, "/v1/debug/links", nil, nil); err != nil {
-			errs = append(errs, err)
-		}
-		for _, ch := range mine {
-			if err := r.setFilter(ctx, ch.Pair, r.filterPart(ch.Link)); err != nil {
-				errs = append(errs, err)
-			}
+// push gives node k its desired fault state: after a restart (fresh) the faults in force; after
+// SIGCONT (or a peers actor restart) everything, when a change was skipped meanwhile (dirty).
+func (r *runner) push(ctx context.Context, k int, fresh bool) error {
+	r.mu.Lock()
+	all := r.dirty[k] && !fresh
+	r.dirty[k] = false
+	var mine []LinkChange
+	for p, l := range r.table {
+		if p.From == k {
+			mine = append(mine, LinkChange{p, l})
 		}
 	}
-	r.mu.Lock()
 	storage, skew := r.storage[k], r.skew[k]
 	r.mu.Unlock()
-	if storage {
+	var errs []error
+	if r.usesFilter() {
+		if all {
+			errs = append(errs, r.call(ctx, k, "DELETE /v1/debug/links", func(c context.Context) error {
+				return r.clients[k].DebugClearLinks(c)
+			}))
+		}
+		for _, ch := range mine {
+			errs = append(errs, r.setFilter(ctx, ch.Pair, r.filterPart(ch.Link)))
+		}
+	}
+	if storage || all {
 		errs = append(errs, r.pushStorage(ctx, k))
 	}
-	if skew != 0 {
+	if skew != 0 || all {
 		errs = append(errs, r.pushClock(ctx, k))
 	}
 	return errors.Join(errs...)
 }
 
+// setFilter sets node p.From's link filter for p.To, unless p.From is down or frozen (then it is
+// marked dirty and gets its filters when it is back).
 func (r *runner) setFilter(ctx context.Context, p Pair, l Link) error {
-	body := map[string]any{"peer": r.homes[p.To].NodeID, "cut": l.Cut, "delay_ms": l.DelayMs, "loss": l.Loss}
-	return r.debug(ctx, p.From, http.MethodPost, "/v1/debug/links", body, nil)
+	if !r.upOrDirty(p.From) {
+		return nil
+	}
+	f := actors.LinkFilter{Peer: r.homes[p.To].NodeID, Cut: l.Cut, DelayMs: l.DelayMs, Loss: l.Loss}
+	return r.call(ctx, p.From, "POST /v1/debug/links", func(c context.Context) error {
+		_, err := r.clients[p.From].DebugSetLink(c, f)
+		return err
+	})
 }
 
 // pushStorage and pushClock give node k its desired storage and clock state, unless it is down
 // or frozen (then push does it when it is back).
 func (r *runner) pushStorage(ctx context.Context, k int) error {
-	if !r.isUp(k) {
+	if !r.upOrDirty(k) {
 		return nil
 	}
 	r.mu.Lock()
 	v := r.storage[k]
 	r.mu.Unlock()
-	return r.debug(ctx, k, http.MethodPost, "/v1/debug/storage", map[string]bool{"fail_commits": v}, nil)
+	return r.call(ctx, k, "POST /v1/debug/storage", func(c context.Context) error {
+		_, err := r.clients[k].DebugStorageFault(c, v)
+		return err
+	})
 }
 
 func (r *runner) pushClock(ctx context.Context, k int) error {
-	if !r.isUp(k) {
+	if !r.upOrDirty(k) {
 		return nil
 	}
 	r.mu.Lock()
 	v := r.skew[k]
 	r.mu.Unlock()
-	return r.debug(ctx, k, http.MethodPost, "/v1/debug/clock", map[string]int{"skew_seconds": v}, nil)
+	return r.call(ctx, k, "POST /v1/debug/clock", func(c context.Context) error {
+		_, err := r.clients[k].DebugClockSkew(c, int64(v))
+		return err
+	})
 }
 
-// debug makes one /v1/debug call (debugspec: JSON bodies, JSON answers).
-func (r *runner) debug(ctx context.Context, k int, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = strings.NewReader(string(b))
+// upOrDirty reports whether node k is up; if not, it marks k dirty.
+func (r *runner) upOrDirty(k int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.down[k] || r.frozen[k] {
+		r.dirty[k] = true
+		return false
 	}
+	return true
+}
+
+// call makes one bounded request to node k; an error names the node and the endpoint.
+func (r *runner) call(ctx context.Context, k int, what string, do func(context.Context) error) error {
 	c, cancel := context.WithTimeout(ctx, submitTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(c, method, r.homes[k].API+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	res, err := r.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("node%d %s %s: %w", k, method, path, err)
-	}
-	defer res.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	if res.StatusCode/100 != 2 {
-		return fmt.Errorf("node%d %s %s: HTTP %d: %s", k, method, path, res.StatusCode, strings.TrimSpace(string(data)))
-	}
-	if out != nil {
-		return json.Unmarshal(data, out)
+	if err := do(c); err != nil {
+		return fmt.Errorf("node%d %s: %w", k, what, err)
 	}
 	return nil
 }
@@ -729,14 +728,16 @@ func (r *runner) heal(ctx context.Context, tr *Transcript) {
 	errs = append(errs, r.applyLinks(ctx))
 	for k := range r.homes {
 		if r.usesFilter() {
-			errs = append(errs, r.debug(ctx, k, http.MethodDelete, "/v1/debug/links", nil, nil))
+			errs = append(errs, r.call(ctx, k, "DELETE /v1/debug/links", func(c context.Context) error {
+				return r.clients[k].DebugClearLinks(c)
+			}))
 		}
 		errs = append(errs, r.pushStorage(ctx, k), r.pushClock(ctx, k))
 	}
 	a := Applied{AtS: time.Since(r.scheduleStart).Seconds(), Kind: "heal", Fault: -1, What: "heal everything", Result: ResultOK,
 		Duration: time.Since(began).Seconds()}
 	if err := errors.Join(errs...); err != nil {
-		a.Result, a.Detail = ResultError, err.Error()
+		a.Result, a.Detail = ResultError, strings.ReplaceAll(err.Error(), "\n", "; ")
 	}
 	tr.Steps = append(tr.Steps, a)
 	r.healed = time.Now()

@@ -112,8 +112,8 @@ type Settings struct {
 
 // Schedule defaults.
 const (
-	DefaultMinGap = 1500 * time.Millisecond
-	DefaultMaxGap = 4 * time.Second
+	DefaultMinGap = 1 * time.Second
+	DefaultMaxGap = 3 * time.Second
 	DefaultMinFor = 1 * time.Second
 	DefaultMaxFor = 5 * time.Second
 )
