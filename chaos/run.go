@@ -135,7 +135,7 @@ func Run(ctx context.Context, cfg Config) (tr *Transcript, err error) {
 	n := cfg.Settings.Nodes
 	r := &runner{
 		cfg: cfg, faults: faults, began: time.Now(),
-		hc:   &http.Client{Timeout: submitTimeout},
+		hc:   &http.Client{Timeout: submitTimeout, Transport: &http.Transport{}},
 		down: make([]bool, n), frozen: make([]bool, n), procs: make([]*proc, n),
 		storage: make([]bool, n), skew: make([]int, n), dirty: make([]bool, n), table: map[Pair]Link{},
 	}
@@ -762,6 +762,7 @@ func (r *runner) teardown() error {
 	}
 	r.mu.Unlock()
 	r.wg.Wait()
+	r.hc.Transport.(*http.Transport).CloseIdleConnections()
 	for _, f := range r.logs {
 		_ = f.Close()
 	}

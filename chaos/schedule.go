@@ -154,7 +154,8 @@ func (s Settings) Validate() error {
 // Plan draws the fault schedule of seed: a pure function of its arguments. The first len(Kinds)
 // faults are a seeded permutation of every kind (so a schedule of at least that many faults
 // contains each); the rest are drawn uniformly. A process fault (kill, freeze) leaves at least
-// one node running and never hits a node that is down or frozen; actor, storage and clock faults
+// one node running and never hits a node that is down or frozen; actor faults take the actor
+// roles in a seeded order (every len(Actors) consecutive actor faults hit each role once); actor, storage and clock faults
 // only target running nodes, and a node has at most one storage and one clock fault at a time.
 // With Duration set every fault starts and ends within it.
 func Plan(seed int64, s Settings) ([]Fault, error) {
@@ -174,6 +175,8 @@ func Plan(seed int64, s Settings) ([]Fault, error) {
 	type busy struct{ proc, storage, clock time.Duration }
 	nodes := make([]busy, s.Nodes)
 	order := rng.Perm(len(Kinds))
+	// Actor faults go through the roles in a seeded order, so every len(Actors) of them hit each.
+	roles, nactor := rng.Perm(len(Actors)), 0
 	var out []Fault
 	t := time.Duration(0)
 	for s.Rounds == 0 || len(out) < s.Rounds {
@@ -246,7 +249,8 @@ func Plan(seed int64, s Settings) ([]Fault, error) {
 			f.For = dur
 			nodes[f.Node].proc = t + f.For
 		case KindActor:
-			f.Actor = Actors[rng.IntN(len(Actors))]
+			f.Actor = Actors[roles[nactor%len(roles)]]
+			nactor++
 			f.Action = []string{"crash", "kill"}[rng.IntN(2)]
 			f.Pick = rng.Uint32()
 		case KindPartition:

@@ -26,8 +26,11 @@ func (r *runner) check(ctx context.Context, tr *Transcript) {
 	r.mu.Unlock()
 	r.printf("chaos: %d transfers acknowledged (%d more known without a 202); converging\n", len(acked), tr.Known)
 
+	// Everything below shares one bound: --converge from the end of the heal.
+	deadline := r.healed.Add(r.cfg.Converge)
+
 	// 1. Every node confirms every acknowledged transfer, everyone mining.
-	bound, cancel := context.WithTimeout(ctx, r.cfg.Converge)
+	bound, cancel := context.WithDeadline(ctx, deadline)
 	remaining := make([]map[string]bool, len(r.homes))
 	for k := range remaining {
 		remaining[k] = map[string]bool{}
@@ -50,10 +53,10 @@ func (r *runner) check(ctx context.Context, tr *Transcript) {
 	cancel()
 
 	// 2. Only node0 mines until it is ahead of everyone; then nobody mines and all must agree.
-	tips := r.converge(ctx)
+	tips := r.converge(ctx, deadline)
 	took := time.Since(r.healed)
 	tr.ConvergeS = took.Seconds()
-	tr.Checks = append(tr.Checks, CheckConverged(tips, took, 3*r.cfg.Converge))
+	tr.Checks = append(tr.Checks, CheckConverged(tips, took, r.cfg.Converge))
 	if st, err := r.clients[0].Status(ctx); err == nil {
 		tr.Height, tr.Tip = st.Height, st.TipHash
 	}
@@ -130,8 +133,8 @@ func (r *runner) ackedHashes() []string {
 
 // converge turns mining off on every node but node0, lets node0 get ahead of every tip, turns
 // it off too and waits until every node reports the same tip; it returns the tips last seen.
-func (r *runner) converge(ctx context.Context) []string {
-	bound, cancel := context.WithTimeout(ctx, 3*r.cfg.Converge)
+func (r *runner) converge(ctx context.Context, deadline time.Time) []string {
+	bound, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	for k := len(r.homes) - 1; k >= 1; k-- {
 		_ = poll(bound, 200*time.Millisecond, func() bool {

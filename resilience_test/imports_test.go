@@ -24,7 +24,8 @@ var allowedImports = map[string]struct {
 		project: []string{"chainstate", "powworker", "noisep2p", "config", "supervisor"},
 		outside: []string{"github.com/asynkron/protoactor-go", "github.com/prometheus/client_golang"},
 	},
-	"api": {project: []string{"actors", "chainstate", "supervisor"}},
+	"api":   {project: []string{"actors", "chainstate", "supervisor"}},
+	"chaos": {project: []string{"actors", "api", "chainstate"}},
 }
 
 // TestImportDirection fails when a package imports something the architecture does not allow:

@@ -77,7 +77,7 @@ See docs/chaos.md.`,
 	f.StringVar(&o.links, "links", string(chaos.LinksAuto), "how links are faulted: auto|netns|filter")
 	f.StringVar(&o.jsonFile, "json", "", "write the transcript as JSON to this file (default DIR/transcript.json)")
 	f.IntVar(&o.powBits, "pow-bits", defaultChaosPowBits, "chain.pow_bits of the network (lower mines faster)")
-	f.DurationVar(&o.converge, "converge", 60*time.Second, "bound of each wait for the network to heal")
+	f.DurationVar(&o.converge, "converge", 60*time.Second, "bound from the heal until every node confirms every acknowledged transfer and all agree on one tip")
 	f.BoolVar(&o.keep, "keep", false, "keep DIR even when every invariant held")
 	return c
 }
