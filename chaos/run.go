@@ -200,7 +200,9 @@ func Run(ctx context.Context, cfg Config) (tr *Transcript, err error) {
 	if cfg.Settings.Duration > 0 {
 		sleepCtx(ctx, time.Until(r.scheduleStart.Add(cfg.Settings.Duration)))
 	}
-	r.heal(ctx, tr)
+	if ctx.Err() == nil {
+		r.heal(ctx, tr)
+	}
 	stopLoad()
 	lwg.Wait()
 	if ctx.Err() != nil {
