@@ -64,13 +64,19 @@ func TestChaosBadInput(t *testing.T) {
 
 // TestChaosInterrupted: a SIGTERM while the schedule runs stops every node process and removes
 // every namespace of the run, and the command exits 1 saying so. It runs the test binary as the
-// node command (asNodeEnv).
+// node command (asNodeEnv); in both link modes.
 func TestChaosInterrupted(t *testing.T) {
 	t.Setenv(asNodeEnv, "1")
+	for _, links := range []string{"auto", "filter"} {
+		t.Run(links, func(t *testing.T) { testChaosInterrupted(t, links) })
+	}
+}
+
+func testChaosInterrupted(t *testing.T, links string) {
 	dir := filepath.Join(t.TempDir(), "chaos")
 	base := freePorts(t, 6)
 	r := cliStart(t, "chaos", "--seed", "5", "--duration", "5m", "--dir", dir, "--base-port", fmt.Sprint(base),
-		"--pow-bits", "8", "--converge", "90s")
+		"--pow-bits", "8", "--converge", "90s", "--links", links)
 	eventually(t, 2*time.Minute, "the schedule to start", func() bool {
 		return strings.Contains(r.out.String(), "schedule starts") || r.exited()
 	})
@@ -80,7 +86,6 @@ func TestChaosInterrupted(t *testing.T) {
 	if n := len(nodeProcesses(t, dir)); n != 3 {
 		t.Fatalf("%d node processes run on %s, want 3", n, dir)
 	}
-	t.Logf("before the signal:\n%s", r.out.String())
 	if code := r.stop(t, time.Minute); code != exitFailure {
 		t.Fatalf("exit %d after SIGTERM, want %d", code, exitFailure)
 	}
