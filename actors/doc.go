@@ -36,6 +36,15 @@
 // (status, blocks, accounts, confirmed transactions) go straight to the published store: bbolt
 // read transactions are concurrent and never wait behind a commit. Every wait is bounded.
 //
+// # Fault injection
+//
+// With debug.fault_injection the node takes faults from its API (faults.go): a crash or kill of
+// any actor (the supervisor package), failing storage commits (every write transaction of the
+// storage actor rolls back with ErrInjectedStorageFault), a clock skew (the clock the miner and
+// the future-drift rule read), and per-peer link filters that cut a link or delay and drop the
+// messages sent over it. The fault state lives in the Node, so it survives restarts of the actors
+// that apply it, and is gone with the Node.
+//
 // # Concurrency
 //
 // Node's methods are goroutine-safe. Several nodes may run in one process: each has its own actor

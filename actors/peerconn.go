@@ -35,7 +35,26 @@ const (
 	// pushBlockMax is the largest block relayed whole instead of announced: a small block costs
 	// less than the announce-request round trip it saves.
 	pushBlockMax = 32 << 10
+	// syncStallTimeout is how long a sync round or a requested block may go without an answer
+	// before the connection asks again (an answer can be lost: a lossy link filter drops whole
+	// messages, and a peer may simply not answer).
+	syncStallTimeout = 4 * time.Second
+	// stallCheckEvery is how often a connection checks for a stalled sync.
+	stallCheckEvery = time.Second
 )
+
+// syncStalled reports, at now, the requested blocks that went unanswered for longer than
+// syncStallTimeout (expired), and whether a sync round has seen no answer at all for that long
+// (stalled). A request can be lost (a lossy link filter drops whole messages) or ignored; one
+// lost block must not hold up a sync that goes on receiving the others.
+func syncStalled(syncing bool, inFlight map[chainstate.Hash]time.Time, lastProgress, now time.Time) (expired []chainstate.Hash, stalled bool) {
+	for h, at := range inFlight {
+		if now.Sub(at) > syncStallTimeout {
+			expired = append(expired, h)
+		}
+	}
+	return expired, syncing && now.Sub(lastProgress) > syncStallTimeout
+}
 
 // peerConnActor is `peers/<id8>`: it owns one noisep2p.Conn (a reader and a writer goroutine,
 // closed and joined in Stopping) and speaks the wire protocol for it: inventory, data requests,
@@ -49,9 +68,9 @@ type peerConnActor struct {
 	known *hashSet // what the peer has (it announced it, or we sent it)
 
 	syncing   bool
-	queue     []chainstate.Hash        // blocks announced in answer to getblocks, not yet requested
-	inFlight  map[chainstate.Hash]bool // requested, not yet received
-	submitted map[chainstate.Hash]bool // received and handed to consensus, not yet answered
+	queue     blockQueue                    // blocks announced in answer to getblocks, not yet requested
+	inFlight  map[chainstate.Hash]time.Time // requested (when), not yet received
+	submitted map[chainstate.Hash]bool      // received and handed to consensus, not yet answered
 	lastAddr  time.Time
 	closed    bool
 
@@ -61,13 +80,19 @@ type peerConnActor struct {
 	dueTimer *time.Timer
 	self     *actor.PID
 	root     *actor.RootContext
+
+	lastProgress time.Time // the last sync answer or requested block (stall detection)
+	stopCheck    func()    // stops the stall check tick
 }
+
+// stallCheck is the connection's periodic check for a stalled sync.
+type stallCheck struct{}
 
 // linkDue tells a connection actor that a delayed message may be due.
 type linkDue struct{}
 
 func newPeerConnActor(n *Node, c *noisep2p.Conn) *peerConnActor {
-	return &peerConnActor{n: n, conn: c, id: c.RemoteID(), known: newHashSet(knownCap), inFlight: map[chainstate.Hash]bool{}, submitted: map[chainstate.Hash]bool{}}
+	return &peerConnActor{n: n, conn: c, id: c.RemoteID(), known: newHashSet(knownCap), inFlight: map[chainstate.Hash]time.Time{}, submitted: map[chainstate.Hash]bool{}}
 }
 
 func (a *peerConnActor) Receive(ctx actor.Context) {
@@ -75,6 +100,7 @@ func (a *peerConnActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		self, root := ctx.Self(), ctx.ActorSystem().Root
 		a.self, a.root = self, root
+		a.stopCheck = every(stallCheckEvery, func() { root.Send(self, &stallCheck{}) })
 		a.conn.Start(func(typ uint8, payload []byte) {
 			root.Send(self, &wireIn{Type: typ, Payload: payload})
 		}, func(err error) {
@@ -85,6 +111,10 @@ func (a *peerConnActor) Receive(ctx actor.Context) {
 		ctx.Send(ctx.Parent(), &peerHeight{ID: a.id, Height: a.conn.RemoteHello().BestHeight})
 	case *actor.Stopping, *actor.Restarting:
 		a.closed = true
+		if a.stopCheck != nil {
+			a.stopCheck()
+			a.stopCheck = nil
+		}
 		if a.dueTimer != nil {
 			a.dueTimer.Stop()
 			a.dueTimer = nil
@@ -92,6 +122,8 @@ func (a *peerConnActor) Receive(ctx actor.Context) {
 		_ = a.conn.Close()
 	case *linkDue:
 		a.sendDue(ctx)
+	case *stallCheck:
+		a.checkStall()
 	case *connClosed:
 		if m.Err != nil && !errors.Is(m.Err, noisep2p.ErrClosed) {
 			a.n.log.Info("peer connection closed", "actor", namePeers+"/"+a.id.Short(), "peer_id", a.id.String(), "err", m.Err)
@@ -122,6 +154,7 @@ func (a *peerConnActor) Receive(ctx actor.Context) {
 		ctx.Stop(ctx.Self())
 	case *startSync:
 		a.syncing = true
+		a.lastProgress = time.Now()
 		a.requestBlocks()
 	}
 }
@@ -254,7 +287,10 @@ func (a *peerConnActor) onInv(ctx actor.Context, items []noisep2p.InvItem) {
 	if err != nil {
 		return
 	}
-	if len(items) == 0 && a.syncing && len(a.queue) == 0 && len(a.inFlight) == 0 && len(a.submitted) == 0 {
+	if a.syncing {
+		a.lastProgress = time.Now()
+	}
+	if len(items) == 0 && a.syncing && a.queue.len() == 0 && len(a.inFlight) == 0 && len(a.submitted) == 0 {
 		a.syncing = false // the peer has nothing after our locator
 		ctx.Send(ctx.Parent(), &syncDone{ID: a.id})
 		return
@@ -267,8 +303,8 @@ func (a *peerConnActor) onInv(ctx actor.Context, items []noisep2p.InvItem) {
 		switch it.Kind {
 		case invBlock:
 			blocks++
-			if _, ok, err := s.Entry(it.Hash); err == nil && !ok && !a.inFlight[it.Hash] && !a.submitted[it.Hash] {
-				a.queue = append(a.queue, it.Hash)
+			if _, ok, err := s.Entry(it.Hash); err == nil && !ok && !a.isInFlight(it.Hash) && !a.submitted[it.Hash] {
+				a.queue.push(it.Hash)
 			}
 		case invTx:
 			txs = append(txs, it.Hash)
@@ -284,7 +320,7 @@ func (a *peerConnActor) onInv(ctx actor.Context, items []noisep2p.InvItem) {
 	}
 	if blocks > 0 {
 		a.requestMore()
-		if len(a.queue) == 0 && len(a.inFlight) == 0 && len(a.submitted) == 0 && a.syncing {
+		if a.queue.len() == 0 && len(a.inFlight) == 0 && len(a.submitted) == 0 && a.syncing {
 			a.syncing = false
 			ctx.Send(ctx.Parent(), &syncDone{ID: a.id})
 		}
@@ -309,16 +345,47 @@ func (a *peerConnActor) missingTxs(ctx actor.Context, s *chainstate.Store, hs []
 	return out
 }
 
+// checkStall asks again when a sync round or requested blocks went unanswered for
+// syncStallTimeout: the requests still in flight are forgotten (they were lost, or the peer will
+// not answer them) and the sync restarts from a fresh locator, whose answer requests again what
+// is still missing.
+func (a *peerConnActor) checkStall() {
+	now := time.Now()
+	if a.closed {
+		return
+	}
+	expired, stalled := syncStalled(a.syncing, a.inFlight, a.lastProgress, now)
+	if len(expired) == 0 && !stalled {
+		return
+	}
+	a.n.log.Debug("sync stalled; asking again", "actor", namePeers+"/"+a.id.Short(), "peer_id", a.id.String(), "expired", len(expired), "in_flight", len(a.inFlight))
+	for _, h := range expired {
+		delete(a.inFlight, h)
+	}
+	a.lastProgress = now
+	a.requestBlocks()
+}
+
+func (a *peerConnActor) isInFlight(h chainstate.Hash) bool {
+	_, ok := a.inFlight[h]
+	return ok
+}
+
 // requestMore keeps up to blocksInFlight blocks requested from the sync queue.
 func (a *peerConnActor) requestMore() {
 	var items []noisep2p.InvItem
-	for len(a.queue) > 0 && len(a.inFlight)+len(a.submitted) < blocksInFlight {
-		h := a.queue[0]
-		a.queue = a.queue[1:]
-		if a.inFlight[h] || a.submitted[h] {
+	s, _ := a.n.store()
+	for a.queue.len() > 0 && len(a.inFlight)+len(a.submitted) < blocksInFlight {
+		h, _ := a.queue.pop()
+		if a.isInFlight(h) || a.submitted[h] {
 			continue
 		}
-		a.inFlight[h] = true
+		if s != nil {
+			if _, ok, err := s.Entry(h); err == nil && ok {
+				continue // arrived meanwhile (gossip, or another peer)
+			}
+		}
+		a.inFlight[h] = time.Now()
 		items = append(items, noisep2p.InvItem{Kind: invBlock, Hash: h})
 	}
 	if len(items) > 0 {
@@ -384,6 +451,9 @@ func (a *peerConnActor) onBlock(ctx actor.Context, raw []byte) {
 	}
 	h := b.Hash()
 	a.known.add(h)
+	if a.isInFlight(h) {
+		a.lastProgress = time.Now()
+	}
 	delete(a.inFlight, h)
 	// The stateless checks, signatures above all, run here on this connection's goroutine (in
 	// parallel with other connections, outside consensus's mailbox); they fill the signature
@@ -421,7 +491,7 @@ func (a *peerConnActor) blockDone(ctx actor.Context, b *chainstate.Block, h chai
 		ctx.Send(ctx.Parent(), &peerHeight{ID: a.id, Height: b.Header.Height})
 	}
 	a.requestMore()
-	if a.syncing && len(a.inFlight) == 0 && len(a.queue) == 0 && len(a.submitted) == 0 {
+	if a.syncing && len(a.inFlight) == 0 && a.queue.len() == 0 && len(a.submitted) == 0 {
 		a.requestBlocks() // next round; an answer with nothing new ends the sync
 	}
 }
@@ -501,6 +571,39 @@ func transportViolation(err error) bool {
 	return err != nil && (errors.Is(err, noisep2p.ErrMsgTooLarge) || errors.Is(err, noisep2p.ErrBadFrame) ||
 		errors.Is(err, noisep2p.ErrDecrypt) || errors.Is(err, noisep2p.ErrMalformed))
 }
+
+// blockQueue is a FIFO of block hashes that holds each hash at most once (repeated getblocks
+// answers announce the same blocks again).
+type blockQueue struct {
+	order []chainstate.Hash
+	in    map[chainstate.Hash]bool
+}
+
+// push appends h unless it is queued already, and reports whether it was appended.
+func (q *blockQueue) push(h chainstate.Hash) bool {
+	if q.in[h] {
+		return false
+	}
+	if q.in == nil {
+		q.in = map[chainstate.Hash]bool{}
+	}
+	q.in[h] = true
+	q.order = append(q.order, h)
+	return true
+}
+
+// pop removes and returns the oldest hash.
+func (q *blockQueue) pop() (chainstate.Hash, bool) {
+	if len(q.order) == 0 {
+		return chainstate.Hash{}, false
+	}
+	h := q.order[0]
+	q.order = q.order[1:]
+	delete(q.in, h)
+	return h, true
+}
+
+func (q *blockQueue) len() int { return len(q.order) }
 
 // hashSet is a bounded set of hashes that forgets the oldest first.
 type hashSet struct {

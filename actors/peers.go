@@ -276,6 +276,9 @@ func (p *peersActor) tick(ctx actor.Context) {
 	if p.stopping {
 		return
 	}
+	// A peer known to be ahead with no sync running (its round ended while blocks were still
+	// missing, say) gets a sync now rather than at the next announcement.
+	p.maybeSync(ctx)
 	out := 0
 	for _, c := range p.conns {
 		if c.outbound {
