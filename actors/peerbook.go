@@ -152,7 +152,9 @@ func (b *peerBook) candidates(n int, now time.Time, skip func([32]byte) bool) []
 		if id == b.self || e.rec.Addr == "-" || skip(id) || e.rec.BannedUntil > now.UnixMilli() {
 			continue
 		}
-		if e.rec.Failures > 0 && now.Sub(e.lastAttempt) < backoff(e.rec.Failures) {
+		// A last attempt after now means the clock went back (a cleared skew): the backoff is
+		// over rather than stretched by the step.
+		if e.rec.Failures > 0 && !now.Before(e.lastAttempt) && now.Sub(e.lastAttempt) < backoff(e.rec.Failures) {
 			continue
 		}
 		out = append(out, e.rec)
