@@ -33,15 +33,26 @@ const (
 func CheckConverged(tips []string, took, bound time.Duration) Check {
 	c := Check{Name: CheckNameConverged}
 	distinct := slices.Compact(slices.Sorted(slices.Values(tips)))
-	c.OK = len(tips) > 0 && len(distinct) == 1 && distinct[0] != "" && took <= bound
+	silent := slices.Index(distinct, "") == 0
+	if silent {
+		distinct = distinct[1:]
+	}
+	c.OK = len(tips) > 0 && !silent && len(distinct) == 1 && took <= bound
 	switch {
 	case len(tips) == 0:
-		c.Figure = "no node answered"
-	case len(distinct) == 1 && distinct[0] != "":
+		c.Figure = "no node to ask"
+	case !silent && len(distinct) == 1:
 		c.Figure = fmt.Sprintf("%d nodes on tip %s after %.1fs (bound %s)", len(tips), short(distinct[0]), took.Seconds(), bound)
 	default:
 		c.Figure = fmt.Sprintf("%d distinct tips after %.1fs (bound %s)", len(distinct), took.Seconds(), bound)
-		c.Detail = "tips: " + strings.Join(tips, ", ")
+		named := make([]string, len(tips))
+		for k, t := range tips {
+			if t == "" {
+				t = "no answer"
+			}
+			named[k] = fmt.Sprintf("node%d %s", k, short(t))
+		}
+		c.Detail = "tips: " + strings.Join(named, ", ")
 	}
 	return c
 }

@@ -20,6 +20,7 @@ func TestCheckConverged(t *testing.T) {
 		{"one tip in time", []string{"aa", "aa", "aa"}, time.Second, true},
 		{"two tips", []string{"aa", "bb", "aa"}, time.Second, false},
 		{"a node did not answer", []string{"aa", "", "aa"}, time.Second, false},
+		{"no node answered", []string{"", "", ""}, time.Second, false},
 		{"too late", []string{"aa", "aa"}, time.Minute, false},
 		{"no nodes", nil, time.Second, false},
 	} {

@@ -157,9 +157,12 @@ func (r *runner) converge(ctx context.Context, deadline time.Time) []string {
 		return err == nil
 	})
 	tips := make([]string, len(r.homes))
-	_ = poll(bound, 100*time.Millisecond, func() bool {
+	read := func() bool {
 		for k := range r.homes {
-			st, err := r.clients[k].Status(bound)
+			// Its own timeout: the tips are read at least once even when the bound has passed.
+			c, cancel := context.WithTimeout(ctx, submitTimeout)
+			st, err := r.clients[k].Status(c)
+			cancel()
 			tips[k] = ""
 			if err == nil {
 				tips[k] = st.TipHash
@@ -171,7 +174,8 @@ func (r *runner) converge(ctx context.Context, deadline time.Time) []string {
 			}
 		}
 		return true
-	})
+	}
+	_ = poll(bound, 100*time.Millisecond, read)
 	return tips
 }
 
