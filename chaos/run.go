@@ -140,7 +140,7 @@ func Run(ctx context.Context, cfg Config) (tr *Transcript, err error) {
 		storage: make([]bool, n), skew: make([]int, n), dirty: make([]bool, n), table: map[Pair]Link{},
 	}
 	tr = &Transcript{Seed: cfg.Seed, Nodes: n, DurationS: cfg.Settings.Duration.Seconds(), Rounds: cfg.Settings.Rounds,
-		Senders: cfg.Senders, Dir: cfg.Dir}
+		Senders: cfg.Senders, Dir: cfg.Dir, Steps: []Applied{}, Checks: []Check{}, Exits: []Exit{}}
 	for _, f := range faults {
 		tr.Schedule = append(tr.Schedule, fmt.Sprintf("%7.2fs %-9s %s", f.At.Seconds(), f.Kind, f))
 	}

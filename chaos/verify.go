@@ -88,7 +88,7 @@ func (r *runner) check(ctx context.Context, tr *Transcript) {
 	}
 	tr.Checks = append(tr.Checks, CheckVerify(vs))
 	r.mu.Lock()
-	tr.Exits = append([]Exit(nil), r.exits...)
+	tr.Exits = append([]Exit{}, r.exits...)
 	r.mu.Unlock()
 	for i := range tr.Exits {
 		tr.Exits[i].AtS = tr.Exits[i].At.Seconds()
