@@ -250,9 +250,7 @@ func TestLinkHooks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	setMining(t, a, false)
-	setMining(t, b, false)
-	waitSameTip(t, a, b)
+	settle(t, netTimeout, a, b)
 	// The transfer is mined once mining resumes, and both agree on it. (Both mine: a transfer
 	// whose announcement was lost is relayed again only on a new connection's GetMempool, so
 	// only B may hold it.)
@@ -264,9 +262,24 @@ func TestLinkHooks(t *testing.T) {
 			return err == nil && info.Confirmed
 		})
 	}
-	setMining(t, a, false)
-	setMining(t, b, false)
-	waitSameTip(t, a, b)
+	settle(t, netTimeout, a, b)
+}
+
+// settle brings mining nodes to one tip: the others stop mining, the leader mines until it is
+// two blocks above every one of them (so its chain has the most work, and no tie between blocks
+// of equal height found at the same moment stays unresolved), then stops; every node takes its
+// tip within d. It returns that tip and its height.
+func settle(t *testing.T, d time.Duration, leader *node, others ...*node) (string, uint64) {
+	t.Helper()
+	var top uint64
+	for _, nd := range others {
+		setMining(t, nd, false)
+		top = max(top, nd.status().Height)
+	}
+	setMining(t, leader, true)
+	waitFor(t, d, fmt.Sprintf("%s two blocks above the others", short(leader)), func() bool { return leader.status().Height > top+1 })
+	setMining(t, leader, false)
+	return waitSameTipWithin(t, d, append([]*node{leader}, others...)...)
 }
 
 func other(nd, a, b *node) *node {
