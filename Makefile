@@ -12,15 +12,19 @@ FUZZTIME  ?= 3s
 SOAK_CYCLES ?= 200
 SOAK_SEED ?=
 SOAK_FLAGS ?=
+# `make chaos`: one seeded chaos run per seed, each for CHAOS_DURATION (docs/chaos.md).
+CHAOS_SEEDS    ?= 1 2 3 4 5 6 7 8 9 10
+CHAOS_DURATION ?= 60s
+CHAOS_FLAGS    ?=
 
-.PHONY: all build check fmt vet staticcheck test fuzz soak bench bench-quick clean
+.PHONY: all build check fmt vet staticcheck test fuzz chaos-short chaos soak bench bench-quick clean
 
 all: build
 
 build:
 	$(GO) build -o bin/node ./cmd/node
 
-check: fmt vet staticcheck test fuzz
+check: fmt vet staticcheck test fuzz chaos-short
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -40,6 +44,17 @@ test:
 # its committed seed corpus in testdata/fuzz/; FUZZ_PARALLEL and FUZZ_TARGETS: see scripts/fuzz.sh.
 fuzz:
 	@./scripts/fuzz.sh $(FUZZTIME)
+
+# A short chaos mix with a fixed seed (every fault kind, about a minute): part of check.
+chaos-short: build
+	./bin/node chaos --seed 7 --duration 40s $(CHAOS_FLAGS)
+
+# The long chaos run: every seed of CHAOS_SEEDS in a row; stops at the first failed seed.
+chaos: build
+	@for s in $(CHAOS_SEEDS); do \
+		echo "== chaos seed $$s"; \
+		./bin/node chaos --seed $$s --duration $(CHAOS_DURATION) $(CHAOS_FLAGS) || { echo "chaos seed $$s failed"; exit 1; }; \
+	done
 
 # The crash-safety soak: a node process killed with SIGKILL SOAK_CYCLES times during heavy block
 # connects, reorgs and mempool writes; after each restart Verify, the state against a reference

@@ -206,7 +206,7 @@ func (c *consensusActor) accept(ctx actor.Context, b *chainstate.Block, h chains
 		if err != nil {
 			return res, err
 		}
-		if r != nil && r.Err != nil {
+		if r != nil && r.Err != nil && !c.storedTip(r.Err, h) {
 			return res, c.rejected(ctx, e, r.Err)
 		}
 		c.idx.add(e)
@@ -282,9 +282,10 @@ func (c *consensusActor) reorg(ctx actor.Context, target *indexEntry, tb *chains
 	if err != nil {
 		return err
 	}
-	if r == nil {
-		// Applied, but the reply was lost with a killed storage actor: the returned transactions
-		// are in the mempool bucket, and the mempool reloads them on its next start.
+	if r == nil || (r.Err != nil && c.storedTip(r.Err, target.hash)) {
+		// Applied, but the reply was lost with a killed storage actor, or an earlier attempt
+		// committed after its wait timed out: the returned transactions are in the mempool
+		// bucket, and the mempool reloads them on its next start.
 		r = &reorgResponse{Result: &chainstate.ReorgResult{}}
 	}
 	if r.Err != nil {
@@ -302,6 +303,27 @@ func (c *consensusActor) reorg(ctx actor.Context, target *indexEntry, tb *chains
 		"disconnected", len(disconnect), "connected", len(connect), "returned_txs", len(r.Result.Returned))
 	c.connected(ctx, blocks, r.Result.Returned)
 	return nil
+}
+
+// storedTip reports whether a write that failed with err did take effect after all: it failed
+// because the block does not extend the store's tip (chainstate.ErrNotTip), and the store's tip
+// is want. That happens when an earlier attempt of the same request committed only after
+// callRetry stopped waiting for it (a frozen process: after SIGCONT the ask's timer fires before
+// the storage actor runs) and the retry found its own block already there.
+func (c *consensusActor) storedTip(err error, want chainstate.Hash) bool {
+	if !errors.Is(err, chainstate.ErrNotTip) {
+		return false
+	}
+	s, serr := c.n.store()
+	if serr != nil {
+		return false
+	}
+	tip, terr := s.Tip()
+	if terr != nil || tip.Hash != want {
+		return false
+	}
+	c.n.log.Warn("a retried write found its block already stored", "actor", nameConsensus, "block_hash", want)
+	return true
 }
 
 // rejected records a block the store refused. A rule violation marks it (and what builds on it)

@@ -111,6 +111,10 @@ func CheckClockSkew(skewSeconds int64, driftMs uint64) error {
 // faults is a node's injected faults. Every field is goroutine-safe.
 type faults struct {
 	failCommits atomic.Bool
+	// pauseCommit, when > 0, holds the next write transaction that many nanoseconds before its
+	// commit; the commit that takes it sets it back to 0. Tests only: a commit that outlasts its
+	// caller's wait, as under SIGSTOP.
+	pauseCommit atomic.Int64
 	skewMs      atomic.Int64
 	mu          sync.Mutex
 	links       linkTable // copy on write; guarded by mu
@@ -127,6 +131,9 @@ func (f *faults) cut(id noisep2p.ID) bool { return f.link(id).Cut }
 
 // beforeCommit is the storage actor's before-commit check (chainstate.Store.SetBeforeCommit).
 func (f *faults) beforeCommit() error {
+	if d := f.pauseCommit.Swap(0); d > 0 {
+		time.Sleep(time.Duration(d)) // a test's stand-in for a frozen process
+	}
 	if f.failCommits.Load() {
 		return ErrInjectedStorageFault
 	}

@@ -26,8 +26,9 @@ var allowedImports = map[string]struct {
 		project: []string{"chainstate", "powworker", "noisep2p", "config", "supervisor"},
 		outside: []string{"github.com/asynkron/protoactor-go", "github.com/prometheus/client_golang"},
 	},
-	"api":  {project: []string{"actors", "chainstate", "supervisor"}},
-	"perf": {project: []string{"actors", "api", "chainstate", "config", "noisep2p", "powworker"}},
+	"api":   {project: []string{"actors", "chainstate", "supervisor"}},
+	"chaos": {project: []string{"actors", "api", "chainstate"}},
+	"perf":  {project: []string{"actors", "api", "chainstate", "config", "noisep2p", "powworker"}},
 }
 
 // TestImportDirection fails when a package imports something the architecture does not allow:

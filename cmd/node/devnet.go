@@ -44,6 +44,10 @@ type devnetOptions struct {
 	powSet   bool // --pow-bits was given
 	initOnly bool
 	json     bool
+	// hosts[k], when set, is node k's listen host instead of 127.0.0.1 (node chaos: its network
+	// namespace's address); faultInjection turns debug.fault_injection on in every node.yaml.
+	hosts          []string
+	faultInjection bool
 }
 
 // devnetNode is one row of the devnet table.
@@ -127,8 +131,20 @@ func (o *devnetOptions) nodeHome(dir string, k int) string {
 	return filepath.Join(dir, "node"+strconv.Itoa(k))
 }
 
-func (o *devnetOptions) p2pAddr(k int) string { return "127.0.0.1:" + strconv.Itoa(o.basePort+2*k) }
-func (o *devnetOptions) apiAddr(k int) string { return "127.0.0.1:" + strconv.Itoa(o.basePort+2*k+1) }
+func (o *devnetOptions) p2pAddr(k int) string {
+	return net.JoinHostPort(o.host(k), strconv.Itoa(o.basePort+2*k))
+}
+
+func (o *devnetOptions) apiAddr(k int) string {
+	return net.JoinHostPort(o.host(k), strconv.Itoa(o.basePort+2*k+1))
+}
+
+func (o *devnetOptions) host(k int) string {
+	if k < len(o.hosts) {
+		return o.hosts[k]
+	}
+	return "127.0.0.1"
+}
 
 // validate checks the flags and the environment (usage errors, exit 2).
 func (o *devnetOptions) validate() error {
@@ -245,6 +261,7 @@ func createDevnet(o *devnetOptions, dir string) (d *devnet, err error) {
 		cfg.P2P.Seeds = others(seeds, k)
 		cfg.API.Listen = o.apiAddr(k)
 		cfg.Mining.Workers = 1
+		cfg.Debug.FaultInjection = o.faultInjection
 		if err := writeHomeConfig(file, cfg); err != nil {
 			return nil, fmt.Errorf("devnet: %w", err)
 		}

@@ -35,6 +35,7 @@ func newRootCmd(io cliIO) *cobra.Command {
 
   node run                 start a node (initialises HOME with a mining devnet first if needed)
   node devnet              run a local network of 3 nodes in this process (--init-only: just the homes)
+  node chaos               run node processes under a seeded fault schedule and check the invariants
   node status              show a running node's status
   node peers export|import|add|list
                            share peer addresses (peer bundles), connect to a peer now
@@ -59,7 +60,7 @@ by a second signal.`,
 	root.SetOut(io.out)
 	root.SetErr(io.err)
 	root.AddCommand(
-		newInitCmd(g), newRunCmd(g), newDevnetCmd(g), newStatusCmd(g), newPeersCmd(g), newKeysCmd(g),
+		newInitCmd(g), newRunCmd(g), newDevnetCmd(g), newChaosCmd(g), newStatusCmd(g), newPeersCmd(g), newKeysCmd(g),
 		newTxCmd(g), newVerifyCmd(g), newVersionCmd(), newBenchCmd(g),
 	)
 	usageArgs(root)

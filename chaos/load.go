@@ -1,0 +1,203 @@
+package chaos
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/actorchain/actorchain/api"
+	"github.com/actorchain/actorchain/chainstate"
+)
+
+// senderFunds is what genesis wallets give each sender before the schedule starts.
+const senderFunds = 1_000_000_000
+
+// submitTimeout bounds one POST /v1/txs; a frozen node times out and the sender moves on to
+// the next node with the same transaction.
+const submitTimeout = 3 * time.Second
+
+// account is a signing key with the next nonce it signs.
+type account struct {
+	key   ed25519.PrivateKey
+	from  chainstate.PublicKey
+	nonce uint64
+}
+
+func newAccount(key ed25519.PrivateKey) *account {
+	return &account{key: key, from: chainstate.PublicKey(key.Public().(ed25519.PublicKey))}
+}
+
+// senderKey is sender i's key: derived from the seed, so a replay uses the same accounts.
+func senderKey(seed int64, i int) ed25519.PrivateKey {
+	s := sha256.Sum256(fmt.Appendf(nil, "actorchain-chaos sender %d %d", seed, i))
+	return ed25519.NewKeyFromSeed(s[:])
+}
+
+func (a *account) address() string { return a.from.Address().String() }
+
+// sign builds and signs the transfer of the account's next nonce.
+func (a *account) sign(chainID string, to chainstate.Address, amount, fee uint64) (api.Tx, string) {
+	t := &chainstate.Tx{ChainID: chainID, From: a.from, To: to, Amount: amount, Fee: fee, Nonce: a.nonce}
+	t.Sign(a.key)
+	tx := api.TxFromChain(t)
+	return tx, tx.Hash
+}
+
+// outcome is how a submission ended.
+type outcome int
+
+const (
+	outAcked outcome = iota // 202: the node stored it durably
+	outKnown                // the network already has it (duplicate, nonce used): not acknowledged to us
+	outRetry                // no answer, busy, or not yet acceptable: try again, maybe elsewhere
+)
+
+// classify maps a POST /v1/txs result to what the sender does next. A sender never signs two
+// transactions with one nonce, so "duplicate" and "nonce already used" mean that this very
+// transaction is known, and the sender moves on.
+func classify(err error) outcome {
+	if err == nil {
+		return outAcked
+	}
+	var ae *api.APIError
+	if errors.As(err, &ae) {
+		switch {
+		case ae.Code == api.CodeDuplicate:
+			return outKnown
+		case ae.Code == api.CodeBadNonce && (strings.Contains(ae.Message, "already used") || strings.Contains(ae.Message, "already pending")):
+			return outKnown
+		}
+	}
+	return outRetry
+}
+
+// ack is one transfer a node acknowledged with 202.
+type ack struct {
+	Hash string
+	Node int
+	At   time.Duration
+}
+
+// submit sends tx until a node acknowledges it or knows it, starting at node *target and moving
+// to the next node that is up after each failure. It returns false when ctx ends first.
+func (r *runner) submit(ctx context.Context, tx api.Tx, target *int) (outcome, int, bool) {
+	for {
+		if ctx.Err() != nil {
+			return outRetry, 0, false
+		}
+		k := *target
+		if !r.isUp(k) {
+			*target = (k + 1) % len(r.homes)
+			if !sleepCtx(ctx, 50*time.Millisecond) {
+				return outRetry, 0, false
+			}
+			continue
+		}
+		c, cancel := context.WithTimeout(ctx, submitTimeout)
+		_, err := r.clients[k].SubmitTx(c, tx)
+		cancel()
+		switch o := classify(err); o {
+		case outAcked, outKnown:
+			return o, k, true
+		}
+		*target = (k + 1) % len(r.homes)
+		if !sleepCtx(ctx, 100*time.Millisecond) {
+			return outRetry, 0, false
+		}
+	}
+}
+
+// fund sends every sender its funds from the genesis wallets (wallet k funds the senders i with
+// i mod nodes == k) and waits until every node sees every sender funded.
+func (r *runner) fund(ctx context.Context, wallets, senders []*account, bound time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, bound)
+	defer cancel()
+	for i, s := range senders {
+		k := i % len(wallets)
+		w := wallets[k]
+		tx, hash := w.sign(r.chainID, s.from.Address(), senderFunds, 1)
+		target := k
+		o, node, ok := r.submit(ctx, tx, &target)
+		if !ok {
+			return fmt.Errorf("funding sender %d: %w", i, ctx.Err())
+		}
+		w.nonce++
+		r.record(o, hash, node)
+	}
+	for _, s := range senders {
+		for k := range r.homes {
+			err := poll(ctx, 100*time.Millisecond, func() bool {
+				c, cancel := context.WithTimeout(ctx, submitTimeout)
+				defer cancel()
+				a, err := r.clients[k].Account(c, s.address())
+				return err == nil && a.Balance >= senderFunds
+			})
+			if err != nil {
+				return fmt.Errorf("sender %s not funded on node%d within %s", s.address(), k, bound)
+			}
+		}
+	}
+	return nil
+}
+
+// load is one sender's loop: a transfer every interval to the next sender, each submitted until
+// acknowledged or known, until ctx ends.
+func (r *runner) load(ctx context.Context, i int, s, to *account, interval time.Duration) {
+	target := i % len(r.homes)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		tx, hash := s.sign(r.chainID, to.from.Address(), 1, 1)
+		o, node, ok := r.submit(ctx, tx, &target)
+		if !ok {
+			return
+		}
+		s.nonce++
+		r.record(o, hash, node)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// record notes a submission's outcome.
+func (r *runner) record(o outcome, hash string, node int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch o {
+	case outAcked:
+		r.acks = append(r.acks, ack{Hash: hash, Node: node, At: time.Since(r.began)})
+	case outKnown:
+		r.known++
+	}
+}
+
+// sleepCtx waits d or until ctx ends; it reports whether the full wait passed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// poll calls cond every interval until it holds (nil) or ctx ends (ctx's error).
+func poll(ctx context.Context, interval time.Duration, cond func() bool) error {
+	for {
+		if cond() {
+			return nil
+		}
+		if !sleepCtx(ctx, interval) {
+			return ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,287 @@
+package chaos
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// maxNetnsNodes bounds the nodes of the netns mode (one /24, host address .254).
+const maxNetnsNodes = 64
+
+// netnsCmdTimeout bounds each ip/tc command.
+const netnsCmdTimeout = 10 * time.Second
+
+// netns is the network of the netns link mode: one namespace per node with an interface eth0
+// (address prefix.k+1) on a bridge that lives in a namespace of its own, plus one veth from the
+// host into that bridge (address .254) so that the harness reaches the nodes' APIs. Each node's
+// eth0 has an htb qdisc with one class per other node (a u32 filter on the destination address);
+// the class's leaf qdisc is what a link fault replaces: a pfifo (healthy), a pfifo of limit 0 (a
+// cut), or netem (delay and loss) when the kernel has it.
+type netns struct {
+	tag    string // chaos-<pid>
+	bridge string // namespace holding the bridge
+	nodes  []string
+	hostIf string
+	prefix netip.Prefix
+	netem  bool // the kernel has sch_netem: delay and loss are real
+	// made lists what exists, so that close removes exactly that.
+	madeNS   []string
+	madeHost bool
+}
+
+// nsName is the namespace prefix of a run: chaos-<pid>. A namespace whose pid no longer runs is
+// a leftover of a killed harness and is removed by the next netns run.
+var nsNameRE = regexp.MustCompile(`^chaos-([0-9]+)-(br|n[0-9]+)$`)
+
+// NetnsAvailable says why the netns mode cannot run here, or nil.
+func NetnsAvailable() error {
+	if os.Geteuid() != 0 {
+		return errors.New("not running as root")
+	}
+	for _, tool := range []string{"ip", "tc"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("%s is not on PATH", tool)
+		}
+	}
+	return nil
+}
+
+// ipCmd runs ip or tc with args and returns an error carrying its output.
+func ipCmd(ctx context.Context, name string, args ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, netnsCmdTimeout)
+	defer cancel()
+	var out bytes.Buffer
+	c := exec.CommandContext(ctx, name, args...)
+	c.Stdout, c.Stderr = &out, &out
+	if err := c.Run(); err != nil {
+		return fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, strings.TrimSpace(out.String()))
+	}
+	return nil
+}
+
+func ipOut(ctx context.Context, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, netnsCmdTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ip", args...).Output()
+	if err != nil {
+		return "", fmt.Errorf("ip %s: %w", strings.Join(args, " "), err)
+	}
+	return string(out), nil
+}
+
+// removeStaleNetns deletes namespaces left by a chaos run whose process is gone.
+func removeStaleNetns(ctx context.Context) {
+	out, err := ipOut(ctx, "netns", "list")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(out, "\n") {
+		name, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+		m := nsNameRE.FindStringSubmatch(name)
+		if m == nil {
+			continue
+		}
+		pid, _ := strconv.Atoi(m[1])
+		if pid == os.Getpid() || !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+			continue
+		}
+		_ = ipCmd(ctx, "ip", "netns", "del", name)
+	}
+}
+
+// freePrefix picks a /24 in 10.213.0.0/16 that overlaps no address or route of the host.
+func freePrefix(ctx context.Context) (netip.Prefix, error) {
+	routes, err := ipOut(ctx, "-o", "-4", "route", "show", "table", "all")
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	addrs, err := ipOut(ctx, "-o", "-4", "addr")
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	var used []netip.Prefix
+	for _, f := range strings.Fields(routes + " " + addrs) {
+		if p, err := netip.ParsePrefix(f); err == nil {
+			used = append(used, p.Masked())
+		} else if a, err := netip.ParseAddr(f); err == nil && a.Is4() {
+			used = append(used, netip.PrefixFrom(a, 32))
+		}
+	}
+	start := os.Getpid() % 250
+	for i := 0; i < 250; i++ {
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 213, byte(1 + (start+i)%250), 0}), 24)
+		free := true
+		for _, u := range used {
+			if u.Bits() > 0 && u.Overlaps(p) {
+				free = false
+				break
+			}
+		}
+		if free {
+			return p, nil
+		}
+	}
+	return netip.Prefix{}, errors.New("no free /24 in 10.213.0.0/16 on this host")
+}
+
+// setupNetns creates the namespaces, the bridge, the veths and the qdiscs of n nodes. On error
+// it removes whatever it made.
+func setupNetns(ctx context.Context, n int) (_ *netns, err error) {
+	if n > maxNetnsNodes {
+		return nil, fmt.Errorf("the netns link mode takes at most %d nodes", maxNetnsNodes)
+	}
+	removeStaleNetns(ctx)
+	prefix, err := freePrefix(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pid := strconv.Itoa(os.Getpid())
+	ns := &netns{tag: "chaos-" + pid, prefix: prefix, hostIf: "ch" + pid + "h"}
+	ns.bridge = ns.tag + "-br"
+	defer func() {
+		if err != nil {
+			_ = ns.close()
+		}
+	}()
+	run := func(name string, args ...string) {
+		if err == nil {
+			err = ipCmd(ctx, name, args...)
+		}
+	}
+	addNS := func(name string) {
+		run("ip", "netns", "add", name)
+		if err == nil {
+			ns.madeNS = append(ns.madeNS, name)
+		}
+		run("ip", "-n", name, "link", "set", "lo", "up")
+	}
+	addNS(ns.bridge)
+	run("ip", "-n", ns.bridge, "link", "add", "br0", "type", "bridge")
+	run("ip", "-n", ns.bridge, "link", "set", "br0", "up")
+	for k := 0; k < n; k++ {
+		name := fmt.Sprintf("%s-n%d", ns.tag, k)
+		port := fmt.Sprintf("p%d", k)
+		addNS(name)
+		ns.nodes = append(ns.nodes, name)
+		run("ip", "link", "add", "eth0", "netns", name, "type", "veth", "peer", "name", port, "netns", ns.bridge)
+		run("ip", "-n", name, "addr", "add", ns.addr(k).String()+"/24", "dev", "eth0")
+		run("ip", "-n", name, "link", "set", "eth0", "up")
+		run("ip", "-n", ns.bridge, "link", "set", port, "master", "br0", "up")
+	}
+	run("ip", "link", "add", ns.hostIf, "type", "veth", "peer", "name", "host", "netns", ns.bridge)
+	if err == nil {
+		ns.madeHost = true
+	}
+	run("ip", "-n", ns.bridge, "link", "set", "host", "master", "br0", "up")
+	run("ip", "addr", "add", ns.hostAddr().String()+"/24", "dev", ns.hostIf)
+	run("ip", "link", "set", ns.hostIf, "up")
+	if err != nil {
+		return nil, err
+	}
+	// Per node: htb with a default class, and one class per other node chosen by destination.
+	for k := 0; k < n; k++ {
+		run("tc", "-n", ns.nodes[k], "qdisc", "add", "dev", "eth0", "root", "handle", "1:", "htb", "default", "1")
+		run("tc", "-n", ns.nodes[k], "class", "add", "dev", "eth0", "parent", "1:", "classid", "1:1", "htb", "rate", "10gbit", "quantum", "60000")
+		for j := 0; j < n; j++ {
+			if j == k {
+				continue
+			}
+			class := ns.class(j)
+			run("tc", "-n", ns.nodes[k], "class", "add", "dev", "eth0", "parent", "1:", "classid", class, "htb", "rate", "10gbit", "quantum", "60000")
+			run("tc", "-n", ns.nodes[k], "qdisc", "add", "dev", "eth0", "parent", class, "handle", ns.leaf(j), "pfifo", "limit", "1000")
+			run("tc", "-n", ns.nodes[k], "filter", "add", "dev", "eth0", "parent", "1:", "protocol", "ip", "prio", "1",
+				"u32", "match", "ip", "dst", ns.addr(j).String()+"/32", "flowid", class)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Is there netem? Try it on one leaf and put the pfifo back.
+	if n > 1 {
+		j := 1
+		if ipCmd(ctx, "tc", "-n", ns.nodes[0], "qdisc", "replace", "dev", "eth0", "parent", ns.class(j), "handle", ns.leaf(j), "netem", "delay", "0ms") == nil {
+			ns.netem = true
+			run("tc", "-n", ns.nodes[0], "qdisc", "replace", "dev", "eth0", "parent", ns.class(j), "handle", ns.leaf(j), "pfifo", "limit", "1000")
+		}
+	}
+	return ns, err
+}
+
+// addr is node k's address, hostAddr the harness's.
+func (ns *netns) addr(k int) netip.Addr {
+	b := ns.prefix.Addr().As4()
+	b[3] = byte(k + 1)
+	return netip.AddrFrom4(b)
+}
+
+func (ns *netns) hostAddr() netip.Addr {
+	b := ns.prefix.Addr().As4()
+	b[3] = 254
+	return netip.AddrFrom4(b)
+}
+
+// class and leaf are the htb class and its leaf qdisc handle of the traffic to node j.
+func (ns *netns) class(j int) string { return fmt.Sprintf("1:%x", j+16) }
+func (ns *netns) leaf(j int) string  { return fmt.Sprintf("%x:", j+16) }
+
+// hosts lists the nodes' addresses.
+func (ns *netns) hosts() []string {
+	out := make([]string, len(ns.nodes))
+	for k := range out {
+		out[k] = ns.addr(k).String()
+	}
+	return out
+}
+
+// command wraps argv to run inside node k's namespace.
+func (ns *netns) command(k int, argv []string) []string {
+	return append([]string{"ip", "netns", "exec", ns.nodes[k]}, argv...)
+}
+
+// setLink sets the traffic from node p.From to node p.To. Delay and loss need netem (the caller
+// checks ns.netem); a cut is a pfifo of limit 0, which drops every packet.
+func (ns *netns) setLink(ctx context.Context, p Pair, l Link) error {
+	args := []string{"-n", ns.nodes[p.From], "qdisc", "replace", "dev", "eth0", "parent", ns.class(p.To), "handle", ns.leaf(p.To)}
+	switch {
+	case l.Cut && !ns.netem:
+		args = append(args, "pfifo", "limit", "0")
+	case l.Cut:
+		args = append(args, "netem", "loss", "100%")
+	case ns.netem && (l.DelayMs > 0 || l.Loss > 0):
+		args = append(args, "netem", "delay", strconv.Itoa(l.DelayMs)+"ms", "loss", strconv.FormatFloat(l.Loss*100, 'f', 2, 64)+"%")
+	default:
+		args = append(args, "pfifo", "limit", "1000")
+	}
+	return ipCmd(ctx, "tc", args...)
+}
+
+// close deletes every namespace it made (with them the veths and the bridge; the host's veth
+// goes with its peer). Idempotent.
+func (ns *netns) close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var errs []error
+	if ns.madeHost {
+		if err := ipCmd(ctx, "ip", "link", "del", ns.hostIf); err != nil && !strings.Contains(err.Error(), "Cannot find device") {
+			errs = append(errs, err)
+		}
+		ns.madeHost = false
+	}
+	for i := len(ns.madeNS) - 1; i >= 0; i-- {
+		if err := ipCmd(ctx, "ip", "netns", "del", ns.madeNS[i]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	ns.madeNS = nil
+	return errors.Join(errs...)
+}

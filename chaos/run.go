@@ -1,0 +1,776 @@
+package chaos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/actorchain/actorchain/actors"
+	"github.com/actorchain/actorchain/api"
+	"github.com/actorchain/actorchain/chainstate"
+)
+
+// LinkMode selects how link faults are made.
+type LinkMode string
+
+// The link modes. Auto takes netns when it can run (root, ip and tc), else filter.
+const (
+	LinksAuto   LinkMode = "auto"
+	LinksNetns  LinkMode = "netns"
+	LinksFilter LinkMode = "filter"
+)
+
+// Home is one node home made for a run: where it is, its node id and its addresses.
+type Home struct {
+	Dir       string
+	NodeID    string
+	API       string // base URL, http://HOST:PORT
+	WalletKey string // the key genesis funds
+}
+
+// Config is one chaos run.
+type Config struct {
+	Exe      string // the node binary
+	Seed     int64
+	Settings Settings
+	Dir      string // parent of the homes and the logs
+	Senders  int
+	Interval time.Duration // between two transfers of one sender
+	Links    LinkMode
+	// Converge bounds each wait after the heal (transfers confirmed, tips equal).
+	Converge time.Duration
+	// MakeHomes creates the homes of the network, node k listening on hosts[k] (the devnet code,
+	// with debug.fault_injection on).
+	MakeHomes func(hosts []string) ([]Home, error)
+	// Out receives the transcript as it happens.
+	Out io.Writer
+}
+
+// Transcript is what a run did and found; it is also written as JSON.
+type Transcript struct {
+	Seed        int64     `json:"seed"`
+	Nodes       int       `json:"nodes"`
+	DurationS   float64   `json:"duration_s,omitempty"`
+	Rounds      int       `json:"rounds,omitempty"`
+	Senders     int       `json:"senders"`
+	LinkMode    LinkMode  `json:"link_mode"`
+	LinkWhy     string    `json:"link_mode_reason"`
+	Dir         string    `json:"dir"`
+	Schedule    []string  `json:"schedule"`
+	Steps       []Applied `json:"steps"`
+	Acked       int       `json:"transfers_acked"`
+	Known       int       `json:"transfers_known_unacked"`
+	ConvergeS   float64   `json:"convergence_s"`
+	Height      uint64    `json:"final_height"`
+	Tip         string    `json:"final_tip"`
+	Checks      []Check   `json:"checks"`
+	Exits       []Exit    `json:"unexpected_exits"`
+	OK          bool      `json:"ok"`
+	Interrupted bool      `json:"interrupted,omitempty"`
+	TookS       float64   `json:"took_s"`
+}
+
+// proc is one run of a node process.
+type proc struct {
+	cmd      *exec.Cmd
+	done     chan struct{}
+	err      error // Wait's error, set before done closes
+	byHand   bool  // the harness killed it (guarded by runner.mu)
+	stopping bool  // the harness stopped it with SIGTERM: it must exit 0
+}
+
+// runner is the state of one Run.
+type runner struct {
+	cfg     Config
+	homes   []Home
+	clients []*api.Client
+	hc      *http.Client
+	ns      *netns
+	mode    LinkMode
+	chainID string
+	env     []string
+	logs    []*os.File
+	began   time.Time
+	faults  []Fault
+	wg      sync.WaitGroup // process watchers
+
+	scheduleStart time.Time // when the schedule's offset 0 was
+	healed        time.Time // when the heal ended
+
+	mu     sync.Mutex
+	procs  []*proc
+	down   []bool // killed, restart pending
+	frozen []bool
+	acks   []ack
+	known  int
+	exits  []Exit
+
+	// Desired fault state, pushed to a node again after it resumes or restarts.
+	active  []int // link faults in force
+	table   map[Pair]Link
+	storage []bool
+	skew    []int
+	dirty   []bool // a change was skipped while the node was down or frozen
+}
+
+// Run runs cfg: sets up links and homes, starts the nodes, loads and faults them on the seeded
+// schedule, heals, checks, stops the nodes, verifies the homes and tears everything down. The
+// transcript's OK says whether every invariant held; an error means the run could not be
+// carried out (its setup failed, or ctx was cancelled: then the transcript says Interrupted).
+func Run(ctx context.Context, cfg Config) (tr *Transcript, err error) {
+	faults, err := Plan(cfg.Seed, cfg.Settings)
+	if err != nil {
+		return nil, err
+	}
+	n := cfg.Settings.Nodes
+	r := &runner{
+		cfg: cfg, faults: faults, began: time.Now(),
+		hc:   &http.Client{Timeout: submitTimeout, Transport: &http.Transport{}},
+		down: make([]bool, n), frozen: make([]bool, n), procs: make([]*proc, n),
+		storage: make([]bool, n), skew: make([]int, n), dirty: make([]bool, n), table: map[Pair]Link{},
+	}
+	tr = &Transcript{Seed: cfg.Seed, Nodes: n, DurationS: cfg.Settings.Duration.Seconds(), Rounds: cfg.Settings.Rounds,
+		Senders: cfg.Senders, Dir: cfg.Dir, Steps: []Applied{}, Checks: []Check{}, Exits: []Exit{}}
+	for _, f := range faults {
+		tr.Schedule = append(tr.Schedule, fmt.Sprintf("%7.2fs %-9s %s", f.At.Seconds(), f.Kind, f))
+	}
+	defer func() {
+		cerr := r.teardown()
+		if err == nil && cerr != nil {
+			err = cerr
+		}
+		if ctx.Err() != nil {
+			tr.Interrupted = true
+			if err == nil {
+				err = ctx.Err()
+			}
+		}
+		tr.TookS = time.Since(r.began).Seconds()
+	}()
+	if err := r.setupLinks(ctx, tr); err != nil {
+		return tr, err
+	}
+	r.printf("chaos: seed %d, %d nodes, %d faults, links %s (%s)\n", cfg.Seed, n, len(faults), r.mode, tr.LinkWhy)
+	for _, s := range tr.Schedule {
+		r.printf("  plan %s\n", s)
+	}
+	if err := r.setupHomes(); err != nil {
+		return tr, err
+	}
+	if err := r.startAll(ctx); err != nil {
+		return tr, err
+	}
+	// Load: genesis wallets fund the senders, then every sender sends until the heal.
+	wallets := make([]*account, n)
+	for k, h := range r.homes {
+		key, err := chainstate.LoadSigningKey(h.WalletKey)
+		if err != nil {
+			return tr, err
+		}
+		wallets[k] = newAccount(key)
+	}
+	senders := make([]*account, cfg.Senders)
+	for i := range senders {
+		senders[i] = newAccount(senderKey(cfg.Seed, i))
+	}
+	if err := r.fund(ctx, wallets, senders, 2*cfg.Converge); err != nil {
+		return tr, err
+	}
+	r.printf("chaos: %d senders funded at %.1fs; schedule starts\n", len(senders), time.Since(r.began).Seconds())
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	var lwg sync.WaitGroup
+	for i, s := range senders {
+		lwg.Add(1)
+		go func() {
+			defer lwg.Done()
+			r.load(loadCtx, i, s, senders[(i+1)%len(senders)], cfg.Interval)
+		}()
+	}
+	r.schedule(ctx, tr)
+	if cfg.Settings.Duration > 0 {
+		sleepCtx(ctx, time.Until(r.scheduleStart.Add(cfg.Settings.Duration)))
+	}
+	if ctx.Err() == nil {
+		r.heal(ctx, tr)
+	}
+	stopLoad()
+	lwg.Wait()
+	if ctx.Err() != nil {
+		return tr, ctx.Err()
+	}
+	r.check(ctx, tr)
+	return tr, nil
+}
+
+func (r *runner) printf(format string, a ...any) {
+	if r.cfg.Out != nil {
+		fmt.Fprintf(r.cfg.Out, format, a...)
+	}
+}
+
+// setupLinks picks the link mode and builds the namespaces for netns.
+func (r *runner) setupLinks(ctx context.Context, tr *Transcript) error {
+	mode := r.cfg.Links
+	if mode == "" {
+		mode = LinksAuto
+	}
+	why := ""
+	if mode == LinksAuto || mode == LinksNetns {
+		if err := NetnsAvailable(); err != nil {
+			if mode == LinksNetns {
+				return fmt.Errorf("links netns: %w", err)
+			}
+			mode, why = LinksFilter, "netns unavailable: "+err.Error()
+		} else {
+			ns, err := setupNetns(ctx, r.cfg.Settings.Nodes)
+			if err != nil {
+				if mode == LinksNetns {
+					return fmt.Errorf("links netns: %w", err)
+				}
+				mode, why = LinksFilter, "netns setup failed: "+err.Error()
+			} else {
+				r.ns, mode = ns, LinksNetns
+				why = "one namespace per node on a bridge (" + ns.prefix.String() + "); cuts by tc (htb + u32 per destination)"
+				if ns.netem {
+					why += ", delay and loss by tc netem"
+				} else {
+					why += "; this kernel has no sch_netem, so delay and loss go through the node's link filter (/v1/debug/links)"
+				}
+			}
+		}
+	}
+	if mode == LinksFilter && why == "" {
+		why = "the node's link filter (/v1/debug/links, keyed by peer id), as asked"
+	}
+	r.mode, tr.LinkMode, tr.LinkWhy = mode, mode, why
+	return nil
+}
+
+// setupHomes makes the homes and opens the logs.
+func (r *runner) setupHomes() error {
+	hosts := make([]string, r.cfg.Settings.Nodes)
+	for k := range hosts {
+		hosts[k] = "127.0.0.1"
+	}
+	if r.ns != nil {
+		hosts = r.ns.hosts()
+	}
+	homes, err := r.cfg.MakeHomes(hosts)
+	if err != nil {
+		return err
+	}
+	r.homes = homes
+	for _, h := range homes {
+		r.clients = append(r.clients, api.NewClient(h.API, r.hc))
+		f, err := os.OpenFile(filepath.Join(h.Dir, "chaos.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return err
+		}
+		r.logs = append(r.logs, f)
+	}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "ACTORCHAIN_") {
+			r.env = append(r.env, kv)
+		}
+	}
+	return nil
+}
+
+// startAll starts every node and waits until each answers and has a peer.
+func (r *runner) startAll(ctx context.Context) error {
+	for k := range r.homes {
+		if err := r.start(k); err != nil {
+			return err
+		}
+	}
+	for k := range r.homes {
+		if err := r.waitReady(ctx, k); err != nil {
+			return err
+		}
+	}
+	bound, cancel := context.WithTimeout(ctx, r.cfg.Converge)
+	defer cancel()
+	for k := range r.homes {
+		err := poll(bound, 100*time.Millisecond, func() bool {
+			st, err := r.clients[k].Status(bound)
+			if err == nil {
+				r.chainID = st.ChainID
+			}
+			return err == nil && st.Peers > 0
+		})
+		if err != nil {
+			return fmt.Errorf("node%d has no peer within %s", k, r.cfg.Converge)
+		}
+	}
+	return nil
+}
+
+// start starts node k's process.
+func (r *runner) start(k int) error {
+	argv := []string{r.cfg.Exe, "run", "--home", r.homes[k].Dir, "--log-format", "json"}
+	if r.ns != nil {
+		argv = r.ns.command(k, argv)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = r.env
+	cmd.Stdout, cmd.Stderr = r.logs[k], r.logs[k]
+	// Its own process group: a Ctrl-C in the terminal reaches the harness only, which stops the
+	// nodes itself. Pdeathsig: a harness killed outright takes its nodes along.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start node%d: %w", k, err)
+	}
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	r.mu.Lock()
+	r.procs[k] = p
+	r.down[k] = false
+	r.mu.Unlock()
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		err := cmd.Wait()
+		r.mu.Lock()
+		p.err = err
+		switch {
+		case p.byHand:
+		case p.stopping && err == nil:
+		case p.stopping:
+			r.exits = append(r.exits, Exit{Node: k, At: time.Since(r.began), How: "the final SIGTERM stop failed: " + err.Error()})
+		default:
+			how := "exited by itself"
+			if err != nil {
+				how += ": " + err.Error()
+			}
+			r.exits = append(r.exits, Exit{Node: k, At: time.Since(r.began), How: how})
+		}
+		r.mu.Unlock()
+		close(p.done)
+	}()
+	return nil
+}
+
+// waitReady polls node k's status until it answers, or fails when the process ends first.
+func (r *runner) waitReady(ctx context.Context, k int) error {
+	r.mu.Lock()
+	p := r.procs[k]
+	r.mu.Unlock()
+	bound, cancel := context.WithTimeout(ctx, r.cfg.Converge)
+	defer cancel()
+	err := poll(bound, 50*time.Millisecond, func() bool {
+		select {
+		case <-p.done:
+			cancel()
+			return false
+		default:
+		}
+		_, err := r.clients[k].Status(bound)
+		return err == nil
+	})
+	select {
+	case <-p.done:
+		return fmt.Errorf("node%d exited while starting (%v); see %s", k, p.err, r.logs[k].Name())
+	default:
+	}
+	if err != nil {
+		return fmt.Errorf("node%d did not answer within %s: %w", k, r.cfg.Converge, err)
+	}
+	return nil
+}
+
+// signal sends sig to node k's process.
+func (r *runner) signal(k int, sig syscall.Signal) error {
+	r.mu.Lock()
+	p := r.procs[k]
+	if sig == syscall.SIGKILL {
+		p.byHand = true
+	}
+	r.mu.Unlock()
+	return p.cmd.Process.Signal(sig)
+}
+
+// kill sends SIGKILL to node k and waits for it to be gone.
+func (r *runner) kill(k int) error {
+	if err := r.signal(k, syscall.SIGKILL); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	p := r.procs[k]
+	r.down[k] = true
+	r.mu.Unlock()
+	select {
+	case <-p.done:
+		return nil
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("node%d still runs 10s after SIGKILL", k)
+	}
+}
+
+func (r *runner) isUp(k int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !r.down[k] && !r.frozen[k]
+}
+
+// restart starts node k again and pushes its fault state back.
+func (r *runner) restart(ctx context.Context, k int) error {
+	if err := r.start(k); err != nil {
+		return err
+	}
+	if err := r.waitReady(ctx, k); err != nil {
+		return err
+	}
+	return r.push(ctx, k, true)
+}
+
+// schedule applies the timeline, printing each step.
+func (r *runner) schedule(ctx context.Context, tr *Transcript) {
+	r.scheduleStart = time.Now()
+	for _, st := range Timeline(r.faults) {
+		if !sleepCtx(ctx, time.Until(r.scheduleStart.Add(st.At))) && ctx.Err() != nil {
+			return
+		}
+		f := r.faults[st.Fault]
+		began := time.Now()
+		res, detail := r.apply(ctx, st, f)
+		a := Applied{
+			AtS: time.Since(r.scheduleStart).Seconds(), PlanS: st.At.Seconds(), Kind: f.Kind, End: st.End,
+			Fault: st.Fault, What: f.String(), Result: res, Detail: detail, Duration: time.Since(began).Seconds(),
+		}
+		if st.End {
+			a.What = "end: " + a.What
+		}
+		tr.Steps = append(tr.Steps, a)
+		line := fmt.Sprintf("  %7.2fs fault %-3d %-9s %s: %s", a.AtS, st.Fault, f.Kind, a.What, res)
+		if detail != "" {
+			line += " (" + detail + ")"
+		}
+		r.printf("%s\n", line)
+	}
+}
+
+// apply carries out one step.
+func (r *runner) apply(ctx context.Context, st Step, f Fault) (Result, string) {
+	k := f.Node
+	fail := func(err error) (Result, string) {
+		if err == nil {
+			return ResultOK, ""
+		}
+		return ResultError, strings.ReplaceAll(err.Error(), "\n", "; ")
+	}
+	switch f.Kind {
+	case KindKill:
+		if st.End {
+			return fail(r.restart(ctx, k))
+		}
+		if err := r.kill(k); err != nil {
+			return fail(err)
+		}
+		if f.For == 0 {
+			return fail(r.restart(ctx, k))
+		}
+		return ResultOK, ""
+	case KindFreeze:
+		if st.End {
+			if err := r.signal(k, syscall.SIGCONT); err != nil {
+				return fail(err)
+			}
+			r.mu.Lock()
+			r.frozen[k] = false
+			r.mu.Unlock()
+			return fail(r.push(ctx, k, false))
+		}
+		r.mu.Lock()
+		r.frozen[k] = true
+		r.mu.Unlock()
+		return fail(r.signal(k, syscall.SIGSTOP))
+	case KindActor:
+		name, err := r.actorName(ctx, k, f)
+		if err != nil {
+			return fail(err)
+		}
+		if name == "" {
+			return ResultSkipped, "node" + fmt.Sprint(k) + " has no " + f.Actor
+		}
+		c, cancel := context.WithTimeout(ctx, submitTimeout)
+		defer cancel()
+		if f.Action == "kill" {
+			err = r.clients[k].Kill(c, name)
+		} else {
+			err = r.clients[k].Crash(c, name)
+		}
+		if err != nil {
+			return fail(fmt.Errorf("%s %s: %w", f.Action, name, err))
+		}
+		return ResultOK, name
+	case KindPartition, KindLink:
+		r.mu.Lock()
+		if st.End {
+			r.active = slices.DeleteFunc(r.active, func(i int) bool { return i == st.Fault })
+		} else {
+			r.active = append(r.active, st.Fault)
+		}
+		r.mu.Unlock()
+		return fail(r.applyLinks(ctx))
+	case KindStorage:
+		r.mu.Lock()
+		r.storage[k] = !st.End
+		r.mu.Unlock()
+		return fail(r.pushStorage(ctx, k))
+	case KindClock:
+		r.mu.Lock()
+		r.skew[k] = f.SkewS
+		if st.End {
+			r.skew[k] = 0
+		}
+		r.mu.Unlock()
+		return fail(r.pushClock(ctx, k))
+	}
+	return ResultError, "unknown fault kind " + string(f.Kind)
+}
+
+// actorName resolves an actor role to a live actor of node k ("" when there is none).
+func (r *runner) actorName(ctx context.Context, k int, f Fault) (string, error) {
+	parent := ""
+	switch f.Actor {
+	case ActorConn:
+		parent = "peers"
+	case ActorWorker:
+		parent = "miner"
+	default:
+		return f.Actor, nil
+	}
+	c, cancel := context.WithTimeout(ctx, submitTimeout)
+	defer cancel()
+	tree, err := r.clients[k].Actors(c)
+	if err != nil {
+		return "", fmt.Errorf("GET /v1/actors: %w", err)
+	}
+	var names []string
+	for _, a := range tree.Children {
+		if a.Name != parent {
+			continue
+		}
+		for _, ch := range a.Children {
+			if ch.State == "running" {
+				names = append(names, ch.Name)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return "", nil
+	}
+	slices.Sort(names)
+	return names[int(f.Pick%uint32(len(names)))], nil
+}
+
+// usesFilter says whether some link state goes through the nodes' link filter.
+func (r *runner) usesFilter() bool { return r.mode == LinksFilter || (r.ns != nil && !r.ns.netem) }
+
+// applyLinks brings every link to the table of the active link faults.
+func (r *runner) applyLinks(ctx context.Context) error {
+	r.mu.Lock()
+	next := LinkTable(r.faults, r.active, len(r.homes))
+	changes := LinkChanges(r.table, next)
+	r.table = next
+	r.mu.Unlock()
+	var errs []error
+	for _, ch := range changes {
+		if r.ns != nil {
+			if err := r.ns.setLink(ctx, ch.Pair, ch.Link); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if r.usesFilter() {
+			if err := r.setFilter(ctx, ch.Pair, r.filterPart(ch.Link)); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// filterPart is what of a link's state the node's filter carries: all of it in filter mode,
+// delay and loss in netns mode without netem.
+func (r *runner) filterPart(l Link) Link {
+	if r.mode == LinksFilter {
+		return l
+	}
+	return Link{DelayMs: l.DelayMs, Loss: l.Loss}
+}
+
+// push gives node k its desired fault state: after a restart (fresh) the faults in force; after
+// SIGCONT (or a peers actor restart) everything, when a change was skipped meanwhile (dirty).
+func (r *runner) push(ctx context.Context, k int, fresh bool) error {
+	r.mu.Lock()
+	all := r.dirty[k] && !fresh
+	r.dirty[k] = false
+	var mine []LinkChange
+	for p, l := range r.table {
+		if p.From == k {
+			mine = append(mine, LinkChange{p, l})
+		}
+	}
+	storage, skew := r.storage[k], r.skew[k]
+	r.mu.Unlock()
+	var errs []error
+	if r.usesFilter() {
+		if all {
+			errs = append(errs, r.call(ctx, k, "DELETE /v1/debug/links", func(c context.Context) error {
+				return r.clients[k].DebugClearLinks(c)
+			}))
+		}
+		for _, ch := range mine {
+			errs = append(errs, r.setFilter(ctx, ch.Pair, r.filterPart(ch.Link)))
+		}
+	}
+	if storage || all {
+		errs = append(errs, r.pushStorage(ctx, k))
+	}
+	if skew != 0 || all {
+		errs = append(errs, r.pushClock(ctx, k))
+	}
+	return errors.Join(errs...)
+}
+
+// setFilter sets node p.From's link filter for p.To, unless p.From is down or frozen (then it is
+// marked dirty and gets its filters when it is back).
+func (r *runner) setFilter(ctx context.Context, p Pair, l Link) error {
+	if !r.upOrDirty(p.From) {
+		return nil
+	}
+	f := actors.LinkFilter{Peer: r.homes[p.To].NodeID, Cut: l.Cut, DelayMs: l.DelayMs, Loss: l.Loss}
+	return r.call(ctx, p.From, "POST /v1/debug/links", func(c context.Context) error {
+		_, err := r.clients[p.From].DebugSetLink(c, f)
+		return err
+	})
+}
+
+// pushStorage and pushClock give node k its desired storage and clock state, unless it is down
+// or frozen (then push does it when it is back).
+func (r *runner) pushStorage(ctx context.Context, k int) error {
+	if !r.upOrDirty(k) {
+		return nil
+	}
+	r.mu.Lock()
+	v := r.storage[k]
+	r.mu.Unlock()
+	return r.call(ctx, k, "POST /v1/debug/storage", func(c context.Context) error {
+		_, err := r.clients[k].DebugStorageFault(c, v)
+		return err
+	})
+}
+
+func (r *runner) pushClock(ctx context.Context, k int) error {
+	if !r.upOrDirty(k) {
+		return nil
+	}
+	r.mu.Lock()
+	v := r.skew[k]
+	r.mu.Unlock()
+	return r.call(ctx, k, "POST /v1/debug/clock", func(c context.Context) error {
+		_, err := r.clients[k].DebugClockSkew(c, int64(v))
+		return err
+	})
+}
+
+// upOrDirty reports whether node k is up; if not, it marks k dirty.
+func (r *runner) upOrDirty(k int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.down[k] || r.frozen[k] {
+		r.dirty[k] = true
+		return false
+	}
+	return true
+}
+
+// call makes one bounded request to node k; an error names the node and the endpoint.
+func (r *runner) call(ctx context.Context, k int, what string, do func(context.Context) error) error {
+	c, cancel := context.WithTimeout(ctx, submitTimeout)
+	defer cancel()
+	if err := do(c); err != nil {
+		return fmt.Errorf("node%d %s: %w", k, what, err)
+	}
+	return nil
+}
+
+// heal ends every fault: frozen nodes continue, down nodes restart, links, storage and clocks
+// are healthy again.
+func (r *runner) heal(ctx context.Context, tr *Transcript) {
+	began := time.Now()
+	var errs []error
+	for k := range r.homes {
+		r.mu.Lock()
+		frozen, down := r.frozen[k], r.down[k]
+		r.storage[k], r.skew[k] = false, 0
+		r.mu.Unlock()
+		if frozen {
+			errs = append(errs, r.signal(k, syscall.SIGCONT))
+			r.mu.Lock()
+			r.frozen[k] = false
+			r.mu.Unlock()
+		}
+		if down {
+			errs = append(errs, r.restart(ctx, k))
+		}
+	}
+	r.mu.Lock()
+	r.active = nil
+	r.mu.Unlock()
+	errs = append(errs, r.applyLinks(ctx))
+	for k := range r.homes {
+		if r.usesFilter() {
+			errs = append(errs, r.call(ctx, k, "DELETE /v1/debug/links", func(c context.Context) error {
+				return r.clients[k].DebugClearLinks(c)
+			}))
+		}
+		errs = append(errs, r.pushStorage(ctx, k), r.pushClock(ctx, k))
+	}
+	a := Applied{AtS: time.Since(r.scheduleStart).Seconds(), Kind: "heal", Fault: -1, What: "heal everything", Result: ResultOK,
+		Duration: time.Since(began).Seconds()}
+	if err := errors.Join(errs...); err != nil {
+		a.Result, a.Detail = ResultError, strings.ReplaceAll(err.Error(), "\n", "; ")
+	}
+	tr.Steps = append(tr.Steps, a)
+	r.healed = time.Now()
+	r.printf("  %7.2fs heal everything: %s %s\n", a.AtS, a.Result, a.Detail)
+}
+
+// teardown kills every process still running, joins the watchers, closes the logs and removes
+// the namespaces. Idempotent.
+func (r *runner) teardown() error {
+	r.mu.Lock()
+	for _, p := range r.procs {
+		if p == nil {
+			continue
+		}
+		select {
+		case <-p.done:
+		default:
+			p.byHand = true
+			_ = p.cmd.Process.Signal(syscall.SIGCONT)
+			_ = p.cmd.Process.Kill()
+		}
+	}
+	r.mu.Unlock()
+	r.wg.Wait()
+	r.hc.Transport.(*http.Transport).CloseIdleConnections()
+	for _, f := range r.logs {
+		_ = f.Close()
+	}
+	r.logs = nil
+	if r.ns != nil {
+		return r.ns.close()
+	}
+	return nil
+}

@@ -1,0 +1,313 @@
+package chaos
+
+import (
+	"cmp"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+)
+
+// Kind is a kind of fault.
+type Kind string
+
+// The fault kinds. Every schedule of at least len(Kinds) faults contains each of them.
+const (
+	KindKill      Kind = "kill"      // kill -9 a node process; restart it at once or after For
+	KindFreeze    Kind = "freeze"    // SIGSTOP a node process for For, then SIGCONT
+	KindActor     Kind = "actor"     // crash or kill one actor through /v1/debug/actors
+	KindPartition Kind = "partition" // cut every link between Group and the other nodes for For
+	KindLink      Kind = "link"      // delay and drop traffic between Node and Peer for For
+	KindStorage   Kind = "storage"   // fail every storage commit of Node for For
+	KindClock     Kind = "clock"     // skew Node's clock by SkewS seconds for For
+)
+
+// Kinds lists every fault kind in a fixed order.
+var Kinds = []Kind{KindKill, KindFreeze, KindActor, KindPartition, KindLink, KindStorage, KindClock}
+
+// Actor roles a KindActor fault targets. ActorConn and ActorWorker name one of several children;
+// the runner picks the child with Fault.Pick among the live ones (GET /v1/actors).
+const (
+	ActorConn   = "peers/*"
+	ActorWorker = "miner/worker-*"
+)
+
+// Actors lists the actor roles a KindActor fault draws from.
+var Actors = []string{"storage", "consensus", "mempool", "peers", ActorConn, "miner", ActorWorker, "api"}
+
+// MaxSkewSeconds bounds a clock fault's skew. Two nodes skewed in opposite directions stay
+// within the 120 s future-drift rule of each other (2*55 < 120).
+const MaxSkewSeconds = 55
+
+// Fault is one scheduled fault.
+type Fault struct {
+	At   time.Duration // offset from the start of the schedule
+	Kind Kind
+	// Node is the target node (every kind but partition); for a link, one end.
+	Node int
+	// Peer is a link's other end.
+	Peer int
+	// Group is one side of a partition (sorted); the other side is every other node.
+	Group []int
+	// For is how long the fault lasts; for a kill, how long the node stays down (0: restarted at
+	// once).
+	For time.Duration
+	// Actor and Action (crash or kill) of an actor fault; Pick chooses among several children.
+	Actor  string
+	Action string
+	Pick   uint32
+	// DelayMs and Loss of a link fault.
+	DelayMs int
+	Loss    float64
+	// SkewS is a clock fault's skew in seconds (non-zero, |SkewS| <= MaxSkewSeconds).
+	SkewS int
+}
+
+// Ends reports whether the fault has an end step (it lasts For and is then undone).
+func (f Fault) Ends() bool { return f.For > 0 }
+
+// String describes the fault's target and parameters, e.g. "node1 actor peers/* crash".
+func (f Fault) String() string {
+	switch f.Kind {
+	case KindKill:
+		if f.For == 0 {
+			return fmt.Sprintf("kill -9 node%d, restart at once", f.Node)
+		}
+		return fmt.Sprintf("kill -9 node%d, restart after %s", f.Node, f.For)
+	case KindFreeze:
+		return fmt.Sprintf("SIGSTOP node%d for %s", f.Node, f.For)
+	case KindActor:
+		return fmt.Sprintf("%s actor %s of node%d", f.Action, f.Actor, f.Node)
+	case KindPartition:
+		return fmt.Sprintf("partition %v from the rest for %s", nodeNames(f.Group), f.For)
+	case KindLink:
+		return fmt.Sprintf("link node%d<->node%d delay %dms loss %.0f%% for %s", f.Node, f.Peer, f.DelayMs, f.Loss*100, f.For)
+	case KindStorage:
+		return fmt.Sprintf("fail storage commits of node%d for %s", f.Node, f.For)
+	case KindClock:
+		return fmt.Sprintf("skew node%d's clock by %+ds for %s", f.Node, f.SkewS, f.For)
+	}
+	return string(f.Kind)
+}
+
+func nodeNames(ks []int) []string {
+	out := make([]string, len(ks))
+	for i, k := range ks {
+		out[i] = fmt.Sprintf("node%d", k)
+	}
+	return out
+}
+
+// Settings shape a schedule. Either Duration or Rounds is set.
+type Settings struct {
+	Nodes int
+	// Duration: faults start and end within it. Rounds: exactly this many faults.
+	Duration time.Duration
+	Rounds   int
+	// MinGap and MaxGap bound the time between two fault starts; MinFor and MaxFor how long a
+	// lasting fault lasts. Zero values take the defaults below.
+	MinGap, MaxGap time.Duration
+	MinFor, MaxFor time.Duration
+}
+
+// Schedule defaults.
+const (
+	DefaultMinGap = 1 * time.Second
+	DefaultMaxGap = 3 * time.Second
+	DefaultMinFor = 1 * time.Second
+	DefaultMaxFor = 5 * time.Second
+)
+
+func (s Settings) withDefaults() Settings {
+	if s.MinGap <= 0 {
+		s.MinGap = DefaultMinGap
+	}
+	if s.MaxGap < s.MinGap {
+		s.MaxGap = max(DefaultMaxGap, s.MinGap)
+	}
+	if s.MinFor <= 0 {
+		s.MinFor = DefaultMinFor
+	}
+	if s.MaxFor < s.MinFor {
+		s.MaxFor = max(DefaultMaxFor, s.MinFor)
+	}
+	return s
+}
+
+// Validate checks the settings; errors name the setting.
+func (s Settings) Validate() error {
+	switch {
+	case s.Nodes < 2:
+		return fmt.Errorf("nodes: a chaos network needs at least 2 nodes, got %d", s.Nodes)
+	case s.Duration < 0:
+		return fmt.Errorf("duration: must be > 0, got %s", s.Duration)
+	case s.Rounds < 0:
+		return fmt.Errorf("rounds: must be > 0, got %d", s.Rounds)
+	case s.Duration == 0 && s.Rounds == 0:
+		return fmt.Errorf("duration: must be > 0 (or give rounds)")
+	case s.Duration > 0 && s.Rounds > 0:
+		return fmt.Errorf("duration and rounds: give one of them, not both")
+	}
+	return nil
+}
+
+// Plan draws the fault schedule of seed: a pure function of its arguments. The first len(Kinds)
+// faults are a seeded permutation of every kind (so a schedule of at least that many faults
+// contains each); the rest are drawn uniformly. A process fault (kill, freeze) leaves at least
+// one node running and never hits a node that is down or frozen; actor faults take the actor
+// roles in a seeded order (every len(Actors) consecutive actor faults hit each role once); actor, storage and clock faults
+// only target running nodes, and a node has at most one storage and one clock fault at a time.
+// With Duration set every fault starts and ends within it.
+func Plan(seed int64, s Settings) ([]Fault, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	s = s.withDefaults()
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x63686173))
+	between := func(lo, hi time.Duration) time.Duration {
+		if hi <= lo {
+			return lo
+		}
+		d := lo + time.Duration(rng.Int64N(int64(hi-lo)+1))
+		return d.Truncate(time.Millisecond)
+	}
+	// busy[k] is when each kind of per-node fault on node k ends (process faults share one entry).
+	type busy struct{ proc, storage, clock time.Duration }
+	nodes := make([]busy, s.Nodes)
+	order := rng.Perm(len(Kinds))
+	// Actor faults go through the roles in a seeded order, so every len(Actors) of them hit each.
+	roles, nactor := rng.Perm(len(Actors)), 0
+	var out []Fault
+	t := time.Duration(0)
+	for s.Rounds == 0 || len(out) < s.Rounds {
+		t += between(s.MinGap, s.MaxGap)
+		var kind Kind
+		if i := len(out); i < len(Kinds) {
+			kind = Kinds[order[i]]
+		} else {
+			kind = Kinds[rng.IntN(len(Kinds))]
+		}
+		// The nodes this kind may hit at t; when none, wait until one frees.
+		free := func(at time.Duration) []int {
+			var up, ks []int
+			for k, b := range nodes {
+				if b.proc <= at {
+					up = append(up, k)
+				}
+			}
+			for _, k := range up {
+				switch kind {
+				case KindKill, KindFreeze:
+					if len(up) >= 2 {
+						ks = append(ks, k)
+					}
+				case KindStorage:
+					if nodes[k].storage <= at {
+						ks = append(ks, k)
+					}
+				case KindClock:
+					if nodes[k].clock <= at {
+						ks = append(ks, k)
+					}
+				default:
+					ks = append(ks, k)
+				}
+			}
+			return ks
+		}
+		cands := free(t)
+		for len(cands) == 0 && kind != KindPartition && kind != KindLink {
+			next := time.Duration(-1)
+			for _, b := range nodes {
+				for _, e := range []time.Duration{b.proc, b.storage, b.clock} {
+					if e > t && (next < 0 || e < next) {
+						next = e
+					}
+				}
+			}
+			t = next // some fault ends after t, else cands would not be empty
+			cands = free(t)
+		}
+		dur := between(s.MinFor, s.MaxFor)
+		if s.Duration > 0 {
+			if t+s.MinFor > s.Duration {
+				break
+			}
+			dur = min(dur, s.Duration-t)
+		}
+		f := Fault{At: t, Kind: kind}
+		if kind != KindPartition && kind != KindLink {
+			f.Node = cands[rng.IntN(len(cands))]
+		}
+		switch kind {
+		case KindKill:
+			if rng.IntN(2) == 0 {
+				f.For = dur
+			}
+			nodes[f.Node].proc = t + f.For
+		case KindFreeze:
+			f.For = dur
+			nodes[f.Node].proc = t + f.For
+		case KindActor:
+			f.Actor = Actors[roles[nactor%len(roles)]]
+			nactor++
+			f.Action = []string{"crash", "kill"}[rng.IntN(2)]
+			f.Pick = rng.Uint32()
+		case KindPartition:
+			f.For = dur
+			perm := rng.Perm(s.Nodes)
+			f.Group = perm[:1+rng.IntN(s.Nodes-1)]
+			slices.Sort(f.Group)
+		case KindLink:
+			f.For = dur
+			perm := rng.Perm(s.Nodes)
+			f.Node, f.Peer = perm[0], perm[1]
+			f.DelayMs = 20 + rng.IntN(281)
+			f.Loss = float64(rng.IntN(31)) / 100
+		case KindStorage:
+			f.For = dur
+			nodes[f.Node].storage = t + f.For
+		case KindClock:
+			f.For = dur
+			f.SkewS = 5 + rng.IntN(MaxSkewSeconds-4)
+			if rng.IntN(2) == 0 {
+				f.SkewS = -f.SkewS
+			}
+			nodes[f.Node].clock = t + f.For
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// Step is one action of a run's timeline: the start of a fault, or the end of a lasting one.
+type Step struct {
+	At    time.Duration
+	Fault int // index into the schedule
+	End   bool
+}
+
+// Timeline orders the starts and ends of a schedule by time; at equal times ends come first (a
+// link is healed before the next fault starts), then schedule order.
+func Timeline(faults []Fault) []Step {
+	var steps []Step
+	for i, f := range faults {
+		steps = append(steps, Step{At: f.At, Fault: i})
+		if f.Ends() {
+			steps = append(steps, Step{At: f.At + f.For, Fault: i, End: true})
+		}
+	}
+	slices.SortStableFunc(steps, func(a, b Step) int {
+		switch {
+		case a.At != b.At:
+			return cmp.Compare(a.At, b.At)
+		case a.End != b.End:
+			if a.End {
+				return -1
+			}
+			return 1
+		}
+		return a.Fault - b.Fault
+	})
+	return steps
+}

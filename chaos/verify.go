@@ -1,0 +1,253 @@
+package chaos
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// stopBound bounds a node's SIGTERM stop at the end of a run.
+const stopBound = 30 * time.Second
+
+// check converges the healed network, collects what the invariants need, stops the nodes,
+// verifies the homes and records every check in tr.
+func (r *runner) check(ctx context.Context, tr *Transcript) {
+	acked := r.ackedHashes()
+	tr.Acked = len(acked)
+	r.mu.Lock()
+	tr.Known = r.known
+	r.mu.Unlock()
+	r.printf("chaos: %d transfers acknowledged (%d more known without a 202); converging\n", len(acked), tr.Known)
+
+	// Everything below shares one bound: --converge from the end of the heal.
+	deadline := r.healed.Add(r.cfg.Converge)
+
+	// 1. Every node confirms every acknowledged transfer, everyone mining.
+	bound, cancel := context.WithDeadline(ctx, deadline)
+	remaining := make([]map[string]bool, len(r.homes))
+	for k := range remaining {
+		remaining[k] = map[string]bool{}
+		for _, h := range acked {
+			remaining[k][h] = true
+		}
+	}
+	_ = poll(bound, 500*time.Millisecond, func() bool {
+		left := 0
+		for k := range r.homes {
+			for h := range remaining[k] {
+				if st, err := r.clients[k].Tx(bound, h); err == nil && st.Status == "confirmed" {
+					delete(remaining[k], h)
+				}
+			}
+			left += len(remaining[k])
+		}
+		return left == 0
+	})
+	cancel()
+
+	// 2. Only node0 mines until it is ahead of everyone; then nobody mines and all must agree.
+	tips := r.converge(ctx, deadline)
+	took := time.Since(r.healed)
+	tr.ConvergeS = took.Seconds()
+	tr.Checks = append(tr.Checks, CheckConverged(tips, took, r.cfg.Converge))
+	if st, err := r.clients[0].Status(ctx); err == nil {
+		tr.Height, tr.Tip = st.Height, st.TipHash
+	}
+
+	// 3. Collect: each node's view of each transfer, and the main chain's transactions.
+	seen := make([]TxSeen, len(r.homes))
+	for k := range r.homes {
+		seen[k] = TxSeen{}
+		for _, h := range acked {
+			c, cancel := context.WithTimeout(ctx, submitTimeout)
+			if st, err := r.clients[k].Tx(c, h); err == nil && st.Status == "confirmed" {
+				seen[k][h] = st.BlockHash
+			}
+			cancel()
+		}
+	}
+	inChain, err := r.chainTxs(ctx, tr.Height)
+	tc := CheckTransfers(acked, inChain, seen)
+	if err != nil {
+		tc.OK, tc.Detail = false, "reading the main chain: "+err.Error()
+	}
+	tr.Checks = append(tr.Checks, tc)
+
+	// 4. Stop the nodes, verify the homes, read the logs.
+	r.stopAll()
+	var vs []Verified
+	for k := range r.homes {
+		vs = append(vs, r.verify(ctx, k))
+	}
+	tr.Checks = append(tr.Checks, CheckVerify(vs))
+	r.mu.Lock()
+	tr.Exits = append([]Exit{}, r.exits...)
+	r.mu.Unlock()
+	for i := range tr.Exits {
+		tr.Exits[i].AtS = tr.Exits[i].At.Seconds()
+	}
+	tr.Checks = append(tr.Checks, CheckDeaths(tr.Exits))
+	var logs [][]byte
+	for _, f := range r.logs {
+		b, _ := os.ReadFile(f.Name())
+		logs = append(logs, b)
+	}
+	tr.Checks = append(tr.Checks, CheckLocks(logs))
+	tr.Checks = append(tr.Checks, CheckInjected(tr.Steps, kindsOf(r.faults)))
+	tr.OK = true
+	for _, c := range tr.Checks {
+		tr.OK = tr.OK && c.OK
+	}
+}
+
+func kindsOf(fs []Fault) []Kind {
+	var out []Kind
+	for _, f := range fs {
+		out = append(out, f.Kind)
+	}
+	return out
+}
+
+// ackedHashes lists the acknowledged transfers, each once (a retried transfer may have been
+// acknowledged twice, by two nodes).
+func (r *runner) ackedHashes() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	seen := map[string]bool{}
+	var out []string
+	for _, a := range r.acks {
+		if !seen[a.Hash] {
+			seen[a.Hash] = true
+			out = append(out, a.Hash)
+		}
+	}
+	return out
+}
+
+// converge turns mining off on every node but node0, lets node0 get ahead of every tip, turns
+// it off too and waits until every node reports the same tip; it returns the tips last seen.
+func (r *runner) converge(ctx context.Context, deadline time.Time) []string {
+	bound, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	for k := len(r.homes) - 1; k >= 1; k-- {
+		_ = poll(bound, 200*time.Millisecond, func() bool {
+			_, err := r.clients[k].SetMining(bound, false)
+			return err == nil
+		})
+	}
+	var ahead uint64
+	for k := range r.homes {
+		if st, err := r.clients[k].Status(bound); err == nil {
+			ahead = max(ahead, st.Height)
+		}
+	}
+	_ = poll(bound, 100*time.Millisecond, func() bool {
+		st, err := r.clients[0].Status(bound)
+		return err == nil && st.Height > ahead
+	})
+	_ = poll(bound, 200*time.Millisecond, func() bool {
+		_, err := r.clients[0].SetMining(bound, false)
+		return err == nil
+	})
+	tips := make([]string, len(r.homes))
+	read := func() bool {
+		for k := range r.homes {
+			// Its own timeout: the tips are read at least once even when the bound has passed.
+			c, cancel := context.WithTimeout(ctx, submitTimeout)
+			st, err := r.clients[k].Status(c)
+			cancel()
+			tips[k] = ""
+			if err == nil {
+				tips[k] = st.TipHash
+			}
+		}
+		for _, t := range tips {
+			if t == "" || t != tips[0] {
+				return false
+			}
+		}
+		return true
+	}
+	_ = poll(bound, 100*time.Millisecond, read)
+	return tips
+}
+
+// chainTxs counts each transaction hash in node0's main chain up to height.
+func (r *runner) chainTxs(ctx context.Context, height uint64) (map[string]int, error) {
+	out := map[string]int{}
+	for h := uint64(1); h <= height; h++ {
+		c, cancel := context.WithTimeout(ctx, submitTimeout)
+		b, err := r.clients[0].Block(c, strconv.FormatUint(h, 10))
+		cancel()
+		if err != nil {
+			return out, fmt.Errorf("block %d: %w", h, err)
+		}
+		for _, t := range b.Txs {
+			out[t.Hash]++
+		}
+	}
+	return out, nil
+}
+
+// stopAll stops every running node with SIGTERM (each must exit 0 within stopBound).
+func (r *runner) stopAll() {
+	var ps []*proc
+	r.mu.Lock()
+	for _, p := range r.procs {
+		if p != nil {
+			p.stopping = true
+			ps = append(ps, p)
+		}
+	}
+	r.mu.Unlock()
+	for _, p := range ps {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	for k, p := range ps {
+		select {
+		case <-p.done:
+		case <-time.After(stopBound):
+			r.mu.Lock()
+			r.exits = append(r.exits, Exit{Node: k, At: time.Since(r.began), How: fmt.Sprintf("still running %s after SIGTERM", stopBound)})
+			p.byHand = true
+			r.mu.Unlock()
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	}
+}
+
+// verify runs `node verify` on node k's home.
+func (r *runner) verify(ctx context.Context, k int) Verified {
+	v := Verified{Node: k}
+	c, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(c, r.cfg.Exe, "verify", "--home", r.homes[k].Dir)
+	cmd.Env = r.env
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		v.Error = fmt.Sprintf("%v: %s", err, strings.TrimSpace(errb.String()))
+		return v
+	}
+	var rep struct {
+		OK     bool   `json:"ok"`
+		Height uint64 `json:"height"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		v.Error = "cannot read its report: " + err.Error()
+		return v
+	}
+	v.OK, v.Height = rep.OK, rep.Height
+	if !rep.OK {
+		v.Error = strings.TrimSpace(out.String())
+	}
+	return v
+}
