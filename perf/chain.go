@@ -5,7 +5,9 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -117,6 +119,28 @@ func NewChainBuilder(p *chainstate.Params) *ChainBuilder {
 		acc[a] = chainstate.Account{Balance: b}
 	}
 	return &ChainBuilder{p: p, accounts: acc, tip: p.Genesis().Header}
+}
+
+// Tip returns the header of the builder's last block (genesis at first).
+func (c *ChainBuilder) Tip() chainstate.Header { return c.tip }
+
+// Account returns a's account in the builder's ledger (zero when it has none).
+func (c *ChainBuilder) Account(a chainstate.Address) chainstate.Account { return c.accounts[a] }
+
+// Clone returns an independent copy of the builder: same tip, ledger and blocks.
+func (c *ChainBuilder) Clone() *ChainBuilder {
+	return &ChainBuilder{p: c.p, accounts: maps.Clone(c.accounts), tip: c.tip, Blocks: slices.Clone(c.Blocks)}
+}
+
+// Fork returns a new builder that continues from the first n blocks of c's chain.
+func (c *ChainBuilder) Fork(n int) (*ChainBuilder, error) {
+	f := NewChainBuilder(c.p)
+	for _, b := range c.Blocks[:n] {
+		if err := f.Add(b); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
 }
 
 // Add applies b (which must extend the builder's tip) to the ledger and appends it.

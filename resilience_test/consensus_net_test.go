@@ -3,7 +3,6 @@ package resilience_test
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"testing"
 
@@ -13,11 +12,6 @@ import (
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
 )
-
-// clone returns an independent copy of the builder (same tip, ledger and blocks).
-func (c *chainBuilder) clone() *chainBuilder {
-	return &chainBuilder{p: c.p, accounts: maps.Clone(c.accounts), tip: c.tip, blocks: slices.Clone(c.blocks)}
-}
 
 // TestReorgBelowRestartTip: after a restart, a branch that forks below the tip the node restarted
 // at and has more work becomes the main chain (fork choice by cumulative work, CONTRACT §8). The
@@ -79,27 +73,27 @@ func TestDeliveryOrderDoesNotChangeTip(t *testing.T) {
 		forkAt := rapid.IntRange(0, mainLen-1).Draw(rt, "fork_after")
 		forkLen := rapid.IntRange(1, 4).Filter(func(n int) bool { return forkAt+n != mainLen }).Draw(rt, "fork_len")
 
-		start := len(base.blocks)
+		start := len(base.Blocks)
 		mb := base.clone()
 		for i := range mainLen {
 			var txs []*chainstate.Tx
 			if i == forkAt { // the main branch's spend, right after the fork point
-				txs = []*chainstate.Tx{transfer(p, first.wallet, r1, 10, 1, mb.accounts[wallet].Nonce)}
+				txs = []*chainstate.Tx{transfer(p, first.wallet, r1, 10, 1, mb.Account(wallet).Nonce)}
 			}
 			mb.mine(t, sealerMain, txs)
 		}
 		fb := base.clone()
-		for _, b := range mb.blocks[start : start+forkAt] {
+		for _, b := range mb.Blocks[start : start+forkAt] {
 			fb.add(t, b)
 		}
 		for i := range forkLen {
 			var txs []*chainstate.Tx
 			if i == 0 { // the fork's spend of the same nonce
-				txs = []*chainstate.Tx{transfer(p, first.wallet, r2, 20, 1, fb.accounts[wallet].Nonce)}
+				txs = []*chainstate.Tx{transfer(p, first.wallet, r2, 20, 1, fb.Account(wallet).Nonce)}
 			}
 			fb.mine(t, sealerFork, txs)
 		}
-		blocks := append(slices.Clone(mb.blocks[start:]), fb.blocks[start+forkAt:]...)
+		blocks := append(slices.Clone(mb.Blocks[start:]), fb.Blocks[start+forkAt:]...)
 		idx := make([]int, len(blocks))
 		for i := range idx {
 			idx[i] = i
@@ -120,18 +114,19 @@ func TestDeliveryOrderDoesNotChangeTip(t *testing.T) {
 				}
 			}
 		}
-		want := winner.tip.Hash().String()
+		winnerTip := winner.Tip()
+		want := winnerTip.Hash().String()
 		for i, nd := range nds {
 			st := nd.status()
 			if st.TipHash != want {
-				rt.Fatalf("node %d ends at %s@%d, want the longer branch's %s@%d", i, st.TipHash, st.Height, want, winner.tip.Height)
+				rt.Fatalf("node %d ends at %s@%d, want the longer branch's %s@%d", i, st.TipHash, st.Height, want, winnerTip.Height)
 			}
 			for _, a := range []chainstate.Address{wallet, r1, r2} {
 				acc, err := nd.n.Account(ctx, a)
 				if err != nil {
 					rt.Fatal(err)
 				}
-				if w := winner.accounts[a]; acc.Balance != w.Balance || acc.Nonce != w.Nonce {
+				if w := winner.Account(a); acc.Balance != w.Balance || acc.Nonce != w.Nonce {
 					rt.Fatalf("node %d: account %s %d/%d, the winning branch says %d/%d", i, a, acc.Balance, acc.Nonce, w.Balance, w.Nonce)
 				}
 			}

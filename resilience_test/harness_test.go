@@ -17,7 +17,7 @@ import (
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
-	"github.com/actorchain/actorchain/powworker"
+	"github.com/actorchain/actorchain/perf"
 	"github.com/actorchain/actorchain/supervisor"
 )
 
@@ -198,73 +198,41 @@ func addrOf(k ed25519.PrivateKey) chainstate.Address {
 	return chainstate.PublicKey(k.Public().(ed25519.PublicKey)).Address()
 }
 
-// chainBuilder mines blocks outside any node, on an in-memory ledger: used to feed alternative
-// branches to a running node.
-type chainBuilder struct {
-	p        *chainstate.Params
-	accounts map[chainstate.Address]chainstate.Account
-	tip      chainstate.Header
-	blocks   []*chainstate.Block
-}
-
-type mapReader map[chainstate.Address]chainstate.Account
-
-func (m mapReader) Account(a chainstate.Address) (chainstate.Account, error) { return m[a], nil }
+// chainBuilder is perf.ChainBuilder (blocks mined outside any node, on an in-memory ledger: used
+// to feed alternative branches to a running node) that fails the test on an error.
+type chainBuilder struct{ *perf.ChainBuilder }
 
 func newChainBuilder(p *chainstate.Params) *chainBuilder {
-	acc := map[chainstate.Address]chainstate.Account{}
-	for a, b := range p.Alloc {
-		acc[a] = chainstate.Account{Balance: b}
-	}
-	return &chainBuilder{p: p, accounts: acc, tip: p.Genesis().Header}
+	return &chainBuilder{perf.NewChainBuilder(p)}
 }
 
 // fork returns a builder that continues from the first n blocks of c's chain.
 func (c *chainBuilder) fork(t testing.TB, n int) *chainBuilder {
-	f := newChainBuilder(c.p)
-	for _, b := range c.blocks[:n] {
-		f.add(t, b)
+	t.Helper()
+	f, err := c.Fork(n)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return f
+	return &chainBuilder{f}
 }
+
+// clone returns an independent copy of the builder (same tip, ledger and blocks).
+func (c *chainBuilder) clone() *chainBuilder { return &chainBuilder{c.Clone()} }
 
 func (c *chainBuilder) add(t testing.TB, b *chainstate.Block) {
 	t.Helper()
-	d, err := chainstate.ApplyBlock(c.p, c.tip.StateRoot, mapReader(c.accounts), b)
-	if err != nil {
-		t.Fatalf("apply block %d: %v", b.Header.Height, err)
+	if err := c.Add(b); err != nil {
+		t.Fatal(err)
 	}
-	for _, ch := range d.Changes {
-		if ch.New == (chainstate.Account{}) {
-			delete(c.accounts, ch.Addr)
-		} else {
-			c.accounts[ch.Addr] = ch.New
-		}
-	}
-	c.tip = b.Header
-	c.blocks = append(c.blocks, b)
 }
 
 // mine seals and solves the next block with txs (all must apply) and appends it.
 func (c *chainBuilder) mine(t testing.TB, key ed25519.PrivateKey, txs []*chainstate.Tx) *chainstate.Block {
 	t.Helper()
-	pub := chainstate.PublicKey(key.Public().(ed25519.PublicKey))
-	timeMs := max(c.tip.Time+1, uint64(time.Now().UnixMilli())-60_000)
-	b, _, err := chainstate.BuildTemplate(c.p, &c.tip, mapReader(c.accounts), pub, txs, timeMs)
+	b, err := c.Mine(key, txs)
 	if err != nil {
-		t.Fatalf("template: %v", err)
+		t.Fatal(err)
 	}
-	if len(b.Txs) != len(txs) {
-		t.Fatalf("template took %d of %d txs", len(b.Txs), len(txs))
-	}
-	b.Header.Seal(key)
-	hdr := b.Header.WorkHeader()
-	res := powworker.Search(hdr, b.Header.Bits, powworker.Range{Start: 0, Count: powworker.NonceSpace}, 0, nil)
-	if !res.Found {
-		t.Fatalf("no nonce found at %d bits", b.Header.Bits)
-	}
-	b.Header.Nonce = res.Nonce
-	c.add(t, b)
 	return b
 }
 

@@ -196,7 +196,7 @@ func TestShortReorgPrefersLongerChain(t *testing.T) {
 	}
 	// A block sealed by a key outside the validator set is refused.
 	stranger := newKey(t, 77)
-	bad := alt.fork(t, len(alt.blocks)).mine(t, stranger, nil)
+	bad := alt.fork(t, len(alt.Blocks)).mine(t, stranger, nil)
 	if _, err := nd.n.SubmitBlock(ctx, bad); err == nil {
 		t.Fatal("a block sealed by a non-validator was accepted")
 	} else if re, ok := chainstate.IsRuleError(err); !ok || re.Code != chainstate.CodeNotValidator {
@@ -241,16 +241,16 @@ func TestReorgRebuildsLedgerAndStorage(t *testing.T) {
 	b.mine(t, sealer, []*chainstate.Tx{transfer(p, second, r1, 7, 1, 1)})
 
 	nx := x.start(t, actors.Options{})
-	for _, blk := range a.blocks {
+	for _, blk := range a.Blocks {
 		submit(t, nx, blk, "connected")
 	}
-	for _, blk := range b.blocks[2:] {
+	for _, blk := range b.Blocks[2:] {
 		if _, err := nx.n.SubmitBlock(context.Background(), blk); err != nil {
 			t.Fatalf("branch B block %d: %v", blk.Header.Height, err)
 		}
 	}
 	ny := y.start(t, actors.Options{})
-	for _, blk := range b.blocks {
+	for _, blk := range b.Blocks {
 		submit(t, ny, blk, "connected")
 	}
 

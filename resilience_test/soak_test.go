@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"maps"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -221,8 +220,7 @@ func (s *soakChain) restart() {
 
 // builderAt returns a chain builder whose tip is block h.
 func (s *soakChain) builderAt(h chainstate.Hash) *chainBuilder {
-	b := s.states[h]
-	return &chainBuilder{p: s.p, accounts: maps.Clone(b.accounts), tip: b.tip}
+	return s.states[h].clone()
 }
 
 // soakAction is one step of a cycle's schedule: after pause, extend the main chain by n blocks,
@@ -450,14 +448,14 @@ func (s *soakChain) mine(parent chainstate.Hash, sealer ed25519.PrivateKey, fill
 	b := s.builderAt(parent)
 	var txs []*chainstate.Tx
 	for i, k := range s.senders {
-		next := b.accounts[addrOf(k)].Nonce
+		next := b.Account(addrOf(k)).Nonce
 		for n := next; int64(n) <= known[i].Load() && n < next+uint64(senderCap); n++ {
 			txs = append(txs, transfer(s.p, k, s.sendTo, 1, 1, n))
 		}
 	}
 	nonces := make([]uint64, len(s.fillers))
 	for i, k := range s.fillers {
-		nonces[i] = b.accounts[addrOf(k)].Nonce
+		nonces[i] = b.Account(addrOf(k)).Nonce
 	}
 	for j := range fill {
 		i := j % len(s.fillers)
@@ -465,7 +463,7 @@ func (s *soakChain) mine(parent chainstate.Hash, sealer ed25519.PrivateKey, fill
 		nonces[i]++
 	}
 	blk := b.mine(s.t, sealer, txs)
-	b.blocks = nil
+	b.Blocks = nil // only the ledger is kept per block
 	h := blk.Hash()
 	s.blocks[h] = blk
 	s.states[h] = b
