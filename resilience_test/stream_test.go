@@ -309,10 +309,12 @@ func heightStable(t *testing.T, d time.Duration, get func() (uint64, error)) uin
 // checkAcked fails unless every hash is known to the node as pending or confirmed.
 func checkAcked(t *testing.T, acked []chainstate.Hash, lookup func(chainstate.Hash) (string, error)) (pending, confirmed int) {
 	t.Helper()
-	for _, h := range acked {
+	for i, h := range acked {
 		st, err := lookup(h)
 		if err != nil {
-			t.Fatalf("acknowledged transfer %s lost: %v", h, err)
+			// The position tells which nonce it carried for a single stream (acknowledgements come
+			// in nonce order), which is what a rare failure needs to be traced.
+			t.Fatalf("acknowledged transfer %s (acknowledgement %d of %d) lost: %v", h, i+1, len(acked), err)
 		}
 		switch st {
 		case "pending":
