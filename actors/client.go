@@ -93,13 +93,15 @@ type PeersInfo struct {
 	Known     []KnownPeer `json:"known"`
 }
 
-// Status reports the node's state from the committed tip.
+// Status reports the node's state from the committed tip. Height, tip and the mempool count come
+// from one read of the store, so they describe one state: the count is the durable mempool
+// (acknowledged transfers not yet mined), never a transfer counted both as pending and mined.
 func (n *Node) Status(ctx context.Context) (Status, error) {
 	s, err := n.store()
 	if err != nil {
 		return Status{}, err
 	}
-	tip, err := s.Tip()
+	sum, err := s.Summary()
 	if err != nil {
 		return Status{}, unavailable(err)
 	}
@@ -107,11 +109,11 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 		NodeID:      n.nodeID,
 		ChainID:     n.params.ChainID,
 		GenesisHash: n.params.GenesisHash().String(),
-		Height:      tip.Header.Height,
-		TipHash:     tip.Hash.String(),
-		TotalWork:   tip.Work,
+		Height:      sum.Tip.Header.Height,
+		TipHash:     sum.Tip.Hash.String(),
+		TotalWork:   sum.Tip.Work,
 		Peers:       int(n.peerCount.Load()),
-		Mempool:     int(n.metrics.mempoolSize.Load()),
+		Mempool:     sum.Mempool,
 		Mining:      n.mining.Load(),
 		Syncing:     n.syncing.Load(),
 		Version:     Version,
@@ -154,25 +156,19 @@ func (n *Node) BlockByHash(ctx context.Context, h chainstate.Hash) (BlockInfo, e
 	return BlockInfo{Block: b, Hash: h, Main: main == h}, nil
 }
 
-// Account returns an account's committed state and its next pending nonce.
+// Account returns an account's committed state and its next pending nonce, both from one read
+// of the store: the pending nonce follows the committed one through the account's acknowledged
+// (durable) transfers, so a block connected meanwhile cannot make it answer a used nonce.
 func (n *Node) Account(ctx context.Context, a chainstate.Address) (AccountInfo, error) {
 	s, err := n.store()
 	if err != nil {
 		return AccountInfo{}, err
 	}
-	acc, err := s.Account(a)
+	acc, pending, err := s.AccountPending(a)
 	if err != nil {
 		return AccountInfo{}, unavailable(err)
 	}
-	info := AccountInfo{Address: a.String(), Balance: acc.Balance, Nonce: acc.Nonce, PendingNonce: acc.Nonce}
-	res, err := request[*pendingNonceResponse](ctx, n, nameMempool, &pendingNonceRequest{Addr: a, Committed: acc.Nonce})
-	if err != nil {
-		return AccountInfo{}, err
-	}
-	if res.Nonce > info.PendingNonce {
-		info.PendingNonce = res.Nonce
-	}
-	return info, nil
+	return AccountInfo{Address: a.String(), Balance: acc.Balance, Nonce: acc.Nonce, PendingNonce: pending}, nil
 }
 
 // SubmitTx checks tx and stores it durably in the mempool. It returns only after the mempool commit:
@@ -194,35 +190,27 @@ func (n *Node) SubmitTx(ctx context.Context, tx *chainstate.Tx) (chainstate.Hash
 	return h, nil
 }
 
-// Tx reports a transaction: confirmed on the main chain, or pending in the mempool.
+// Tx reports a transaction: confirmed on the main chain, or pending in the mempool. The answer is
+// one read of the store, where a connect (or a reorg) moves a transaction between the mempool
+// bucket and the tx index in one write transaction: an acknowledged transfer is always found,
+// also while the block that confirms it is being connected. A transfer whose mempool commit has
+// not finished yet (not acknowledged) is not found.
 func (n *Node) Tx(ctx context.Context, h chainstate.Hash) (TxInfo, error) {
 	s, err := n.store()
 	if err != nil {
 		return TxInfo{}, err
 	}
-	loc, ok, err := s.TxLocation(h)
+	st, ok, err := s.TxState(h)
 	if err != nil {
 		return TxInfo{}, unavailable(err)
 	}
-	if ok {
-		b, found, err := s.Block(loc.BlockHash)
-		if err != nil {
-			return TxInfo{}, unavailable(err)
-		}
-		info := TxInfo{Confirmed: true, Height: loc.Height, BlockHash: loc.BlockHash}
-		if found && loc.Index < len(b.Txs) {
-			info.Tx = b.Txs[loc.Index]
-		}
-		return info, nil
-	}
-	res, err := request[*mempoolTxResponse](ctx, n, nameMempool, &mempoolTxRequest{Hash: h})
-	if err != nil {
-		return TxInfo{}, err
-	}
-	if res.Tx == nil {
+	if !ok {
 		return TxInfo{}, ErrNotFound
 	}
-	return TxInfo{Tx: res.Tx}, nil
+	if !st.Confirmed {
+		return TxInfo{Tx: st.Tx}, nil
+	}
+	return TxInfo{Tx: st.Tx, Confirmed: true, Height: st.Location.Height, BlockHash: st.Location.BlockHash}, nil
 }
 
 // Mempool lists the pending transactions' hashes in the order a miner would take them.

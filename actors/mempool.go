@@ -21,12 +21,6 @@ type (
 	selectTxsRequest  struct{ Max int }
 	selectTxsResponse struct{ Txs []*chainstate.Tx }
 
-	pendingNonceRequest struct {
-		Addr      chainstate.Address
-		Committed uint64
-	}
-	pendingNonceResponse struct{ Nonce uint64 }
-
 	mempoolTxRequest  struct{ Hash chainstate.Hash }
 	mempoolTxResponse struct{ Tx *chainstate.Tx }
 
@@ -53,7 +47,6 @@ type mempoolActor struct {
 	n          *Node
 	pool       *txPool
 	seq        uint64
-	nextID     uint64
 	batch      []pendingSubmit
 	inflight   map[uint64][]pendingSubmit
 	started    map[uint64]time.Time
@@ -101,8 +94,6 @@ func (m *mempoolActor) Receive(ctx actor.Context) {
 		m.chainUpdate(ctx, msg)
 	case *selectTxsRequest:
 		ctx.Respond(&selectTxsResponse{Txs: m.selectTxs(msg.Max)})
-	case *pendingNonceRequest:
-		ctx.Respond(&pendingNonceResponse{Nonce: m.pool.pendingNonce(msg.Addr, msg.Committed)})
 	case *mempoolTxRequest:
 		ctx.Respond(&mempoolTxResponse{Tx: m.pool.get(msg.Hash)})
 	case *mempoolHasRequest:
@@ -171,15 +162,27 @@ func (m *mempoolActor) submit(ctx actor.Context, req *submitTxRequest) {
 	}
 }
 
-// flush starts the commit of everything gathered since the last one.
+// flush starts the commit of everything gathered since the last one. A gathered transaction that
+// left the pool before its commit started (mined from memory, or pruned) is settled at once and
+// not written.
 func (m *mempoolActor) flush(ctx actor.Context) {
-	if len(m.batch) == 0 {
+	batch := m.batch[:0:0]
+	for _, p := range m.batch {
+		if m.pool.has(p.hash) {
+			batch = append(batch, p)
+			continue
+		}
+		reply, _ := m.settleGone(p)
+		ctx.Send(p.reply, reply)
+	}
+	m.batch = nil
+	if len(batch) == 0 {
 		return
 	}
-	m.nextID++
-	id := m.nextID
-	batch := m.batch
-	m.batch = nil
+	// Commit ids are unique across restarts of this actor: a reply to a predecessor's commit must
+	// never be taken for one of this instance's (which would acknowledge transfers not yet
+	// durable).
+	id := m.n.mempoolCommits.Add(1)
 	m.inflight[id] = batch
 	m.started[id] = time.Now()
 	m.committing = true
@@ -191,6 +194,32 @@ func (m *mempoolActor) flush(ctx actor.Context) {
 	ctx.Request(m.n.pid(nameStorage), &persistMempoolRequest{ID: id, Add: add, Reply: reply})
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	m.timers[id] = time.AfterFunc(persistDeadline, func() { root.Send(self, &persistTimeout{ID: id}) })
+}
+
+// settleGone answers the submitter of a transaction that left the pool while it waited for its
+// commit: a block confirmed it (mined from memory: durable, so acknowledged), or a connect made
+// it unminable (pruned: refused as it would have been on arrival). remove is true when the
+// mempool bucket may hold it and must not (the store itself never adds a confirmed one).
+func (m *mempoolActor) settleGone(p pendingSubmit) (reply *submitTxResponse, remove bool) {
+	s, err := m.n.store()
+	if err != nil {
+		return &submitTxResponse{Err: err}, true
+	}
+	st, ok, err := s.TxState(p.hash)
+	if err != nil {
+		return &submitTxResponse{Err: unavailable(err)}, true
+	}
+	if ok && st.Confirmed {
+		return &submitTxResponse{}, false
+	}
+	acc, err := s.Account(p.tx.Sender())
+	if err != nil {
+		return &submitTxResponse{Err: unavailable(err)}, true
+	}
+	if p.tx.Nonce < acc.Nonce {
+		return &submitTxResponse{Err: &TxRejected{Code: "bad_nonce", Reason: fmt.Sprintf("nonce %d was used by another transaction meanwhile (account nonce is %d)", p.tx.Nonce, acc.Nonce)}}, true
+	}
+	return &submitTxResponse{Err: &TxRejected{Code: "insufficient_funds", Reason: fmt.Sprintf("balance %d no longer covers the sender's pending transactions", acc.Balance)}}, true
 }
 
 // persisted answers the submitters of commit id. A reply for a commit this instance did not start
@@ -214,23 +243,36 @@ func (m *mempoolActor) persisted(ctx actor.Context, id uint64, add []*chainstate
 			for _, r := range reply {
 				ctx.Send(r, &submitTxResponse{})
 			}
+			m.pruneSenders(ctx, sendersOf(add))
 			m.publishSize()
 		}
 		return
 	}
 	delete(m.inflight, id)
-	m.n.log.Debug("mempool commit", "actor", nameMempool, "txs", len(waiters), "took", time.Since(m.started[id]), "err", err)
+	m.n.log.Debug("mempool commit", "actor", nameMempool, "id", id, "txs", len(waiters), "took", time.Since(m.started[id]), "err", err)
 	delete(m.started, id)
 	m.committing = false
 	relay := map[string][]chainstate.Hash{}
+	var stale []chainstate.Hash
 	for _, w := range waiters {
 		if err != nil {
 			m.pool.remove(w.hash)
 			ctx.Send(w.reply, &submitTxResponse{Err: unavailable(fmt.Errorf("mempool commit failed: %w", err))})
 			continue
 		}
+		if !m.pool.has(w.hash) { // mined or pruned while its commit ran: the bucket must not keep it
+			r, remove := m.settleGone(w)
+			if remove {
+				stale = append(stale, w.hash)
+			}
+			ctx.Send(w.reply, r)
+			continue
+		}
 		ctx.Send(w.reply, &submitTxResponse{})
 		relay[w.source] = append(relay[w.source], w.hash)
+	}
+	if len(stale) > 0 {
+		ctx.Request(m.n.pid(nameStorage), &persistMempoolRequest{ID: 0, Remove: stale})
 	}
 	for src, hs := range relay {
 		ctx.Send(m.n.pid(namePeers), &announce{Kind: invTx, Hashes: hs, Source: src})
@@ -240,6 +282,18 @@ func (m *mempoolActor) persisted(ctx actor.Context, id uint64, add []*chainstate
 		m.publishSize()
 	}
 	m.flush(ctx)
+}
+
+func sendersOf(txs []*chainstate.Tx) []chainstate.Address {
+	seen := map[chainstate.Address]bool{}
+	var out []chainstate.Address
+	for _, tx := range txs {
+		if a := tx.Sender(); !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // chainUpdate drops what the new main chain mined, takes back what a reorg returned (the store has

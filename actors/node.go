@@ -84,12 +84,14 @@ type Node struct {
 	p2pAddr   atomic.Value // string: the p2p listener's bound address
 	peerCount atomic.Int64
 	syncing   atomic.Bool
-	stopping  atomic.Bool // the ordered stop has begun
-	peersUp   atomic.Bool // a peers instance runs and takes inbound connections
-	lnMu      sync.Mutex
-	initialLn *noisep2p.Listener // bound by Start, taken by the first peers instance (guarded by lnMu)
-	ready     chan struct{}
-	readyOn   sync.Once
+	// mempoolCommits numbers the mempool's group commits across its restarts (mempool.go).
+	mempoolCommits atomic.Uint64
+	stopping       atomic.Bool // the ordered stop has begun
+	peersUp        atomic.Bool // a peers instance runs and takes inbound connections
+	lnMu           sync.Mutex
+	initialLn      *noisep2p.Listener // bound by Start, taken by the first peers instance (guarded by lnMu)
+	ready          chan struct{}
+	readyOn        sync.Once
 
 	stopOnce  sync.Once
 	done      chan struct{} // closed when the root actor has stopped

@@ -112,6 +112,9 @@ func Open(path string, p *Params, timeout time.Duration) (*Store, error) {
 			err = fmt.Errorf("open %s: initialise: %w", abs, err)
 		}
 	}
+	if err == nil && !fresh {
+		err = upgrade(db, abs)
+	}
 	if err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -166,7 +169,7 @@ func checkMeta(tx *bolt.Tx, abs string, genesis Hash) (fresh bool, err error) {
 		return false, fmt.Errorf("open %s: the database's genesis hash %s differs from the configured chain's genesis hash %s: %w", abs, g, genesis, ErrWrongChain)
 	}
 	for _, name := range allBuckets {
-		if tx.Bucket(name) == nil {
+		if tx.Bucket(name) == nil && !(be.Uint32(sv) == 1 && bytes.Equal(name, bucketMempoolSender)) {
 			return false, fmt.Errorf("open %s: bucket %q missing: %w", abs, name, ErrCorrupt)
 		}
 	}
@@ -174,6 +177,25 @@ func checkMeta(tx *bolt.Tx, abs string, genesis Hash) (fresh bool, err error) {
 		return false, fmt.Errorf("open %s: tip missing or malformed: %w", abs, ErrCorrupt)
 	}
 	return false, nil
+}
+
+// upgrade brings an older schema up to SchemaVersion in one write transaction (nothing to do
+// for a current file).
+func upgrade(db *bolt.DB, abs string) error {
+	var v uint32
+	if err := db.View(func(tx *bolt.Tx) error {
+		v = be.Uint32(tx.Bucket(bucketMeta).Get(metaSchema))
+		return nil
+	}); err != nil {
+		return fmt.Errorf("open %s: %w", abs, err)
+	}
+	if v == SchemaVersion {
+		return nil
+	}
+	if err := db.Update(migrateMempoolIndex); err != nil {
+		return fmt.Errorf("open %s: upgrade schema %d to %d: %w", abs, v, SchemaVersion, err)
+	}
+	return nil
 }
 
 // initLocked writes a new database: buckets, meta and the connected genesis block.
@@ -190,6 +212,7 @@ func (s *Store) initLocked(tx *bolt.Tx, genesis *Block) error {
 		meta.Put(metaChainID, []byte(s.params.ChainID)),
 		meta.Put(metaGenesis, clone(h[:])),
 		meta.Put(metaTip, clone(h[:])),
+		meta.Put(metaMempoolCount, be.AppendUint64(nil, 0)),
 		tx.Bucket(bucketBlocks).Put(clone(h[:]), genesis.Encode()),
 		tx.Bucket(bucketIndex).Put(clone(h[:]), encodeEntry(&IndexEntry{
 			Hash: h, Header: genesis.Header, Work: WorkForBits(genesis.Header.Bits), Status: StatusMain,
@@ -376,6 +399,7 @@ func (s *Store) View(fn func(r AccountReader) error) error {
 type readTx struct {
 	tx                                                          *bolt.Tx
 	meta, index, blocks, main, accounts, undo, txindex, mempool *bolt.Bucket
+	mempoolSender                                               *bolt.Bucket // nil in a schema 1 file opened read-only
 }
 
 func newReadTx(tx *bolt.Tx) *readTx {
@@ -389,6 +413,8 @@ func newReadTx(tx *bolt.Tx) *readTx {
 		undo:     tx.Bucket(bucketUndo),
 		txindex:  tx.Bucket(bucketTxIndex),
 		mempool:  tx.Bucket(bucketMempool),
+
+		mempoolSender: tx.Bucket(bucketMempoolSender),
 	}
 }
 

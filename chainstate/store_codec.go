@@ -5,8 +5,10 @@ import (
 	"math/big"
 )
 
-// SchemaVersion is the database layout version this code writes and reads.
-const SchemaVersion = 1
+// SchemaVersion is the database layout version this code writes and reads. Version 2 added the
+// mempool's sender index and count (store_mempool.go); a version 1 file is upgraded when a Store
+// opens it and read as it is by the read-only paths.
+const SchemaVersion = 2
 
 // Bucket names. peers and bans are created empty for the peer store.
 var (
@@ -24,6 +26,7 @@ var (
 	allBuckets = [][]byte{
 		bucketMeta, bucketIndex, bucketBlocks, bucketMain, bucketAccounts,
 		bucketUndo, bucketTxIndex, bucketMempool, bucketPeers, bucketBans,
+		bucketMempoolSender,
 	}
 )
 

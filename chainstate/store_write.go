@@ -144,7 +144,7 @@ func (s *Store) Reorg(disconnect []Hash, connect []*Block) (*ReorgResult, error)
 				if _, ok := inBranch[th]; ok {
 					continue
 				}
-				if err := w.mempool.Put(clone(th[:]), tx.Encode()); err != nil {
+				if err := w.putMempoolTx(tx, th); err != nil {
 					return err
 				}
 				res.Returned = append(res.Returned, tx)
@@ -159,17 +159,17 @@ func (s *Store) Reorg(disconnect []Hash, connect []*Block) (*ReorgResult, error)
 }
 
 // PutMempool adds and removes mempool transactions in one transaction (removals after
-// additions). Removing an absent hash is not an error.
+// additions). Removing an absent hash is not an error; adding a transaction that the main chain
+// already confirmed does nothing (the bucket never holds a main-chain transaction).
 func (s *Store) PutMempool(add []*Tx, remove []Hash) error {
 	return s.update("put mempool", func(w *writeTx) error {
 		for _, tx := range add {
-			h := tx.Hash()
-			if err := w.mempool.Put(clone(h[:]), tx.Encode()); err != nil {
+			if err := w.putMempoolTx(tx, tx.Hash()); err != nil {
 				return err
 			}
 		}
 		for _, h := range remove {
-			if err := w.mempool.Delete(h[:]); err != nil {
+			if err := w.deleteMempoolTx(h, nil); err != nil {
 				return err
 			}
 		}
@@ -248,7 +248,7 @@ func (w *writeTx) connect(h Hash, b *Block, tip IndexEntry) (*Delta, IndexEntry,
 		if err := w.txindex.Put(clone(th[:]), encodeTxLoc(TxLocation{BlockHash: h, Height: b.Header.Height, Index: i})); err != nil {
 			return nil, e, err
 		}
-		if err := w.mempool.Delete(th[:]); err != nil {
+		if err := w.deleteMempoolTx(th, tx); err != nil {
 			return nil, e, err
 		}
 	}

@@ -198,7 +198,7 @@ func verifyCounts(r *readTx, rep *VerifyReport) error {
 	case uint64(txs) != rep.Txs:
 		return fmt.Errorf("tx index has %d entries, want %d", txs, rep.Txs)
 	}
-	return nil
+	return r.checkMempoolIndex()
 }
 
 func verifyAccounts(r *readTx, state AccountMap) error {

@@ -1,0 +1,123 @@
+package actors
+
+import (
+	"context"
+	"crypto/ed25519"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/supervisor"
+)
+
+// TestRestartedMempoolNeverAcksBeforeItsCommit: a mempool restarted while its group commit is in
+// flight gets that commit's reply. Commit ids used to start at 1 in every instance, so the
+// predecessor's reply was taken for the new instance's first commit, whose submitters were
+// acknowledged before their transfer was durable (lost by a kill -9 right after, or by that
+// commit failing). Each commit is held in the storage actor so that the order is certain.
+func TestRestartedMempoolNeverAcksBeforeItsCommit(t *testing.T) {
+	n, wallet := startQuietNode(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	to := chainstate.PublicKey(wallet.Public().(ed25519.PublicKey)).Address()
+	to[0] ^= 1
+	txA := signTransfer(n.params, wallet, to, 0)
+	txB := signTransfer(n.params, wallet, to, 1)
+
+	hold := int64(1500 * time.Millisecond)
+	n.faults.pauseCommit.Store(hold) // A's commit waits in the storage actor
+	resA := make(chan error, 1)
+	go func() { _, err := n.SubmitTx(ctx, txA); resA <- err }()
+	pollUntil(t, 5*time.Second, "A's commit to be held", func() bool { return n.faults.pauseCommit.Load() == 0 })
+
+	if err := supervisor.CrashActor(n.sys, n.tree, nameMempool, "test: crash with a commit in flight"); err != nil {
+		t.Fatal(err)
+	}
+	pollUntil(t, 5*time.Second, "the mempool to restart", func() bool {
+		a, ok := findActor(n.Actors(), nameMempool)
+		return ok && a.Restarts >= 1 && a.State == supervisor.StateRunning
+	})
+	n.faults.pauseCommit.Store(hold) // and so does B's, queued behind A's
+	if _, err := n.SubmitTx(ctx, txB); err != nil {
+		t.Fatalf("submit B: %v", err)
+	}
+	s, err := n.store()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := s.TxState(txB.Hash()); err != nil || !ok {
+		t.Fatalf("B was acknowledged but is not in the store (%v): acknowledged before its commit", err)
+	}
+	if err := <-resA; err != nil {
+		t.Fatalf("A, committed across the restart, was not acknowledged: %v", err)
+	}
+	if _, ok, err := s.TxState(txA.Hash()); err != nil || !ok {
+		t.Fatalf("A was acknowledged but is not in the store (%v)", err)
+	}
+}
+
+// startQuietNode starts a node with mining and networking off and fault injection on; it returns
+// the node and the funded wallet key. Stop runs at cleanup.
+func startQuietNode(t *testing.T) (*Node, ed25519.PrivateKey) {
+	t.Helper()
+	home := t.TempDir()
+	file := filepath.Join(home, config.FileName)
+	if _, err := InitHome(home, file, "", false); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(home, file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.P2P.Listen, cfg.API.Listen = "", ""
+	cfg.Mining.Enabled = false
+	cfg.Debug.FaultInjection = true
+	wallet, err := chainstate.LoadSigningKey(filepath.Join(home, "keys", "wallet.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := Start(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := n.Stop(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	return n, wallet
+}
+
+func signTransfer(p *chainstate.Params, key ed25519.PrivateKey, to chainstate.Address, nonce uint64) *chainstate.Tx {
+	tx := &chainstate.Tx{ChainID: p.ChainID, From: chainstate.PublicKey(key.Public().(ed25519.PublicKey)), To: to, Amount: 1, Fee: 1, Nonce: nonce}
+	tx.Sign(key)
+	return tx
+}
+
+// pollUntil polls cond every 5 ms until it holds, failing the test after limit.
+func pollUntil(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", limit, what)
+		}
+		time.Sleep(5 * time.Millisecond) // a bounded poll, not a synchronisation stand-in
+	}
+}
+
+func findActor(n supervisor.Node, name string) (supervisor.Node, bool) {
+	if n.Name == name {
+		return n, true
+	}
+	for _, c := range n.Children {
+		if f, ok := findActor(c, name); ok {
+			return f, true
+		}
+	}
+	return supervisor.Node{}, false
+}
