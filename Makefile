@@ -12,6 +12,10 @@ FUZZTIME  ?= 3s
 SOAK_CYCLES ?= 200
 SOAK_SEED ?=
 SOAK_FLAGS ?=
+# The acknowledgement stress test of make soak (TestAckStress): stop, crash, kill -9 and storage
+# faults with submissions, group commits and block connects in flight, until this many
+# acknowledgements are checked (make check runs 600).
+ACK_STRESS_ACKS ?= 100000
 # `make chaos`: one seeded chaos run per seed, each for CHAOS_DURATION (docs/chaos.md).
 CHAOS_SEEDS    ?= 1 2 3 4 5 6 7 8 9 10
 CHAOS_DURATION ?= 60s
@@ -58,10 +62,13 @@ chaos: build
 
 # The crash-safety soak: a node process killed with SIGKILL SOAK_CYCLES times during heavy block
 # connects, reorgs and mempool writes; after each restart Verify, the state against a reference
-# store that never crashed, and every acknowledged transfer are checked. Prints its figures.
+# store that never crashed, and every acknowledged transfer are checked. Then the acknowledgement
+# stress test (ACK_STRESS_ACKS). Prints their figures; SOAK_FLAGS=-race runs them under the race
+# detector.
 soak:
-	SOAK_CYCLES=$(SOAK_CYCLES) SOAK_SEED=$(SOAK_SEED) $(GO) test -count=1 -timeout 3h -v $(SOAK_FLAGS) \
-		-run '^TestCrashSafetySoak$$' ./resilience_test/
+	SOAK_CYCLES=$(SOAK_CYCLES) SOAK_SEED=$(SOAK_SEED) ACK_STRESS_ACKS=$(ACK_STRESS_ACKS) \
+		$(GO) test -count=1 -timeout 3h -v $(SOAK_FLAGS) \
+		-run '^(TestCrashSafetySoak|TestAckStress)$$' ./resilience_test/
 
 # The micro-benchmarks of every package, then the harness (docs/performance.md): the table of
 # figures next to their limits. resilience_test's benchmarks are the harness's figures (the same

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -51,6 +52,10 @@ type Options struct {
 	Clock func() time.Time
 	// Intensity overrides the restart intensity of every supervised actor (tests). Zero: 5 in 10 s.
 	Intensity supervisor.Intensity
+	// CommitTrace, when set, receives one JSON line per committed write that moves transactions
+	// into or out of the mempool (trace.go): the acknowledgement stress test traces every
+	// acknowledgement with it. Nil: no trace.
+	CommitTrace io.Writer
 	// MinBlockInterval paces this node's own mining: a template is not handed to the workers
 	// sooner than this after the tip's time, so a devnet at trivial difficulty makes dozens of
 	// blocks a second, not thousands that no peer can follow. Zero: 20 ms; negative: no pacing.
@@ -73,6 +78,7 @@ type Node struct {
 	sigs     *chainstate.SigCache
 	metrics  *metrics
 	faults   faults // debug fault hooks (faults.go)
+	trace    *commitTrace
 	nodeID   string
 	minerKey ed25519.PrivateKey
 	minerPub chainstate.PublicKey
@@ -139,6 +145,7 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 		minerPub: chainstate.PublicKey(minerKey.Public().(ed25519.PublicKey)),
 		ready:    make(chan struct{}),
 		done:     make(chan struct{}),
+		trace:    &commitTrace{w: opts.CommitTrace, now: opts.Clock},
 	}
 	n.mining.Store(cfg.Mining.Enabled)
 	n.handle.initial = store

@@ -168,12 +168,18 @@ func (a *storageActor) Receive(ctx actor.Context) {
 		a.close()
 	case *connectBlockRequest:
 		d, err := a.s.Connect(m.Block)
+		if err == nil {
+			a.n.trace.connect(a.s.LastWriteID(), m.Block)
+		}
 		ctx.Respond(&connectBlockResponse{Delta: d, Err: err})
 	case *putBlockRequest:
 		err := a.s.PutBlock(m.Block, m.Work)
 		ctx.Respond(&storageDone{Err: err})
 	case *reorgRequest:
 		r, err := a.s.Reorg(m.Disconnect, m.Connect)
+		if err == nil {
+			a.n.trace.reorg(a.s.LastWriteID(), r, m.Connect)
+		}
 		ctx.Respond(&reorgResponse{Result: r, Err: err})
 	case *markInvalidRequest:
 		ctx.Respond(&storageDone{Err: a.s.MarkInvalid(m.Hash)})
@@ -183,6 +189,9 @@ func (a *storageActor) Receive(ctx actor.Context) {
 		}
 	case *persistMempoolRequest:
 		err := a.s.PutMempool(m.Add, m.Remove)
+		if err == nil {
+			a.n.trace.mempool(a.s.LastWriteID(), m.ID, m.Add, m.Remove)
+		}
 		ctx.Respond(&persistMempoolResponse{ID: m.ID, Add: m.Add, Reply: m.Reply, Err: err})
 	}
 }

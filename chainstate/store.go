@@ -48,7 +48,13 @@ type Store struct {
 	// beforeCommit, when set, runs at the end of every write transaction, just before bbolt
 	// commits it; an error rolls the transaction back (fault injection).
 	beforeCommit atomic.Pointer[func() error]
+	// lastWrite is the bbolt transaction id of the last write transaction that committed.
+	lastWrite atomic.Uint64
 }
+
+// LastWriteID returns the bbolt transaction id of the last write that committed (0 before the
+// first): commit traces name it, so that a write can be found again in the file's history.
+func (s *Store) LastWriteID() uint64 { return s.lastWrite.Load() }
 
 // SetBeforeCommit installs check, run at the end of every write transaction of this Store
 // (PutBlock, Connect, Reorg, PutMempool, MarkInvalid, PutPeers) after its changes are made and
@@ -280,12 +286,18 @@ func (s *Store) view(op string, fn func(r *readTx) error) error {
 
 // update runs fn in one write transaction.
 func (s *Store) update(op string, fn func(w *writeTx) error) error {
-	return s.wrapErr(op, s.db.Update(func(tx *bolt.Tx) error {
+	var id uint64
+	err := s.db.Update(func(tx *bolt.Tx) error {
 		if err := fn(&writeTx{readTx: newReadTx(tx), p: s.params}); err != nil {
 			return err
 		}
+		id = uint64(tx.ID())
 		return s.commitCheck()
-	}))
+	})
+	if err == nil {
+		s.lastWrite.Store(id)
+	}
+	return s.wrapErr(op, err)
 }
 
 // Tip returns the main chain's tip.

@@ -3,6 +3,7 @@ package resilience_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -23,6 +24,10 @@ import (
 // a real node process with SIGKILL.
 const childHomeEnv = "RESILIENCE_CHILD_HOME"
 
+// childTraceFile is the name, in the child's home, of the commit trace (actors.Options.CommitTrace)
+// a child appends to when the home has a file of that name when it starts.
+const childTraceFile = "commits.trace"
+
 // runChild runs a node on $RESILIENCE_CHILD_HOME (its node.yaml) until SIGTERM, writing the API
 // address to HOME/api.addr once it listens.
 func runChild() int {
@@ -35,8 +40,14 @@ func runChild() int {
 		return 2
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	var trace io.Writer
+	if f, err := os.OpenFile(filepath.Join(home, childTraceFile), os.O_WRONLY|os.O_APPEND, 0); err == nil {
+		defer f.Close()
+		trace = f
+	}
 	n, err := actors.Start(cfg, actors.Options{
-		Logger: log,
+		Logger:      log,
+		CommitTrace: trace,
 		HTTPHandler: func(n *actors.Node) http.Handler {
 			return api.NewHandler(n, api.Options{Logger: log, Version: actors.Version})
 		},

@@ -43,24 +43,7 @@ func TestLookupsSeeEveryAcknowledgedTransfer(t *testing.T) {
 	nd.waitHeight(1, 10*time.Second)
 
 	// One spinning goroutine per CPU: the scheduler then preempts the lookups between their reads.
-	quit := make(chan struct{})
-	var spinners sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		spinners.Add(1)
-		go func() {
-			defer spinners.Done()
-			for x := 0; ; x++ {
-				if x%1024 == 0 {
-					select {
-					case <-quit:
-						return
-					default:
-					}
-				}
-			}
-		}()
-	}
-	defer func() { close(quit); spinners.Wait() }()
+	defer spinCPUs(runtime.GOMAXPROCS(0))()
 
 	const readers, lookupsPerTx = 4, 100
 	to := addrOf(newKey(t, 42))
