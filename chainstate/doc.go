@@ -84,7 +84,8 @@
 //
 // One bbolt file. Buckets:
 //
-//	meta      "schema" → u32 (SchemaVersion), "chain_id" → bytes, "genesis" → hash, "tip" → hash
+//	meta      "schema" → u32 (SchemaVersion), "chain_id" → bytes, "genesis" → hash, "tip" → hash,
+//	          "mempool_count" → u64
 //	index     block hash → header encoding (220) ‖ status u8 ‖ cumulative work (big-endian bytes)
 //	blocks    block hash → block encoding
 //	main      height u64 → block hash, for the main chain only
@@ -92,12 +93,16 @@
 //	undo      block hash → u32 n ‖ n × (address ‖ old balance u64 ‖ old nonce u64), main chain only
 //	txindex   tx hash → block hash ‖ height u64 ‖ index u32, main chain only
 //	mempool   tx hash → tx encoding
+//	mempool_sender  sender address ‖ nonce u64 ‖ tx hash → empty (each sender's pending nonces)
 //	peers, bans  created empty for the peer store
 //
 // Every change is one bbolt transaction: Connect writes the block, its index entry, the account
 // changes, the undo record, the main entry, the tx index entries, the tip and the mempool
 // removals together; Reorg disconnects and connects a whole branch, returning the dropped
-// transactions to the mempool bucket, together. A failing block rolls everything back. So after
+// transactions to the mempool bucket, together. A failing block rolls everything back. The
+// mempool bucket, its sender index and its count change together too, and the bucket never holds
+// a main-chain transaction; so TxState, AccountPending and Summary, each one read transaction,
+// never see a transfer in neither place nor in both. So after
 // kill -9 the file is always at a committed tip and a restart needs no replay. Verify
 // re-executes the main chain from genesis and compares every stored structure with the
 // recomputed one.
