@@ -102,8 +102,8 @@
 // transactions to the mempool bucket, together. A failing block rolls everything back. The
 // mempool bucket, its sender index and its count change together too, and the bucket never holds
 // a main-chain transaction; so TxState, AccountPending and Summary, each one read transaction,
-// never see a transfer in neither place nor in both. So after
-// kill -9 the file is always at a committed tip and a restart needs no replay. Verify
+// never see a transfer in neither place nor in both. So after kill -9 the file is always at a
+// committed tip and a restart needs no replay. Verify
 // re-executes the main chain from genesis and compares every stored structure with the
 // recomputed one.
 //
