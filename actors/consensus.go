@@ -34,6 +34,9 @@ type (
 	chainUpdate struct {
 		Connected []*chainstate.Block
 		Returned  []*chainstate.Tx
+		// Resync: what the reorg returned is not known here (its reply was lost); the mempool
+		// takes it from the mempool bucket.
+		Resync bool
 	}
 	// tipChanged tells the miner that the main chain has a new tip.
 	tipChanged struct {
@@ -211,7 +214,7 @@ func (c *consensusActor) accept(ctx actor.Context, b *chainstate.Block, h chains
 		}
 		c.idx.add(e)
 		c.idx.setTip(e, nil, nil)
-		c.connected(ctx, []*chainstate.Block{b}, nil)
+		c.connected(ctx, []*chainstate.Block{b}, nil, false)
 		res.Status = "connected"
 		return res, nil
 	}
@@ -282,11 +285,12 @@ func (c *consensusActor) reorg(ctx actor.Context, target *indexEntry, tb *chains
 	if err != nil {
 		return err
 	}
+	resync := false
 	if r == nil || (r.Err != nil && c.storedTip(r.Err, target.hash)) {
 		// Applied, but the reply was lost with a killed storage actor, or an earlier attempt
 		// committed after its wait timed out: the returned transactions are in the mempool
-		// bucket, and the mempool reloads them on its next start.
-		r = &reorgResponse{Result: &chainstate.ReorgResult{}}
+		// bucket, and the mempool takes them from there.
+		r, resync = &reorgResponse{Result: &chainstate.ReorgResult{}}, true
 	}
 	if r.Err != nil {
 		bad := target
@@ -301,7 +305,7 @@ func (c *consensusActor) reorg(ctx actor.Context, target *indexEntry, tb *chains
 	c.idx.setTip(target, disconnect, connect)
 	c.n.log.Info("chain reorganised", "actor", nameConsensus, "height", target.header.Height, "block_hash", target.hash,
 		"disconnected", len(disconnect), "connected", len(connect), "returned_txs", len(r.Result.Returned))
-	c.connected(ctx, blocks, r.Result.Returned)
+	c.connected(ctx, blocks, r.Result.Returned, resync)
 	return nil
 }
 
@@ -342,7 +346,7 @@ func (c *consensusActor) rejected(ctx actor.Context, e *indexEntry, err error) e
 
 // connected publishes a new tip: metrics, the mempool (drop what was mined, take back what a reorg
 // returned) and the miner (new template).
-func (c *consensusActor) connected(ctx actor.Context, blocks []*chainstate.Block, returned []*chainstate.Tx) {
+func (c *consensusActor) connected(ctx actor.Context, blocks []*chainstate.Block, returned []*chainstate.Tx, resync bool) {
 	txs := 0
 	for _, b := range blocks {
 		txs += len(b.Txs)
@@ -353,7 +357,7 @@ func (c *consensusActor) connected(ctx actor.Context, blocks []*chainstate.Block
 	m.blocksConnected.Add(float64(len(blocks)))
 	m.txsConnected.Add(float64(txs))
 	c.n.log.Debug("block connected", "actor", nameConsensus, "height", tip.header.Height, "block_hash", tip.hash, "txs", txs)
-	ctx.Send(c.n.pid(nameMempool), &chainUpdate{Connected: blocks, Returned: returned})
+	ctx.Send(c.n.pid(nameMempool), &chainUpdate{Connected: blocks, Returned: returned, Resync: resync})
 	ctx.Send(c.n.pid(nameMiner), &tipChanged{Hash: tip.hash, Height: tip.header.Height})
 	ctx.Send(c.n.pid(namePeers), &announce{Kind: invBlock, Hashes: []chainstate.Hash{tip.hash}, Source: c.source, Height: tip.header.Height})
 }

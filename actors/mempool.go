@@ -307,8 +307,12 @@ func (m *mempoolActor) chainUpdate(ctx actor.Context, u *chainUpdate) {
 			touched[tx.Sender()] = true
 		}
 	}
+	returned := u.Returned
+	if u.Resync {
+		returned = m.bucketTxs()
+	}
 	var back []chainstate.Hash
-	for _, tx := range u.Returned {
+	for _, tx := range returned {
 		h := tx.Hash()
 		if !m.pool.has(h) {
 			m.seq++
@@ -327,6 +331,21 @@ func (m *mempoolActor) chainUpdate(ctx actor.Context, u *chainUpdate) {
 	}
 	m.pruneSenders(ctx, senders)
 	m.publishSize()
+}
+
+// bucketTxs returns the mempool bucket's transactions (nil when the store cannot be read: they
+// are then taken on the next start).
+func (m *mempoolActor) bucketTxs() []*chainstate.Tx {
+	s, err := m.n.store()
+	if err != nil {
+		return nil
+	}
+	txs, err := s.MempoolTxs()
+	if err != nil {
+		m.n.log.Warn("mempool: cannot read the mempool bucket to take back a reorg's transactions", "actor", nameMempool, "err", err)
+		return nil
+	}
+	return txs
 }
 
 // pruneSenders removes what the senders' committed accounts make unminable, from memory and from

@@ -39,7 +39,9 @@ func TestRestartedMempoolNeverAcksBeforeItsCommit(t *testing.T) {
 		a, ok := findActor(n.Actors(), nameMempool)
 		return ok && a.Restarts >= 1 && a.State == supervisor.StateRunning
 	})
-	n.faults.pauseCommit.Store(hold) // and so does B's, queued behind A's
+	// B's commit, queued behind A's, is held too (short enough that B's wait, which includes the
+	// rest of A's hold, stays within persistDeadline).
+	n.faults.pauseCommit.Store(int64(500 * time.Millisecond))
 	if _, err := n.SubmitTx(ctx, txB); err != nil {
 		t.Fatalf("submit B: %v", err)
 	}
@@ -120,4 +122,41 @@ func findActor(n supervisor.Node, name string) (supervisor.Node, bool) {
 		}
 	}
 	return supervisor.Node{}, false
+}
+
+// TestMempoolResyncTakesBackAReorgsTransfers: a reorg whose reply was lost (its write committed
+// after consensus stopped waiting) returned transactions to the mempool bucket that the running
+// mempool never heard of; they were mined only after a restart. chainUpdate.Resync makes the
+// mempool take them from the bucket.
+func TestMempoolResyncTakesBackAReorgsTransfers(t *testing.T) {
+	n, wallet := startQuietNode(t)
+	to := chainstate.PublicKey(wallet.Public().(ed25519.PublicKey)).Address()
+	to[0] ^= 1
+	tx := signTransfer(n.params, wallet, to, 0)
+	s, err := n.store()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutMempool([]*chainstate.Tx{tx}, nil); err != nil { // as the lost reorg did
+		t.Fatal(err)
+	}
+	inPool := func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		hs, err := n.Mempool(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range hs {
+			if h == tx.Hash() {
+				return true
+			}
+		}
+		return false
+	}
+	if inPool() {
+		t.Fatal("the mempool knew the transfer before the resync: the test does not exercise it")
+	}
+	n.sys.Root.Send(n.pid(nameMempool), &chainUpdate{Resync: true})
+	pollUntil(t, 5*time.Second, "the resynced mempool to hold the returned transfer", inPool)
 }
