@@ -20,10 +20,36 @@ const (
 	KindLink      Kind = "link"      // delay and drop traffic between Node and Peer for For
 	KindStorage   Kind = "storage"   // fail every storage commit of Node for For
 	KindClock     Kind = "clock"     // skew Node's clock by SkewS seconds for For
+	// KindDamage stops Node (SIGTERM), damages its database (Damage), expects `node run` to
+	// refuse it, salvages it with `node db salvage` and restarts it after For: it catches up
+	// from its peers.
+	KindDamage Kind = "damage"
+	// KindFlood connects a hostile peer to Node that floods it with junk addresses for For.
+	KindFlood Kind = "flood"
+	// KindCrashLoop crashes Node's consensus actor every CrashLoopInterval until the node gives
+	// up (unhealthy first, then an ordered stop with exit 1 and `node gave up`: expected), and
+	// restarts it after For.
+	KindCrashLoop Kind = "crashloop"
 )
 
 // Kinds lists every fault kind in a fixed order.
-var Kinds = []Kind{KindKill, KindFreeze, KindActor, KindPartition, KindLink, KindStorage, KindClock}
+var Kinds = []Kind{KindKill, KindFreeze, KindActor, KindPartition, KindLink, KindStorage, KindClock,
+	KindDamage, KindFlood, KindCrashLoop}
+
+// Damages are the ways a damage fault breaks a database file: truncated to half of the extent
+// in use, both meta pages overwritten, or live pages overwritten.
+var Damages = []string{"truncate", "meta", "pages"}
+
+// The crash loop: consensus crashes every CrashLoopInterval; the chaos homes' restart budget
+// (supervision.max_restarts CrashLoopBudget in supervision.window CrashLoopWindow) gives up at
+// crash CrashLoopBudget+1, so the loop lasts about (CrashLoopBudget+1) intervals; CrashLoopFor
+// is how long the node is given before its restart.
+const (
+	CrashLoopInterval = 1500 * time.Millisecond
+	CrashLoopBudget   = 4
+	CrashLoopWindow   = time.Minute
+	CrashLoopFor      = 12 * time.Second
+)
 
 // Actor roles a KindActor fault targets. ActorConn and ActorWorker name one of several children;
 // the runner picks the child with Fault.Pick among the live ones (GET /v1/actors).
@@ -61,6 +87,8 @@ type Fault struct {
 	Loss    float64
 	// SkewS is a clock fault's skew in seconds (non-zero, |SkewS| <= MaxSkewSeconds).
 	SkewS int
+	// Damage is a damage fault's way of breaking the database (one of Damages).
+	Damage string
 }
 
 // Ends reports whether the fault has an end step (it lasts For and is then undone).
@@ -86,6 +114,12 @@ func (f Fault) String() string {
 		return fmt.Sprintf("fail storage commits of node%d for %s", f.Node, f.For)
 	case KindClock:
 		return fmt.Sprintf("skew node%d's clock by %+ds for %s", f.Node, f.SkewS, f.For)
+	case KindDamage:
+		return fmt.Sprintf("stop node%d, damage its database (%s), salvage, restart after %s", f.Node, f.Damage, f.For)
+	case KindFlood:
+		return fmt.Sprintf("flood node%d with junk addresses from a hostile peer for %s", f.Node, f.For)
+	case KindCrashLoop:
+		return fmt.Sprintf("crash node%d's consensus every %s until it gives up, restart after %s", f.Node, CrashLoopInterval, f.For)
 	}
 	return string(f.Kind)
 }
@@ -156,7 +190,9 @@ func (s Settings) Validate() error {
 // contains each); the rest are drawn uniformly. A process fault (kill, freeze) leaves at least
 // one node running and never hits a node that is down or frozen; actor faults take the actor
 // roles in a seeded order (every len(Actors) consecutive actor faults hit each role once); actor, storage and clock faults
-// only target running nodes, and a node has at most one storage and one clock fault at a time.
+// only target running nodes, and a node has at most one storage, one clock and one flood fault at
+// a time. Damage and crash-loop faults are process faults (the node goes down); a crash loop lasts
+// CrashLoopFor.
 // With Duration set every fault starts and ends within it.
 func Plan(seed int64, s Settings) ([]Fault, error) {
 	if err := s.Validate(); err != nil {
@@ -172,7 +208,7 @@ func Plan(seed int64, s Settings) ([]Fault, error) {
 		return d.Truncate(time.Millisecond)
 	}
 	// busy[k] is when each kind of per-node fault on node k ends (process faults share one entry).
-	type busy struct{ proc, storage, clock time.Duration }
+	type busy struct{ proc, storage, clock, flood time.Duration }
 	nodes := make([]busy, s.Nodes)
 	order := rng.Perm(len(Kinds))
 	// Actor faults go through the roles in a seeded order, so every len(Actors) of them hit each.
@@ -197,8 +233,12 @@ func Plan(seed int64, s Settings) ([]Fault, error) {
 			}
 			for _, k := range up {
 				switch kind {
-				case KindKill, KindFreeze:
+				case KindKill, KindFreeze, KindDamage, KindCrashLoop:
 					if len(up) >= 2 {
+						ks = append(ks, k)
+					}
+				case KindFlood:
+					if nodes[k].flood <= at {
 						ks = append(ks, k)
 					}
 				case KindStorage:
@@ -219,7 +259,7 @@ func Plan(seed int64, s Settings) ([]Fault, error) {
 		for len(cands) == 0 && kind != KindPartition && kind != KindLink {
 			next := time.Duration(-1)
 			for _, b := range nodes {
-				for _, e := range []time.Duration{b.proc, b.storage, b.clock} {
+				for _, e := range []time.Duration{b.proc, b.storage, b.clock, b.flood} {
 					if e > t && (next < 0 || e < next) {
 						next = e
 					}
@@ -229,8 +269,12 @@ func Plan(seed int64, s Settings) ([]Fault, error) {
 			cands = free(t)
 		}
 		dur := between(s.MinFor, s.MaxFor)
+		least := s.MinFor
+		if kind == KindCrashLoop {
+			dur, least = CrashLoopFor, CrashLoopFor
+		}
 		if s.Duration > 0 {
-			if t+s.MinFor > s.Duration {
+			if t+least > s.Duration {
 				break
 			}
 			dur = min(dur, s.Duration-t)
@@ -274,6 +318,16 @@ func Plan(seed int64, s Settings) ([]Fault, error) {
 				f.SkewS = -f.SkewS
 			}
 			nodes[f.Node].clock = t + f.For
+		case KindDamage:
+			f.For = dur
+			f.Damage = Damages[rng.IntN(len(Damages))]
+			nodes[f.Node].proc = t + f.For
+		case KindFlood:
+			f.For = dur
+			nodes[f.Node].flood = t + f.For
+		case KindCrashLoop:
+			f.For = dur
+			nodes[f.Node].proc = t + f.For
 		}
 		out = append(out, f)
 	}

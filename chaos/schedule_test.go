@@ -87,7 +87,7 @@ func TestPlanRules(t *testing.T) {
 func checkFault(t *rapid.T, nodes int, f Fault) {
 	inRange := func(k int) bool { return k >= 0 && k < nodes }
 	switch f.Kind {
-	case KindKill, KindFreeze, KindStorage, KindClock, KindActor:
+	case KindKill, KindFreeze, KindStorage, KindClock, KindActor, KindDamage, KindFlood, KindCrashLoop:
 		if !inRange(f.Node) {
 			t.Fatalf("%s: node %d out of range", f, f.Node)
 		}
@@ -117,6 +117,14 @@ func checkFault(t *rapid.T, nodes int, f Fault) {
 		if f.SkewS == 0 || f.SkewS > MaxSkewSeconds || f.SkewS < -MaxSkewSeconds {
 			t.Fatalf("clock skew %d outside ±%d", f.SkewS, MaxSkewSeconds)
 		}
+	case KindDamage:
+		if !slices.Contains(Damages, f.Damage) {
+			t.Fatalf("bad damage fault %+v", f)
+		}
+	case KindCrashLoop:
+		if f.For != CrashLoopFor {
+			t.Fatalf("crash loop lasts %s, want %s", f.For, CrashLoopFor)
+		}
 	}
 }
 
@@ -128,11 +136,14 @@ func checkOverlaps(t *rapid.T, nodes int, faults []Fault) {
 	procs := make([][]span, nodes)
 	storage := make([][]span, nodes)
 	clock := make([][]span, nodes)
+	flood := make([][]span, nodes)
 	for _, f := range faults {
 		sp := span{f.At, f.At + f.For}
 		switch f.Kind {
-		case KindKill, KindFreeze:
+		case KindKill, KindFreeze, KindDamage, KindCrashLoop:
 			procs[f.Node] = append(procs[f.Node], sp)
+		case KindFlood:
+			flood[f.Node] = append(flood[f.Node], sp)
 		case KindStorage:
 			storage[f.Node] = append(storage[f.Node], sp)
 		case KindClock:
@@ -148,7 +159,7 @@ func checkOverlaps(t *rapid.T, nodes int, faults []Fault) {
 		return false
 	}
 	for k := 0; k < nodes; k++ {
-		for _, spans := range [][]span{procs[k], storage[k], clock[k]} {
+		for _, spans := range [][]span{procs[k], storage[k], clock[k], flood[k]} {
 			for i := 1; i < len(spans); i++ {
 				if spans[i].from < spans[i-1].to {
 					t.Fatalf("node%d: overlapping faults %v and %v", k, spans[i-1], spans[i])
@@ -162,7 +173,7 @@ func checkOverlaps(t *rapid.T, nodes int, faults []Fault) {
 			if downAt(f.Node, f.At) {
 				t.Fatalf("%s at %s hits a node that is down or frozen", f, f.At)
 			}
-		case KindKill, KindFreeze:
+		case KindKill, KindFreeze, KindDamage, KindCrashLoop:
 			up := 0
 			for k := 0; k < nodes; k++ {
 				if !downAt(k, f.At) {
