@@ -1,0 +1,156 @@
+package chaos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// A crash-loop fault crashes a vital actor (consensus) of one node every CrashLoopInterval: a
+// fault that restarts cannot fix. The node must say so and then give up (CONTRACT §9): GET
+// /v1/health turns 503 by the time the actor has restarted 3 times, and the crash past the
+// restart budget (the chaos homes have supervision.max_restarts CrashLoopBudget) stops the node in
+// order with exit 1 and one `node gave up` record naming consensus. That exit is expected; the
+// fault's end restarts the node.
+
+// crashLoop is one running crash loop.
+type crashLoop struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	logAt  int64 // the node's log size when the loop began
+
+	// Set by the loop's goroutine before done closes.
+	crashes     int
+	unhealthyAt int // the crash after which health first answered 503 (0: never)
+	exited      bool
+	exitErr     error
+	lastErr     string
+}
+
+// startCrashLoop starts crashing node k's consensus.
+func (r *runner) startCrashLoop(ctx context.Context, k int) *crashLoop {
+	r.mu.Lock()
+	p := r.procs[k]
+	p.expectExit = true // its exit is judged here, not by CheckDeaths
+	r.mu.Unlock()
+	lctx, cancel := context.WithCancel(ctx)
+	cl := &crashLoop{cancel: cancel, done: make(chan struct{})}
+	if st, err := r.logs[k].Stat(); err == nil {
+		cl.logAt = st.Size()
+	}
+	go func() {
+		defer close(cl.done)
+		for i := 1; i <= CrashLoopBudget+3; i++ {
+			select {
+			case <-p.done:
+				cl.exited, cl.exitErr = true, p.err
+				return
+			case <-lctx.Done():
+				return
+			default:
+			}
+			c, cancel := context.WithTimeout(lctx, submitTimeout)
+			if err := r.clients[k].Crash(c, "consensus"); err != nil {
+				cl.lastErr = err.Error()
+			} else {
+				cl.crashes = i
+			}
+			cancel()
+			next := time.After(CrashLoopInterval)
+		watch:
+			for {
+				if cl.unhealthyAt == 0 && r.healthCode(lctx, k) == http.StatusServiceUnavailable {
+					cl.unhealthyAt = i
+				}
+				select {
+				case <-p.done:
+					cl.exited, cl.exitErr = true, p.err
+					return
+				case <-lctx.Done():
+					return
+				case <-next:
+					break watch
+				case <-time.After(100 * time.Millisecond): // health polling interval
+				}
+			}
+		}
+		select { // the last crash is past the budget: the ordered stop follows
+		case <-p.done:
+			cl.exited, cl.exitErr = true, p.err
+		case <-lctx.Done():
+		case <-time.After(20 * time.Second):
+		}
+	}()
+	return cl
+}
+
+// healthCode returns the status of node k's GET /v1/health (0 when it does not answer).
+func (r *runner) healthCode(ctx context.Context, k int) int {
+	c, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(c, http.MethodGet, r.homes[k].API+"/v1/health", nil)
+	if err != nil {
+		return 0
+	}
+	res, err := r.hc.Do(req)
+	if err != nil {
+		return 0
+	}
+	_ = res.Body.Close()
+	return res.StatusCode
+}
+
+// finish stops the loop and judges it: the node turned unhealthy, then gave up with exit 1 and
+// one `node gave up` record naming consensus.
+func (cl *crashLoop) finish(logPath string) error {
+	cl.cancel()
+	<-cl.done
+	var problems []string
+	if !cl.exited {
+		problems = append(problems, fmt.Sprintf("still running after %d crashes of consensus", cl.crashes))
+	} else {
+		var ee *exec.ExitError
+		if !errors.As(cl.exitErr, &ee) || ee.ExitCode() != 1 {
+			problems = append(problems, fmt.Sprintf("exited with %v, want exit status 1", cl.exitErr))
+		}
+	}
+	if cl.unhealthyAt == 0 {
+		problems = append(problems, "GET /v1/health never answered 503")
+	}
+	if n, named := gaveUpRecords(logPath, cl.logAt); n != 1 || !named {
+		problems = append(problems, fmt.Sprintf("%d `node gave up` records (naming consensus: %v), want 1", n, named))
+	}
+	if len(problems) > 0 {
+		if cl.lastErr != "" {
+			problems = append(problems, "last crash call: "+cl.lastErr)
+		}
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// gaveUpRecords counts the `node gave up` records in the log after offset and whether each
+// names consensus.
+func gaveUpRecords(path string, offset int64) (n int, named bool) {
+	b, err := os.ReadFile(path)
+	if err != nil || int64(len(b)) < offset {
+		return 0, false
+	}
+	named = true
+	for _, line := range strings.Split(string(b[offset:]), "\n") {
+		if strings.Contains(line, "node gave up") && strings.HasPrefix(strings.TrimSpace(line), "{") {
+			n++
+			named = named && strings.Contains(line, "consensus")
+		}
+	}
+	return n, named && n > 0
+}
+
+func (cl *crashLoop) String() string {
+	return fmt.Sprintf("%d crashes of consensus, unhealthy after crash %d, gave up: %v", cl.crashes, cl.unhealthyAt, cl.exited)
+}
