@@ -119,14 +119,14 @@ func (r *runner) fund(ctx context.Context, wallets, senders []*account, bound ti
 	for i, s := range senders {
 		k := i % len(wallets)
 		w := wallets[k]
-		tx, hash := w.sign(r.chainID, s.from.Address(), senderFunds, 1)
+		tx, _ := w.sign(r.chainID, s.from.Address(), senderFunds, 1)
 		target := k
 		o, node, ok := r.submit(ctx, tx, &target)
 		if !ok {
 			return fmt.Errorf("funding sender %d: %w", i, ctx.Err())
 		}
 		w.nonce++
-		r.record(o, hash, node)
+		r.record(o, tx, node)
 	}
 	for _, s := range senders {
 		for k := range r.homes {
@@ -151,13 +151,13 @@ func (r *runner) load(ctx context.Context, i int, s, to *account, interval time.
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
-		tx, hash := s.sign(r.chainID, to.from.Address(), 1, 1)
+		tx, _ := s.sign(r.chainID, to.from.Address(), 1, 1)
 		o, node, ok := r.submit(ctx, tx, &target)
 		if !ok {
 			return
 		}
 		s.nonce++
-		r.record(o, hash, node)
+		r.record(o, tx, node)
 		select {
 		case <-ctx.Done():
 			return
@@ -166,13 +166,15 @@ func (r *runner) load(ctx context.Context, i int, s, to *account, interval time.
 	}
 }
 
-// record notes a submission's outcome.
-func (r *runner) record(o outcome, hash string, node int) {
+// record notes a submission's outcome; an acknowledged transfer's bytes are kept (a damage fault
+// sends them again when the node that acknowledged them loses its disk).
+func (r *runner) record(o outcome, tx api.Tx, node int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch o {
 	case outAcked:
-		r.acks = append(r.acks, ack{Hash: hash, Node: node, At: time.Since(r.began)})
+		r.acks = append(r.acks, ack{Hash: tx.Hash, Node: node, At: time.Since(r.began)})
+		r.signed[tx.Hash] = tx
 	case outKnown:
 		r.known++
 	}

@@ -34,6 +34,7 @@ const (
 type Home struct {
 	Dir       string
 	NodeID    string
+	P2P       string // HOST:PORT
 	API       string // base URL, http://HOST:PORT
 	WalletKey string // the key genesis funds
 }
@@ -87,6 +88,8 @@ type proc struct {
 	err      error // Wait's error, set before done closes
 	byHand   bool  // the harness killed it (guarded by runner.mu)
 	stopping bool  // the harness stopped it with SIGTERM: it must exit 0
+	// expectExit: a crash loop drives it to give up; the loop judges its exit.
+	expectExit bool
 }
 
 // runner is the state of one Run.
@@ -98,6 +101,7 @@ type runner struct {
 	ns      *netns
 	mode    LinkMode
 	chainID string
+	genesis string // hex, from the first status
 	env     []string
 	logs    []*os.File
 	began   time.Time
@@ -112,8 +116,11 @@ type runner struct {
 	down   []bool // killed, restart pending
 	frozen []bool
 	acks   []ack
+	signed map[string]api.Tx // every acknowledged transfer by hash
 	known  int
 	exits  []Exit
+	floods map[int]*flood     // running flood faults by fault index
+	loops  map[int]*crashLoop // running crash loops by fault index
 
 	// Desired fault state, pushed to a node again after it resumes or restarts.
 	active  []int // link faults in force
@@ -138,6 +145,7 @@ func Run(ctx context.Context, cfg Config) (tr *Transcript, err error) {
 		hc:   &http.Client{Timeout: submitTimeout, Transport: &http.Transport{}},
 		down: make([]bool, n), frozen: make([]bool, n), procs: make([]*proc, n),
 		storage: make([]bool, n), skew: make([]int, n), dirty: make([]bool, n), table: map[Pair]Link{},
+		signed: map[string]api.Tx{}, floods: map[int]*flood{}, loops: map[int]*crashLoop{},
 	}
 	tr = &Transcript{Seed: cfg.Seed, Nodes: n, DurationS: cfg.Settings.Duration.Seconds(), Rounds: cfg.Settings.Rounds,
 		Senders: cfg.Senders, Dir: cfg.Dir, Steps: []Applied{}, Checks: []Check{}, Exits: []Exit{}}
@@ -304,7 +312,7 @@ func (r *runner) startAll(ctx context.Context) error {
 		err := poll(bound, 100*time.Millisecond, func() bool {
 			st, err := r.clients[k].Status(bound)
 			if err == nil {
-				r.chainID = st.ChainID
+				r.chainID, r.genesis = st.ChainID, st.GenesisHash
 			}
 			return err == nil && st.Peers > 0
 		})
@@ -342,10 +350,10 @@ func (r *runner) start(k int) error {
 		r.mu.Lock()
 		p.err = err
 		switch {
-		case p.byHand:
+		case p.byHand, p.expectExit:
 		case p.stopping && err == nil:
 		case p.stopping:
-			r.exits = append(r.exits, Exit{Node: k, At: time.Since(r.began), How: "the final SIGTERM stop failed: " + err.Error()})
+			r.exits = append(r.exits, Exit{Node: k, At: time.Since(r.began), How: "a SIGTERM stop failed: " + err.Error()})
 		default:
 			how := "exited by itself"
 			if err != nil {
@@ -534,6 +542,55 @@ func (r *runner) apply(ctx context.Context, st Step, f Fault) (Result, string) {
 		}
 		r.mu.Unlock()
 		return fail(r.pushClock(ctx, k))
+	case KindDamage:
+		if st.End {
+			return fail(r.restart(ctx, k))
+		}
+		detail, err := r.damage(ctx, k, f.Damage, uint64(f.Pick))
+		if err != nil {
+			return fail(err)
+		}
+		return ResultOK, detail
+	case KindFlood:
+		if st.End {
+			fl := r.floods[st.Fault]
+			delete(r.floods, st.Fault)
+			if fl == nil {
+				return ResultSkipped, "the flood did not start"
+			}
+			fl.stop()
+			return ResultOK, fl.String()
+		}
+		fl, err := r.startFlood(ctx, k)
+		if err != nil {
+			return fail(err)
+		}
+		r.floods[st.Fault] = fl
+		return ResultOK, ""
+	case KindCrashLoop:
+		if st.End {
+			cl := r.loops[st.Fault]
+			delete(r.loops, st.Fault)
+			if cl == nil {
+				return ResultSkipped, "the crash loop did not start"
+			}
+			err := cl.finish(r.logs[k].Name())
+			r.mu.Lock()
+			r.procs[k].expectExit = false // still running: any later exit is unexpected again
+			r.mu.Unlock()
+			if cl.exited {
+				r.mu.Lock()
+				r.down[k] = true
+				r.mu.Unlock()
+				err = errors.Join(err, r.restart(ctx, k))
+			}
+			if err != nil {
+				return ResultError, strings.ReplaceAll(err.Error(), "\n", "; ") + " (" + cl.String() + ")"
+			}
+			return ResultOK, cl.String()
+		}
+		r.loops[st.Fault] = r.startCrashLoop(ctx, k)
+		return ResultOK, ""
 	}
 	return ResultError, "unknown fault kind " + string(f.Kind)
 }
@@ -749,6 +806,15 @@ func (r *runner) heal(ctx context.Context, tr *Transcript) {
 // teardown kills every process still running, joins the watchers, closes the logs and removes
 // the namespaces. Idempotent.
 func (r *runner) teardown() error {
+	for i, fl := range r.floods {
+		fl.stop()
+		delete(r.floods, i)
+	}
+	for i, cl := range r.loops {
+		cl.cancel()
+		<-cl.done
+		delete(r.loops, i)
+	}
 	r.mu.Lock()
 	for _, p := range r.procs {
 		if p == nil {

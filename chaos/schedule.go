@@ -321,6 +321,7 @@ func Plan(seed int64, s Settings) ([]Fault, error) {
 		case KindDamage:
 			f.For = dur
 			f.Damage = Damages[rng.IntN(len(Damages))]
+			f.Pick = rng.Uint32() // which live pages
 			nodes[f.Node].proc = t + f.For
 		case KindFlood:
 			f.For = dur

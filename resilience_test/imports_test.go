@@ -27,7 +27,7 @@ var allowedImports = map[string]struct {
 		outside: []string{"github.com/asynkron/protoactor-go", "github.com/prometheus/client_golang"},
 	},
 	"api":   {project: []string{"actors", "chainstate", "supervisor"}},
-	"chaos": {project: []string{"actors", "api", "chainstate"}},
+	"chaos": {project: []string{"actors", "api", "chainstate", "noisep2p"}},
 	"perf":  {project: []string{"actors", "api", "chainstate", "config", "noisep2p", "powworker"}},
 }
 

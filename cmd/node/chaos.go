@@ -187,7 +187,7 @@ func (g *globals) runChaos(cmd *cobra.Command, o *chaosOptions) error {
 			}
 			homes := make([]chaos.Home, len(d.Nodes))
 			for k, n := range d.Nodes {
-				homes[k] = chaos.Home{Dir: n.Home, NodeID: n.NodeID, API: n.API, WalletKey: n.WalletKey}
+				homes[k] = chaos.Home{Dir: n.Home, NodeID: n.NodeID, P2P: n.P2P, API: n.API, WalletKey: n.WalletKey}
 			}
 			return homes, nil
 		},
