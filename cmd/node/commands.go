@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,14 +27,6 @@ func newVersionCmd() *cobra.Command {
 	}
 }
 
-func (g *globals) client() (*api.Client, error) {
-	u, err := g.apiURL()
-	if err != nil {
-		return nil, err
-	}
-	return api.NewClient(u, &http.Client{Timeout: 30 * time.Second}), nil
-}
-
 func newStatusCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
@@ -50,7 +41,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 			defer cancel()
 			st, err := c.Status(ctx)
 			if err != nil {
-				return err
+				return nodeError(c, err)
 			}
 			return printJSON(cmd.OutOrStdout(), st)
 		},
@@ -126,7 +117,7 @@ func newTxCmd(g *globals) *cobra.Command {
 	var (
 		keyFile, to        string
 		amount, fee        uint64
-		nonce              int64
+		nonce              uint64
 		wait               bool
 		count, concurrency int
 		waitTimeout        time.Duration
@@ -159,14 +150,14 @@ func newTxCmd(g *globals) *cobra.Command {
 			ctx := cmd.Context()
 			st, err := c.Status(ctxTimeout(ctx, 10*time.Second))
 			if err != nil {
-				return err
+				return nodeError(c, err)
 			}
 			from := chainstate.PublicKey(priv.Public().(ed25519.PublicKey))
-			start := uint64(nonce)
-			if nonce < 0 {
+			start := nonce
+			if !cmd.Flags().Changed("nonce") {
 				acc, err := c.Account(ctxTimeout(ctx, 10*time.Second), from.Address().String())
 				if err != nil {
-					return err
+					return nodeError(c, err)
 				}
 				start = acc.PendingNonce
 			}
@@ -181,11 +172,11 @@ func newTxCmd(g *globals) *cobra.Command {
 			}
 			hash, err := c.SubmitTx(ctxTimeout(ctx, 30*time.Second), mk(start))
 			if err != nil {
-				return err
+				return nodeError(c, err)
 			}
 			if wait {
 				if err := waitConfirmed(ctx, c, hash, waitTimeout); err != nil {
-					return err
+					return nodeError(c, err)
 				}
 			}
 			return printJSON(cmd.OutOrStdout(), map[string]string{"hash": hash})
@@ -196,7 +187,7 @@ func newTxCmd(g *globals) *cobra.Command {
 	f.StringVar(&to, "to", "", "recipient address (40 hex)")
 	f.Uint64Var(&amount, "amount", 0, "amount to transfer")
 	f.Uint64Var(&fee, "fee", 0, "fee for the miner")
-	f.Int64Var(&nonce, "nonce", -1, "nonce (default: the account's next pending nonce)")
+	f.Uint64Var(&nonce, "nonce", 0, "nonce, 0 or more (default: the account's next pending nonce)")
 	f.BoolVar(&wait, "wait", false, "wait until the transfer is in a block")
 	f.DurationVar(&waitTimeout, "wait-timeout", 60*time.Second, "how long --wait waits")
 	f.IntVar(&count, "count", 0, "send this many transfers with consecutive nonces (load generator)")
@@ -242,7 +233,8 @@ type loadResult struct {
 	Seconds  float64 `json:"seconds"`
 }
 
-// sendLoad sends count transfers with consecutive nonces from start, concurrency in flight.
+// sendLoad sends count transfers with consecutive nonces from start, concurrency in flight, and
+// prints the summary; any transfer not accepted makes it fail (exit 1) naming the first reason.
 func sendLoad(cmd *cobra.Command, c *api.Client, mk func(uint64) api.Tx, start uint64, count, concurrency int) error {
 	ctx := cmd.Context()
 	var sent, accepted, rejected, next atomic.Int64
@@ -261,7 +253,7 @@ func sendLoad(cmd *cobra.Command, c *api.Client, mk func(uint64) api.Tx, start u
 				sent.Add(1)
 				if _, err := c.SubmitTx(ctxTimeout(ctx, 30*time.Second), mk(start+uint64(i))); err != nil {
 					rejected.Add(1)
-					firstErr.CompareAndSwap(nil, err.Error())
+					firstErr.CompareAndSwap(nil, nodeError(c, err).Error())
 					continue
 				}
 				accepted.Add(1)
@@ -270,8 +262,12 @@ func sendLoad(cmd *cobra.Command, c *api.Client, mk func(uint64) api.Tx, start u
 	}
 	wg.Wait()
 	res := loadResult{Sent: sent.Load(), Accepted: accepted.Load(), Rejected: rejected.Load(), Seconds: time.Since(began).Seconds()}
-	if e, ok := firstErr.Load().(string); ok {
-		fmt.Fprintln(cmd.ErrOrStderr(), "node: first rejection:", e)
+	if err := printJSON(cmd.OutOrStdout(), res); err != nil {
+		return err
 	}
-	return printJSON(cmd.OutOrStdout(), res)
+	if res.Rejected > 0 {
+		first, _ := firstErr.Load().(string)
+		return fmt.Errorf("tx send: %d of %d transfers were not accepted; the first: %s", res.Rejected, res.Sent, first)
+	}
+	return nil
 }
