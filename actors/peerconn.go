@@ -3,6 +3,7 @@ package actors
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -83,6 +84,10 @@ type peerConnActor struct {
 
 	lastProgress time.Time // the last sync answer or requested block (stall detection)
 	stopCheck    func()    // stops the stall check tick
+
+	// mempoolAsked is when this side sent GetMempool, zero once an Inv without block items has
+	// come (taken as the answer): an empty answer must not read as "nothing after the locator".
+	mempoolAsked time.Time
 }
 
 // stallCheck is the connection's periodic check for a stalled sync.
@@ -108,6 +113,7 @@ func (a *peerConnActor) Receive(ctx actor.Context) {
 		})
 		a.send(noisep2p.GetAddr{})
 		a.send(noisep2p.GetMempool{})
+		a.mempoolAsked = time.Now()
 		ctx.Send(ctx.Parent(), &peerHeight{ID: a.id, Height: a.conn.RemoteHello().BestHeight})
 	case *actor.Stopping, *actor.Restarting:
 		a.closed = true
@@ -286,6 +292,15 @@ func (a *peerConnActor) onInv(ctx actor.Context, items []noisep2p.InvItem) {
 	s, err := a.n.store()
 	if err != nil {
 		return
+	}
+	if !a.mempoolAsked.IsZero() && !slices.ContainsFunc(items, func(it noisep2p.InvItem) bool { return it.Kind == invBlock }) {
+		// The peer answers GetMempool with one Inv of transactions, empty when it has none.
+		// Taken as that answer: the first Inv without blocks within mempoolAnswerWithin.
+		answer := time.Since(a.mempoolAsked) < mempoolAnswerWithin
+		a.mempoolAsked = time.Time{}
+		if answer && len(items) == 0 {
+			return
+		}
 	}
 	if a.syncing {
 		a.lastProgress = time.Now()
@@ -554,9 +569,17 @@ func (a *peerConnActor) onGetBlocks(m noisep2p.GetBlocks) {
 	a.send(noisep2p.Inv{Items: items})
 }
 
+// mempoolAnswerWithin bounds how long after sending GetMempool an Inv without blocks is taken as
+// its answer (a GetMempool lost to an injected link fault is never answered).
+const mempoolAnswerWithin = 10 * time.Second
+
+// onGetMempool answers GetMempool with exactly one Inv: the mempool's transactions (at most
+// MaxInvItems), empty when it has none or cannot list them in time (docs/protocol.md).
 func (a *peerConnActor) onGetMempool(ctx actor.Context) {
 	res, err := askFrom[*mempoolListResponse](ctx, a.n.pid(nameMempool), &mempoolListRequest{}, 2*time.Second)
-	if err != nil || len(res.Hashes) == 0 {
+	if err != nil {
+		a.n.log.Debug("mempool not listed for a peer; answering an empty inv", "actor", namePeers+"/"+a.id.Short(), "err", err)
+		a.send(noisep2p.Inv{Items: []noisep2p.InvItem{}})
 		return
 	}
 	hs := res.Hashes
