@@ -54,7 +54,18 @@ func newKeysCmd(g *globals) *cobra.Command {
 	newc := &cobra.Command{
 		Use:   "new --out FILE",
 		Short: "Create an ed25519 spending key file (mode 0600) and print its public key and address",
-		Args:  cobra.NoArgs,
+		Long: `Create an ed25519 spending key file (mode 0600; an existing FILE is not overwritten) and
+print its public key and address.
+
+A key file is one JSON object:
+
+  {"type": "ed25519", "seed": "<64 hex characters>"}
+
+type is ed25519 (spending and sealing keys) or x25519 (the node's p2p key, keys/node.key); seed is
+the 32-byte secret in hex (for ed25519 the RFC 8032 seed). The address is the first 20 bytes of
+SHA-256 of the public key. Whoever holds the file can spend: keep it private. See
+docs/operations.md, "Keys".`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return usagef("keys new: --out FILE is required")
