@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"math"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -198,7 +200,7 @@ func newTxCmd(g *globals) *cobra.Command {
 	f.StringVar(&to, "to", "", "recipient address (40 hex)")
 	f.Uint64Var(&amount, "amount", 0, "amount to transfer")
 	f.Uint64Var(&fee, "fee", 0, "fee for the miner")
-	f.Uint64Var(&nonce, "nonce", 0, "nonce, 0 or more (default: the account's next pending nonce)")
+	f.Var((*nonceFlag)(&nonce), "nonce", "nonce, 0 or more (default: the account's next pending nonce)")
 	f.BoolVar(&wait, "wait", false, "wait until the transfer is in a block")
 	f.DurationVar(&waitTimeout, "wait-timeout", 60*time.Second, "how long --wait waits")
 	f.IntVar(&count, "count", 0, "send this many transfers with consecutive nonces (load generator)")
@@ -280,5 +282,21 @@ func sendLoad(cmd *cobra.Command, c *api.Client, mk func(uint64) api.Tx, start u
 		first, _ := firstErr.Load().(string)
 		return fmt.Errorf("tx send: %d of %d transfers were not accepted; the first: %s", res.Rejected, res.Sent, first)
 	}
+	return nil
+}
+
+// nonceFlag is --nonce: an unsigned 64-bit integer, with an error in words ("-7" is not one). Unset
+// (the flag not Changed) means the account's next pending nonce.
+type nonceFlag uint64
+
+func (n *nonceFlag) String() string { return strconv.FormatUint(uint64(*n), 10) }
+func (n *nonceFlag) Type() string   { return "uint64" }
+
+func (n *nonceFlag) Set(s string) error {
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("want a whole number from 0 to %d, got %q", uint64(math.MaxUint64), s)
+	}
+	*n = nonceFlag(v)
 	return nil
 }
