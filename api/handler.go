@@ -6,7 +6,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"runtime/debug"
+	rpprof "runtime/pprof"
 	"strings"
 	"time"
 
@@ -111,7 +113,7 @@ func NewHandler(b Backend, opts Options) http.Handler {
 		if h.version != "" {
 			w.Header().Set("Server", "actorchain/"+h.version)
 		}
-		if prof != nil && strings.HasPrefix(r.URL.Path, "/debug/pprof/") && canonicalPath(r.URL.EscapedPath()) {
+		if prof != nil && isPprofPath(r.URL) {
 			prof.ServeHTTP(w, r)
 			return
 		}
@@ -189,4 +191,19 @@ func (h *handler) recoverPanics(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// isPprofPath reports whether u is one of the pprof endpoints: the index, cmdline, profile,
+// symbol, trace or a profile runtime/pprof knows. Any other path under /debug/pprof/ goes to the
+// router, which answers the JSON 404 (pprof itself would answer "Unknown profile" in plain text).
+func isPprofPath(u *url.URL) bool {
+	name, ok := strings.CutPrefix(u.Path, "/debug/pprof/")
+	if !ok || !canonicalPath(u.EscapedPath()) {
+		return false
+	}
+	switch name {
+	case "", "cmdline", "profile", "symbol", "trace":
+		return true
+	}
+	return rpprof.Lookup(name) != nil
 }
