@@ -293,14 +293,9 @@ func (a *peerConnActor) onInv(ctx actor.Context, items []noisep2p.InvItem) {
 	if err != nil {
 		return
 	}
-	if !a.mempoolAsked.IsZero() && !slices.ContainsFunc(items, func(it noisep2p.InvItem) bool { return it.Kind == invBlock }) {
-		// The peer answers GetMempool with one Inv of transactions, empty when it has none.
-		// Taken as that answer: the first Inv without blocks within mempoolAnswerWithin.
-		answer := time.Since(a.mempoolAsked) < mempoolAnswerWithin
-		a.mempoolAsked = time.Time{}
-		if answer && len(items) == 0 {
-			return
-		}
+	var skip bool
+	if skip, a.mempoolAsked = mempoolAnswer(a.mempoolAsked, time.Now(), items); skip {
+		return
 	}
 	if a.syncing {
 		a.lastProgress = time.Now()
@@ -567,6 +562,19 @@ func (a *peerConnActor) onGetBlocks(m noisep2p.GetBlocks) {
 	}
 	// An empty inv tells the peer it has everything we have.
 	a.send(noisep2p.Inv{Items: items})
+}
+
+// mempoolAnswer decides whether an Inv of items, received at now, is the answer to the
+// GetMempool this side sent at asked (zero: none outstanding). The peer answers GetMempool with
+// one Inv of transactions, empty when it has none; the first Inv without block items within
+// mempoolAnswerWithin is taken as that answer, and no longer outstanding after it (asked becomes
+// zero). skip is true for an empty answer: it says nothing more, and must not read as a
+// getblocks answer ("nothing after your locator") that would end a sync round.
+func mempoolAnswer(asked, now time.Time, items []noisep2p.InvItem) (skip bool, stillAsked time.Time) {
+	if asked.IsZero() || slices.ContainsFunc(items, func(it noisep2p.InvItem) bool { return it.Kind == invBlock }) {
+		return false, asked
+	}
+	return len(items) == 0 && now.Sub(asked) < mempoolAnswerWithin, time.Time{}
 }
 
 // mempoolAnswerWithin bounds how long after sending GetMempool an Inv without blocks is taken as
