@@ -23,6 +23,13 @@ type apiActor struct {
 
 const apiDrain = 2 * time.Second
 
+// ListenerWrapper is implemented by an API handler that must see the connections themselves:
+// the api package's handler wraps the listener so that the answers net/http writes before any
+// handler runs (431 for oversized headers, 400 for a malformed request) are JSON too.
+type ListenerWrapper interface {
+	WrapListener(net.Listener) net.Listener
+}
+
 func (a *apiActor) Receive(ctx actor.Context) {
 	switch ctx.Message().(type) {
 	case *actor.Started:
@@ -51,6 +58,9 @@ func (a *apiActor) start() error {
 	var h http.Handler = http.NotFoundHandler()
 	if a.n.opts.HTTPHandler != nil {
 		h = a.n.opts.HTTPHandler(a.n)
+	}
+	if lw, ok := h.(ListenerWrapper); ok {
+		ln = lw.WrapListener(ln)
 	}
 	a.srv = &http.Server{
 		Handler:           h,

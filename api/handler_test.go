@@ -705,6 +705,11 @@ func TestPprof(t *testing.T) {
 	if a := get(t, on, "/debug/pprof/cmdline"); a.status != 200 {
 		t.Errorf("pprof cmdline: %d", a.status)
 	}
-	// pprof does not open other paths.
+	if a := get(t, on, "/debug/pprof/goroutine"); a.status != 200 {
+		t.Errorf("pprof goroutine: %d", a.status)
+	}
+	// pprof does not open other paths, and an unknown profile is the JSON 404 of an unknown path.
 	wantError(t, get(t, on, "/v1/nope"), 404, CodeNotFound)
+	wantError(t, get(t, on, "/debug/pprof/nope"), 404, CodeNotFound, "/debug/pprof/nope")
+	wantError(t, get(t, on, "/debug/pprof/goroutine/x"), 404, CodeNotFound)
 }
