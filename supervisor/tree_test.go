@@ -3,6 +3,7 @@ package supervisor
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
@@ -19,8 +20,8 @@ func TestTreeSnapshot(t *testing.T) {
 		t.Fatalf("root PID %v %v", pid, ok)
 	}
 
-	tr.prepare("miner", "miner/worker-0", tr.nextGen(), false, true, "")
-	tr.prepare("", "api", tr.nextGen(), true, false, "")
+	tr.prepare("miner", "miner/worker-0", tr.nextGen(), false, true, "", time.Time{})
+	tr.prepare("", "api", tr.nextGen(), true, false, "", time.Time{})
 	snap := tr.Snapshot()
 	if len(snap.Children) != 2 || snap.Children[0].Name != "miner" || snap.Children[0].Children[0].Name != "miner/worker-0" {
 		t.Fatalf("a missing parent is created as a placeholder: %+v", snap)
@@ -32,7 +33,7 @@ func TestTreeSnapshot(t *testing.T) {
 	}
 
 	gen := tr.nextGen()
-	tr.prepare("", "api", gen, true, false, "")
+	tr.prepare("", "api", gen, true, false, "", time.Time{})
 	tr.stopped("api", gen-1) // a stale generation changes nothing
 	if _, ok := tr.Lookup("api"); !ok {
 		t.Fatal("a stale Stopped removed the entry")
