@@ -148,6 +148,10 @@ func (m *mempoolActor) load(ctx actor.Context) error {
 }
 
 func (m *mempoolActor) submit(ctx actor.Context, req *submitTxRequest) {
+	if err := m.n.storageUnavailable(); err != nil {
+		ctx.Respond(&submitTxResponse{Err: err}) // it could not be made durable
+		return
+	}
 	s, err := m.n.store()
 	if err != nil {
 		ctx.Respond(&submitTxResponse{Err: err})
@@ -226,7 +230,7 @@ func (m *mempoolActor) persisted(ctx actor.Context, id uint64, add []*chainstate
 	for _, w := range waiters {
 		if err != nil {
 			m.pool.remove(w.hash)
-			ctx.Send(w.reply, &submitTxResponse{Err: unavailable(fmt.Errorf("mempool commit failed: %w", err))})
+			ctx.Send(w.reply, &submitTxResponse{Err: commitError(err)})
 			continue
 		}
 		ctx.Send(w.reply, &submitTxResponse{})

@@ -19,6 +19,7 @@ import (
 
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/logthrottle"
 	"github.com/actorchain/actorchain/noisep2p"
 	"github.com/actorchain/actorchain/supervisor"
 )
@@ -62,22 +63,26 @@ type Options struct {
 // mempool, peers, miner and api. It is created by Start and stopped by Stop; after Stop it is
 // permanently unusable.
 type Node struct {
-	cfg      *config.Config
-	params   *chainstate.Params
-	opts     Options
-	log      *slog.Logger
-	sys      *actor.ActorSystem
-	tree     *supervisor.Tree
-	root     *actor.PID
-	handle   storeHandle
-	sigs     *chainstate.SigCache
-	metrics  *metrics
-	faults   faults // debug fault hooks (faults.go)
-	nodeID   string
-	minerKey ed25519.PrivateKey
-	minerPub chainstate.PublicKey
-	nodeKey  *ecdh.PrivateKey
-	p2pCfg   *noisep2p.Config // set before the tree starts; read-only after
+	cfg     *config.Config
+	params  *chainstate.Params
+	opts    Options
+	log     *slog.Logger
+	sys     *actor.ActorSystem
+	tree    *supervisor.Tree
+	root    *actor.PID
+	handle  storeHandle
+	sigs    *chainstate.SigCache
+	metrics *metrics
+	faults  faults // debug fault hooks (faults.go)
+	// healthState is what health depends on besides the tree (health.go).
+	healthState healthState
+	throttle    *logthrottle.Handler // rate-limits repeated warnings; flushed by finish
+	initialAPI  net.Listener         // bound by Start, taken by the first api instance (guarded by lnMu)
+	nodeID      string
+	minerKey    ed25519.PrivateKey
+	minerPub    chainstate.PublicKey
+	nodeKey     *ecdh.PrivateKey
+	p2pCfg      *noisep2p.Config // set before the tree starts; read-only after
 
 	mining    atomic.Bool  // desired mining state; survives miner restarts
 	apiAddr   atomic.Value // string: the API's bound address once listening
@@ -108,6 +113,10 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
+	// Repeated warnings of one kind: at most one record a second, with a repeated count
+	// (CONTRACT §11).
+	throttle := logthrottle.New(opts.Logger.Handler(), logthrottle.Options{})
+	opts.Logger = slog.New(throttle)
 	params, err := ParamsFromConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -137,7 +146,9 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 		minerPub: chainstate.PublicKey(minerKey.Public().(ed25519.PublicKey)),
 		ready:    make(chan struct{}),
 		done:     make(chan struct{}),
+		throttle: throttle,
 	}
+	n.healthState.started = opts.Clock()
 	n.mining.Store(cfg.Mining.Enabled)
 	n.handle.initial = store
 	// The p2p listener is bound here too, so that a port in use fails Start with a clear error
@@ -150,6 +161,19 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 		}
 		n.initialLn = ln
 	}
+	// The API listener too: a restart cannot free a port in use, so it fails Start at once,
+	// naming the address, instead of a crash loop of the api actor.
+	if cfg.API.Listen != "" {
+		ln, err := net.Listen("tcp", cfg.API.Listen)
+		if err != nil {
+			if n.initialLn != nil {
+				_ = n.initialLn.Close()
+			}
+			_ = store.Close()
+			return nil, fmt.Errorf("api: listen on %s: %w", cfg.API.Listen, err)
+		}
+		n.initialAPI = ln
+	}
 	n.metrics = newMetrics(n)
 	n.sys = actor.NewActorSystem(
 		actor.WithLoggerFactory(func(s *actor.ActorSystem) *slog.Logger {
@@ -161,8 +185,7 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	props := actor.PropsFromProducer(func() actor.Actor { return newRootActor(n) })
 	pid, err := n.sys.Root.SpawnNamed(props, rootName)
 	if err != nil {
-		_ = store.Close()
-		n.sys.Shutdown()
+		n.finish()
 		return nil, fmt.Errorf("spawn node: %w", err)
 	}
 	n.root = pid
@@ -236,6 +259,14 @@ func (n *Node) listenP2P(addr string) (*noisep2p.Listener, error) {
 	return ln, nil
 }
 
+func (n *Node) takeAPIListener() net.Listener {
+	n.lnMu.Lock()
+	defer n.lnMu.Unlock()
+	ln := n.initialAPI
+	n.initialAPI = nil
+	return ln
+}
+
 func (n *Node) takeListener() *noisep2p.Listener {
 	n.lnMu.Lock()
 	defer n.lnMu.Unlock()
@@ -304,6 +335,10 @@ func (n *Node) finish() {
 		if ln := n.takeListener(); ln != nil {
 			_ = ln.Close()
 		}
+		if ln := n.takeAPIListener(); ln != nil {
+			_ = ln.Close()
+		}
+		n.throttle.Flush()
 		// A store the storage actor never took (the tree stopped before it started).
 		if s := n.handle.takeInitial(); s != nil {
 			_ = s.Close()
@@ -405,7 +440,12 @@ func newRootActor(n *Node) *rootActor {
 	r := &rootActor{n: n}
 	in := n.intensity()
 	spec := func(name string, p actor.Producer) supervisor.Spec {
-		return supervisor.Spec{Name: name, Producer: p, Restart: supervisor.Permanent, Shutdown: 10 * time.Second, Intensity: in}
+		s := supervisor.Spec{Name: name, Producer: p, Restart: supervisor.Permanent, Shutdown: 10 * time.Second, Intensity: in}
+		if isVital(name) {
+			// CONTRACT §9's restart budget: a slow crash loop stops the node too.
+			s.Budget = supervisor.Intensity{MaxRestarts: n.cfg.Supervision.MaxRestarts, Window: n.cfg.Supervision.Window}
+		}
+		return s
 	}
 	r.group = supervisor.NewGroup(supervisor.GroupOptions{
 		Tree:   n.tree,
@@ -457,6 +497,7 @@ func (r *rootActor) stop(ctx actor.Context) {
 		return
 	}
 	r.n.log.Info("node stopping")
+	r.n.healthState.markStopping(r.n.opts.Clock())
 	r.n.stopping.Store(true)
 	r.n.mining.Store(false)
 	self := ctx.Self()
@@ -472,8 +513,20 @@ func (r *rootActor) onGiveUp(ctx actor.Context, name string, reason any) {
 		r.n.log.Error("mining stopped: the miner restarted too often; the node keeps running", "actor", name, "reason", fmt.Sprint(reason))
 		return
 	}
-	r.n.setErr(fmt.Errorf("actor %s restarted too often (last reason: %v); stopping the node", name, reason))
-	r.n.log.Error("stopping the node: a vital actor restarted too often", "actor", name, "reason", fmt.Sprint(reason))
+	if r.group.Stopping() {
+		return // already stopping: the node has given up once
+	}
+	limit, in := r.group.GaveUp(name)
+	what := "restarted too often"
+	switch limit {
+	case supervisor.LimitBudget:
+		what = fmt.Sprintf("restarted more than %d times within %s (supervision.max_restarts, supervision.window)", in.MaxRestarts, in.Window)
+	case supervisor.LimitIntensity:
+		what = fmt.Sprintf("restarted more than %d times within %s (the restart intensity)", in.MaxRestarts, in.Window)
+	}
+	r.n.setErr(fmt.Errorf("node gave up: actor %s %s; last error: %v", name, what, reason))
+	r.n.log.Error("node gave up", "actor", name, "limit", string(limit), "err", fmt.Sprint(reason),
+		"max_restarts", in.MaxRestarts, "window", in.Window.String())
 	r.stop(ctx)
 }
 
