@@ -239,17 +239,14 @@ func restartLoop(times []time.Time, now time.Time, window time.Duration, limit i
 			events = append(events, event{end, -1})
 		}
 	}
-	// In time order; at one instant a restart leaving the window goes before one entering it.
-	slices.SortStableFunc(events, func(a, b event) int {
-		if c := a.at.Compare(b.at); c != 0 {
-			return c
-		}
-		return a.delta - b.delta
-	})
+	slices.SortStableFunc(events, func(a, b event) int { return a.at.Compare(b.at) })
 	var c condition
 	n := 0
-	for _, e := range events {
+	for i, e := range events {
 		n += e.delta
+		if i+1 < len(events) && events[i+1].at.Equal(e.at) {
+			continue // the verdict at an instant counts every event of that instant
+		}
 		if on := n >= limit; on != c.active {
 			c.active, c.since = on, e.at
 		}
