@@ -3,8 +3,8 @@
 // record's level, message and "actor" attribute. The first record of a kind passes at once; the
 // records of that kind in the following second are dropped and counted; the next one to pass
 // carries the count as the attribute "repeated" (how many records of its kind were dropped since
-// the previous one that passed). Flush writes the counts still pending, so that none is lost
-// when the node stops. Records below the threshold level (Info, Debug) always pass.
+// the previous one that passed), so every record written stands for itself and "repeated" more.
+// Flush writes the records still pending, so that none is lost when the node stops. Records below the threshold level (Info, Debug) always pass.
 //
 // It starts no goroutine and owns no timer: the time of each decision is the wrapper's clock
 // (Options.Clock), so tests drive it with a fake one.
@@ -152,8 +152,9 @@ func (s *state) forgetIdle(now time.Time) {
 	}
 }
 
-// Flush writes, for every kind with dropped records, its latest dropped record with the count,
-// and forgets them. Call it when the logging ends (the node stops).
+// Flush writes, for every kind with dropped records, its latest dropped record with the count of
+// those dropped before it, and forgets them: like every record written, it stands for itself and
+// "repeated" more. Call it when the logging ends (the node stops).
 func (h *Handler) Flush() {
 	type out struct {
 		r   slog.Record
@@ -163,8 +164,11 @@ func (h *Handler) Flush() {
 	h.st.mu.Lock()
 	for _, e := range h.st.kinds {
 		if e.dropped > 0 {
+			// The latest dropped record itself, with the count of those dropped before it.
 			r := e.last.Clone()
-			r.AddAttrs(slog.Int(RepeatedKey, e.dropped))
+			if e.dropped > 1 {
+				r.AddAttrs(slog.Int(RepeatedKey, e.dropped-1))
+			}
 			pending = append(pending, out{r, e.via})
 			e.dropped, e.last, e.via = 0, slog.Record{}, nil
 		}
