@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -312,6 +313,10 @@ func (n *Node) healthInput(now time.Time) healthInput {
 func (n *Node) Health(ctx context.Context) (Health, error) {
 	return computeHealth(n.healthInput(n.opts.Clock())), nil
 }
+
+// Logger is the node's logger: the one given in Options, behind the rate limit of repeated
+// warnings (logthrottle). Give it to the API handler so that its records are limited too.
+func (n *Node) Logger() *slog.Logger { return n.log }
 
 // Healthy is Health's verdict alone (GET /v1/status "healthy", actorchain_healthy).
 func (n *Node) Healthy() bool {

@@ -1,6 +1,8 @@
 // Package logthrottle rate-limits repeated log records (CONTRACT §11): a slog.Handler wrapper
 // that lets through at most one Warn or Error record a second of each kind, a kind being the
-// record's level, message and "actor" attribute. The first record of a kind passes at once; the
+// record's level, message and "actor" attribute, and its "peer_id" attribute when it has one
+// (what one peer did is not what another did: each ban of a misbehaving peer is logged, as the
+// records of the per-connection actors peers/<id> are). The first record of a kind passes at once; the
 // records of that kind in the following second are dropped and counted; the next one to pass
 // carries the count as the attribute "repeated" (how many records of its kind were dropped since
 // the previous one that passed), so every record written stands for itself and "repeated" more.
@@ -53,6 +55,7 @@ type kind struct {
 	level slog.Level
 	msg   string
 	actor string
+	peer  string
 }
 
 // entry is one kind's record.
@@ -100,9 +103,11 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	}
 	k := kind{level: r.Level, msg: r.Message, actor: h.actor}
 	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == "actor" {
+		switch a.Key {
+		case "actor":
 			k.actor = a.Value.String()
-			return false
+		case "peer_id":
+			k.peer = a.Value.String()
 		}
 		return true
 	})
