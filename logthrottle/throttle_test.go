@@ -93,7 +93,7 @@ func TestThrottle(t *testing.T) {
 	log.Error("commit failed", "actor", "mempool", "i", 2)
 	log.Warn("other", "actor", "mempool", "i", 3)
 	log.Warn("commit failed", "actor", "mempool", "peer_id", "ab", "i", 6) // another peer's
-	log.Info("commit failed", "actor", "mempool", "i", 4) // Info is never throttled
+	log.Info("commit failed", "actor", "mempool", "i", 4)                  // Info is never throttled
 	log.Info("commit failed", "actor", "mempool", "i", 5)
 	eq(t, "other kinds", summary(records(t, buf)), []string{
 		"WARN commit failed actor=storage i=1", "ERROR commit failed actor=mempool i=2", "WARN other actor=mempool i=3",
