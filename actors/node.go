@@ -461,6 +461,7 @@ func newRootActor(n *Node) *rootActor {
 		},
 		OnGiveUp:       r.onGiveUp,
 		FaultInjection: n.cfg.Debug.FaultInjection,
+		Clock:          n.opts.Clock, // restart times on the clock health reads them with
 	})
 	return r
 }
