@@ -63,26 +63,22 @@ type Options struct {
 // mempool, peers, miner and api. It is created by Start and stopped by Stop; after Stop it is
 // permanently unusable.
 type Node struct {
-	cfg     *config.Config
-	params  *chainstate.Params
-	opts    Options
-	log     *slog.Logger
-	sys     *actor.ActorSystem
-	tree    *supervisor.Tree
-	root    *actor.PID
-	handle  storeHandle
-	sigs    *chainstate.SigCache
-	metrics *metrics
-	faults  faults // debug fault hooks (faults.go)
-	// healthState is what health depends on besides the tree (health.go).
-	healthState healthState
-	throttle    *logthrottle.Handler // rate-limits repeated warnings; flushed by finish
-	initialAPI  net.Listener         // bound by Start, taken by the first api instance (guarded by lnMu)
-	nodeID      string
-	minerKey    ed25519.PrivateKey
-	minerPub    chainstate.PublicKey
-	nodeKey     *ecdh.PrivateKey
-	p2pCfg      *noisep2p.Config // set before the tree starts; read-only after
+	cfg      *config.Config
+	params   *chainstate.Params
+	opts     Options
+	log      *slog.Logger
+	sys      *actor.ActorSystem
+	tree     *supervisor.Tree
+	root     *actor.PID
+	handle   storeHandle
+	sigs     *chainstate.SigCache
+	metrics  *metrics
+	faults   faults // debug fault hooks (faults.go)
+	nodeID   string
+	minerKey ed25519.PrivateKey
+	minerPub chainstate.PublicKey
+	nodeKey  *ecdh.PrivateKey
+	p2pCfg   *noisep2p.Config // set before the tree starts; read-only after
 
 	mining    atomic.Bool  // desired mining state; survives miner restarts
 	apiAddr   atomic.Value // string: the API's bound address once listening
@@ -101,6 +97,10 @@ type Node struct {
 	mu        sync.Mutex
 	exitErr   error // why the node stopped itself (guarded by mu)
 	shutdowns sync.Once
+
+	healthState healthState          // what health depends on besides the tree (health.go)
+	throttle    *logthrottle.Handler // rate-limits repeated warnings; flushed by finish
+	initialAPI  net.Listener         // bound by Start, taken by the first api instance (guarded by lnMu)
 }
 
 // Start opens the node's store (failing fast, with a clear error, when the home is in use or the
