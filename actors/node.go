@@ -44,7 +44,9 @@ const requestTimeout = 5 * time.Second
 
 // Options are the parts of a node that the caller supplies besides its Config.
 type Options struct {
-	// Logger receives every record of the node (lifecycle records included). Default: discard.
+	// Logger receives every record of the node (lifecycle records included), behind the rate
+	// limit of repeated warnings (logthrottle: one Warn or Error record a second per kind, with a
+	// repeated count). Default: discard.
 	Logger *slog.Logger
 	// HTTPHandler builds the API's handler (the api package's api.NewHandler); nil serves 404s.
 	HTTPHandler func(*Node) http.Handler

@@ -18,6 +18,7 @@ import (
 
 	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/api"
+	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
 )
 
@@ -310,4 +311,13 @@ func TestFullDiskHealth(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "health to recover once space is freed", func() bool { return nd.health().Healthy })
 	nd.waitGrows(nd.status().Height, 20*time.Second, "mining to resume once space is freed")
+	// The failed commits left nothing half-written.
+	nd.stop()
+	p, err := actors.ParamsFromConfig(h.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chainstate.Verify(h.cfg.Storage.Path, p, time.Second); err != nil {
+		t.Fatalf("verify after the full disk: %v", err)
+	}
 }
