@@ -47,13 +47,17 @@ func (a *apiActor) start() error {
 	if addr == "" {
 		return nil
 	}
-	// After a restart, bind the port the first instance got (matters when the config says :0).
-	if prev := a.n.APIAddr(); prev != "" {
-		addr = prev
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("api: listen on %s: %w", addr, err)
+	// The first instance takes the listener Start bound; after a restart, bind the port the
+	// first instance got (matters when the config says :0).
+	ln := a.n.takeAPIListener()
+	if ln == nil {
+		if prev := a.n.APIAddr(); prev != "" {
+			addr = prev
+		}
+		var err error
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return fmt.Errorf("api: listen on %s: %w", addr, err)
+		}
 	}
 	var h http.Handler = http.NotFoundHandler()
 	if a.n.opts.HTTPHandler != nil {

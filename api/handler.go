@@ -75,6 +75,7 @@ func NewHandler(b Backend, opts Options) http.Handler {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", h.status)
+	mux.HandleFunc("GET /v1/health", h.health)
 	mux.HandleFunc("GET /v1/blocks/{id}", h.block)
 	mux.HandleFunc("GET /v1/accounts/{address}", h.account)
 	mux.HandleFunc("POST /v1/txs", h.submitTx)

@@ -25,7 +25,7 @@ func TestStatus(t *testing.T) {
 	}
 	m := a.json(t)
 	wantKeys(t, "status", m, "node_id", "chain_id", "genesis_hash", "height", "tip_hash", "total_work",
-		"peers", "mempool", "mining", "syncing", "version")
+		"peers", "mempool", "mining", "syncing", "version", "healthy")
 	if m["height"] != 3.0 || m["total_work"] != float64(4<<16) || m["peers"] != 2.0 || m["mempool"] != 1.0 ||
 		m["mining"] != true || m["syncing"] != false || m["version"] != "v-test" || m["chain_id"] != exChainID {
 		t.Errorf("status values: %q", a.raw)
