@@ -23,6 +23,13 @@ type apiActor struct {
 
 const apiDrain = 2 * time.Second
 
+// ListenerWrapper is implemented by an API handler that must see the connections themselves:
+// the api package's handler wraps the listener so that the answers net/http writes before any
+// handler runs (431 for oversized headers, 400 for a malformed request) are JSON too.
+type ListenerWrapper interface {
+	WrapListener(net.Listener) net.Listener
+}
+
 func (a *apiActor) Receive(ctx actor.Context) {
 	switch ctx.Message().(type) {
 	case *actor.Started:
@@ -40,17 +47,24 @@ func (a *apiActor) start() error {
 	if addr == "" {
 		return nil
 	}
-	// After a restart, bind the port the first instance got (matters when the config says :0).
-	if prev := a.n.APIAddr(); prev != "" {
-		addr = prev
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("api: listen on %s: %w", addr, err)
+	// The first instance takes the listener Start bound; after a restart, bind the port the
+	// first instance got (matters when the config says :0).
+	ln := a.n.takeAPIListener()
+	if ln == nil {
+		if prev := a.n.APIAddr(); prev != "" {
+			addr = prev
+		}
+		var err error
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return fmt.Errorf("api: listen on %s: %w", addr, err)
+		}
 	}
 	var h http.Handler = http.NotFoundHandler()
 	if a.n.opts.HTTPHandler != nil {
 		h = a.n.opts.HTTPHandler(a.n)
+	}
+	if lw, ok := h.(ListenerWrapper); ok {
+		ln = lw.WrapListener(ln)
 	}
 	a.srv = &http.Server{
 		Handler:           h,

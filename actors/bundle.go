@@ -1,8 +1,6 @@
 package actors
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -49,18 +47,14 @@ func NewBundle(p *chainstate.Params, recs []chainstate.PeerRecord, now time.Time
 	return b
 }
 
-// ParseBundle decodes a bundle strictly (unknown fields and trailing data are errors).
+// ParseBundle decodes a bundle strictly (unknown fields and trailing data are errors). Errors
+// name the field (peers[3].addr) and say what it must hold (bundle_parse.go).
 func ParseBundle(data []byte) (*Bundle, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var b Bundle
-	if err := dec.Decode(&b); err != nil {
+	b, err := parseBundle(data)
+	if err != nil {
 		return nil, fmt.Errorf("peer bundle: %w", err)
 	}
-	if dec.More() {
-		return nil, errors.New("peer bundle: trailing data after the JSON object")
-	}
-	return &b, nil
+	return b, nil
 }
 
 // Records checks the bundle against chain p and returns its peers as address-book records.
@@ -79,7 +73,7 @@ func (b *Bundle) Records(p *chainstate.Params) ([]chainstate.PeerRecord, error) 
 	for i, bp := range b.Peers {
 		id, err := noisep2p.ParseID(bp.ID)
 		if err != nil {
-			return nil, fmt.Errorf("peer bundle: peers[%d].id: %v", i, err)
+			return nil, fmt.Errorf("peer bundle: peers[%d].id: want the node id, 64 hex characters, got %q", i, clipString(bp.ID))
 		}
 		if err := checkHostPort(bp.Addr); err != nil {
 			return nil, fmt.Errorf("peer bundle: peers[%d].addr: %v", i, err)
@@ -93,14 +87,13 @@ func (b *Bundle) Records(p *chainstate.Params) ([]chainstate.PeerRecord, error) 
 	return out, nil
 }
 
+// checkHostPort checks a peer's address: a host name or IP address, a colon, a port from 1 to
+// 65535 (an IPv6 address in brackets), 255 bytes at most.
 func checkHostPort(s string) error {
 	host, port, err := net.SplitHostPort(s)
-	if err != nil {
-		return fmt.Errorf("%q is not HOST:PORT: %v", s, err)
-	}
-	n, err := strconv.Atoi(port)
-	if host == "" || err != nil || n < 1 || n > 65535 || len(s) > 255 {
-		return fmt.Errorf("%q is not HOST:PORT with a port in 1..65535", s)
+	n, perr := strconv.Atoi(port)
+	if err != nil || host == "" || perr != nil || n < 1 || n > 65535 || len(s) > 255 {
+		return fmt.Errorf("want HOST:PORT (a host name or IP address, a colon and a port from 1 to 65535), got %q", clipString(s))
 	}
 	return nil
 }

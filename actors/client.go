@@ -47,6 +47,7 @@ type Status struct {
 	Mining      bool     `json:"mining"`
 	Syncing     bool     `json:"syncing"`
 	Version     string   `json:"version"`
+	Healthy     bool     `json:"healthy"` // GET /v1/health's verdict (health.go)
 }
 
 // AccountInfo is GET /v1/accounts/{address}.
@@ -117,6 +118,7 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 		Mining:      n.mining.Load(),
 		Syncing:     n.syncing.Load(),
 		Version:     Version,
+		Healthy:     n.Healthy(),
 	}, nil
 }
 

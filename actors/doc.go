@@ -15,8 +15,19 @@
 // Start order is the order above; Stop runs the exact reverse one child at a time, each fully
 // stopped (goroutines joined, sockets and files closed) before the next gets its stop, so storage
 // closes bbolt last. Supervision (restart on panic, replace on kill, restart intensity) is the
-// supervisor package's Group; a vital actor that restarts too often stops the node cleanly (Err
-// reports why, the CLI exits 1), a miner that does stops mining and the node stays up.
+// supervisor package's Group; a vital actor (storage, consensus, mempool, peers) that restarts too
+// often, past the intensity (5 in 10 s) or past the restart budget (supervision.max_restarts in
+// supervision.window), stops the node cleanly with one "node gave up" record (Err reports why,
+// the CLI exits 1); a miner that does stops mining and the node stays up.
+//
+// # Health
+//
+// health.go computes GET /v1/health as a pure function (computeHealth) of the restart times in
+// the supervision tree, the outcome of the storage commits (commitState, fed by the storage actor
+// after every write) and the tree's state. While commits fail, the mempool refuses transfers
+// (ErrStorageUnavailable), the miner idles its workers, and the storage actor probes the database
+// with an empty commit every 0.5 s until one succeeds (storagehealth.go). The node's logger is
+// wrapped by logthrottle, so repeated warnings of one kind are at most one record a second.
 //
 // # Data flow
 //

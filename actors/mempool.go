@@ -139,6 +139,10 @@ func (m *mempoolActor) load(ctx actor.Context) error {
 }
 
 func (m *mempoolActor) submit(ctx actor.Context, req *submitTxRequest) {
+	if err := m.n.storageUnavailable(); err != nil {
+		ctx.Respond(&submitTxResponse{Err: err}) // it could not be made durable
+		return
+	}
 	s, err := m.n.store()
 	if err != nil {
 		ctx.Respond(&submitTxResponse{Err: err})
@@ -257,7 +261,7 @@ func (m *mempoolActor) persisted(ctx actor.Context, id uint64, add []*chainstate
 	for _, w := range waiters {
 		if err != nil {
 			m.pool.remove(w.hash)
-			ctx.Send(w.reply, &submitTxResponse{Err: unavailable(fmt.Errorf("mempool commit failed: %w", err))})
+			ctx.Send(w.reply, &submitTxResponse{Err: commitError(err)})
 			continue
 		}
 		if !m.pool.has(w.hash) { // mined or pruned while its commit ran: the bucket must not keep it

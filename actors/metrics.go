@@ -76,6 +76,14 @@ func newMetrics(n *Node) *metrics {
 	m.reg.MustRegister(m.height, m.peers, m.mempool, m.blocksConnected, m.txsConnected, m.hashes, m.syncProgress,
 		m.blockImport, m.syncBlock, m.commit,
 		&restartCollector{tree: n.tree},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "actorchain_healthy", Help: "1 when GET /v1/health says the node is healthy, else 0 (CONTRACT §9).",
+		}, func() float64 {
+			if n.Healthy() {
+				return 1
+			}
+			return 0
+		}),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

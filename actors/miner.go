@@ -136,6 +136,11 @@ func (m *minerActor) Receive(ctx actor.Context) {
 		if m.enabled && msg.Hash != m.parent {
 			m.newJob(ctx)
 		}
+	case *storageHealthChanged:
+		// Failing commits: stop hashing (a block could not be stored); commits again: mine on.
+		if m.enabled {
+			m.newJob(ctx)
+		}
 	case *refreshTick:
 		// A fresh template when transactions arrived, or when the last one could not be built
 		// (storage was restarting).
@@ -191,6 +196,12 @@ func (m *minerActor) newJob(ctx actor.Context) {
 	// (storage restarting), the refresh tick retries.
 	m.template = nil
 	m.jobID++
+	if failing, _ := m.n.healthState.storageFailing(); failing {
+		// Paused: nothing mined now could be stored. The refresh tick and the storage actor's
+		// storageHealthChanged bring the next job once commits succeed.
+		m.idleWorkers(ctx)
+		return
+	}
 	s, err := m.n.store()
 	if err != nil {
 		return // storage restarting: the next tip or tick retries

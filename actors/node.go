@@ -20,6 +20,7 @@ import (
 
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/logthrottle"
 	"github.com/actorchain/actorchain/noisep2p"
 	"github.com/actorchain/actorchain/supervisor"
 )
@@ -44,7 +45,9 @@ const requestTimeout = 5 * time.Second
 
 // Options are the parts of a node that the caller supplies besides its Config.
 type Options struct {
-	// Logger receives every record of the node (lifecycle records included). Default: discard.
+	// Logger receives every record of the node (lifecycle records included), behind the rate
+	// limit of repeated warnings (logthrottle: one Warn or Error record a second per kind, with a
+	// repeated count). Default: discard.
 	Logger *slog.Logger
 	// HTTPHandler builds the API's handler (the api package's api.NewHandler); nil serves 404s.
 	HTTPHandler func(*Node) http.Handler
@@ -104,6 +107,10 @@ type Node struct {
 	mu        sync.Mutex
 	exitErr   error // why the node stopped itself (guarded by mu)
 	shutdowns sync.Once
+
+	healthState healthState          // what health depends on besides the tree (health.go)
+	throttle    *logthrottle.Handler // rate-limits repeated warnings; flushed by finish
+	initialAPI  net.Listener         // bound by Start, taken by the first api instance (guarded by lnMu)
 }
 
 // Start opens the node's store (failing fast, with a clear error, when the home is in use or the
@@ -116,6 +123,10 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
+	// Repeated warnings of one kind: at most one record a second, with a repeated count
+	// (CONTRACT §11).
+	throttle := logthrottle.New(opts.Logger.Handler(), logthrottle.Options{})
+	opts.Logger = slog.New(throttle)
 	params, err := ParamsFromConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -146,7 +157,9 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 		ready:    make(chan struct{}),
 		done:     make(chan struct{}),
 		trace:    &commitTrace{w: opts.CommitTrace, now: opts.Clock},
+		throttle: throttle,
 	}
+	n.healthState.started = opts.Clock()
 	n.mining.Store(cfg.Mining.Enabled)
 	n.handle.initial = store
 	// The p2p listener is bound here too, so that a port in use fails Start with a clear error
@@ -159,6 +172,19 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 		}
 		n.initialLn = ln
 	}
+	// The API listener too: a restart cannot free a port in use, so it fails Start at once,
+	// naming the address, instead of a crash loop of the api actor.
+	if cfg.API.Listen != "" {
+		ln, err := net.Listen("tcp", cfg.API.Listen)
+		if err != nil {
+			if n.initialLn != nil {
+				_ = n.initialLn.Close()
+			}
+			_ = store.Close()
+			return nil, fmt.Errorf("api: listen on %s: %w", cfg.API.Listen, err)
+		}
+		n.initialAPI = ln
+	}
 	n.metrics = newMetrics(n)
 	n.sys = actor.NewActorSystem(
 		actor.WithLoggerFactory(func(s *actor.ActorSystem) *slog.Logger {
@@ -170,8 +196,7 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	props := actor.PropsFromProducer(func() actor.Actor { return newRootActor(n) })
 	pid, err := n.sys.Root.SpawnNamed(props, rootName)
 	if err != nil {
-		_ = store.Close()
-		n.sys.Shutdown()
+		n.finish()
 		return nil, fmt.Errorf("spawn node: %w", err)
 	}
 	n.root = pid
@@ -245,6 +270,14 @@ func (n *Node) listenP2P(addr string) (*noisep2p.Listener, error) {
 	return ln, nil
 }
 
+func (n *Node) takeAPIListener() net.Listener {
+	n.lnMu.Lock()
+	defer n.lnMu.Unlock()
+	ln := n.initialAPI
+	n.initialAPI = nil
+	return ln
+}
+
 func (n *Node) takeListener() *noisep2p.Listener {
 	n.lnMu.Lock()
 	defer n.lnMu.Unlock()
@@ -313,6 +346,10 @@ func (n *Node) finish() {
 		if ln := n.takeListener(); ln != nil {
 			_ = ln.Close()
 		}
+		if ln := n.takeAPIListener(); ln != nil {
+			_ = ln.Close()
+		}
+		n.throttle.Flush()
 		// A store the storage actor never took (the tree stopped before it started).
 		if s := n.handle.takeInitial(); s != nil {
 			_ = s.Close()
@@ -414,7 +451,12 @@ func newRootActor(n *Node) *rootActor {
 	r := &rootActor{n: n}
 	in := n.intensity()
 	spec := func(name string, p actor.Producer) supervisor.Spec {
-		return supervisor.Spec{Name: name, Producer: p, Restart: supervisor.Permanent, Shutdown: 10 * time.Second, Intensity: in}
+		s := supervisor.Spec{Name: name, Producer: p, Restart: supervisor.Permanent, Shutdown: 10 * time.Second, Intensity: in}
+		if isVital(name) {
+			// CONTRACT §9's restart budget: a slow crash loop stops the node too.
+			s.Budget = supervisor.Intensity{MaxRestarts: n.cfg.Supervision.MaxRestarts, Window: n.cfg.Supervision.Window}
+		}
+		return s
 	}
 	r.group = supervisor.NewGroup(supervisor.GroupOptions{
 		Tree:   n.tree,
@@ -430,6 +472,7 @@ func newRootActor(n *Node) *rootActor {
 		},
 		OnGiveUp:       r.onGiveUp,
 		FaultInjection: n.cfg.Debug.FaultInjection,
+		Clock:          n.opts.Clock, // restart times on the clock health reads them with
 	})
 	return r
 }
@@ -466,6 +509,7 @@ func (r *rootActor) stop(ctx actor.Context) {
 		return
 	}
 	r.n.log.Info("node stopping")
+	r.n.healthState.markStopping(r.n.opts.Clock())
 	r.n.stopping.Store(true)
 	r.n.mining.Store(false)
 	self := ctx.Self()
@@ -481,8 +525,20 @@ func (r *rootActor) onGiveUp(ctx actor.Context, name string, reason any) {
 		r.n.log.Error("mining stopped: the miner restarted too often; the node keeps running", "actor", name, "reason", fmt.Sprint(reason))
 		return
 	}
-	r.n.setErr(fmt.Errorf("actor %s restarted too often (last reason: %v); stopping the node", name, reason))
-	r.n.log.Error("stopping the node: a vital actor restarted too often", "actor", name, "reason", fmt.Sprint(reason))
+	if r.group.Stopping() {
+		return // already stopping: the node has given up once
+	}
+	limit, in := r.group.GaveUp(name)
+	what := "restarted too often"
+	switch limit {
+	case supervisor.LimitBudget:
+		what = fmt.Sprintf("restarted more than %d times within %s (supervision.max_restarts, supervision.window)", in.MaxRestarts, in.Window)
+	case supervisor.LimitIntensity:
+		what = fmt.Sprintf("restarted more than %d times within %s (the restart intensity)", in.MaxRestarts, in.Window)
+	}
+	r.n.setErr(fmt.Errorf("node gave up: actor %s %s; last error: %v", name, what, reason))
+	r.n.log.Error("node gave up", "actor", name, "limit", string(limit), "err", fmt.Sprint(reason),
+		"max_restarts", in.MaxRestarts, "window", in.Window.String())
 	r.stop(ctx)
 }
 

@@ -3,6 +3,7 @@ package actors
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -83,6 +84,10 @@ type peerConnActor struct {
 
 	lastProgress time.Time // the last sync answer or requested block (stall detection)
 	stopCheck    func()    // stops the stall check tick
+
+	// mempoolAsked is when this side sent GetMempool, zero once an Inv without block items has
+	// come (taken as the answer): an empty answer must not read as "nothing after the locator".
+	mempoolAsked time.Time
 }
 
 // stallCheck is the connection's periodic check for a stalled sync.
@@ -108,6 +113,7 @@ func (a *peerConnActor) Receive(ctx actor.Context) {
 		})
 		a.send(noisep2p.GetAddr{})
 		a.send(noisep2p.GetMempool{})
+		a.mempoolAsked = time.Now()
 		ctx.Send(ctx.Parent(), &peerHeight{ID: a.id, Height: a.conn.RemoteHello().BestHeight})
 	case *actor.Stopping, *actor.Restarting:
 		a.closed = true
@@ -285,6 +291,10 @@ func (a *peerConnActor) handle(ctx actor.Context, in *wireIn) {
 func (a *peerConnActor) onInv(ctx actor.Context, items []noisep2p.InvItem) {
 	s, err := a.n.store()
 	if err != nil {
+		return
+	}
+	var skip bool
+	if skip, a.mempoolAsked = mempoolAnswer(a.mempoolAsked, time.Now(), items); skip {
 		return
 	}
 	if a.syncing {
@@ -554,9 +564,30 @@ func (a *peerConnActor) onGetBlocks(m noisep2p.GetBlocks) {
 	a.send(noisep2p.Inv{Items: items})
 }
 
+// mempoolAnswer decides whether an Inv of items, received at now, is the answer to the
+// GetMempool this side sent at asked (zero: none outstanding). The peer answers GetMempool with
+// one Inv of transactions, empty when it has none; the first Inv without block items within
+// mempoolAnswerWithin is taken as that answer, and no longer outstanding after it (asked becomes
+// zero). skip is true for an empty answer: it says nothing more, and must not read as a
+// getblocks answer ("nothing after your locator") that would end a sync round.
+func mempoolAnswer(asked, now time.Time, items []noisep2p.InvItem) (skip bool, stillAsked time.Time) {
+	if asked.IsZero() || slices.ContainsFunc(items, func(it noisep2p.InvItem) bool { return it.Kind == invBlock }) {
+		return false, asked
+	}
+	return len(items) == 0 && now.Sub(asked) < mempoolAnswerWithin, time.Time{}
+}
+
+// mempoolAnswerWithin bounds how long after sending GetMempool an Inv without blocks is taken as
+// its answer (a GetMempool lost to an injected link fault is never answered).
+const mempoolAnswerWithin = 10 * time.Second
+
+// onGetMempool answers GetMempool with exactly one Inv: the mempool's transactions (at most
+// MaxInvItems), empty when it has none or cannot list them in time (docs/protocol.md).
 func (a *peerConnActor) onGetMempool(ctx actor.Context) {
 	res, err := askFrom[*mempoolListResponse](ctx, a.n.pid(nameMempool), &mempoolListRequest{}, 2*time.Second)
-	if err != nil || len(res.Hashes) == 0 {
+	if err != nil {
+		a.n.log.Debug("mempool not listed for a peer; answering an empty inv", "actor", namePeers+"/"+a.id.Short(), "err", err)
+		a.send(noisep2p.Inv{Items: []noisep2p.InvItem{}})
 		return
 	}
 	hs := res.Hashes

@@ -140,8 +140,9 @@ type (
 // performs every write, and closes the database in Stopping and Restarting. It is the last actor
 // to stop.
 type storageActor struct {
-	n *Node
-	s *chainstate.Store
+	n     *Node
+	s     *chainstate.Store
+	probe *time.Timer // the next storageProbe while commits fail (storagehealth.go)
 }
 
 func (a *storageActor) Receive(ctx actor.Context) {
@@ -164,27 +165,38 @@ func (a *storageActor) Receive(ctx actor.Context) {
 		s.SetBeforeCommit(a.n.faults.beforeCommit)
 		a.s = s
 		a.n.handle.publish(s)
+		a.scheduleProbe(ctx) // commits were failing before this restart
 	case *actor.Stopping, *actor.Restarting:
+		a.stopProbe()
 		a.close()
+	case *storageProbe:
+		a.runProbe(ctx)
 	case *connectBlockRequest:
 		d, err := a.s.Connect(m.Block)
 		if err == nil {
 			a.n.trace.connect(a.s.LastWriteID(), m.Block)
 		}
+		a.observeCommit(ctx, err)
 		ctx.Respond(&connectBlockResponse{Delta: d, Err: err})
 	case *putBlockRequest:
 		err := a.s.PutBlock(m.Block, m.Work)
+		a.observeCommit(ctx, err)
 		ctx.Respond(&storageDone{Err: err})
 	case *reorgRequest:
 		r, err := a.s.Reorg(m.Disconnect, m.Connect)
 		if err == nil {
 			a.n.trace.reorg(a.s.LastWriteID(), r, m.Connect)
 		}
+		a.observeCommit(ctx, err)
 		ctx.Respond(&reorgResponse{Result: r, Err: err})
 	case *markInvalidRequest:
-		ctx.Respond(&storageDone{Err: a.s.MarkInvalid(m.Hash)})
+		err := a.s.MarkInvalid(m.Hash)
+		a.observeCommit(ctx, err)
+		ctx.Respond(&storageDone{Err: err})
 	case *putPeersRequest:
-		if err := a.s.PutPeers(m.Put, m.Remove); err != nil {
+		err := a.s.PutPeers(m.Put, m.Remove)
+		a.observeCommit(ctx, err)
+		if err != nil {
 			a.n.log.Warn("address book write failed", "actor", nameStorage, "err", err)
 		}
 	case *persistMempoolRequest:
@@ -192,6 +204,7 @@ func (a *storageActor) Receive(ctx actor.Context) {
 		if err == nil {
 			a.n.trace.mempool(a.s.LastWriteID(), m.ID, m.Add, m.Remove)
 		}
+		a.observeCommit(ctx, err)
 		ctx.Respond(&persistMempoolResponse{ID: m.ID, Add: m.Add, Reply: m.Reply, Err: err})
 	}
 }

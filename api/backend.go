@@ -14,6 +14,7 @@ import (
 // methods taking a context must return once it is done.
 type Backend interface {
 	Status(ctx context.Context) (actors.Status, error)
+	Health(ctx context.Context) (actors.Health, error)
 	BlockAt(ctx context.Context, height uint64) (actors.BlockInfo, error)
 	BlockByHash(ctx context.Context, h chainstate.Hash) (actors.BlockInfo, error)
 	Account(ctx context.Context, a chainstate.Address) (actors.AccountInfo, error)

@@ -10,8 +10,8 @@ import (
 
 var debugPeer = strings.Repeat("ab", 32)
 
-// TestDebugHooksOff: every debug hook answers 404 not_found with debug.fault_injection off, and
-// the backend is never asked.
+// TestDebugHooksOff: every debug hook answers 404 not_found with debug.fault_injection off (the
+// answer of an unknown path: TestDebugOffIsUnknownPath), and the backend is never asked.
 func TestDebugHooksOff(t *testing.T) {
 	f := newFake()
 	srv := server(t, f, Options{})
@@ -22,7 +22,7 @@ func TestDebugHooksOff(t *testing.T) {
 		{http.MethodGet, "/v1/debug/links", ""},
 		{http.MethodDelete, "/v1/debug/links", ""},
 	} {
-		wantError(t, do(t, srv, tc.method, tc.path, strings.NewReader(tc.body)), 404, CodeNotFound, "fault_injection")
+		wantError(t, do(t, srv, tc.method, tc.path, strings.NewReader(tc.body)), 404, CodeNotFound, tc.method+" "+tc.path)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -7,7 +7,8 @@
 // The api actor serves
 //
 //	h := api.NewHandler(node, api.Options{Logger: log, Version: actors.Version, Pprof: cfg.Debug.Pprof})
-//	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+//	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: 64 << 10}
+//	srv.Serve(api.Listener(ln)) // the actor calls h's WrapListener (actors.ListenerWrapper)
 //
 // and a command talks to a running node with
 //
@@ -16,8 +17,14 @@
 //
 // # Answers
 //
-// Every answer is JSON except /metrics and /debug/pprof/. Every error, including the mux's own
-// 404 and 405, is {"error", "code"} with a 4xx or 5xx status; the codes are the Code* constants.
+// Every answer is JSON except /metrics and /debug/pprof/. Every error is {"error", "code"} with a
+// 4xx or 5xx status; the codes are the Code* constants. Routing (router.go): the route table in
+// NewHandler is a ServeMux of method patterns, one line per endpoint; the router in front of it
+// matches paths exactly as sent (a path with an empty, "." or ".." segment is 404, never the
+// mux's redirect), answers 404 not_found and 405 method_not_allowed itself, and answers every
+// /v1/debug/ path as an unknown one while fault injection is off. The answers net/http writes
+// before any handler runs (431, 400 for a request that is not HTTP, 417, 501, 505) are
+// rewritten to JSON by the connections of Listener (listener.go).
 // Request bodies are read whole up to Options.MaxBodyBytes (1 MiB; more is 413 body_too_large)
 // and decoded strictly: exactly one JSON object, no unknown fields, every required field present,
 // integers unsigned 64-bit; anything else is 400 malformed with a message naming the field.

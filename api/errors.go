@@ -99,6 +99,8 @@ func classify(err error) (status int, code string, internal bool) {
 		return http.StatusNotFound, CodeUnknownActor, false
 	case errors.Is(err, actors.ErrNotFound), errors.Is(err, supervisor.ErrNoFaultInjection):
 		return http.StatusNotFound, CodeNotFound, false
+	case errors.Is(err, actors.ErrStorageUnavailable):
+		return http.StatusServiceUnavailable, CodeStorageUnavailable, false
 	case errors.Is(err, actors.ErrUnavailable), errors.Is(err, actors.ErrStopped),
 		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return http.StatusServiceUnavailable, CodeBusy, false

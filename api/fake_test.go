@@ -69,6 +69,7 @@ type fake struct {
 	mu        sync.Mutex
 	params    *chainstate.Params
 	status    actors.Status
+	health    actors.Health
 	blocks    map[chainstate.Hash]actors.BlockInfo
 	heights   map[uint64]chainstate.Hash
 	accounts  map[chainstate.Address]actors.AccountInfo
@@ -129,6 +130,15 @@ func (f *fake) Status(ctx context.Context) (actors.Status, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.status, nil
+}
+
+func (f *fake) Health(ctx context.Context) (actors.Health, error) {
+	if err := f.enter(); err != nil {
+		return actors.Health{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.health, nil
 }
 
 func (f *fake) BlockAt(ctx context.Context, height uint64) (actors.BlockInfo, error) {

@@ -3,11 +3,16 @@ package api
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"runtime/debug"
+	rpprof "runtime/pprof"
 	"strings"
 	"time"
+
+	"github.com/actorchain/actorchain/actors"
 )
 
 // DefaultTimeout is how long a request may take before the node answers 503 busy.
@@ -49,6 +54,13 @@ type handler struct {
 // not answered by then is abandoned (its context is cancelled) and the client gets 503 busy.
 // Panics in handlers are recovered into 500 internal. The handler is safe for concurrent use
 // and starts no goroutine that outlives a request by more than the backend call it waits on.
+//
+// The answers net/http writes before any handler runs (431 for oversized headers, 400 for a
+// request that is not HTTP, ...) are JSON only on a listener wrapped by Listener: the handler's
+// WrapListener method (actors.ListenerWrapper) does that, and the node's api actor calls it.
+//
+// Routing: the route table below, one line per endpoint, is a ServeMux of method patterns; the
+// router (router.go) sends a request to its route or answers the 404 or 405 itself.
 func NewHandler(b Backend, opts Options) http.Handler {
 	h := &handler{b: b, log: opts.Logger, version: opts.Version, timeout: opts.Timeout, maxBody: opts.MaxBodyBytes}
 	if h.log == nil {
@@ -63,6 +75,7 @@ func NewHandler(b Backend, opts Options) http.Handler {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", h.status)
+	mux.HandleFunc("GET /v1/health", h.health)
 	mux.HandleFunc("GET /v1/blocks/{id}", h.block)
 	mux.HandleFunc("GET /v1/accounts/{address}", h.account)
 	mux.HandleFunc("POST /v1/txs", h.submitTx)
@@ -84,7 +97,7 @@ func NewHandler(b Backend, opts Options) http.Handler {
 	mux.Handle("GET /metrics", b.MetricsHandler())
 
 	busy := errorJSON(CodeBusy, fmt.Sprintf("the node did not answer within %s; retry later", h.timeout))
-	timed := http.TimeoutHandler(h.recoverPanics(muxErrorsAsJSON(mux)), h.timeout, string(busy))
+	timed := http.TimeoutHandler(h.recoverPanics(router{mux: mux, debug: b.FaultInjection}), h.timeout, string(busy))
 
 	var prof http.Handler
 	if opts.Pprof {
@@ -97,11 +110,11 @@ func NewHandler(b Backend, opts Options) http.Handler {
 		prof = h.recoverPanics(pm)
 	}
 
-	return h.logRequests(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return apiHandler{h.logRequests(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h.version != "" {
 			w.Header().Set("Server", "actorchain/"+h.version)
 		}
-		if prof != nil && strings.HasPrefix(r.URL.Path, "/debug/pprof/") {
+		if prof != nil && isPprofPath(r.URL) {
 			prof.ServeHTTP(w, r)
 			return
 		}
@@ -109,8 +122,16 @@ func NewHandler(b Backend, opts Options) http.Handler {
 		// the real writer. A handler that answers in time replaces it with its own.
 		w.Header().Set("Content-Type", "application/json")
 		timed.ServeHTTP(w, r)
-	}))
+	}))}
 }
+
+var _ actors.ListenerWrapper = apiHandler{}
+
+// apiHandler is NewHandler's handler: it also wraps the server's listener (Listener).
+type apiHandler struct{ http.Handler }
+
+// WrapListener returns Listener(ln) (actors.ListenerWrapper).
+func (apiHandler) WrapListener(ln net.Listener) net.Listener { return Listener(ln) }
 
 // logRequests writes one Debug record per request.
 func (h *handler) logRequests(next http.Handler) http.Handler {
@@ -173,48 +194,17 @@ func (h *handler) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-// muxErrorsAsJSON makes the mux's own answers for unknown paths (404) and wrong methods (405)
-// JSON error bodies. Answers of matched routes pass untouched.
-func muxErrorsAsJSON(mux *http.ServeMux) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern == "" {
-			w = &muxErrorWriter{ResponseWriter: w, r: r}
-		}
-		mux.ServeHTTP(w, r)
-	})
-}
-
-// muxErrorWriter replaces a plain-text 404 or 405 of the mux by the JSON error body and drops
-// the mux's own text.
-type muxErrorWriter struct {
-	http.ResponseWriter
-	r        *http.Request
-	replaced bool
-}
-
-func (m *muxErrorWriter) WriteHeader(code int) {
-	if m.replaced {
-		return
+// isPprofPath reports whether u is one of the pprof endpoints: the index, cmdline, profile,
+// symbol, trace or a profile runtime/pprof knows. Any other path under /debug/pprof/ goes to the
+// router, which answers the JSON 404 (pprof itself would answer "Unknown profile" in plain text).
+func isPprofPath(u *url.URL) bool {
+	name, ok := strings.CutPrefix(u.Path, "/debug/pprof/")
+	if !ok || !canonicalPath(u.EscapedPath()) {
+		return false
 	}
-	var ecode, msg string
-	switch code {
-	case http.StatusNotFound:
-		ecode, msg = CodeNotFound, fmt.Sprintf("no endpoint %s %s", m.r.Method, m.r.URL.Path)
-	case http.StatusMethodNotAllowed:
-		ecode, msg = CodeMethodNotAllowed, fmt.Sprintf("method %s is not allowed on %s (allowed: %s)",
-			m.r.Method, m.r.URL.Path, m.Header().Get("Allow"))
-	default:
-		m.ResponseWriter.WriteHeader(code)
-		return
+	switch name {
+	case "", "cmdline", "profile", "symbol", "trace":
+		return true
 	}
-	m.replaced = true
-	m.Header().Del("X-Content-Type-Options")
-	writeError(m.ResponseWriter, code, ecode, msg)
-}
-
-func (m *muxErrorWriter) Write(b []byte) (int, error) {
-	if m.replaced {
-		return len(b), nil
-	}
-	return m.ResponseWriter.Write(b)
+	return rpprof.Lookup(name) != nil
 }

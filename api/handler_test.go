@@ -25,7 +25,7 @@ func TestStatus(t *testing.T) {
 	}
 	m := a.json(t)
 	wantKeys(t, "status", m, "node_id", "chain_id", "genesis_hash", "height", "tip_hash", "total_work",
-		"peers", "mempool", "mining", "syncing", "version")
+		"peers", "mempool", "mining", "syncing", "version", "healthy")
 	if m["height"] != 3.0 || m["total_work"] != float64(4<<16) || m["peers"] != 2.0 || m["mempool"] != 1.0 ||
 		m["mining"] != true || m["syncing"] != false || m["version"] != "v-test" || m["chain_id"] != exChainID {
 		t.Errorf("status values: %q", a.raw)
@@ -705,6 +705,11 @@ func TestPprof(t *testing.T) {
 	if a := get(t, on, "/debug/pprof/cmdline"); a.status != 200 {
 		t.Errorf("pprof cmdline: %d", a.status)
 	}
-	// pprof does not open other paths.
+	if a := get(t, on, "/debug/pprof/goroutine"); a.status != 200 {
+		t.Errorf("pprof goroutine: %d", a.status)
+	}
+	// pprof does not open other paths, and an unknown profile is the JSON 404 of an unknown path.
 	wantError(t, get(t, on, "/v1/nope"), 404, CodeNotFound)
+	wantError(t, get(t, on, "/debug/pprof/nope"), 404, CodeNotFound, "/debug/pprof/nope")
+	wantError(t, get(t, on, "/debug/pprof/goroutine/x"), 404, CodeNotFound)
 }

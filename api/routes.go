@@ -322,8 +322,7 @@ func (h *handler) actors(w http.ResponseWriter, r *http.Request) {
 func (h *handler) faultHook(action string, do func(name string) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !h.b.FaultInjection() {
-			writeError(w, http.StatusNotFound, CodeNotFound,
-				fmt.Sprintf("no endpoint %s %s (debug.fault_injection is off)", r.Method, r.URL.Path))
+			notFound(w, r)
 			return
 		}
 		name := r.PathValue("name")
@@ -345,8 +344,7 @@ func (h *handler) faultHook(action string, do func(name string) error) http.Hand
 func (h *handler) debugOnly(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !h.b.FaultInjection() {
-			writeError(w, http.StatusNotFound, CodeNotFound,
-				fmt.Sprintf("no endpoint %s %s (debug.fault_injection is off)", r.Method, r.URL.Path))
+			notFound(w, r)
 			return
 		}
 		next(w, r)

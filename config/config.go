@@ -22,7 +22,9 @@ type Config struct {
 	Mempool Mempool `mapstructure:"mempool"`
 	Mining  Mining  `mapstructure:"mining"`
 	API     API     `mapstructure:"api"`
-	Debug   Debug   `mapstructure:"debug"`
+	// Supervision is the restart budget of the vital actors (CONTRACT §9).
+	Supervision Supervision `mapstructure:"supervision"`
+	Debug       Debug       `mapstructure:"debug"`
 }
 
 // Log configures the node's slog logger.
@@ -89,6 +91,14 @@ type API struct {
 	Listen string `mapstructure:"listen"` // HOST:PORT, "" disables the API
 }
 
+// Supervision bounds how often a vital actor (storage, consensus, mempool, peers) may restart:
+// more than MaxRestarts restarts within Window stop the node (exit 1), besides the short restart
+// intensity (5 in 10 s) that catches a fast crash loop.
+type Supervision struct {
+	MaxRestarts int           `mapstructure:"max_restarts"` // >= 1
+	Window      time.Duration `mapstructure:"window"`       // > 0
+}
+
 // Debug holds switches that must stay off in production.
 type Debug struct {
 	FaultInjection bool `mapstructure:"fault_injection"` // /v1/debug/* fault hooks
@@ -120,9 +130,10 @@ func Default() *Config {
 			MaxInbound:  32,
 			MaxOutbound: 8,
 		},
-		Mempool: Mempool{MaxTxs: 50000},
-		Mining:  Mining{Enabled: true, Workers: 0, KeyFile: "keys/miner.key"},
-		API:     API{Listen: "127.0.0.1:8600"},
+		Mempool:     Mempool{MaxTxs: 50000},
+		Mining:      Mining{Enabled: true, Workers: 0, KeyFile: "keys/miner.key"},
+		API:         API{Listen: "127.0.0.1:8600"},
+		Supervision: Supervision{MaxRestarts: 10, Window: 5 * time.Minute},
 	}
 }
 

@@ -21,13 +21,14 @@ func TestDefaultMatchesContract(t *testing.T) {
 			Alloc:       map[string]uint64{},
 			MaxBlockTxs: 5000,
 		},
-		Node:    Node{KeyFile: "keys/node.key"},
-		Storage: Storage{Path: "data/chain.db", OpenTimeout: 5 * time.Second},
-		P2P:     P2P{Listen: "127.0.0.1:7600", ExternalAddr: "", Seeds: nil, MaxInbound: 32, MaxOutbound: 8},
-		Mempool: Mempool{MaxTxs: 50000},
-		Mining:  Mining{Enabled: true, Workers: 0, KeyFile: "keys/miner.key"},
-		API:     API{Listen: "127.0.0.1:8600"},
-		Debug:   Debug{FaultInjection: false, Pprof: false},
+		Node:        Node{KeyFile: "keys/node.key"},
+		Storage:     Storage{Path: "data/chain.db", OpenTimeout: 5 * time.Second},
+		P2P:         P2P{Listen: "127.0.0.1:7600", ExternalAddr: "", Seeds: nil, MaxInbound: 32, MaxOutbound: 8},
+		Mempool:     Mempool{MaxTxs: 50000},
+		Mining:      Mining{Enabled: true, Workers: 0, KeyFile: "keys/miner.key"},
+		API:         API{Listen: "127.0.0.1:8600"},
+		Supervision: Supervision{MaxRestarts: 10, Window: 5 * time.Minute},
+		Debug:       Debug{FaultInjection: false, Pprof: false},
 	}
 	if got := Default(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Default() =\n%+v\nwant\n%+v", got, want)
@@ -57,6 +58,7 @@ func TestKeys(t *testing.T) {
 		"mempool.max_txs",
 		"mining.enabled", "mining.workers", "mining.key_file",
 		"api.listen",
+		"supervision.max_restarts", "supervision.window",
 		"debug.fault_injection", "debug.pprof",
 	}
 	got := Keys()

@@ -54,10 +54,11 @@ func nonDefault() *Config {
 		Storage: Storage{Path: "/abs/db,1.db", OpenTimeout: 1500 * time.Millisecond},
 		P2P: P2P{Listen: "0.0.0.0:0", ExternalAddr: "example.com:1",
 			Seeds: []string{hex64 + "@[::1]:7602", hex64 + "@h:7604"}, MaxInbound: 0, MaxOutbound: 100},
-		Mempool: Mempool{MaxTxs: 1},
-		Mining:  Mining{Enabled: false, Workers: 1024, KeyFile: "/abs/miner.key"},
-		API:     API{Listen: ""},
-		Debug:   Debug{FaultInjection: true, Pprof: true},
+		Mempool:     Mempool{MaxTxs: 1},
+		Mining:      Mining{Enabled: false, Workers: 1024, KeyFile: "/abs/miner.key"},
+		API:         API{Listen: ""},
+		Supervision: Supervision{MaxRestarts: 3, Window: 90 * time.Second},
+		Debug:       Debug{FaultInjection: true, Pprof: true},
 	}
 }
 
@@ -169,6 +170,12 @@ func TestEnvErrors(t *testing.T) {
 			`config: storage.open_timeout: invalid duration "x" (from ACTORCHAIN_STORAGE_OPEN_TIMEOUT)`},
 		{"int", "ACTORCHAIN_CHAIN_POW_BITS=twelve",
 			`config: chain.pow_bits: invalid integer "twelve" (from ACTORCHAIN_CHAIN_POW_BITS)`},
+		{"restart budget count", "ACTORCHAIN_SUPERVISION_MAX_RESTARTS=ten",
+			`config: supervision.max_restarts: invalid integer "ten" (from ACTORCHAIN_SUPERVISION_MAX_RESTARTS)`},
+		{"restart budget window", "ACTORCHAIN_SUPERVISION_WINDOW=x",
+			`config: supervision.window: invalid duration "x" (from ACTORCHAIN_SUPERVISION_WINDOW)`},
+		{"restart budget window zero", "ACTORCHAIN_SUPERVISION_WINDOW=0s",
+			"config: supervision.window: must be > 0, got 0s (from ACTORCHAIN_SUPERVISION_WINDOW)"},
 		{"int overflow", "ACTORCHAIN_CHAIN_POW_BITS=99999999999999999999",
 			`config: chain.pow_bits: invalid integer "99999999999999999999" (from ACTORCHAIN_CHAIN_POW_BITS)`},
 		{"uint negative", "ACTORCHAIN_CHAIN_BLOCK_REWARD=-1",

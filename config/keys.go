@@ -37,6 +37,7 @@ var sections = []struct{ name, help string }{
 	{"mempool", "Pending transactions."},
 	{"mining", "The local miner. It never changes which blocks the node accepts."},
 	{"api", "The HTTP API."},
+	{"supervision", "The restart budget of the vital actors (storage, consensus, mempool, peers)."},
 	{"debug", "Debugging aids: never enable them on a node reachable by others."},
 }
 
@@ -115,6 +116,15 @@ var entries = []entry{
 	{"api.listen", func(c *Config) any { return &c.API.Listen },
 		`TCP address (HOST:PORT) of the HTTP API; "" disables the API.`,
 		func(c *Config) *Error { return checkAPIListen(c) }},
+
+	{"supervision.max_restarts", func(c *Config) any { return &c.Supervision.MaxRestarts },
+		"A vital actor that restarts more than this many times within supervision.window stops the node (exit 1, log record node gave up), 1 to 100000.",
+		func(c *Config) *Error {
+			return checkRange("supervision.max_restarts", c.Supervision.MaxRestarts, 1, 100000)
+		}},
+	{"supervision.window", func(c *Config) any { return &c.Supervision.Window },
+		"The window of supervision.max_restarts (> 0); the short restart intensity of 5 restarts in 10 s applies besides.",
+		func(c *Config) *Error { return checkPositiveDuration("supervision.window", c.Supervision.Window) }},
 
 	{"debug.fault_injection", func(c *Config) any { return &c.Debug.FaultInjection },
 		"Serve the /v1/debug/* fault hooks (crash or kill actors, failing commits).",

@@ -74,6 +74,8 @@ func genConfig(t *rapid.T) *Config {
 	if rapid.Bool().Draw(t, "api_on") {
 		c.API.Listen = genHostPort(t, "api", false, 0)
 	}
+	c.Supervision.MaxRestarts = rapid.IntRange(1, 100000).Draw(t, "max_restarts")
+	c.Supervision.Window = time.Duration(rapid.Int64Range(1, 1<<62).Draw(t, "supervision_window"))
 	c.Debug.FaultInjection = rapid.Bool().Draw(t, "fault_injection")
 	c.Debug.Pprof = rapid.Bool().Draw(t, "pprof")
 	if err := c.Validate(); err != nil {

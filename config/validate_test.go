@@ -78,6 +78,8 @@ func TestValidate(t *testing.T) {
 
 		{"storage path empty", func(c *Config) { c.Storage.Path = "" }, "storage.path", "must not be empty"},
 		{"open timeout 1ns", func(c *Config) { c.Storage.OpenTimeout = 1 }, "", ""},
+		{"restart budget 0", func(c *Config) { c.Supervision.MaxRestarts = 0 }, "supervision.max_restarts", "must be between 1 and 100000, got 0"},
+		{"restart budget window 0", func(c *Config) { c.Supervision.Window = 0 }, "supervision.window", "must be > 0, got 0s"},
 		{"open timeout 0", func(c *Config) { c.Storage.OpenTimeout = 0 }, "storage.open_timeout", "must be > 0, got 0s"},
 		{"open timeout negative", func(c *Config) { c.Storage.OpenTimeout = -time.Second }, "storage.open_timeout", "must be > 0, got -1s"},
 

@@ -97,6 +97,7 @@ func newAckHome(t *testing.T, rng *rand.Rand, seed uint64) *ackHome {
 		c.Chain.PowBits = 8
 		c.Mining.Workers = 2
 		c.Debug.FaultInjection = true
+		c.Supervision.MaxRestarts = 100000 // its crashes are on purpose: the restart budget is not under test
 	})
 	for i := range 8 {
 		k := newKey(t, byte(60+i))

@@ -403,6 +403,7 @@ func TestChaosInProcess(t *testing.T) {
 	edit := func(c *config.Config) {
 		c.Debug.FaultInjection = true
 		c.P2P.MaxOutbound = 4
+		c.Supervision.MaxRestarts = 100000 // many faults on purpose: no restart budget
 	}
 	first := netHome(t, edit)
 	for _, k := range senders {

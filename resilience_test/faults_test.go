@@ -148,6 +148,7 @@ func TestMiningResumesAfterFaults(t *testing.T) {
 	h := newHome(t, func(c *config.Config) {
 		c.Chain.PowBits = 10
 		c.Debug.FaultInjection = true
+		c.Supervision.MaxRestarts = 100000 // many faults on purpose: no restart budget
 	})
 	nd := h.start(t, actors.Options{Intensity: supervisor.Intensity{MaxRestarts: 1000, Window: 10 * time.Second}})
 	nd.dumpOnFailure()

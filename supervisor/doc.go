@@ -8,6 +8,9 @@
 // The pieces:
 //
 //   - Window is the pure restart-window bookkeeping (no clock: the time is an argument).
+//   - Budget combines a child's short intensity Window with an optional long restart budget
+//     (Spec.Budget, e.g. 10 restarts in 5 minutes): a slow crash loop that the intensity never
+//     sees is given up too. Group.GaveUp tells OnGiveUp which limit was exceeded.
 //   - Tree is the live tree of one node, shared by all its groups; names are full paths from the
 //     root ("storage", "miner/worker-0"), and counts survive restarts of the actor and its parent.
 //   - Group supervises the children of one parent actor. The parent owns it and delegates to it.
@@ -66,8 +69,9 @@
 // The group itself writes "actor crashed" (Warn, actor, reason, action restart|stop|give_up),
 // "actor killed" (Warn, actor, action replace|give_up), "actor ended" (Debug: a Transient or
 // Temporary child that stopped and is not replaced, action drop), "actor gave up" (Error, actor,
-// restarts, max_restarts, window), "actor stop timed out" (Error, actor, shutdown), "actor start
-// timed out" (Warn, actor, timeout) and "actor stop handler panicked" (Error, actor, reason).
+// limit intensity|budget, restarts, max_restarts, window), "actor stop timed out" (Error, actor,
+// shutdown), "actor start timed out" (Warn, actor, timeout) and "actor stop handler panicked"
+// (Error, actor, reason).
 //
 // # Concurrency
 //
@@ -82,8 +86,8 @@
 // restarted in place (same PID, queued messages kept, the failing message lost) while their
 // Intensity allows; a Temporary child is stopped. A Permanent child that terminates without its
 // group having stopped it (a kill) is spawned again under the same name. Both count as a restart
-// in the child's Window and in the Tree. Past the intensity the child is stopped and OnGiveUp
-// tells the parent once it has terminated. A panic in a Stopping or Stopped handler is logged
+// in the child's Budget and in the Tree (with its time: Tree.RestartTimes). Past the intensity
+// or the budget the child is stopped and OnGiveUp tells the parent once it has terminated. A panic in a Stopping or Stopped handler is logged
 // and swallowed, so that it cannot turn a stop into a restart.
 //
 // # Shutdown

@@ -60,6 +60,7 @@ type Group struct {
 	children []*child          // live children (not yet terminated, or being replaced) in start order
 	byName   map[string]*child // by Spec.Name
 	byID     map[string]*child // by PID.Id (stable across restarts and replacements)
+	gaveUp   map[string]*child // children given up, by Spec.Name (for GaveUp)
 
 	parentStopping bool // the parent got Stopping or Restarting: nothing is respawned
 	stopAll        bool // StopAll began
@@ -76,7 +77,8 @@ type child struct {
 	full          string
 	pid           *actor.PID // nil once terminated
 	id            string     // PID.Id, the same for every incarnation
-	window        *Window
+	budget        *Budget
+	limit         Limit  // the limit that gave it up (see GaveUp)
 	gen           uint64 // spawn generation, see Tree.prepare
 	stopRequested bool   // the group stopped it itself: its Terminated is not a kill
 	givenUp       bool   // intensity exceeded: OnGiveUp on Terminated
@@ -108,6 +110,7 @@ func NewGroup(o GroupOptions) *Group {
 		fault:          o.FaultInjection,
 		byName:         make(map[string]*child),
 		byID:           make(map[string]*child),
+		gaveUp:         make(map[string]*child),
 	}
 	if g.tree == nil {
 		g.tree = NewTree("root")
@@ -243,15 +246,15 @@ func (g *Group) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, chil
 		return
 	}
 	now := g.clock()
-	if !c.window.Record(now) {
+	if l := c.budget.Record(now); l != LimitNone {
 		g.log.Warn("actor crashed", "actor", c.full, "reason", fmt.Sprint(reason), "action", "give_up")
-		g.logGiveUp(c, now)
+		g.logGiveUp(c, now, l)
 		c.givenUp, c.stopRequested = true, true
 		sup.StopChildren(child)
 		return
 	}
 	g.log.Warn("actor crashed", "actor", c.full, "reason", fmt.Sprint(reason), "action", "restart")
-	g.tree.restartStarted(c.full, c.gen, causePanic)
+	g.tree.restartStarted(c.full, c.gen, causePanic, now)
 	sup.RestartChildren(child)
 }
 
@@ -393,9 +396,9 @@ func (g *Group) terminated(ctx actor.Context, c *child) {
 // replace respawns a Permanent child that was stopped by someone else (a kill).
 func (g *Group) replace(ctx actor.Context, c *child) {
 	now := g.clock()
-	if !c.window.Record(now) {
+	if l := c.budget.Record(now); l != LimitNone {
 		g.log.Warn("actor killed", "actor", c.full, "action", "give_up")
-		g.logGiveUp(c, now)
+		g.logGiveUp(c, now, l)
 		g.drop(c)
 		if g.onGiveUp != nil {
 			g.onGiveUp(ctx, c.spec.Name, reasonKilled)
@@ -404,7 +407,7 @@ func (g *Group) replace(ctx actor.Context, c *child) {
 	}
 	g.log.Warn("actor killed", "actor", c.full, "action", "replace")
 	c.stopRequested, c.graceful = false, false
-	if _, err := g.spawn(ctx, c, causeKill); err != nil {
+	if _, err := g.spawn(ctx, c, causeKill, now); err != nil {
 		g.log.Error("actor replace failed", "actor", c.full, "err", err)
 		g.drop(c)
 		if g.onGiveUp != nil {
@@ -413,10 +416,22 @@ func (g *Group) replace(ctx actor.Context, c *child) {
 	}
 }
 
-func (g *Group) logGiveUp(c *child, now time.Time) {
-	in := c.window.Intensity()
-	g.log.Error("actor gave up", "actor", c.full, "restarts", c.window.Count(now),
+func (g *Group) logGiveUp(c *child, now time.Time, l Limit) {
+	c.limit = l
+	g.gaveUp[c.spec.Name] = c
+	in := c.budget.Intensity(l)
+	g.log.Error("actor gave up", "actor", c.full, "limit", string(l), "restarts", c.budget.Count(l, now),
 		"max_restarts", in.MaxRestarts, "window", in.Window)
+}
+
+// GaveUp tells, for a child given up (from inside OnGiveUp), which limit it went over and that
+// limit's configuration; LimitNone for a child the group knows nothing of or did not give up on
+// because of a limit (a failed replacement).
+func (g *Group) GaveUp(name string) (Limit, Intensity) {
+	if c := g.gaveUp[name]; c != nil {
+		return c.limit, c.budget.Intensity(c.limit)
+	}
+	return LimitNone, Intensity{}
 }
 
 func (g *Group) notifyStopped(ctx actor.Context, c *child) {
@@ -449,8 +464,8 @@ func (g *Group) add(ctx actor.Context, s Spec) (*child, *startSignal, error) {
 	if g.byName[s.Name] != nil {
 		return nil, nil, fmt.Errorf("%w: %q", ErrDuplicateName, full)
 	}
-	c := &child{spec: s, full: full, window: NewWindow(s.Intensity)}
-	st, err := g.spawn(ctx, c, "")
+	c := &child{spec: s, full: full, budget: NewBudget(s.Intensity, s.Budget)}
+	st, err := g.spawn(ctx, c, "", time.Time{})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -459,8 +474,9 @@ func (g *Group) add(ctx actor.Context, s Spec) (*child, *startSignal, error) {
 	return c, st, nil
 }
 
-// spawn spawns one incarnation of c under its name; a non-empty cause marks a replacement.
-func (g *Group) spawn(ctx actor.Context, c *child, cause string) (*startSignal, error) {
+// spawn spawns one incarnation of c under its name; a non-empty cause marks a replacement at
+// now.
+func (g *Group) spawn(ctx actor.Context, c *child, cause string, now time.Time) (*startSignal, error) {
 	c.gen = g.tree.nextGen()
 	st := newStartSignal()
 	l := &lifecycle{tree: g.tree, log: g.log, full: c.full, gen: c.gen, start: st}
@@ -470,7 +486,7 @@ func (g *Group) spawn(ctx actor.Context, c *child, cause string) (*startSignal, 
 	}
 	opts := append([]actor.PropsOption{actor.WithReceiverMiddleware(mw...)}, c.spec.Options...)
 	props := actor.PropsFromProducer(c.spec.Producer, opts...)
-	created := g.tree.prepare(g.path, c.full, c.gen, c.spec.Restart == Temporary, g.fault, cause)
+	created := g.tree.prepare(g.path, c.full, c.gen, c.spec.Restart == Temporary, g.fault, cause, now)
 	pid, err := ctx.SpawnNamed(props, c.spec.Name)
 	if err != nil {
 		g.tree.abandon(c.full, c.gen, created)

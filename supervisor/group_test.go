@@ -565,3 +565,46 @@ func TestStartErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestBudgetGiveUp: a child that crashes slower than its intensity notices is given up by its
+// long budget, with the limit in the "actor gave up" record and from GaveUp, and its restart
+// times are in the Tree.
+func TestBudgetGiveUp(t *testing.T) {
+	var limits []string
+	e := newEnv(t, func(e *env) []Spec {
+		s := leafSpec("s", e.rec, leafOpts{})
+		s.Intensity = Intensity{MaxRestarts: 5, Window: 10 * time.Second}
+		s.Budget = Intensity{MaxRestarts: 3, Window: time.Minute}
+		return []Spec{leafSpec("a", e.rec, leafOpts{}), s}
+	}, func(e *env, o *GroupOptions) {
+		give := o.OnGiveUp
+		o.OnGiveUp = func(ctx actor.Context, name string, reason any) {
+			// On the parent's goroutine, like every Group method.
+			l, in := ctx.Actor().(*parent).g.GaveUp(name)
+			limits = append(limits, fmt.Sprintf("%s %s %d %s", name, l, in.MaxRestarts, in.Window))
+			give(ctx, name, reason)
+		}
+	})
+	t0 := e.clock.Now()
+	for i := 1; i <= 3; i++ {
+		e.crash("s", fmt.Sprintf("crash %d", i))
+		e.waitRunning("s", i)
+		e.clock.Advance(6 * time.Second) // slower than 5 in 10 s
+	}
+	times := e.tree.RestartTimes("s")
+	if len(times) != 3 || !times[0].Equal(t0) || !times[2].Equal(t0.Add(12*time.Second)) {
+		t.Fatalf("RestartTimes(s) = %v, want 3 restarts 6 s apart from %v", times, t0)
+	}
+	e.crash("s", "crash 4")
+	waitFor(t, "s given up", func() bool { return e.rec.has("gave up s: crash 4") })
+	e.sync()
+	gave := e.logs.find(t, "actor gave up", "s")
+	if len(gave) != 1 || gave[0].str("limit") != "budget" || gave[0].str("max_restarts") != "3" || gave[0].str("restarts") != "4" {
+		t.Fatalf("actor gave up records: %v, want one with limit budget, max_restarts 3, restarts 4", gave)
+	}
+	eq(t, "GaveUp", limits, []string{"s budget 3 1m0s"})
+	if n := e.node("s"); n.State != StateStopped || n.Restarts != 3 {
+		t.Fatalf("s after give-up: %+v, want stopped with 3 restarts", n)
+	}
+	e.stop()
+}

@@ -59,8 +59,12 @@ type Spec struct {
 	// logs a warning and spawns the next child. Zero means DefaultStartTimeout; negative waits
 	// without a deadline.
 	StartTimeout time.Duration
-	// Intensity is the restart budget; the zero value means DefaultIntensity.
+	// Intensity is the short restart window; the zero value means DefaultIntensity.
 	Intensity Intensity
+	// Budget is an optional long restart budget besides Intensity (see Budget): more than
+	// Budget.MaxRestarts restarts within Budget.Window give the child up too, however slowly
+	// they came. The zero value means none.
+	Budget Intensity
 	// Options are extra protoactor props options (a mailbox, more middleware), applied after the
 	// group's own receiver middleware, which is therefore the outermost. Do not pass
 	// actor.WithGuardian (protoactor panics on it for children).

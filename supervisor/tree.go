@@ -1,8 +1,10 @@
 package supervisor
 
 import (
+	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
@@ -51,11 +53,12 @@ type entry struct {
 	parent   *entry
 	children []*entry
 
-	gen       uint64 // the spawn (props instance) that owns the entry now
-	cause     string // restart cause the next Started logs: "panic", "kill" or "" (plain start)
-	temporary bool   // leaves the tree when it stops
-	fault     bool   // its props carry the fault-injection middleware
-	group     bool   // a live Group has this actor as its parent (it handles orderedStop)
+	gen       uint64      // the spawn (props instance) that owns the entry now
+	recent    []time.Time // times of the latest restarts, oldest first, at most maxRecentRestarts
+	cause     string      // restart cause the next Started logs: "panic", "kill" or "" (plain start)
+	temporary bool        // leaves the tree when it stops
+	fault     bool        // its props carry the fault-injection middleware
+	group     bool        // a live Group has this actor as its parent (it handles orderedStop)
 }
 
 // NewTree returns a tree whose root is named rootName (e.g. "node"); the root starts stopped
@@ -145,10 +148,33 @@ func (t *Tree) ensureLocked(path string) *entry {
 	return e
 }
 
+// maxRecentRestarts bounds the restart times an entry keeps (RestartTimes).
+const maxRecentRestarts = 64
+
+// RestartTimes returns the times of the latest restarts (and replacements) of the actor with the
+// given full name, oldest first: at most the last 64, as the group's clock gave them. Health
+// checks count them over their own window. nil for an unknown name or one never restarted.
+func (t *Tree) RestartTimes(name string) []time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := t.lookupLocked(name)
+	if e == nil {
+		return nil
+	}
+	return slices.Clone(e.recent)
+}
+
+func (e *entry) noteRestart(now time.Time) {
+	if len(e.recent) == maxRecentRestarts {
+		e.recent = append(e.recent[:0], e.recent[1:]...)
+	}
+	e.recent = append(e.recent, now)
+}
+
 // prepare registers (or takes over) the entry of a child about to be spawned as generation gen.
-// A non-empty cause marks a replacement: restarts++, state restarting, and the next Started logs
-// "actor restarted". It reports whether the entry was created.
-func (t *Tree) prepare(path, full string, gen uint64, temporary, fault bool, cause string) (created bool) {
+// A non-empty cause marks a replacement at now: restarts++, state restarting, and the next
+// Started logs "actor restarted". It reports whether the entry was created.
+func (t *Tree) prepare(path, full string, gen uint64, temporary, fault bool, cause string, now time.Time) (created bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e := t.byName[full]
@@ -163,6 +189,7 @@ func (t *Tree) prepare(path, full string, gen uint64, temporary, fault bool, cau
 	e.group = false
 	if cause != "" {
 		e.restarts++
+		e.noteRestart(now)
 		e.state, e.cause = StateRestarting, cause
 	} else {
 		e.state, e.cause = StateRunning, ""
@@ -213,13 +240,14 @@ func (t *Tree) started(full string, gen uint64, pid *actor.PID) (cause string, r
 	return cause, e.restarts
 }
 
-// restartStarted records a restart after a panic: restarts++, state restarting, and the next
-// Started logs "actor restarted" with cause.
-func (t *Tree) restartStarted(full string, gen uint64, cause string) {
+// restartStarted records a restart after a panic at now: restarts++, state restarting, and the
+// next Started logs "actor restarted" with cause.
+func (t *Tree) restartStarted(full string, gen uint64, cause string, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if e := t.byName[full]; e != nil && e.gen == gen {
 		e.restarts++
+		e.noteRestart(now)
 		e.state, e.cause = StateRestarting, cause
 	}
 }

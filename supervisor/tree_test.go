@@ -3,6 +3,7 @@ package supervisor
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
@@ -19,8 +20,8 @@ func TestTreeSnapshot(t *testing.T) {
 		t.Fatalf("root PID %v %v", pid, ok)
 	}
 
-	tr.prepare("miner", "miner/worker-0", tr.nextGen(), false, true, "")
-	tr.prepare("", "api", tr.nextGen(), true, false, "")
+	tr.prepare("miner", "miner/worker-0", tr.nextGen(), false, true, "", time.Time{})
+	tr.prepare("", "api", tr.nextGen(), true, false, "", time.Time{})
 	snap := tr.Snapshot()
 	if len(snap.Children) != 2 || snap.Children[0].Name != "miner" || snap.Children[0].Children[0].Name != "miner/worker-0" {
 		t.Fatalf("a missing parent is created as a placeholder: %+v", snap)
@@ -32,7 +33,7 @@ func TestTreeSnapshot(t *testing.T) {
 	}
 
 	gen := tr.nextGen()
-	tr.prepare("", "api", gen, true, false, "")
+	tr.prepare("", "api", gen, true, false, "", time.Time{})
 	tr.stopped("api", gen-1) // a stale generation changes nothing
 	if _, ok := tr.Lookup("api"); !ok {
 		t.Fatal("a stale Stopped removed the entry")
@@ -40,5 +41,34 @@ func TestTreeSnapshot(t *testing.T) {
 	tr.stopped("api", gen) // Temporary: leaves the tree
 	if _, ok := tr.Lookup("api"); ok {
 		t.Fatal("a stopped Temporary entry is still in the tree")
+	}
+}
+
+// TestTreeRestartTimes: the tree keeps the times of the latest 64 restarts of an entry, oldest
+// first, and nothing for an unknown name.
+func TestTreeRestartTimes(t *testing.T) {
+	tr := NewTree("node")
+	gen := tr.nextGen()
+	tr.prepare("", "storage", gen, false, false, "", time.Time{})
+	if got := tr.RestartTimes("storage"); len(got) != 0 {
+		t.Fatalf("RestartTimes of a fresh entry = %v", got)
+	}
+	base := time.Unix(1_000_000, 0)
+	for i := 0; i < 70; i++ {
+		tr.restartStarted("storage", gen, causePanic, base.Add(time.Duration(i)*time.Second))
+	}
+	got := tr.RestartTimes("storage")
+	if len(got) != maxRecentRestarts || !got[0].Equal(base.Add(6*time.Second)) || !got[63].Equal(base.Add(69*time.Second)) {
+		t.Fatalf("RestartTimes after 70 restarts: %d times from %v to %v, want the last 64", len(got), got[0], got[len(got)-1])
+	}
+	got[0] = time.Time{}
+	if tr.RestartTimes("storage")[0].IsZero() {
+		t.Fatal("RestartTimes returns shared storage")
+	}
+	if n, _ := tr.Lookup("storage"); n.Restarts != 70 {
+		t.Fatalf("restarts %d, want 70", n.Restarts)
+	}
+	if tr.RestartTimes("nope") != nil {
+		t.Fatal("RestartTimes of an unknown name is not nil")
 	}
 }

@@ -4,7 +4,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
-	"net/http"
+	"math"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,14 +29,6 @@ func newVersionCmd() *cobra.Command {
 	}
 }
 
-func (g *globals) client() (*api.Client, error) {
-	u, err := g.apiURL()
-	if err != nil {
-		return nil, err
-	}
-	return api.NewClient(u, &http.Client{Timeout: 30 * time.Second}), nil
-}
-
 func newStatusCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
@@ -50,7 +43,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 			defer cancel()
 			st, err := c.Status(ctx)
 			if err != nil {
-				return err
+				return nodeError(c, err)
 			}
 			return printJSON(cmd.OutOrStdout(), st)
 		},
@@ -63,7 +56,18 @@ func newKeysCmd(g *globals) *cobra.Command {
 	newc := &cobra.Command{
 		Use:   "new --out FILE",
 		Short: "Create an ed25519 spending key file (mode 0600) and print its public key and address",
-		Args:  cobra.NoArgs,
+		Long: `Create an ed25519 spending key file (mode 0600; an existing FILE is not overwritten) and
+print its public key and address.
+
+A key file is one JSON object:
+
+  {"type": "ed25519", "seed": "<64 hex characters>"}
+
+type is ed25519 (spending and sealing keys) or x25519 (the node's p2p key, keys/node.key); seed is
+the 32-byte secret in hex (for ed25519 the RFC 8032 seed). The address is the first 20 bytes of
+SHA-256 of the public key. Whoever holds the file can spend: keep it private. See
+docs/operations.md, "Keys".`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return usagef("keys new: --out FILE is required")
@@ -126,7 +130,7 @@ func newTxCmd(g *globals) *cobra.Command {
 	var (
 		keyFile, to        string
 		amount, fee        uint64
-		nonce              int64
+		nonce              uint64
 		wait               bool
 		count, concurrency int
 		waitTimeout        time.Duration
@@ -159,14 +163,14 @@ func newTxCmd(g *globals) *cobra.Command {
 			ctx := cmd.Context()
 			st, err := c.Status(ctxTimeout(ctx, 10*time.Second))
 			if err != nil {
-				return err
+				return nodeError(c, err)
 			}
 			from := chainstate.PublicKey(priv.Public().(ed25519.PublicKey))
-			start := uint64(nonce)
-			if nonce < 0 {
+			start := nonce
+			if !cmd.Flags().Changed("nonce") {
 				acc, err := c.Account(ctxTimeout(ctx, 10*time.Second), from.Address().String())
 				if err != nil {
-					return err
+					return nodeError(c, err)
 				}
 				start = acc.PendingNonce
 			}
@@ -181,11 +185,11 @@ func newTxCmd(g *globals) *cobra.Command {
 			}
 			hash, err := c.SubmitTx(ctxTimeout(ctx, 30*time.Second), mk(start))
 			if err != nil {
-				return err
+				return nodeError(c, err)
 			}
 			if wait {
 				if err := waitConfirmed(ctx, c, hash, waitTimeout); err != nil {
-					return err
+					return nodeError(c, err)
 				}
 			}
 			return printJSON(cmd.OutOrStdout(), map[string]string{"hash": hash})
@@ -196,7 +200,7 @@ func newTxCmd(g *globals) *cobra.Command {
 	f.StringVar(&to, "to", "", "recipient address (40 hex)")
 	f.Uint64Var(&amount, "amount", 0, "amount to transfer")
 	f.Uint64Var(&fee, "fee", 0, "fee for the miner")
-	f.Int64Var(&nonce, "nonce", -1, "nonce (default: the account's next pending nonce)")
+	f.Var((*nonceFlag)(&nonce), "nonce", "nonce, 0 or more (default: the account's next pending nonce)")
 	f.BoolVar(&wait, "wait", false, "wait until the transfer is in a block")
 	f.DurationVar(&waitTimeout, "wait-timeout", 60*time.Second, "how long --wait waits")
 	f.IntVar(&count, "count", 0, "send this many transfers with consecutive nonces (load generator)")
@@ -242,7 +246,8 @@ type loadResult struct {
 	Seconds  float64 `json:"seconds"`
 }
 
-// sendLoad sends count transfers with consecutive nonces from start, concurrency in flight.
+// sendLoad sends count transfers with consecutive nonces from start, concurrency in flight, and
+// prints the summary; any transfer not accepted makes it fail (exit 1) naming the first reason.
 func sendLoad(cmd *cobra.Command, c *api.Client, mk func(uint64) api.Tx, start uint64, count, concurrency int) error {
 	ctx := cmd.Context()
 	var sent, accepted, rejected, next atomic.Int64
@@ -261,7 +266,7 @@ func sendLoad(cmd *cobra.Command, c *api.Client, mk func(uint64) api.Tx, start u
 				sent.Add(1)
 				if _, err := c.SubmitTx(ctxTimeout(ctx, 30*time.Second), mk(start+uint64(i))); err != nil {
 					rejected.Add(1)
-					firstErr.CompareAndSwap(nil, err.Error())
+					firstErr.CompareAndSwap(nil, nodeError(c, err).Error())
 					continue
 				}
 				accepted.Add(1)
@@ -270,8 +275,28 @@ func sendLoad(cmd *cobra.Command, c *api.Client, mk func(uint64) api.Tx, start u
 	}
 	wg.Wait()
 	res := loadResult{Sent: sent.Load(), Accepted: accepted.Load(), Rejected: rejected.Load(), Seconds: time.Since(began).Seconds()}
-	if e, ok := firstErr.Load().(string); ok {
-		fmt.Fprintln(cmd.ErrOrStderr(), "node: first rejection:", e)
+	if err := printJSON(cmd.OutOrStdout(), res); err != nil {
+		return err
 	}
-	return printJSON(cmd.OutOrStdout(), res)
+	if res.Rejected > 0 {
+		first, _ := firstErr.Load().(string)
+		return fmt.Errorf("tx send: %d of %d transfers were not accepted; the first: %s", res.Rejected, res.Sent, first)
+	}
+	return nil
+}
+
+// nonceFlag is --nonce: an unsigned 64-bit integer, with an error in words ("-7" is not one). Unset
+// (the flag not Changed) means the account's next pending nonce.
+type nonceFlag uint64
+
+func (n *nonceFlag) String() string { return strconv.FormatUint(uint64(*n), 10) }
+func (n *nonceFlag) Type() string   { return "uint64" }
+
+func (n *nonceFlag) Set(s string) error {
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("want a whole number from 0 to %d, got %q", uint64(math.MaxUint64), s)
+	}
+	*n = nonceFlag(v)
+	return nil
 }

@@ -130,7 +130,7 @@ func (t peerTarget) export(ctx context.Context, g *globals) (*actors.Bundle, err
 	}
 	raw, err := t.client.ExportPeers(ctxTimeout(ctx, peerRequestTimeout))
 	if err != nil {
-		return nil, apiFailure(t.client, err)
+		return nil, nodeError(t.client, err)
 	}
 	b, err := actors.ParseBundle(raw)
 	if err != nil {
@@ -179,7 +179,7 @@ func (t peerTarget) importBundle(ctx context.Context, g *globals, b *actors.Bund
 	}
 	n, err := t.client.ImportPeers(ctxTimeout(ctx, peerRequestTimeout), json.RawMessage(raw))
 	if err != nil {
-		return 0, apiFailure(t.client, err)
+		return 0, nodeError(t.client, err)
 	}
 	return n, nil
 }
@@ -199,12 +199,13 @@ func newPeersAddCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if err := c.AddPeer(ctxTimeout(cmd.Context(), peerRequestTimeout), addr); err != nil {
-				var ae *api.APIError
-				if !errors.As(err, &ae) {
-					return fmt.Errorf("peers add: no node answers at %s (%v): start the node or give --api URL of a running one; "+
-						"to have a stopped node dial a peer when it starts, put it in p2p.seeds or use `node peers import`", c.BaseURL(), err)
+				err = nodeError(c, err)
+				var nn *noNodeError
+				if errors.As(err, &nn) {
+					return fmt.Errorf("peers add: %w. Or give --api URL of a running node; "+
+						"to have a stopped node dial a peer when it starts, put it in p2p.seeds or use `node peers import`", err)
 				}
-				return fmt.Errorf("peers add: %w", apiFailure(c, err))
+				return fmt.Errorf("peers add: %w", err)
 			}
 			return printJSON(cmd.OutOrStdout(), map[string]string{"addr": addr, "status": "dialling"})
 		},
@@ -223,21 +224,11 @@ func newPeersListCmd(g *globals) *cobra.Command {
 			}
 			p, err := c.Peers(ctxTimeout(cmd.Context(), peerRequestTimeout))
 			if err != nil {
-				return fmt.Errorf("peers list: %w", apiFailure(c, err))
+				return fmt.Errorf("peers list: %w", nodeError(c, err))
 			}
 			return printJSON(cmd.OutOrStdout(), p)
 		},
 	}
-}
-
-// apiFailure names the node in a transport failure; the node's own answers (*api.APIError) are
-// passed on as they are, since they already say what is wrong.
-func apiFailure(c *api.Client, err error) error {
-	var ae *api.APIError
-	if errors.As(err, &ae) {
-		return err
-	}
-	return fmt.Errorf("no answer from the node at %s: %w", c.BaseURL(), err)
 }
 
 // readInput reads FILE, or stdin for "-".

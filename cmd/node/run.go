@@ -79,7 +79,7 @@ func startNode(cfg *config.Config, log *slog.Logger) (*actors.Node, error) {
 	return actors.Start(cfg, actors.Options{
 		Logger: log,
 		HTTPHandler: func(n *actors.Node) http.Handler {
-			return api.NewHandler(n, api.Options{Logger: log, Version: actors.Version, Pprof: cfg.Debug.Pprof})
+			return api.NewHandler(n, api.Options{Logger: n.Logger(), Version: actors.Version, Pprof: cfg.Debug.Pprof})
 		},
 	})
 }
