@@ -23,6 +23,7 @@ type crashLoop struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	logAt  int64 // the node's log size when the loop began
+	began  time.Time
 
 	// Set by the loop's goroutine before done closes.
 	crashes     int
@@ -39,7 +40,7 @@ func (r *runner) startCrashLoop(ctx context.Context, k int) *crashLoop {
 	p.expectExit = true // its exit is judged here, not by CheckDeaths
 	r.mu.Unlock()
 	lctx, cancel := context.WithCancel(ctx)
-	cl := &crashLoop{cancel: cancel, done: make(chan struct{})}
+	cl := &crashLoop{cancel: cancel, done: make(chan struct{}), began: time.Now()}
 	if st, err := r.logs[k].Stat(); err == nil {
 		cl.logAt = st.Size()
 	}
@@ -105,9 +106,18 @@ func (r *runner) healthCode(ctx context.Context, k int) int {
 	return res.StatusCode
 }
 
-// finish stops the loop and judges it: the node turned unhealthy, then gave up with exit 1 and
-// one `node gave up` record naming consensus.
+// crashLoopBound bounds a crash loop from its first crash to the node's exit: every crash the
+// budget allows and the one past it, and the ordered stop that follows.
+const crashLoopBound = (CrashLoopBudget+3)*CrashLoopInterval + 25*time.Second
+
+// finish waits for the loop to run its course (at most crashLoopBound from its start: the fault's
+// end may come early when earlier steps ran late), stops it and judges it: the node turned
+// unhealthy, then gave up with exit 1 and one `node gave up` record naming consensus.
 func (cl *crashLoop) finish(logPath string) error {
+	select {
+	case <-cl.done:
+	case <-time.After(time.Until(cl.began.Add(crashLoopBound))):
+	}
 	cl.cancel()
 	<-cl.done
 	var problems []string

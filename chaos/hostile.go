@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"sync"
 	"time"
@@ -50,8 +51,10 @@ func (r *runner) startFlood(ctx context.Context, k int) (*flood, error) {
 		return nil, fmt.Errorf("node%d id: %w", k, err)
 	}
 	var genesis [32]byte
-	if _, err := fmt.Sscanf(r.genesis, "%x", &genesis); err != nil || r.genesis == "" {
+	if b, err := hex.DecodeString(r.genesis); err != nil || len(b) != len(genesis) {
 		return nil, fmt.Errorf("genesis hash %q unknown", r.genesis)
+	} else {
+		copy(genesis[:], b)
 	}
 	fctx, cancel := context.WithCancel(ctx)
 	f := &flood{cancel: cancel, done: make(chan struct{})}

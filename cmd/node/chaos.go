@@ -134,7 +134,8 @@ func (g *globals) runChaos(cmd *cobra.Command, o *chaosOptions) error {
 	if err := o.validate(cmd); err != nil {
 		return err
 	}
-	dev := &devnetOptions{nodes: o.nodes, basePort: o.basePort, powBits: o.powBits, powSet: true, faultInjection: true}
+	dev := &devnetOptions{nodes: o.nodes, basePort: o.basePort, powBits: o.powBits, powSet: true, faultInjection: true,
+		supervision: &config.Supervision{MaxRestarts: chaos.CrashLoopBudget, Window: chaos.CrashLoopWindow}}
 	if o.loopbackPorts() {
 		cfgs := make([]*config.Config, o.nodes)
 		for k := range cfgs {

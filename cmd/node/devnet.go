@@ -48,6 +48,9 @@ type devnetOptions struct {
 	// namespace's address); faultInjection turns debug.fault_injection on in every node.yaml.
 	hosts          []string
 	faultInjection bool
+	// supervision, when set, is every node's restart budget (node chaos: a crash loop gives up
+	// within its fault).
+	supervision *config.Supervision
 }
 
 // devnetNode is one row of the devnet table.
@@ -262,6 +265,9 @@ func createDevnet(o *devnetOptions, dir string) (d *devnet, err error) {
 		cfg.API.Listen = o.apiAddr(k)
 		cfg.Mining.Workers = 1
 		cfg.Debug.FaultInjection = o.faultInjection
+		if o.supervision != nil {
+			cfg.Supervision = *o.supervision
+		}
 		if err := writeHomeConfig(file, cfg); err != nil {
 			return nil, fmt.Errorf("devnet: %w", err)
 		}
