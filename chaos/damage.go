@@ -233,4 +233,3 @@ func firstLine(b []byte) string {
 	}
 	return s
 }
-

@@ -29,9 +29,9 @@ type flood struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu                           sync.Mutex
+	mu                          sync.Mutex
 	conns, refused, msgs, addrs int
-	lastErr                      string
+	lastErr                     string
 }
 
 func (f *flood) String() string {
