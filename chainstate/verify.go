@@ -20,7 +20,9 @@ type VerifyReport struct {
 // every block and that the stored account state equals the recomputed one.
 //
 // It opens the file read-only (it is never created; a missing file is an error) with the same
-// refusals as Open (ErrInUse while a node has it open, ErrWrongChain, ErrSchema). Then, for every
+// refusals as Open (ErrInUse while a node has it open, ErrWrongChain, ErrSchema, a *DamageError
+// for a damaged file), and reads every page as the page walk does (a *DamageError naming the file
+// for an unreadable page or a value that does not decode). Then, for every
 // height from 0 to the tip: the main entry, the body (hashing to that entry) and the index entry
 // (status main, same header, cumulative work) exist; genesis is p's genesis; every later block
 // passes CheckBlock, CheckHeaderContext against its parent (without the clock bound) and
@@ -34,6 +36,10 @@ func Verify(path string, p *Params, timeout time.Duration) (*VerifyReport, error
 	}
 	var rep *VerifyReport
 	err := withReadOnly(path, p, timeout, func(abs string, r *readTx) error {
+		// Every page first, so that damage off the main chain's path is found too (walk.go).
+		if err := walkAll(r.tx); err != nil {
+			return err
+		}
 		var err error
 		rep, err = verifyChain(p, r)
 		if err != nil {
