@@ -26,8 +26,10 @@ func (n *Node) storeDamaged(err error) {
 	n.sys.Root.Send(actor.NewPID(n.sys.Address(), rootName), &shutdownRequest{})
 }
 
-// pageWalk is the background walk of every page of the store, started by the storage actor once
-// the node is ready and stopped (and joined) by it before it closes the store.
+// pageWalk is the background walk of every page of the store, started by the storage actor as
+// soon as it has the store (so that it overlaps the rest of the start, and ends before the first
+// blocks are mined on all but large databases) and stopped (and joined) by it before it closes
+// the store.
 type pageWalk struct {
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -38,11 +40,6 @@ func startPageWalk(n *Node, s *chainstate.Store) *pageWalk {
 	w := &pageWalk{cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
-		select {
-		case <-n.ready:
-		case <-ctx.Done():
-			return
-		}
 		start := time.Now()
 		rep, err := s.WalkPages(ctx, 0)
 		switch {
