@@ -159,8 +159,7 @@ func TestDBDamagedCommands(t *testing.T) {
 			}
 
 			s := cli(t, "db", "salvage", "--home", home)
-			var srep map[string]any
-			srep = decode[map[string]any](t, s.want(t, exitOK))
+			srep := decode[map[string]any](t, s.want(t, exitOK))
 			for _, f := range []string{"moved_aside", "height", "blocks_recovered", "peers_recovered", "mempool_recovered"} {
 				if _, ok := srep[f]; !ok {
 					t.Fatalf("db salvage printed no %q: %v", f, srep)
