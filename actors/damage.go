@@ -26,10 +26,12 @@ func (n *Node) storeDamaged(err error) {
 	n.sys.Root.Send(actor.NewPID(n.sys.Address(), rootName), &shutdownRequest{})
 }
 
-// pageWalk is the background walk of every page of the store, started by the storage actor as
-// soon as it has the store (so that it overlaps the rest of the start, and ends before the first
-// blocks are mined on all but large databases) and stopped (and joined) by it before it closes
-// the store.
+// walkHold bounds how long writes wait for the page walk after the start: the walk of a 30,000
+// block chain takes about a second; on a longer one writes go ahead after this while it goes on.
+const walkHold = 3 * time.Second
+
+// pageWalk is the background walk of every page of the store, started by the storage actor with
+// the store and stopped (and joined) by it before it closes the store.
 type pageWalk struct {
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -40,8 +42,17 @@ func startPageWalk(n *Node, s *chainstate.Store) *pageWalk {
 	w := &pageWalk{cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
+		// The walk starts once the node is ready, so that it does not slow the start; writes wait
+		// for it (at most walkHold), so that a damaged file it finds is not written to meanwhile.
+		select {
+		case <-n.ready:
+		case <-ctx.Done():
+			return
+		}
+		release := s.HoldWrites(walkHold)
 		start := time.Now()
 		rep, err := s.WalkPages(ctx, 0)
+		release(err)
 		switch {
 		case err == nil:
 			n.log.Info("database page walk done", "actor", nameStorage, "path", s.Path(), "buckets", rep.Buckets,

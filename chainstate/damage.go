@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -430,7 +431,59 @@ func (s *Store) boltView(op string, fn func(*bolt.Tx) error) error {
 	return s.guard(op, func() error { return s.db.View(fn) })
 }
 
-// boltUpdate is s.db.Update through guard.
+// boltUpdate is s.db.Update through guard, after any write hold (HoldWrites).
 func (s *Store) boltUpdate(op string, fn func(*bolt.Tx) error) error {
+	if err := s.hold.wait(); err != nil {
+		return err
+	}
 	return s.guard(op, func() error { return s.db.Update(fn) })
+}
+
+// writeHold makes writes wait while the first page walk of a freshly opened store runs, so that
+// a damaged file the walk is about to find is not written to meanwhile (see HoldWrites).
+type writeHold struct {
+	mu   sync.Mutex
+	done chan struct{} // nil: writes go ahead
+	err  error         // returned by the held writes when the walk found damage
+}
+
+// HoldWrites makes every write of the store wait until release is called or max passes,
+// whichever is first; release(err) with a damage error makes the held and all later writes fail
+// with it (a damaged file is never written to), release(nil) lets them go ahead. The node holds
+// writes while its first page walk runs. Calling release more than once is harmless.
+func (s *Store) HoldWrites(max time.Duration) (release func(err error)) {
+	done := make(chan struct{})
+	timer := time.AfterFunc(max, func() { s.hold.release(done, nil) })
+	s.hold.mu.Lock()
+	s.hold.done = done
+	s.hold.mu.Unlock()
+	return func(err error) {
+		timer.Stop()
+		s.hold.release(done, err)
+	}
+}
+
+func (h *writeHold) release(done chan struct{}, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if errors.Is(err, ErrDamaged) && h.err == nil {
+		h.err = err
+	}
+	if h.done == done {
+		close(done)
+		h.done = nil
+	}
+}
+
+// wait blocks while writes are held and returns the damage that refuses them, if any.
+func (h *writeHold) wait() error {
+	h.mu.Lock()
+	done := h.done
+	h.mu.Unlock()
+	if done != nil {
+		<-done // NB: bounded: HoldWrites releases after at most its max
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.err
 }

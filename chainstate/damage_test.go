@@ -558,3 +558,53 @@ func TestBucketWalkChunks(t *testing.T) {
 		t.Fatalf("walk error %v, want the bad value in bucket any", err)
 	}
 }
+
+// TestHoldWrites: a held write waits for the release; a release with damage refuses it and every
+// later write; the hold ends by itself after its max.
+func TestHoldWrites(t *testing.T) {
+	p := testParams(nil)
+	peer := []PeerRecord{{ID: [32]byte{1}, Addr: "10.0.0.1:1"}}
+	t.Run("release", func(t *testing.T) {
+		s, _ := openTestStore(t, p, true)
+		release := s.HoldWrites(time.Minute)
+		done := make(chan error, 1)
+		go func() { done <- s.PutPeers(peer, nil) }()
+		select {
+		case err := <-done:
+			t.Fatalf("a held write returned before the release: %v", err)
+		case <-time.After(50 * time.Millisecond): // NB: checks that it is still waiting
+		}
+		release(nil)
+		release(nil)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Peers(); err != nil || len(got) != 1 {
+			t.Fatalf("peers %v, %v", got, err)
+		}
+	})
+	t.Run("damage", func(t *testing.T) {
+		s, path := openTestStore(t, p, false)
+		release := s.HoldWrites(time.Minute)
+		done := make(chan error, 1)
+		go func() { done <- s.PutPeers(peer, nil) }()
+		release(damaged(path, "found by the walk"))
+		for _, err := range []error{<-done, s.PutPeers(peer, nil)} {
+			requireDamageErr(t, err, path, "write after the walk found damage")
+		}
+		if got, err := s.Peers(); err != nil || len(got) != 0 {
+			t.Fatalf("a refused write was made: %v, %v", got, err)
+		}
+	})
+	t.Run("max", func(t *testing.T) {
+		s, _ := openTestStore(t, p, true)
+		s.HoldWrites(20 * time.Millisecond)
+		start := time.Now()
+		if err := s.PutPeers(peer, nil); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d < 15*time.Millisecond {
+			t.Fatalf("the write did not wait for the hold (%s)", d)
+		}
+	})
+}

@@ -46,6 +46,7 @@ type Store struct {
 	closed bool
 
 	onDamage damageHook // see SetOnDamage (damage.go)
+	hold     writeHold  // see HoldWrites (damage.go)
 
 	// beforeCommit, when set, runs at the end of every write transaction, just before bbolt
 	// commits it; an error rolls the transaction back (fault injection).
