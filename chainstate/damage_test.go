@@ -608,3 +608,34 @@ func TestHoldWrites(t *testing.T) {
 		}
 	})
 }
+
+// TestSalvageAroundDamagedMainBucket: with the main bucket's root page overwritten, salvage
+// follows the chain through the index and recovers every block.
+func TestSalvageAroundDamagedMainBucket(t *testing.T) {
+	f := getDamageFixture(t)
+	clean, _ := writeDamaged(t, f, damage{"intact", func(f *damageFixture, b []byte) []byte { return b }})
+	db, err := bolt.Open(clean, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root int
+	err = db.View(func(tx *bolt.Tx) error { root = int(tx.Bucket(bucketMain).Root()); return nil })
+	if err = errors.Join(err, db.Close()); err != nil || root == 0 {
+		t.Fatalf("main bucket root %d: %v", root, err)
+	}
+	path, sum := writeDamaged(t, f, damage{"main root", overwritePages(11, root)})
+	if _, err := Verify(path, f.p, testTimeout); !errors.Is(err, ErrDamaged) {
+		t.Fatalf("verify: %v, want damage", err)
+	}
+	rep, err := Salvage(path, f.p, testTimeout, time.Unix(7, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireUnchanged(t, rep.MovedAside, sum, "salvage")
+	if rep.Height != f.height || rep.BlocksRecovered != f.height || rep.StoppedAt != "" {
+		t.Fatalf("salvage %+v, want every one of %d blocks through the index", *rep, f.height)
+	}
+	if _, err := Verify(path, f.p, testTimeout); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -135,50 +135,85 @@ func salvageInto(abs string, p *Params, timeout time.Duration, dst *Store, rep *
 type salvageView func(op string, fn func(r *readTx) error) error
 
 // salvageBlocks connects the readable, valid prefix of the old main chain to dst and returns why
-// it ends ("" when it reached the old tip).
+// it ends ("" when it reached the old tip). Heights are looked up in the main bucket; when that
+// is unreadable, the chain goes on through the index (the main-status child of the previous
+// block), so that a damaged main-chain page alone costs nothing. The prefix ends at the first
+// block whose body cannot be read or does not validate.
 func salvageBlocks(p *Params, view salvageView, dst *Store, rep *SalvageReport) string {
 	prev := p.Genesis().Header
+	prevHash := prev.Hash()
 	cache := NewSigCache(4096)
-	for height := uint64(1); ; height += salvageBatch {
+	var children map[Hash]Hash // parent → main-chain child, once the main bucket failed
+	for height := uint64(1); ; {
 		var blocks []*Block
 		var why string
+		stage := ""
+		at := prevHash
 		err := view("main chain", func(r *readTx) error {
 			for h := height; h < height+salvageBatch; h++ {
-				hash, ok, err := r.mainHash(h)
-				if err != nil {
-					return err
+				stage = "main"
+				var hash Hash
+				var ok bool
+				if children == nil {
+					var err error
+					if hash, ok, err = r.mainHash(h); err != nil {
+						return err
+					}
+				} else {
+					hash, ok = children[at]
 				}
 				if !ok {
-					why = ""
 					return errStop
 				}
+				stage = "block"
 				b, ok, err := r.block(hash)
 				if err != nil {
 					return err
 				}
-				if !ok || b.Hash() != hash {
-					why = fmt.Sprintf("height %d: block %s missing or not hashing to it", h, hash)
+				if !ok || b.Hash() != hash || b.Header.PrevHash != at {
+					why = fmt.Sprintf("height %d: block %s missing, not hashing to it or not on the chain", h, hash)
 					return errStop
 				}
 				blocks = append(blocks, b)
+				at = hash
 			}
 			return nil
 		})
-		if err != nil && !errors.Is(err, errStop) {
-			// The batch met damage: the blocks read before it are still good.
-			why = fmt.Sprintf("height %d: %v", height+uint64(len(blocks)), err)
-		}
 		for _, b := range blocks {
 			if e := connectSalvaged(p, dst, &prev, b, cache); e != "" {
 				return e
 			}
+			prevHash = b.Hash()
 			rep.Height = b.Header.Height
 			rep.BlocksRecovered++
 		}
-		if err != nil || len(blocks) < salvageBatch {
+		height += uint64(len(blocks))
+		switch {
+		case err != nil && !errors.Is(err, errStop) && stage == "main" && children == nil:
+			// The main bucket is unreadable here: go on through the index.
+			children = mainChildren(view)
+		case err != nil && !errors.Is(err, errStop):
+			return fmt.Sprintf("height %d: %v", height, err)
+		case err != nil:
 			return why
 		}
 	}
+}
+
+// mainChildren maps each main-chain block's parent to it, from the readable index entries.
+func mainChildren(view salvageView) map[Hash]Hash {
+	children := map[Hash]Hash{}
+	_ = view("index", func(r *readTx) error {
+		return r.index.ForEach(func(k, v []byte) error {
+			if h, ok := hashFrom(k); ok {
+				if e, err := decodeEntry(h, v); err == nil && e.Status == StatusMain {
+					children[e.Header.PrevHash] = h
+				}
+			}
+			return nil
+		})
+	})
+	return children
 }
 
 var errStop = errors.New("stop")

@@ -112,7 +112,7 @@ func TestDamagedPageStopsNode(t *testing.T) {
 	}
 }
 
-// TestSalvagedNodeSyncsFromPeer: a copy of a node's database with a main-chain page overwritten
+// TestSalvagedNodeSyncsFromPeer: a copy of a node's database with a block page overwritten
 // is refused, salvaged (the damaged file moved aside unchanged), and the salvaged node, seeded
 // with the original, reaches its tip; the result verifies.
 func TestSalvagedNodeSyncsFromPeer(t *testing.T) {
@@ -132,7 +132,7 @@ func TestSalvagedNodeSyncsFromPeer(t *testing.T) {
 	if err := os.WriteFile(b.cfg.Storage.Path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	page, size := bucketRootPage(t, b.cfg.Storage.Path, "main", "blocks", "index")
+	page, size := bucketRootPage(t, b.cfg.Storage.Path, "blocks")
 	overwritePage(t, b.cfg.Storage.Path, page, size)
 	damaged := fileSum(t, b.cfg.Storage.Path)
 	if _, err := b.tryStart(t, actors.Options{}); !errors.Is(err, chainstate.ErrDamaged) {
@@ -155,7 +155,7 @@ func TestSalvagedNodeSyncsFromPeer(t *testing.T) {
 	na = a.start(t, actors.Options{})
 	tipA := na.status().Height
 	if rep.Height >= tipA {
-		t.Fatalf("salvage kept height %d of %d: the damaged main-chain page cost nothing", rep.Height, tipA)
+		t.Fatalf("salvage kept height %d of %d: the damaged block page cost nothing", rep.Height, tipA)
 	}
 	seedWith(t, b, na)
 	nb := b.start(t, actors.Options{})
