@@ -31,8 +31,9 @@ const salvageBatch = 256
 // otherwise) into a new database: the longest readable prefix of the main chain, each block
 // re-validated (CheckBlock, CheckHeaderContext) and re-executed from genesis by Store.Connect,
 // the readable address book, and the mempool transactions that still validate on the new tip.
-// The new database is written next to the old one, then the old file is renamed, bytes
-// unchanged, to PATH.damaged-<now in unix seconds> and the new one takes its place. A file of
+// The new database is written next to the old one (PATH.salvage), then the old file, bytes
+// unchanged, gets the name PATH.damaged-<now in unix seconds> (a hard link; a rename where links
+// are not supported) and the new one is renamed over PATH, so that PATH always holds a database. A file of
 // another chain (ErrWrongChain) or a newer schema is refused and left where it is. The damaged
 // file is only read, with every read guarded (an unreadable page ends what it was reading).
 func Salvage(path string, p *Params, timeout time.Duration, now time.Time) (*SalvageReport, error) {
@@ -69,9 +70,14 @@ func Salvage(path string, p *Params, timeout time.Duration, now time.Time) (*Sal
 		_ = os.Remove(tmp)
 		return nil, fmt.Errorf("salvage %s: %w", abs, err)
 	}
-	if err := os.Rename(abs, aside); err != nil {
-		_ = os.Remove(tmp)
-		return nil, fmt.Errorf("salvage %s: move aside: %w", abs, err)
+	// The damaged file gets its second name first, then the new database replaces it in one
+	// rename: at every moment there is a database at abs (never a missing file, which would start
+	// a new chain), and the damaged bytes are never copied or changed.
+	if err := os.Link(abs, aside); err != nil {
+		if err := os.Rename(abs, aside); err != nil {
+			_ = os.Remove(tmp)
+			return nil, fmt.Errorf("salvage %s: move aside: %w", abs, err)
+		}
 	}
 	if err := os.Rename(tmp, abs); err != nil {
 		return nil, fmt.Errorf("salvage %s: the damaged file is at %s; put the new database in place: %w", abs, aside, err)
