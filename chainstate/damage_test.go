@@ -18,6 +18,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"pgregory.net/rapid"
 )
 
 // damageFixture is a closed store of a 60-block chain with 5 transfers a block, 40 address-book
@@ -638,4 +639,29 @@ func TestSalvageAroundDamagedMainBucket(t *testing.T) {
 	if _, err := Verify(path, f.p, testTimeout); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestCheckLayoutProperties: checkLayout never panics on any bytes, finds every truncation below
+// the high-water mark, and any random overwrite of a meta page leaves the other one in use.
+func TestCheckLayoutProperties(t *testing.T) {
+	f := getDamageFixture(t)
+	rapid.Check(t, func(rt *rapid.T) {
+		junk := rapid.SliceOfN(rapid.Byte(), 0, 3*4096).Draw(rt, "junk")
+		_, _ = checkLayout(int64(len(junk)), bytes.NewReader(junk))
+
+		cut := rapid.IntRange(0, f.hwm*f.psize-1).Draw(rt, "cut")
+		if _, problem := checkLayout(int64(cut), bytes.NewReader(f.data[:cut])); problem == "" {
+			rt.Fatalf("a file cut to %d bytes of %d in use passes", cut, f.hwm*f.psize)
+		}
+
+		b := slices.Clone(f.data)
+		meta := rapid.IntRange(0, 1).Draw(rt, "meta")
+		copy(b[meta*f.psize:(meta+1)*f.psize], rapid.SliceOfN(rapid.Byte(), f.psize, f.psize).Draw(rt, "page"))
+		m, problem := checkLayout(int64(len(b)), bytes.NewReader(b))
+		// The other meta page is valid: either it was the newest, or it is the older one (whose
+		// tree a clean close leaves intact).
+		if problem != "" || m.PageSize != uint32(f.psize) {
+			rt.Fatalf("meta page %d overwritten: problem %q", meta, problem)
+		}
+	})
 }
