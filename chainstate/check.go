@@ -14,7 +14,7 @@ import (
 type CheckReport struct {
 	OK       bool     `json:"ok"`
 	Path     string   `json:"path"`     // absolute
-	Pages    uint64   `json:"pages"`    // pages in use (the meta page's high-water mark)
+	Pages    uint64   `json:"pages"`    // pages in use (the meta page's high-water mark; 0 without a valid meta page)
 	Problems []string `json:"problems"` // empty when OK
 }
 
@@ -43,6 +43,7 @@ func Check(path string, p *Params, timeout time.Duration) (*CheckReport, error) 
 	case errors.As(err, &de):
 		probs.add(errors.New(de.Problem))
 		rep.Problems = probs.list()
+		rep.Pages = layoutPages(abs)
 		return rep, nil
 	case err != nil:
 		return nil, err
@@ -112,4 +113,19 @@ func checkTx(abs string, p *Params, tx *bolt.Tx, probs *problemList) error {
 		probs.add(fmt.Errorf("chain: %w", err))
 	}
 	return nil
+}
+
+// layoutPages is the high-water mark of the file's valid meta page, 0 without one.
+func layoutPages(abs string) uint64 {
+	f, err := os.Open(abs)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0
+	}
+	m, _ := checkLayout(st.Size(), f)
+	return m.HWM
 }
