@@ -47,6 +47,15 @@
 // (status, blocks, accounts, confirmed transactions) go straight to the published store: bbolt
 // read transactions are concurrent and never wait behind a commit. Every wait is bounded.
 //
+// # A damaged database
+//
+// Start refuses a database that chainstate.Open finds damaged. Once the node is ready the storage
+// actor walks every page of the store in the background, in short read transactions, holding
+// writes meanwhile (at most 3 s), and joins the walk before it closes the store. Damage met by
+// the walk or by any read or write (the store's SetOnDamage hook) stops the node in order with
+// the *chainstate.DamageError as Err (damage.go), so a damaged file is not served and not written
+// to; `node run` exits 1 naming it.
+//
 // # Fault injection
 //
 // With debug.fault_injection the node takes faults from its API (faults.go): a crash or kill of

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -22,6 +23,7 @@ type storeHandle struct {
 	cond    *sync.Cond
 	cur     *chainstate.Store
 	initial *chainstate.Store // opened by Start, taken by the first storage instance
+	damaged atomic.Bool       // the store met damage; the node is stopping (damage.go)
 }
 
 func (h *storeHandle) condLocked() *sync.Cond {
@@ -143,6 +145,7 @@ type storageActor struct {
 	n     *Node
 	s     *chainstate.Store
 	probe *time.Timer // the next storageProbe while commits fail (storagehealth.go)
+	walk  *pageWalk   // the background page walk of s (damage.go)
 }
 
 func (a *storageActor) Receive(ctx actor.Context) {
@@ -157,15 +160,21 @@ func (a *storageActor) Receive(ctx actor.Context) {
 			cfg := a.n.cfg.Storage
 			s, err = chainstate.Open(cfg.Path, a.n.params, cfg.OpenTimeout)
 			if err != nil {
+				if errors.Is(err, chainstate.ErrDamaged) {
+					a.n.storeDamaged(err)
+				}
 				panic(fmt.Errorf("reopen store: %w", err))
 			}
 		}
 		// Every write checks the injected storage fault just before it commits (a no-op
 		// unless debug.fault_injection set it).
 		s.SetBeforeCommit(a.n.faults.beforeCommit)
+		// Damage met by any read or write stops the node; every page is walked once it is ready.
+		s.SetOnDamage(a.n.storeDamaged)
 		a.s = s
 		a.n.handle.publish(s)
 		a.scheduleProbe(ctx) // commits were failing before this restart
+		a.walk = startPageWalk(a.n, s)
 	case *actor.Stopping, *actor.Restarting:
 		a.stopProbe()
 		a.close()
@@ -210,6 +219,8 @@ func (a *storageActor) Receive(ctx actor.Context) {
 }
 
 func (a *storageActor) close() {
+	a.walk.stop()
+	a.walk = nil
 	if a.s == nil {
 		return
 	}

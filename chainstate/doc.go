@@ -107,6 +107,19 @@
 // re-executes the main chain from genesis and compares every stored structure with the
 // recomputed one.
 //
+// # Damage
+//
+// A damaged file (truncated, pages overwritten, zeros, empty, not a bbolt file, no chain in it)
+// is never written to and never makes a caller panic (damage.go). Open checks the file's layout
+// before bbolt trusts it (meta pages, size against the high-water mark, root and freelist pages)
+// and then the meta bucket and the tip, a few page reads whatever the chain's length; only a
+// missing file starts a new chain. Every read and write of a Store runs under one guard that
+// turns bbolt's panics on unreadable pages and memory faults past the end of the file into a
+// *DamageError (errors.Is ErrDamaged and ErrCorrupt, naming the file) and reports it to the
+// SetOnDamage hook. Store.WalkPages reads every page of a live store in short read transactions
+// (walk.go); Check is the offline check (`node db check`) and Salvage rebuilds a new database from
+// the readable part of a damaged one (`node db salvage`).
+//
 // # Usage
 //
 // A block from the network goes through CheckBlock (stateless, signatures in parallel, with the

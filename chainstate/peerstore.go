@@ -52,7 +52,7 @@ func decodePeer(id, v []byte) (PeerRecord, error) {
 // Peers returns every address-book entry, ordered by id.
 func (s *Store) Peers() ([]PeerRecord, error) {
 	var out []PeerRecord
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.boltView("read peers", func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketPeers)
 		if b == nil {
 			return fmt.Errorf("bucket peers missing: %w", ErrCorrupt)
@@ -81,7 +81,7 @@ func (s *Store) PutPeers(put []PeerRecord, remove [][32]byte) error {
 			return fmt.Errorf("put peers: address of %x: length %d not in 1..%d", put[i].ID, len(put[i].Addr), maxPeerAddr)
 		}
 	}
-	return s.wrapErr("put peers", s.db.Update(func(tx *bolt.Tx) error {
+	return s.wrapErr("put peers", s.boltUpdate("put peers", func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketPeers)
 		if b == nil {
 			return fmt.Errorf("bucket peers missing: %w", ErrCorrupt)

@@ -45,6 +45,9 @@ type Store struct {
 	mu     sync.Mutex // guards closed
 	closed bool
 
+	onDamage damageHook // see SetOnDamage (damage.go)
+	hold     writeHold  // see HoldWrites (damage.go)
+
 	// beforeCommit, when set, runs at the end of every write transaction, just before bbolt
 	// commits it; an error rolls the transaction back (fault injection).
 	beforeCommit atomic.Pointer[func() error]
@@ -83,11 +86,12 @@ func (s *Store) commitCheck() error {
 // (ErrWrongChain, naming the file and both hashes) or a newer schema (ErrSchema) is refused and
 // left untouched.
 //
-// A new (missing or empty) file is initialised in one transaction with every bucket and the
-// genesis block connected: the Alloc accounts, main[0], the tip and its index entry. The parent
-// directory is created (mode 0700) when missing. timeout <= 0 means DefaultOpenTimeout. A file
-// that is not a bbolt database, or is one without this store's layout, is refused with an error
-// naming it. The Store owns the file until Close.
+// A missing file is created with every bucket and the genesis block connected (the Alloc
+// accounts, main[0], the tip and its index entry), written aside and linked into place when
+// complete. The parent directory is created (mode 0700) when missing. timeout <= 0 means
+// DefaultOpenTimeout. An existing file that is damaged (empty, truncated, meta, root or freelist
+// page overwritten, not a bbolt database, no chain in it, the tip unreadable) is refused with a
+// *DamageError naming it and is not written to (damage.go). The Store owns the file until Close.
 func Open(path string, p *Params, timeout time.Duration) (*Store, error) {
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("open %s: chain parameters: %w", path, err)
@@ -99,29 +103,27 @@ func Open(path string, p *Params, timeout time.Duration) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
 		return nil, fmt.Errorf("open %s: create directory: %w", abs, err)
 	}
-	db, err := openBolt(abs, false, timeout)
+	// A damaged file is refused before bbolt trusts it, and never written to; only a missing file
+	// starts a new chain (damage.go).
+	exists, err := preflight(abs, timeout)
 	if err != nil {
 		return nil, err
 	}
 	genesis := p.Genesis()
-	s := &Store{db: db, path: abs, params: p, genesis: genesis.Hash()}
-
-	fresh := false
-	err = db.View(func(tx *bolt.Tx) error {
-		var err error
-		fresh, err = checkMeta(tx, abs, s.genesis)
-		return err
-	})
-	if err == nil && fresh {
-		err = db.Update(func(tx *bolt.Tx) error { return s.initLocked(tx, genesis) })
-		if err != nil {
-			err = fmt.Errorf("open %s: initialise: %w", abs, err)
+	if !exists {
+		if err := create(abs, p, genesis, timeout); err != nil {
+			return nil, err
 		}
 	}
-	if err == nil && !fresh {
-		err = upgrade(db, abs)
-	}
+	db, err := openBolt(abs, false, timeout)
 	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, path: abs, params: p, genesis: genesis.Hash()}
+	if err := s.checkOpen(); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	if err := s.upgrade(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
 	return s, nil
@@ -186,20 +188,20 @@ func checkMeta(tx *bolt.Tx, abs string, genesis Hash) (fresh bool, err error) {
 }
 
 // upgrade brings an older schema up to SchemaVersion in one write transaction (nothing to do
-// for a current file).
-func upgrade(db *bolt.DB, abs string) error {
+// for a current file). checkOpen has checked the meta bucket and the schema version.
+func (s *Store) upgrade() error {
 	var v uint32
-	if err := db.View(func(tx *bolt.Tx) error {
+	if err := s.boltView("open", func(tx *bolt.Tx) error {
 		v = be.Uint32(tx.Bucket(bucketMeta).Get(metaSchema))
 		return nil
 	}); err != nil {
-		return fmt.Errorf("open %s: %w", abs, err)
+		return fmt.Errorf("open %s: %w", s.path, err)
 	}
 	if v == SchemaVersion {
 		return nil
 	}
-	if err := db.Update(migrateMempoolIndex); err != nil {
-		return fmt.Errorf("open %s: upgrade schema %d to %d: %w", abs, v, SchemaVersion, err)
+	if err := s.boltUpdate("upgrade", migrateMempoolIndex); err != nil {
+		return fmt.Errorf("open %s: upgrade schema %d to %d: %w", s.path, v, SchemaVersion, err)
 	}
 	return nil
 }
@@ -281,13 +283,13 @@ func (s *Store) wrapErr(op string, err error) error {
 
 // view runs fn in one read transaction over a reader of the store's buckets.
 func (s *Store) view(op string, fn func(r *readTx) error) error {
-	return s.wrapErr(op, s.db.View(func(tx *bolt.Tx) error { return fn(newReadTx(tx)) }))
+	return s.wrapErr(op, s.boltView(op, func(tx *bolt.Tx) error { return fn(newReadTx(tx)) }))
 }
 
 // update runs fn in one write transaction.
 func (s *Store) update(op string, fn func(w *writeTx) error) error {
 	var id uint64
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.boltUpdate(op, func(tx *bolt.Tx) error {
 		if err := fn(&writeTx{readTx: newReadTx(tx), p: s.params}); err != nil {
 			return err
 		}
@@ -537,22 +539,26 @@ func withReadOnly(path string, p *Params, timeout time.Duration, fn func(abs str
 	if err != nil {
 		return fmt.Errorf("open %s: %w", path, err)
 	}
-	if _, err := os.Stat(abs); err != nil {
-		return fmt.Errorf("open %s: %w", abs, err)
+	if exists, err := preflight(abs, timeout); err != nil {
+		return err
+	} else if !exists {
+		return fmt.Errorf("open %s: %w", abs, os.ErrNotExist)
 	}
 	db, err := openBolt(abs, true, timeout)
 	if err != nil {
 		return err
 	}
-	err = db.View(func(tx *bolt.Tx) error {
-		fresh, err := checkMeta(tx, abs, p.GenesisHash())
-		if err != nil {
-			return err
-		}
-		if fresh {
-			return fmt.Errorf("open %s: database is empty: %w", abs, ErrCorrupt)
-		}
-		return fn(abs, newReadTx(tx))
+	err = guarded(abs, "read", func() error {
+		return db.View(func(tx *bolt.Tx) error {
+			fresh, err := checkMeta(tx, abs, p.GenesisHash())
+			if err != nil {
+				return err
+			}
+			if fresh {
+				return fmt.Errorf("open %s: database is empty: %w", abs, ErrCorrupt)
+			}
+			return fn(abs, newReadTx(tx))
+		})
 	})
 	return errors.Join(err, db.Close())
 }

@@ -20,14 +20,17 @@ type VerifyReport struct {
 // every block and that the stored account state equals the recomputed one.
 //
 // It opens the file read-only (it is never created; a missing file is an error) with the same
-// refusals as Open (ErrInUse while a node has it open, ErrWrongChain, ErrSchema). Then, for every
+// refusals as Open (ErrInUse while a node has it open, ErrWrongChain, ErrSchema, a *DamageError
+// for a damaged file; an unreadable page met on the way is one too). Then, for every
 // height from 0 to the tip: the main entry, the body (hashing to that entry) and the index entry
 // (status main, same header, cumulative work) exist; genesis is p's genesis; every later block
 // passes CheckBlock, CheckHeaderContext against its parent (without the clock bound) and
 // ApplyBlock on the recomputed state; its undo record equals the recomputed old values; every
 // transaction's tx index entry points at it. Finally there are no main, undo or tx index entries
 // beyond those, and the accounts bucket equals the recomputed state exactly. The first problem
-// is returned as an error naming the file, the height and block hash, and what differs.
+// is returned as an error naming the file, the height and block hash, and what differs. Last,
+// every page is read as the page walk does (walk.go), so that damage off the main chain's path
+// (side blocks, mempool, address book) is found too.
 func Verify(path string, p *Params, timeout time.Duration) (*VerifyReport, error) {
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("verify %s: chain parameters: %w", path, err)
@@ -37,6 +40,10 @@ func Verify(path string, p *Params, timeout time.Duration) (*VerifyReport, error
 		var err error
 		rep, err = verifyChain(p, r)
 		if err != nil {
+			return fmt.Errorf("verify %s: %w", abs, err)
+		}
+		// Then every page, so that damage off the main chain's path is found too (walk.go).
+		if err := walkAll(r.tx); err != nil {
 			return fmt.Errorf("verify %s: %w", abs, err)
 		}
 		return nil

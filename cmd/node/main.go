@@ -71,7 +71,7 @@ func runCLI(args []string, io cliIO) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	fmt.Fprintln(io.err, "node:", err)
+	fmt.Fprintln(io.err, "node:", withDamageHint(err))
 	var ue *usageError
 	var ce *config.Error
 	if errors.As(err, &ue) || errors.As(err, &ce) {

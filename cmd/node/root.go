@@ -61,7 +61,7 @@ by a second signal.`,
 	root.SetErr(io.err)
 	root.AddCommand(
 		newInitCmd(g), newRunCmd(g), newDevnetCmd(g), newChaosCmd(g), newStatusCmd(g), newPeersCmd(g), newKeysCmd(g),
-		newTxCmd(g), newVerifyCmd(g), newVersionCmd(), newBenchCmd(g),
+		newTxCmd(g), newVerifyCmd(g), newDBCmd(g), newVersionCmd(), newBenchCmd(g),
 	)
 	usageArgs(root)
 	return root
