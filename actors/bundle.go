@@ -18,8 +18,16 @@ import (
 // ErrWrongChain is returned when a peer bundle belongs to another chain.
 var ErrWrongChain = errors.New("peer bundle of another chain")
 
-// maxBundlePeers bounds a bundle.
+// maxBundlePeers bounds a bundle: a full book's export imports.
 const maxBundlePeers = maxBook
+
+// MaxBundleBytes is the largest peer bundle body the API reads: maxBundlePeers peers of up to
+// maxBundlePeerBytes each (a 64-hex id, an address of up to 255 characters, escaped, a time,
+// indentation) and room for the header. A full book's export is far smaller.
+const (
+	maxBundlePeerBytes = 1024
+	MaxBundleBytes     = maxBundlePeers*maxBundlePeerBytes + 64<<10
+)
 
 // Bundle is the peer bundle of CONTRACT §5: what `node peers export` writes and `import` reads.
 type Bundle struct {

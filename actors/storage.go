@@ -178,8 +178,14 @@ func (a *storageActor) Receive(ctx actor.Context) {
 	case *markInvalidRequest:
 		ctx.Respond(&storageDone{Err: a.s.MarkInvalid(m.Hash)})
 	case *putPeersRequest:
-		if err := a.s.PutPeers(m.Put, m.Remove); err != nil {
-			a.n.log.Warn("address book write failed", "actor", nameStorage, "err", err)
+		// One batch of the peers actor's book, one transaction; answered only when asked (the
+		// last batch at stop).
+		err := a.s.PutPeers(m.Put, m.Remove)
+		if err != nil {
+			a.n.log.Warn("address book write failed", "actor", nameStorage, "peers", len(m.Put), "err", err)
+		}
+		if ctx.Sender() != nil {
+			ctx.Respond(&storageDone{Err: err})
 		}
 	case *persistMempoolRequest:
 		err := a.s.PutMempool(m.Add, m.Remove)
