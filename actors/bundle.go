@@ -19,7 +19,10 @@ import (
 var ErrWrongChain = errors.New("peer bundle of another chain")
 
 // maxBundlePeers bounds a bundle: a full book's export imports.
-const maxBundlePeers = maxBook
+const maxBundlePeers = MaxBundlePeers
+
+// MaxBundlePeers is the most peers a bundle holds: the address book's bound.
+const MaxBundlePeers = maxBook
 
 // MaxBundleBytes is the largest peer bundle body the API reads: maxBundlePeers peers of up to
 // maxBundlePeerBytes each (a 64-hex id, an address of up to 255 characters, escaped, a time,

@@ -185,8 +185,17 @@ func worse(a, b *chainstate.PeerRecord) bool {
 	return string(a.ID[:]) > string(b.ID[:])
 }
 
+// poorer reports whether a is strictly a worse entry than b by what it says of the peer (more
+// failures, or as many and seen longer ago): in a full group only a better address replaces one.
+func poorer(a, b *chainstate.PeerRecord) bool {
+	if a.Failures != b.Failures {
+		return a.Failures > b.Failures
+	}
+	return a.LastSeen < b.LastSeen
+}
+
 // addNew puts r (not in the book) into the new table under its source group, making room in
-// the group (its worst entry, when r is better) or in the table (the largest group's worst
+// the group (its worst entry, when r is strictly better) or in the table (the largest group's worst
 // entry). It reports whether r was added.
 func (b *peerBook) addNew(r chainstate.PeerRecord) bool {
 	r.Tried = false
@@ -199,7 +208,7 @@ func (b *peerBook) addNew(r chainstate.PeerRecord) bool {
 	}
 	if full {
 		w := b.worstIn(victim)
-		if w == nil || victim == g && !worse(&w.rec, &r) {
+		if w == nil || victim == g && !poorer(&w.rec, &r) {
 			return false
 		}
 		b.forget(w.rec.ID)
