@@ -168,6 +168,7 @@ func ImportStore(cfg *config.Config, b *Bundle) (int, error) {
 	var put []chainstate.PeerRecord
 	for _, r := range recs {
 		if !known[r.ID] {
+			r.Source = srcImport // the book's import group when the node loads it
 			put = append(put, r)
 			known[r.ID] = true
 		}
