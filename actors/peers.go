@@ -199,9 +199,17 @@ func (p *peersActor) Receive(ctx actor.Context) {
 	case *importPeersRequest:
 		// A bundle only fills the book (its share of it): the tick dials from the book at the
 		// bounded rate.
-		added := 0
+		// added counts the bundle's peers that are in the book afterwards and were not before
+		// (a later peer of the bundle may have replaced an earlier one in the import group).
+		learnt := map[[32]byte]bool{}
 		for _, r := range m.Peers {
 			if p.book.learn(r.ID, r.Addr, r.LastSeen, srcImport) {
+				learnt[r.ID] = true
+			}
+		}
+		added := 0
+		for id := range learnt {
+			if p.book.entries[id] != nil {
 				added++
 			}
 		}

@@ -83,13 +83,19 @@ func TestFullBookBundleImports(t *testing.T) {
 // least 0.9x its block rate and at most 1.2x its CPU, both against its clean window scaled by a
 // control node's change over the same windows, and no storage request times out. A round that
 // misses a bound gets one retry (timing on a shared machine); the timeouts never get one.
-// About 25 s a round; ACTORCHAIN_SKIP_ADDR_FLOOD=1 skips it.
+// About 16 s a round; ACTORCHAIN_SKIP_ADDR_FLOOD=1 skips it. Under the race detector (make
+// check) the nodes are race-built and several times slower, so only the timeouts are asserted and
+// the timing rows are logged; run it without -race for the figures (make addr-flood).
 func TestAddrFloodCostsLittle(t *testing.T) {
 	if os.Getenv("ACTORCHAIN_SKIP_ADDR_FLOOD") != "" {
 		t.Skip("ACTORCHAIN_SKIP_ADDR_FLOOD is set")
 	}
+	rounds := 2
+	if raceEnabled {
+		rounds = 1
+	}
 	var missed []string
-	for round := 1; round <= 2; round++ {
+	for round := 1; round <= rounds; round++ {
 		rs, err := perf.Run(context.Background(), perf.Options{Sizes: perf.Quick, Only: []string{"addr-flood"}, Child: testBinaryChild})
 		if err != nil {
 			t.Fatal(err)
@@ -110,6 +116,10 @@ func TestAddrFloodCostsLittle(t *testing.T) {
 			}
 		}
 		if len(missed) == 0 {
+			return
+		}
+		if raceEnabled {
+			t.Logf("race detector on: timing not asserted (missed: %s)", strings.Join(missed, "; "))
 			return
 		}
 		t.Logf("round %d missed: %s", round, strings.Join(missed, "; "))
