@@ -511,18 +511,28 @@ func (b *peerBook) list(n int, now time.Time, except [32]byte) []chainstate.Peer
 // pending reports whether changes wait to be taken.
 func (b *peerBook) pending() bool { return len(b.dirty) > 0 || len(b.removed) > 0 }
 
-// takeChanges returns the records to write and the ids to delete since the last call.
-func (b *peerBook) takeChanges() (put []chainstate.PeerRecord, remove [][32]byte) {
+// takeChanges returns up to limit changes (records to write and ids to delete) since the last
+// call, all of them when limit <= 0; the rest stay pending.
+func (b *peerBook) takeChanges(limit int) (put []chainstate.PeerRecord, remove [][32]byte) {
+	if limit <= 0 {
+		limit = len(b.dirty) + len(b.removed)
+	}
+	for id := range b.removed {
+		if len(remove) >= limit {
+			break
+		}
+		remove = append(remove, id)
+		delete(b.removed, id)
+	}
 	for id := range b.dirty {
+		if len(put)+len(remove) >= limit {
+			break
+		}
 		if e, ok := b.entries[id]; ok {
 			put = append(put, e.rec)
 		}
+		delete(b.dirty, id)
 	}
-	for id := range b.removed {
-		remove = append(remove, id)
-	}
-	b.dirty = map[[32]byte]bool{}
-	b.removed = map[[32]byte]bool{}
 	return put, remove
 }
 

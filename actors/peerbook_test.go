@@ -214,12 +214,60 @@ func TestPeerBookLoad(t *testing.T) {
 			t.Errorf("tried peer %d (among the most recently seen) not loaded as tried", i)
 		}
 	}
-	put, remove := b.takeChanges()
+	put, remove := b.takeChanges(0)
 	if len(remove) != len(recs)-3-6-1 {
 		t.Fatalf("%d removals, want the %d records that did not fit", len(remove), len(recs)-10)
 	}
 	if len(put) != 6 {
 		t.Fatalf("%d records to write back, want the 4 sourceless ones now in group stored and the 2 demoted", len(put))
+	}
+	if b.pending() {
+		t.Fatal("changes pending after taking them all")
+	}
+}
+
+// TestPeerBookBatches: changes are taken in batches of at most the limit, until none is left,
+// every change exactly once, removals included.
+func TestPeerBookBatches(t *testing.T) {
+	b := newPeerBook([32]byte{1}, nil)
+	now := time.Unix(1_000_000, 0)
+	for i := range 30 {
+		b.learn(bookID(i), "127.0.0.1:9", now.UnixMilli(), "4:10.1")
+	}
+	if put, remove := b.takeChanges(0); len(put) != 30 || len(remove) != 0 || b.pending() {
+		t.Fatalf("all changes: %d puts, %d removals, pending %v; want 30, 0, false", len(put), len(remove), b.pending())
+	}
+	want := map[[32]byte]bool{}
+	for i := range 5 {
+		b.failed(bookID(i), now)
+		want[bookID(i)] = true
+	}
+	for i := 10; i < 13; i++ {
+		b.forget(bookID(i))
+		want[bookID(i)] = true
+	}
+	got := map[[32]byte]int{}
+	batches := 0
+	for b.pending() {
+		put, remove := b.takeChanges(3)
+		batches++
+		if n := len(put) + len(remove); n == 0 || n > 3 || batches > 3 {
+			t.Fatalf("batch %d: %d puts and %d removals, limit 3", batches, len(put), len(remove))
+		}
+		for _, r := range put {
+			got[r.ID]++
+		}
+		for _, id := range remove {
+			got[id]++
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("batches carried %d distinct changes, want %d", len(got), len(want))
+	}
+	for id, n := range got {
+		if !want[id] || n != 1 {
+			t.Fatalf("change %x carried %d times (wanted: %v)", id[:3], n, want[id])
+		}
 	}
 }
 

@@ -79,6 +79,10 @@ const (
 	// flushEvery is the most often the address book's changes are written (one storage request,
 	// one transaction, per batch; and at stop).
 	flushEvery = 2 * time.Second
+	// maxFlushBatch bounds a batch (about 20 ms of commit here), so that a bundle's thousands of
+	// new entries reach the database over a few batches rather than one long transaction that
+	// block commits would wait behind; the last batch at stop takes everything.
+	maxFlushBatch = 1024
 	// flushTimeout bounds the wait for the last batch at stop.
 	flushTimeout = 5 * time.Second
 	// dialRate and dialBurst bound the dials started a second (a token bucket; the burst is at
@@ -643,7 +647,7 @@ func (p *peersActor) maybeSync(ctx actor.Context) {
 }
 
 // flush writes the address book's changes through the storage actor in one batch (one request,
-// one transaction), at most every flushEvery unless force (fire and forget: the book is
+// one transaction, at most maxFlushBatch changes), at most every flushEvery unless force (fire and forget: the book is
 // advisory, a lost write only costs a redial). The book lives in this actor's memory, so a
 // flood of addresses costs the storage actor one write every few seconds, never one per address.
 func (p *peersActor) flush(ctx actor.Context, force bool) {
@@ -652,7 +656,7 @@ func (p *peersActor) flush(ctx actor.Context, force bool) {
 		return
 	}
 	p.lastFlush = now
-	put, remove := p.book.takeChanges()
+	put, remove := p.book.takeChanges(maxFlushBatch)
 	ctx.Send(p.n.pid(nameStorage), &putPeersRequest{Put: put, Remove: remove})
 }
 
@@ -661,7 +665,7 @@ func (p *peersActor) flushNow(ctx actor.Context) {
 	if p.book == nil || !p.book.pending() {
 		return
 	}
-	put, remove := p.book.takeChanges()
+	put, remove := p.book.takeChanges(0)
 	res, err := ctx.RequestFuture(p.n.pid(nameStorage), &putPeersRequest{Put: put, Remove: remove}, flushTimeout).Result()
 	if err == nil {
 		if d, ok := res.(*storageDone); ok {
