@@ -431,14 +431,37 @@ func (b *peerBook) banned(id [32]byte, now time.Time) bool {
 
 // candidates returns up to n peers to dial now: not self, not skipped (connected or dialling), not
 // banned, past their backoff; half of them (rounded up) from the tried table when it has enough,
-// the rest from the new table, each by fewest failures, then seen most recently.
+// the rest from the new table, each by fewest failures, then seen most recently. It keeps only
+// the best n of each table while it walks the book (no sort of the whole book every tick).
 func (b *peerBook) candidates(n int, now time.Time, skip func([32]byte) bool) []chainstate.PeerRecord {
 	if n <= 0 {
 		return nil
 	}
+	better := func(x, y *chainstate.PeerRecord) bool {
+		if x.Failures != y.Failures {
+			return x.Failures < y.Failures
+		}
+		if x.LastSeen != y.LastSeen {
+			return x.LastSeen > y.LastSeen
+		}
+		return string(x.ID[:]) < string(y.ID[:])
+	}
+	// keep inserts r into best (sorted, at most n) when it is among the n best.
+	keep := func(best []chainstate.PeerRecord, r *chainstate.PeerRecord) []chainstate.PeerRecord {
+		if len(best) == n && !better(r, &best[n-1]) {
+			return best
+		}
+		k := sort.Search(len(best), func(i int) bool { return better(r, &best[i]) })
+		if len(best) < n {
+			best = append(best, chainstate.PeerRecord{})
+		}
+		copy(best[k+1:], best[k:len(best)-1])
+		best[k] = *r
+		return best
+	}
 	var tried, fresh []chainstate.PeerRecord
 	for id, e := range b.entries {
-		if id == b.self || b.bans[id] || e.rec.Addr == "-" || e.rec.BannedUntil > now.UnixMilli() || skip(id) {
+		if id == b.self || b.bans[id] || e.rec.Addr == "-" || e.rec.BannedUntil > now.UnixMilli() {
 			continue
 		}
 		// A last attempt after now means the clock went back (a cleared skew): the backoff is
@@ -446,28 +469,17 @@ func (b *peerBook) candidates(n int, now time.Time, skip func([32]byte) bool) []
 		if e.rec.Failures > 0 && !now.Before(e.lastAttempt) && now.Sub(e.lastAttempt) < backoff(e.rec.Failures) {
 			continue
 		}
+		if skip(id) {
+			continue
+		}
 		if e.rec.Tried {
-			tried = append(tried, e.rec)
+			tried = keep(tried, &e.rec)
 		} else {
-			fresh = append(fresh, e.rec)
+			fresh = keep(fresh, &e.rec)
 		}
 	}
-	byPreference := func(s []chainstate.PeerRecord) {
-		sort.Slice(s, func(i, j int) bool {
-			if s[i].Failures != s[j].Failures {
-				return s[i].Failures < s[j].Failures
-			}
-			if s[i].LastSeen != s[j].LastSeen {
-				return s[i].LastSeen > s[j].LastSeen
-			}
-			return string(s[i].ID[:]) < string(s[j].ID[:])
-		})
-	}
-	byPreference(tried)
-	byPreference(fresh)
 	nt := min(len(tried), max((n+1)/2, n-len(fresh)))
-	out := append(tried[:nt:nt], fresh[:min(len(fresh), n-nt)]...)
-	return out
+	return append(tried[:nt:nt], fresh[:min(len(fresh), n-nt)]...)
 }
 
 // attempt records that a dial of id starts now.

@@ -2,6 +2,8 @@ package actors
 
 import (
 	"fmt"
+	"reflect"
+	"sort"
 	"testing"
 	"time"
 
@@ -356,9 +358,42 @@ func TestPeerBookProperties(t *testing.T) {
 					}
 				}
 			}
-			if got := b.candidates(8, now, func([32]byte) bool { return false }); len(got) > 8 {
-				t.Fatalf("%d candidates for 8 slots", len(got))
+			k := rapid.IntRange(1, 10).Draw(t, "slots")
+			skip := func(id [32]byte) bool { return id[2]%7 == 0 }
+			if got, want := b.candidates(k, now, skip), refCandidates(b, k, now, skip); (len(got) > 0 || len(want) > 0) && !reflect.DeepEqual(got, want) {
+				t.Fatalf("candidates(%d): %v\nwant (sorted whole book) %v", k, got, want)
 			}
 		}
 	})
+}
+
+// refCandidates is candidates the plain way: every eligible entry of each table, sorted, then half
+// the slots (rounded up) from the tried ones when there are enough.
+func refCandidates(b *peerBook, n int, now time.Time, skip func([32]byte) bool) []chainstate.PeerRecord {
+	var tried, fresh []chainstate.PeerRecord
+	for id, e := range b.entries {
+		if b.bans[id] || e.rec.Addr == "-" || e.rec.BannedUntil > now.UnixMilli() || skip(id) ||
+			e.rec.Failures > 0 && !now.Before(e.lastAttempt) && now.Sub(e.lastAttempt) < backoff(e.rec.Failures) {
+			continue
+		}
+		if e.rec.Tried {
+			tried = append(tried, e.rec)
+		} else {
+			fresh = append(fresh, e.rec)
+		}
+	}
+	for _, s := range [][]chainstate.PeerRecord{tried, fresh} {
+		sort.Slice(s, func(i, j int) bool {
+			if s[i].Failures != s[j].Failures {
+				return s[i].Failures < s[j].Failures
+			}
+			if s[i].LastSeen != s[j].LastSeen {
+				return s[i].LastSeen > s[j].LastSeen
+			}
+			return string(s[i].ID[:]) < string(s[j].ID[:])
+		})
+	}
+	nt := min(len(tried), max((n+1)/2, n-len(fresh)))
+	out := append([]chainstate.PeerRecord{}, tried[:nt]...)
+	return append(out, fresh[:min(len(fresh), n-nt)]...)
 }
