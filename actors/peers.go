@@ -202,9 +202,9 @@ func (p *peersActor) Receive(ctx actor.Context) {
 		ctx.Respond(&addPeersResponse{Added: 1})
 	case *importPeersRequest:
 		// A bundle only fills the book (its share of it): the tick dials from the book at the
-		// bounded rate.
-		// added counts the bundle's peers that are in the book afterwards and were not before
-		// (a later peer of the bundle may have replaced an earlier one in the import group).
+		// bounded rate. added counts the bundle's peers that are in the book afterwards and were
+		// not before (a later peer of the bundle may have replaced an earlier one in the import
+		// group).
 		learnt := map[[32]byte]bool{}
 		for _, r := range m.Peers {
 			if p.book.learn(r.ID, r.Addr, r.LastSeen, srcImport) {
@@ -647,9 +647,10 @@ func (p *peersActor) maybeSync(ctx actor.Context) {
 }
 
 // flush writes the address book's changes through the storage actor in one batch (one request,
-// one transaction, at most maxFlushBatch changes), at most every flushEvery unless force (fire and forget: the book is
-// advisory, a lost write only costs a redial). The book lives in this actor's memory, so a
-// flood of addresses costs the storage actor one write every few seconds, never one per address.
+// one transaction, at most maxFlushBatch changes), at most every flushEvery unless force (fire
+// and forget: the book is advisory, a lost write only costs a redial). The book lives in this
+// actor's memory, so a flood of addresses costs the storage actor one short write every few
+// seconds, never one per address.
 func (p *peersActor) flush(ctx actor.Context, force bool) {
 	now := time.Now()
 	if p.book == nil || !p.book.pending() || !force && now.Sub(p.lastFlush) < flushEvery {
