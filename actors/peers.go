@@ -192,13 +192,13 @@ func (p *peersActor) Receive(ctx actor.Context) {
 	case *peersInfoRequest:
 		ctx.Respond(&peersInfoResponse{Info: p.info()})
 	case *addPeerRequest:
-		// The address joins the book (source: import, within its share) and is dialled now when
-		// the dial rate allows (a connection makes it tried even when its share was full), else
-		// by the tick that has a token first.
+		// The address joins the book (source: import, within its share) and is dialled now: an
+		// operator's explicit request (a connection makes it tried even when its share was
+		// full). It takes a dial token when there is one, so the tick's dials from the book give
+		// way; an empty bucket does not delay it (it would wait behind the whole book).
 		p.book.learn(m.ID, m.Addr, 0, srcImport)
-		if !p.stopping && p.dials.take(p.n.now()) {
-			p.dial(ctx, m.ID, m.Addr)
-		}
+		p.dials.take(p.n.now())
+		p.dial(ctx, m.ID, m.Addr)
 		ctx.Respond(&addPeersResponse{Added: 1})
 	case *importPeersRequest:
 		// A bundle only fills the book (its share of it): the tick dials from the book at the
