@@ -16,8 +16,19 @@ import (
 // ErrWrongChain is returned when a peer bundle belongs to another chain.
 var ErrWrongChain = errors.New("peer bundle of another chain")
 
-// maxBundlePeers bounds a bundle.
-const maxBundlePeers = maxBook
+// maxBundlePeers bounds a bundle: a full book's export imports.
+const maxBundlePeers = MaxBundlePeers
+
+// MaxBundlePeers is the most peers a bundle holds: the address book's bound.
+const MaxBundlePeers = maxBook
+
+// MaxBundleBytes is the largest peer bundle body the API reads: maxBundlePeers peers of up to
+// maxBundlePeerBytes each (a 64-hex id, an address of up to 255 characters, escaped, a time,
+// indentation) and room for the header. A full book's export is far smaller.
+const (
+	maxBundlePeerBytes = 1024
+	MaxBundleBytes     = maxBundlePeers*maxBundlePeerBytes + 64<<10
+)
 
 // Bundle is the peer bundle of CONTRACT §5: what `node peers export` writes and `import` reads.
 type Bundle struct {
@@ -150,6 +161,7 @@ func ImportStore(cfg *config.Config, b *Bundle) (int, error) {
 	var put []chainstate.PeerRecord
 	for _, r := range recs {
 		if !known[r.ID] {
+			r.Source = srcImport // the book's import group when the node loads it
 			put = append(put, r)
 			known[r.ID] = true
 		}

@@ -76,6 +76,19 @@ const (
 	dialTimeout   = 10 * time.Second
 	// addrRelayFanout is how many other peers hear of a newly learned address.
 	addrRelayFanout = 2
+	// flushEvery is the most often the address book's changes are written (one storage request,
+	// one transaction, per batch; and at stop).
+	flushEvery = 2 * time.Second
+	// maxFlushBatch bounds a batch (about 20 ms of commit here), so that a bundle's thousands of
+	// new entries reach the database over a few batches rather than one long transaction that
+	// block commits would wait behind; the last batch at stop takes everything.
+	maxFlushBatch = 1024
+	// flushTimeout bounds the wait for the last batch at stop.
+	flushTimeout = 5 * time.Second
+	// dialRate and dialBurst bound the dials started a second (a token bucket; the burst is at
+	// least p2p.max_outbound, so that a starting node fills its slots at once).
+	dialRate  = 4
+	dialBurst = 8
 )
 
 // pendingConn is a connection waiting for the one it replaces to stop.
@@ -118,6 +131,8 @@ type peersActor struct {
 	dialCtx   context.Context
 	wg        sync.WaitGroup // dial goroutines
 	stopping  bool
+	dials     *tokenBucket // bounds the dial rate
+	lastFlush time.Time    // when the book's changes were last sent to storage
 }
 
 func newPeersActor(n *Node) *peersActor {
@@ -149,7 +164,7 @@ func (p *peersActor) Receive(ctx actor.Context) {
 			panic(err)
 		}
 	case *actor.Stopping, *actor.Restarting:
-		p.shutdown()
+		p.shutdown(ctx)
 	case *peerTick:
 		p.tick(ctx)
 	case *inboundConn:
@@ -177,21 +192,32 @@ func (p *peersActor) Receive(ctx actor.Context) {
 	case *peersInfoRequest:
 		ctx.Respond(&peersInfoResponse{Info: p.info()})
 	case *addPeerRequest:
-		p.book.learn(m.ID, m.Addr, 0)
-		p.persist(ctx)
+		// The address joins the book (source: import, within its share) and is dialled now: an
+		// operator's explicit request (a connection makes it tried even when its share was
+		// full). It takes a dial token when there is one, so the tick's dials from the book give
+		// way; an empty bucket does not delay it (it would wait behind the whole book).
+		p.book.learn(m.ID, m.Addr, 0, srcImport)
+		p.dials.take(p.n.now())
 		p.dial(ctx, m.ID, m.Addr)
 		ctx.Respond(&addPeersResponse{Added: 1})
 	case *importPeersRequest:
-		added := 0
+		// A bundle only fills the book (its share of it): the tick dials from the book at the
+		// bounded rate. added counts the bundle's peers that are in the book afterwards and were
+		// not before (a later peer of the bundle may have replaced an earlier one in the import
+		// group).
+		learnt := map[[32]byte]bool{}
 		for _, r := range m.Peers {
-			if p.book.learn(r.ID, r.Addr, r.LastSeen) {
+			if p.book.learn(r.ID, r.Addr, r.LastSeen, srcImport) {
+				learnt[r.ID] = true
+			}
+		}
+		added := 0
+		for id := range learnt {
+			if p.book.entries[id] != nil {
 				added++
 			}
 		}
-		p.persist(ctx)
-		for _, r := range m.Peers {
-			p.dial(ctx, r.ID, r.Addr)
-		}
+		p.tick(ctx)
 		ctx.Respond(&addPeersResponse{Added: added})
 	case *linkCut:
 		p.cutLink(ctx, m.ID)
@@ -214,10 +240,11 @@ func (p *peersActor) start(ctx actor.Context) error {
 	for _, seed := range p.n.cfg.P2P.Seeds {
 		id, addr, err := noisep2p.ParsePeerAddr(seed)
 		if err == nil {
-			p.book.learn(id, addr, 0)
+			p.book.learn(id, addr, 0, srcSeed)
 		}
 	}
-	p.persist(ctx)
+	p.dials = newTokenBucket(dialRate, float64(max(dialBurst, p.n.cfg.P2P.MaxOutbound)))
+	p.flush(ctx, true)
 	p.cfg = p.n.p2pCfg
 	if p.cfg == nil {
 		p.cfg = p.n.p2pConfig()
@@ -245,9 +272,10 @@ func (p *peersActor) start(ctx actor.Context) error {
 	return nil
 }
 
-// shutdown closes the listener, cancels and joins the dials, and stops the tick. Connections
-// are children: the group stops them (in order, before this actor's Stopped).
-func (p *peersActor) shutdown() {
+// shutdown closes the listener, cancels and joins the dials, stops the tick and writes the
+// book's last changes. Connections are children: the group stops them (in order, before this
+// actor's Stopped).
+func (p *peersActor) shutdown(ctx actor.Context) {
 	p.stopping = true
 	p.n.peersUp.Store(false)
 	if p.stopTick != nil {
@@ -266,6 +294,7 @@ func (p *peersActor) shutdown() {
 		p.cancel()
 	}
 	p.wg.Wait()
+	p.flushNow(ctx)
 	p.n.metrics.peers.WithLabelValues("inbound").Set(0)
 	p.n.metrics.peers.WithLabelValues("outbound").Set(0)
 	p.n.peerCount.Store(0)
@@ -276,6 +305,7 @@ func (p *peersActor) tick(ctx actor.Context) {
 	if p.stopping {
 		return
 	}
+	p.flush(ctx, false)
 	// A peer known to be ahead with no sync running (its round ended while blocks were still
 	// missing, say) gets a sync now rather than at the next announcement.
 	p.maybeSync(ctx)
@@ -294,6 +324,9 @@ func (p *peersActor) tick(ctx actor.Context) {
 		_, conn := p.conns[id]
 		return conn || p.dialing[id] || p.ours[p.book.entries[id].rec.Addr] || p.n.faults.cut(id)
 	}) {
+		if !p.dials.take(now) {
+			return
+		}
 		p.dial(ctx, r.ID, r.Addr)
 	}
 }
@@ -339,7 +372,6 @@ func (p *peersActor) dialed(ctx actor.Context, r *dialResult) {
 			p.book.failed(r.ID, p.n.now())
 			p.n.log.Debug("dial failed", "actor", namePeers, "peer_id", r.ID.String(), "addr", r.Addr, "err", r.Err)
 		}
-		p.persist(ctx)
 		return
 	}
 	if p.stopping {
@@ -424,10 +456,15 @@ func (p *peersActor) register(ctx actor.Context, c *noisep2p.Conn, dialAddr stri
 	info.pid = pid
 	p.conns[id] = info
 	p.byName[info.name] = id
-	if addr != "" {
+	// An outbound connection proves the address (the tried table); an inbound one's advertised
+	// address is only heard of, from the connection's network group.
+	switch {
+	case addr == "":
+	case c.Outbound():
 		p.book.connected(id, addr, now)
+	default:
+		p.book.seen(id, addr, now, sourceGroup(info.remote, id))
 	}
-	p.persist(ctx)
 	p.countPeers()
 	p.n.log.Info("peer connected", "actor", namePeers, "peer_id", id.String(), "addr", info.remote, "direction", direction(info.outbound), "height", info.height)
 	p.maybeSync(ctx)
@@ -507,18 +544,22 @@ func (p *peersActor) relay(ctx actor.Context, a *announce) {
 // peers, so addresses spread through the network.
 func (p *peersActor) learnAddrs(ctx actor.Context, m *addrsLearned) {
 	var fresh []noisep2p.PeerAddr
+	remote := ""
+	if c := p.conns[m.From]; c != nil {
+		remote = c.remote
+	}
+	src := sourceGroup(remote, m.From)
 	for _, a := range m.Peers {
 		if p.ours[a.Addr] {
 			continue
 		}
-		if p.book.learn(a.ID, a.Addr, a.LastSeen*1000) {
+		if p.book.learn(a.ID, a.Addr, a.LastSeen*1000, src) {
 			fresh = append(fresh, a)
 		}
 	}
 	if len(fresh) == 0 {
 		return
 	}
-	p.persist(ctx)
 	sent := 0
 	for id, c := range p.conns {
 		if id == m.From || sent >= addrRelayFanout {
@@ -565,7 +606,6 @@ func (p *peersActor) cutLink(ctx actor.Context, id noisep2p.ID) {
 
 func (p *peersActor) misbehaved(ctx actor.Context, m *misbehaved) {
 	p.book.ban(m.ID, p.n.now())
-	p.persist(ctx)
 	p.n.log.Warn("peer misbehaved; disconnected and discouraged", "actor", namePeers, "peer_id", m.ID.String(), "reason", m.Reason, "ban", banTime)
 	if c := p.conns[m.ID]; c != nil {
 		ctx.Send(c.pid, &disconnectPeer{Reason: m.Reason})
@@ -606,14 +646,36 @@ func (p *peersActor) maybeSync(ctx actor.Context) {
 	ctx.Send(best.pid, &startSync{})
 }
 
-// persist writes the address book's changes through the storage actor (fire and forget: the
-// book is advisory, a lost write only costs a redial).
-func (p *peersActor) persist(ctx actor.Context) {
-	put, remove := p.book.takeChanges()
-	if len(put) == 0 && len(remove) == 0 {
+// flush writes the address book's changes through the storage actor in one batch (one request,
+// one transaction, at most maxFlushBatch changes), at most every flushEvery unless force (fire
+// and forget: the book is advisory, a lost write only costs a redial). The book lives in this
+// actor's memory, so a flood of addresses costs the storage actor one short write every few
+// seconds, never one per address.
+func (p *peersActor) flush(ctx actor.Context, force bool) {
+	now := time.Now()
+	if p.book == nil || !p.book.pending() || !force && now.Sub(p.lastFlush) < flushEvery {
 		return
 	}
+	p.lastFlush = now
+	put, remove := p.book.takeChanges(maxFlushBatch)
 	ctx.Send(p.n.pid(nameStorage), &putPeersRequest{Put: put, Remove: remove})
+}
+
+// flushNow writes the book's last changes at stop and waits (bounded) for the write.
+func (p *peersActor) flushNow(ctx actor.Context) {
+	if p.book == nil || !p.book.pending() {
+		return
+	}
+	put, remove := p.book.takeChanges(0)
+	res, err := ctx.RequestFuture(p.n.pid(nameStorage), &putPeersRequest{Put: put, Remove: remove}, flushTimeout).Result()
+	if err == nil {
+		if d, ok := res.(*storageDone); ok {
+			err = d.Err
+		}
+	}
+	if err != nil {
+		p.n.log.Warn("address book: last changes not written at stop", "actor", namePeers, "peers", len(put), "err", err)
+	}
 }
 
 func (p *peersActor) info() PeersInfo {

@@ -203,10 +203,15 @@ func (a *storageActor) Receive(ctx actor.Context) {
 		a.observeCommit(ctx, err)
 		ctx.Respond(&storageDone{Err: err})
 	case *putPeersRequest:
+		// One batch of the peers actor's book, one transaction; answered only when asked (the
+		// last batch at stop).
 		err := a.s.PutPeers(m.Put, m.Remove)
 		a.observeCommit(ctx, err)
 		if err != nil {
-			a.n.log.Warn("address book write failed", "actor", nameStorage, "err", err)
+			a.n.log.Warn("address book write failed", "actor", nameStorage, "peers", len(m.Put), "err", err)
+		}
+		if ctx.Sender() != nil {
+			ctx.Respond(&storageDone{Err: err})
 		}
 	case *persistMempoolRequest:
 		err := a.s.PutMempool(m.Add, m.Remove)

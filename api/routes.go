@@ -251,7 +251,7 @@ func (h *handler) exportPeers(w http.ResponseWriter, r *http.Request) {
 // peers. A bundle of another chain is 400 wrong_chain.
 func (h *handler) importPeers(w http.ResponseWriter, r *http.Request) {
 	var b actors.Bundle
-	if !h.decodeBody(w, r, &b) {
+	if !h.decodeBundle(w, r, &b) { // up to a full book's bundle, not the 1 MiB of other bodies
 		return
 	}
 	n, err := h.b.ImportPeers(r.Context(), &b)

@@ -16,18 +16,37 @@ type PeerRecord struct {
 	LastSeen    int64  // last successful connection (0: never)
 	Failures    uint32 // consecutive failed dials
 	BannedUntil int64  // discouraged until then (0: not banned)
+	// Tried is set once the node has connected to the peer (the address book's tried table);
+	// Source names the network group the address was learned from (the new table's buckets).
+	Tried  bool
+	Source string
 }
 
-// maxPeerAddr bounds a stored address.
-const maxPeerAddr = 255
+// maxPeerAddr bounds a stored address; maxPeerSource a stored source group.
+const (
+	maxPeerAddr   = 255
+	maxPeerSource = 255
+)
+
+// peerTried is the flags byte's tried bit.
+const peerTried = 1
 
 func encodePeer(p *PeerRecord) []byte {
-	b := make([]byte, 0, 2+len(p.Addr)+8+4+8)
+	src := p.Source[:min(len(p.Source), maxPeerSource)] // PutPeers refuses longer ones
+	b := make([]byte, 0, 2+len(p.Addr)+8+4+8+2+len(src))
 	b = binary.BigEndian.AppendUint16(b, uint16(len(p.Addr)))
 	b = append(b, p.Addr...)
 	b = binary.BigEndian.AppendUint64(b, uint64(p.LastSeen))
 	b = binary.BigEndian.AppendUint32(b, p.Failures)
 	b = binary.BigEndian.AppendUint64(b, uint64(p.BannedUntil))
+	// Since the bucketed book: a flags byte and the source group. Records without them (written
+	// before) decode as new entries of no source.
+	flags := byte(0)
+	if p.Tried {
+		flags |= peerTried
+	}
+	b = append(b, flags, byte(len(src)))
+	b = append(b, src...)
 	return b
 }
 
@@ -38,7 +57,7 @@ func decodePeer(id, v []byte) (PeerRecord, error) {
 	}
 	copy(p.ID[:], id)
 	n := int(binary.BigEndian.Uint16(v))
-	if n > maxPeerAddr || len(v) != 2+n+20 {
+	if n > maxPeerAddr || len(v) < 2+n+20 {
 		return p, fmt.Errorf("peer record %x: bad length: %w", id, ErrCorrupt)
 	}
 	p.Addr = string(v[2 : 2+n])
@@ -46,6 +65,15 @@ func decodePeer(id, v []byte) (PeerRecord, error) {
 	p.LastSeen = int64(binary.BigEndian.Uint64(v))
 	p.Failures = binary.BigEndian.Uint32(v[8:])
 	p.BannedUntil = int64(binary.BigEndian.Uint64(v[12:]))
+	v = v[20:]
+	switch {
+	case len(v) == 0: // a record from before the bucketed book
+	case len(v) >= 2 && len(v) == 2+int(v[1]) && v[0]&^peerTried == 0:
+		p.Tried = v[0]&peerTried != 0
+		p.Source = string(v[2:])
+	default:
+		return p, fmt.Errorf("peer record %x: bad length or flags: %w", id, ErrCorrupt)
+	}
 	return p, nil
 }
 
@@ -79,6 +107,9 @@ func (s *Store) PutPeers(put []PeerRecord, remove [][32]byte) error {
 	for i := range put {
 		if len(put[i].Addr) == 0 || len(put[i].Addr) > maxPeerAddr {
 			return fmt.Errorf("put peers: address of %x: length %d not in 1..%d", put[i].ID, len(put[i].Addr), maxPeerAddr)
+		}
+		if len(put[i].Source) > maxPeerSource {
+			return fmt.Errorf("put peers: source of %x: length %d over %d", put[i].ID, len(put[i].Source), maxPeerSource)
 		}
 	}
 	return s.wrapErr("put peers", s.boltUpdate("put peers", func(tx *bolt.Tx) error {

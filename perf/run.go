@@ -28,6 +28,9 @@ type Sizes struct {
 	ScaleTxs      []int         // sizes of the scaling rows (ingest, import and sync)
 	ScalePeers    []int         // peer counts of the scaling rows
 	ScalePeersTxs int           // transfers synced in the peer-scaling rows
+	AddrPeers     int           // unreachable peers in the address flood's bundle
+	AddrAdds      int           // and added one by one with POST /v1/peers
+	AddrWindow    time.Duration // each window of the address-flood figure
 }
 
 // Full are the sizes of the table.
@@ -36,6 +39,7 @@ var Full = Sizes{
 	ReadyBlocks: []int{3_000, 30_000}, ReadyRuns: 5, SigtermRuns: 5, HopRounds: 5,
 	RSSTxs: 100_000, RSSPeers: 8, WireTxs: 10_000,
 	ScaleTxs: []int{1_000, 10_000, 100_000}, ScalePeers: []int{1, 2, 4, 8}, ScalePeersTxs: 10_000,
+	AddrPeers: 10_000, AddrAdds: 300, AddrWindow: 20 * time.Second,
 }
 
 // Quick are small sizes for a run of a few seconds per figure: the table's shape, not its figures.
@@ -44,6 +48,7 @@ var Quick = Sizes{
 	ReadyBlocks: []int{300}, ReadyRuns: 3, SigtermRuns: 1, HopRounds: 1,
 	RSSTxs: 4_000, RSSPeers: 2, WireTxs: 2_000,
 	ScaleTxs: []int{1_000, 4_000}, ScalePeers: []int{1, 2}, ScalePeersTxs: 2_000,
+	AddrPeers: 10_000, AddrAdds: 300, AddrWindow: 5 * time.Second,
 }
 
 // measurement is one selectable part of the run.
@@ -70,6 +75,7 @@ var measurements = []measurement{
 	{name: "rss", run: rss},
 	{name: "wire", run: wire},
 	{name: "flood", run: flood},
+	{name: "addr-flood", run: addrFlood},
 	{name: "scale-ingest", run: scaleIngest},
 	{name: "scale-import", run: scaleImport},
 	{name: "scale-sync", run: scaleSync},

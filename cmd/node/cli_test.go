@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/actorchain/actorchain/actors"
+	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/config"
 )
 
@@ -317,7 +318,6 @@ func TestPeersAgainstRunningNode(t *testing.T) {
 	if !slices.ContainsFunc(b.Peers, func(p actors.BundlePeer) bool { return p.ID == somePeer(0).ID }) {
 		t.Fatalf("export from the running node lacks the imported peer: %+v", b)
 	}
-
 	// A second node of the same chain: peers add makes the first dial it now.
 	home2, _ := initHome(t, dir, "b", "--chain", filepath.Join(home, "node.yaml"))
 	base2 := freePorts(t, 2)
@@ -337,6 +337,24 @@ func TestPeersAgainstRunningNode(t *testing.T) {
 		id2 = st.NodeID
 		return err == nil
 	})
+	// A full book's bundle (as many peers as the book holds, each with the longest address, over
+	// the 1 MiB other API bodies get) imports through the API too (into the second, fresh node). The host is one 249-character
+	// label, not a valid DNS name: the node's dials of it fail without a lookup.
+	host := strings.Repeat("h", 255-len(":65535"))
+	var full []actors.BundlePeer
+	for i := range actors.MaxBundlePeers {
+		p := somePeer(0)
+		p.ID, p.Addr = fmt.Sprintf("%064x", 1000+i), fmt.Sprintf("%s:%d", host, 1+i%65535)
+		full = append(full, p)
+	}
+	fullFile := bundleWith(t, home2, full...)
+	if fi, err := os.Stat(fullFile); err != nil || fi.Size() <= api.DefaultMaxBodyBytes {
+		t.Fatalf("the full bundle file: %v, %v; want over 1 MiB", fi, err)
+	}
+	if got := decode[map[string]int](t, cli(t, "peers", "import", "--home", home2, fullFile).want(t, exitOK)); got["added"] < 1 {
+		t.Fatalf("import of a full book's bundle into the second running node answered %v", got)
+	}
+
 	out := cli(t, "peers", "add", "--home", home, fmt.Sprintf("%s@127.0.0.1:%d", id2, base2)).want(t, exitOK)
 	if !strings.Contains(out, "dialling") {
 		t.Fatalf("peers add printed %q", out)
