@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	crand "crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -64,8 +65,13 @@ func (r *runner) damage(ctx context.Context, k int, how string, seed uint64) (st
 	if err != nil {
 		return "", fmt.Errorf("node db salvage: %w: %s", err, firstLine(out))
 	}
+	var salvage bytes.Buffer
+	if json.Compact(&salvage, bytes.TrimSpace(out)) != nil {
+		salvage.Reset()
+		salvage.WriteString(firstLine(out))
+	}
 	return fmt.Sprintf("%s; %d transfers sent to other nodes first; node run refused it (%s); salvage: %s",
-		what, rescued, refusal, strings.TrimSpace(string(out))), nil
+		what, rescued, refusal, salvage.String()), nil
 }
 
 // rescueAcks waits (bounded) until the other nodes know every transfer node k acknowledged, and
