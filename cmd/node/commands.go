@@ -103,11 +103,7 @@ func newVerifyCmd(g *globals) *cobra.Command {
 		Short: "Re-execute the stored main chain from genesis and check every block and the account state (node stopped)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := g.loadConfig()
-			if err != nil {
-				return err
-			}
-			params, err := actors.ParamsFromConfig(cfg)
+			cfg, params, err := g.loadChain()
 			if err != nil {
 				return err
 			}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/chainstate"
 )
 
@@ -29,11 +28,7 @@ func newDBCmd(g *globals) *cobra.Command {
 		Short: "Check every page of the database and the chain; print {ok, path, pages, problems} (exit 1 unless ok)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := g.loadConfig()
-			if err != nil {
-				return err
-			}
-			params, err := actors.ParamsFromConfig(cfg)
+			cfg, params, err := g.loadChain()
 			if err != nil {
 				return err
 			}
@@ -55,11 +50,7 @@ func newDBCmd(g *globals) *cobra.Command {
 		Short: "Move the database aside and rebuild it from its readable part; print {moved_aside, height, blocks_recovered, peers_recovered, mempool_recovered}",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := g.loadConfig()
-			if err != nil {
-				return err
-			}
-			params, err := actors.ParamsFromConfig(cfg)
+			cfg, params, err := g.loadChain()
 			if err != nil {
 				return err
 			}

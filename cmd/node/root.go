@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/actorchain/actorchain/actors"
+	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
 )
 
@@ -127,6 +129,20 @@ func (g *globals) configFile(home string) string {
 }
 
 // loadConfig loads HOME's effective configuration (file plus environment).
+// loadChain loads the config and its chain parameters: what the offline database commands
+// (verify, db check, db salvage) need.
+func (g *globals) loadChain() (*config.Config, *chainstate.Params, error) {
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	params, err := actors.ParamsFromConfig(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, params, nil
+}
+
 func (g *globals) loadConfig() (*config.Config, error) {
 	home, err := g.homeDir()
 	if err != nil {
