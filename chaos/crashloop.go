@@ -44,9 +44,19 @@ func (r *runner) startCrashLoop(ctx context.Context, k int) *crashLoop {
 	if st, err := r.logs[k].Stat(); err == nil {
 		cl.logAt = st.Size()
 	}
+	// down marks the node as down for the rest of the run's faults (their changes wait for its
+	// restart) from the crash that exceeds the budget on: it is about to give up.
+	down := func(d bool) {
+		r.mu.Lock()
+		r.down[k] = d
+		r.mu.Unlock()
+	}
 	go func() {
 		defer close(cl.done)
 		for i := 1; i <= CrashLoopBudget+3; i++ {
+			if i == CrashLoopBudget+1 {
+				down(true)
+			}
 			select {
 			case <-p.done:
 				cl.exited, cl.exitErr = true, p.err

@@ -577,11 +577,9 @@ func (r *runner) apply(ctx context.Context, st Step, f Fault) (Result, string) {
 			err := cl.finish(r.logs[k].Name())
 			r.mu.Lock()
 			r.procs[k].expectExit = false // still running: any later exit is unexpected again
+			r.down[k] = cl.exited
 			r.mu.Unlock()
 			if cl.exited {
-				r.mu.Lock()
-				r.down[k] = true
-				r.mu.Unlock()
 				err = errors.Join(err, r.restart(ctx, k))
 			}
 			if err != nil {
@@ -595,7 +593,11 @@ func (r *runner) apply(ctx context.Context, st Step, f Fault) (Result, string) {
 	return ResultError, "unknown fault kind " + string(f.Kind)
 }
 
-// actorName resolves an actor role to a live actor of node k ("" when there is none).
+// actorWait bounds the wait for a live child of an actor role (a connection, a worker).
+const actorWait = 5 * time.Second
+
+// actorName resolves an actor role to a live actor of node k ("" when there is none within
+// actorWait).
 func (r *runner) actorName(ctx context.Context, k int, f Fault) (string, error) {
 	parent := ""
 	switch f.Actor {
@@ -606,22 +608,35 @@ func (r *runner) actorName(ctx context.Context, k int, f Fault) (string, error) 
 	default:
 		return f.Actor, nil
 	}
-	c, cancel := context.WithTimeout(ctx, submitTimeout)
-	defer cancel()
-	tree, err := r.clients[k].Actors(c)
-	if err != nil {
-		return "", fmt.Errorf("GET /v1/actors: %w", err)
-	}
+	// A node that restarted a moment ago may not have its connections yet: wait a little for a
+	// live child before skipping the fault.
 	var names []string
-	for _, a := range tree.Children {
-		if a.Name != parent {
-			continue
+	bound, cancel := context.WithTimeout(ctx, actorWait)
+	defer cancel()
+	var lastErr error
+	_ = poll(bound, 200*time.Millisecond, func() bool {
+		c, cancel := context.WithTimeout(bound, submitTimeout)
+		defer cancel()
+		tree, err := r.clients[k].Actors(c)
+		if err != nil {
+			lastErr = err
+			return false
 		}
-		for _, ch := range a.Children {
-			if ch.State == "running" {
-				names = append(names, ch.Name)
+		lastErr, names = nil, names[:0]
+		for _, a := range tree.Children {
+			if a.Name != parent {
+				continue
+			}
+			for _, ch := range a.Children {
+				if ch.State == "running" {
+					names = append(names, ch.Name)
+				}
 			}
 		}
+		return len(names) > 0
+	})
+	if lastErr != nil {
+		return "", fmt.Errorf("GET /v1/actors: %w", lastErr)
 	}
 	if len(names) == 0 {
 		return "", nil
