@@ -33,6 +33,9 @@ import (
 // damageRunBound bounds `node run` on a damaged database: it must exit 1 within it.
 const damageRunBound = 30 * time.Second
 
+// rescueBound bounds the hand-over of a damaged node's transfers to the other nodes.
+const rescueBound = 20 * time.Second
+
 // damage carries out the start of a damage fault on node k.
 func (r *runner) damage(ctx context.Context, k int, how string, seed uint64) (string, error) {
 	r.mu.Lock()
@@ -112,6 +115,10 @@ func (r *runner) rescueAcks(ctx context.Context, k int) (int, error) {
 		mine = append(mine[:0], left...)
 		return len(left) == 0
 	})
+	// The other nodes may all be down, frozen or refusing (a crash loop, a partition, failing
+	// commits): the hand-over is bounded, and what it could not hand over is an error of the step.
+	hand, cancelHand := context.WithTimeout(ctx, rescueBound)
+	defer cancelHand()
 	sent := 0
 	for _, a := range left {
 		r.mu.Lock()
@@ -121,8 +128,11 @@ func (r *runner) rescueAcks(ctx context.Context, k int) (int, error) {
 			return sent, fmt.Errorf("transfer %s acknowledged by node%d: its bytes were not kept", a.Hash, k)
 		}
 		target := (k + 1) % len(r.homes)
-		if _, _, ok := r.submit(ctx, tx, &target); !ok {
-			return sent, ctx.Err()
+		if _, _, ok := r.submit(hand, tx, &target); !ok {
+			if ctx.Err() != nil {
+				return sent, ctx.Err()
+			}
+			return sent, fmt.Errorf("%d transfers acknowledged only by node%d could not be handed to another node within %s", len(left)-sent, k, rescueBound)
 		}
 		sent++
 	}
