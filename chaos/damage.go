@@ -43,6 +43,9 @@ func (r *runner) damage(ctx context.Context, k int, how string, seed uint64) (st
 	r.mu.Unlock()
 	rescued, err := r.rescueAcks(ctx, k)
 	if err != nil {
+		r.mu.Lock()
+		r.down[k] = false // not stopped: it goes on serving
+		r.mu.Unlock()
 		return "", err
 	}
 	if err := r.stop(k); err != nil {

@@ -113,7 +113,8 @@ type runner struct {
 
 	mu     sync.Mutex
 	procs  []*proc
-	down   []bool // killed, restart pending
+	all    []*proc // every process started, for teardown (procs holds each node's latest)
+	down   []bool  // killed, restart pending
 	frozen []bool
 	acks   []ack
 	signed map[string]api.Tx // every acknowledged transfer by hash
@@ -341,6 +342,7 @@ func (r *runner) start(k int) error {
 	p := &proc{cmd: cmd, done: make(chan struct{})}
 	r.mu.Lock()
 	r.procs[k] = p
+	r.all = append(r.all, p)
 	r.down[k] = false
 	r.mu.Unlock()
 	r.wg.Add(1)
@@ -420,6 +422,19 @@ func (r *runner) kill(k int) error {
 		return nil
 	case <-time.After(10 * time.Second):
 		return fmt.Errorf("node%d still runs 10s after SIGKILL", k)
+	}
+}
+
+// running reports whether node k's latest process still runs.
+func (r *runner) running(k int) bool {
+	r.mu.Lock()
+	p := r.procs[k]
+	r.mu.Unlock()
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
 	}
 }
 
@@ -544,6 +559,9 @@ func (r *runner) apply(ctx context.Context, st Step, f Fault) (Result, string) {
 		return fail(r.pushClock(ctx, k))
 	case KindDamage:
 		if st.End {
+			if r.running(k) { // the start step failed before it stopped the node
+				return ResultSkipped, "the node was not stopped"
+			}
 			return fail(r.restart(ctx, k))
 		}
 		detail, err := r.damage(ctx, k, f.Damage, uint64(f.Pick))
@@ -831,10 +849,7 @@ func (r *runner) teardown() error {
 		delete(r.loops, i)
 	}
 	r.mu.Lock()
-	for _, p := range r.procs {
-		if p == nil {
-			continue
-		}
+	for _, p := range r.all {
 		select {
 		case <-p.done:
 		default:
