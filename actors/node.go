@@ -59,9 +59,8 @@ type Options struct {
 	// into or out of the mempool (trace.go): the acknowledgement stress test traces every
 	// acknowledgement with it. Nil: no trace.
 	CommitTrace io.Writer
-	// MinBlockInterval paces this node's own mining: a template is not handed to the workers
-	// sooner than this after the tip's time, so a devnet at trivial difficulty makes dozens of
-	// blocks a second, not thousands that no peer can follow. Zero: 20 ms; negative: no pacing.
+	// MinBlockInterval overrides mining.min_block_interval, the pacing of this node's own
+	// mining (tests and benchmarks): zero keeps the config's value; negative: no pacing.
 	// It is local policy only: blocks from others are never judged by it.
 	MinBlockInterval time.Duration
 }
@@ -382,12 +381,17 @@ func (n *Node) workers() int {
 	return runtime.NumCPU()
 }
 
+// minBlockInterval is the pacing of this node's own mining: a template is not handed to the
+// workers sooner than this after the tip's time, so a devnet at trivial difficulty makes about
+// ten blocks a second, not thousands that no peer can follow, and a follower a block or two
+// behind is behind by a fraction of a second. It is local policy only: blocks from others are
+// never judged by it.
 func (n *Node) minBlockInterval() time.Duration {
 	switch d := n.opts.MinBlockInterval; {
 	case d < 0:
 		return 0
 	case d == 0:
-		return 20 * time.Millisecond
+		return n.cfg.Mining.MinBlockInterval
 	default:
 		return d
 	}

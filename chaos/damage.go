@@ -36,6 +36,16 @@ const damageRunBound = 30 * time.Second
 // rescueBound bounds the hand-over of a damaged node's transfers to the other nodes.
 const rescueBound = 20 * time.Second
 
+// notHandedOver is why a damage fault is skipped: some transfers only node k acknowledged could
+// not be sent to another node within rescueBound (the others were down, in crash loops, cut off
+// or refusing). Damaging that disk would lose acknowledged transfers by construction, which is a
+// lost disk, not a fault the node could survive; so the node is left running and serves on.
+type notHandedOver struct{ node, left int }
+
+func (e *notHandedOver) Error() string {
+	return fmt.Sprintf("%d transfers acknowledged only by node%d could not be handed to another node within %s", e.left, e.node, rescueBound)
+}
+
 // damage carries out the start of a damage fault on node k.
 func (r *runner) damage(ctx context.Context, k int, how string, seed uint64) (string, error) {
 	r.mu.Lock()
@@ -135,7 +145,7 @@ func (r *runner) rescueAcks(ctx context.Context, k int) (int, error) {
 			if ctx.Err() != nil {
 				return sent, ctx.Err()
 			}
-			return sent, fmt.Errorf("%d transfers acknowledged only by node%d could not be handed to another node within %s", len(left)-sent, k, rescueBound)
+			return sent, &notHandedOver{node: k, left: len(left) - sent}
 		}
 		sent++
 	}

@@ -565,6 +565,10 @@ func (r *runner) apply(ctx context.Context, st Step, f Fault) (Result, string) {
 			return fail(r.restart(ctx, k))
 		}
 		detail, err := r.damage(ctx, k, f.Damage, uint64(f.Pick))
+		var skip *notHandedOver
+		if errors.As(err, &skip) {
+			return ResultSkipped, skip.Error() + ": the disk is left whole and the node serves on"
+		}
 		if err != nil {
 			return fail(err)
 		}

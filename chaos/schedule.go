@@ -210,6 +210,9 @@ func Plan(seed int64, s Settings) ([]Fault, error) {
 	// busy[k] is when each kind of per-node fault on node k ends (process faults share one entry).
 	type busy struct{ proc, storage, clock, flood time.Duration }
 	nodes := make([]busy, s.Nodes)
+	// alone[k] is when the last partition that leaves node k on its own ends: a connection actor
+	// fault on it then would find no connection to hit.
+	alone := make([]time.Duration, s.Nodes)
 	order := rng.Perm(len(Kinds))
 	// Actor faults go through the roles in a seeded order, so every len(Actors) of them hit each.
 	roles, nactor := rng.Perm(len(Actors)), 0
@@ -280,6 +283,9 @@ func Plan(seed int64, s Settings) ([]Fault, error) {
 			dur = min(dur, s.Duration-t)
 		}
 		f := Fault{At: t, Kind: kind}
+		if kind == KindActor && Actors[roles[nactor%len(roles)]] == ActorConn {
+			cands = connected(cands, alone, t)
+		}
 		if kind != KindPartition && kind != KindLink {
 			f.Node = cands[rng.IntN(len(cands))]
 		}
@@ -302,6 +308,13 @@ func Plan(seed int64, s Settings) ([]Fault, error) {
 			perm := rng.Perm(s.Nodes)
 			f.Group = perm[:1+rng.IntN(s.Nodes-1)]
 			slices.Sort(f.Group)
+			switch {
+			case len(f.Group) == 1:
+				alone[f.Group[0]] = max(alone[f.Group[0]], t+f.For)
+			case len(f.Group) == s.Nodes-1:
+				rest := perm[len(f.Group)]
+				alone[rest] = max(alone[rest], t+f.For)
+			}
 		case KindLink:
 			f.For = dur
 			perm := rng.Perm(s.Nodes)
@@ -333,6 +346,21 @@ func Plan(seed int64, s Settings) ([]Fault, error) {
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// connected keeps the candidates that some partition does not leave alone at t (all of them when
+// every candidate is alone: the fault is then skipped at run time, as it would be anyway).
+func connected(cands []int, alone []time.Duration, t time.Duration) []int {
+	var ks []int
+	for _, k := range cands {
+		if alone[k] <= t {
+			ks = append(ks, k)
+		}
+	}
+	if len(ks) == 0 {
+		return cands
+	}
+	return ks
 }
 
 // Step is one action of a run's timeline: the start of a fault, or the end of a lasting one.

@@ -84,6 +84,9 @@ type Mining struct {
 	Enabled bool   `mapstructure:"enabled"`
 	Workers int    `mapstructure:"workers"`  // 0..1024, 0 = one per CPU
 	KeyFile string `mapstructure:"key_file"` // block sealing key; rewards go to its address
+	// MinBlockInterval paces this node's own mining (local policy, >= 0, 0 = unpaced): no
+	// template goes to the workers sooner than this after the tip's time.
+	MinBlockInterval time.Duration `mapstructure:"min_block_interval"`
 }
 
 // API configures the HTTP API.
@@ -131,7 +134,7 @@ func Default() *Config {
 			MaxOutbound: 8,
 		},
 		Mempool:     Mempool{MaxTxs: 50000},
-		Mining:      Mining{Enabled: true, Workers: 0, KeyFile: "keys/miner.key"},
+		Mining:      Mining{Enabled: true, Workers: 0, KeyFile: "keys/miner.key", MinBlockInterval: 100 * time.Millisecond},
 		API:         API{Listen: "127.0.0.1:8600"},
 		Supervision: Supervision{MaxRestarts: 10, Window: 5 * time.Minute},
 	}

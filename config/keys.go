@@ -112,6 +112,11 @@ var entries = []entry{
 	{"mining.key_file", func(c *Config) any { return &c.Mining.KeyFile },
 		"The block sealing key; block rewards go to its address. Relative to HOME.",
 		func(c *Config) *Error { return checkPath("mining.key_file", c.Mining.KeyFile) }},
+	{"mining.min_block_interval", func(c *Config) any { return &c.Mining.MinBlockInterval },
+		"Local pacing of own mining (>= 0; 0s: unpaced): no template goes to the workers sooner than this after the tip's time. Blocks from others are never judged by it.",
+		func(c *Config) *Error {
+			return checkNonNegativeDuration("mining.min_block_interval", c.Mining.MinBlockInterval)
+		}},
 
 	{"api.listen", func(c *Config) any { return &c.API.Listen },
 		`TCP address (HOST:PORT) of the HTTP API; "" disables the API.`,

@@ -159,7 +159,7 @@ debug: {fault_injection: true, pprof: true}
 		P2P: P2P{Listen: "0.0.0.0:9000", ExternalAddr: "node.example.com:9000",
 			Seeds: []string{v2 + "@10.0.0.1:9000"}, MaxInbound: 0, MaxOutbound: 3},
 		Mempool:     Mempool{MaxTxs: 7},
-		Mining:      Mining{Enabled: false, Workers: 4, KeyFile: filepath.Join(home, "m.key")},
+		Mining:      Mining{Enabled: false, Workers: 4, KeyFile: filepath.Join(home, "m.key"), MinBlockInterval: 100 * time.Millisecond},
 		API:         API{Listen: ""},
 		Supervision: Supervision{MaxRestarts: 10, Window: 5 * time.Minute}, // not in the file: defaults
 		Debug:       Debug{FaultInjection: true, Pprof: true},

@@ -76,6 +76,13 @@ func checkPositiveDuration(key string, d time.Duration) *Error {
 	return nil
 }
 
+func checkNonNegativeDuration(key string, d time.Duration) *Error {
+	if d < 0 {
+		return newError(key, fmt.Sprintf("must be >= 0, got %s", d))
+	}
+	return nil
+}
+
 func checkChainID(id string) *Error {
 	ok := len(id) >= 1 && len(id) <= 64
 	for i := 0; ok && i < len(id); i++ {

@@ -122,6 +122,7 @@ func TestValidate(t *testing.T) {
 		{"workers 1025", func(c *Config) { c.Mining.Workers = 1025 }, "mining.workers", "must be between 0 and 1024, got 1025"},
 		{"workers -1", func(c *Config) { c.Mining.Workers = -1 }, "mining.workers", "must be between 0 and 1024, got -1"},
 		{"miner key empty", func(c *Config) { c.Mining.KeyFile = "" }, "mining.key_file", "must not be empty"},
+		{"negative pacing", func(c *Config) { c.Mining.MinBlockInterval = -time.Second }, "mining.min_block_interval", "must be >= 0, got -1s"},
 
 		{"api listen empty", func(c *Config) { c.API.Listen = "" }, "", ""},
 		{"api listen bad", func(c *Config) { c.API.Listen = "localhost" }, "api.listen", `must be "" or HOST:PORT: must be HOST:PORT, got "localhost"`},

@@ -79,6 +79,9 @@ func addrFloodRound(l *Lab, peers, adds int, window time.Duration) (*addrFloodFi
 			c.Chain.PowBits = 12
 			c.Mining.Enabled = true
 			c.Mining.Workers = 1
+			// 20 ms pacing, not the default 100: the block rate is then bound by commit
+			// latency (what address-book writes would slow) and the CPU by mining's work.
+			c.Mining.MinBlockInterval = 20 * time.Millisecond
 			c.P2P.Listen = "127.0.0.1:0"
 		})
 		if err != nil {
