@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -73,7 +74,6 @@ func newMinerActor(n *Node) *minerActor {
 	m.ranges = powworker.Split(m.workers)
 	specs := make([]supervisor.Spec, m.workers)
 	for i := range specs {
-		i := i
 		specs[i] = supervisor.Spec{
 			Name:      fmt.Sprintf("worker-%d", i),
 			Producer:  func() actor.Actor { return &workerActor{n: n, index: i} },
@@ -404,7 +404,7 @@ func (w *workerActor) start(ctx actor.Context, job *mineJob) {
 			res := powworker.Search(hdr, job.Bits, powworker.Range{Start: r.Start, Count: n}, 0, stop)
 			hashes.Add(float64(res.Hashes))
 			if res.Found {
-				root.Send(parent, &workerFound{ID: job.ID, TimeMs: beUint64(hdr[chainstate.WorkTimeOffset:]), Nonce: res.Nonce})
+				root.Send(parent, &workerFound{ID: job.ID, TimeMs: binary.BigEndian.Uint64(hdr[chainstate.WorkTimeOffset:]), Nonce: res.Nonce})
 				return
 			}
 			if !res.Done {
@@ -417,10 +417,4 @@ func (w *workerActor) start(ctx actor.Context, job *mineJob) {
 			root.Send(parent, &workerExhausted{ID: job.ID, Index: w.index})
 		}
 	}()
-}
-
-func beUint64(b []byte) uint64 {
-	_ = b[7]
-	return uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 |
-		uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7])
 }

@@ -138,6 +138,12 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("miner key: %w", err)
 	}
+	for _, path := range []string{cfg.Node.KeyFile, cfg.Mining.KeyFile} {
+		// A key others can read still works, but the operator should know (docs/operations.md).
+		if err := chainstate.CheckKeyFileMode(path); err != nil {
+			opts.Logger.Warn("key file is readable or writable by others: chmod 600 it", "err", err)
+		}
+	}
 	store, err := chainstate.Open(cfg.Storage.Path, params, cfg.Storage.OpenTimeout)
 	if err != nil {
 		return nil, err

@@ -2,8 +2,10 @@ package resilience_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -301,4 +303,36 @@ func TestHomeInUseFailsFast(t *testing.T) {
 			t.Fatal("the node process did not exit within 10s of SIGTERM")
 		}
 	})
+}
+
+// TestKeyFileReadableByOthersWarns: a node whose key files others can read starts (the key
+// still works) and logs one warning per such file naming it; with mode 0600 it logs none.
+func TestKeyFileReadableByOthersWarns(t *testing.T) {
+	h := newHome(t, func(c *config.Config) { c.Chain.PowBits = 10; c.Mining.Enabled = false })
+	warnings := func(t *testing.T) string {
+		t.Helper()
+		lb := &logBuffer{}
+		n, err := actors.Start(h.cfg, actors.Options{Logger: slog.New(slog.NewJSONHandler(lb, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range lb.records("key file is readable or writable by others: chmod 600 it") {
+			out = append(out, fmt.Sprint(r["err"]))
+		}
+		return strings.Join(out, "\n")
+	}
+	if w := warnings(t); w != "" {
+		t.Fatalf("mode 0600 keys logged %s", w)
+	}
+	if err := os.Chmod(h.cfg.Mining.KeyFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w := warnings(t)
+	if !strings.Contains(w, h.cfg.Mining.KeyFile) || !strings.Contains(w, "0644") || strings.Contains(w, h.cfg.Node.KeyFile) {
+		t.Fatalf("a 0644 miner key: warnings %q, want one naming %s and its mode", w, h.cfg.Mining.KeyFile)
+	}
 }
