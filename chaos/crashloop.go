@@ -44,60 +44,68 @@ func (r *runner) startCrashLoop(ctx context.Context, k int) *crashLoop {
 	if st, err := r.logs[k].Stat(); err == nil {
 		cl.logAt = st.Size()
 	}
-	// down marks the node as down for the rest of the run's faults (their changes wait for its
-	// restart) from the crash that exceeds the budget on: it is about to give up.
-	down := func(d bool) {
-		r.mu.Lock()
-		r.down[k] = d
-		r.mu.Unlock()
-	}
-	go func() {
-		defer close(cl.done)
-		for i := 1; i <= CrashLoopBudget+3; i++ {
-			if i == CrashLoopBudget+1 {
-				down(true)
-			}
-			select {
-			case <-p.done:
-				cl.exited, cl.exitErr = true, p.err
-				return
-			case <-lctx.Done():
-				return
-			default:
-			}
-			c, cancel := context.WithTimeout(lctx, submitTimeout)
-			if err := r.clients[k].Crash(c, "consensus"); err != nil {
-				cl.lastErr = err.Error()
-			} else {
-				cl.crashes = i
-			}
-			cancel()
-			next := time.After(CrashLoopInterval)
-		watch:
-			for {
-				if cl.unhealthyAt == 0 && r.healthCode(lctx, k) == http.StatusServiceUnavailable {
-					cl.unhealthyAt = i
-				}
-				select {
-				case <-p.done:
-					cl.exited, cl.exitErr = true, p.err
-					return
-				case <-lctx.Done():
-					return
-				case <-next:
-					break watch
-				case <-time.After(100 * time.Millisecond): // health polling interval
-				}
-			}
+	go r.crashLoop(lctx, k, p, cl)
+	return cl
+}
+
+// crashLoop crashes node k's consensus every CrashLoopInterval, CrashLoopBudget+3 times, watching
+// its health between crashes, until the process exits or ctx ends; it closes cl.done.
+func (r *runner) crashLoop(ctx context.Context, k int, p *proc, cl *crashLoop) {
+	defer close(cl.done)
+	for i := 1; i <= CrashLoopBudget+3; i++ {
+		if i == CrashLoopBudget+1 {
+			// From the crash that exceeds the budget on, the node is about to give up: it counts
+			// as down for the rest of the run's faults (their changes wait for its restart).
+			r.mu.Lock()
+			r.down[k] = true
+			r.mu.Unlock()
 		}
-		select { // the last crash is past the budget: the ordered stop follows
+		select {
 		case <-p.done:
 			cl.exited, cl.exitErr = true, p.err
-		case <-lctx.Done():
-		case <-time.After(20 * time.Second):
+			return
+		case <-ctx.Done():
+			return
+		default:
 		}
-	}()
-	return cl
+		c, cancel := context.WithTimeout(ctx, submitTimeout)
+		if err := r.clients[k].Crash(c, "consensus"); err != nil {
+			cl.lastErr = err.Error()
+		} else {
+			cl.crashes = i
+		}
+		cancel()
+		if !r.watchHealth(ctx, k, i, p, cl) {
+			return
+		}
+	}
+	select { // the last crash is past the budget: the ordered stop follows
+	case <-p.done:
+		cl.exited, cl.exitErr = true, p.err
+	case <-ctx.Done():
+	case <-time.After(20 * time.Second):
+	}
+}
+
+// watchHealth polls node k's health until the next crash is due, noting the first crash (i)
+// after which it answered 503. False when the process exited or ctx ended.
+func (r *runner) watchHealth(ctx context.Context, k, i int, p *proc, cl *crashLoop) bool {
+	next := time.After(CrashLoopInterval)
+	for {
+		if cl.unhealthyAt == 0 && r.healthCode(ctx, k) == http.StatusServiceUnavailable {
+			cl.unhealthyAt = i
+		}
+		select {
+		case <-p.done:
+			cl.exited, cl.exitErr = true, p.err
+			return false
+		case <-ctx.Done():
+			return false
+		case <-next:
+			return true
+		case <-time.After(100 * time.Millisecond): // health polling interval
+		}
+	}
 }
 
 // healthCode returns the status of node k's GET /v1/health (0 when it does not answer).

@@ -153,68 +153,96 @@ func setupNetns(ctx context.Context, n int) (_ *netns, err error) {
 			_ = ns.close()
 		}
 	}()
-	run := func(name string, args ...string) {
-		if err == nil {
-			err = ipCmd(ctx, name, args...)
-		}
+	b := &nsBuilder{ctx: ctx, ns: ns}
+	b.network(n)
+	b.shaping(n)
+	if b.err != nil {
+		return nil, b.err
 	}
-	addNS := func(name string) {
-		run("ip", "netns", "add", name)
-		if err == nil {
-			ns.madeNS = append(ns.madeNS, name)
-		}
-		run("ip", "-n", name, "link", "set", "lo", "up")
+	b.probeNetem(n)
+	return ns, b.err
+}
+
+// nsBuilder runs the ip and tc commands that build a netns network, stopping at the first error
+// (kept in err); what it made is recorded in ns for close.
+type nsBuilder struct {
+	ctx context.Context
+	ns  *netns
+	err error
+}
+
+func (b *nsBuilder) run(name string, args ...string) {
+	if b.err == nil {
+		b.err = ipCmd(b.ctx, name, args...)
 	}
-	addNS(ns.bridge)
-	run("ip", "-n", ns.bridge, "link", "add", "br0", "type", "bridge")
-	run("ip", "-n", ns.bridge, "link", "set", "br0", "up")
+}
+
+func (b *nsBuilder) addNS(name string) {
+	b.run("ip", "netns", "add", name)
+	if b.err == nil {
+		b.ns.madeNS = append(b.ns.madeNS, name)
+	}
+	b.run("ip", "-n", name, "link", "set", "lo", "up")
+}
+
+// network makes the bridge namespace, one namespace per node with a veth on the bridge, and the
+// harness's own veth on it.
+func (b *nsBuilder) network(n int) {
+	ns := b.ns
+	b.addNS(ns.bridge)
+	b.run("ip", "-n", ns.bridge, "link", "add", "br0", "type", "bridge")
+	b.run("ip", "-n", ns.bridge, "link", "set", "br0", "up")
 	for k := 0; k < n; k++ {
 		name := fmt.Sprintf("%s-n%d", ns.tag, k)
 		port := fmt.Sprintf("p%d", k)
-		addNS(name)
+		b.addNS(name)
 		ns.nodes = append(ns.nodes, name)
-		run("ip", "link", "add", "eth0", "netns", name, "type", "veth", "peer", "name", port, "netns", ns.bridge)
-		run("ip", "-n", name, "addr", "add", ns.addr(k).String()+"/24", "dev", "eth0")
-		run("ip", "-n", name, "link", "set", "eth0", "up")
-		run("ip", "-n", ns.bridge, "link", "set", port, "master", "br0", "up")
+		b.run("ip", "link", "add", "eth0", "netns", name, "type", "veth", "peer", "name", port, "netns", ns.bridge)
+		b.run("ip", "-n", name, "addr", "add", ns.addr(k).String()+"/24", "dev", "eth0")
+		b.run("ip", "-n", name, "link", "set", "eth0", "up")
+		b.run("ip", "-n", ns.bridge, "link", "set", port, "master", "br0", "up")
 	}
-	run("ip", "link", "add", ns.hostIf, "type", "veth", "peer", "name", "host", "netns", ns.bridge)
-	if err == nil {
+	b.run("ip", "link", "add", ns.hostIf, "type", "veth", "peer", "name", "host", "netns", ns.bridge)
+	if b.err == nil {
 		ns.madeHost = true
 	}
-	run("ip", "-n", ns.bridge, "link", "set", "host", "master", "br0", "up")
-	run("ip", "addr", "add", ns.hostAddr().String()+"/24", "dev", ns.hostIf)
-	run("ip", "link", "set", ns.hostIf, "up")
-	if err != nil {
-		return nil, err
-	}
-	// Per node: htb with a default class, and one class per other node chosen by destination.
-	for k := 0; k < n; k++ {
-		run("tc", "-n", ns.nodes[k], "qdisc", "add", "dev", "eth0", "root", "handle", "1:", "htb", "default", "1")
-		run("tc", "-n", ns.nodes[k], "class", "add", "dev", "eth0", "parent", "1:", "classid", "1:1", "htb", "rate", "10gbit", "quantum", "60000")
+	b.run("ip", "-n", ns.bridge, "link", "set", "host", "master", "br0", "up")
+	b.run("ip", "addr", "add", ns.hostAddr().String()+"/24", "dev", ns.hostIf)
+	b.run("ip", "link", "set", ns.hostIf, "up")
+}
+
+// shaping gives each node's eth0 an htb with a default class, and one class per other node
+// chosen by destination.
+func (b *nsBuilder) shaping(n int) {
+	ns := b.ns
+	for k := 0; k < n && b.err == nil; k++ {
+		b.run("tc", "-n", ns.nodes[k], "qdisc", "add", "dev", "eth0", "root", "handle", "1:", "htb", "default", "1")
+		b.run("tc", "-n", ns.nodes[k], "class", "add", "dev", "eth0", "parent", "1:", "classid", "1:1", "htb", "rate", "10gbit", "quantum", "60000")
 		for j := 0; j < n; j++ {
 			if j == k {
 				continue
 			}
 			class := ns.class(j)
-			run("tc", "-n", ns.nodes[k], "class", "add", "dev", "eth0", "parent", "1:", "classid", class, "htb", "rate", "10gbit", "quantum", "60000")
-			run("tc", "-n", ns.nodes[k], "qdisc", "add", "dev", "eth0", "parent", class, "handle", ns.leaf(j), "pfifo", "limit", "1000")
-			run("tc", "-n", ns.nodes[k], "filter", "add", "dev", "eth0", "parent", "1:", "protocol", "ip", "prio", "1",
+			b.run("tc", "-n", ns.nodes[k], "class", "add", "dev", "eth0", "parent", "1:", "classid", class, "htb", "rate", "10gbit", "quantum", "60000")
+			b.run("tc", "-n", ns.nodes[k], "qdisc", "add", "dev", "eth0", "parent", class, "handle", ns.leaf(j), "pfifo", "limit", "1000")
+			b.run("tc", "-n", ns.nodes[k], "filter", "add", "dev", "eth0", "parent", "1:", "protocol", "ip", "prio", "1",
 				"u32", "match", "ip", "dst", ns.addr(j).String()+"/32", "flowid", class)
 		}
 	}
-	if err != nil {
-		return nil, err
+}
+
+// probeNetem finds out whether the kernel has netem: it tries it on one leaf and puts the pfifo
+// back.
+func (b *nsBuilder) probeNetem(n int) {
+	ns := b.ns
+	if n < 2 {
+		return
 	}
-	// Is there netem? Try it on one leaf and put the pfifo back.
-	if n > 1 {
-		j := 1
-		if ipCmd(ctx, "tc", "-n", ns.nodes[0], "qdisc", "replace", "dev", "eth0", "parent", ns.class(j), "handle", ns.leaf(j), "netem", "delay", "0ms") == nil {
-			ns.netem = true
-			run("tc", "-n", ns.nodes[0], "qdisc", "replace", "dev", "eth0", "parent", ns.class(j), "handle", ns.leaf(j), "pfifo", "limit", "1000")
-		}
+	j := 1
+	if ipCmd(b.ctx, "tc", "-n", ns.nodes[0], "qdisc", "replace", "dev", "eth0", "parent", ns.class(j), "handle", ns.leaf(j), "netem", "delay", "0ms") == nil {
+		ns.netem = true
+		b.run("tc", "-n", ns.nodes[0], "qdisc", "replace", "dev", "eth0", "parent", ns.class(j), "handle", ns.leaf(j), "pfifo", "limit", "1000")
 	}
-	return ns, err
 }
 
 // addr is node k's address, hostAddr the harness's.

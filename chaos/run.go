@@ -179,12 +179,22 @@ func Run(ctx context.Context, cfg Config) (tr *Transcript, err error) {
 	if err := r.startAll(ctx); err != nil {
 		return tr, err
 	}
-	// Load: genesis wallets fund the senders, then every sender sends until the heal.
+	if err := r.runLoad(ctx, tr); err != nil {
+		return tr, err
+	}
+	r.check(ctx, tr)
+	return tr, nil
+}
+
+// runLoad funds the senders from the genesis wallets, then runs the schedule and the heal while
+// every sender sends until the heal; it returns when the load has stopped.
+func (r *runner) runLoad(ctx context.Context, tr *Transcript) error {
+	cfg, n := r.cfg, len(r.homes)
 	wallets := make([]*account, n)
 	for k, h := range r.homes {
 		key, err := chainstate.LoadSigningKey(h.WalletKey)
 		if err != nil {
-			return tr, err
+			return err
 		}
 		wallets[k] = newAccount(key)
 	}
@@ -193,7 +203,7 @@ func Run(ctx context.Context, cfg Config) (tr *Transcript, err error) {
 		senders[i] = newAccount(senderKey(cfg.Seed, i))
 	}
 	if err := r.fund(ctx, wallets, senders, 2*cfg.Converge); err != nil {
-		return tr, err
+		return err
 	}
 	r.printf("chaos: %d senders funded at %.1fs; schedule starts\n", len(senders), time.Since(r.began).Seconds())
 	loadCtx, stopLoad := context.WithCancel(ctx)
@@ -214,11 +224,7 @@ func Run(ctx context.Context, cfg Config) (tr *Transcript, err error) {
 	}
 	stopLoad()
 	lwg.Wait()
-	if ctx.Err() != nil {
-		return tr, ctx.Err()
-	}
-	r.check(ctx, tr)
-	return tr, nil
+	return ctx.Err()
 }
 
 func (r *runner) printf(format string, a ...any) {
@@ -484,57 +490,13 @@ func (r *runner) schedule(ctx context.Context, tr *Transcript) {
 // apply carries out one step.
 func (r *runner) apply(ctx context.Context, st Step, f Fault) (Result, string) {
 	k := f.Node
-	fail := func(err error) (Result, string) {
-		if err == nil {
-			return ResultOK, ""
-		}
-		return ResultError, strings.ReplaceAll(err.Error(), "\n", "; ")
-	}
 	switch f.Kind {
 	case KindKill:
-		if st.End {
-			return fail(r.restart(ctx, k))
-		}
-		if err := r.kill(k); err != nil {
-			return fail(err)
-		}
-		if f.For == 0 {
-			return fail(r.restart(ctx, k))
-		}
-		return ResultOK, ""
+		return r.applyKill(ctx, st, f)
 	case KindFreeze:
-		if st.End {
-			if err := r.signal(k, syscall.SIGCONT); err != nil {
-				return fail(err)
-			}
-			r.mu.Lock()
-			r.frozen[k] = false
-			r.mu.Unlock()
-			return fail(r.push(ctx, k, false))
-		}
-		r.mu.Lock()
-		r.frozen[k] = true
-		r.mu.Unlock()
-		return fail(r.signal(k, syscall.SIGSTOP))
+		return r.applyFreeze(ctx, st, k)
 	case KindActor:
-		name, err := r.actorName(ctx, k, f)
-		if err != nil {
-			return fail(err)
-		}
-		if name == "" {
-			return ResultSkipped, "node" + fmt.Sprint(k) + " has no " + f.Actor
-		}
-		c, cancel := context.WithTimeout(ctx, submitTimeout)
-		defer cancel()
-		if f.Action == "kill" {
-			err = r.clients[k].Kill(c, name)
-		} else {
-			err = r.clients[k].Crash(c, name)
-		}
-		if err != nil {
-			return fail(fmt.Errorf("%s %s: %w", f.Action, name, err))
-		}
-		return ResultOK, name
+		return r.applyActor(ctx, f)
 	case KindPartition, KindLink:
 		r.mu.Lock()
 		if st.End {
@@ -543,12 +505,12 @@ func (r *runner) apply(ctx context.Context, st Step, f Fault) (Result, string) {
 			r.active = append(r.active, st.Fault)
 		}
 		r.mu.Unlock()
-		return fail(r.applyLinks(ctx))
+		return stepResult(r.applyLinks(ctx))
 	case KindStorage:
 		r.mu.Lock()
 		r.storage[k] = !st.End
 		r.mu.Unlock()
-		return fail(r.pushStorage(ctx, k))
+		return stepResult(r.pushStorage(ctx, k))
 	case KindClock:
 		r.mu.Lock()
 		r.skew[k] = f.SkewS
@@ -556,63 +518,135 @@ func (r *runner) apply(ctx context.Context, st Step, f Fault) (Result, string) {
 			r.skew[k] = 0
 		}
 		r.mu.Unlock()
-		return fail(r.pushClock(ctx, k))
+		return stepResult(r.pushClock(ctx, k))
 	case KindDamage:
-		if st.End {
-			if r.running(k) { // the start step failed before it stopped the node
-				return ResultSkipped, "the node was not stopped"
-			}
-			return fail(r.restart(ctx, k))
-		}
-		detail, err := r.damage(ctx, k, f.Damage, uint64(f.Pick))
-		var skip *notHandedOver
-		if errors.As(err, &skip) {
-			return ResultSkipped, skip.Error() + ": the disk is left whole and the node serves on"
-		}
-		if err != nil {
-			return fail(err)
-		}
-		return ResultOK, detail
+		return r.applyDamage(ctx, st, f)
 	case KindFlood:
-		if st.End {
-			fl := r.floods[st.Fault]
-			delete(r.floods, st.Fault)
-			if fl == nil {
-				return ResultSkipped, "the flood did not start"
-			}
-			fl.stop()
-			return ResultOK, fl.String()
-		}
-		fl, err := r.startFlood(ctx, k)
-		if err != nil {
-			return fail(err)
-		}
-		r.floods[st.Fault] = fl
-		return ResultOK, ""
+		return r.applyFlood(ctx, st, k)
 	case KindCrashLoop:
-		if st.End {
-			cl := r.loops[st.Fault]
-			delete(r.loops, st.Fault)
-			if cl == nil {
-				return ResultSkipped, "the crash loop did not start"
-			}
-			err := cl.finish(r.logs[k].Name())
-			r.mu.Lock()
-			r.procs[k].expectExit = false // still running: any later exit is unexpected again
-			r.down[k] = cl.exited
-			r.mu.Unlock()
-			if cl.exited {
-				err = errors.Join(err, r.restart(ctx, k))
-			}
-			if err != nil {
-				return ResultError, strings.ReplaceAll(err.Error(), "\n", "; ") + " (" + cl.String() + ")"
-			}
-			return ResultOK, cl.String()
+		return r.applyCrashLoop(ctx, st, k)
+	}
+	return ResultError, "unknown fault kind " + string(f.Kind)
+}
+
+// stepResult is the result of a step that did err (nil: ok).
+func stepResult(err error) (Result, string) {
+	if err == nil {
+		return ResultOK, ""
+	}
+	return ResultError, strings.ReplaceAll(err.Error(), "\n", "; ")
+}
+
+func (r *runner) applyKill(ctx context.Context, st Step, f Fault) (Result, string) {
+	if st.End {
+		return stepResult(r.restart(ctx, f.Node))
+	}
+	if err := r.kill(f.Node); err != nil {
+		return stepResult(err)
+	}
+	if f.For == 0 {
+		return stepResult(r.restart(ctx, f.Node))
+	}
+	return ResultOK, ""
+}
+
+func (r *runner) applyFreeze(ctx context.Context, st Step, k int) (Result, string) {
+	if st.End {
+		if err := r.signal(k, syscall.SIGCONT); err != nil {
+			return stepResult(err)
 		}
+		r.mu.Lock()
+		r.frozen[k] = false
+		r.mu.Unlock()
+		return stepResult(r.push(ctx, k, false))
+	}
+	r.mu.Lock()
+	r.frozen[k] = true
+	r.mu.Unlock()
+	return stepResult(r.signal(k, syscall.SIGSTOP))
+}
+
+func (r *runner) applyActor(ctx context.Context, f Fault) (Result, string) {
+	k := f.Node
+	name, err := r.actorName(ctx, k, f)
+	if err != nil {
+		return stepResult(err)
+	}
+	if name == "" {
+		return ResultSkipped, "node" + fmt.Sprint(k) + " has no " + f.Actor
+	}
+	c, cancel := context.WithTimeout(ctx, submitTimeout)
+	defer cancel()
+	if f.Action == "kill" {
+		err = r.clients[k].Kill(c, name)
+	} else {
+		err = r.clients[k].Crash(c, name)
+	}
+	if err != nil {
+		return stepResult(fmt.Errorf("%s %s: %w", f.Action, name, err))
+	}
+	return ResultOK, name
+}
+
+func (r *runner) applyDamage(ctx context.Context, st Step, f Fault) (Result, string) {
+	k := f.Node
+	if st.End {
+		if r.running(k) { // the start step failed before it stopped the node
+			return ResultSkipped, "the node was not stopped"
+		}
+		return stepResult(r.restart(ctx, k))
+	}
+	detail, err := r.damage(ctx, k, f.Damage, uint64(f.Pick))
+	var skip *notHandedOver
+	if errors.As(err, &skip) {
+		return ResultSkipped, skip.Error() + ": the disk is left whole and the node serves on"
+	}
+	if err != nil {
+		return stepResult(err)
+	}
+	return ResultOK, detail
+}
+
+func (r *runner) applyFlood(ctx context.Context, st Step, k int) (Result, string) {
+	if st.End {
+		fl := r.floods[st.Fault]
+		delete(r.floods, st.Fault)
+		if fl == nil {
+			return ResultSkipped, "the flood did not start"
+		}
+		fl.stop()
+		return ResultOK, fl.String()
+	}
+	fl, err := r.startFlood(ctx, k)
+	if err != nil {
+		return stepResult(err)
+	}
+	r.floods[st.Fault] = fl
+	return ResultOK, ""
+}
+
+func (r *runner) applyCrashLoop(ctx context.Context, st Step, k int) (Result, string) {
+	if !st.End {
 		r.loops[st.Fault] = r.startCrashLoop(ctx, k)
 		return ResultOK, ""
 	}
-	return ResultError, "unknown fault kind " + string(f.Kind)
+	cl := r.loops[st.Fault]
+	delete(r.loops, st.Fault)
+	if cl == nil {
+		return ResultSkipped, "the crash loop did not start"
+	}
+	err := cl.finish(r.logs[k].Name())
+	r.mu.Lock()
+	r.procs[k].expectExit = false // still running: any later exit is unexpected again
+	r.down[k] = cl.exited
+	r.mu.Unlock()
+	if cl.exited {
+		err = errors.Join(err, r.restart(ctx, k))
+	}
+	if err != nil {
+		return ResultError, strings.ReplaceAll(err.Error(), "\n", "; ") + " (" + cl.String() + ")"
+	}
+	return ResultOK, cl.String()
 }
 
 // actorWait bounds the wait for a live child of an actor role (a connection, a worker).

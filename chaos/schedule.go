@@ -198,154 +198,201 @@ func Plan(seed int64, s Settings) ([]Fault, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	s = s.withDefaults()
-	rng := rand.New(rand.NewPCG(uint64(seed), 0x63686173))
-	between := func(lo, hi time.Duration) time.Duration {
-		if hi <= lo {
-			return lo
+	p := newPlanner(seed, s.withDefaults())
+	for p.s.Rounds == 0 || len(p.out) < p.s.Rounds {
+		if !p.next() {
+			break
 		}
-		d := lo + time.Duration(rng.Int64N(int64(hi-lo)+1))
-		return d.Truncate(time.Millisecond)
 	}
-	// busy[k] is when each kind of per-node fault on node k ends (process faults share one entry).
-	type busy struct{ proc, storage, clock, flood time.Duration }
-	nodes := make([]busy, s.Nodes)
-	// alone[k] is when the last partition that leaves node k on its own ends: a connection actor
-	// fault on it then would find no connection to hit.
-	alone := make([]time.Duration, s.Nodes)
-	order := rng.Perm(len(Kinds))
+	return p.out, nil
+}
+
+// nodeBusy is when each kind of per-node fault on a node ends (process faults share one entry).
+type nodeBusy struct{ proc, storage, clock, flood time.Duration }
+
+// planner is Plan's state while it draws one schedule. Its draws from rng happen in a fixed
+// order, so a seed always gives the same schedule.
+type planner struct {
+	s     Settings
+	rng   *rand.Rand
+	nodes []nodeBusy
+	// alone[k] is when the last partition that leaves node k on its own ends: a connection
+	// actor fault on it then would find no connection to hit.
+	alone []time.Duration
+	order []int // the seeded order of the first len(Kinds) faults' kinds
 	// Actor faults go through the roles in a seeded order, so every len(Actors) of them hit each.
-	roles, nactor := rng.Perm(len(Actors)), 0
-	var out []Fault
-	t := time.Duration(0)
-	for s.Rounds == 0 || len(out) < s.Rounds {
-		t += between(s.MinGap, s.MaxGap)
-		var kind Kind
-		if i := len(out); i < len(Kinds) {
-			kind = Kinds[order[i]]
-		} else {
-			kind = Kinds[rng.IntN(len(Kinds))]
-		}
-		// The nodes this kind may hit at t; when none, wait until one frees.
-		free := func(at time.Duration) []int {
-			var up, ks []int
-			for k, b := range nodes {
-				if b.proc <= at {
-					up = append(up, k)
-				}
-			}
-			for _, k := range up {
-				switch kind {
-				case KindKill, KindFreeze, KindDamage, KindCrashLoop:
-					if len(up) >= 2 {
-						ks = append(ks, k)
-					}
-				case KindFlood:
-					if nodes[k].flood <= at {
-						ks = append(ks, k)
-					}
-				case KindStorage:
-					if nodes[k].storage <= at {
-						ks = append(ks, k)
-					}
-				case KindClock:
-					if nodes[k].clock <= at {
-						ks = append(ks, k)
-					}
-				default:
-					ks = append(ks, k)
-				}
-			}
-			return ks
-		}
-		cands := free(t)
-		for len(cands) == 0 && kind != KindPartition && kind != KindLink {
-			next := time.Duration(-1)
-			for _, b := range nodes {
-				for _, e := range []time.Duration{b.proc, b.storage, b.clock, b.flood} {
-					if e > t && (next < 0 || e < next) {
-						next = e
-					}
-				}
-			}
-			t = next // some fault ends after t, else cands would not be empty
-			cands = free(t)
-		}
-		dur := between(s.MinFor, s.MaxFor)
-		least := s.MinFor
-		if kind == KindCrashLoop {
-			dur, least = CrashLoopFor, CrashLoopFor
-		}
-		if s.Duration > 0 {
-			if t+least > s.Duration {
-				break
-			}
-			dur = min(dur, s.Duration-t)
-		}
-		f := Fault{At: t, Kind: kind}
-		if kind == KindActor && Actors[roles[nactor%len(roles)]] == ActorConn {
-			cands = connected(cands, alone, t)
-		}
-		if kind != KindPartition && kind != KindLink {
-			f.Node = cands[rng.IntN(len(cands))]
-		}
-		switch kind {
-		case KindKill:
-			if rng.IntN(2) == 0 {
-				f.For = dur
-			}
-			nodes[f.Node].proc = t + f.For
-		case KindFreeze:
-			f.For = dur
-			nodes[f.Node].proc = t + f.For
-		case KindActor:
-			f.Actor = Actors[roles[nactor%len(roles)]]
-			nactor++
-			f.Action = []string{"crash", "kill"}[rng.IntN(2)]
-			f.Pick = rng.Uint32()
-		case KindPartition:
-			f.For = dur
-			perm := rng.Perm(s.Nodes)
-			f.Group = perm[:1+rng.IntN(s.Nodes-1)]
-			slices.Sort(f.Group)
-			switch {
-			case len(f.Group) == 1:
-				alone[f.Group[0]] = max(alone[f.Group[0]], t+f.For)
-			case len(f.Group) == s.Nodes-1:
-				rest := perm[len(f.Group)]
-				alone[rest] = max(alone[rest], t+f.For)
-			}
-		case KindLink:
-			f.For = dur
-			perm := rng.Perm(s.Nodes)
-			f.Node, f.Peer = perm[0], perm[1]
-			f.DelayMs = 20 + rng.IntN(281)
-			f.Loss = float64(rng.IntN(31)) / 100
-		case KindStorage:
-			f.For = dur
-			nodes[f.Node].storage = t + f.For
-		case KindClock:
-			f.For = dur
-			f.SkewS = 5 + rng.IntN(MaxSkewSeconds-4)
-			if rng.IntN(2) == 0 {
-				f.SkewS = -f.SkewS
-			}
-			nodes[f.Node].clock = t + f.For
-		case KindDamage:
-			f.For = dur
-			f.Damage = Damages[rng.IntN(len(Damages))]
-			f.Pick = rng.Uint32() // which live pages
-			nodes[f.Node].proc = t + f.For
-		case KindFlood:
-			f.For = dur
-			nodes[f.Node].flood = t + f.For
-		case KindCrashLoop:
-			f.For = dur
-			nodes[f.Node].proc = t + f.For
-		}
-		out = append(out, f)
+	roles  []int
+	nactor int
+	t      time.Duration
+	out    []Fault
+}
+
+func newPlanner(seed int64, s Settings) *planner {
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x63686173))
+	p := &planner{s: s, rng: rng, nodes: make([]nodeBusy, s.Nodes), alone: make([]time.Duration, s.Nodes)}
+	p.order = rng.Perm(len(Kinds))
+	p.roles = rng.Perm(len(Actors))
+	return p
+}
+
+// between draws a duration in [lo, hi], in whole milliseconds.
+func (p *planner) between(lo, hi time.Duration) time.Duration {
+	if hi <= lo {
+		return lo
 	}
-	return out, nil
+	d := lo + time.Duration(p.rng.Int64N(int64(hi-lo)+1))
+	return d.Truncate(time.Millisecond)
+}
+
+// next draws the next fault and appends it; false when the duration leaves no room for it.
+func (p *planner) next() bool {
+	p.t += p.between(p.s.MinGap, p.s.MaxGap)
+	kind := p.nextKind()
+	cands := p.free(kind, p.t)
+	for len(cands) == 0 && kind != KindPartition && kind != KindLink {
+		p.t = p.nextEnd() // some fault ends after t, else cands would not be empty
+		cands = p.free(kind, p.t)
+	}
+	dur := p.between(p.s.MinFor, p.s.MaxFor)
+	least := p.s.MinFor
+	if kind == KindCrashLoop {
+		dur, least = CrashLoopFor, CrashLoopFor
+	}
+	if p.s.Duration > 0 {
+		if p.t+least > p.s.Duration {
+			return false
+		}
+		dur = min(dur, p.s.Duration-p.t)
+	}
+	f := Fault{At: p.t, Kind: kind}
+	if kind == KindActor && Actors[p.roles[p.nactor%len(p.roles)]] == ActorConn {
+		cands = connected(cands, p.alone, p.t)
+	}
+	if kind != KindPartition && kind != KindLink {
+		f.Node = cands[p.rng.IntN(len(cands))]
+	}
+	p.fill(&f, dur)
+	p.out = append(p.out, f)
+	return true
+}
+
+// nextKind is the kind of the next fault: the seeded permutation first, then uniform draws.
+func (p *planner) nextKind() Kind {
+	if i := len(p.out); i < len(Kinds) {
+		return Kinds[p.order[i]]
+	}
+	return Kinds[p.rng.IntN(len(Kinds))]
+}
+
+// free lists the nodes a fault of kind may hit at: running nodes (a process fault needs two, so
+// that one stays up) without a fault of the same kind in force.
+func (p *planner) free(kind Kind, at time.Duration) []int {
+	var up, ks []int
+	for k, b := range p.nodes {
+		if b.proc <= at {
+			up = append(up, k)
+		}
+	}
+	for _, k := range up {
+		b := p.nodes[k]
+		var ok bool
+		switch kind {
+		case KindKill, KindFreeze, KindDamage, KindCrashLoop:
+			ok = len(up) >= 2
+		case KindFlood:
+			ok = b.flood <= at
+		case KindStorage:
+			ok = b.storage <= at
+		case KindClock:
+			ok = b.clock <= at
+		default:
+			ok = true
+		}
+		if ok {
+			ks = append(ks, k)
+		}
+	}
+	return ks
+}
+
+// nextEnd is the earliest end of a per-node fault after p.t, or -1 when none.
+func (p *planner) nextEnd() time.Duration {
+	next := time.Duration(-1)
+	for _, b := range p.nodes {
+		for _, e := range []time.Duration{b.proc, b.storage, b.clock, b.flood} {
+			if e > p.t && (next < 0 || e < next) {
+				next = e
+			}
+		}
+	}
+	return next
+}
+
+// fill draws the parameters of f (whose kind, time and node are set), lasting dur where it
+// lasts, and books the node's busy time.
+func (p *planner) fill(f *Fault, dur time.Duration) {
+	rng, b, t := p.rng, &p.nodes[f.Node], p.t
+	switch f.Kind {
+	case KindKill:
+		if rng.IntN(2) == 0 {
+			f.For = dur
+		}
+		b.proc = t + f.For
+	case KindFreeze:
+		f.For = dur
+		b.proc = t + f.For
+	case KindActor:
+		f.Actor = Actors[p.roles[p.nactor%len(p.roles)]]
+		p.nactor++
+		f.Action = []string{"crash", "kill"}[rng.IntN(2)]
+		f.Pick = rng.Uint32()
+	case KindPartition:
+		f.For = dur
+		perm := rng.Perm(p.s.Nodes)
+		f.Group = perm[:1+rng.IntN(p.s.Nodes-1)]
+		slices.Sort(f.Group)
+		p.markAlone(f, perm)
+	case KindLink:
+		f.For = dur
+		perm := rng.Perm(p.s.Nodes)
+		f.Node, f.Peer = perm[0], perm[1]
+		f.DelayMs = 20 + rng.IntN(281)
+		f.Loss = float64(rng.IntN(31)) / 100
+	case KindStorage:
+		f.For = dur
+		b.storage = t + f.For
+	case KindClock:
+		f.For = dur
+		f.SkewS = 5 + rng.IntN(MaxSkewSeconds-4)
+		if rng.IntN(2) == 0 {
+			f.SkewS = -f.SkewS
+		}
+		b.clock = t + f.For
+	case KindDamage:
+		f.For = dur
+		f.Damage = Damages[rng.IntN(len(Damages))]
+		f.Pick = rng.Uint32() // which live pages
+		b.proc = t + f.For
+	case KindFlood:
+		f.For = dur
+		b.flood = t + f.For
+	case KindCrashLoop:
+		f.For = dur
+		b.proc = t + f.For
+	}
+}
+
+// markAlone books the node a partition leaves on its own (a group of one, or a rest of one;
+// perm is the permutation the group was cut from).
+func (p *planner) markAlone(f *Fault, perm []int) {
+	end := f.At + f.For
+	switch {
+	case len(f.Group) == 1:
+		p.alone[f.Group[0]] = max(p.alone[f.Group[0]], end)
+	case len(f.Group) == p.s.Nodes-1:
+		rest := perm[len(f.Group)]
+		p.alone[rest] = max(p.alone[rest], end)
+	}
 }
 
 // connected keeps the candidates that some partition does not leave alone at t (all of them when

@@ -30,7 +30,39 @@ func (r *runner) check(ctx context.Context, tr *Transcript) {
 	deadline := r.healed.Add(r.cfg.Converge)
 
 	// 1. Every node confirms every acknowledged transfer, everyone mining.
+	r.awaitConfirmed(ctx, acked, deadline)
+
+	// 2. Only node0 mines until it is ahead of everyone; then nobody mines and all must agree.
+	tips := r.converge(ctx, deadline)
+	took := time.Since(r.healed)
+	tr.ConvergeS = took.Seconds()
+	tr.Checks = append(tr.Checks, CheckConverged(tips, took, r.cfg.Converge))
+	if st, err := r.clients[0].Status(ctx); err == nil {
+		tr.Height, tr.Tip = st.Height, st.TipHash
+	}
+
+	// 3. Collect: each node's view of each transfer, and the main chain's transactions.
+	seen := r.collectSeen(ctx, acked)
+	inChain, err := r.chainTxs(ctx, tr.Height)
+	tc := CheckTransfers(acked, inChain, seen)
+	if err != nil {
+		tc.OK, tc.Detail = false, "reading the main chain: "+err.Error()
+	}
+	tr.Checks = append(tr.Checks, tc)
+
+	// 4. Stop the nodes, verify the homes, read the logs.
+	r.stopAll()
+	r.checkStopped(ctx, tr)
+	tr.OK = true
+	for _, c := range tr.Checks {
+		tr.OK = tr.OK && c.OK
+	}
+}
+
+// awaitConfirmed polls until every node confirms every acknowledged transfer, or deadline.
+func (r *runner) awaitConfirmed(ctx context.Context, acked []string, deadline time.Time) {
 	bound, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
 	remaining := make([]map[string]bool, len(r.homes))
 	for k := range remaining {
 		remaining[k] = map[string]bool{}
@@ -50,18 +82,10 @@ func (r *runner) check(ctx context.Context, tr *Transcript) {
 		}
 		return left == 0
 	})
-	cancel()
+}
 
-	// 2. Only node0 mines until it is ahead of everyone; then nobody mines and all must agree.
-	tips := r.converge(ctx, deadline)
-	took := time.Since(r.healed)
-	tr.ConvergeS = took.Seconds()
-	tr.Checks = append(tr.Checks, CheckConverged(tips, took, r.cfg.Converge))
-	if st, err := r.clients[0].Status(ctx); err == nil {
-		tr.Height, tr.Tip = st.Height, st.TipHash
-	}
-
-	// 3. Collect: each node's view of each transfer, and the main chain's transactions.
+// collectSeen reads each node's view of each acknowledged transfer: the block that confirms it.
+func (r *runner) collectSeen(ctx context.Context, acked []string) []TxSeen {
 	seen := make([]TxSeen, len(r.homes))
 	for k := range r.homes {
 		seen[k] = TxSeen{}
@@ -73,15 +97,12 @@ func (r *runner) check(ctx context.Context, tr *Transcript) {
 			cancel()
 		}
 	}
-	inChain, err := r.chainTxs(ctx, tr.Height)
-	tc := CheckTransfers(acked, inChain, seen)
-	if err != nil {
-		tc.OK, tc.Detail = false, "reading the main chain: "+err.Error()
-	}
-	tr.Checks = append(tr.Checks, tc)
+	return seen
+}
 
-	// 4. Stop the nodes, verify the homes, read the logs.
-	r.stopAll()
+// checkStopped records the checks of the stopped network: verify on every home, no unexpected
+// exit, no lock error in the logs, every fault injected.
+func (r *runner) checkStopped(ctx context.Context, tr *Transcript) {
 	var vs []Verified
 	for k := range r.homes {
 		vs = append(vs, r.verify(ctx, k))
@@ -101,10 +122,6 @@ func (r *runner) check(ctx context.Context, tr *Transcript) {
 	}
 	tr.Checks = append(tr.Checks, CheckLocks(logs))
 	tr.Checks = append(tr.Checks, CheckInjected(tr.Steps, kindsOf(r.faults)))
-	tr.OK = true
-	for _, c := range tr.Checks {
-		tr.OK = tr.OK && c.OK
-	}
 }
 
 func kindsOf(fs []Fault) []Kind {
