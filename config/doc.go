@@ -15,8 +15,13 @@
 //		// "config: p2p.max_inbound: must be >= 0, got -1": exit code 2
 //	}
 //
-// Load starts from Default, applies the file (configFlag, or HOME/node.yaml if it exists),
-// then the environment, normalises, validates and resolves relative paths against HOME.
+// Load keeps the three sources in one viper instance and lets viper's precedence pick each
+// key's value: the defaults (SetDefault from Default), the file (configFlag, or HOME/node.yaml
+// if it exists; read by viper, merged as its config layer) and the environment given to Load
+// (bound key by key as viper's override layer: viper itself reads only the process
+// environment, and a devnet loads its homes without the caller's variables). Each value is
+// decoded by its key's type, not by viper's lenient casts; then Load normalises, validates and
+// resolves relative paths against HOME.
 // Unknown keys in the file and ACTORCHAIN_* variables that name no key are errors: a typo
 // never silently falls back to a default. Write produces a commented file holding every key
 // that Load reads back to the same Config; LoadChain reads only the chain section of another

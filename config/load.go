@@ -62,20 +62,27 @@ func load(home, file string, environ []string) (*Config, *Error) {
 	if cerr != nil {
 		return nil, cerr
 	}
+	l := newLayers()
 	if path != "" {
 		settings, err := readFile(path)
 		if err != nil {
 			return nil, err
 		}
-		if err := c.apply(settings); err != nil {
+		if err := checkKeys(settings); err != nil {
+			return nil, err
+		}
+		if err := l.setFile(settings); err != nil {
 			return nil, err
 		}
 		c.File = path
 	}
-	fromEnv, eerr := c.applyEnv(environ)
-	if eerr != nil {
-		return nil, eerr
+	if err := l.bindEnv(environ); err != nil {
+		return nil, err
 	}
+	if err := l.resolve(c); err != nil {
+		return nil, err
+	}
+	fromEnv := l.fromEnv
 	c.normalize()
 	if err := c.validateFrom(fromEnv); err != nil {
 		return nil, err
@@ -164,9 +171,27 @@ func readFile(path string) (map[string]any, *Error) {
 	return v.AllSettings(), nil
 }
 
-// apply sets c from the settings of a file: first every path in the file must be a key, then
-// each key present is decoded in Keys order, so the first error is deterministic.
+// apply sets c from the settings of a file (LoadChain): first every path in the file must be a
+// key, then each key present is decoded in Keys order, so the first error is deterministic.
 func (c *Config) apply(settings map[string]any) *Error {
+	if err := checkKeys(settings); err != nil {
+		return err
+	}
+	for i := range entries {
+		e := &entries[i]
+		m, _ := settings[e.section()].(map[string]any)
+		if raw, ok := m[e.name()]; ok {
+			if err := e.setYAML(c, raw); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkKeys reports the first path of a file's settings that is not a key (in sorted order), or
+// a section that is not a mapping.
+func checkKeys(settings map[string]any) *Error {
 	for _, sec := range sortedKeys(settings) {
 		if !isSection(sec) {
 			return unknownKey(sec)
@@ -181,22 +206,12 @@ func (c *Config) apply(settings map[string]any) *Error {
 			}
 		}
 	}
-	for i := range entries {
-		e := &entries[i]
-		m, _ := settings[e.section()].(map[string]any)
-		if raw, ok := m[e.name()]; ok {
-			if err := e.setYAML(c, raw); err != nil {
-				return err
-			}
-		}
-	}
 	return nil
 }
 
-// applyEnv applies the ACTORCHAIN_* variables of environ to c and returns, for each key it
-// set, the variable's name.
-func (c *Config) applyEnv(environ []string) (map[string]string, *Error) {
-	from := make(map[string]string)
+// bindEnv binds the ACTORCHAIN_* variables of environ (later entries win) to their keys as
+// viper's override layer; a variable that names no key is an error.
+func (l *layers) bindEnv(environ []string) *Error {
 	for _, kv := range environ {
 		name, val, ok := strings.Cut(kv, "=")
 		if !ok || !strings.HasPrefix(name, EnvPrefix) || name == HomeEnv {
@@ -208,15 +223,12 @@ func (c *Config) applyEnv(environ []string) (map[string]string, *Error) {
 			if s := suggest(name, envNames()); s != "" {
 				problem += "; did you mean " + s + "?"
 			}
-			return nil, newError(name, problem)
+			return newError(name, problem)
 		}
-		if err := e.setString(c, val); err != nil {
-			err.Env = name
-			return nil, err
-		}
-		from[e.path] = name
+		l.v.Set(e.path, val)
+		l.fromEnv[e.path] = name
 	}
-	return from, nil
+	return nil
 }
 
 // validateFrom is validate, with the error's Env set when the failing key came from the
@@ -275,58 +287,21 @@ func (e *entry) setYAML(c *Config, raw any) *Error {
 	case *uint64:
 		*p, problem = yamlUint(raw)
 	case *bool:
-		switch v := raw.(type) {
-		case bool:
-			*p = v
-		case string:
-			*p, problem = parseBool(v)
-		default:
-			problem = "expected a boolean (true or false), got " + describe(raw)
-		}
+		*p, problem = yamlBool(raw)
 	case *time.Duration:
-		if s, ok := raw.(string); ok {
-			*p, problem = parseDuration(s)
-		} else {
-			problem = "expected a duration in Go syntax such as 5s, got " + describe(raw)
-		}
+		*p, problem = yamlDuration(raw)
 	case *time.Time:
-		switch v := raw.(type) {
-		case time.Time:
-			*p = v
-		case string:
-			*p, problem = parseTime(v)
-		default:
-			problem = "expected an RFC 3339 time such as 2026-01-01T00:00:00Z, got " + describe(raw)
-		}
+		*p, problem = yamlTime(raw)
 	case *[]string:
-		switch v := raw.(type) {
-		case string:
-			*p = splitList(v)
-		case []any:
-			list := make([]string, 0, len(v))
-			for i, x := range v {
-				s, ok := x.(string)
-				if !ok {
-					return newError(fmt.Sprintf("%s[%d]", e.path, i), notAString(x))
-				}
-				list = append(list, s)
-			}
-			*p = list
-		default:
-			problem = "expected a list of strings, got " + describe(raw)
+		list, err := yamlList(e.path, raw)
+		if err != nil {
+			return err
 		}
+		*p = list
 	case *map[string]uint64:
-		m, ok := raw.(map[string]any)
-		if !ok {
-			return newError(e.path, "expected a mapping of address: balance, got "+describe(raw))
-		}
-		alloc := make(map[string]uint64, len(m))
-		for _, a := range sortedKeys(m) {
-			n, problem := yamlUint(m[a])
-			if problem != "" {
-				return newError(e.path+"."+a, problem)
-			}
-			alloc[strings.ToLower(a)] = n
+		alloc, err := yamlAlloc(e.path, raw)
+		if err != nil {
+			return err
 		}
 		*p = alloc
 	default:
@@ -336,6 +311,69 @@ func (e *entry) setYAML(c *Config, raw any) *Error {
 		return newError(e.path, problem)
 	}
 	return nil
+}
+
+func yamlBool(raw any) (bool, string) {
+	switch v := raw.(type) {
+	case bool:
+		return v, ""
+	case string:
+		return parseBool(v)
+	}
+	return false, "expected a boolean (true or false), got " + describe(raw)
+}
+
+func yamlDuration(raw any) (time.Duration, string) {
+	if s, ok := raw.(string); ok {
+		return parseDuration(s)
+	}
+	return 0, "expected a duration in Go syntax such as 5s, got " + describe(raw)
+}
+
+func yamlTime(raw any) (time.Time, string) {
+	switch v := raw.(type) {
+	case time.Time:
+		return v, ""
+	case string:
+		return parseTime(v)
+	}
+	return time.Time{}, "expected an RFC 3339 time such as 2026-01-01T00:00:00Z, got " + describe(raw)
+}
+
+// yamlList decodes a list of strings (or one comma- or space-separated string) of key path.
+func yamlList(path string, raw any) ([]string, *Error) {
+	switch v := raw.(type) {
+	case string:
+		return splitList(v), nil
+	case []any:
+		list := make([]string, 0, len(v))
+		for i, x := range v {
+			s, ok := x.(string)
+			if !ok {
+				return nil, newError(fmt.Sprintf("%s[%d]", path, i), notAString(x))
+			}
+			list = append(list, s)
+		}
+		return list, nil
+	}
+	return nil, newError(path, "expected a list of strings, got "+describe(raw))
+}
+
+// yamlAlloc decodes a mapping of address: balance of key path.
+func yamlAlloc(path string, raw any) (map[string]uint64, *Error) {
+	m, ok := raw.(map[string]any)
+	if !ok {
+		return nil, newError(path, "expected a mapping of address: balance, got "+describe(raw))
+	}
+	alloc := make(map[string]uint64, len(m))
+	for _, a := range sortedKeys(m) {
+		n, problem := yamlUint(m[a])
+		if problem != "" {
+			return nil, newError(path+"."+a, problem)
+		}
+		alloc[strings.ToLower(a)] = n
+	}
+	return alloc, nil
 }
 
 // setString decodes an environment variable's value into the key's field.
