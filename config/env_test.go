@@ -152,6 +152,18 @@ func TestEnvOverridesFile(t *testing.T) {
 	}
 }
 
+// TestBrokenFileValueUnderEnv: a bad value in the file is reported even where a variable
+// overrides the key; a broken file never hides behind the environment.
+func TestBrokenFileValueUnderEnv(t *testing.T) {
+	home := t.TempDir()
+	writeFile(t, home, FileName, "p2p: {max_inbound: many}\n")
+	_, err := Load(home, "", []string{"ACTORCHAIN_P2P_MAX_INBOUND=5"})
+	want := `config: p2p.max_inbound: invalid integer "many"`
+	if err == nil || err.Error() != want {
+		t.Fatalf("Load = %v, want %s", err, want)
+	}
+}
+
 func TestEnvErrors(t *testing.T) {
 	tests := []struct {
 		name string
