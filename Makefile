@@ -25,8 +25,14 @@ CHAOS_FLAGS    ?=
 
 all: build
 
+# `node version` reads the revision from the build info; where the go command does not stamp one
+# (GOFLAGS=-buildvcs=false, a git worktree) these linker flags give it.
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null)
+MODIFIED  ?= $(shell test -n "$$(git status --porcelain --untracked-files=no 2>/dev/null)" && echo true)
+LDFLAGS   ?= -X main.ldRevision=$(REVISION) -X main.ldModified=$(MODIFIED)
+
 build:
-	$(GO) build -o bin/node ./cmd/node
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/node ./cmd/node
 
 check: fmt vet staticcheck test fuzz chaos-short
 

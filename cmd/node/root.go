@@ -65,6 +65,7 @@ by a second signal.`,
 		newInitCmd(g), newRunCmd(g), newDevnetCmd(g), newChaosCmd(g), newStatusCmd(g), newPeersCmd(g), newKeysCmd(g),
 		newTxCmd(g), newVerifyCmd(g), newDBCmd(g), newVersionCmd(), newBenchCmd(g),
 	)
+	setVersionFlag(root)
 	usageArgs(root)
 	return root
 }
