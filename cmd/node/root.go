@@ -66,6 +66,7 @@ by a second signal.`,
 		newTxCmd(g), newVerifyCmd(g), newDBCmd(g), newVersionCmd(), newBenchCmd(g),
 	)
 	setVersionFlag(root)
+	setCompletion(root)
 	usageArgs(root)
 	return root
 }
