@@ -295,13 +295,21 @@ func Restore(src, dst string, p *Params, timeout time.Duration, force bool, now 
 		}
 		out.MovedAside = aside
 	}
-	if err := os.Rename(tmp, abs); err != nil {
+	// Link, not rename: a database a node created at dst meanwhile (there was none to lock) is
+	// not replaced under it; the restore fails instead.
+	if err := os.Link(tmp, abs); err != nil {
 		if out.MovedAside != "" {
 			_ = os.Rename(out.MovedAside, abs)
+		}
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("restore: %s appeared meanwhile (a node started?): %w; stop the node first", abs, ErrExists)
 		}
 		return nil, fmt.Errorf("restore: %w", err)
 	}
 	ok = true
+	if err := os.Remove(tmp); err != nil { // abs is its other name now
+		return out, fmt.Errorf("restore: remove %s: %w", tmp, err)
+	}
 	return out, syncDir(filepath.Dir(abs))
 }
 
