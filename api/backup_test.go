@@ -96,8 +96,8 @@ func TestBackupEndpoint(t *testing.T) {
 		srv := serve(t, NewHandler(&backupFake{fake: newFake(), body: body}, Options{}))
 		for _, m := range []string{http.MethodHead, http.MethodPost, http.MethodDelete} {
 			a := do(t, srv, m, BackupPath, nil)
-			if a.status != http.StatusMethodNotAllowed {
-				t.Errorf("%s: status %d", m, a.status)
+			if a.status != http.StatusMethodNotAllowed || a.header.Get("Allow") != http.MethodGet {
+				t.Errorf("%s: status %d, Allow %q", m, a.status, a.header.Get("Allow"))
 			}
 		}
 		wantError(t, do(t, srv, http.MethodPost, BackupPath, nil), http.StatusMethodNotAllowed, CodeMethodNotAllowed)

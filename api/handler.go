@@ -95,7 +95,7 @@ func NewHandler(b Backend, opts Options) http.Handler {
 	mux.HandleFunc("POST /v1/debug/links", h.debugOnly(h.setLink))
 	mux.HandleFunc("DELETE /v1/debug/links", h.debugOnly(h.clearLinks))
 	mux.Handle("GET /metrics", b.MetricsHandler())
-	mux.HandleFunc("GET "+BackupPath, h.backup) // GET is served by the branch below, outside the timeout; the route gives other methods their 405
+	mux.HandleFunc(BackupPath, h.backup) // GET is served by the branch below, outside the timeout; h.backup answers other methods 405
 
 	busy := errorJSON(CodeBusy, fmt.Sprintf("the node did not answer within %s; retry later", h.timeout))
 	timed := http.TimeoutHandler(h.recoverPanics(router{mux: mux, debug: b.FaultInjection}), h.timeout, string(busy))
