@@ -443,6 +443,9 @@ func TestSystemdUnit(t *testing.T) {
 			t.Errorf("[Service] %s=%q, want %q", c.key, vals, c.want)
 		}
 	}
+	if u.get("Service", "ProcSubset") == "pid" {
+		t.Error("ProcSubset=pid hides /proc/stat: process_start_time_seconds (on the dashboard) disappears")
+	}
 	exec := strings.Fields(u.get("Service", "ExecStart"))
 	if len(exec) < 4 || exec[1] != "run" || !slices.Contains(exec, "--home") || exec[slices.Index(exec, "--home")+1] != home {
 		t.Errorf("ExecStart %q: want `... run --home %s`", exec, home)
