@@ -6,10 +6,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"pgregory.net/rapid"
 )
 
 // backupChain is a store with a few blocks, and its chain.
@@ -307,4 +311,100 @@ func assertNoTemp(t *testing.T, dir string) {
 			t.Fatalf("temporary file left in %s: %s", dir, e.Name())
 		}
 	}
+}
+
+// TestRestoreNeverLosesADatabase is a property test over restore scenarios: the home has no
+// database, a good one or a damaged one, held by a node or not; the backup is good, of another
+// chain, truncated or not a database; force or not. Whatever happens, either the restore
+// succeeded, the database is byte for byte the backup and a replaced database is kept aside byte
+// for byte, or it failed and the home is exactly as it was; no temporary file is left, and the
+// backup is never changed.
+func TestRestoreNeverLosesADatabase(t *testing.T) {
+	p, good, home := restoreFixture(t)
+	goodBytes, _ := os.ReadFile(good)
+	homeBytes, _ := os.ReadFile(home)
+	otherP := *p
+	otherP.ChainID = "other"
+	foreign := filepath.Join(t.TempDir(), "foreign.db")
+	if _, err := SaveBackup(foreign, &otherP, false, true, testTimeout, func(w io.Writer) (BackupInfo, error) {
+		s, err := Open(filepath.Join(t.TempDir(), "o.db"), &otherP, testTimeout)
+		if err != nil {
+			return BackupInfo{}, err
+		}
+		defer s.Close()
+		return s.Backup(w, nil)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	foreignBytes, _ := os.ReadFile(foreign)
+	backups := map[string][]byte{
+		"good": goodBytes, "foreign": foreignBytes, "truncated": goodBytes[:len(goodBytes)/2], "text": []byte("hello"),
+	}
+	homes := map[string][]byte{"none": nil, "good": homeBytes, "damaged": append([]byte{}, homeBytes[:len(homeBytes)/3]...)}
+	names := func(m map[string][]byte) []string {
+		var out []string
+		for k := range m {
+			out = append(out, k)
+		}
+		slices.Sort(out)
+		return out
+	}
+	rapid.Check(t, func(rt *rapid.T) {
+		bk := rapid.SampledFrom(names(backups)).Draw(rt, "backup")
+		hm := rapid.SampledFrom(names(homes)).Draw(rt, "home")
+		force := rapid.Bool().Draw(rt, "force")
+		held := hm != "none" && rapid.Bool().Draw(rt, "held")
+		dir, err := os.MkdirTemp(t.TempDir(), "case")
+		if err != nil {
+			rt.Fatal(err)
+		}
+		src, dst := filepath.Join(dir, "backup.db"), filepath.Join(dir, "data", "chain.db")
+		_ = os.MkdirAll(filepath.Dir(dst), 0o700)
+		_ = os.WriteFile(src, backups[bk], 0o600)
+		if hm != "none" {
+			_ = os.WriteFile(dst, homes[hm], 0o600)
+		}
+		if held {
+			f, err := os.Open(dst)
+			if err != nil {
+				rt.Fatal(err)
+			}
+			defer f.Close()
+			if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH); err != nil {
+				rt.Fatal(err)
+			}
+		}
+		rep, err := Restore(src, dst, p, 100*time.Millisecond, force, time.Unix(1_900_000_000, 0))
+		got, _ := os.ReadFile(dst)
+		wantOK := bk == "good" && !held && (hm == "none" || force)
+		switch {
+		case wantOK && err != nil:
+			rt.Fatalf("restore failed: %v", err)
+		case !wantOK && err == nil:
+			rt.Fatalf("restore succeeded: %+v", rep)
+		case err == nil:
+			if !bytes.Equal(got, backups[bk]) {
+				rt.Fatal("the database is not the backup")
+			}
+			if hm != "none" {
+				aside, _ := os.ReadFile(rep.MovedAside)
+				if !bytes.Equal(aside, homes[hm]) {
+					rt.Fatal("the replaced database was not kept byte for byte")
+				}
+			}
+		default:
+			if hm == "none" && got != nil || hm != "none" && !bytes.Equal(got, homes[hm]) {
+				rt.Fatalf("a failed restore (%v) changed the home", err)
+			}
+		}
+		if b, _ := os.ReadFile(src); !bytes.Equal(b, backups[bk]) {
+			rt.Fatal("the backup changed")
+		}
+		ents, _ := os.ReadDir(filepath.Dir(dst))
+		for _, e := range ents {
+			if strings.Contains(e.Name(), ".restore-") {
+				rt.Fatalf("temporary file left: %s", e.Name())
+			}
+		}
+	})
 }
