@@ -110,6 +110,7 @@ type Node struct {
 	healthState healthState          // what health depends on besides the tree (health.go)
 	throttle    *logthrottle.Handler // rate-limits repeated warnings; flushed by finish
 	initialAPI  net.Listener         // bound by Start, taken by the first api instance (guarded by lnMu)
+	backups     backupSet            // backups in flight, cancelled when storage closes (backup.go)
 }
 
 // Start opens the node's store (failing fast, with a clear error, when the home is in use or the

@@ -230,6 +230,7 @@ func (a *storageActor) close() {
 		return
 	}
 	a.n.handle.unpublish()
+	a.n.backups.cancelAll() // a backup's read transaction would hold Close (backup.go)
 	if err := a.s.Close(); err != nil {
 		a.n.log.Error("close store", "actor", nameStorage, "path", a.s.Path(), "err", err)
 	} else {

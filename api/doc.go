@@ -17,7 +17,8 @@
 //
 // # Answers
 //
-// Every answer is JSON except /metrics and /debug/pprof/. Every error is {"error", "code"} with a
+// Every answer is JSON except /metrics, /debug/pprof/ and the database copy of GET /v1/db/backup
+// (backup.go; served by a Backend that is also a BackupBackend). Every error is {"error", "code"} with a
 // 4xx or 5xx status; the codes are the Code* constants. Routing (router.go): the route table in
 // NewHandler is a ServeMux of method patterns, one line per endpoint; the router in front of it
 // matches paths exactly as sent (a path with an empty, "." or ".." segment is 404, never the
@@ -39,8 +40,10 @@
 // late answer is discarded (TimeoutHandler guards the writer, so a late write never races). A
 // backend call that ignores its context keeps that goroutine until it returns; the node's actors
 // always answer or time out. Handler panics are recovered in that goroutine into 500 internal
-// and logged, so a bug in one request never takes the node down. The pprof endpoints run outside
-// the time limit, since profiles last as long as asked.
+// and logged, so a bug in one request never takes the node down. The pprof endpoints and the
+// database backup run outside the time limit, since they last as long as they must: the backup
+// streams straight to the connection, each write bounded (10 s), and the node cancels it when its
+// storage stops.
 //
 // NB: importing net/http/pprof registers its handlers on http.DefaultServeMux as a side effect;
 // the node never serves DefaultServeMux, and this handler serves pprof only with Options.Pprof.

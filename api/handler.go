@@ -95,6 +95,7 @@ func NewHandler(b Backend, opts Options) http.Handler {
 	mux.HandleFunc("POST /v1/debug/links", h.debugOnly(h.setLink))
 	mux.HandleFunc("DELETE /v1/debug/links", h.debugOnly(h.clearLinks))
 	mux.Handle("GET /metrics", b.MetricsHandler())
+	mux.HandleFunc(BackupPath, h.backup) // GET is served by the branch below, outside the timeout; h.backup answers other methods 405
 
 	busy := errorJSON(CodeBusy, fmt.Sprintf("the node did not answer within %s; retry later", h.timeout))
 	timed := http.TimeoutHandler(h.recoverPanics(router{mux: mux, debug: b.FaultInjection}), h.timeout, string(busy))
@@ -110,12 +111,18 @@ func NewHandler(b Backend, opts Options) http.Handler {
 		prof = h.recoverPanics(pm)
 	}
 
+	backup := h.recoverPanics(http.HandlerFunc(h.backup))
+
 	return apiHandler{h.logRequests(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h.version != "" {
 			w.Header().Set("Server", "actorchain/"+h.version)
 		}
 		if prof != nil && isPprofPath(r.URL) {
 			prof.ServeHTTP(w, r)
+			return
+		}
+		if isBackup(r) { // streams for as long as the copy takes: outside the timeout (backup.go)
+			backup.ServeHTTP(w, r)
 			return
 		}
 		// NB: http.TimeoutHandler writes its 503 body without a Content-Type; set it here, on

@@ -12,22 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
 )
-
-func newVersionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			_, err := fmt.Fprintln(cmd.OutOrStdout(), "actorchain node", actors.Version)
-			return err
-		},
-	}
-}
 
 func newStatusCmd(g *globals) *cobra.Command {
 	return &cobra.Command{

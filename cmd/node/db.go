@@ -22,7 +22,7 @@ func withDamageHint(err error) error {
 }
 
 func newDBCmd(g *globals) *cobra.Command {
-	db := &cobra.Command{Use: "db", Short: "Check or salvage the database (node stopped)", Args: cobra.NoArgs}
+	db := &cobra.Command{Use: "db", Short: "Check, salvage, back up or restore the database", Args: cobra.NoArgs}
 	check := &cobra.Command{
 		Use:   "check",
 		Short: "Check every page of the database and the chain; print {ok, path, pages, problems} (exit 1 unless ok)",
@@ -61,6 +61,6 @@ func newDBCmd(g *globals) *cobra.Command {
 			return printJSON(cmd.OutOrStdout(), rep)
 		},
 	}
-	db.AddCommand(check, salvage)
+	db.AddCommand(check, salvage, newDBBackupCmd(g), newDBRestoreCmd(g))
 	return db
 }

@@ -43,6 +43,9 @@ func newRootCmd(io cliIO) *cobra.Command {
                            share peer addresses (peer bundles), connect to a peer now
   node tx send ...         sign and submit a transfer
   node verify              check the stored chain of a stopped node
+  node db check|salvage|backup|restore
+                           check or repair a stopped node's database; back it up (running or not), restore it
+  node version             version, VCS revision, Go version (also --version); node completion bash|zsh|fish
   node bench               measure the performance table (docs/performance.md)
 
 HOME is --home, else $ACTORCHAIN_HOME, else ~/.actorchain. Every config key can be overridden
@@ -65,6 +68,8 @@ by a second signal.`,
 		newInitCmd(g), newRunCmd(g), newDevnetCmd(g), newChaosCmd(g), newStatusCmd(g), newPeersCmd(g), newKeysCmd(g),
 		newTxCmd(g), newVerifyCmd(g), newDBCmd(g), newVersionCmd(), newBenchCmd(g),
 	)
+	setVersionFlag(root)
+	setCompletion(root)
 	usageArgs(root)
 	return root
 }
