@@ -179,6 +179,28 @@ func parsePageHdr(b []byte) boltPageHdr {
 // page's header and the freelist pages. The result is a problem in words, or "" when the layout
 // holds.
 func checkLayout(size int64, r io.ReaderAt) (boltMeta, string) {
+	m, problem := newestMeta(size, r)
+	if problem != "" {
+		return boltMeta{}, problem
+	}
+	if p := checkMetaBounds(m, size); p != "" {
+		return m, p
+	}
+	if p := checkRoot(m, r); p != "" {
+		return m, p
+	}
+	if m.Freelist == boltNoFreelist {
+		return m, "the meta page names no freelist page (this store always writes one)"
+	}
+	if p := checkFreelist(m, r); p != "" {
+		return m, p
+	}
+	return m, ""
+}
+
+// newestMeta finds the newest valid meta page of a bbolt file of size bytes read through r, as
+// bbolt does; the problem is in words, "" when there is one.
+func newestMeta(size int64, r io.ReaderAt) (boltMeta, string) {
 	if size == 0 {
 		return boltMeta{}, "the file is empty (a new chain starts only when there is no file)"
 	}
@@ -190,68 +212,74 @@ func checkLayout(size int64, r io.ReaderAt) (boltMeta, string) {
 		return boltMeta{}, fmt.Sprintf("read the first meta page: %v", err)
 	}
 	m0, ok0 := parseBoltMeta(first)
-	var m1 boltMeta
-	ok1 := false
-	// The second meta page is one page size in: take the size from the first meta when it is
-	// valid, else try the usual sizes.
+	m1, ok1 := secondMeta(size, r, m0, ok0)
+	switch {
+	case ok0 && ok1:
+		if m1.TxID > m0.TxID {
+			return m1, ""
+		}
+		return m0, ""
+	case ok0:
+		return m0, ""
+	case ok1:
+		return m1, ""
+	}
+	return boltMeta{}, "no valid meta page (the meta pages are overwritten, or this is not a bbolt database)"
+}
+
+// secondMeta reads the second meta page, one page size in: the size is the first meta's m0
+// when it is valid (ok0), else the first of the usual sizes at which a valid meta page of that
+// size sits.
+func secondMeta(size int64, r io.ReaderAt, m0 boltMeta, ok0 bool) (boltMeta, bool) {
+	const n = boltPageHeader + boltMetaSize
 	sizes := []uint32{4096, 512, 1024, 2048, 8192, 16384, 32768, 65536}
 	if ok0 {
 		sizes = []uint32{m0.PageSize}
 	}
 	for _, ps := range sizes {
-		if ps < boltMinPageSize || ps > boltMaxPageSize || int64(ps)+int64(len(first)) > size {
+		if ps < boltMinPageSize || ps > boltMaxPageSize || int64(ps)+n > size {
 			continue
 		}
-		buf := make([]byte, len(first))
+		buf := make([]byte, n)
 		if _, err := r.ReadAt(buf, int64(ps)); err != nil {
 			continue
 		}
 		if m, ok := parseBoltMeta(buf); ok && m.PageSize == ps {
-			m1, ok1 = m, true
-			break
+			return m, true
 		}
 	}
-	var m boltMeta
-	switch {
-	case ok0 && ok1:
-		m = m0
-		if m1.TxID > m0.TxID {
-			m = m1
-		}
-	case ok0:
-		m = m0
-	case ok1:
-		m = m1
-	default:
-		return boltMeta{}, "no valid meta page (the meta pages are overwritten, or this is not a bbolt database)"
-	}
+	return boltMeta{}, false
+}
+
+// checkMetaBounds checks meta m's page size, its high-water mark against the file's size, and
+// its root page's range.
+func checkMetaBounds(m boltMeta, size int64) string {
 	ps := int64(m.PageSize)
 	if ps < boltMinPageSize || ps > boltMaxPageSize || ps&(ps-1) != 0 {
-		return m, fmt.Sprintf("meta page gives page size %d", ps)
+		return fmt.Sprintf("meta page gives page size %d", ps)
 	}
 	if m.HWM < 4 || m.HWM > uint64(1<<62)/uint64(ps) {
-		return m, fmt.Sprintf("meta page gives high-water mark %d pages", m.HWM)
+		return fmt.Sprintf("meta page gives high-water mark %d pages", m.HWM)
 	}
 	if used := int64(m.HWM) * ps; size < used {
-		return m, fmt.Sprintf("truncated: the file is %d bytes, the database extends to %d bytes (%d pages of %d)", size, used, m.HWM, ps)
+		return fmt.Sprintf("truncated: the file is %d bytes, the database extends to %d bytes (%d pages of %d)", size, used, m.HWM, ps)
 	}
 	if m.Root < 2 || m.Root >= m.HWM {
-		return m, fmt.Sprintf("meta page gives root page %d outside 2..%d", m.Root, m.HWM-1)
+		return fmt.Sprintf("meta page gives root page %d outside 2..%d", m.Root, m.HWM-1)
 	}
+	return ""
+}
+
+// checkRoot checks that m's root page is a branch or leaf page that names itself.
+func checkRoot(m boltMeta, r io.ReaderAt) string {
 	hdr := make([]byte, boltPageHeader)
-	if _, err := r.ReadAt(hdr, int64(m.Root)*ps); err != nil {
-		return m, fmt.Sprintf("read root page %d: %v", m.Root, err)
+	if _, err := r.ReadAt(hdr, int64(m.Root)*int64(m.PageSize)); err != nil {
+		return fmt.Sprintf("read root page %d: %v", m.Root, err)
 	}
 	if h := parsePageHdr(hdr); h.ID != m.Root || (h.Flags != boltBranchFlag && h.Flags != boltLeafFlag) {
-		return m, fmt.Sprintf("root page %d is overwritten (it names page %d, flags %#x)", m.Root, h.ID, h.Flags)
+		return fmt.Sprintf("root page %d is overwritten (it names page %d, flags %#x)", m.Root, h.ID, h.Flags)
 	}
-	if m.Freelist == boltNoFreelist {
-		return m, "the meta page names no freelist page (this store always writes one)"
-	}
-	if p := checkFreelist(m, r); p != "" {
-		return m, p
-	}
-	return m, ""
+	return ""
 }
 
 // checkFreelist checks the freelist page of m: its header, and that every id it lists is a page

@@ -151,41 +151,8 @@ func salvageBlocks(p *Params, view salvageView, dst *Store, rep *SalvageReport) 
 	cache := NewSigCache(4096)
 	var children map[Hash]Hash // parent → main-chain child, once the main bucket failed
 	for height := uint64(1); ; {
-		var blocks []*Block
-		var why string
-		stage := ""
-		at := prevHash
-		err := view("main chain", func(r *readTx) error {
-			for h := height; h < height+salvageBatch; h++ {
-				stage = "main"
-				var hash Hash
-				var ok bool
-				if children == nil {
-					var err error
-					if hash, ok, err = r.mainHash(h); err != nil {
-						return err
-					}
-				} else {
-					hash, ok = children[at]
-				}
-				if !ok {
-					return errStop
-				}
-				stage = "block"
-				b, ok, err := r.block(hash)
-				if err != nil {
-					return err
-				}
-				if !ok || b.Hash() != hash || b.Header.PrevHash != at {
-					why = fmt.Sprintf("height %d: block %s missing, not hashing to it or not on the chain", h, hash)
-					return errStop
-				}
-				blocks = append(blocks, b)
-				at = hash
-			}
-			return nil
-		})
-		for _, b := range blocks {
+		batch := readSalvageBatch(view, height, prevHash, children)
+		for _, b := range batch.blocks {
 			if e := connectSalvaged(p, dst, &prev, b, cache); e != "" {
 				return e
 			}
@@ -193,17 +160,70 @@ func salvageBlocks(p *Params, view salvageView, dst *Store, rep *SalvageReport) 
 			rep.Height = b.Header.Height
 			rep.BlocksRecovered++
 		}
-		height += uint64(len(blocks))
+		height += uint64(len(batch.blocks))
+		err := batch.err
 		switch {
-		case err != nil && !errors.Is(err, errStop) && stage == "main" && children == nil:
+		case err != nil && !errors.Is(err, errStop) && batch.stage == "main" && children == nil:
 			// The main bucket is unreadable here: go on through the index.
 			children = mainChildren(view)
 		case err != nil && !errors.Is(err, errStop):
 			return fmt.Sprintf("height %d: %v", height, err)
 		case err != nil:
-			return why
+			return batch.why
 		}
 	}
+}
+
+// salvageRead is what readSalvageBatch read: the blocks, and why it stopped (err; errStop
+// when the chain ends or breaks, with why saying how when it breaks) at which stage of a
+// height ("main": finding the block's hash, "block": reading it).
+type salvageRead struct {
+	blocks []*Block
+	stage  string
+	why    string
+	err    error
+}
+
+// readSalvageBatch reads up to salvageBatch main-chain blocks from height on, the first a child
+// of at, in one read transaction. It finds each height's hash in the main bucket, or through
+// children when that is set.
+func readSalvageBatch(view salvageView, height uint64, at Hash, children map[Hash]Hash) salvageRead {
+	var sb salvageRead
+	sb.err = view("main chain", func(r *readTx) error {
+		for h := height; h < height+salvageBatch; h++ {
+			sb.stage = "main"
+			hash, ok, err := salvageHash(r, h, at, children)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errStop
+			}
+			sb.stage = "block"
+			b, ok, err := r.block(hash)
+			if err != nil {
+				return err
+			}
+			if !ok || b.Hash() != hash || b.Header.PrevHash != at {
+				sb.why = fmt.Sprintf("height %d: block %s missing, not hashing to it or not on the chain", h, hash)
+				return errStop
+			}
+			sb.blocks = append(sb.blocks, b)
+			at = hash
+		}
+		return nil
+	})
+	return sb
+}
+
+// salvageHash is the hash of the main-chain block at height h, whose parent is at: from the main
+// bucket, or from children when that is set.
+func salvageHash(r *readTx, h uint64, at Hash, children map[Hash]Hash) (Hash, bool, error) {
+	if children != nil {
+		hash, ok := children[at]
+		return hash, ok, nil
+	}
+	return r.mainHash(h)
 }
 
 // mainChildren maps each main-chain block's parent to it, from the readable index entries.

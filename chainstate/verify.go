@@ -104,75 +104,18 @@ func verifyChain(p *Params, r *readTx) (*VerifyReport, error) {
 // verifyBlock checks the main-chain block at height (hash) on top of prev (nil for genesis),
 // applies it to state, adds its work to work and returns its header.
 func verifyBlock(p *Params, r *readTx, state AccountMap, prev *Header, height uint64, hash, genesis Hash, work *big.Int, rep *VerifyReport) (*Header, error) {
-	b, ok, err := r.block(hash)
+	b, e, err := verifyStoredBlock(r, height, hash)
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, fmt.Errorf("no block body")
-	}
-	if got := b.Hash(); got != hash {
-		return nil, fmt.Errorf("stored body hashes to %s", got)
-	}
-	e, ok, err := r.entry(hash)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, fmt.Errorf("no index entry")
-	}
-	if e.Status != StatusMain {
-		return nil, fmt.Errorf("index entry has status %s, want main", e.Status)
-	}
-	if e.Header != b.Header {
-		return nil, fmt.Errorf("index entry header differs from the body's")
-	}
-	if b.Header.Height != height {
-		return nil, fmt.Errorf("header says height %d", b.Header.Height)
 	}
 	if height == 0 {
-		if hash != genesis {
-			return nil, fmt.Errorf("not this chain's genesis %s", genesis)
-		}
-		if _, ok, _ := r.undoRecord(hash); ok {
-			return nil, fmt.Errorf("genesis has an undo record")
+		if err := verifyGenesis(r, hash, genesis); err != nil {
+			return nil, err
 		}
 	} else {
-		if err := CheckBlock(p, b, nil); err != nil {
+		if err := verifyConnect(p, r, state, prev, b); err != nil {
 			return nil, err
 		}
-		if err := CheckHeaderContext(p, &b.Header, prev, math.MaxUint64); err != nil {
-			return nil, err
-		}
-		d, err := ApplyBlock(p, prev.StateRoot, state, b)
-		if err != nil {
-			return nil, err
-		}
-		undo, ok, err := r.undoRecord(hash)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, fmt.Errorf("no undo record")
-		}
-		if err := compareUndo(undo, d.Changes); err != nil {
-			return nil, err
-		}
-		for i, tx := range b.Txs {
-			th := tx.Hash()
-			l, ok, err := r.txLocation(th)
-			if err != nil {
-				return nil, err
-			}
-			want := TxLocation{BlockHash: hash, Height: height, Index: i}
-			if !ok {
-				return nil, fmt.Errorf("tx %d %s has no tx index entry", i, th)
-			}
-			if l != want {
-				return nil, fmt.Errorf("tx %d %s: tx index says block %s height %d index %d", i, th, l.BlockHash, l.Height, l.Index)
-			}
-		}
-		d.ApplyTo(state)
 		rep.Txs += uint64(len(b.Txs))
 	}
 	work.Add(work, WorkForBits(b.Header.Bits))
@@ -180,6 +123,101 @@ func verifyBlock(p *Params, r *readTx, state AccountMap, prev *Header, height ui
 		return nil, fmt.Errorf("index entry work %s, recomputed %s", e.Work, work)
 	}
 	return &b.Header, nil
+}
+
+// verifyStoredBlock reads the block at height (hash) and its index entry, and checks that the
+// body hashes to hash, the entry is main with the body's header, and the header's height.
+func verifyStoredBlock(r *readTx, height uint64, hash Hash) (*Block, IndexEntry, error) {
+	b, ok, err := r.block(hash)
+	if err != nil {
+		return nil, IndexEntry{}, err
+	}
+	if !ok {
+		return nil, IndexEntry{}, fmt.Errorf("no block body")
+	}
+	if got := b.Hash(); got != hash {
+		return nil, IndexEntry{}, fmt.Errorf("stored body hashes to %s", got)
+	}
+	e, ok, err := r.entry(hash)
+	if err != nil {
+		return nil, IndexEntry{}, err
+	}
+	if !ok {
+		return nil, IndexEntry{}, fmt.Errorf("no index entry")
+	}
+	if e.Status != StatusMain {
+		return nil, IndexEntry{}, fmt.Errorf("index entry has status %s, want main", e.Status)
+	}
+	if e.Header != b.Header {
+		return nil, IndexEntry{}, fmt.Errorf("index entry header differs from the body's")
+	}
+	if b.Header.Height != height {
+		return nil, IndexEntry{}, fmt.Errorf("header says height %d", b.Header.Height)
+	}
+	return b, e, nil
+}
+
+// verifyGenesis checks that the block at height 0 (hash) is this chain's genesis and has no
+// undo record.
+func verifyGenesis(r *readTx, hash, genesis Hash) error {
+	if hash != genesis {
+		return fmt.Errorf("not this chain's genesis %s", genesis)
+	}
+	if _, ok, _ := r.undoRecord(hash); ok {
+		return fmt.Errorf("genesis has an undo record")
+	}
+	return nil
+}
+
+// verifyConnect checks block b against the consensus rules on top of prev, applies it to state,
+// and checks its stored undo record and tx index entries against what applying it recomputed.
+func verifyConnect(p *Params, r *readTx, state AccountMap, prev *Header, b *Block) error {
+	if err := CheckBlock(p, b, nil); err != nil {
+		return err
+	}
+	if err := CheckHeaderContext(p, &b.Header, prev, math.MaxUint64); err != nil {
+		return err
+	}
+	d, err := ApplyBlock(p, prev.StateRoot, state, b)
+	if err != nil {
+		return err
+	}
+	undo, ok, err := r.undoRecord(b.Hash())
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("no undo record")
+	}
+	if err := compareUndo(undo, d.Changes); err != nil {
+		return err
+	}
+	if err := verifyTxIndex(r, b); err != nil {
+		return err
+	}
+	d.ApplyTo(state)
+	return nil
+}
+
+// verifyTxIndex checks that every transaction of main-chain block b has the tx index entry that
+// points at it.
+func verifyTxIndex(r *readTx, b *Block) error {
+	hash, height := b.Hash(), b.Header.Height
+	for i, tx := range b.Txs {
+		th := tx.Hash()
+		l, ok, err := r.txLocation(th)
+		if err != nil {
+			return err
+		}
+		want := TxLocation{BlockHash: hash, Height: height, Index: i}
+		if !ok {
+			return fmt.Errorf("tx %d %s has no tx index entry", i, th)
+		}
+		if l != want {
+			return fmt.Errorf("tx %d %s: tx index says block %s height %d index %d", i, th, l.BlockHash, l.Height, l.Index)
+		}
+	}
+	return nil
 }
 
 func compareUndo(stored, recomputed []AccountChange) error {

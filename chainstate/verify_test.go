@@ -90,6 +90,30 @@ func TestVerifyDetectsCorruption(t *testing.T) {
 			h := f.b1.Hash()
 			return tx.Bucket(bucketBlocks).Put(h[:], f.b2.Encode())
 		}, []string{"height 1", "hashes to " + "{b2}"}},
+		{"missing block body", func(f *forkScenario, tx *bolt.Tx) error {
+			h := f.b2.Hash()
+			return tx.Bucket(bucketBlocks).Delete(h[:])
+		}, []string{"height 2", "no block body"}},
+		{"missing index entry", func(f *forkScenario, tx *bolt.Tx) error {
+			h := f.b2.Hash()
+			return tx.Bucket(bucketIndex).Delete(h[:])
+		}, []string{"height 2", "no index entry"}},
+		{"index entry not main", func(f *forkScenario, tx *bolt.Tx) error {
+			h := f.b1.Hash()
+			return tx.Bucket(bucketIndex).Put(h[:], encodeEntry(&IndexEntry{Header: f.b1.Header, Status: StatusSide, Work: WorkForBits(1)}))
+		}, []string{"height 1", "status side, want main"}},
+		{"index entry of another header", func(f *forkScenario, tx *bolt.Tx) error {
+			h := f.b1.Hash()
+			return tx.Bucket(bucketIndex).Put(h[:], encodeEntry(&IndexEntry{Header: f.b2.Header, Status: StatusMain, Work: WorkForBits(1)}))
+		}, []string{"height 1", "index entry header differs"}},
+		{"genesis undo record", func(f *forkScenario, tx *bolt.Tx) error {
+			h := f.p.GenesisHash()
+			return tx.Bucket(bucketUndo).Put(h[:], encodeUndo(nil))
+		}, []string{"height 0", "genesis has an undo record"}},
+		{"missing tx index entry", func(f *forkScenario, tx *bolt.Tx) error {
+			h := f.t3.Hash()
+			return tx.Bucket(bucketTxIndex).Delete(h[:])
+		}, []string{"has no tx index entry"}},
 		{"main chain gap", func(f *forkScenario, tx *bolt.Tx) error {
 			return tx.Bucket(bucketMain).Delete(heightKey(2))
 		}, []string{"height 2", "no main chain entry"}},

@@ -28,89 +28,107 @@ type WalkReport struct {
 
 // valueCheck returns the check of a value of the top-level bucket name (nil: any bytes).
 func valueCheck(name []byte) func(k, v []byte) error {
-	switch string(name) {
-	case string(bucketIndex):
-		return func(k, v []byte) error {
-			h, ok := hashFrom(k)
-			if !ok {
-				return fmt.Errorf("index key of %d bytes: %w", len(k), ErrCorrupt)
-			}
-			e, err := decodeEntry(h, v)
-			if err != nil {
-				return err
-			}
-			if e.Header.Hash() != h {
-				return fmt.Errorf("index entry %s: header hashes to %s: %w", h, e.Header.Hash(), ErrCorrupt)
-			}
-			return nil
-		}
-	case string(bucketBlocks):
-		return func(k, v []byte) error {
-			b, err := DecodeBlock(v)
-			if err != nil {
-				return fmt.Errorf("block %x: %v: %w", k, err, ErrCorrupt)
-			}
-			if h := b.Hash(); !bytes.Equal(h[:], k) {
-				return fmt.Errorf("block %x: body hashes to %s: %w", k, h, ErrCorrupt)
-			}
-			if TxRoot(b.Txs) != b.Header.TxRoot {
-				return fmt.Errorf("block %x: transactions do not match the header's tx root: %w", k, ErrCorrupt)
-			}
-			return nil
-		}
-	case string(bucketMain):
-		return func(k, v []byte) error {
-			if len(k) != 8 || len(v) != len(Hash{}) {
-				return fmt.Errorf("main chain entry: key of %d bytes, value of %d: %w", len(k), len(v), ErrCorrupt)
-			}
-			return nil
-		}
-	case string(bucketAccounts):
-		return func(k, v []byte) error {
-			var a Address
-			if len(k) != len(a) {
-				return fmt.Errorf("account key of %d bytes: %w", len(k), ErrCorrupt)
-			}
-			copy(a[:], k)
-			_, err := decodeAccount(a, v)
-			return err
-		}
-	case string(bucketUndo):
-		return func(k, v []byte) error {
-			h, ok := hashFrom(k)
-			if !ok {
-				return fmt.Errorf("undo key of %d bytes: %w", len(k), ErrCorrupt)
-			}
-			_, err := decodeUndo(h, v)
-			return err
-		}
-	case string(bucketTxIndex):
-		return func(k, v []byte) error {
-			h, ok := hashFrom(k)
-			if !ok {
-				return fmt.Errorf("tx index key of %d bytes: %w", len(k), ErrCorrupt)
-			}
-			_, err := decodeTxLoc(h, v)
-			return err
-		}
-	case string(bucketMempool):
-		return func(k, v []byte) error {
-			tx, err := DecodeTx(v)
-			if err != nil {
-				return fmt.Errorf("mempool entry %x: %v: %w", k, err, ErrCorrupt)
-			}
-			if h := tx.Hash(); !bytes.Equal(h[:], k) {
-				return fmt.Errorf("mempool entry %x: hashes to %s: %w", k, h, ErrCorrupt)
-			}
-			return nil
-		}
-	case string(bucketPeers):
-		return func(k, v []byte) error {
-			_, err := decodePeer(k, v)
-			return err
-		}
+	return valueChecks[string(name)]
+}
+
+// valueChecks are the checks of the values of the buckets the store knows, by bucket name.
+var valueChecks = map[string]func(k, v []byte) error{
+	string(bucketIndex):    checkIndexValue,
+	string(bucketBlocks):   checkBlockValue,
+	string(bucketMain):     checkMainValue,
+	string(bucketAccounts): checkAccountValue,
+	string(bucketUndo):     checkUndoValue,
+	string(bucketTxIndex):  checkTxIndexValue,
+	string(bucketMempool):  checkMempoolValue,
+	string(bucketPeers):    checkPeerValue,
+}
+
+// checkIndexValue: a block index entry decodes and its header hashes to its key.
+func checkIndexValue(k, v []byte) error {
+	h, ok := hashFrom(k)
+	if !ok {
+		return fmt.Errorf("index key of %d bytes: %w", len(k), ErrCorrupt)
+	}
+	e, err := decodeEntry(h, v)
+	if err != nil {
+		return err
+	}
+	if e.Header.Hash() != h {
+		return fmt.Errorf("index entry %s: header hashes to %s: %w", h, e.Header.Hash(), ErrCorrupt)
 	}
 	return nil
+}
+
+// checkBlockValue: a block decodes, hashes to its key, and its transactions match its tx root.
+func checkBlockValue(k, v []byte) error {
+	b, err := DecodeBlock(v)
+	if err != nil {
+		return fmt.Errorf("block %x: %v: %w", k, err, ErrCorrupt)
+	}
+	if h := b.Hash(); !bytes.Equal(h[:], k) {
+		return fmt.Errorf("block %x: body hashes to %s: %w", k, h, ErrCorrupt)
+	}
+	if TxRoot(b.Txs) != b.Header.TxRoot {
+		return fmt.Errorf("block %x: transactions do not match the header's tx root: %w", k, ErrCorrupt)
+	}
+	return nil
+}
+
+// checkMainValue: a main-chain entry maps an 8-byte height to a hash.
+func checkMainValue(k, v []byte) error {
+	if len(k) != 8 || len(v) != len(Hash{}) {
+		return fmt.Errorf("main chain entry: key of %d bytes, value of %d: %w", len(k), len(v), ErrCorrupt)
+	}
+	return nil
+}
+
+// checkAccountValue: an account is keyed by an address and decodes.
+func checkAccountValue(k, v []byte) error {
+	var a Address
+	if len(k) != len(a) {
+		return fmt.Errorf("account key of %d bytes: %w", len(k), ErrCorrupt)
+	}
+	copy(a[:], k)
+	_, err := decodeAccount(a, v)
+	return err
+}
+
+// checkUndoValue: an undo record is keyed by a block hash and decodes.
+func checkUndoValue(k, v []byte) error {
+	h, ok := hashFrom(k)
+	if !ok {
+		return fmt.Errorf("undo key of %d bytes: %w", len(k), ErrCorrupt)
+	}
+	_, err := decodeUndo(h, v)
+	return err
+}
+
+// checkTxIndexValue: a transaction location is keyed by a transaction hash and decodes.
+func checkTxIndexValue(k, v []byte) error {
+	h, ok := hashFrom(k)
+	if !ok {
+		return fmt.Errorf("tx index key of %d bytes: %w", len(k), ErrCorrupt)
+	}
+	_, err := decodeTxLoc(h, v)
+	return err
+}
+
+// checkMempoolValue: a mempool transaction decodes and hashes to its key.
+func checkMempoolValue(k, v []byte) error {
+	tx, err := DecodeTx(v)
+	if err != nil {
+		return fmt.Errorf("mempool entry %x: %v: %w", k, err, ErrCorrupt)
+	}
+	if h := tx.Hash(); !bytes.Equal(h[:], k) {
+		return fmt.Errorf("mempool entry %x: hashes to %s: %w", k, h, ErrCorrupt)
+	}
+	return nil
+}
+
+// checkPeerValue: an address-book record decodes.
+func checkPeerValue(k, v []byte) error {
+	_, err := decodePeer(k, v)
+	return err
 }
 
 // bucketWalk is the position of a chunked walk in one top-level bucket.

@@ -113,14 +113,8 @@ func (c *Config) Validate() error {
 }
 
 func (c *Config) settings() (*settings, error) {
-	if c == nil {
-		return nil, errors.New("noisep2p: config is nil")
-	}
-	if c.Key == nil {
-		return nil, errors.New("noisep2p: config: Key is nil")
-	}
-	if c.Key.Curve() != ecdh.X25519() {
-		return nil, errors.New("noisep2p: config: Key is not an X25519 key")
+	if err := c.checkKey(); err != nil {
+		return nil, err
 	}
 	s := &settings{
 		priv:     c.Key.Bytes(),
@@ -133,6 +127,39 @@ func (c *Config) settings() (*settings, error) {
 	if s.hello == nil {
 		s.hello = func() Hello { return Hello{} }
 	}
+	if err := s.setTimeouts(c); err != nil {
+		return nil, err
+	}
+	var err error
+	if s.minRate, err = intOrDefault("MinRate", c.MinRate, DefaultMinRate); err != nil {
+		return nil, err
+	}
+	if s.sendQueue, err = intOrDefault("SendQueue", c.SendQueue, DefaultSendQueue); err != nil {
+		return nil, err
+	}
+	if err := s.setLimits(c.MaxMessage); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// checkKey checks that c is set and holds an X25519 key.
+func (c *Config) checkKey() error {
+	if c == nil {
+		return errors.New("noisep2p: config is nil")
+	}
+	if c.Key == nil {
+		return errors.New("noisep2p: config: Key is nil")
+	}
+	if c.Key.Curve() != ecdh.X25519() {
+		return errors.New("noisep2p: config: Key is not an X25519 key")
+	}
+	return nil
+}
+
+// setTimeouts sets s's timeouts from c's, defaults for those at 0, and checks that the ping
+// interval is shorter than the idle timeout.
+func (s *settings) setTimeouts(c *Config) error {
 	var err error
 	for _, d := range []struct {
 		name   string
@@ -147,40 +174,41 @@ func (c *Config) settings() (*settings, error) {
 		{"DialTimeout", c.DialTimeout, DefaultDialTimeout, &s.dialTimeout},
 	} {
 		if *d.out, err = dur(d.name, d.v, d.def); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if s.pingInterval >= s.idleTimeout {
-		return nil, fmt.Errorf("noisep2p: config: PingInterval (%v) must be shorter than IdleTimeout (%v)", s.pingInterval, s.idleTimeout)
+		return fmt.Errorf("noisep2p: config: PingInterval (%v) must be shorter than IdleTimeout (%v)", s.pingInterval, s.idleTimeout)
 	}
+	return nil
+}
+
+// intOrDefault returns v, or def when v is 0; a negative v is an error naming name.
+func intOrDefault(name string, v, def int) (int, error) {
 	switch {
-	case c.MinRate < 0:
-		return nil, fmt.Errorf("noisep2p: config: MinRate must be >= 0, got %d", c.MinRate)
-	case c.MinRate == 0:
-		s.minRate = DefaultMinRate
-	default:
-		s.minRate = c.MinRate
+	case v < 0:
+		return 0, fmt.Errorf("noisep2p: config: %s must be >= 0, got %d", name, v)
+	case v == 0:
+		return def, nil
 	}
-	switch {
-	case c.SendQueue < 0:
-		return nil, fmt.Errorf("noisep2p: config: SendQueue must be >= 0, got %d", c.SendQueue)
-	case c.SendQueue == 0:
-		s.sendQueue = DefaultSendQueue
-	default:
-		s.sendQueue = c.SendQueue
-	}
+	return v, nil
+}
+
+// setLimits sets s's payload limits: the defaults, overridden by the non-zero values of
+// overrides, each at most MaxMessageCap.
+func (s *settings) setLimits(overrides map[uint8]uint32) error {
 	for t := range s.limits {
 		s.limits[t] = DefaultLimit(uint8(t))
 	}
-	for t, v := range c.MaxMessage {
+	for t, v := range overrides {
 		if v > MaxMessageCap {
-			return nil, fmt.Errorf("noisep2p: config: MaxMessage[%d] = %d over the cap of %d", t, v, MaxMessageCap)
+			return fmt.Errorf("noisep2p: config: MaxMessage[%d] = %d over the cap of %d", t, v, MaxMessageCap)
 		}
 		if v != 0 {
 			s.limits[t] = v
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // budget returns base + n/minRate: the time allowed for n bytes on top of a fixed allowance.

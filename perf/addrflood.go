@@ -74,71 +74,22 @@ func (f *addrFloodFigures) Results(peers, adds int, window time.Duration) []Resu
 // import window that starts when a bundle of peers unreachable loopback peers is posted to a and
 // adds more are added with POST /v1/peers, then the window after it.
 func addrFloodRound(l *Lab, peers, adds int, window time.Duration) (*addrFloodFigures, error) {
-	start := func() (*Home, *Child, error) {
-		h, err := l.NewHome(func(c *config.Config) {
-			c.Chain.PowBits = 12
-			c.Mining.Enabled = true
-			c.Mining.Workers = 1
-			// 20 ms pacing, not the default 100: the block rate is then bound by commit
-			// latency (what address-book writes would slow) and the CPU by mining's work.
-			c.Mining.MinBlockInterval = 20 * time.Millisecond
-			c.P2P.Listen = "127.0.0.1:0"
-		})
-		if err != nil {
-			return nil, nil, err
-		}
-		c, err := h.StartChild()
-		return h, c, err
-	}
-	ha, a, err := start()
+	ha, a, err := l.startAddrFloodMiner()
 	if err != nil {
 		return nil, err
 	}
 	defer a.Kill()
-	_, c, err := start()
+	_, c, err := l.startAddrFloodMiner()
 	if err != nil {
 		return nil, err
 	}
 	defer c.Kill()
-	ctx := context.Background()
-	height := func(ch *Child) uint64 {
-		st, err := ch.API.Status(ctx)
-		if err != nil {
-			return 0
-		}
-		return st.Height
-	}
-	if err := l.poll(60*time.Second, "a and c mining to height 20", func() bool { return height(a) >= 20 && height(c) >= 20 }); err != nil {
+	if err := l.poll(60*time.Second, "a and c mining to height 20", func() bool { return childHeight(a) >= 20 && childHeight(c) >= 20 }); err != nil {
 		return nil, err
 	}
 	nodes := []*Child{a, c}
-	// measure runs during, then waits out the window from its start; it returns each node's
-	// blocks a second and CPU seconds over the window.
-	measure := func(during func() error) (rate, cpu [2]float64, err error) {
-		var h0 [2]uint64
-		var c0 [2]float64
-		t0 := time.Now()
-		for i, n := range nodes {
-			h0[i], c0[i] = height(n), n.cpuSeconds()
-		}
-		if during != nil {
-			if err := during(); err != nil {
-				return rate, cpu, err
-			}
-		}
-		time.Sleep(time.Until(t0.Add(window))) // the measurement window
-		d := time.Since(t0).Seconds()
-		for i, n := range nodes {
-			h := height(n)
-			if h < h0[i] {
-				return rate, cpu, fmt.Errorf("node %d's API did not answer at the end of the window", i)
-			}
-			rate[i], cpu[i] = float64(h-h0[i])/d, n.cpuSeconds()-c0[i]
-		}
-		return rate, cpu, nil
-	}
 	var f addrFloodFigures
-	rate, cpu, err := measure(nil)
+	rate, cpu, err := measureWindow(nodes, window, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -147,35 +98,106 @@ func addrFloodRound(l *Lab, peers, adds int, window time.Duration) (*addrFloodFi
 	if err != nil {
 		return nil, err
 	}
-	rate, _, err = measure(func() error {
+	rate, _, err = measureWindow(nodes, window, func() error {
 		t0 := time.Now()
-		n, err := a.API.ImportPeers(ctx, bundle)
-		if err != nil {
-			return fmt.Errorf("import a bundle of %d unreachable peers: %w", peers, err)
+		added, err := floodAddresses(a, bundle, addrs, peers)
+		f.Added = added
+		if err == nil {
+			f.Took = time.Since(t0)
 		}
-		f.Added = n
-		for _, ad := range addrs {
-			if err := a.API.AddPeer(ctx, ad); err != nil {
-				return fmt.Errorf("add peer %s: %w", ad, err)
-			}
-		}
-		f.Took = time.Since(t0)
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	f.RateA[1], f.RateC[1] = rate[0], rate[1]
-	if rate, cpu, err = measure(nil); err != nil {
+	if rate, cpu, err = measureWindow(nodes, window, nil); err != nil {
 		return nil, err
 	}
 	f.RateA[2], f.RateC[2], f.CPUA[1], f.CPUC[1] = rate[0], rate[1], cpu[0], cpu[1]
-	for line := range strings.SplitSeq(a.logs.String(), "\n") {
-		if strings.Contains(line, "no answer") && strings.Contains(line, "storage") {
-			f.Timeouts++
+	f.Timeouts = storageTimeouts(a.logs.String())
+	return &f, nil
+}
+
+// startAddrFloodMiner starts a mining child of a home of its own: pow_bits 12, one worker,
+// 20 ms pacing.
+func (l *Lab) startAddrFloodMiner() (*Home, *Child, error) {
+	h, err := l.NewHome(func(c *config.Config) {
+		c.Chain.PowBits = 12
+		c.Mining.Enabled = true
+		c.Mining.Workers = 1
+		// 20 ms pacing, not the default 100: the block rate is then bound by commit
+		// latency (what address-book writes would slow) and the CPU by mining's work.
+		c.Mining.MinBlockInterval = 20 * time.Millisecond
+		c.P2P.Listen = "127.0.0.1:0"
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := h.StartChild()
+	return h, c, err
+}
+
+// childHeight is ch's chain height, 0 when its API does not answer.
+func childHeight(ch *Child) uint64 {
+	st, err := ch.API.Status(context.Background())
+	if err != nil {
+		return 0
+	}
+	return st.Height
+}
+
+// measureWindow runs during (if any), then waits out the window from its start; it returns each
+// node's blocks a second and CPU seconds over the window.
+func measureWindow(nodes []*Child, window time.Duration, during func() error) (rate, cpu [2]float64, err error) {
+	var h0 [2]uint64
+	var c0 [2]float64
+	t0 := time.Now()
+	for i, n := range nodes {
+		h0[i], c0[i] = childHeight(n), n.cpuSeconds()
+	}
+	if during != nil {
+		if err := during(); err != nil {
+			return rate, cpu, err
 		}
 	}
-	return &f, nil
+	time.Sleep(time.Until(t0.Add(window))) // the measurement window
+	d := time.Since(t0).Seconds()
+	for i, n := range nodes {
+		h := childHeight(n)
+		if h < h0[i] {
+			return rate, cpu, fmt.Errorf("node %d's API did not answer at the end of the window", i)
+		}
+		rate[i], cpu[i] = float64(h-h0[i])/d, n.cpuSeconds()-c0[i]
+	}
+	return rate, cpu, nil
+}
+
+// floodAddresses posts bundle (of peers peers) to a's peer import, then adds each of addrs with
+// POST /v1/peers; it returns the import's count of added peers.
+func floodAddresses(a *Child, bundle json.RawMessage, addrs []string, peers int) (int, error) {
+	ctx := context.Background()
+	n, err := a.API.ImportPeers(ctx, bundle)
+	if err != nil {
+		return 0, fmt.Errorf("import a bundle of %d unreachable peers: %w", peers, err)
+	}
+	for _, ad := range addrs {
+		if err := a.API.AddPeer(ctx, ad); err != nil {
+			return n, fmt.Errorf("add peer %s: %w", ad, err)
+		}
+	}
+	return n, nil
+}
+
+// storageTimeouts counts the lines of logs that record a storage request with no answer.
+func storageTimeouts(logs string) int {
+	n := 0
+	for line := range strings.SplitSeq(logs, "\n") {
+		if strings.Contains(line, "no answer") && strings.Contains(line, "storage") {
+			n++
+		}
+	}
+	return n
 }
 
 // unreachableBundle makes a peer bundle of cfg's chain with peers loopback addresses where

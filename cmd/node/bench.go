@@ -12,10 +12,15 @@ import (
 	"github.com/actorchain/actorchain/perf"
 )
 
+// benchOptions are the flags of `node bench`.
+type benchOptions struct {
+	only          []string
+	quick, asJSON bool
+	cpuProfile    string
+}
+
 func newBenchCmd(g *globals) *cobra.Command {
-	var only []string
-	var quick, asJSON bool
-	var cpuProfile string
+	o := &benchOptions{}
 	c := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure the performance table: each figure next to its limit measured in the same run",
@@ -26,56 +31,78 @@ it lives in a temporary directory that is removed at the end.
 
 Measurements (--only): ` + strings.Join(perf.Names(), ", ") + `.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts := perf.Options{Sizes: perf.Full, Only: only, Progress: g.io.err}
-			if quick {
-				opts.Sizes = perf.Quick
-			}
-			if cpuProfile != "" {
-				f, err := os.Create(cpuProfile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
-			}
-			// A signal cancels the run: every node and child process is stopped and the
-			// temporary directory removed before the command exits (1).
-			sigs, unsubscribe := g.io.signals()
-			defer unsubscribe()
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			watched := make(chan struct{})
-			go func() { // joined: it ends when the run ends (cancel) or a signal arrives
-				defer close(watched)
-				select {
-				case s := <-sigs:
-					fmt.Fprintf(g.io.err, "node: %s: cancelling the benchmark run\n", s)
-					cancel()
-				case <-ctx.Done():
-				}
-			}()
-			results, err := perf.Run(ctx, opts)
-			cancel()
-			<-watched
-			if err != nil {
-				if strings.Contains(err.Error(), "unknown measurement") {
-					return &usageError{fmt.Errorf("--only: %w", err)}
-				}
-				return err
-			}
-			if asJSON {
-				return perf.WriteJSON(cmd.OutOrStdout(), results)
-			}
-			return perf.WriteTable(cmd.OutOrStdout(), results)
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return g.runBench(cmd, o) },
 	}
-	c.Flags().StringSliceVar(&only, "only", nil, "run only these measurements (comma-separated)")
-	c.Flags().BoolVar(&quick, "quick", false, "small sizes: the table's shape in seconds, not its figures")
-	c.Flags().BoolVar(&asJSON, "json", false, "print the results as JSON")
-	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (in-process nodes) to this file")
+	c.Flags().StringSliceVar(&o.only, "only", nil, "run only these measurements (comma-separated)")
+	c.Flags().BoolVar(&o.quick, "quick", false, "small sizes: the table's shape in seconds, not its figures")
+	c.Flags().BoolVar(&o.asJSON, "json", false, "print the results as JSON")
+	c.Flags().StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (in-process nodes) to this file")
 	return c
+}
+
+func (g *globals) runBench(cmd *cobra.Command, o *benchOptions) error {
+	opts := perf.Options{Sizes: perf.Full, Only: o.only, Progress: g.io.err}
+	if o.quick {
+		opts.Sizes = perf.Quick
+	}
+	stopProfile, err := startCPUProfile(o.cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
+	// A signal cancels the run: every node and child process is stopped and the
+	// temporary directory removed before the command exits (1).
+	sigs, unsubscribe := g.io.signals()
+	defer unsubscribe()
+	results, err := g.runPerf(sigs, opts)
+	if err != nil {
+		if strings.Contains(err.Error(), "unknown measurement") {
+			return &usageError{fmt.Errorf("--only: %w", err)}
+		}
+		return err
+	}
+	if o.asJSON {
+		return perf.WriteJSON(cmd.OutOrStdout(), results)
+	}
+	return perf.WriteTable(cmd.OutOrStdout(), results)
+}
+
+// startCPUProfile starts a CPU profile written to path ("": none); stop ends it and closes the
+// file.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
+}
+
+// runPerf runs the measurements of opts; a signal on sigs cancels the run, saying so.
+func (g *globals) runPerf(sigs <-chan os.Signal, opts perf.Options) ([]perf.Result, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	watched := make(chan struct{})
+	go func() { // joined: it ends when the run ends (cancel) or a signal arrives
+		defer close(watched)
+		select {
+		case s := <-sigs:
+			fmt.Fprintf(g.io.err, "node: %s: cancelling the benchmark run\n", s)
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	results, err := perf.Run(ctx, opts)
+	cancel()
+	<-watched
+	return results, err
 }

@@ -136,27 +136,15 @@ func (g *globals) runChaos(cmd *cobra.Command, o *chaosOptions) error {
 	}
 	dev := &devnetOptions{nodes: o.nodes, basePort: o.basePort, powBits: o.powBits, powSet: true, faultInjection: true,
 		supervision: &config.Supervision{MaxRestarts: chaos.CrashLoopBudget, Window: chaos.CrashLoopWindow}}
-	if o.loopbackPorts() {
-		cfgs := make([]*config.Config, o.nodes)
-		for k := range cfgs {
-			cfgs[k] = config.Default()
-			cfgs[k].P2P.Listen, cfgs[k].API.Listen = dev.p2pAddr(k), dev.apiAddr(k)
-		}
-		if err := portsFree(cfgs); err != nil {
-			return usagef("chaos: %v", err)
-		}
+	if err := o.checkPortsFree(dev); err != nil {
+		return err
 	}
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("chaos: cannot find this program to run the nodes: %w", err)
 	}
-	dir, temp := o.dir, o.dir == ""
-	if temp {
-		if dir, err = os.MkdirTemp("", fmt.Sprintf("actorchain-chaos-%d-", o.seed)); err != nil {
-			return err
-		}
-	}
-	if dir, err = filepath.Abs(dir); err != nil {
+	dir, temp, err := o.runDir()
+	if err != nil {
 		return err
 	}
 	dev.dir = dir
@@ -168,8 +156,60 @@ func (g *globals) runChaos(cmd *cobra.Command, o *chaosOptions) error {
 	defer cancel()
 	sigs, unsubscribe := g.io.signals()
 	defer unsubscribe()
-	watch := make(chan struct{})
-	go func() {
+	stopWatch := g.cancelOnSignal(sigs, cancel)
+	tr, err := chaos.Run(ctx, chaos.Config{
+		Exe: exe, Seed: o.seed, Settings: settings, Dir: dir, Senders: o.senders, Interval: o.interval,
+		Links: chaos.LinkMode(o.links), Converge: o.converge, Out: cmd.OutOrStdout(),
+		MakeHomes: devnetHomes(dev),
+	})
+	stopWatch()
+	if tr == nil {
+		return err // the settings were refused before anything started
+	}
+	tr.Print(cmd.OutOrStdout())
+	keep := o.keep || !temp || err != nil || !tr.OK
+	if werr := writeChaosFiles(cmd, tr, chaosJSONPath(o.jsonFile, keep, dir), keep, dir); werr != nil {
+		err = errors.Join(err, werr)
+	}
+	return chaosOutcome(tr.Interrupted, tr.OK, err, o.seed)
+}
+
+// checkPortsFree refuses a run on loopback (see loopbackPorts) whose nodes' ports are taken.
+func (o *chaosOptions) checkPortsFree(dev *devnetOptions) error {
+	if !o.loopbackPorts() {
+		return nil
+	}
+	cfgs := make([]*config.Config, o.nodes)
+	for k := range cfgs {
+		cfgs[k] = config.Default()
+		cfgs[k].P2P.Listen, cfgs[k].API.Listen = dev.p2pAddr(k), dev.apiAddr(k)
+	}
+	if err := portsFree(cfgs); err != nil {
+		return usagef("chaos: %v", err)
+	}
+	return nil
+}
+
+// runDir is the run's directory, absolute: --dir, or a new temporary one (temp) when not given.
+func (o *chaosOptions) runDir() (dir string, temp bool, err error) {
+	dir, temp = o.dir, o.dir == ""
+	if temp {
+		if dir, err = os.MkdirTemp("", fmt.Sprintf("actorchain-chaos-%d-", o.seed)); err != nil {
+			return "", temp, err
+		}
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
+		return "", temp, err
+	}
+	return dir, temp, nil
+}
+
+// cancelOnSignal calls cancel, saying so, when a signal arrives on sigs, until the returned
+// function is called; that function ends the watch and waits for it.
+func (g *globals) cancelOnSignal(sigs <-chan os.Signal, cancel context.CancelFunc) (stop func()) {
+	watch, done := make(chan struct{}), make(chan struct{})
+	go func() { // ends on a signal or on stop; joined by stop
+		defer close(done)
 		select {
 		case s := <-sigs:
 			fmt.Fprintf(g.io.err, "node: chaos: %s received: stopping every node and removing what the run made\n", s)
@@ -177,36 +217,40 @@ func (g *globals) runChaos(cmd *cobra.Command, o *chaosOptions) error {
 		case <-watch:
 		}
 	}()
-	tr, err := chaos.Run(ctx, chaos.Config{
-		Exe: exe, Seed: o.seed, Settings: settings, Dir: dir, Senders: o.senders, Interval: o.interval,
-		Links: chaos.LinkMode(o.links), Converge: o.converge, Out: cmd.OutOrStdout(),
-		MakeHomes: func(hosts []string) ([]chaos.Home, error) {
-			dev.hosts = hosts
-			d, err := prepareDevnet(dev)
-			if err != nil {
-				return nil, err
-			}
-			homes := make([]chaos.Home, len(d.Nodes))
-			for k, n := range d.Nodes {
-				homes[k] = chaos.Home{Dir: n.Home, NodeID: n.NodeID, P2P: n.P2P, API: n.API, WalletKey: n.WalletKey}
-			}
-			return homes, nil
-		},
-	})
-	close(watch)
-	if tr == nil {
-		return err // the settings were refused before anything started
+	return func() { close(watch); <-done }
+}
+
+// devnetHomes makes the chaos run's homes: a devnet of dev on the given hosts.
+func devnetHomes(dev *devnetOptions) func(hosts []string) ([]chaos.Home, error) {
+	return func(hosts []string) ([]chaos.Home, error) {
+		dev.hosts = hosts
+		d, err := prepareDevnet(dev)
+		if err != nil {
+			return nil, err
+		}
+		homes := make([]chaos.Home, len(d.Nodes))
+		for k, n := range d.Nodes {
+			homes[k] = chaos.Home{Dir: n.Home, NodeID: n.NodeID, P2P: n.P2P, API: n.API, WalletKey: n.WalletKey}
+		}
+		return homes, nil
 	}
-	tr.Print(cmd.OutOrStdout())
-	keep := o.keep || !temp || err != nil || !tr.OK
-	jsonFile := o.jsonFile
+}
+
+// chaosJSONPath is where the transcript's JSON goes: --json, else DIR/transcript.json when the
+// run's directory is kept, else nowhere ("").
+func chaosJSONPath(jsonFile string, keep bool, dir string) string {
 	if jsonFile == "" && keep {
-		jsonFile = filepath.Join(dir, "transcript.json")
+		return filepath.Join(dir, "transcript.json")
 	}
+	return jsonFile
+}
+
+// writeChaosFiles writes tr's JSON to jsonFile (if any), then keeps dir, saying so, or removes
+// it; it returns the JSON's write error.
+func writeChaosFiles(cmd *cobra.Command, tr *chaos.Transcript, jsonFile string, keep bool, dir string) error {
+	var err error
 	if jsonFile != "" {
-		if werr := tr.WriteJSON(jsonFile); werr != nil {
-			err = errors.Join(err, werr)
-		} else {
+		if err = tr.WriteJSON(jsonFile); err == nil {
 			fmt.Fprintf(cmd.OutOrStdout(), "chaos: transcript written to %s\n", jsonFile)
 		}
 	}
@@ -215,13 +259,19 @@ func (g *globals) runChaos(cmd *cobra.Command, o *chaosOptions) error {
 	} else {
 		_ = os.RemoveAll(dir)
 	}
+	return err
+}
+
+// chaosOutcome is the command's error for a run that was interrupted or not, whose invariants
+// held (ok) or not, and that ended with err.
+func chaosOutcome(interrupted, ok bool, err error, seed int64) error {
 	switch {
-	case tr.Interrupted:
+	case interrupted:
 		return errors.New("chaos: interrupted; every node it started is stopped and its namespaces removed")
 	case err != nil:
 		return fmt.Errorf("chaos: %w", err)
-	case !tr.OK:
-		return fmt.Errorf("chaos: seed %d: an invariant failed (see the checks above)", o.seed)
+	case !ok:
+		return fmt.Errorf("chaos: seed %d: an invariant failed (see the checks above)", seed)
 	}
 	return nil
 }

@@ -218,12 +218,34 @@ func createDevnet(o *devnetOptions, dir string) (d *devnet, err error) {
 			}
 		}
 	}()
+	if err := o.checkNoStrayHomes(dir); err != nil {
+		return nil, err
+	}
+	homes, res, err := o.initHomes(dir, &made)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.configureHomes(homes, res); err != nil {
+		return nil, err
+	}
+	return loadDevnet(o, dir)
+}
+
+// checkNoStrayHomes refuses a directory where a node home exists, not empty, without a config
+// file.
+func (o *devnetOptions) checkNoStrayHomes(dir string) error {
 	for k := 0; k < o.nodes; k++ {
 		home := o.nodeHome(dir, k)
 		if entries, err := os.ReadDir(home); err == nil && len(entries) > 0 {
-			return nil, fmt.Errorf("devnet: %s exists and is not empty but has no %s: remove it or choose another --dir", home, config.FileName)
+			return fmt.Errorf("devnet: %s exists and is not empty but has no %s: remove it or choose another --dir", home, config.FileName)
 		}
 	}
+	return nil
+}
+
+// initHomes initialises the node homes under dir, node0 as a fresh devnet and the others on
+// node0's chain, adding each home to made before it is initialised.
+func (o *devnetOptions) initHomes(dir string, made *[]string) ([]string, []*actors.InitResult, error) {
 	homes := make([]string, o.nodes)
 	res := make([]*actors.InitResult, o.nodes)
 	for k := range homes {
@@ -232,52 +254,65 @@ func createDevnet(o *devnetOptions, dir string) (d *devnet, err error) {
 		if k > 0 {
 			chainFile = filepath.Join(homes[0], config.FileName)
 		}
-		made = append(made, homes[k])
+		*made = append(*made, homes[k])
+		var err error
 		if res[k], err = actors.InitHome(homes[k], filepath.Join(homes[k], config.FileName), chainFile, false); err != nil {
-			return nil, fmt.Errorf("devnet: init %s: %w", homes[k], err)
+			return nil, nil, fmt.Errorf("devnet: init %s: %w", homes[k], err)
 		}
 	}
+	return homes, res, nil
+}
+
+// configureHomes rewrites each home's config for the devnet (devnetConfig), node0 first: its
+// chain section, as written, is the one the others copy.
+func (o *devnetOptions) configureHomes(homes []string, res []*actors.InitResult) error {
 	seeds := make([]string, o.nodes)
 	for k := range seeds {
 		seeds[k] = res[k].NodeID + "@" + o.p2pAddr(k)
 	}
-	// node0 first: its chain section is the one the others copy.
 	var chain config.Chain
 	for k, home := range homes {
 		file := filepath.Join(home, config.FileName)
 		cfg, err := config.Load(home, file, nil)
 		if err != nil {
-			return nil, fmt.Errorf("devnet: %w", err)
+			return fmt.Errorf("devnet: %w", err)
 		}
-		if k == 0 {
-			cfg.Chain.Alloc = map[string]uint64{}
-			for _, r := range res {
-				cfg.Chain.Alloc[r.WalletAddress] = actors.DevnetFunds
-			}
-			if o.powSet {
-				cfg.Chain.PowBits = o.powBits
-			}
-		} else {
-			cfg.Chain = chain
-		}
-		cfg.P2P.Listen = o.p2pAddr(k)
-		cfg.P2P.Seeds = others(seeds, k)
-		cfg.API.Listen = o.apiAddr(k)
-		cfg.Mining.Workers = 1
-		cfg.Debug.FaultInjection = o.faultInjection
-		if o.supervision != nil {
-			cfg.Supervision = *o.supervision
-		}
+		o.devnetConfig(cfg, k, res, seeds, chain)
 		if err := writeHomeConfig(file, cfg); err != nil {
-			return nil, fmt.Errorf("devnet: %w", err)
+			return fmt.Errorf("devnet: %w", err)
 		}
 		if k == 0 {
 			if chain, err = config.LoadChain(file); err != nil {
-				return nil, fmt.Errorf("devnet: %w", err)
+				return fmt.Errorf("devnet: %w", err)
 			}
 		}
 	}
-	return loadDevnet(o, dir)
+	return nil
+}
+
+// devnetConfig sets node k's config: node0's chain funds every wallet of res (and takes
+// --pow-bits), the others take node0's chain; each node listens on its ports and is seeded with
+// every other node of seeds.
+func (o *devnetOptions) devnetConfig(cfg *config.Config, k int, res []*actors.InitResult, seeds []string, chain config.Chain) {
+	if k == 0 {
+		cfg.Chain.Alloc = map[string]uint64{}
+		for _, r := range res {
+			cfg.Chain.Alloc[r.WalletAddress] = actors.DevnetFunds
+		}
+		if o.powSet {
+			cfg.Chain.PowBits = o.powBits
+		}
+	} else {
+		cfg.Chain = chain
+	}
+	cfg.P2P.Listen = o.p2pAddr(k)
+	cfg.P2P.Seeds = others(seeds, k)
+	cfg.API.Listen = o.apiAddr(k)
+	cfg.Mining.Workers = 1
+	cfg.Debug.FaultInjection = o.faultInjection
+	if o.supervision != nil {
+		cfg.Supervision = *o.supervision
+	}
 }
 
 // others is seeds without element k.
@@ -420,62 +455,27 @@ func (d *devnet) print(w io.Writer, asJSON bool) error {
 // a second signal returns exit 130) or for a node to stop by itself (the others are stopped and
 // the error returned).
 func (g *globals) runDevnet(d *devnet, cfgs []*config.Config, log *slog.Logger, sigs <-chan os.Signal, ready func() error) error {
-	nodes := make([]*actors.Node, 0, len(cfgs))
-	stopAll := func(ctx context.Context) error {
-		var errs []error
-		for k := len(nodes) - 1; k >= 0; k-- {
-			log.Info("devnet: stopping node", "node", k)
-			if err := nodes[k].Stop(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("node%d: %w", k, err))
-			}
-		}
-		return errors.Join(errs...)
-	}
+	rn := &runningNodes{log: log}
 	// A start failure or a signal while starting stops what runs already.
 	for k, cfg := range cfgs {
 		n, err := startNode(cfg, log.With("node", k))
 		if err != nil {
-			return errors.Join(fmt.Errorf("devnet: start node%d (%s): %w", k, cfg.Home, err), g.stopOrForce(sigs, stopAll))
+			return errors.Join(fmt.Errorf("devnet: start node%d (%s): %w", k, cfg.Home, err), g.stopOrForce(sigs, rn.stopAll))
 		}
-		nodes = append(nodes, n)
+		rn.nodes = append(rn.nodes, n)
 		select {
 		case s := <-sigs:
 			log.Info("signal received while starting, stopping", "signal", s.String())
-			return g.stopOrForce(sigs, stopAll)
+			return g.stopOrForce(sigs, rn.stopAll)
 		default:
 		}
 	}
-	log.Info("devnet running", "dir", d.Dir, "nodes", len(nodes), "chain_id", d.ChainID, "genesis_hash", d.GenesisHash)
+	log.Info("devnet running", "dir", d.Dir, "nodes", len(rn.nodes), "chain_id", d.ChainID, "genesis_hash", d.GenesisHash)
 	if err := ready(); err != nil {
-		return errors.Join(err, g.stopOrForce(sigs, stopAll))
+		return errors.Join(err, g.stopOrForce(sigs, rn.stopAll))
 	}
-
-	// One watcher per node reports the first node that stops by itself.
-	died := make(chan int, len(nodes))
-	quit := make(chan struct{})
-	var wg sync.WaitGroup
-	for k, n := range nodes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case <-n.Done():
-				died <- k
-			case <-quit:
-			}
-		}()
-	}
-	var cause error
-	select {
-	case s := <-sigs:
-		log.Info("signal received, stopping", "signal", s.String())
-	case k := <-died:
-		cause = fmt.Errorf("devnet: node%d stopped: %w", k, orStopped(nodes[k].Err()))
-		log.Error("a node stopped by itself; stopping the devnet", "node", k, "err", nodes[k].Err())
-	}
-	close(quit)
-	wg.Wait()
-	if err := g.stopOrForce(sigs, stopAll); err != nil {
+	cause := rn.waitSignalOrStop(sigs)
+	if err := g.stopOrForce(sigs, rn.stopAll); err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {
 			return err
@@ -487,6 +487,54 @@ func (g *globals) runDevnet(d *devnet, cfgs []*config.Config, log *slog.Logger, 
 	}
 	log.Info("devnet stopped")
 	return nil
+}
+
+// runningNodes are the devnet's started nodes, in index order.
+type runningNodes struct {
+	nodes []*actors.Node
+	log   *slog.Logger
+}
+
+// stopAll stops the nodes in reverse index order and joins their errors.
+func (rn *runningNodes) stopAll(ctx context.Context) error {
+	var errs []error
+	for k := len(rn.nodes) - 1; k >= 0; k-- {
+		rn.log.Info("devnet: stopping node", "node", k)
+		if err := rn.nodes[k].Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("node%d: %w", k, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// waitSignalOrStop waits for a signal on sigs (it returns nil) or for a node to stop by itself
+// (it returns why); one watcher per node reports the first, and all are joined before it
+// returns.
+func (rn *runningNodes) waitSignalOrStop(sigs <-chan os.Signal) error {
+	died := make(chan int, len(rn.nodes))
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	for k, n := range rn.nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case <-n.Done():
+				died <- k
+			case <-quit:
+			}
+		}()
+	}
+	defer wg.Wait()
+	defer close(quit)
+	select {
+	case s := <-sigs:
+		rn.log.Info("signal received, stopping", "signal", s.String())
+		return nil
+	case k := <-died:
+		rn.log.Error("a node stopped by itself; stopping the devnet", "node", k, "err", rn.nodes[k].Err())
+		return fmt.Errorf("devnet: node%d stopped: %w", k, orStopped(rn.nodes[k].Err()))
+	}
 }
 
 // orStopped is err, or a generic reason when a node stopped without one.
