@@ -190,7 +190,9 @@ func TestWireErrorsAreJSON(t *testing.T) {
 		in     string // in the error message
 	}{
 		{"unknown path", rawGet("/nope"), 404, CodeNotFound, "/nope"},
-		{"root", rawGet("/"), 404, CodeNotFound, ""},
+		// GET / is the dashboard (CONTRACT §11; TestDashboardAtRootOnly); the paths around it are not.
+		{"root's index", rawGet("/index.html"), 404, CodeNotFound, "/index.html"},
+		{"root, wrong method", []byte("DELETE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), 405, CodeMethodNotAllowed, "GET"},
 		{"trailing slash", rawGet("/v1/status/"), 404, CodeNotFound, ""},
 		{"dot-dot segment", rawGet("/v1/blocks/../status"), 404, CodeNotFound, ""},
 		{"empty segment", rawGet("//v1/status"), 404, CodeNotFound, ""},

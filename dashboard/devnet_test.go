@@ -65,7 +65,11 @@ func TestDevnetDashboard(t *testing.T) {
 		}
 		return ""
 	})
-	run(t, ctx, chromedp.Navigate(a.url+fast))
+	page := fast
+	if shotFile != "" {
+		page = "/" // the screenshot shows the page as an operator gets it
+	}
+	run(t, ctx, chromedp.Navigate(a.url+page))
 
 	if shotFile != "" {
 		t.Logf("letting the devnet mine for %s before the screenshot", wait)

@@ -121,7 +121,8 @@
     var tbody = $('blocks-table').tBodies[0];
     var rows = [];
     for (var i = 0; i < Math.min(list.length, NBLOCKS); i++) {
-      var b = list[i], parent = list[i + 1];
+      // The interval after genesis is not one (genesis has the chain's fixed genesis_time).
+      var b = list[i], parent = list[i + 1] && list[i + 1].height > 0 ? list[i + 1] : null;
       var tr = el('tr', { 'data-height': String(b.height), 'data-hash': b.hash });
       tr.append(el('td', { class: 'mono' }, String(b.height)));
       var h = el('td', { class: 'mono', title: b.hash }, short(b.hash));
@@ -141,11 +142,12 @@
       });
     }
     // The network's hash rate, estimated from the work and time span of these blocks.
-    var net = NaN;
-    if (list.length > 2) {
+    // Genesis is left out: its time is the chain's genesis_time, not when it was mined.
+    var net = NaN, mined = list.filter(function (b) { return b.height > 0; });
+    if (mined.length > 2) {
       var work = 0;
-      for (var j = 0; j < list.length - 1; j++) { work += blockWork(list[j]); }
-      var span = (list[0].time - list[list.length - 1].time) / 1000;
+      for (var j = 0; j < mined.length - 1; j++) { work += blockWork(mined[j]); }
+      var span = (mined[0].time - mined[mined.length - 1].time) / 1000;
       if (span > 0) { net = work / span; }
     }
     return net;
