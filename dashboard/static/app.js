@@ -421,7 +421,7 @@
       });
     }, function (e) {
       if (!st.down) { st.down = true; st.downSince = now; }
-      setConn(false, 'node unreachable since ' + new Date(st.downSince).toLocaleTimeString() + ' (' + e.message + '); retrying every 2 s');
+      setConn(false, 'no answer from the node since ' + new Date(st.downSince).toLocaleTimeString() + ' (' + e.message + '); retrying every ' + POLL_MS / 1000 + ' s');
     });
   }
 
