@@ -21,7 +21,7 @@ CHAOS_SEEDS    ?= 1 2 3 4 5 6 7 8 9 10
 CHAOS_DURATION ?= 60s
 CHAOS_FLAGS    ?=
 
-.PHONY: all build check fmt vet staticcheck deploy-check test fuzz chaos-short chaos soak addr-flood bench bench-quick clean
+.PHONY: all build check fmt vet staticcheck deploy-check test fuzz chaos-short chaos soak addr-flood bench bench-quick clean browser-note dashboard-screenshot
 
 all: build
 
@@ -34,7 +34,7 @@ LDFLAGS   ?= -X main.ldRevision=$(REVISION) -X main.ldModified=$(MODIFIED)
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/node ./cmd/node
 
-check: fmt vet staticcheck deploy-check test fuzz chaos-short
+check: fmt vet staticcheck deploy-check test fuzz chaos-short browser-note
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -76,6 +76,18 @@ fuzz:
 # A short chaos mix with a fixed seed (every fault kind, about a minute): part of check.
 chaos-short: build
 	./bin/node chaos --seed 7 --duration 40s $(CHAOS_FLAGS)
+
+# The summary's last line: whether the dashboard's browser tests (dashboard/, headless Chromium)
+# ran or were skipped for want of a browser (they look for the same names; .ci/run installs it).
+browser-note:
+	@b=$${CHROMIUM:-$$(command -v chromium chromium-browser google-chrome google-chrome-stable 2>/dev/null | head -1)}; \
+	if [ -n "$$b" ]; then echo "browser tests: run in $$("$$b" --version 2>/dev/null | head -1) ($$b)"; \
+	else echo "WARNING: no Chromium found: the dashboard's browser tests were SKIPPED (apt-get install chromium)"; fi
+
+# docs/dashboard.png: node0's dashboard of a 3-node devnet (child processes of the built binary)
+# after a minute of mining, in headless Chromium (dashboard/devnet_test.go).
+dashboard-screenshot:
+	DASHBOARD_SCREENSHOT=$(CURDIR)/docs/dashboard.png $(GO) test -count=1 -v -timeout 5m -run '^TestDevnetDashboard$$' ./dashboard/
 
 # The long chaos run: every seed of CHAOS_SEEDS in a row; stops at the first failed seed.
 chaos: build

@@ -17,8 +17,9 @@
 //
 // # Answers
 //
-// Every answer is JSON except /metrics, /debug/pprof/ and the database copy of GET /v1/db/backup
-// (backup.go; served by a Backend that is also a BackupBackend). Every error is {"error", "code"} with a
+// Every answer is JSON except /metrics, /debug/pprof/, GET / (the dashboard page of package
+// dashboard, mounted in the route table) and the database copy of GET /v1/db/backup (backup.go;
+// served by a Backend that is also a BackupBackend). Every error is {"error", "code"} with a
 // 4xx or 5xx status; the codes are the Code* constants. Routing (router.go): the route table in
 // NewHandler is a ServeMux of method patterns, one line per endpoint; the router in front of it
 // matches paths exactly as sent (a path with an empty, "." or ".." segment is 404, never the

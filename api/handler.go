@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/actorchain/actorchain/actors"
+	"github.com/actorchain/actorchain/dashboard"
 )
 
 // DefaultTimeout is how long a request may take before the node answers 503 busy.
@@ -49,7 +50,7 @@ type handler struct {
 }
 
 // NewHandler returns the node's HTTP API (CONTRACT §3) served from b. Every answer is JSON
-// except /metrics and /debug/pprof/; every error, including unknown paths (404) and wrong
+// except /metrics, /debug/pprof/ and GET / (the dashboard page); every error, including unknown paths (404) and wrong
 // methods (405), is {"error", "code"}. Each request runs under opts.Timeout; a handler that has
 // not answered by then is abandoned (its context is cancelled) and the client gets 503 busy.
 // Panics in handlers are recovered into 500 internal. The handler is safe for concurrent use
@@ -96,6 +97,7 @@ func NewHandler(b Backend, opts Options) http.Handler {
 	mux.HandleFunc("DELETE /v1/debug/links", h.debugOnly(h.clearLinks))
 	mux.Handle("GET /metrics", b.MetricsHandler())
 	mux.HandleFunc(BackupPath, h.backup) // GET is served by the branch below, outside the timeout; h.backup answers other methods 405
+	mux.Handle("GET /{$}", dashboard.Handler(b.FaultInjection)) // the operator page (CONTRACT §11)
 
 	busy := errorJSON(CodeBusy, fmt.Sprintf("the node did not answer within %s; retry later", h.timeout))
 	timed := http.TimeoutHandler(h.recoverPanics(router{mux: mux, debug: b.FaultInjection}), h.timeout, string(busy))

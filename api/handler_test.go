@@ -543,7 +543,8 @@ func TestFaultInjectionOn(t *testing.T) {
 
 func TestUnknownPathAndMethod(t *testing.T) {
 	srv := server(t, newFake(), Options{})
-	for _, path := range []string{"/", "/v1", "/v1/nope", "/v1/blocks", "/v1/blocks/1/x", "/v2/status", "/debug/pprof/", "/v1/debug/actors/consensus/explode"} {
+	// "/" is the dashboard (TestDashboardAtRootOnly); "/index.html" is not.
+	for _, path := range []string{"/index.html", "/v1", "/v1/nope", "/v1/blocks", "/v1/blocks/1/x", "/v2/status", "/debug/pprof/", "/v1/debug/actors/consensus/explode"} {
 		wantError(t, get(t, srv, path), 404, CodeNotFound, path)
 	}
 	for _, tc := range []struct{ method, path, allow string }{

@@ -190,7 +190,9 @@ func TestWireErrorsAreJSON(t *testing.T) {
 		in     string // in the error message
 	}{
 		{"unknown path", rawGet("/nope"), 404, CodeNotFound, "/nope"},
-		{"root", rawGet("/"), 404, CodeNotFound, ""},
+		// GET / is the dashboard (CONTRACT §11; TestDashboardAtRootOnly); the paths around it are not.
+		{"root's index", rawGet("/index.html"), 404, CodeNotFound, "/index.html"},
+		{"root, wrong method", []byte("DELETE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), 405, CodeMethodNotAllowed, "GET"},
 		{"trailing slash", rawGet("/v1/status/"), 404, CodeNotFound, ""},
 		{"dot-dot segment", rawGet("/v1/blocks/../status"), 404, CodeNotFound, ""},
 		{"empty segment", rawGet("//v1/status"), 404, CodeNotFound, ""},
@@ -260,7 +262,7 @@ func TestWirePathTricksNeverRedirect(t *testing.T) {
 	l := serveLoopback(t, f, Options{Pprof: true})
 	for _, p := range []string{"/v1/blocks/../status", "//v1/status", "/v1//status", "/v1/status/.", "/v1/status/..",
 		"/./v1/status", "/v1/debug/../status", "/debug/pprof/../../v1/status", "/debug/pprof", "/debug/pprof/./cmdline",
-		"/v1/debug/actors/consensus/../x/crash", "/v1/debug/links/", "/metrics/"} {
+		"/v1/debug/actors/consensus/../x/crash", "/v1/debug/links/", "/metrics/", "//", "/./", "/.", "/index.html", "/dashboard"} {
 		for _, m := range []string{"GET", "POST", "DELETE", "HEAD"} {
 			req := []byte(m + " " + p + " HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 			a := l.raw(t, req, 1)[0]
@@ -272,6 +274,32 @@ func TestWirePathTricksNeverRedirect(t *testing.T) {
 			} else if a.status != 404 {
 				t.Errorf("HEAD %s: %d", p, a.status)
 			}
+		}
+	}
+}
+
+// TestDashboardAtRootOnly: GET and HEAD / serve the dashboard (the one HTML answer), carrying
+// the fault-injection flag; another method on / is the JSON 405, and every other path stays a
+// JSON 404 (TestWirePathTricksNeverRedirect has /index.html, //, /./ and more).
+func TestDashboardAtRootOnly(t *testing.T) {
+	for _, fault := range []bool{false, true} {
+		f := newFake()
+		f.set(func(f *fake) { f.fault = fault })
+		l := serveLoopback(t, f, Options{})
+		got := l.raw(t, []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\nPOST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"), 2)
+		got = append(got, l.raw(t, []byte("HEAD /?refresh=1 HTTP/1.1\r\nHost: x\r\n\r\n"), 1)...)
+		meta := `<meta name="actorchain-fault-injection" content="` + strconv.FormatBool(fault) + `">`
+		if a := got[0]; a.status != 200 || a.header.Get("Content-Type") != "text/html; charset=utf-8" ||
+			!strings.Contains(a.header.Get("Content-Security-Policy"), "default-src 'none'") ||
+			!bytes.Contains(a.body, []byte("<title>Actorchain node</title>")) || !bytes.Contains(a.body, []byte(meta)) {
+			t.Errorf("GET / with fault injection %v: %d %q, %d bytes", fault, a.status, a.header, len(a.body))
+		}
+		if a := got[2]; a.status != 200 || len(a.body) != 0 || a.header.Get("Content-Type") != "text/html; charset=utf-8" {
+			t.Errorf("HEAD /: %q", a.wire)
+		}
+		wantJSONError(t, "POST /", got[1], 405, CodeMethodNotAllowed)
+		if allow := got[1].header.Get("Allow"); allow != "GET, HEAD" {
+			t.Errorf("POST /: Allow %q", allow)
 		}
 	}
 }
