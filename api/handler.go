@@ -96,7 +96,7 @@ func NewHandler(b Backend, opts Options) http.Handler {
 	mux.HandleFunc("POST /v1/debug/links", h.debugOnly(h.setLink))
 	mux.HandleFunc("DELETE /v1/debug/links", h.debugOnly(h.clearLinks))
 	mux.Handle("GET /metrics", b.MetricsHandler())
-	mux.HandleFunc(BackupPath, h.backup) // GET is served by the branch below, outside the timeout; h.backup answers other methods 405
+	mux.HandleFunc(BackupPath, h.backup)                        // GET is served by the branch below, outside the timeout; h.backup answers other methods 405
 	mux.Handle("GET /{$}", dashboard.Handler(b.FaultInjection)) // the operator page (CONTRACT §11)
 
 	busy := errorJSON(CodeBusy, fmt.Sprintf("the node did not answer within %s; retry later", h.timeout))
