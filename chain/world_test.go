@@ -41,7 +41,9 @@ func (r *testRules) CheckBlock(b *chainstate.Block) error {
 	return nil
 }
 
-func (r *testRules) Work(h *chainstate.Header) *big.Int { return new(big.Int).Lsh(big.NewInt(1), uint(h.Bits)) }
+func (r *testRules) Work(h *chainstate.Header) *big.Int {
+	return new(big.Int).Lsh(big.NewInt(1), uint(h.Bits))
+}
 
 // fakeStore is the store the scripts write to, with chainstate.Store's semantics for what the
 // machine relies on: Connect extends the tip only, PutBlock never downgrades, Reorg is all or
