@@ -151,6 +151,9 @@ func (c *consensusActor) submit(ctx actor.Context, req *submitBlockRequest) (Blo
 		}
 		decision = c.m.Advance(r)
 	}
+	if res == nil { // the machine reports an outcome for every block it is given
+		return BlockResult{}, fmt.Errorf("consensus: no outcome for block %s", req.Block.Hash())
+	}
 	return *res, err
 }
 
