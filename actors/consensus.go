@@ -95,6 +95,7 @@ func (c *consensusActor) load() error {
 		Rules:      chain.ParamsRules{Params: c.n.params, Sigs: c.n.sigs},
 		Tip:        t,
 		Load:       c.loadEntry,
+		MainHash:   c.mainHash,
 		MaxOrphans: maxOrphans,
 	})
 	if err != nil {
@@ -112,6 +113,16 @@ func (c *consensusActor) loadEntry(h chainstate.Hash) (chainstate.IndexEntry, bo
 	}
 	e, ok, err := s.Entry(h)
 	return e, err == nil && ok
+}
+
+// mainHash reads the store's main-chain block at height (none while storage restarts).
+func (c *consensusActor) mainHash(height uint64) (chainstate.Hash, bool) {
+	s, err := c.n.store()
+	if err != nil {
+		return chainstate.Hash{}, false
+	}
+	h, ok, err := s.MainHash(height)
+	return h, err == nil && ok
 }
 
 // sourceOf reads submitBlockRequest.Source.

@@ -31,7 +31,9 @@
 //     done.
 //
 // Difficulty lives in Rules (CheckHeader with HeaderContext.Ancestor, Work), so a per-height
-// expected target changes the Rules value, not the machine.
+// expected target changes the Rules value, not the machine. Ancestor walks back to the main chain
+// and then reads the store's main chain (Config.MainHash), so an anchor such as block 1 costs the
+// distance to the main chain, not the chain's length.
 //
 // # Restart
 //

@@ -24,6 +24,7 @@ type index struct {
 	children map[chainstate.Hash][]chainstate.Hash
 	tip      *entry
 	load     func(chainstate.Hash) (chainstate.IndexEntry, bool)
+	mainHash func(height uint64) (chainstate.Hash, bool) // the store's main chain; may be nil
 }
 
 func newIndex(load func(chainstate.Hash) (chainstate.IndexEntry, bool)) *index {
@@ -94,9 +95,16 @@ func (x *index) entriesOf(hs []chainstate.Hash) []*entry {
 	return out
 }
 
-// ancestor returns the header at height on e's branch (height <= e's).
+// ancestor returns the header at height on e's branch (height <= e's). It walks back to the
+// main chain, then reads the main chain's block at height (mainHash) instead of walking on.
 func (x *index) ancestor(e *entry, height uint64) (chainstate.Header, bool) {
 	for e != nil && e.header.Height > height {
+		if e.status == chainstate.StatusMain && x.mainHash != nil {
+			if h, ok := x.mainHash(height); ok {
+				e = x.get(h)
+				break
+			}
+		}
 		e = x.get(e.header.PrevHash)
 	}
 	if e == nil || e.header.Height != height {

@@ -123,6 +123,10 @@ type Config struct {
 	Tip chainstate.IndexEntry
 	// Load reads an index entry from the store; nil when everything is handed in as blocks.
 	Load func(chainstate.Hash) (chainstate.IndexEntry, bool)
+	// MainHash reads the hash of the store's main-chain block at a height (Store.MainHash), so
+	// that HeaderContext.Ancestor costs the distance to the main chain, not to the height; nil:
+	// Ancestor walks the index.
+	MainHash func(height uint64) (chainstate.Hash, bool)
 	// MaxOrphans bounds the orphan pool (the oldest orphan is dropped); at least 1.
 	MaxOrphans int
 }
@@ -161,6 +165,7 @@ func New(cfg Config) (*Machine, error) {
 		return nil, fmt.Errorf("chain: tip %s has no work", cfg.Tip.Hash)
 	}
 	idx := newIndex(cfg.Load)
+	idx.mainHash = cfg.MainHash
 	t := idx.add(fromStore(cfg.Tip))
 	t.status = chainstate.StatusMain
 	idx.tip = t

@@ -51,3 +51,27 @@ func TestAdvanceWhenIdle(t *testing.T) {
 		t.Fatal("New without rules did not fail")
 	}
 }
+
+// TestAncestor: HeaderContext.Ancestor finds the block at a height on a block's own branch,
+// through the main chain (MainHash) or by walking the index, and nothing above the block.
+func TestAncestor(t *testing.T) {
+	w := newWorld(t)
+	w.run("test", "chain a1 a2 a3 a4 a5 parent=g")
+	w.run("test", "chain b2 b3 b4 parent=a1")
+	want := map[uint64]string{0: "g", 1: "a1", 2: "b2", 3: "b3", 4: "b4"}
+	for _, mainHash := range []bool{true, false} {
+		if !mainHash {
+			w.m.idx.mainHash = nil
+		}
+		b4 := w.m.idx.get(w.blocks["b4"].Hash())
+		for height, name := range want {
+			h, ok := w.m.idx.ancestor(b4, height)
+			if !ok || h.Hash() != w.blocks[name].Hash() {
+				t.Errorf("mainHash %v: ancestor of b4 at %d: %s (%v), want %s", mainHash, height, w.name(h.Hash()), ok, name)
+			}
+		}
+		if _, ok := w.m.idx.ancestor(b4, 5); ok {
+			t.Errorf("mainHash %v: an ancestor above the block", mainHash)
+		}
+	}
+}

@@ -154,7 +154,7 @@ func newWorld(t *testing.T) *world {
 }
 
 func (w *world) restart() {
-	m, err := New(Config{Rules: w.rules, Tip: w.store.tipEntry(), Load: w.store.lookup, MaxOrphans: 4})
+	m, err := New(Config{Rules: w.rules, Tip: w.store.tipEntry(), Load: w.store.lookup, MainHash: w.store.mainHash, MaxOrphans: 4})
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -73,6 +73,15 @@ func (s *fakeStore) lookup(h chainstate.Hash) (chainstate.IndexEntry, bool) {
 
 func (s *fakeStore) tipEntry() chainstate.IndexEntry { return s.entries[s.tip] }
 
+// mainHash is Store.MainHash: the main chain's block at height.
+func (s *fakeStore) mainHash(height uint64) (chainstate.Hash, bool) {
+	e := s.entries[s.tip]
+	for e.Header.Height > height {
+		e = s.entries[e.Header.PrevHash]
+	}
+	return e.Hash, e.Header.Height == height
+}
+
 func workOf(h *chainstate.Header) *big.Int { return new(big.Int).Lsh(big.NewInt(1), uint(h.Bits)) }
 
 // connectOn applies b on top of tip into entries (a working copy).
