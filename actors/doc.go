@@ -5,7 +5,7 @@
 //
 //	node (root; built by Start, owns the ordered stop)
 //	├── storage      owns the chainstate.Store (the *bbolt.DB): every write, group-committed
-//	├── consensus    the block index; validates, chooses forks, reorganises
+//	├── consensus    runs blocks through chain.Machine and executes its writes and publications
 //	├── mempool      pending transfers (txPool); durable before acknowledged
 //	├── peers        the peer manager's place (networking fills it)
 //	├── miner        templates from the tip and the mempool; seals; submits found blocks
@@ -35,7 +35,9 @@
 // signature through the shared SigCache, in parallel across callers), the mempool checks it against
 // the committed account and its queue, and gathers it into the next group commit to the storage
 // actor; the submitter is answered only after that commit (so an acknowledged transfer survives
-// kill -9). A block: consensus checks it statelessly, then the storage actor applies it inside one
+// kill -9). A block: consensus hands it to the consensus state machine (package chain: index, fork
+// choice, invalid set, orphans), which checks it statelessly and decides; consensus executes the
+// decisions: the storage actor applies a block inside one
 // bbolt write transaction (chainstate.Store.Connect) that validates the state transition and writes
 // accounts, undo data, indexes, the tip and the mempool removals together. A heavier side chain is
 // one Store.Reorg transaction: all of it or nothing. The mempool and the miner are told afterwards.

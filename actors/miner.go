@@ -286,10 +286,7 @@ func (m *minerActor) found(ctx actor.Context, f *workerFound) {
 	m.jobID++ // no second block from this job
 	h := b.Hash()
 	// A request dropped with a killed consensus is sent again unless the block got stored.
-	r, err := callRetry[*submitBlockResponse](ctx, m.n, nameConsensus, &submitBlockRequest{Block: b, Source: "miner"}, func(s *chainstate.Store) bool {
-		_, ok, err := s.Entry(h)
-		return err == nil && ok
-	})
+	r, err := callRetry[*submitBlockResponse](ctx, m.n, nameConsensus, &submitBlockRequest{Block: b, Source: "miner"}, indexed(h))
 	switch {
 	case err != nil:
 		m.n.log.Warn("mined block not accepted", "actor", nameMiner, "height", b.Header.Height, "err", err)

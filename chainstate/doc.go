@@ -125,7 +125,8 @@
 // A block from the network goes through CheckBlock (stateless, signatures in parallel, with the
 // mempool's SigCache) and CheckHeaderContext (against its parent and the local clock), then
 // either Store.Connect (it extends the tip), Store.PutBlock (a side chain with less work), or
-// Store.Reorg with the lists from ForkPath (a side chain that now has more work, MoreWork). The
+// Store.Reorg with the lists from ForkPath (a side chain that now has more work, MoreWork); the
+// consensus state machine of package chain takes these decisions, fork choice being these two. The
 // store re-executes every connected block with ApplyBlock inside its write transaction. A miner
 // calls BuildTemplate over Store.View, then Header.Seal, then searches the work header's nonce.
 //

@@ -100,62 +100,90 @@ func (s *Store) Reorg(disconnect []Hash, connect []*Block) (*ReorgResult, error)
 		if err != nil {
 			return err
 		}
-		var dropped []*Block // disconnected, tip first
-		for i, h := range disconnect {
-			if h != tip.Hash {
-				return fmt.Errorf("disconnect[%d] %s is not the tip %s: %w", i, h, tip.Hash, ErrNotTip)
-			}
-			if tip.Header.Height == 0 {
-				return fmt.Errorf("disconnect[%d]: cannot disconnect genesis: %w", i, ErrNotTip)
-			}
-			b, err := w.disconnect(tip)
-			if err != nil {
-				return err
-			}
-			dropped = append(dropped, b)
-			parent, ok, err := w.entry(tip.Header.PrevHash)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return fmt.Errorf("parent %s of %s has no index entry: %w", tip.Header.PrevHash, tip.Hash, ErrCorrupt)
-			}
-			tip = parent
+		dropped, tip, err := w.disconnectAll(disconnect, tip)
+		if err != nil {
+			return err
 		}
 		inBranch := make(map[Hash]struct{})
-		for i, b := range connect {
-			h := b.Hash()
-			if b.Header.PrevHash != tip.Hash {
-				return fmt.Errorf("connect[%d] %s: parent %s is not the tip %s: %w", i, h, b.Header.PrevHash, tip.Hash, ErrNotTip)
-			}
-			_, next, err := w.connect(h, b, tip)
-			if err != nil {
-				return &BlockError{Hash: h, Height: b.Header.Height, Err: err}
-			}
-			tip = next
-			res.Connected = append(res.Connected, h)
-			for _, tx := range b.Txs {
-				inBranch[tx.Hash()] = struct{}{}
-			}
+		if res.Connected, err = w.connectAll(connect, tip, inBranch); err != nil {
+			return err
 		}
-		for i := len(dropped) - 1; i >= 0; i-- {
-			for _, tx := range dropped[i].Txs {
-				th := tx.Hash()
-				if _, ok := inBranch[th]; ok {
-					continue
-				}
-				if err := w.putMempoolTx(tx, th); err != nil {
-					return err
-				}
-				res.Returned = append(res.Returned, tx)
-			}
-		}
-		return nil
+		res.Returned, err = w.returnTxs(dropped, inBranch)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// disconnectAll disconnects the blocks of disconnect, which must be the main chain from tip down,
+// and returns their bodies (tip first) and the new tip.
+func (w *writeTx) disconnectAll(disconnect []Hash, tip IndexEntry) ([]*Block, IndexEntry, error) {
+	var dropped []*Block
+	for i, h := range disconnect {
+		if h != tip.Hash {
+			return nil, tip, fmt.Errorf("disconnect[%d] %s is not the tip %s: %w", i, h, tip.Hash, ErrNotTip)
+		}
+		if tip.Header.Height == 0 {
+			return nil, tip, fmt.Errorf("disconnect[%d]: cannot disconnect genesis: %w", i, ErrNotTip)
+		}
+		b, err := w.disconnect(tip)
+		if err != nil {
+			return nil, tip, err
+		}
+		dropped = append(dropped, b)
+		parent, ok, err := w.entry(tip.Header.PrevHash)
+		if err != nil {
+			return nil, tip, err
+		}
+		if !ok {
+			return nil, tip, fmt.Errorf("parent %s of %s has no index entry: %w", tip.Header.PrevHash, tip.Hash, ErrCorrupt)
+		}
+		tip = parent
+	}
+	return dropped, tip, nil
+}
+
+// connectAll connects the blocks of connect in order on tip, returns their hashes and adds their
+// transactions' hashes to inBranch. A block that does not apply fails with a *BlockError.
+func (w *writeTx) connectAll(connect []*Block, tip IndexEntry, inBranch map[Hash]struct{}) ([]Hash, error) {
+	var connected []Hash
+	for i, b := range connect {
+		h := b.Hash()
+		if b.Header.PrevHash != tip.Hash {
+			return nil, fmt.Errorf("connect[%d] %s: parent %s is not the tip %s: %w", i, h, b.Header.PrevHash, tip.Hash, ErrNotTip)
+		}
+		_, next, err := w.connect(h, b, tip)
+		if err != nil {
+			return nil, &BlockError{Hash: h, Height: b.Header.Height, Err: err}
+		}
+		tip = next
+		connected = append(connected, h)
+		for _, tx := range b.Txs {
+			inBranch[tx.Hash()] = struct{}{}
+		}
+	}
+	return connected, nil
+}
+
+// returnTxs puts the transactions of the dropped blocks (tip first) that are not in inBranch into
+// the mempool bucket and returns them, oldest block first, in block order.
+func (w *writeTx) returnTxs(dropped []*Block, inBranch map[Hash]struct{}) ([]*Tx, error) {
+	var returned []*Tx
+	for i := len(dropped) - 1; i >= 0; i-- {
+		for _, tx := range dropped[i].Txs {
+			th := tx.Hash()
+			if _, ok := inBranch[th]; ok {
+				continue
+			}
+			if err := w.putMempoolTx(tx, th); err != nil {
+				return nil, err
+			}
+			returned = append(returned, tx)
+		}
+	}
+	return returned, nil
 }
 
 // PutMempool adds and removes mempool transactions in one transaction (removals after

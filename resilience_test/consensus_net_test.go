@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"pgregory.net/rapid"
 
@@ -133,4 +134,71 @@ func TestDeliveryOrderDoesNotChangeTip(t *testing.T) {
 		}
 		base = winner
 	})
+}
+
+// TestBlockConnectedAndReorgRecords: CONTRACT §11's records at info: one `block connected` per
+// main-chain block (height, hash, txs, source), the blocks a reorg connects included, and one
+// `reorg` (from, to, depth) per reorg; a mined block's source is "mined", any other "peer".
+func TestBlockConnectedAndReorgRecords(t *testing.T) {
+	h := newHome(t, func(c *config.Config) { c.Mining.Enabled = false })
+	nd := h.start(t, actors.Options{})
+	p := nd.n.Params()
+	a := newChainBuilder(p)
+	b := a.clone()
+	sealer := newKey(t, 62)
+	tx := transfer(p, h.wallet, addrOf(newKey(t, 61)), 5, 1, a.Account(addrOf(h.wallet)).Nonce)
+	a1, a2 := a.mine(t, sealer, []*chainstate.Tx{tx}), a.mine(t, sealer, nil)
+	b1, b2, b3 := b.mine(t, sealer, nil), b.mine(t, sealer, nil), b.mine(t, sealer, nil)
+	for _, s := range []struct {
+		b    *chainstate.Block
+		want string
+	}{{a1, "connected"}, {a2, "connected"}, {b1, "side"}, {b2, "side"}, {b3, "reorg"}} {
+		submit(t, nd, s.b, s.want)
+	}
+	type rec struct {
+		level, hash, source string
+		height, txs         float64
+	}
+	var got []rec
+	for _, r := range nd.log.records("block connected") {
+		hash, _ := r["hash"].(string)
+		src, _ := r["source"].(string)
+		lvl, _ := r["level"].(string)
+		height, _ := r["height"].(float64)
+		txs, _ := r["txs"].(float64)
+		got = append(got, rec{lvl, hash, src, height, txs})
+	}
+	var want []rec
+	for i, blk := range []*chainstate.Block{a1, a2, b1, b2, b3} {
+		want = append(want, rec{"INFO", blk.Hash().String(), "peer", float64(blk.Header.Height), float64(len(blk.Txs))})
+		if i == 0 && len(blk.Txs) != 1 {
+			t.Fatalf("a1 has %d transactions, want 1", len(blk.Txs))
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("block connected records:\n got %+v\nwant %+v", got, want)
+	}
+	reorgs := nd.log.records("reorg")
+	if len(reorgs) != 1 {
+		t.Fatalf("%d reorg records, want 1: %v", len(reorgs), reorgs)
+	}
+	r := reorgs[0]
+	if r["level"] != "INFO" || r["from"] != a2.Hash().String() || r["to"] != b3.Hash().String() || r["depth"] != float64(2) {
+		t.Fatalf("reorg record %v, want INFO from %s to %s depth 2", r, a2.Hash(), b3.Hash())
+	}
+	nd.stop()
+
+	// Mined blocks.
+	m := newHome(t, nil).start(t, actors.Options{})
+	m.waitHeight(2, 30*time.Second)
+	m.stop()
+	recs := m.log.records("block connected")
+	if len(recs) < 2 {
+		t.Fatalf("%d block connected records from a mining node, want at least 2", len(recs))
+	}
+	for _, r := range recs {
+		if r["source"] != "mined" || r["level"] != "INFO" {
+			t.Fatalf("record of a mined block: %v, want source mined at INFO", r)
+		}
+	}
 }

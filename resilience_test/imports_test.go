@@ -18,13 +18,14 @@ var allowedImports = map[string]struct {
 	// curve25519-voi is the "crypto" of the table: the batch ed25519 verification of the chain's
 	// signature rule (chainstate/sig.go).
 	"chainstate":  {outside: []string{"go.etcd.io/bbolt", "github.com/oasisprotocol/curve25519-voi"}},
+	"chain":       {project: []string{"chainstate"}},
 	"powworker":   {project: []string{"chainstate"}},
 	"noisep2p":    {outside: []string{"github.com/flynn/noise"}},
 	"config":      {outside: []string{"github.com/spf13/viper", "go.yaml.in/yaml/v3", "github.com/go-viper/mapstructure/v2"}},
 	"supervisor":  {outside: []string{"github.com/asynkron/protoactor-go"}},
 	"logthrottle": {},
 	"actors": {
-		project: []string{"chainstate", "powworker", "noisep2p", "config", "supervisor", "logthrottle"},
+		project: []string{"chain", "chainstate", "powworker", "noisep2p", "config", "supervisor", "logthrottle"},
 		outside: []string{"github.com/asynkron/protoactor-go", "github.com/prometheus/client_golang"},
 	},
 	// dashboard is the operator page (embedded HTML, CSS and script): the standard library only.
