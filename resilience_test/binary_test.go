@@ -277,6 +277,13 @@ func TestBinaryKill9UnderLoad(t *testing.T) {
 		"--amount", "1", "--count", "200", "--concurrency", "4", "--api", b.url)
 	stream := startStream(t, params, spender, to, 0, apiSubmit(b.api))
 	waitFor(t, 20*time.Second, "30 acknowledged transfers", func() bool { return stream.count() >= 30 })
+	// The kill must find the load generator sending: before its first acknowledgement it may still
+	// be asking for the wallet's pending nonce, and a node gone at that point is a plain error
+	// (exit 1, no summary), not the case under test. The funding took nonce 0.
+	waitFor(t, 20*time.Second, "the load generator's first acknowledged transfer", func() bool {
+		a, err := b.api.Account(ctx, addrOf(wallet).String())
+		return err == nil && a.PendingNonce >= 2
+	})
 	last, err := b.api.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
