@@ -95,6 +95,8 @@ type Node struct {
 	syncing   atomic.Bool
 	// mempoolCommits numbers the mempool's group commits across its restarts (mempool.go).
 	mempoolCommits atomic.Uint64
+	// replaced remembers which transfers a replace-by-fee replaced, for GET /v1/txs (replaced.go).
+	replaced *replacedLog
 	stopping       atomic.Bool // the ordered stop has begun
 	peersUp        atomic.Bool // a peers instance runs and takes inbound connections
 	lnMu           sync.Mutex
@@ -150,6 +152,7 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 		log:      opts.Logger,
 		tree:     supervisor.NewTree(rootName),
 		sigs:     chainstate.NewSigCache(200_000),
+		replaced: newReplacedLog(cfg.Mempool.MaxTxs),
 		nodeID:   hex.EncodeToString(nodeKey.PublicKey().Bytes()),
 		minerKey: minerKey,
 		nodeKey:  nodeKey,

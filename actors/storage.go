@@ -132,7 +132,10 @@ type (
 		ID    uint64
 		Add   []*chainstate.Tx
 		Reply []*actor.PID
-		Err   error
+		// Skipped lists the adds not written because their nonce was used meanwhile
+		// (chainstate.Store.CommitMempool).
+		Skipped []chainstate.Hash
+		Err     error
 	}
 	storageDone struct{ Err error }
 )
@@ -214,12 +217,13 @@ func (a *storageActor) Receive(ctx actor.Context) {
 			ctx.Respond(&storageDone{Err: err})
 		}
 	case *persistMempoolRequest:
-		err := a.s.PutMempool(m.Add, m.Remove)
+		// Every add takes its sender's nonce slot: a replace-by-fee swaps in this one write.
+		skipped, evicted, err := a.s.CommitMempool(m.Add, m.Remove)
 		if err == nil {
-			a.n.trace.mempool(a.s.LastWriteID(), m.ID, m.Add, m.Remove)
+			a.n.trace.mempool(a.s.LastWriteID(), m.ID, m.Add, append(evicted, m.Remove...))
 		}
 		a.observeCommit(ctx, err)
-		ctx.Respond(&persistMempoolResponse{ID: m.ID, Add: m.Add, Reply: m.Reply, Err: err})
+		ctx.Respond(&persistMempoolResponse{ID: m.ID, Add: m.Add, Reply: m.Reply, Skipped: skipped, Err: err})
 	}
 }
 
