@@ -60,8 +60,10 @@ func minReplaceFee(fee, bumpPercent uint64) (min uint64, ok bool) {
 	}
 	inc, _ := bits.Div64(hi, lo, 100)
 	inc = max(inc, 1)
-	min, carry = bits.Add64(fee, inc, 0)
-	return min, carry == 0
+	if min, carry = bits.Add64(fee, inc, 0); carry != 0 {
+		return 0, false
+	}
+	return min, true
 }
 
 // slot returns the pending transaction of sender with nonce, or nil.
