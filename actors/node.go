@@ -79,6 +79,7 @@ type Node struct {
 	root     *actor.PID
 	handle   storeHandle
 	sigs     *chainstate.SigCache
+	replaced *replacedLog // transfers a replace-by-fee replaced, for GET /v1/txs (replaced.go)
 	metrics  *metrics
 	faults   faults // debug fault hooks (faults.go)
 	trace    *commitTrace
@@ -95,14 +96,12 @@ type Node struct {
 	syncing   atomic.Bool
 	// mempoolCommits numbers the mempool's group commits across its restarts (mempool.go).
 	mempoolCommits atomic.Uint64
-	// replaced remembers which transfers a replace-by-fee replaced, for GET /v1/txs (replaced.go).
-	replaced  *replacedLog
-	stopping  atomic.Bool // the ordered stop has begun
-	peersUp   atomic.Bool // a peers instance runs and takes inbound connections
-	lnMu      sync.Mutex
-	initialLn *noisep2p.Listener // bound by Start, taken by the first peers instance (guarded by lnMu)
-	ready     chan struct{}
-	readyOn   sync.Once
+	stopping       atomic.Bool // the ordered stop has begun
+	peersUp        atomic.Bool // a peers instance runs and takes inbound connections
+	lnMu           sync.Mutex
+	initialLn      *noisep2p.Listener // bound by Start, taken by the first peers instance (guarded by lnMu)
+	ready          chan struct{}
+	readyOn        sync.Once
 
 	stopOnce  sync.Once
 	done      chan struct{} // closed when the root actor has stopped
