@@ -246,6 +246,7 @@ func (m *mempoolActor) flush(ctx actor.Context) {
 			continue
 		}
 		reply, _ := m.settleGone(p)
+		m.refused(p, reply)
 		ctx.Send(p.reply, reply)
 	}
 	m.batch = nil
@@ -324,16 +325,12 @@ func (m *mempoolActor) persisted(ctx actor.Context, id uint64, add []*chainstate
 	for _, w := range waiters {
 		if err != nil || gone[w.hash] {
 			m.pool.remove(w.hash)
-			if w.replaces != nil {
-				m.n.replaced.forget(w.replaces.Hash(), w.hash)
-				m.restore(w.replaces) // the store kept the transaction it was to replace
+			r := &submitTxResponse{Err: commitError(err)}
+			if err == nil {
+				r, _ = m.settleGone(w) // not written: its nonce was used meanwhile
 			}
-			if err != nil {
-				ctx.Send(w.reply, &submitTxResponse{Err: commitError(err)})
-			} else {
-				r, _ := m.settleGone(w) // not written: its nonce was used meanwhile
-				ctx.Send(w.reply, r)
-			}
+			m.refused(w, r)
+			ctx.Send(w.reply, r)
 			continue
 		}
 		if w.replaced { // written, and replaced by this or a later commit
@@ -346,6 +343,7 @@ func (m *mempoolActor) persisted(ctx actor.Context, id uint64, add []*chainstate
 			if remove {
 				stale = append(stale, w.hash)
 			}
+			m.refused(w, r)
 			ctx.Send(w.reply, r)
 			continue
 		}
@@ -363,6 +361,20 @@ func (m *mempoolActor) persisted(ctx actor.Context, id uint64, add []*chainstate
 		m.publishSize()
 	}
 	m.flush(ctx)
+}
+
+// refused undoes what admitting p recorded when its submitter gets an error (res.Err): it
+// replaced nothing (the transaction it was to replace goes back into the pool if the store kept
+// it), and it is not reported replaced (it was never pending).
+func (m *mempoolActor) refused(p pendingSubmit, res *submitTxResponse) {
+	if res.Err == nil {
+		return
+	}
+	m.n.replaced.drop(p.hash)
+	if p.replaces != nil {
+		m.n.replaced.forget(p.replaces.Hash(), p.hash)
+		m.restore(p.replaces)
+	}
 }
 
 // lateCommit takes in a commit this instance did not start. Every add of a group commit took its
@@ -442,8 +454,15 @@ func (m *mempoolActor) chainUpdate(ctx actor.Context, u *chainUpdate) {
 	touched := map[chainstate.Address]bool{}
 	for _, b := range u.Connected {
 		for _, tx := range b.Txs {
-			m.pool.remove(tx.Hash())
+			h := tx.Hash()
+			m.pool.remove(h)
 			touched[tx.Sender()] = true
+			// Another transfer pending with this sender and nonce (a replacement that came after
+			// the block's transfer left here, or arrived while the block was connected) is
+			// pruned below; it is reported replaced by the confirmed one, which won the slot.
+			if occ := m.pool.slot(tx.Sender(), tx.Nonce); occ != nil {
+				m.n.replaced.record(occ.hash, h)
+			}
 		}
 	}
 	returned := u.Returned

@@ -72,6 +72,13 @@ func (l *replacedLog) forget(old, by chainstate.Hash) {
 	}
 }
 
+// drop forgets what replaced old (old was refused, never pending).
+func (l *replacedLog) drop(old chainstate.Hash) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.by, old)
+}
+
 // lookup returns the transfer that replaced old.
 func (l *replacedLog) lookup(old chainstate.Hash) (chainstate.Hash, bool) {
 	l.mu.Lock()
