@@ -353,3 +353,89 @@ func TestConcurrentReplacements(t *testing.T) {
 		t.Fatalf("after a restart %s is pending, before it %s", got, winner)
 	}
 }
+
+// blockOn builds and mines a block on parent holding exactly txs over state (the accounts the
+// blocks touch, which is enough for the order-free state root), and applies it to state.
+func (r *rbfNode) blockOn(parent *chainstate.Header, state chainstate.AccountMap, txs ...*chainstate.Tx) *chainstate.Block {
+	r.t.Helper()
+	b, d, err := chainstate.BuildTemplate(r.n.params, parent, state, chainstate.PublicKey(r.miner.Public().(ed25519.PublicKey)), txs, parent.Time+1)
+	if err != nil || len(b.Txs) != len(txs) {
+		r.t.Fatalf("template: %v (%d of %d transfers)", err, len(b.Txs), len(txs))
+	}
+	d.ApplyTo(state)
+	b.Header.Seal(r.miner)
+	w := b.Header.WorkHeader()
+	for n := uint32(0); ; n++ {
+		binary.BigEndian.PutUint32(w[chainstate.WorkNonceOffset:], n)
+		if chainstate.MeetsBits(chainstate.HashWork(&w), b.Header.Bits) {
+			b.Header.Nonce = n
+			return b
+		}
+	}
+}
+
+// TestReplaceByFeeAcrossReorgs: the replaced transfer is mined on a branch that becomes the main
+// chain (its replacement, pending here, is then pruned and reported replaced by it), and a reorg
+// back returns it to the mempool. At every point exactly one of the two is pending or confirmed,
+// in memory and in the store alike.
+func TestReplaceByFeeAcrossReorgs(t *testing.T) {
+	r := startRBFNode(t)
+	walletAddr := chainstate.PublicKey(r.wallet.Public().(ed25519.PublicKey)).Address()
+	s, err := r.n.store()
+	if err != nil {
+		t.Fatal(err)
+	}
+	genesisState := func() chainstate.AccountMap {
+		m := chainstate.AccountMap{}
+		for _, a := range []chainstate.Address{walletAddr, r.to} {
+			acc, err := s.Account(a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m[a] = acc
+		}
+		return m
+	}
+	genesis := r.n.params.Genesis().Header
+	a, b := r.tx(0, 5, 20), r.tx(0, 6, 22)
+	if err := r.submit(a); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.submit(b); err != nil {
+		t.Fatal(err)
+	}
+	sy, sx := genesisState(), genesisState()
+	y1 := r.blockOn(&genesis, sy, a) // a branch that mined the replaced transfer
+	y2 := r.blockOn(&y1.Header, sy)
+	x1 := r.blockOn(&genesis, sx)
+	x2 := r.blockOn(&x1.Header, sx)
+	x3 := r.blockOn(&x2.Header, sx)
+	only := func(what string, pending *chainstate.Tx, confirmed *chainstate.Tx) {
+		t.Helper()
+		pollUntil(t, 5*time.Second, what, func() bool {
+			mem, bucket := r.pool()
+			if pending == nil {
+				return len(mem) == 0 && len(bucket) == 0 && r.state(confirmed) == "confirmed"
+			}
+			return len(mem) == 1 && mem[pending.Hash()] && len(bucket) == 1 && bucket[pending.Hash()] && r.state(pending) == "pending"
+		})
+	}
+	for _, blk := range []*chainstate.Block{x1, y1, y2} {
+		if err := r.connect(blk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	only("the branch holding the replaced transfer to win, and nothing of its nonce pending", nil, a)
+	if got, want := r.state(b), "replaced by "+a.Hash().String(); got != want {
+		t.Fatalf("the pruned replacement is %q, want %q", got, want)
+	}
+	for _, blk := range []*chainstate.Block{x2, x3} {
+		if err := r.connect(blk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	only("the reorg back to return the replaced transfer, alone", a, nil)
+	if got := r.state(b); got == "pending" || got == "confirmed" {
+		t.Fatalf("the replacement is %s beside the returned transfer", got)
+	}
+}
