@@ -61,11 +61,12 @@ func TestReplaceByFeeGossip(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, netTimeout, "b to take the replacement in place of the first transfer", func() bool { return b.onlyPending(repl) })
-	info, err := b.n.Tx(ctx, old.Hash())
-	if err != nil || !info.Replaced || info.ReplacedBy != repl.Hash() {
-		t.Fatalf("b reports the replaced transfer as %+v, %v; want replaced by %s", info, err, repl.Hash())
-	}
-	_, err = b.n.SubmitTx(ctx, old)
+	// GET /v1/txs reads the store: the old transfer is pending there until the replacement's commit.
+	waitFor(t, netTimeout, "b to report the first transfer replaced", func() bool {
+		info, err := b.n.Tx(ctx, old.Hash())
+		return err == nil && info.Replaced && info.ReplacedBy == repl.Hash()
+	})
+	_, err := b.n.SubmitTx(ctx, old)
 	var rej *actors.TxRejected
 	if !errors.As(err, &rej) || rej.Code != "fee_too_low" {
 		t.Fatalf("the replaced transfer submitted to b again: %v; want fee_too_low", err)
