@@ -439,3 +439,31 @@ func TestReplaceByFeeAcrossReorgs(t *testing.T) {
 		t.Fatalf("the replacement is %s beside the returned transfer", got)
 	}
 }
+
+// TestReplacementCommitLandsAfterItsTimeout: a replacement whose commit outlives persistDeadline
+// is answered unavailable and the pool takes the old transfer back from the store; when the
+// commit then lands (it swapped the two in the store), the late reply gives the slot to the
+// replacement, so memory and store agree again on exactly one.
+func TestReplacementCommitLandsAfterItsTimeout(t *testing.T) {
+	r := startRBFNode(t)
+	a, b := r.tx(0, 5, 20), r.tx(0, 6, 22)
+	if err := r.submit(a); err != nil {
+		t.Fatal(err)
+	}
+	r.n.faults.pauseCommit.Store(int64(persistDeadline + 1200*time.Millisecond))
+	err := r.submit(b)
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("the held replacement: %v; want unavailable after %s", err, persistDeadline)
+	}
+	mem, _ := r.pool()
+	if !mem[a.Hash()] || mem[b.Hash()] {
+		t.Fatalf("after the timeout the pool holds %v; want the old transfer back", mem)
+	}
+	pollUntil(t, 5*time.Second, "the late commit to give the slot to the replacement, in memory and in the store", func() bool {
+		mem, bucket := r.pool()
+		return len(mem) == 1 && mem[b.Hash()] && len(bucket) == 1 && bucket[b.Hash()]
+	})
+	if got, want := r.state(a), "replaced by "+b.Hash().String(); got != want {
+		t.Fatalf("the old transfer is %q, want %q", got, want)
+	}
+}
