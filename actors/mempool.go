@@ -43,6 +43,12 @@ const persistDeadline = 3 * time.Second
 // transactions that arrive while a commit is in flight are gathered and written by the next one,
 // and each submitter is answered only after the commit that holds its transaction. It restarts by
 // reloading the mempool bucket.
+//
+// Replace-by-fee: a transaction with the sender and nonce of a pending one and a fee
+// mempool.replace_fee_bump_percent higher (txPool.check) takes its place in the pool at once; every
+// add of a group commit takes its sender's nonce slot in the store (Store.CommitMempool), so the
+// commit that makes the replacement durable removes the old one in the same write. The node's
+// replacedLog remembers the pair for GET /v1/txs.
 type mempoolActor struct {
 	n          *Node
 	pool       *txPool
