@@ -26,7 +26,8 @@ var ErrUnavailable = errors.New("temporarily unavailable")
 var ErrStopped = errors.New("node is stopping")
 
 // TxRejected is a transaction refused by the mempool. Code is one of the CONTRACT's codes:
-// bad_signature, bad_nonce, insufficient_funds, wrong_chain, malformed, duplicate, mempool_full.
+// bad_signature, bad_nonce, insufficient_funds, wrong_chain, malformed, duplicate, mempool_full,
+// or fee_too_low (a replace-by-fee whose fee is under the bump; the reason names the minimum).
 type TxRejected struct {
 	Code   string
 	Reason string
@@ -65,12 +66,15 @@ type BlockInfo struct {
 	Main  bool
 }
 
-// TxInfo is GET /v1/txs/{hash}.
+// TxInfo is GET /v1/txs/{hash}. Replaced is set (and Tx nil) for a transfer this node saw
+// replaced by a replace-by-fee since it started; ReplacedBy is the one that replaced it.
 type TxInfo struct {
-	Tx        *chainstate.Tx
-	Confirmed bool
-	Height    uint64
-	BlockHash chainstate.Hash
+	Tx         *chainstate.Tx
+	Confirmed  bool
+	Height     uint64
+	BlockHash  chainstate.Hash
+	Replaced   bool
+	ReplacedBy chainstate.Hash
 }
 
 // PeerInfo is one connected peer.
@@ -196,7 +200,9 @@ func (n *Node) SubmitTx(ctx context.Context, tx *chainstate.Tx) (chainstate.Hash
 // one read of the store, where a connect (or a reorg) moves a transaction between the mempool
 // bucket and the tx index in one write transaction: an acknowledged transfer is always found,
 // also while the block that confirms it is being connected. A transfer whose mempool commit has
-// not finished yet (not acknowledged) is not found.
+// not finished yet (not acknowledged) is not found. A transfer the store no longer holds because
+// a replace-by-fee replaced it is reported replaced while this node remembers it (replaced.go:
+// since the node started, the most recent ones); then it is not found.
 func (n *Node) Tx(ctx context.Context, h chainstate.Hash) (TxInfo, error) {
 	s, err := n.store()
 	if err != nil {
@@ -207,6 +213,9 @@ func (n *Node) Tx(ctx context.Context, h chainstate.Hash) (TxInfo, error) {
 		return TxInfo{}, unavailable(err)
 	}
 	if !ok {
+		if by, replaced := n.replaced.lookup(h); replaced {
+			return TxInfo{Replaced: true, ReplacedBy: by}, nil
+		}
 		return TxInfo{}, ErrNotFound
 	}
 	if !st.Confirmed {

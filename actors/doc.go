@@ -33,7 +33,8 @@
 //
 // A transfer: the caller's goroutine checks it statelessly (chainstate.CheckTx: chain id, amounts,
 // signature through the shared SigCache, in parallel across callers), the mempool checks it against
-// the committed account and its queue, and gathers it into the next group commit to the storage
+// the committed account and its queue (or lets it replace a pending one of its sender and nonce
+// for a higher fee), and gathers it into the next group commit to the storage
 // actor; the submitter is answered only after that commit (so an acknowledged transfer survives
 // kill -9). A block: consensus hands it to the consensus state machine (package chain: index, fork
 // choice, invalid set, orphans), which checks it statelessly and decides; consensus executes the

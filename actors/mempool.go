@@ -43,6 +43,12 @@ const persistDeadline = 3 * time.Second
 // transactions that arrive while a commit is in flight are gathered and written by the next one,
 // and each submitter is answered only after the commit that holds its transaction. It restarts by
 // reloading the mempool bucket.
+//
+// Replace-by-fee: a transaction with the sender and nonce of a pending one and a fee
+// mempool.replace_fee_bump_percent higher (txPool.check) takes its place in the pool at once; every
+// add of a group commit takes its sender's nonce slot in the store (Store.CommitMempool), so the
+// commit that makes the replacement durable removes the old one in the same write. The node's
+// replacedLog remembers the pair for GET /v1/txs.
 type mempoolActor struct {
 	n          *Node
 	pool       *txPool
@@ -59,12 +65,19 @@ type pendingSubmit struct {
 	hash   chainstate.Hash
 	reply  *actor.PID
 	source string
+	// replaces is the transaction tx replaced in the pool (replace-by-fee), nil if none; it is
+	// put back when tx's commit fails and the store still holds it.
+	replaces *chainstate.Tx
+	// replaced is set when a later transaction replaced this one before its commit answered: it
+	// is still written (the replacement's commit, the same or a later one, removes it) and its
+	// submitter is acknowledged, but it is not relayed.
+	replaced bool
 }
 
 func newMempoolActor(n *Node) *mempoolActor {
 	return &mempoolActor{
 		n:        n,
-		pool:     newTxPool(n.cfg.Mempool.MaxTxs),
+		pool:     newTxPool(n.cfg.Mempool.MaxTxs, n.cfg.Mempool.ReplaceFeeBumpPercent),
 		inflight: map[uint64][]pendingSubmit{},
 		started:  map[uint64]time.Time{},
 		timers:   map[uint64]*time.Timer{},
@@ -85,10 +98,10 @@ func (m *mempoolActor) Receive(ctx actor.Context) {
 	case *submitTxRequest:
 		m.submit(ctx, msg)
 	case *persistMempoolResponse:
-		m.persisted(ctx, msg.ID, msg.Add, msg.Reply, msg.Err)
+		m.persisted(ctx, msg.ID, msg.Add, msg.Reply, msg.Skipped, msg.Err)
 	case *persistTimeout:
 		if _, ok := m.inflight[msg.ID]; ok {
-			m.persisted(ctx, msg.ID, nil, nil, fmt.Errorf("mempool commit did not finish within %s", persistDeadline))
+			m.persisted(ctx, msg.ID, nil, nil, nil, fmt.Errorf("mempool commit did not finish within %s", persistDeadline))
 		}
 	case *chainUpdate:
 		m.chainUpdate(ctx, msg)
@@ -97,9 +110,12 @@ func (m *mempoolActor) Receive(ctx actor.Context) {
 	case *mempoolTxRequest:
 		ctx.Respond(&mempoolTxResponse{Tx: m.pool.get(msg.Hash)})
 	case *mempoolHasRequest:
+		// A replaced transfer counts as known: a peer that still relays it is not asked for it
+		// (it would be refused as fee_too_low).
 		has := make([]bool, len(msg.Hashes))
 		for i, h := range msg.Hashes {
-			has[i] = m.pool.has(h)
+			_, replaced := m.n.replaced.lookup(h)
+			has[i] = m.pool.has(h) || replaced
 		}
 		ctx.Respond(&mempoolHasResponse{Has: has})
 	case *mempoolListRequest:
@@ -117,18 +133,32 @@ func (m *mempoolActor) load(ctx actor.Context) error {
 		return err
 	}
 	// Per sender in nonce order, so arrival order (the fee tie-break) is stable across restarts.
+	// Two transactions with one sender and nonce (a reorg returned one beside a pending one and
+	// the node stopped before it chose) keep the higher fee: it is added last and takes the slot.
 	sort.Slice(txs, func(i, j int) bool {
 		a, b := txs[i].Sender(), txs[j].Sender()
 		if a != b {
 			return string(a[:]) < string(b[:])
 		}
-		return txs[i].Nonce < txs[j].Nonce
+		if txs[i].Nonce != txs[j].Nonce {
+			return txs[i].Nonce < txs[j].Nonce
+		}
+		return txs[i].Fee < txs[j].Fee
 	})
 	for _, tx := range txs {
 		h := tx.Hash()
 		m.n.sigs.Add(h) // verified before it was first stored
 		m.seq++
 		m.pool.add(tx, h, m.seq)
+	}
+	var losers []chainstate.Hash
+	for _, tx := range txs {
+		if h := tx.Hash(); !m.pool.has(h) {
+			losers = append(losers, h)
+		}
+	}
+	if len(losers) > 0 {
+		ctx.Request(m.n.pid(nameStorage), &persistMempoolRequest{ID: 0, Remove: losers})
 	}
 	m.pruneSenders(ctx, m.pool.senders())
 	m.publishSize()
@@ -153,30 +183,76 @@ func (m *mempoolActor) submit(ctx actor.Context, req *submitTxRequest) {
 		ctx.Respond(&submitTxResponse{Err: unavailable(err)})
 		return
 	}
-	if rej := m.pool.check(req.Tx, req.Hash, acc); rej != nil {
+	old, rej := m.pool.check(req.Tx, req.Hash, acc)
+	if rej != nil {
 		ctx.Respond(&submitTxResponse{Err: rej})
 		return
 	}
+	p := pendingSubmit{tx: req.Tx, hash: req.Hash, reply: ctx.Sender(), source: req.Source}
 	m.seq++
-	m.pool.add(req.Tx, req.Hash, m.seq)
+	m.pool.add(req.Tx, req.Hash, m.seq) // takes old's slot
+	if old != nil {
+		// Replace-by-fee: the commit that holds the new transaction removes old in the same
+		// write (every add of a group commit takes its sender's nonce slot).
+		p.replaces = old.tx
+		m.markReplaced(old.hash)
+		m.n.replaced.record(old.hash, req.Hash)
+		m.n.log.Debug("transfer replaced", "actor", nameMempool, "old", old.hash, "new", req.Hash, "nonce", req.Tx.Nonce, "fee", req.Tx.Fee)
+	}
 	m.publishSize()
-	m.batch = append(m.batch, pendingSubmit{tx: req.Tx, hash: req.Hash, reply: ctx.Sender(), source: req.Source})
+	m.batch = append(m.batch, p)
 	if !m.committing {
 		m.flush(ctx)
 	}
 }
 
+// markReplaced flags the gathered or committing submission of h, which a replacement just took
+// out of the pool.
+func (m *mempoolActor) markReplaced(h chainstate.Hash) {
+	for i := range m.batch {
+		if m.batch[i].hash == h {
+			m.batch[i].replaced = true
+		}
+	}
+	for _, b := range m.inflight {
+		for i := range b {
+			if b[i].hash == h {
+				b[i].replaced = true
+			}
+		}
+	}
+}
+
+// uncommitted reports whether h is gathered or committing: its commit has not answered yet.
+func (m *mempoolActor) uncommitted(h chainstate.Hash) bool {
+	for _, p := range m.batch {
+		if p.hash == h {
+			return true
+		}
+	}
+	for _, b := range m.inflight {
+		for _, p := range b {
+			if p.hash == h {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // flush starts the commit of everything gathered since the last one. A gathered transaction that
 // left the pool before its commit started (mined from memory, or pruned) is settled at once and
-// not written.
+// not written; one that a replacement took out is written, and its replacement, later in the
+// same batch, removes it in the same write.
 func (m *mempoolActor) flush(ctx actor.Context) {
 	batch := m.batch[:0:0]
 	for _, p := range m.batch {
-		if m.pool.has(p.hash) {
+		if m.pool.has(p.hash) || p.replaced {
 			batch = append(batch, p)
 			continue
 		}
 		reply, _ := m.settleGone(p)
+		m.refused(p, reply)
 		ctx.Send(p.reply, reply)
 	}
 	m.batch = nil
@@ -227,28 +303,22 @@ func (m *mempoolActor) settleGone(p pendingSubmit) (reply *submitTxResponse, rem
 }
 
 // persisted answers the submitters of commit id. A reply for a commit this instance did not start
-// (it was started before a restart) still carries durable transactions: they join the pool, and
-// their submitters, echoed in the reply, get their acknowledgement.
-func (m *mempoolActor) persisted(ctx actor.Context, id uint64, add []*chainstate.Tx, reply []*actor.PID, err error) {
+// (it was started before a restart, or its wait timed out) still carries durable transactions:
+// they join the pool, and their submitters, echoed in the reply, get their acknowledgement.
+// skipped lists the transactions the store did not write because their nonce was used meanwhile.
+func (m *mempoolActor) persisted(ctx actor.Context, id uint64, add []*chainstate.Tx, reply []*actor.PID, skipped []chainstate.Hash, err error) {
 	if t := m.timers[id]; t != nil {
 		t.Stop()
 		delete(m.timers, id)
 	}
+	gone := make(map[chainstate.Hash]bool, len(skipped))
+	for _, h := range skipped {
+		gone[h] = true
+	}
 	waiters, mine := m.inflight[id]
 	if !mine {
 		if err == nil && id != 0 {
-			for _, tx := range add {
-				h := tx.Hash()
-				if !m.pool.has(h) {
-					m.seq++
-					m.pool.add(tx, h, m.seq)
-				}
-			}
-			for _, r := range reply {
-				ctx.Send(r, &submitTxResponse{})
-			}
-			m.pruneSenders(ctx, sendersOf(add))
-			m.publishSize()
+			m.lateCommit(ctx, add, reply, gone)
 		}
 		return
 	}
@@ -259,9 +329,19 @@ func (m *mempoolActor) persisted(ctx actor.Context, id uint64, add []*chainstate
 	relay := map[string][]chainstate.Hash{}
 	var stale []chainstate.Hash
 	for _, w := range waiters {
-		if err != nil {
+		if err != nil || gone[w.hash] {
 			m.pool.remove(w.hash)
-			ctx.Send(w.reply, &submitTxResponse{Err: commitError(err)})
+			r := &submitTxResponse{Err: commitError(err)}
+			if err == nil {
+				r, _ = m.settleGone(w) // not written: its nonce was used meanwhile
+			}
+			m.refused(w, r)
+			ctx.Send(w.reply, r)
+			continue
+		}
+		if w.replaced { // written, and replaced by this or a later commit
+			ctx.Send(w.reply, &submitTxResponse{})
+			m.restore(w.tx) // its replacement left the pool before taking its slot in the store
 			continue
 		}
 		if !m.pool.has(w.hash) { // mined or pruned while its commit ran: the bucket must not keep it
@@ -269,6 +349,7 @@ func (m *mempoolActor) persisted(ctx actor.Context, id uint64, add []*chainstate
 			if remove {
 				stale = append(stale, w.hash)
 			}
+			m.refused(w, r)
 			ctx.Send(w.reply, r)
 			continue
 		}
@@ -286,6 +367,78 @@ func (m *mempoolActor) persisted(ctx actor.Context, id uint64, add []*chainstate
 		m.publishSize()
 	}
 	m.flush(ctx)
+}
+
+// refused undoes what admitting p recorded when its submitter gets an error (res.Err): it
+// replaced nothing (the transaction it was to replace goes back into the pool if the store kept
+// it), and it is not reported replaced (it was never pending).
+func (m *mempoolActor) refused(p pendingSubmit, res *submitTxResponse) {
+	if res.Err == nil {
+		return
+	}
+	m.n.replaced.drop(p.hash)
+	if p.replaces != nil {
+		m.n.replaced.forget(p.replaces.Hash(), p.hash)
+		m.restore(p.replaces)
+	}
+}
+
+// lateCommit takes in a commit this instance did not start. Every add of a group commit took its
+// sender's nonce slot in the store; a slot the pool gave meanwhile to a transaction whose own
+// commit has not answered yet stays with it (that commit, later, takes the slot in the store).
+func (m *mempoolActor) lateCommit(ctx actor.Context, add []*chainstate.Tx, reply []*actor.PID, skipped map[chainstate.Hash]bool) {
+	for i, tx := range add {
+		h := tx.Hash()
+		var r *actor.PID
+		if i < len(reply) {
+			r = reply[i]
+		}
+		if skipped[h] {
+			if r != nil {
+				res, _ := m.settleGone(pendingSubmit{tx: tx, hash: h})
+				ctx.Send(r, res)
+			}
+			continue
+		}
+		if r != nil {
+			ctx.Send(r, &submitTxResponse{})
+		}
+		if m.pool.has(h) {
+			continue
+		}
+		occ := m.pool.slot(tx.Sender(), tx.Nonce)
+		if occ != nil && m.uncommitted(occ.hash) {
+			m.n.replaced.record(h, occ.hash)
+			continue
+		}
+		if occ != nil {
+			m.n.replaced.record(occ.hash, h)
+		}
+		m.seq++
+		m.pool.add(tx, h, m.seq)
+	}
+	m.pruneSenders(ctx, sendersOf(add))
+	m.publishSize()
+}
+
+// restore puts tx back into the pool when the store holds it pending and the pool has nothing
+// at its sender and nonce: the replacement that took it out was not made durable.
+func (m *mempoolActor) restore(tx *chainstate.Tx) {
+	h := tx.Hash()
+	if m.pool.has(h) || m.pool.slot(tx.Sender(), tx.Nonce) != nil {
+		return
+	}
+	s, err := m.n.store()
+	if err != nil {
+		return // taken on the next start
+	}
+	st, ok, err := s.TxState(h)
+	if err != nil || !ok || st.Confirmed {
+		return
+	}
+	m.seq++
+	m.pool.add(tx, h, m.seq)
+	m.publishSize()
 }
 
 func sendersOf(txs []*chainstate.Tx) []chainstate.Address {
@@ -307,23 +460,47 @@ func (m *mempoolActor) chainUpdate(ctx actor.Context, u *chainUpdate) {
 	touched := map[chainstate.Address]bool{}
 	for _, b := range u.Connected {
 		for _, tx := range b.Txs {
-			m.pool.remove(tx.Hash())
+			h := tx.Hash()
+			m.pool.remove(h)
 			touched[tx.Sender()] = true
+			// Another transfer pending with this sender and nonce (a replacement that came after
+			// the block's transfer left here, or arrived while the block was connected) is
+			// pruned below; it is reported replaced by the confirmed one, which won the slot.
+			if occ := m.pool.slot(tx.Sender(), tx.Nonce); occ != nil {
+				m.n.replaced.record(occ.hash, h)
+			}
 		}
 	}
 	returned := u.Returned
 	if u.Resync {
 		returned = m.bucketTxs()
 	}
-	var back []chainstate.Hash
+	var back, losers []chainstate.Hash
 	for _, tx := range returned {
 		h := tx.Hash()
-		if !m.pool.has(h) {
-			m.seq++
-			m.pool.add(tx, h, m.seq)
-			back = append(back, h)
-		}
 		touched[tx.Sender()] = true
+		if m.pool.has(h) {
+			continue
+		}
+		// A returned transaction whose sender and nonce are pending in another (a replacement of
+		// it, or a transfer sent while it was mined) competes with that one: the higher fee stays
+		// (the pending one on equal fees, and always one whose commit has not answered yet: that
+		// commit takes the slot in the store), and the other leaves the store.
+		if occ := m.pool.slot(tx.Sender(), tx.Nonce); occ != nil {
+			if m.uncommitted(occ.hash) || occ.tx.Fee >= tx.Fee {
+				losers = append(losers, h)
+				m.n.replaced.record(h, occ.hash)
+				continue
+			}
+			losers = append(losers, occ.hash)
+			m.n.replaced.record(occ.hash, h)
+		}
+		m.seq++
+		m.pool.add(tx, h, m.seq)
+		back = append(back, h)
+	}
+	if len(losers) > 0 {
+		ctx.Request(m.n.pid(nameStorage), &persistMempoolRequest{ID: 0, Remove: losers})
 	}
 	if len(back) > 0 {
 		// Announced again, so that miners elsewhere get them.

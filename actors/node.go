@@ -78,6 +78,7 @@ type Node struct {
 	root     *actor.PID
 	handle   storeHandle
 	sigs     *chainstate.SigCache
+	replaced *replacedLog // transfers a replace-by-fee replaced, for GET /v1/txs (replaced.go)
 	metrics  *metrics
 	faults   faults // debug fault hooks (faults.go)
 	trace    *commitTrace
@@ -156,6 +157,7 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 		log:      opts.Logger,
 		tree:     supervisor.NewTree(rootName),
 		sigs:     chainstate.NewSigCache(200_000),
+		replaced: newReplacedLog(cfg.Mempool.MaxTxs),
 		nodeID:   hex.EncodeToString(nodeKey.PublicKey().Bytes()),
 		minerKey: minerKey,
 		nodeKey:  nodeKey,

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -132,7 +133,10 @@ type (
 		ID    uint64
 		Add   []*chainstate.Tx
 		Reply []*actor.PID
-		Err   error
+		// Skipped lists the adds not written because their nonce was used meanwhile
+		// (chainstate.Store.CommitMempool).
+		Skipped []chainstate.Hash
+		Err     error
 	}
 	storageDone struct{ Err error }
 )
@@ -214,12 +218,13 @@ func (a *storageActor) Receive(ctx actor.Context) {
 			ctx.Respond(&storageDone{Err: err})
 		}
 	case *persistMempoolRequest:
-		err := a.s.PutMempool(m.Add, m.Remove)
-		if err == nil {
-			a.n.trace.mempool(a.s.LastWriteID(), m.ID, m.Add, m.Remove)
+		// Every add takes its sender's nonce slot: a replace-by-fee swaps in this one write.
+		skipped, evicted, err := a.s.CommitMempool(m.Add, m.Remove)
+		if err == nil && a.n.trace.on() {
+			a.n.trace.mempool(a.s.LastWriteID(), m.ID, writtenOf(m.Add, skipped), append(evicted, m.Remove...))
 		}
 		a.observeCommit(ctx, err)
-		ctx.Respond(&persistMempoolResponse{ID: m.ID, Add: m.Add, Reply: m.Reply, Err: err})
+		ctx.Respond(&persistMempoolResponse{ID: m.ID, Add: m.Add, Reply: m.Reply, Skipped: skipped, Err: err})
 	}
 }
 
@@ -237,4 +242,18 @@ func (a *storageActor) close() {
 		a.n.log.Info("store closed", "actor", nameStorage, "path", a.s.Path())
 	}
 	a.s = nil
+}
+
+// writtenOf returns the transactions of add that are not in skipped.
+func writtenOf(add []*chainstate.Tx, skipped []chainstate.Hash) []*chainstate.Tx {
+	if len(skipped) == 0 {
+		return add
+	}
+	out := make([]*chainstate.Tx, 0, len(add))
+	for _, tx := range add {
+		if !slices.Contains(skipped, tx.Hash()) {
+			out = append(out, tx)
+		}
+	}
+	return out
 }

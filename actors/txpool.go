@@ -3,6 +3,7 @@ package actors
 import (
 	"container/heap"
 	"fmt"
+	"math/bits"
 	"sort"
 
 	"github.com/actorchain/actorchain/chainstate"
@@ -13,6 +14,7 @@ import (
 // it needs comes in as arguments.
 type txPool struct {
 	max      int
+	bump     uint64 // replace-by-fee: the percent a replacement's fee must exceed the pending one's by
 	byHash   map[chainstate.Hash]*poolTx
 	bySender map[chainstate.Address]*senderQueue
 }
@@ -39,8 +41,37 @@ type senderQueue struct {
 // transactions that cannot be mined.
 const maxNonceGap = 256
 
-func newTxPool(max int) *txPool {
-	return &txPool{max: max, byHash: map[chainstate.Hash]*poolTx{}, bySender: map[chainstate.Address]*senderQueue{}}
+func newTxPool(maxTxs, bumpPercent int) *txPool {
+	if bumpPercent < 1 {
+		bumpPercent = 1
+	}
+	return &txPool{max: maxTxs, bump: uint64(bumpPercent), byHash: map[chainstate.Hash]*poolTx{}, bySender: map[chainstate.Address]*senderQueue{}}
+}
+
+// minReplaceFee is the lowest fee that replaces a pending transaction paying fee: fee plus
+// bumpPercent of it rounded up, and at least fee + 1 (a zero fee is replaced by any positive one;
+// an equal fee never replaces). ok is false when no uint64 fee is high enough.
+func minReplaceFee(fee, bumpPercent uint64) (min uint64, ok bool) {
+	hi, lo := bits.Mul64(fee, bumpPercent)
+	lo, carry := bits.Add64(lo, 99, 0)
+	hi += carry
+	if hi >= 100 {
+		return 0, false
+	}
+	inc, _ := bits.Div64(hi, lo, 100)
+	inc = max(inc, 1)
+	if min, carry = bits.Add64(fee, inc, 0); carry != 0 {
+		return 0, false
+	}
+	return min, true
+}
+
+// slot returns the pending transaction of sender with nonce, or nil.
+func (p *txPool) slot(sender chainstate.Address, nonce uint64) *poolTx {
+	if q := p.bySender[sender]; q != nil {
+		return q.byNonce[nonce]
+	}
+	return nil
 }
 
 func (p *txPool) len() int { return len(p.byHash) }
@@ -79,40 +110,53 @@ func (p *txPool) pendingNonce(a chainstate.Address, committed uint64) uint64 {
 }
 
 // check decides whether tx (already checked statelessly) may enter the pool given its sender's
-// committed account.
-func (p *txPool) check(tx *chainstate.Tx, h chainstate.Hash, acc chainstate.Account) *TxRejected {
+// committed account. A transaction with the sender and nonce of a pending one replaces it
+// (replace-by-fee) when its fee is at least minReplaceFee of the pending one's and the balance
+// covers the sender's queue with the swap made: check then returns the one it replaces.
+func (p *txPool) check(tx *chainstate.Tx, h chainstate.Hash, acc chainstate.Account) (replaces *poolTx, rej *TxRejected) {
 	if p.has(h) {
-		return &TxRejected{Code: "duplicate", Reason: fmt.Sprintf("transaction %s is already pending", h)}
-	}
-	if p.len() >= p.max {
-		return &TxRejected{Code: "mempool_full", Reason: fmt.Sprintf("mempool is full (%d transactions)", p.max)}
-	}
-	if tx.Nonce < acc.Nonce {
-		return &TxRejected{Code: "bad_nonce", Reason: fmt.Sprintf("nonce %d is already used (account nonce is %d)", tx.Nonce, acc.Nonce)}
+		return nil, &TxRejected{Code: "duplicate", Reason: fmt.Sprintf("transaction %s is already pending", h)}
 	}
 	sender := tx.Sender()
-	if pending := p.pendingNonce(sender, acc.Nonce); tx.Nonce >= pending+maxNonceGap {
-		return &TxRejected{Code: "bad_nonce", Reason: fmt.Sprintf("nonce %d is too far ahead of the next pending nonce %d (at most %d ahead)", tx.Nonce, pending, maxNonceGap-1)}
+	old := p.slot(sender, tx.Nonce)
+	if old == nil && p.len() >= p.max { // a replacement does not grow the pool
+		return nil, &TxRejected{Code: "mempool_full", Reason: fmt.Sprintf("mempool is full (%d transactions)", p.max)}
 	}
-	q := p.bySender[sender]
-	if q != nil && q.byNonce[tx.Nonce] != nil {
-		return &TxRejected{Code: "bad_nonce", Reason: fmt.Sprintf("another transaction with nonce %d is already pending for %s", tx.Nonce, sender)}
+	if tx.Nonce < acc.Nonce {
+		return nil, &TxRejected{Code: "bad_nonce", Reason: fmt.Sprintf("nonce %d is already used (account nonce is %d)", tx.Nonce, acc.Nonce)}
+	}
+	if pending := p.pendingNonce(sender, acc.Nonce); tx.Nonce >= pending+maxNonceGap {
+		return nil, &TxRejected{Code: "bad_nonce", Reason: fmt.Sprintf("nonce %d is too far ahead of the next pending nonce %d (at most %d ahead)", tx.Nonce, pending, maxNonceGap-1)}
+	}
+	if old != nil {
+		min, ok := minReplaceFee(old.tx.Fee, p.bump)
+		if !ok {
+			return nil, &TxRejected{Code: "fee_too_low", Reason: fmt.Sprintf("transaction %s with nonce %d is pending for %s with fee %d; no fee is %d%% higher, so it cannot be replaced", old.hash, tx.Nonce, sender, old.tx.Fee, p.bump)}
+		}
+		if tx.Fee < min {
+			return nil, &TxRejected{Code: "fee_too_low", Reason: fmt.Sprintf("transaction %s with nonce %d is pending for %s with fee %d; a replacement needs a fee of at least %d (%d%% more), got %d", old.hash, tx.Nonce, sender, old.tx.Fee, min, p.bump, tx.Fee)}
+		}
 	}
 	cost, ok := tx.Cost()
 	if !ok {
-		return &TxRejected{Code: "malformed", Reason: "amount + fee overflows"}
+		return nil, &TxRejected{Code: "malformed", Reason: "amount + fee overflows"}
 	}
 	queued := uint64(0)
-	if q != nil {
+	if q := p.bySender[sender]; q != nil {
 		queued = q.cost
 	}
-	if queued+cost < queued || queued+cost > acc.Balance {
-		return &TxRejected{Code: "insufficient_funds", Reason: fmt.Sprintf("balance %d does not cover %d pending plus %d", acc.Balance, queued, cost)}
+	if old != nil {
+		queued -= old.cost
 	}
-	return nil
+	if queued+cost < queued || queued+cost > acc.Balance {
+		return nil, &TxRejected{Code: "insufficient_funds", Reason: fmt.Sprintf("balance %d does not cover %d pending plus %d", acc.Balance, queued, cost)}
+	}
+	return old, nil
 }
 
-// add inserts tx without checks (check first; reloads and reorgs add what was valid before).
+// add inserts tx without checks (check first; reloads and reorgs add what was valid before). A
+// transaction pending with the same sender and nonce leaves the pool: a sender has at most one
+// transaction per nonce.
 func (p *txPool) add(tx *chainstate.Tx, h chainstate.Hash, seq uint64) {
 	if p.has(h) {
 		return

@@ -39,7 +39,13 @@ func TestTxPoolAdmission(t *testing.T) {
 		{name: "future nonce within the gap", tx: poolTxOf(k, 10, 10, 1)},
 		{name: "used nonce", tx: poolTxOf(k, 2, 10, 1), code: "bad_nonce"},
 		{name: "too far ahead", tx: poolTxOf(k, 3+maxNonceGap, 10, 1), code: "bad_nonce"},
-		{name: "same nonce pending", setup: []*chainstate.Tx{poolTxOf(k, 3, 10, 1)}, tx: poolTxOf(k, 3, 11, 1), code: "bad_nonce"},
+		{name: "same nonce pending, same fee", setup: []*chainstate.Tx{poolTxOf(k, 3, 10, 1)}, tx: poolTxOf(k, 3, 11, 1), code: "fee_too_low"},
+		{name: "replacement 10% higher", setup: []*chainstate.Tx{poolTxOf(k, 3, 10, 20)}, tx: poolTxOf(k, 3, 11, 22)},
+		{name: "replacement under 10% higher", setup: []*chainstate.Tx{poolTxOf(k, 3, 10, 20)}, tx: poolTxOf(k, 3, 11, 21), code: "fee_too_low"},
+		{name: "replacement of a zero fee", setup: []*chainstate.Tx{poolTxOf(k, 3, 10, 0)}, tx: poolTxOf(k, 3, 10, 1)},
+		{name: "replacement in a full pool", setup: []*chainstate.Tx{poolTxOf(k, 3, 10, 5)}, tx: poolTxOf(k, 3, 10, 6), max: 1},
+		{name: "replacement counts the swap against the balance", setup: []*chainstate.Tx{poolTxOf(k, 3, 60, 10), poolTxOf(k, 4, 20, 0)}, tx: poolTxOf(k, 3, 69, 11)},
+		{name: "replacement over the balance", setup: []*chainstate.Tx{poolTxOf(k, 3, 60, 10), poolTxOf(k, 4, 20, 0)}, tx: poolTxOf(k, 3, 70, 11), code: "insufficient_funds"},
 		{name: "duplicate", setup: []*chainstate.Tx{poolTxOf(k, 3, 10, 1)}, tx: poolTxOf(k, 3, 10, 1), code: "duplicate"},
 		{name: "over balance", tx: poolTxOf(k, 3, 100, 1), code: "insufficient_funds"},
 		{name: "over balance with pending", setup: []*chainstate.Tx{poolTxOf(k, 3, 60, 0)}, tx: poolTxOf(k, 4, 40, 1), code: "insufficient_funds"},
@@ -51,11 +57,11 @@ func TestTxPoolAdmission(t *testing.T) {
 			if max == 0 {
 				max = 100
 			}
-			p := newTxPool(max)
+			p := newTxPool(max, 10)
 			for i, s := range tc.setup {
 				p.add(s, s.Hash(), uint64(i))
 			}
-			rej := p.check(tc.tx, tc.tx.Hash(), acc)
+			_, rej := p.check(tc.tx, tc.tx.Hash(), acc)
 			switch {
 			case tc.code == "" && rej != nil:
 				t.Fatalf("rejected %s: %s", rej.Code, rej.Reason)
@@ -70,7 +76,7 @@ func TestTxPoolAdmission(t *testing.T) {
 
 func TestTxPoolSelectOrder(t *testing.T) {
 	a, b := poolKey(1), poolKey(2)
-	p := newTxPool(100)
+	p := newTxPool(100, 10)
 	txs := []*chainstate.Tx{
 		poolTxOf(a, 1, 1, 1), // not executable before nonce 0 of a
 		poolTxOf(a, 0, 1, 1),
@@ -105,7 +111,7 @@ func addrKey(k ed25519.PrivateKey) chainstate.Address {
 
 func TestTxPoolPrune(t *testing.T) {
 	a := poolKey(1)
-	p := newTxPool(100)
+	p := newTxPool(100, 10)
 	for n := uint64(0); n < 5; n++ {
 		tx := poolTxOf(a, n, 10, 0)
 		p.add(tx, tx.Hash(), n)
@@ -125,7 +131,7 @@ func TestTxPoolPrune(t *testing.T) {
 func TestTxPoolProperties(t *testing.T) {
 	keys := []ed25519.PrivateKey{poolKey(1), poolKey(2), poolKey(3)}
 	rapid.Check(t, func(t *rapid.T) {
-		p := newTxPool(1000)
+		p := newTxPool(1000, 10)
 		var all []*chainstate.Tx
 		steps := rapid.IntRange(1, 60).Draw(t, "steps")
 		for i := 0; i < steps; i++ {
@@ -183,7 +189,7 @@ func naivePendingNonce(p *txPool, a chainstate.Address, committed uint64) uint64
 func TestPendingNonceMemo(t *testing.T) {
 	keys := []ed25519.PrivateKey{poolKey(1), poolKey(2)}
 	rapid.Check(t, func(t *rapid.T) {
-		p := newTxPool(1000)
+		p := newTxPool(1000, 10)
 		var all []*chainstate.Tx
 		steps := rapid.IntRange(1, 100).Draw(t, "steps")
 		for i := 0; i < steps; i++ {
@@ -216,7 +222,7 @@ func BenchmarkPendingNonceLongQueueNaive(b *testing.B) { benchPendingNonce(b, na
 
 func benchPendingNonce(b *testing.B, f func(*txPool, chainstate.Address, uint64) uint64) {
 	k := poolKey(1)
-	p := newTxPool(20_000)
+	p := newTxPool(20_000, 10)
 	for n := uint64(0); n < 10_000; n++ {
 		tx := poolTxOf(k, n, 1, 1)
 		p.add(tx, tx.Hash(), n)

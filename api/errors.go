@@ -12,7 +12,7 @@ import (
 )
 
 // Error codes of the {"error", "code"} body. Transaction rejections carry the mempool's code
-// (actors.TxRejected.Code), one of the Code* values from CodeMalformed to CodeMempoolFull.
+// (actors.TxRejected.Code), one of the Code* values from CodeMalformed to CodeFeeTooLow.
 const (
 	CodeNotFound          = "not_found"          // 404: unknown block, transaction or path
 	CodeMethodNotAllowed  = "method_not_allowed" // 405: the path exists, the method does not
@@ -23,6 +23,7 @@ const (
 	CodeWrongChain        = "wrong_chain"        // 400: a transaction (or bundle) of another chain
 	CodeDuplicate         = "duplicate"          // 400: the transaction is already known
 	CodeMempoolFull       = "mempool_full"       // 400
+	CodeFeeTooLow         = "fee_too_low"        // 400: a replace-by-fee under the bump; the message names the minimum fee
 	CodeUnknownActor      = "unknown_actor"      // 404: a debug hook named an actor not in the tree
 	CodeOutOfRange        = "out_of_range"       // 400: a debug hook's value is beyond what the node allows
 	CodeBodyTooLarge      = "body_too_large"     // 413: the body is over MaxBodyBytes

@@ -197,6 +197,7 @@ func TestSubmitTxRejections(t *testing.T) {
 		{&actors.TxRejected{Code: "malformed", Reason: "bad"}, 400, "malformed"},
 		{&actors.TxRejected{Code: "duplicate", Reason: "known"}, 400, "duplicate"},
 		{&actors.TxRejected{Code: "mempool_full", Reason: "full"}, 400, "mempool_full"},
+		{&actors.TxRejected{Code: CodeFeeTooLow, Reason: "a replacement needs a fee of at least 22"}, 400, "fee_too_low"},
 		{fmt.Errorf("wrapped: %w", &actors.TxRejected{Code: "bad_nonce", Reason: "nonce"}), 400, "bad_nonce"},
 		{actors.ErrUnavailable, 503, CodeBusy},
 		{actors.ErrStopped, 503, CodeBusy},
@@ -331,10 +332,11 @@ func TestBodyLimit(t *testing.T) {
 
 func TestTx(t *testing.T) {
 	f := newFake()
-	pending, confirmed := filled[chainstate.Hash](0x51), filled[chainstate.Hash](0x52)
+	pending, confirmed, replaced := filled[chainstate.Hash](0x51), filled[chainstate.Hash](0x52), filled[chainstate.Hash](0x53)
 	f.set(func(f *fake) {
 		f.txs[pending] = actors.TxInfo{Tx: exampleTx(t)}
 		f.txs[confirmed] = actors.TxInfo{Tx: exampleTx(t), Confirmed: true, Height: 9, BlockHash: filled[chainstate.Hash](0x77)}
+		f.txs[replaced] = actors.TxInfo{Replaced: true, ReplacedBy: pending}
 	})
 	srv := server(t, f, Options{})
 
@@ -354,6 +356,13 @@ func TestTx(t *testing.T) {
 	m = a.json(t)
 	if a.status != 200 || m["status"] != "confirmed" || m["height"] != 9.0 || m["block_hash"] != strings.Repeat("77", 32) {
 		t.Errorf("confirmed: %d %q", a.status, a.raw)
+	}
+
+	a = get(t, srv, "/v1/txs/"+encodeHex(replaced[:]))
+	m = a.json(t)
+	wantKeys(t, "replaced tx", m, "hash", "status", "height", "block_hash", "replaced_by")
+	if a.status != 200 || m["status"] != "replaced" || m["replaced_by"] != strings.Repeat("51", 32) || m["height"] != 0.0 || m["block_hash"] != "" {
+		t.Errorf("replaced: %d %q", a.status, a.raw)
 	}
 
 	wantError(t, get(t, srv, "/v1/txs/"+strings.Repeat("00", 32)), 404, CodeNotFound)

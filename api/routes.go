@@ -173,8 +173,11 @@ func (h *handler) tx(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := TxStatus{Hash: encodeHex(hash[:]), Status: TxPending}
-	if info.Confirmed {
+	switch {
+	case info.Confirmed:
 		out.Status, out.Height, out.BlockHash = TxConfirmed, info.Height, encodeHex(info.BlockHash[:])
+	case info.Replaced:
+		out.Status, out.ReplacedBy = TxReplaced, encodeHex(info.ReplacedBy[:])
 	}
 	if info.Tx != nil {
 		t := txFromChainNoHash(info.Tx)

@@ -118,17 +118,21 @@ func blockFromInfo(bi actors.BlockInfo) Block {
 const (
 	TxPending   = "pending"
 	TxConfirmed = "confirmed"
+	TxReplaced  = "replaced" // replaced by a transfer of the same sender and nonce (ReplacedBy)
 )
 
-// TxStatus is GET /v1/txs/{hash}. For a pending transaction Height is 0 and BlockHash is ""
-// (both always present). Tx is the transaction itself; it is omitted only in the unlikely case
-// that a confirmed transaction's block body cannot be read.
+// TxStatus is GET /v1/txs/{hash}. For a pending or replaced transaction Height is 0 and BlockHash
+// is "" (both always present). Tx is the transaction itself; it is omitted for a replaced one and
+// in the unlikely case that a confirmed transaction's block body cannot be read. ReplacedBy is
+// set only for a replaced one: the hash of the transfer that replaced it (follow it: it may be
+// replaced in turn, pending or confirmed).
 type TxStatus struct {
-	Hash      string `json:"hash"`
-	Status    string `json:"status"`
-	Height    uint64 `json:"height"`
-	BlockHash string `json:"block_hash"`
-	Tx        *Tx    `json:"tx,omitempty"`
+	Hash       string `json:"hash"`
+	Status     string `json:"status"`
+	Height     uint64 `json:"height"`
+	BlockHash  string `json:"block_hash"`
+	ReplacedBy string `json:"replaced_by,omitempty"`
+	Tx         *Tx    `json:"tx,omitempty"`
 }
 
 // Mempool is GET /v1/mempool: the pending transactions' hashes in the order a miner takes them.

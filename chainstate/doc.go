@@ -100,8 +100,9 @@
 // changes, the undo record, the main entry, the tx index entries, the tip and the mempool
 // removals together; Reorg disconnects and connects a whole branch, returning the dropped
 // transactions to the mempool bucket, together. A failing block rolls everything back. The
-// mempool bucket, its sender index and its count change together too, and the bucket never holds
-// a main-chain transaction; so TxState, AccountPending and Summary, each one read transaction,
+// mempool bucket, its sender index and its count change together too (a replace-by-fee in
+// CommitMempool swaps two transfers in one transaction), and the bucket never holds a main-chain
+// transaction; so TxState, AccountPending and Summary, each one read transaction,
 // never see a transfer in neither place nor in both. So after kill -9 the file is always at a
 // committed tip and a restart needs no replay. Verify
 // re-executes the main chain from genesis and compares every stored structure with the

@@ -266,3 +266,88 @@ func (r *readTx) checkMempoolIndex() error {
 	}
 	return nil
 }
+
+// CommitMempool writes one group commit of the mempool in one write transaction: each add in
+// order, then the removals (an absent hash is not an error).
+//
+// Each add takes its sender's nonce slot: every other pending transaction of the same sender and
+// nonce leaves the bucket in the same write (the mempool holds one transaction per sender and
+// nonce, so this is a replace-by-fee, or an earlier add of the same batch that a later one
+// replaced). Because the put and the delete share one transaction, a crash leaves either the old
+// transfer pending or the new one, never both or neither.
+//
+// An add whose nonce the sender's committed account has already used (a block confirmed it, or
+// another transaction with that nonce, since the mempool checked it) is not written, evicts
+// nothing and is listed in skipped: it can never be mined, so its submitter must not be told that
+// it is pending. An add already in the bucket is left as it is (not skipped). evicted lists the
+// transactions the adds took the slot of.
+func (s *Store) CommitMempool(add []*Tx, remove []Hash) (skipped, evicted []Hash, err error) {
+	err = s.update("commit mempool", func(w *writeTx) error {
+		skipped, evicted = skipped[:0], evicted[:0]
+		for _, tx := range add {
+			h := tx.Hash()
+			if w.mempool.Get(h[:]) != nil {
+				continue
+			}
+			sender := tx.Sender()
+			acc, err := w.Account(sender)
+			if err != nil {
+				return err
+			}
+			if tx.Nonce < acc.Nonce {
+				skipped = append(skipped, h)
+				continue
+			}
+			others, err := w.mempoolSlot(sender, tx.Nonce)
+			if err != nil {
+				return err
+			}
+			for _, o := range others {
+				if err := w.deleteMempoolTx(o, nil); err != nil {
+					return err
+				}
+				evicted = append(evicted, o)
+			}
+			if err := w.putMempoolTx(tx, h); err != nil {
+				return err
+			}
+		}
+		for _, h := range remove {
+			if err := w.deleteMempoolTx(h, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return skipped, evicted, nil
+}
+
+// MempoolSlot returns the hashes of the pending transactions of sender with nonce (at most one
+// unless a reorg returned a transaction beside a pending one), in hash order.
+func (s *Store) MempoolSlot(sender Address, nonce uint64) (hs []Hash, err error) {
+	err = s.view("mempool slot", func(r *readTx) error {
+		hs, err = r.mempoolSlot(sender, nonce)
+		return err
+	})
+	return hs, err
+}
+
+func (r *readTx) mempoolSlot(sender Address, nonce uint64) ([]Hash, error) {
+	if r.mempoolSender == nil {
+		return nil, nil // a read-only schema 1 file
+	}
+	prefix := be.AppendUint64(bytes.Clone(sender[:]), nonce)
+	var out []Hash
+	c := r.mempoolSender.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		h, ok := hashFrom(k[len(prefix):])
+		if !ok || len(k) != senderKeyLen {
+			return nil, fmt.Errorf("mempool sender key of %d bytes: %w", len(k), ErrCorrupt)
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}

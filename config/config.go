@@ -77,6 +77,9 @@ func (p P2P) AdvertisedAddr() string {
 // Mempool configures the pending transaction pool.
 type Mempool struct {
 	MaxTxs int `mapstructure:"max_txs"` // >= 1
+	// ReplaceFeeBumpPercent is how much higher (in percent, 1 to 1000) a transfer's fee must be
+	// than the pending one with the same sender and nonce for it to replace that one.
+	ReplaceFeeBumpPercent int `mapstructure:"replace_fee_bump_percent"`
 }
 
 // Mining configures the local miner. It never changes which blocks the node accepts.
@@ -133,7 +136,7 @@ func Default() *Config {
 			MaxInbound:  32,
 			MaxOutbound: 8,
 		},
-		Mempool:     Mempool{MaxTxs: 50000},
+		Mempool:     Mempool{MaxTxs: 50000, ReplaceFeeBumpPercent: 10},
 		Mining:      Mining{Enabled: true, Workers: 0, KeyFile: "keys/miner.key", MinBlockInterval: 100 * time.Millisecond},
 		API:         API{Listen: "127.0.0.1:8600"},
 		Supervision: Supervision{MaxRestarts: 10, Window: 5 * time.Minute},

@@ -102,6 +102,11 @@ var entries = []entry{
 	{"mempool.max_txs", func(c *Config) any { return &c.Mempool.MaxTxs },
 		"Most pending transactions the mempool holds (>= 1).",
 		func(c *Config) *Error { return checkMin("mempool.max_txs", c.Mempool.MaxTxs, 1) }},
+	{"mempool.replace_fee_bump_percent", func(c *Config) any { return &c.Mempool.ReplaceFeeBumpPercent },
+		"How much higher, in percent (1 to 1000), a transfer's fee must be than the pending transfer with the same sender and nonce to replace it.",
+		func(c *Config) *Error {
+			return checkRange("mempool.replace_fee_bump_percent", c.Mempool.ReplaceFeeBumpPercent, 1, 1000)
+		}},
 
 	{"mining.enabled", func(c *Config) any { return &c.Mining.Enabled },
 		"Mine from start (POST /v1/mining switches it at run time).",

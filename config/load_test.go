@@ -158,7 +158,7 @@ debug: {fault_injection: true, pprof: true}
 		Storage: Storage{Path: filepath.Join(home, "db", "x.db"), OpenTimeout: 90 * time.Second},
 		P2P: P2P{Listen: "0.0.0.0:9000", ExternalAddr: "node.example.com:9000",
 			Seeds: []string{v2 + "@10.0.0.1:9000"}, MaxInbound: 0, MaxOutbound: 3},
-		Mempool:     Mempool{MaxTxs: 7},
+		Mempool:     Mempool{MaxTxs: 7, ReplaceFeeBumpPercent: 10}, // the bump is not in the file: default
 		Mining:      Mining{Enabled: false, Workers: 4, KeyFile: filepath.Join(home, "m.key"), MinBlockInterval: 100 * time.Millisecond},
 		API:         API{Listen: ""},
 		Supervision: Supervision{MaxRestarts: 10, Window: 5 * time.Minute}, // not in the file: defaults

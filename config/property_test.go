@@ -68,6 +68,7 @@ func genConfig(t *rapid.T) *Config {
 	c.P2P.MaxInbound = rapid.IntRange(0, 1<<20).Draw(t, "max_inbound")
 	c.P2P.MaxOutbound = rapid.IntRange(0, 1<<20).Draw(t, "max_outbound")
 	c.Mempool.MaxTxs = rapid.IntRange(1, 1<<30).Draw(t, "max_txs")
+	c.Mempool.ReplaceFeeBumpPercent = rapid.IntRange(1, 1000).Draw(t, "replace_fee_bump_percent")
 	c.Mining.Enabled = rapid.Bool().Draw(t, "mining")
 	c.Mining.Workers = rapid.IntRange(0, 1024).Draw(t, "workers")
 	c.Mining.KeyFile = genText(t, "miner_key")

@@ -117,6 +117,10 @@ func TestValidate(t *testing.T) {
 
 		{"mempool 1", func(c *Config) { c.Mempool.MaxTxs = 1 }, "", ""},
 		{"mempool 0", func(c *Config) { c.Mempool.MaxTxs = 0 }, "mempool.max_txs", "must be >= 1, got 0"},
+		{"bump 1", func(c *Config) { c.Mempool.ReplaceFeeBumpPercent = 1 }, "", ""},
+		{"bump 1000", func(c *Config) { c.Mempool.ReplaceFeeBumpPercent = 1000 }, "", ""},
+		{"bump 0", func(c *Config) { c.Mempool.ReplaceFeeBumpPercent = 0 }, "mempool.replace_fee_bump_percent", "must be between 1 and 1000, got 0"},
+		{"bump 1001", func(c *Config) { c.Mempool.ReplaceFeeBumpPercent = 1001 }, "mempool.replace_fee_bump_percent", "must be between 1 and 1000, got 1001"},
 
 		{"workers 1024", func(c *Config) { c.Mining.Workers = 1024 }, "", ""},
 		{"workers 1025", func(c *Config) { c.Mining.Workers = 1025 }, "mining.workers", "must be between 0 and 1024, got 1025"},

@@ -183,7 +183,7 @@ func newTxCmd(g *globals) *cobra.Command {
 	f.StringVar(&to, "to", "", "recipient address (40 hex)")
 	f.Uint64Var(&amount, "amount", 0, "amount to transfer")
 	f.Uint64Var(&fee, "fee", 0, "fee for the miner")
-	f.Var((*nonceFlag)(&nonce), "nonce", "nonce, 0 or more (default: the account's next pending nonce)")
+	f.Var((*nonceFlag)(&nonce), "nonce", "nonce, 0 or more (default: the account's next pending nonce); a pending transfer's nonce with a higher --fee replaces it (replace-by-fee)")
 	f.BoolVar(&wait, "wait", false, "wait until the transfer is in a block")
 	f.DurationVar(&waitTimeout, "wait-timeout", 60*time.Second, "how long --wait waits")
 	f.IntVar(&count, "count", 0, "send this many transfers with consecutive nonces (load generator)")
@@ -207,6 +207,9 @@ func waitConfirmed(ctx context.Context, c *api.Client, hash string, limit time.D
 		info, err := c.Tx(ctxTimeout(ctx, 10*time.Second), hash)
 		if err == nil && info.Status == "confirmed" {
 			return nil
+		}
+		if err == nil && info.Status == api.TxReplaced { // a later transfer with its nonce replaced it
+			return fmt.Errorf("transaction %s was replaced by %s (replace-by-fee); wait for that one", hash, info.ReplacedBy)
 		}
 		if time.Now().After(deadline) {
 			if err != nil {
