@@ -493,8 +493,7 @@ func (p *peersActor) childStopped(ctx actor.Context, name string) {
 		return
 	}
 	if c := p.conns[id]; c != nil && c.name == name {
-		p.dropConn(c)
-		p.n.log.Info("peer disconnected", "actor", namePeers, "peer_id", id.String())
+		p.dropConn(c) // the connection actor logged `peer disconnected` with its reason
 	}
 	if pc := p.replacing[id]; pc != nil {
 		delete(p.replacing, id)

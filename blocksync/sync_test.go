@@ -149,6 +149,13 @@ func TestSyncTable(t *testing.T) {
 			{"tick at 4.5s", func(s *Sync, _ knownSet) Actions { return s.Tick(at(4500 * time.Millisecond)) }, Actions{GetBlocks: true}, true, 0, 0, 0},
 			{"tick at 5s: the new round is young", func(s *Sync, _ knownSet) Actions { return s.Tick(at(5 * time.Second)) }, Actions{}, true, 0, 0, 0},
 		}},
+		{"no sync: a lost request for an announced block expires on its own", nil, []step{
+			{"announcement", func(s *Sync, k knownSet) Actions { return s.Announced(t0, hashes(1, 2), false, k.has) }, Actions{Request: hashes(1, 2)}, false, 2, 0, 0},
+			{"2 arrives", func(s *Sync, _ knownSet) Actions { s.Received(at(time.Second), hashes(2)[0]); return Actions{} }, Actions{}, false, 1, 0, 0},
+			{"tick at 4s", func(s *Sync, _ knownSet) Actions { return s.Tick(at(4 * time.Second)) }, Actions{}, false, 1, 0, 0},
+			{"tick at 4.001s", func(s *Sync, _ knownSet) Actions { return s.Tick(at(4*time.Second + time.Millisecond)) }, Actions{GetBlocks: true, Expired: hashes(1)}, false, 0, 0, 0},
+			{"tick at 9s: nothing left", func(s *Sync, _ knownSet) Actions { return s.Tick(at(9 * time.Second)) }, Actions{}, false, 0, 0, 0},
+		}},
 		{"no sync: a quiet connection never asks", nil, []step{
 			{"tick", func(s *Sync, _ knownSet) Actions { return s.Tick(at(time.Hour)) }, Actions{}, false, 0, 0, 0},
 		}},
@@ -284,6 +291,42 @@ func TestSyncProperties(t *testing.T) {
 		apply(a, s.Syncing())
 		if s.InFlight() != 0 || len(asked) != 0 || (len(a.Expired) > 0 && !a.GetBlocks) {
 			t.Fatalf("after the timeout: %d in flight, model %d, actions %+v", s.InFlight(), len(asked), a)
+		}
+	})
+}
+
+// TestQueueDedup is the regression test of a sync queue that grew without bound under a lossy
+// link: every getblocks answer (one per orphan) appended the same hashes again, so the queue
+// held each missing block many times over and the sync never caught up. The queue holds each
+// hash at most once, in first-pushed order.
+func TestQueueDedup(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var q queue
+		var model []chainstate.Hash
+		in := map[chainstate.Hash]bool{}
+		for _, b := range rapid.SliceOf(rapid.ByteRange(0, 20)).Draw(t, "ops") {
+			if b == 0 {
+				h, ok := q.pop()
+				if ok != (len(model) > 0) || ok && h != model[0] {
+					t.Fatalf("pop %v %v, model %v", h, ok, model)
+				}
+				if ok {
+					model = model[1:]
+					delete(in, h)
+				}
+				continue
+			}
+			h := chainstate.Hash{b}
+			if added := q.push(h); added == in[h] {
+				t.Fatalf("push %x: added %v, already queued %v", b, added, in[h])
+			}
+			if !in[h] {
+				in[h] = true
+				model = append(model, h)
+			}
+			if q.len() != len(model) {
+				t.Fatalf("len %d, model %d", q.len(), len(model))
+			}
 		}
 	})
 }
