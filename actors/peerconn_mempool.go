@@ -85,24 +85,28 @@ func (a *peerConnActor) onTx(ctx actor.Context, raw []byte) {
 func (a *peerConnActor) requestMissingTxs(ctx actor.Context, hs []chainstate.Hash) {
 	a.askMempool(ctx, mempoolJob{msg: &mempoolHasRequest{Hashes: hs}, timeout: mempoolLookupTimeout,
 		then: func(res any, err error) {
-			r, ok := res.(*mempoolHasResponse)
-			if err != nil || !ok || len(r.Has) != len(hs) || a.closed {
-				return
-			}
-			s, err := a.n.store()
-			if err != nil {
-				return
-			}
-			var want []noisep2p.InvItem
-			for i, h := range hs {
-				if _, ok, err := s.TxLocation(h); !r.Has[i] && err == nil && !ok {
-					want = append(want, noisep2p.InvItem{Kind: invTx, Hash: h})
-				}
-			}
-			if len(want) > 0 {
-				a.send(noisep2p.GetData{Items: want})
+			if r, ok := res.(*mempoolHasResponse); ok && err == nil && len(r.Has) == len(hs) && !a.closed {
+				a.requestTxs(hs, r.Has)
 			}
 		}})
+}
+
+// requestTxs sends a getdata for the transactions of hs that are neither pending (has) nor
+// confirmed.
+func (a *peerConnActor) requestTxs(hs []chainstate.Hash, has []bool) {
+	s, err := a.n.store()
+	if err != nil {
+		return
+	}
+	var want []noisep2p.InvItem
+	for i, h := range hs {
+		if _, ok, err := s.TxLocation(h); !has[i] && err == nil && !ok {
+			want = append(want, noisep2p.InvItem{Kind: invTx, Hash: h})
+		}
+	}
+	if len(want) > 0 {
+		a.send(noisep2p.GetData{Items: want})
+	}
 }
 
 // onGetData sends the requested blocks at once and the requested transactions when the mempool
@@ -134,17 +138,26 @@ func (a *peerConnActor) onGetData(ctx actor.Context, items []noisep2p.InvItem) {
 	}
 	a.askMempool(ctx, mempoolJob{msg: &mempoolTxRequest{Hashes: txs}, timeout: mempoolLookupTimeout,
 		then: func(res any, err error) {
-			r, _ := res.(*mempoolTxResponse)
-			for i, h := range txs {
-				if err != nil || r == nil || i >= len(r.Txs) || r.Txs[i] == nil {
-					missing = append(missing, noisep2p.InvItem{Kind: invTx, Hash: h})
-					continue
-				}
-				a.known.add(h)
-				a.send(noisep2p.Tx{Raw: r.Txs[i].Encode()})
+			var found []*chainstate.Tx
+			if r, ok := res.(*mempoolTxResponse); ok && err == nil && len(r.Txs) == len(txs) {
+				found = r.Txs
 			}
-			a.sendNotFound(missing)
+			a.sendTxs(txs, found, missing)
 		}})
+}
+
+// sendTxs sends the transactions found (found[i] for hs[i], nil or absent when the mempool has
+// none), then one notfound for the rest and the missing items before them.
+func (a *peerConnActor) sendTxs(hs []chainstate.Hash, found []*chainstate.Tx, missing []noisep2p.InvItem) {
+	for i, h := range hs {
+		if i >= len(found) || found[i] == nil {
+			missing = append(missing, noisep2p.InvItem{Kind: invTx, Hash: h})
+			continue
+		}
+		a.known.add(h)
+		a.send(noisep2p.Tx{Raw: found[i].Encode()})
+	}
+	a.sendNotFound(missing)
 }
 
 func (a *peerConnActor) sendNotFound(items []noisep2p.InvItem) {

@@ -33,8 +33,6 @@ type knownSet map[chainstate.Hash]bool
 
 func (k knownSet) has(h chainstate.Hash) bool { return k[h] }
 
-func none(chainstate.Hash) bool { return false }
-
 func small() Config { return Config{Window: 3, Timeout: 4 * time.Second, MaxQueue: 10} }
 
 // step is one input of a table case; want is the Actions it must produce.
