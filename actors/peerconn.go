@@ -91,7 +91,7 @@ func (a *peerConnActor) Receive(ctx actor.Context) {
 		a.started(ctx)
 	case *actor.Stopping:
 		a.release()
-		a.n.log.Info("peer disconnected", "actor", a.name(), "peer_id", a.id.String(), "addr", a.conn.RemoteAddr().String(), "reason", cmp.Or(a.endReason, "stopped by this node"))
+		a.n.log.Info("peer disconnected", "actor", a.name(), "peer_id", a.id.String(), "addr", a.conn.RemoteAddr().String(), "reason", a.stopReason())
 	case *actor.Restarting:
 		a.release()
 	case *linkDue:
@@ -118,6 +118,17 @@ func (a *peerConnActor) Receive(ctx actor.Context) {
 }
 
 func (a *peerConnActor) name() string { return namePeers + "/" + a.id.Short() }
+
+// stopReason is why the connection ended, for the `peer disconnected` record.
+func (a *peerConnActor) stopReason() string {
+	switch {
+	case a.endReason != "":
+		return a.endReason
+	case a.n.stopping.Load():
+		return "node stopping"
+	}
+	return "stopped by this node"
+}
 
 // started starts the stall tick and the connection's goroutines, and opens the conversation.
 func (a *peerConnActor) started(ctx actor.Context) {
