@@ -57,8 +57,9 @@ type peerConnActor struct {
 	mempool  workWindow[mempoolJob] // requests to the mempool: running and waiting
 	lastAddr time.Time
 	closed   bool
-	// endReason is why this side ends the connection, for the `peer disconnected` record.
-	endReason string
+	// endReason is why this side ends the connection, and remote the peer's TCP address, for the
+	// `peer disconnected` record.
+	endReason, remote string
 
 	// shaper holds messages back under an injected link delay (nil until a filter applies);
 	// dueTimer wakes the actor when the first held message is due (stopped in Stopping).
@@ -81,7 +82,11 @@ type stallCheck struct{}
 type linkDue struct{}
 
 func newPeerConnActor(n *Node, c *noisep2p.Conn) *peerConnActor {
-	return &peerConnActor{n: n, conn: c, id: c.RemoteID(), known: newHashSet(knownCap),
+	var remote string
+	if ra := c.RemoteAddr(); ra != nil {
+		remote = ra.String()
+	}
+	return &peerConnActor{n: n, conn: c, id: c.RemoteID(), known: newHashSet(knownCap), remote: remote,
 		sync: blocksync.New(blocksync.DefaultConfig()), mempool: newWorkWindow[mempoolJob](mempoolWindow, mempoolWaitMax)}
 }
 
@@ -91,7 +96,7 @@ func (a *peerConnActor) Receive(ctx actor.Context) {
 		a.started(ctx)
 	case *actor.Stopping:
 		a.release()
-		a.n.log.Info("peer disconnected", "actor", a.name(), "peer_id", a.id.String(), "addr", a.conn.RemoteAddr().String(), "reason", a.stopReason())
+		a.n.log.Info("peer disconnected", "actor", a.name(), "peer_id", a.id.String(), "addr", a.remote, "reason", a.stopReason())
 	case *actor.Restarting:
 		a.release()
 	case *linkDue:
