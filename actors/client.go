@@ -47,6 +47,7 @@ type Status struct {
 	Mempool     int      `json:"mempool"`
 	Mining      bool     `json:"mining"`
 	Syncing     bool     `json:"syncing"`
+	SyncTarget  uint64   `json:"sync_target_height"` // the best height a connected peer announced (0 with none)
 	Version     string   `json:"version"`
 	Healthy     bool     `json:"healthy"` // GET /v1/health's verdict (health.go)
 }
@@ -121,6 +122,7 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 		Mempool:     sum.Mempool,
 		Mining:      n.mining.Load(),
 		Syncing:     n.syncing.Load(),
+		SyncTarget:  n.syncTarget.Load(),
 		Version:     Version,
 		Healthy:     n.Healthy(),
 	}, nil

@@ -1,18 +1,15 @@
 package actors
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"pgregory.net/rapid"
 
-	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/noisep2p"
 )
 
@@ -222,36 +219,6 @@ func TestPaceWait(t *testing.T) {
 	} {
 		if got := paceWait(tc.tip, tc.now, iv); got != tc.want {
 			t.Errorf("tip %d now %d: %v, want %v", tc.tip, tc.now, got, tc.want)
-		}
-	}
-}
-
-func TestSyncStalled(t *testing.T) {
-	t0 := time.Unix(100, 0)
-	old, recent := chainstate.Hash{1}, chainstate.Hash{2}
-	inFlight := map[chainstate.Hash]time.Time{old: t0, recent: t0.Add(3 * time.Second)}
-	for _, tc := range []struct {
-		syncing     bool
-		inFlight    map[chainstate.Hash]time.Time
-		after       time.Duration
-		wantExpired []chainstate.Hash
-		wantStalled bool
-	}{
-		{false, nil, time.Hour, nil, false},
-		{true, nil, syncStallTimeout, nil, false},
-		{true, nil, syncStallTimeout + time.Millisecond, nil, true},
-		{false, inFlight, time.Second, nil, false},
-		// One request lost among others that are answered: it expires on its own.
-		{false, inFlight, syncStallTimeout + time.Millisecond, []chainstate.Hash{old}, false},
-		{true, inFlight, 10 * time.Second, nil, true},
-	} {
-		expired, stalled := syncStalled(tc.syncing, tc.inFlight, t0, t0.Add(tc.after))
-		if tc.after == 10*time.Second {
-			tc.wantExpired = []chainstate.Hash{old, recent}
-		}
-		slices.SortFunc(expired, func(a, b chainstate.Hash) int { return bytes.Compare(a[:], b[:]) })
-		if fmt.Sprint(expired) != fmt.Sprint(tc.wantExpired) || stalled != tc.wantStalled {
-			t.Errorf("syncing %v after %v: expired %v stalled %v, want %v %v", tc.syncing, tc.after, expired, stalled, tc.wantExpired, tc.wantStalled)
 		}
 	}
 }

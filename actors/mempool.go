@@ -21,8 +21,8 @@ type (
 	selectTxsRequest  struct{ Max int }
 	selectTxsResponse struct{ Txs []*chainstate.Tx }
 
-	mempoolTxRequest  struct{ Hash chainstate.Hash }
-	mempoolTxResponse struct{ Tx *chainstate.Tx }
+	mempoolTxRequest  struct{ Hashes []chainstate.Hash }
+	mempoolTxResponse struct{ Txs []*chainstate.Tx } // nil where not pending
 
 	mempoolHasRequest  struct{ Hashes []chainstate.Hash }
 	mempoolHasResponse struct{ Has []bool }
@@ -108,7 +108,11 @@ func (m *mempoolActor) Receive(ctx actor.Context) {
 	case *selectTxsRequest:
 		ctx.Respond(&selectTxsResponse{Txs: m.selectTxs(msg.Max)})
 	case *mempoolTxRequest:
-		ctx.Respond(&mempoolTxResponse{Tx: m.pool.get(msg.Hash)})
+		txs := make([]*chainstate.Tx, len(msg.Hashes))
+		for i, h := range msg.Hashes {
+			txs[i] = m.pool.get(h)
+		}
+		ctx.Respond(&mempoolTxResponse{Txs: txs})
 	case *mempoolHasRequest:
 		// A replaced transfer counts as known: a peer that still relays it is not asked for it
 		// (it would be refused as fee_too_low).

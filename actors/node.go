@@ -93,6 +93,8 @@ type Node struct {
 	p2pAddr   atomic.Value // string: the p2p listener's bound address
 	peerCount atomic.Int64
 	syncing   atomic.Bool
+	// syncTarget is the best height a connected peer announced (GET /v1/status's sync_target_height).
+	syncTarget atomic.Uint64
 	// mempoolCommits numbers the mempool's group commits across its restarts (mempool.go).
 	mempoolCommits atomic.Uint64
 	stopping       atomic.Bool // the ordered stop has begun

@@ -1,50 +1,16 @@
 package actors
 
 import (
+	"errors"
 	"testing"
 	"time"
 
 	"pgregory.net/rapid"
 
+	"github.com/actorchain/actorchain/blocksync"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/noisep2p"
 )
-
-// TestBlockQueueDedup is the regression test of a sync queue that grew without bound under a
-// lossy link: every getblocks answer (one per orphan) appended the same hashes again, so the
-// queue held each missing block many times over and the sync never caught up. The queue holds
-// each hash at most once, in first-pushed order.
-func TestBlockQueueDedup(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
-		var q blockQueue
-		var model []chainstate.Hash
-		in := map[chainstate.Hash]bool{}
-		for _, b := range rapid.SliceOf(rapid.ByteRange(0, 20)).Draw(t, "ops") {
-			if b == 0 {
-				h, ok := q.pop()
-				if ok != (len(model) > 0) || ok && h != model[0] {
-					t.Fatalf("pop %v %v, model %v", h, ok, model)
-				}
-				if ok {
-					model = model[1:]
-					delete(in, h)
-				}
-				continue
-			}
-			h := chainstate.Hash{b}
-			if added := q.push(h); added == in[h] {
-				t.Fatalf("push %x: added %v, already queued %v", b, added, in[h])
-			}
-			if !in[h] {
-				in[h] = true
-				model = append(model, h)
-			}
-			if q.len() != len(model) {
-				t.Fatalf("len %d, model %d", q.len(), len(model))
-			}
-		}
-	})
-}
 
 // TestMempoolAnswer: the empty answer to our GetMempool is not taken for an empty getblocks
 // answer (which ends a sync round), and only one Inv is taken as the answer.
@@ -76,5 +42,69 @@ func TestMempoolAnswer(t *testing.T) {
 	_, still := mempoolAnswer(asked, asked.Add(time.Second), nil)
 	if skip, _ := mempoolAnswer(still, asked.Add(2*time.Second), nil); skip {
 		t.Error("a second empty inv was taken for the mempool answer")
+	}
+}
+
+// TestWorkWindow: at most window jobs run and waitMax wait; a finished job starts the oldest
+// waiting one; every job offered is run (now or later) or refused, never lost.
+func TestWorkWindow(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		window, waitMax := rapid.IntRange(1, 4).Draw(t, "window"), rapid.IntRange(0, 4).Draw(t, "wait_max")
+		w := newWorkWindow[int](window, waitMax)
+		var running, waiting, started, dropped []int
+		next := 0
+		for _, op := range rapid.SliceOf(rapid.Bool()).Draw(t, "ops") {
+			if op {
+				switch w.offer(next) {
+				case workRun:
+					running, started = append(running, next), append(started, next)
+				case workWaiting:
+					waiting = append(waiting, next)
+				case workDropped:
+					if len(running) < window || len(waiting) < waitMax {
+						t.Fatalf("job %d refused with %d running, %d waiting", next, len(running), len(waiting))
+					}
+					dropped = append(dropped, next)
+				}
+				next++
+			} else if len(running) > 0 {
+				running = running[1:]
+				j, ok := w.done()
+				if ok != (len(waiting) > 0) || ok && j != waiting[0] {
+					t.Fatalf("done: next %d %v, waiting %v", j, ok, waiting)
+				}
+				if ok {
+					running, started, waiting = append(running, j), append(started, j), waiting[1:]
+				}
+			}
+			if len(running) > window || len(waiting) > waitMax || w.running != len(running) || len(w.waiting) != len(waiting) {
+				t.Fatalf("running %d (model %d, window %d), waiting %d (model %d, max %d)", w.running, len(running), window, len(w.waiting), len(waiting), waitMax)
+			}
+		}
+		if len(started)+len(waiting)+len(dropped) != next {
+			t.Fatalf("%d offered, %d started, %d waiting, %d dropped", next, len(started), len(waiting), len(dropped))
+		}
+	})
+}
+
+// TestBlockOutcome: what the connection makes of consensus's answer.
+func TestBlockOutcome(t *testing.T) {
+	rule := &chainstate.RuleError{Code: chainstate.CodeBadBits}
+	for _, tc := range []struct {
+		name string
+		res  any
+		err  error
+		want blocksync.Outcome
+	}{
+		{"connected", &submitBlockResponse{Result: BlockResult{Status: "connected"}}, nil, blocksync.Accepted},
+		{"orphan", &submitBlockResponse{Result: BlockResult{Status: "orphan"}}, nil, blocksync.Orphan},
+		{"rule broken", &submitBlockResponse{Err: rule}, nil, blocksync.Rejected},
+		{"time too new: maybe our clock", &submitBlockResponse{Err: &chainstate.RuleError{Code: chainstate.CodeTimeTooNew}}, nil, blocksync.Accepted},
+		{"this node's failure", &submitBlockResponse{Err: ErrUnavailable}, nil, blocksync.Accepted},
+		{"no answer", nil, errors.New("timeout"), blocksync.Accepted},
+	} {
+		if got, _ := blockOutcome(tc.res, tc.err); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorchain/actorchain/blocksync"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/noisep2p"
 	"github.com/actorchain/actorchain/supervisor"
@@ -126,6 +127,8 @@ type peersActor struct {
 	ours      map[string]bool // addresses that turned out to be ourselves
 	syncPeer  noisep2p.ID
 	syncing   bool
+	// progress makes the `sync progress` and `sync finished` records.
+	progress  *blocksync.Progress
 	stopTick  func()
 	cancel    context.CancelFunc
 	dialCtx   context.Context
@@ -137,7 +140,8 @@ type peersActor struct {
 
 func newPeersActor(n *Node) *peersActor {
 	p := &peersActor{n: n, conns: map[noisep2p.ID]*peerConnInfo{}, byName: map[string]noisep2p.ID{},
-		dialing: map[noisep2p.ID]bool{}, ours: map[string]bool{}, replacing: map[noisep2p.ID]*pendingConn{}}
+		dialing: map[noisep2p.ID]bool{}, ours: map[string]bool{}, replacing: map[noisep2p.ID]*pendingConn{},
+		progress: blocksync.NewProgress(syncReportEvery, syncSummaryMin)}
 	p.group = supervisor.NewGroup(supervisor.GroupOptions{
 		Tree:           n.tree,
 		Path:           namePeers,
@@ -493,8 +497,7 @@ func (p *peersActor) childStopped(ctx actor.Context, name string) {
 		return
 	}
 	if c := p.conns[id]; c != nil && c.name == name {
-		p.dropConn(c)
-		p.n.log.Info("peer disconnected", "actor", namePeers, "peer_id", id.String())
+		p.dropConn(c) // the connection actor logged `peer disconnected` with its reason
 	}
 	if pc := p.replacing[id]; pc != nil {
 		delete(p.replacing, id)
@@ -612,7 +615,8 @@ func (p *peersActor) misbehaved(ctx actor.Context, m *misbehaved) {
 	}
 }
 
-// maybeSync picks the connected peer with the most blocks above ours and asks its actor to sync.
+// maybeSync picks the connected peer with the most blocks above ours and asks its actor to sync,
+// and reports the sync's progress.
 func (p *peersActor) maybeSync(ctx actor.Context) {
 	if p.stopping {
 		return
@@ -625,11 +629,11 @@ func (p *peersActor) maybeSync(ctx actor.Context) {
 	if err != nil {
 		return
 	}
-	var best *peerConnInfo
-	for _, c := range p.conns {
-		if c.height > tip.Header.Height && (best == nil || c.height > best.height) {
-			best = c
-		}
+	height := tip.Header.Height
+	best, target := p.bestPeer(height)
+	p.n.syncTarget.Store(target)
+	if r, ok := p.progress.Observe(p.n.opts.Clock(), height, target, best != nil); ok {
+		logSyncReport(p.n.log, r)
 	}
 	if best == nil {
 		p.syncing = false
@@ -638,12 +642,24 @@ func (p *peersActor) maybeSync(ctx actor.Context) {
 		return
 	}
 	p.n.syncing.Store(true)
-	p.n.metrics.syncProgress.Set(float64(tip.Header.Height) / float64(best.height))
+	p.n.metrics.syncProgress.Set(float64(height) / float64(best.height))
 	if p.syncing && p.conns[p.syncPeer] != nil {
 		return
 	}
 	p.syncPeer, p.syncing = best.id, true
 	ctx.Send(best.pid, &startSync{})
+}
+
+// bestPeer returns the connected peer with the most blocks above height (nil when none is
+// ahead) and the best height any connected peer announced (0 with none).
+func (p *peersActor) bestPeer(height uint64) (best *peerConnInfo, target uint64) {
+	for _, c := range p.conns {
+		target = max(target, c.height)
+		if c.height > height && (best == nil || c.height > best.height) {
+			best = c
+		}
+	}
+	return best, target
 }
 
 // flush writes the address book's changes through the storage actor in one batch (one request,

@@ -18,6 +18,7 @@ import (
 
 func TestStatus(t *testing.T) {
 	f := newFake()
+	f.set(func(f *fake) { f.status.SyncTarget = 9 })
 	srv := server(t, f, Options{})
 	a := get(t, srv, "/v1/status")
 	if a.status != http.StatusOK || a.header.Get("Content-Type") != "application/json" {
@@ -25,8 +26,8 @@ func TestStatus(t *testing.T) {
 	}
 	m := a.json(t)
 	wantKeys(t, "status", m, "node_id", "chain_id", "genesis_hash", "height", "tip_hash", "total_work",
-		"peers", "mempool", "mining", "syncing", "version", "healthy")
-	if m["height"] != 3.0 || m["total_work"] != float64(4<<16) || m["peers"] != 2.0 || m["mempool"] != 1.0 ||
+		"peers", "mempool", "mining", "syncing", "sync_target_height", "version", "healthy")
+	if m["height"] != 3.0 || m["sync_target_height"] != 9.0 || m["total_work"] != float64(4<<16) || m["peers"] != 2.0 || m["mempool"] != 1.0 ||
 		m["mining"] != true || m["syncing"] != false || m["version"] != "v-test" || m["chain_id"] != exChainID {
 		t.Errorf("status values: %q", a.raw)
 	}

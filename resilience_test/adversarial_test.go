@@ -214,6 +214,14 @@ func TestOversizeMessageDiscouragesPeer(t *testing.T) {
 		}
 		return false
 	})
+	waitFor(t, netTimeout, "A to log the disconnect with its reason", func() bool {
+		for _, r := range hp.a.recordsWith("peer disconnected", "peer_id", noisep2p.IDFromKey(key.PublicKey()).String()) {
+			if e, _ := r["reason"].(string); strings.Contains(e, noisep2p.ErrMsgTooLarge.Error()) && r["level"] == "INFO" {
+				return true
+			}
+		}
+		return false
+	})
 	hp.check(t)
 	hp.requireBanned(t, key)
 }

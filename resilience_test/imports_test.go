@@ -24,8 +24,9 @@ var allowedImports = map[string]struct {
 	"config":      {outside: []string{"github.com/spf13/viper", "go.yaml.in/yaml/v3", "github.com/go-viper/mapstructure/v2"}},
 	"supervisor":  {outside: []string{"github.com/asynkron/protoactor-go"}},
 	"logthrottle": {},
+	"blocksync":   {project: []string{"chainstate"}},
 	"actors": {
-		project: []string{"chain", "chainstate", "powworker", "noisep2p", "config", "supervisor", "logthrottle"},
+		project: []string{"chain", "chainstate", "powworker", "noisep2p", "config", "supervisor", "logthrottle", "blocksync"},
 		outside: []string{"github.com/asynkron/protoactor-go", "github.com/prometheus/client_golang"},
 	},
 	// dashboard is the operator page (embedded HTML, CSS and script): the standard library only.

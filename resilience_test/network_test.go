@@ -167,8 +167,8 @@ func TestNodeBootstrapsFromExportedPeers(t *testing.T) {
 	a.waitMetric(`actorchain_peers{direction="outbound"}`, 0)
 	b.waitMetric(`actorchain_sync_progress`, 1)
 	b.waitMetric(`actorchain_chain_height`, float64(height))
-	if st := b.status(); st.Peers != 1 || st.TipHash != tip {
-		t.Fatalf("B's status after the sync: %+v", st)
+	if st := b.status(); st.Peers != 1 || st.TipHash != tip || st.SyncTarget < height {
+		t.Fatalf("B's status after the sync: %+v; want sync_target_height >= %d (A's height)", st, height)
 	}
 }
 

@@ -1,0 +1,214 @@
+package actors
+
+import (
+	"errors"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/noisep2p"
+)
+
+// A connection's requests to the mempool (admitting a transaction, looking transactions up) are
+// asynchronous: the answer comes back to the actor as a continuation (ReenterAfter), and the
+// actor goes on with the wire meanwhile. A peer cannot make it pile up requests without bound:
+// at most mempoolWindow run at once and mempoolWaitMax wait behind them; a request beyond that is
+// answered at once as if the mempool were busy (not a misbehaviour: a transfer comes again by
+// gossip, a lookup is answered notfound).
+const (
+	mempoolWindow  = 64
+	mempoolWaitMax = 1024
+	// mempoolLookupTimeout bounds a lookup (has, get) that answers a peer.
+	mempoolLookupTimeout = 2 * time.Second
+)
+
+// errMempoolBusy answers a request over the connection's limit.
+var errMempoolBusy = errors.New("too many mempool requests from this peer")
+
+// mempoolJob is one request to the mempool and what to do with its answer (res is nil when err
+// is not).
+type mempoolJob struct {
+	msg     any
+	timeout time.Duration
+	then    func(res any, err error)
+}
+
+// askMempool starts j now, queues it behind the running requests, or answers it errMempoolBusy.
+func (a *peerConnActor) askMempool(ctx actor.Context, j mempoolJob) {
+	switch a.mempool.offer(j) {
+	case workRun:
+		a.startMempoolJob(ctx, j)
+	case workDropped:
+		j.then(nil, errMempoolBusy)
+	}
+}
+
+func (a *peerConnActor) startMempoolJob(ctx actor.Context, j mempoolJob) {
+	f := ctx.RequestFuture(a.n.pid(nameMempool), j.msg, j.timeout)
+	ctx.ReenterAfter(f, func(res any, err error) {
+		j.then(res, err)
+		if next, ok := a.mempool.done(); ok && !a.closed {
+			a.startMempoolJob(ctx, next)
+		}
+	})
+}
+
+func (a *peerConnActor) onTx(ctx actor.Context, raw []byte) {
+	tx, err := chainstate.DecodeTx(raw)
+	if err != nil {
+		a.misbehave(ctx, "undecodable transaction: %v", err)
+		return
+	}
+	h := tx.Hash()
+	a.known.add(h)
+	// Stateless checks here, on this connection's goroutine: connections verify in parallel.
+	if err := chainstate.CheckTx(a.n.params, tx, a.n.sigs); err != nil {
+		a.misbehave(ctx, "invalid transaction %s: %v", h, err)
+		return
+	}
+	// Stateful rejections (nonce used, funds spent) are races between honest nodes: no penalty.
+	// An admitted transfer is relayed by the mempool once it is durable, to every peer but this.
+	a.askMempool(ctx, mempoolJob{msg: &submitTxRequest{Tx: tx, Hash: h, Source: a.id.String()}, timeout: requestTimeout,
+		then: func(res any, err error) {
+			if r, ok := res.(*submitTxResponse); ok && err == nil {
+				err = r.Err
+			}
+			if err != nil {
+				a.n.log.Debug("transaction from a peer not admitted", "actor", a.name(), "peer_id", a.id.String(), "tx", h, "err", err)
+			}
+		}})
+}
+
+// requestMissingTxs asks the peer for the announced transactions neither pending nor confirmed
+// here.
+func (a *peerConnActor) requestMissingTxs(ctx actor.Context, hs []chainstate.Hash) {
+	a.askMempool(ctx, mempoolJob{msg: &mempoolHasRequest{Hashes: hs}, timeout: mempoolLookupTimeout,
+		then: func(res any, err error) {
+			if r, ok := res.(*mempoolHasResponse); ok && err == nil && len(r.Has) == len(hs) && !a.closed {
+				a.requestTxs(hs, r.Has)
+			}
+		}})
+}
+
+// requestTxs sends a getdata for the transactions of hs that are neither pending (has) nor
+// confirmed.
+func (a *peerConnActor) requestTxs(hs []chainstate.Hash, has []bool) {
+	s, err := a.n.store()
+	if err != nil {
+		return
+	}
+	var want []noisep2p.InvItem
+	for i, h := range hs {
+		if _, ok, err := s.TxLocation(h); !has[i] && err == nil && !ok {
+			want = append(want, noisep2p.InvItem{Kind: invTx, Hash: h})
+		}
+	}
+	if len(want) > 0 {
+		a.send(noisep2p.GetData{Items: want})
+	}
+}
+
+// onGetData sends the requested blocks at once and the requested transactions when the mempool
+// has answered; what this node lacks goes in one notfound at the end.
+func (a *peerConnActor) onGetData(ctx actor.Context, items []noisep2p.InvItem) {
+	s, err := a.n.store()
+	if err != nil {
+		return
+	}
+	var missing []noisep2p.InvItem
+	var txs []chainstate.Hash
+	for _, it := range items {
+		switch it.Kind {
+		case invBlock:
+			b, ok, err := s.Block(it.Hash)
+			if err != nil || !ok {
+				missing = append(missing, it)
+				continue
+			}
+			a.known.add(it.Hash)
+			a.send(noisep2p.Block{Raw: b.Encode()})
+		case invTx:
+			txs = append(txs, it.Hash)
+		}
+	}
+	if len(txs) == 0 {
+		a.sendNotFound(missing)
+		return
+	}
+	a.askMempool(ctx, mempoolJob{msg: &mempoolTxRequest{Hashes: txs}, timeout: mempoolLookupTimeout,
+		then: func(res any, err error) {
+			var found []*chainstate.Tx
+			if r, ok := res.(*mempoolTxResponse); ok && err == nil && len(r.Txs) == len(txs) {
+				found = r.Txs
+			}
+			a.sendTxs(txs, found, missing)
+		}})
+}
+
+// sendTxs sends the transactions found (found[i] for hs[i], nil or absent when the mempool has
+// none), then one notfound for the rest and the missing items before them.
+func (a *peerConnActor) sendTxs(hs []chainstate.Hash, found []*chainstate.Tx, missing []noisep2p.InvItem) {
+	for i, h := range hs {
+		if i >= len(found) || found[i] == nil {
+			missing = append(missing, noisep2p.InvItem{Kind: invTx, Hash: h})
+			continue
+		}
+		a.known.add(h)
+		a.send(noisep2p.Tx{Raw: found[i].Encode()})
+	}
+	a.sendNotFound(missing)
+}
+
+func (a *peerConnActor) sendNotFound(items []noisep2p.InvItem) {
+	if len(items) > 0 {
+		a.send(noisep2p.NotFound{Items: items})
+	}
+}
+
+// workResult is what workWindow.offer did with a job.
+type workResult int
+
+const (
+	workRun     workResult = iota // start it now
+	workWaiting                   // it waits for a running one to finish
+	workDropped                   // over the limit: refuse it
+)
+
+// workWindow bounds asynchronous work: at most window jobs run, at most waitMax wait behind
+// them in arrival order.
+type workWindow[T any] struct {
+	window, waitMax int
+	running         int
+	waiting         []T
+}
+
+func newWorkWindow[T any](window, waitMax int) workWindow[T] {
+	return workWindow[T]{window: window, waitMax: waitMax}
+}
+
+// offer takes a new job.
+func (w *workWindow[T]) offer(j T) workResult {
+	switch {
+	case w.running < w.window:
+		w.running++
+		return workRun
+	case len(w.waiting) < w.waitMax:
+		w.waiting = append(w.waiting, j)
+		return workWaiting
+	}
+	return workDropped
+}
+
+// done records that a running job finished and returns the next one to start, if one waits
+// (it counts as running from now).
+func (w *workWindow[T]) done() (next T, ok bool) {
+	if len(w.waiting) > 0 {
+		next, w.waiting = w.waiting[0], w.waiting[1:]
+		return next, true
+	}
+	if w.running > 0 {
+		w.running--
+	}
+	return next, false
+}

@@ -1,0 +1,179 @@
+package actors
+
+import (
+	"errors"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchain/actorchain/blocksync"
+	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/noisep2p"
+)
+
+// The connection actor's side of block sync: it feeds its blocksync.Sync what the wire and
+// consensus say, with the time and what the store knows, and performs the actions it returns.
+
+// doSync performs what the sync asked for: a getdata for blocks, a new locator round, and the
+// news to the manager that the sync with this peer ended.
+func (a *peerConnActor) doSync(ctx actor.Context, act blocksync.Actions) {
+	if len(act.Request) > 0 {
+		items := make([]noisep2p.InvItem, len(act.Request))
+		for i, h := range act.Request {
+			items[i] = noisep2p.InvItem{Kind: invBlock, Hash: h}
+		}
+		a.send(noisep2p.GetData{Items: items})
+	}
+	if act.GetBlocks {
+		a.requestBlocks()
+	}
+	if act.Done {
+		ctx.Send(ctx.Parent(), &syncDone{ID: a.id})
+	}
+}
+
+// knownBlocks is the sync's view of the store: a block is known when the index has it. A read
+// error counts as unknown (asking for a block again costs only its transfer).
+func (a *peerConnActor) knownBlocks() blocksync.Known {
+	s, err := a.n.store()
+	if err != nil {
+		return func(chainstate.Hash) bool { return false }
+	}
+	return func(h chainstate.Hash) bool {
+		_, ok, err := s.Entry(h)
+		return err == nil && ok
+	}
+}
+
+// onInv takes an announcement: its blocks go to the sync (which requests those this node lacks),
+// its transactions are requested when neither pending nor confirmed here.
+func (a *peerConnActor) onInv(ctx actor.Context, items []noisep2p.InvItem) {
+	if _, err := a.n.store(); err != nil {
+		return
+	}
+	var skip bool
+	if skip, a.mempoolAsked = mempoolAnswer(a.mempoolAsked, time.Now(), items); skip {
+		return
+	}
+	var blocks, txs []chainstate.Hash
+	for _, it := range items {
+		a.known.add(it.Hash)
+		switch it.Kind {
+		case invBlock:
+			blocks = append(blocks, it.Hash)
+		case invTx:
+			txs = append(txs, it.Hash)
+		}
+	}
+	if len(txs) > 0 {
+		a.requestMissingTxs(ctx, txs)
+	}
+	a.doSync(ctx, a.sync.Announced(time.Now(), blocks, len(items) == 0, a.knownBlocks()))
+}
+
+// onNotFound: the peer does not have what we asked for; the sync's window moves on.
+func (a *peerConnActor) onNotFound(ctx actor.Context, items []noisep2p.InvItem) {
+	hs := make([]chainstate.Hash, len(items))
+	for i, it := range items {
+		hs[i] = it.Hash
+	}
+	a.doSync(ctx, a.sync.NotFound(time.Now(), hs, a.knownBlocks()))
+}
+
+// checkStall asks again when requested blocks or a sync round went unanswered for the sync's
+// timeout: the requests are forgotten and a fresh locator round requests what is still missing.
+func (a *peerConnActor) checkStall(ctx actor.Context) {
+	if a.closed {
+		return
+	}
+	act := a.sync.Tick(time.Now())
+	if act.GetBlocks {
+		a.n.log.Debug("sync stalled; asking again", "actor", a.name(), "peer_id", a.id.String(), "expired", len(act.Expired), "in_flight", a.sync.InFlight())
+	}
+	a.doSync(ctx, act)
+}
+
+// requestBlocks asks the peer for the main-chain blocks after our best locator match.
+func (a *peerConnActor) requestBlocks() {
+	s, err := a.n.store()
+	if err != nil {
+		return
+	}
+	tip, err := s.Tip()
+	if err != nil {
+		return
+	}
+	var loc [][32]byte
+	for _, h := range locatorHeights(tip.Header.Height) {
+		if hash, ok, err := s.MainHash(h); err == nil && ok {
+			loc = append(loc, hash)
+		}
+	}
+	a.send(noisep2p.GetBlocks{Locator: loc})
+}
+
+func (a *peerConnActor) onBlock(ctx actor.Context, raw []byte) {
+	received, synced := time.Now(), a.sync.Syncing()
+	b, err := chainstate.DecodeBlock(raw)
+	if err != nil {
+		a.misbehave(ctx, "undecodable block: %v", err)
+		return
+	}
+	h := b.Hash()
+	a.known.add(h)
+	a.sync.Received(received, h)
+	// The stateless checks, signatures above all, run here on this connection's goroutine (in
+	// parallel with other connections, outside consensus's mailbox); they fill the signature
+	// cache, so consensus does not verify them again.
+	if err := chainstate.CheckBlock(a.n.params, b, a.n.sigs); err != nil {
+		a.misbehave(ctx, "invalid block %s: %v", h, err)
+		return
+	}
+	// Consensus answers asynchronously: while it connects this block, this actor goes on
+	// receiving and checking the next ones (a pipeline). Submitted blocks count against the
+	// sync's window until consensus answered.
+	a.sync.Submit(h)
+	f := ctx.RequestFuture(a.n.pid(nameConsensus), &submitBlockRequest{Block: b, Source: a.id.String()}, storageTimeout+requestTimeout)
+	ctx.ReenterAfter(f, func(res any, err error) {
+		if synced {
+			observeSince(a.n.metrics.syncBlock, received)
+		}
+		a.blockDone(ctx, b, h, res, err)
+	})
+}
+
+// blockDone handles consensus's answer for a block this peer sent.
+func (a *peerConnActor) blockDone(ctx actor.Context, b *chainstate.Block, h chainstate.Hash, res any, err error) {
+	outcome, ruleErr := blockOutcome(res, err)
+	act := a.sync.BlockDone(time.Now(), h, outcome, a.knownBlocks())
+	if a.closed {
+		return
+	}
+	if outcome == blocksync.Rejected {
+		a.misbehave(ctx, "invalid block %s: %v", h, ruleErr)
+		return
+	}
+	// Any other failure is this node's, not the peer's: the block is announced or synced again.
+	if b.Header.Height > 0 {
+		ctx.Send(ctx.Parent(), &peerHeight{ID: a.id, Height: b.Header.Height})
+	}
+	a.doSync(ctx, act)
+}
+
+// blockOutcome reads consensus's answer: a rule violation (but a time too far ahead, which
+// may be our clock's fault) rejects the block, an orphan lacks its parent; anything else,
+// including this node's own failures, is no fault of the peer's.
+func blockOutcome(res any, err error) (blocksync.Outcome, error) {
+	r, ok := res.(*submitBlockResponse)
+	if !ok || err != nil {
+		return blocksync.Accepted, nil
+	}
+	var re *chainstate.RuleError
+	switch {
+	case r.Err != nil && errors.As(r.Err, &re) && re.Code != chainstate.CodeTimeTooNew:
+		return blocksync.Rejected, r.Err
+	case r.Err == nil && r.Result.Status == "orphan":
+		return blocksync.Orphan, nil
+	}
+	return blocksync.Accepted, nil
+}

@@ -1,0 +1,17 @@
+package blocksync
+
+import (
+	"flag"
+	"os"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if v := os.Getenv("RAPID_CHECKS"); v != "" {
+		_ = flag.Set("rapid.checks", v)
+	}
+	goleak.VerifyTestMain(m)
+}
