@@ -21,6 +21,7 @@ import (
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testutil"
 )
 
 // The tests of this file build the real `node` binary (once for the tests that run together: they
@@ -186,7 +187,7 @@ func (b *binNode) start(args ...string) *proc {
 func (b *binNode) runNode() *proc {
 	b.t.Helper()
 	p := b.start("run", "--home", b.home, "--log-format", "json")
-	waitFor(b.t, 30*time.Second, "the node's API", func() bool {
+	testutil.WaitFor(b.t, 30*time.Second, "the node's API", func() bool {
 		if p.exited() {
 			b.t.Fatalf("node run exited early (%v): %s", p.err, p.logs.tail())
 		}
@@ -267,7 +268,7 @@ func TestBinaryKill9UnderLoad(t *testing.T) {
 	if _, err := b.api.SubmitTx(ctx, api.TxFromChain(fund)); err != nil {
 		t.Fatalf("fund the test's key: %v", err)
 	}
-	waitFor(t, 20*time.Second, "the funding transfer to be confirmed", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "the funding transfer to be confirmed", func() bool {
 		st, err := b.api.Tx(ctx, fund.Hash().String())
 		return err == nil && st.Status == api.TxConfirmed
 	})
@@ -276,7 +277,7 @@ func TestBinaryKill9UnderLoad(t *testing.T) {
 	load := b.start("tx", "send", "--home", b.home, "--key", walletFile, "--to", to.String(),
 		"--amount", "1", "--count", "200", "--concurrency", "4", "--api", b.url)
 	stream := startStream(t, params, spender, to, 0, apiSubmit(b.api))
-	waitFor(t, 20*time.Second, "30 acknowledged transfers", func() bool { return stream.count() >= 30 })
+	testutil.WaitFor(t, 20*time.Second, "30 acknowledged transfers", func() bool { return stream.count() >= 30 })
 	last, err := b.api.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -344,7 +345,7 @@ func TestSIGTERMWhileMining(t *testing.T) {
 	p := b.runNode()
 	var h0 uint64
 	var hashes0 float64
-	waitFor(t, 20*time.Second, "the miners to be busy", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "the miners to be busy", func() bool {
 		st, err := b.api.Status(ctx)
 		if err != nil || !st.Mining {
 			return false
@@ -374,7 +375,7 @@ func TestSIGTERMWhileMining(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, "mining", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "mining", func() bool {
 		st, err := b.api.Status(ctx)
 		return err == nil && st.Mining && st.Height > restart.Height
 	})

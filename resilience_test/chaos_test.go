@@ -22,6 +22,7 @@ import (
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/actorchain/actorchain/supervisor"
 )
 
@@ -490,7 +491,7 @@ func TestChaosInProcess(t *testing.T) {
 	// chain so that one tip wins, and every node takes it.
 	for i := 0; i < nodes; i++ {
 		nd := net.node(i)
-		waitFor(t, bound, fmt.Sprintf("every acknowledged transfer confirmed at node%d", i), func() bool {
+		testutil.WaitFor(t, bound, fmt.Sprintf("every acknowledged transfer confirmed at node%d", i), func() bool {
 			for _, h := range acked {
 				info, err := nd.n.Tx(context.Background(), h)
 				if err != nil || !info.Confirmed {
@@ -504,7 +505,7 @@ func TestChaosInProcess(t *testing.T) {
 	// was cleared, a storage fault, a restarted miner must not leave it idle).
 	for i := 0; i < nodes; i++ {
 		nd := net.node(i)
-		waitFor(t, bound, fmt.Sprintf("node%d mining a block after the heal", i), func() bool {
+		testutil.WaitFor(t, bound, fmt.Sprintf("node%d mining a block after the heal", i), func() bool {
 			for _, r := range nd.log.since(healedAt[i], "block mined") {
 				if r["status"] == "connected" {
 					return true
@@ -580,7 +581,7 @@ func waitSameTipWithin(t *testing.T, d time.Duration, nodes ...*node) (string, u
 	t.Helper()
 	var tip string
 	var height uint64
-	waitFor(t, d, "one tip on every node", func() bool {
+	testutil.WaitFor(t, d, "one tip on every node", func() bool {
 		for i, nd := range nodes {
 			st := nd.status()
 			if i == 0 {

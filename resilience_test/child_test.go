@@ -18,6 +18,7 @@ import (
 	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testutil"
 )
 
 // childHomeEnv makes the test binary run a node on that home instead of tests, so a test can kill
@@ -102,7 +103,7 @@ func (h *home) startChild(t testing.TB) *child {
 	go func() { c.done <- c.cmd.Wait() }()
 	t.Cleanup(func() { c.kill() })
 	var addr string
-	waitFor(t, 30*time.Second, "the child node's API address", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "the child node's API address", func() bool {
 		select {
 		case err := <-c.done:
 			c.done <- err

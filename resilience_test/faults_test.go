@@ -10,6 +10,7 @@ import (
 
 	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/actorchain/actorchain/supervisor"
 )
 
@@ -28,7 +29,7 @@ func TestFaultInjectionEachActor(t *testing.T) {
 	nd.dumpOnFailure()
 	nd.waitHeight(2, 15*time.Second)
 	stream := startStream(t, nd.n.Params(), h.wallet, addrOf(newKey(t, 31)), 0, nodeSubmit(nd.n))
-	waitFor(t, 10*time.Second, "the first acknowledged transfers", func() bool { return stream.count() >= 3 })
+	testutil.WaitFor(t, 10*time.Second, "the first acknowledged transfers", func() bool { return stream.count() >= 3 })
 
 	type fault struct{ kind, name string }
 	var faults []fault
@@ -59,7 +60,7 @@ func TestFaultInjectionEachActor(t *testing.T) {
 		want[f.name]++
 
 		// The tree: one more restart, and everything running again.
-		waitFor(t, 10*time.Second, fmt.Sprintf("%s to be running again after a %s", f.name, f.kind), func() bool {
+		testutil.WaitFor(t, 10*time.Second, fmt.Sprintf("%s to be running again after a %s", f.name, f.kind), func() bool {
 			a, ok := treeNode(nd.n.Actors(), f.name)
 			return ok && a.Restarts > before.Restarts && allRunning(nd.n.Actors())
 		})
@@ -73,7 +74,7 @@ func TestFaultInjectionEachActor(t *testing.T) {
 		if f.kind == "kill" {
 			first = "actor stopped"
 		}
-		waitFor(t, 5*time.Second, fmt.Sprintf("%q then %q records of %s", first, "actor restarted", f.name), func() bool {
+		testutil.WaitFor(t, 5*time.Second, fmt.Sprintf("%q then %q records of %s", first, "actor restarted", f.name), func() bool {
 			recs := nd.log.since(off)
 			i := indexOf(recs, 0, first, f.name)
 			return i >= 0 && indexOf(recs, i+1, "actor restarted", f.name) > i
@@ -91,14 +92,14 @@ func TestFaultInjectionEachActor(t *testing.T) {
 		// Mining and the transfer stream go on.
 		from, ok := nd.height()
 		if !ok {
-			waitFor(t, 5*time.Second, "status to answer", func() bool { from, ok = nd.height(); return ok })
+			testutil.WaitFor(t, 5*time.Second, "status to answer", func() bool { from, ok = nd.height(); return ok })
 		}
 		nd.waitGrows(from, 15*time.Second, fmt.Sprintf("the height to grow past %d after the %s of %s", from, f.kind, f.name))
-		waitFor(t, 15*time.Second, fmt.Sprintf("a transfer acknowledged after the %s of %s", f.kind, f.name), func() bool {
+		testutil.WaitFor(t, 15*time.Second, fmt.Sprintf("a transfer acknowledged after the %s of %s", f.kind, f.name), func() bool {
 			return stream.count() > acks
 		})
 		if f.name == "api" {
-			waitFor(t, 5*time.Second, "the HTTP API to answer after the api restart", func() bool {
+			testutil.WaitFor(t, 5*time.Second, "the HTTP API to answer after the api restart", func() bool {
 				_, err := nd.api.Status(context.Background())
 				return err == nil
 			})
@@ -174,12 +175,12 @@ func TestMiningResumesAfterFaults(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s %s: %v", kind, name, err)
 		}
-		waitFor(t, 5*time.Second, name+" to run again", func() bool {
+		testutil.WaitFor(t, 5*time.Second, name+" to run again", func() bool {
 			a, ok := treeNode(nd.n.Actors(), name)
 			return ok && a.Restarts > before.Restarts && allRunning(nd.n.Actors())
 		})
 		var from uint64
-		waitFor(t, 5*time.Second, "status to answer", func() bool { var ok bool; from, ok = nd.height(); return ok })
+		testutil.WaitFor(t, 5*time.Second, "status to answer", func() bool { var ok bool; from, ok = nd.height(); return ok })
 		nd.waitGrows(from, 5*time.Second, fmt.Sprintf("mining to go on after fault %d (%s %s) at height %d", i+1, kind, name, from))
 		slowest = max(slowest, time.Since(began))
 	}
@@ -254,8 +255,8 @@ func TestRestartIntensityStopsNode(t *testing.T) {
 			if err := nd.n.CrashActor(name); err != nil {
 				t.Fatalf("third crash: %v", err)
 			}
-			waitFor(t, 10*time.Second, "mining to be reported off", func() bool { return !nd.status().Mining })
-			waitFor(t, 5*time.Second, name+" to be stopped in the tree", func() bool {
+			testutil.WaitFor(t, 10*time.Second, "mining to be reported off", func() bool { return !nd.status().Mining })
+			testutil.WaitFor(t, 5*time.Second, name+" to be stopped in the tree", func() bool {
 				a, ok := treeNode(nd.n.Actors(), name)
 				return ok && a.State == supervisor.StateStopped
 			})
@@ -306,7 +307,7 @@ func crashTimes(t *testing.T, nd *node, name string, k int) {
 		if err := nd.n.CrashActor(name); err != nil {
 			t.Fatalf("crash %d of %s: %v", i+1, name, err)
 		}
-		waitFor(t, 10*time.Second, fmt.Sprintf("restart %d of %s", i+1, name), func() bool {
+		testutil.WaitFor(t, 10*time.Second, fmt.Sprintf("restart %d of %s", i+1, name), func() bool {
 			a, ok := treeNode(nd.n.Actors(), name)
 			return ok && a.Restarts > before.Restarts && a.State == supervisor.StateRunning
 		})

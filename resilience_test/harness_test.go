@@ -17,6 +17,7 @@ import (
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/actorchain/actorchain/perf"
 	"github.com/actorchain/actorchain/supervisor"
 )
@@ -161,21 +162,9 @@ func (nd *node) status() actors.Status {
 	return st
 }
 
-// waitFor polls cond every 10 ms until it holds or the deadline passes.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond) // a bounded poll, not a synchronisation stand-in
-	}
-}
-
 func (nd *node) waitHeight(h uint64, d time.Duration) {
 	nd.t.Helper()
-	waitFor(nd.t, d, fmt.Sprintf("height %d", h), func() bool { return nd.status().Height >= h })
+	testutil.WaitFor(nd.t, d, fmt.Sprintf("height %d", h), func() bool { return nd.status().Height >= h })
 }
 
 // transfer signs a transfer from key with the given nonce.

@@ -20,6 +20,7 @@ import (
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testutil"
 )
 
 // scrapeMetric returns the value of an unlabelled metric from the node's /metrics.
@@ -98,14 +99,14 @@ func TestStorageFaultHealth(t *testing.T) {
 	}
 	// Control: the miners hash while commits succeed.
 	c0 := scrapeMetric(t, nd.n, "actorchain_miner_hashes_total")
-	waitFor(t, 5*time.Second, "the hash counter to grow", func() bool { return scrapeMetric(t, nd.n, "actorchain_miner_hashes_total") > c0 })
+	testutil.WaitFor(t, 5*time.Second, "the hash counter to grow", func() bool { return scrapeMetric(t, nd.n, "actorchain_miner_hashes_total") > c0 })
 
 	logOff := nd.log.size()
 	if _, err := nd.n.SetStorageFault(context.Background(), true); err != nil {
 		t.Fatal(err)
 	}
 	began := time.Now()
-	waitFor(t, 5*time.Second, "health to turn unhealthy", func() bool { return !nd.health().Healthy })
+	testutil.WaitFor(t, 5*time.Second, "health to turn unhealthy", func() bool { return !nd.health().Healthy })
 	hl := nd.health()
 	st := component(hl, "storage")
 	if st.Healthy || !strings.Contains(st.Error, "injected storage fault") || st.Since.IsZero() {
@@ -162,7 +163,7 @@ func TestStorageFaultHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 	cleared := time.Now()
-	waitFor(t, 10*time.Second, "health to recover by itself", func() bool { return nd.health().Healthy })
+	testutil.WaitFor(t, 10*time.Second, "health to recover by itself", func() bool { return nd.health().Healthy })
 	t.Logf("healthy again %v after commits succeed; %d warn/error records while they failed", time.Since(cleared).Round(time.Millisecond), len(warns))
 	if st := component(nd.health(), "storage"); !st.Healthy || st.Error != "" || !st.Since.After(began) {
 		t.Errorf("storage component after recovery: %+v, want healthy since the recovery", st)
@@ -300,7 +301,7 @@ func TestFullDiskHealth(t *testing.T) {
 		}
 	}
 	_ = f.Close()
-	waitFor(t, 20*time.Second, "health to turn unhealthy on the full disk", func() bool { return !nd.health().Healthy })
+	testutil.WaitFor(t, 20*time.Second, "health to turn unhealthy on the full disk", func() bool { return !nd.health().Healthy })
 	st := component(nd.health(), "storage")
 	if st.Healthy || !strings.Contains(st.Error, "no space left on device") {
 		t.Fatalf("storage component on a full disk: %+v, want the disk's error", st)
@@ -309,7 +310,7 @@ func TestFullDiskHealth(t *testing.T) {
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "health to recover once space is freed", func() bool { return nd.health().Healthy })
+	testutil.WaitFor(t, 10*time.Second, "health to recover once space is freed", func() bool { return nd.health().Healthy })
 	nd.waitGrows(nd.status().Height, 20*time.Second, "mining to resume once space is freed")
 	// The failed commits left nothing half-written.
 	nd.stop()

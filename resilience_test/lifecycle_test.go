@@ -17,6 +17,7 @@ import (
 	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/actorchain/actorchain/supervisor"
 )
 
@@ -33,7 +34,7 @@ func TestStopOrderFromEventLog(t *testing.T) {
 	nd.dumpOnFailure()
 	nd.waitHeight(2, 10*time.Second)
 	stream := startStream(t, nd.n.Params(), h.wallet, addrOf(newKey(t, 41)), 0, nodeSubmit(nd.n))
-	waitFor(t, 10*time.Second, "transfers to be acknowledged", func() bool { return stream.count() >= 5 })
+	testutil.WaitFor(t, 10*time.Second, "transfers to be acknowledged", func() bool { return stream.count() >= 5 })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -188,13 +189,13 @@ func TestReopenAfterCrashAndKill(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", step, err)
 			}
-			waitFor(t, 5*time.Second, step+": storage running again", func() bool {
+			testutil.WaitFor(t, 5*time.Second, step+": storage running again", func() bool {
 				a, ok := treeNode(nd.n.Actors(), "storage")
 				return ok && a.Restarts > before.Restarts && a.State == supervisor.StateRunning
 			})
 		}
 		var last actors.Status
-		waitFor(t, 5*time.Second, step+": status", func() bool {
+		testutil.WaitFor(t, 5*time.Second, step+": status", func() bool {
 			var err error
 			last, err = nd.n.Status(ctx)
 			return err == nil
@@ -210,7 +211,7 @@ func TestReopenAfterCrashAndKill(t *testing.T) {
 	fault("(c) after a kill of storage and a stop", "kill")
 
 	c := h.startChild(t)
-	waitFor(t, 10*time.Second, "(d) the node process mining", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "(d) the node process mining", func() bool {
 		st, err := c.api.Status(ctx)
 		return err == nil && st.Height >= 3
 	})
@@ -280,13 +281,13 @@ func TestHomeInUseFailsFast(t *testing.T) {
 		c := h.startChild(t)
 		ctx := context.Background()
 		var h0 uint64
-		waitFor(t, 10*time.Second, "the node process to mine", func() bool {
+		testutil.WaitFor(t, 10*time.Second, "the node process to mine", func() bool {
 			st, err := c.api.Status(ctx)
 			h0 = st.Height
 			return err == nil && st.Height >= 1
 		})
 		second(t)
-		waitFor(t, 10*time.Second, "the node process to go on mining", func() bool {
+		testutil.WaitFor(t, 10*time.Second, "the node process to go on mining", func() bool {
 			st, err := c.api.Status(ctx)
 			return err == nil && st.Mining && st.Height > h0
 		})

@@ -16,6 +16,7 @@ import (
 
 	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/actorchain/actorchain/noisep2p"
 )
 
@@ -103,7 +104,7 @@ func (nd *node) knownPeer(id string) (actors.KnownPeer, bool) {
 
 func waitConnected(t *testing.T, a, b *node) {
 	t.Helper()
-	waitFor(t, netTimeout, fmt.Sprintf("%s connected to %s", short(a), short(b)), func() bool { return a.connectedTo(b) })
+	testutil.WaitFor(t, netTimeout, fmt.Sprintf("%s connected to %s", short(a), short(b)), func() bool { return a.connectedTo(b) })
 }
 
 func short(nd *node) string { return nd.n.NodeID()[:8] }
@@ -140,7 +141,7 @@ func waitSameTip(t *testing.T, nodes ...*node) (string, uint64) {
 func waitAbove(t *testing.T, nd *node, h uint64, what string) uint64 {
 	t.Helper()
 	var now uint64
-	waitFor(t, netTimeout, fmt.Sprintf("%s (height above %d)", what, h), func() bool {
+	testutil.WaitFor(t, netTimeout, fmt.Sprintf("%s (height above %d)", what, h), func() bool {
 		now = nd.status().Height
 		return now > h
 	})
@@ -223,7 +224,7 @@ func (nd *node) waitMetric(series string, want float64) {
 	nd.t.Helper()
 	var got float64
 	var ok bool
-	waitFor(nd.t, netTimeout, fmt.Sprintf("%s = %v on %s", series, want, short(nd)), func() bool {
+	testutil.WaitFor(nd.t, netTimeout, fmt.Sprintf("%s = %v on %s", series, want, short(nd)), func() bool {
 		got, ok = nd.metric(series)
 		return ok && got == want
 	})

@@ -15,6 +15,7 @@ import (
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testutil"
 )
 
 // TestMempoolSurvivesRestart: transactions acknowledged with 202 survive a clean restart and a
@@ -68,7 +69,7 @@ func TestMempoolSurvivesRestart(t *testing.T) {
 	if err := nd.n.SetMining(ctx, true); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "the mempool to be mined", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "the mempool to be mined", func() bool {
 		m, err := nd.n.Mempool(ctx)
 		return err == nil && len(m) == 0
 	})

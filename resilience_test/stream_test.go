@@ -19,6 +19,7 @@ import (
 	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/actorchain/actorchain/supervisor"
 )
 
@@ -277,7 +278,7 @@ func (nd *node) height() (uint64, bool) {
 func (nd *node) waitGrows(from uint64, d time.Duration, what string) uint64 {
 	nd.t.Helper()
 	var h uint64
-	waitFor(nd.t, d, what, func() bool {
+	testutil.WaitFor(nd.t, d, what, func() bool {
 		var ok bool
 		h, ok = nd.height()
 		return ok && h > from

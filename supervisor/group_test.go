@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/asynkron/protoactor-go/actor"
 )
 
@@ -56,9 +57,9 @@ func TestStopAllIsIdempotent(t *testing.T) {
 	e := newEnv(t, fourChildren, nil)
 	e.sys.Root.Send(e.root, &stopAllMsg{label: "keep1"})
 	e.sys.Root.Send(e.root, &stopAllMsg{label: "keep2"})
-	waitFor(t, "both dones", func() bool { return e.rec.has("done keep1") && e.rec.has("done keep2") })
+	testutil.WaitFor(t, waitTimeout, "both dones", func() bool { return e.rec.has("done keep1") && e.rec.has("done keep2") })
 	e.sys.Root.Send(e.root, &stopAllMsg{label: "keep3"}) // after the end: done at once
-	waitFor(t, "late done", func() bool { return e.rec.has("done keep3") })
+	testutil.WaitFor(t, waitTimeout, "late done", func() bool { return e.rec.has("done keep3") })
 	for _, d := range []string{"done keep1", "done keep2", "done keep3"} {
 		if n := e.rec.count(d); n != 1 {
 			t.Fatalf("%q recorded %d times, want once", d, n)
@@ -89,7 +90,7 @@ func TestStopDeadline(t *testing.T) {
 	t.Cleanup(release) // runs before the env's stop, even when the test fails
 
 	e.sys.Root.Send(e.root, &stopAllMsg{label: "final"})
-	waitFor(t, "done despite the blocked child", func() bool { return e.rec.has("done final") })
+	testutil.WaitFor(t, waitTimeout, "done despite the blocked child", func() bool { return e.rec.has("done final") })
 	got := e.rec.since("stopping c")
 	got = got[:slices.Index(got, "done final")+1]
 	eq(t, "stop journal", got, []string{
@@ -202,7 +203,7 @@ func TestGiveUp(t *testing.T) {
 	e.crash("b", "second")
 	e.waitRunning("b", 2)
 	e.crash("b", "third")
-	waitFor(t, "b given up", func() bool { return e.rec.has("gave up b: third") })
+	testutil.WaitFor(t, waitTimeout, "b given up", func() bool { return e.rec.has("gave up b: third") })
 	e.sync()
 	if n := e.rec.count("gave up b: third"); n != 1 {
 		t.Fatalf("OnGiveUp called %d times, want once", n)
@@ -223,7 +224,7 @@ func TestGiveUp(t *testing.T) {
 	e.kill("c")
 	e.waitRunning("c", 1)
 	e.kill("c")
-	waitFor(t, "c given up", func() bool { return e.rec.has("gave up c: killed") })
+	testutil.WaitFor(t, waitTimeout, "c given up", func() bool { return e.rec.has("gave up c: killed") })
 
 	// Restarts leave the window as the clock moves on.
 	e.crash("w", "1")
@@ -270,7 +271,7 @@ func TestTemporaryAndTransient(t *testing.T) {
 	}
 
 	e.crash("p1", "conn broke")
-	waitFor(t, "p1 dropped", func() bool { return e.rec.has("child stopped p1") })
+	testutil.WaitFor(t, waitTimeout, "p1 dropped", func() bool { return e.rec.has("child stopped p1") })
 	if _, ok := e.tree.Lookup("p1"); ok {
 		t.Fatal("a crashed Temporary child is still in the tree")
 	}
@@ -279,13 +280,13 @@ func TestTemporaryAndTransient(t *testing.T) {
 	}
 
 	e.kill("p2")
-	waitFor(t, "p2 dropped", func() bool { return e.rec.has("child stopped p2") })
+	testutil.WaitFor(t, waitTimeout, "p2 dropped", func() bool { return e.rec.has("child stopped p2") })
 	if _, ok := e.tree.Lookup("p2"); ok {
 		t.Fatal("a killed Temporary child is still in the tree")
 	}
 
 	e.kill("t1")
-	waitFor(t, "t1 dropped", func() bool { return e.rec.has("child stopped t1") })
+	testutil.WaitFor(t, waitTimeout, "t1 dropped", func() bool { return e.rec.has("child stopped t1") })
 	if n := e.node("t1"); n.State != StateStopped || e.rec.count("started t1") != 1 {
 		t.Fatalf("killed Transient child: %+v, want stopped and not replaced", n)
 	}
@@ -297,7 +298,7 @@ func TestTemporaryAndTransient(t *testing.T) {
 	if _, err := e.sys.Root.RequestFuture(e.root, &stopChild{name: "a"}, waitTimeout).Result(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a stopped", func() bool { return e.rec.has("child stopped a") })
+	testutil.WaitFor(t, waitTimeout, "a stopped", func() bool { return e.rec.has("child stopped a") })
 	e.sync()
 	if n := e.node("a"); n.State != StateStopped || e.rec.count("started a") != 1 {
 		t.Fatalf("a after StopChild: %+v", n)
@@ -324,7 +325,7 @@ func TestPanicInStarted(t *testing.T) {
 	// Start went on after each panicking Started, in order.
 	eq(t, "first starts", firstStarts(e.rec.list()), []string{"a", "flaky", "broken", "c"})
 	e.waitRunning("flaky", 2)
-	waitFor(t, "broken given up", func() bool { return e.rec.has("gave up broken: cannot start") })
+	testutil.WaitFor(t, waitTimeout, "broken given up", func() bool { return e.rec.has("gave up broken: cannot start") })
 	if n := e.rec.count("started broken"); n != 4 {
 		t.Fatalf("broken started %d times, want 4 (1 + 3 restarts)", n)
 	}
@@ -352,9 +353,9 @@ func TestUnknownChildFailureStopsIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw := res.(*actor.PID)
-	waitFor(t, "raw started", func() bool { return e.rec.has("started raw") })
+	testutil.WaitFor(t, waitTimeout, "raw started", func() bool { return e.rec.has("started raw") })
 	e.sys.Root.Send(raw, &boom{})
-	waitFor(t, "raw stopped", func() bool { return e.rec.has("stopped raw") })
+	testutil.WaitFor(t, waitTimeout, "raw stopped", func() bool { return e.rec.has("stopped raw") })
 	if e.rec.has("restarting raw") {
 		t.Fatal("a child unknown to the group was restarted")
 	}
@@ -429,7 +430,7 @@ func TestNestedGroup(t *testing.T) {
 	// the same tree entries with their counts.
 	e.crash("miner", "miner bug")
 	e.waitRunning("miner", 1)
-	waitFor(t, "workers re-spawned", func() bool {
+	testutil.WaitFor(t, waitTimeout, "workers re-spawned", func() bool {
 		return e.rec.count("started worker-0") == 3 && e.rec.count("started worker-1") == 2
 	})
 	e.waitRunning("miner/worker-0", 1)
@@ -447,7 +448,7 @@ func TestNestedGroup(t *testing.T) {
 
 	e.kill("miner")
 	e.waitRunning("miner", 2)
-	waitFor(t, "workers re-spawned after the kill", func() bool { return e.rec.count("started worker-1") == 3 })
+	testutil.WaitFor(t, waitTimeout, "workers re-spawned after the kill", func() bool { return e.rec.count("started worker-1") == 3 })
 	e.waitRunning("miner/worker-0", 1)
 	e.waitRunning("miner/worker-1", 0)
 	checkWorkers()
@@ -596,7 +597,7 @@ func TestBudgetGiveUp(t *testing.T) {
 		t.Fatalf("RestartTimes(s) = %v, want 3 restarts 6 s apart from %v", times, t0)
 	}
 	e.crash("s", "crash 4")
-	waitFor(t, "s given up", func() bool { return e.rec.has("gave up s: crash 4") })
+	testutil.WaitFor(t, waitTimeout, "s given up", func() bool { return e.rec.has("gave up s: crash 4") })
 	e.sync()
 	gave := e.logs.find(t, "actor gave up", "s")
 	if len(gave) != 1 || gave[0].str("limit") != "budget" || gave[0].str("max_restarts") != "3" || gave[0].str("restarts") != "4" {

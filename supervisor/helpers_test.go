@@ -13,22 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/asynkron/protoactor-go/actor"
 )
 
 const waitTimeout = 5 * time.Second
-
-// waitFor polls cond until it holds or waitTimeout passed.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
 
 // recorder is the ordered event journal of a test's actors.
 type recorder struct {
@@ -396,7 +385,7 @@ func newEnv(t *testing.T, specs func(e *env) []Spec, opts func(e *env, o *GroupO
 	}
 	e.root = pid
 	t.Cleanup(e.stop)
-	waitFor(t, "root ready", func() bool { return e.rec.has("ready node") })
+	testutil.WaitFor(t, waitTimeout, "root ready", func() bool { return e.rec.has("ready node") })
 	return e
 }
 
@@ -438,7 +427,7 @@ func (e *env) node(name string) Node {
 // waitRunning waits until name is running with the given restart count.
 func (e *env) waitRunning(name string, restarts int) {
 	e.t.Helper()
-	waitFor(e.t, fmt.Sprintf("%s running with %d restarts", name, restarts), func() bool {
+	testutil.WaitFor(e.t, waitTimeout, fmt.Sprintf("%s running with %d restarts", name, restarts), func() bool {
 		n, ok := e.tree.Lookup(name)
 		return ok && n.State == StateRunning && n.Restarts == restarts
 	})

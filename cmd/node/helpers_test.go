@@ -164,18 +164,6 @@ func freePorts(t *testing.T, n int) int {
 	return 0
 }
 
-// eventually polls cond every 50 ms until it holds or limit passes.
-func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", limit, what)
-		}
-		time.Sleep(50 * time.Millisecond) // polling interval, not synchronisation
-	}
-}
-
 // apiClient is a client of a node under test whose idle connections are closed at the end (no
 // goroutine outlives the test). The CLI's own clients use the default transport, so it is
 // cleaned up too.
