@@ -235,7 +235,7 @@ func TestForeignChainIsRefusedAtHandshake(t *testing.T) {
 		return len(o.recordsWith("peer is on a different chain or version", "peer_id", hp.a.n.NodeID())) > 0
 	})
 	testutil.WaitFor(t, netTimeout, "A to log the failed inbound handshake", func() bool {
-		return len(hp.a.log.records("inbound handshake failed")) > 0
+		return len(hp.a.log.Records("inbound handshake failed")) > 0
 	})
 	if len(o.peers().Connected) != 0 {
 		t.Fatalf("the foreign node is connected: %+v", o.peers().Connected)
@@ -291,7 +291,7 @@ func TestHostileBytesOnP2PPort(t *testing.T) {
 		{"oversized handshake length", append([]byte{0xff, 0xff}, make([]byte, 64)...), false},
 	} {
 		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
-			before := len(hp.a.log.records("inbound handshake failed"))
+			before := len(hp.a.log.Records("inbound handshake failed"))
 			c := dialTCP(t)
 			if _, err := c.Write(tc.bytes); err != nil {
 				t.Fatalf("write: %v", err)
@@ -301,7 +301,7 @@ func TestHostileBytesOnP2PPort(t *testing.T) {
 			}
 			closedByNode(t, c)
 			testutil.WaitFor(t, netTimeout, "A to log the failed handshake", func() bool {
-				return len(hp.a.log.records("inbound handshake failed")) > before
+				return len(hp.a.log.Records("inbound handshake failed")) > before
 			})
 			hp.check(t)
 		})

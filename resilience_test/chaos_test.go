@@ -245,8 +245,8 @@ type chaosNet struct {
 	mu      sync.Mutex
 	nodes   []*node // guarded by mu
 	clients []*api.Client
-	ids     []string     // node ids
-	logs    []*logBuffer // every instance's log, for the final lock-error check
+	ids     []string              // node ids
+	logs    []*testutil.LogBuffer // every instance's log, for the final lock-error check
 	began   time.Time
 }
 
@@ -469,7 +469,7 @@ func TestChaosInProcess(t *testing.T) {
 	healed := time.Now()
 	healedAt := make([]int, nodes) // log offsets at the heal
 	for i := range healedAt {
-		healedAt[i] = net.node(i).log.size()
+		healedAt[i] = net.node(i).log.Len()
 	}
 	for _, s := range streams {
 		s.stop()
@@ -506,7 +506,7 @@ func TestChaosInProcess(t *testing.T) {
 	for i := 0; i < nodes; i++ {
 		nd := net.node(i)
 		testutil.WaitFor(t, bound, fmt.Sprintf("node%d mining a block after the heal", i), func() bool {
-			for _, r := range nd.log.since(healedAt[i], "block mined") {
+			for _, r := range nd.log.RecordsSince(healedAt[i], "block mined") {
 				if r["status"] == "connected" {
 					return true
 				}
@@ -557,10 +557,10 @@ func TestChaosInProcess(t *testing.T) {
 	// intensity is raised so that the schedule's own crashes never stop a node; this keeps it from
 	// hiding a crash loop).
 	for i, lb := range net.logs {
-		if lb.lockError() {
+		if lockError(lb) {
 			t.Fatalf("instance %d logged a lock error", i)
 		}
-		for _, r := range lb.records("actor crashed") {
+		for _, r := range lb.Records("actor crashed") {
 			if reason, _ := r["reason"].(string); !strings.Contains(reason, "fault injection") {
 				t.Fatalf("instance %d: an actor crashed by itself: %v", i, r)
 			}

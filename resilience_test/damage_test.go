@@ -108,7 +108,7 @@ func damagedPageStopsNode(t *testing.T, mining bool) {
 		}
 		nd2.stop()
 		err = nd2.n.Err()
-		if len(nd2.log.records("stopping the node: the database is damaged")) != 1 {
+		if len(nd2.log.Records("stopping the node: the database is damaged")) != 1 {
 			t.Errorf("want one log record of the stop for damage")
 		}
 	}

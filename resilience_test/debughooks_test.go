@@ -189,7 +189,7 @@ func TestLinkHooks(t *testing.T) {
 	waitConnected(t, b, a)
 	testutil.WaitFor(t, netTimeout, "B to follow A", func() bool { return b.status().Height >= 3 })
 
-	off := a.log.size()
+	off := a.log.Len()
 	list, err := a.api.DebugSetLink(ctx, actors.LinkFilter{Peer: b.n.NodeID(), Cut: true})
 	if err != nil || len(list) != 1 || !list[0].Cut || list[0].Peer != b.n.NodeID() {
 		t.Fatalf("cut: %+v %v", list, err)
@@ -199,7 +199,7 @@ func TestLinkHooks(t *testing.T) {
 	})
 	// B redials (it lost its only peer) and A refuses it while the cut lasts.
 	testutil.WaitFor(t, netTimeout, "A refusing B's redial", func() bool {
-		for _, r := range a.log.since(off, "connection refused") {
+		for _, r := range a.log.RecordsSince(off, "connection refused") {
 			if r["peer_id"] == b.n.NodeID() && r["reason"] == "link cut (fault injection)" {
 				return true
 			}

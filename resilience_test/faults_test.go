@@ -45,7 +45,7 @@ func TestFaultInjectionEachActor(t *testing.T) {
 		if !ok {
 			t.Fatalf("%s: not in the tree: %+v", f.name, nd.n.Actors())
 		}
-		off := nd.log.size()
+		off := nd.log.Len()
 		acks := stream.count()
 		began := time.Now()
 		var err error
@@ -75,11 +75,11 @@ func TestFaultInjectionEachActor(t *testing.T) {
 			first = "actor stopped"
 		}
 		testutil.WaitFor(t, 5*time.Second, fmt.Sprintf("%q then %q records of %s", first, "actor restarted", f.name), func() bool {
-			recs := nd.log.since(off)
+			recs := nd.log.RecordsSince(off)
 			i := indexOf(recs, 0, first, f.name)
 			return i >= 0 && indexOf(recs, i+1, "actor restarted", f.name) > i
 		})
-		recs := nd.log.since(off)
+		recs := nd.log.RecordsSince(off)
 		if f.kind == "crash" {
 			r := recs[indexOf(recs, 0, "actor crashed", f.name)]
 			if reason, _ := r["reason"].(string); reason == "" {
@@ -214,11 +214,11 @@ func TestRestartIntensityStopsNode(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "consensus") {
 			t.Fatalf("Err() = %v, want an error naming consensus", err)
 		}
-		recs := nd.log.records()
+		recs := nd.log.Records()
 		if i := indexOf(recs, 0, "actor gave up", "consensus"); i < 0 {
 			t.Errorf("no `actor gave up` record for consensus")
 		}
-		stopped := actorsIn(recs, "actor stopped")
+		stopped := testutil.ActorsOf(recs, "actor stopped")
 		checkStoppedLast(t, recs, stopped)
 		if stopped[0] != "consensus" {
 			t.Errorf("`actor stopped` records %v: consensus, which gave up, should come first", stopped)
@@ -240,8 +240,8 @@ func TestRestartIntensityStopsNode(t *testing.T) {
 			t.Fatalf("reopening the home right after the node stopped itself: %v", err)
 		}
 		re.stop()
-		if nd.log.lockError() || re.log.lockError() {
-			t.Fatalf("a lock error was logged: %s", re.log.tail())
+		if lockError(nd.log) || lockError(re.log) {
+			t.Fatalf("a lock error was logged: %s", re.log.Tail())
 		}
 	})
 
@@ -280,7 +280,7 @@ func TestRestartIntensityStopsNode(t *testing.T) {
 			if _, err := nd.n.SubmitTx(context.Background(), transfer(nd.n.Params(), h.wallet, addrOf(newKey(t, 3)), 1, 1, acc.PendingNonce)); err != nil {
 				t.Fatalf("submit after the give-up: %v", err)
 			}
-			recs := nd.log.records()
+			recs := nd.log.Records()
 			found := false
 			for _, r := range recs {
 				if r["level"] == "ERROR" && r["actor"] == name && r["msg"] == "actor gave up" {
@@ -294,7 +294,7 @@ func TestRestartIntensityStopsNode(t *testing.T) {
 			if err := nd.n.Err(); err != nil {
 				t.Fatalf("Err() after a requested stop = %v, want nil", err)
 			}
-			checkStoppedLast(t, nd.log.records(), nd.log.actorsOf("actor stopped"))
+			checkStoppedLast(t, nd.log.Records(), nd.log.ActorsOf("actor stopped"))
 		})
 	}
 }
@@ -316,7 +316,7 @@ func crashTimes(t *testing.T, nd *node, name string, k int) {
 
 // checkStoppedLast checks the end of a stop: node's record last, storage's just before it, and
 // `store closed` logged before storage's record.
-func checkStoppedLast(t *testing.T, recs []map[string]any, stopped []string) {
+func checkStoppedLast(t *testing.T, recs []testutil.Record, stopped []string) {
 	t.Helper()
 	if len(stopped) < 2 || stopped[len(stopped)-1] != "node" || stopped[len(stopped)-2] != "storage" {
 		t.Fatalf("`actor stopped` records %v: want storage then node last", stopped)

@@ -1,7 +1,6 @@
 package resilience_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,46 +20,12 @@ import (
 	"github.com/actorchain/actorchain/supervisor"
 )
 
-// logBuffer collects a node's JSON log records (goroutine-safe).
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// records returns the parsed records whose msg is one of msgs (all when none given).
-func (b *logBuffer) records(msgs ...string) []map[string]any {
-	b.mu.Lock()
-	data := append([]byte(nil), b.buf.Bytes()...)
-	b.mu.Unlock()
-	return parseRecords(data, msgs...)
-}
-
-// actorsOf lists the `actor` attribute of the records with message msg, in order.
-func (b *logBuffer) actorsOf(msg string) []string {
-	var out []string
-	for _, r := range b.records(msg) {
-		if a, ok := r["actor"].(string); ok {
-			out = append(out, a)
-		}
-	}
-	return out
-}
-
 // lockErrorRE matches what a database lock problem looks like in a log (the acceptance scripts'
 // own pattern).
 var lockErrorRE = regexp.MustCompile(`(?i)acquire (the )?lock|file lock|flock|database (is )?locked|lock timeout|resource temporarily unavailable`)
 
-func (b *logBuffer) lockError() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return lockErrorRE.Match(b.buf.Bytes())
-}
+// lockError reports whether log mentions a database lock problem.
+func lockError(log *testutil.LogBuffer) bool { return lockErrorRE.Match(log.Bytes()) }
 
 // home is a node home made for a test: its config (kept in memory so every run of the home uses
 // the same chain section) and the wallet key the devnet genesis funds.
@@ -111,7 +75,7 @@ type node struct {
 	t    testing.TB
 	h    *home
 	n    *actors.Node
-	log  *logBuffer
+	log  *testutil.LogBuffer
 	api  *api.Client
 	opts actors.Options
 }
@@ -128,7 +92,7 @@ func (h *home) start(t testing.TB, opts actors.Options) *node {
 
 func (h *home) tryStart(t testing.TB, opts actors.Options) (*node, error) {
 	t.Helper()
-	lb := &logBuffer{}
+	lb := &testutil.LogBuffer{}
 	log := slog.New(slog.NewJSONHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts.Logger = log
 	opts.HTTPHandler = func(n *actors.Node) http.Handler {

@@ -101,7 +101,7 @@ func TestStorageFaultHealth(t *testing.T) {
 	c0 := scrapeMetric(t, nd.n, "actorchain_miner_hashes_total")
 	testutil.WaitFor(t, 5*time.Second, "the hash counter to grow", func() bool { return scrapeMetric(t, nd.n, "actorchain_miner_hashes_total") > c0 })
 
-	logOff := nd.log.size()
+	logOff := nd.log.Len()
 	if _, err := nd.n.SetStorageFault(context.Background(), true); err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestStorageFaultHealth(t *testing.T) {
 	}
 	// Warnings are few (rate-limited, and nothing loops on the failure).
 	var warns []string
-	for _, r := range nd.log.since(logOff) {
+	for _, r := range nd.log.RecordsSince(logOff) {
 		if l := r["level"]; l == "WARN" || l == "ERROR" {
 			warns = append(warns, fmt.Sprint(r["msg"]))
 		}
@@ -215,12 +215,12 @@ func TestRestartBudgetStopsNode(t *testing.T) {
 		!strings.Contains(err.Error(), "fault injection") {
 		t.Fatalf("Err() = %v, want `node gave up` naming mempool and its last error", err)
 	}
-	gave := nd.log.records("node gave up")
+	gave := nd.log.Records("node gave up")
 	if len(gave) != 1 || gave[0]["actor"] != "mempool" || gave[0]["limit"] != "budget" || !strings.Contains(fmt.Sprint(gave[0]["err"]), "fault injection") {
 		t.Fatalf("`node gave up` records %v, want one naming mempool, the budget and the last error", gave)
 	}
-	stopped := actorsIn(nd.log.records(), "actor stopped")
-	checkStoppedLast(t, nd.log.records(), stopped)
+	stopped := testutil.ActorsOf(nd.log.Records(), "actor stopped")
+	checkStoppedLast(t, nd.log.Records(), stopped)
 }
 
 // TestBusyPortFailsAtOnce: an API or p2p address in use fails Start at once with an error naming
@@ -241,7 +241,7 @@ func TestBusyPortFailsAtOnce(t *testing.T) {
 					c.P2P.Listen = busy
 				}
 			})
-			lb := &logBuffer{}
+			lb := &testutil.LogBuffer{}
 			began := time.Now()
 			n, err := actors.Start(h.cfg, actors.Options{Logger: slog.New(slog.NewJSONHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 			if err == nil {
@@ -251,7 +251,7 @@ func TestBusyPortFailsAtOnce(t *testing.T) {
 			if took := time.Since(began); took > 5*time.Second || !strings.Contains(err.Error(), busy) {
 				t.Fatalf("Start: %v after %v, want an error naming %s within 5 s", err, took, busy)
 			}
-			if r := lb.records("actor restarted", "actor crashed"); len(r) != 0 {
+			if r := lb.Records("actor restarted", "actor crashed"); len(r) != 0 {
 				t.Fatalf("records %v: nothing should be restarted", r)
 			}
 		})

@@ -186,9 +186,9 @@ func requireBundleNames(t *testing.T, b *actors.Bundle, target *node) {
 }
 
 // recordsWith returns nd's log records with message msg whose attribute key equals value.
-func (nd *node) recordsWith(msg, key, value string) []map[string]any {
-	var out []map[string]any
-	for _, r := range nd.log.records(msg) {
+func (nd *node) recordsWith(msg, key, value string) []testutil.Record {
+	var out []testutil.Record
+	for _, r := range nd.log.Records(msg) {
 		if s, _ := r[key].(string); s == value {
 			out = append(out, r)
 		}

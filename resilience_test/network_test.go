@@ -71,7 +71,7 @@ func TestImportedPeersSurviveRestart(t *testing.T) {
 	waitAbove(t, a, old, "A mines past the old height")
 	waitAbove(t, b, old, "B mines past the old height after the restart")
 	if got := b.recordsWith("peer connected", "peer_id", a.n.NodeID()); len(got) == 0 {
-		t.Fatalf("B's log has no `peer connected` for A after the restart: %s", b.log.tail())
+		t.Fatalf("B's log has no `peer connected` for A after the restart: %s", b.log.Tail())
 	}
 
 	// One chain: B stops mining, A mines on (so its branch has strictly more work than any block

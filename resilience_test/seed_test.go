@@ -141,8 +141,8 @@ func TestCrashReplayRestoresState(t *testing.T) {
 			}
 		}
 		nd.stop()
-		if nd.log.lockError() {
-			t.Fatalf("cycle %d: the log mentions a lock: %s", cycle, nd.log.tail())
+		if lockError(nd.log) {
+			t.Fatalf("cycle %d: the log mentions a lock: %s", cycle, nd.log.Tail())
 		}
 		if _, err := chainstate.Verify(h.cfg.Storage.Path, p, time.Second); err != nil {
 			t.Fatalf("cycle %d: verify after kill -9: %v", cycle, err)
@@ -188,7 +188,7 @@ func TestShortReorgPrefersLongerChain(t *testing.T) {
 	if st.TipHash != last.Hash().String() || st.Height != 5 {
 		t.Fatalf("tip %s at %d, want the longer branch's %s at 5", st.TipHash, st.Height, last.Hash())
 	}
-	for _, r := range nd.log.records() {
+	for _, r := range nd.log.Records() {
 		if msg, _ := r["msg"].(string); msg != "" && r["err"] != nil {
 			if s := fmt.Sprint(r["err"]); containsAny(s, "not_validator", "validator") {
 				t.Fatalf("validator mismatch logged: %v", r)

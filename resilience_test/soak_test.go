@@ -406,15 +406,15 @@ feed:
 	}
 	_ = peer.Close()
 	if diedEarly.Load() {
-		t.Fatalf("cycle %d (seed %d): the node process died before the harness killed it: %s", cycle, s.set.seed, c.logs.tail())
+		t.Fatalf("cycle %d (seed %d): the node process died before the harness killed it: %s", cycle, s.set.seed, c.logs.Tail())
 	}
 	if err := peer.Err(); err != nil && !errors.Is(err, noisep2p.ErrClosed) {
 		if reason := disconnectReason(err); reason != "" {
 			t.Fatalf("cycle %d (seed %d): the node disconnected the block feeder: %s", cycle, s.set.seed, reason)
 		}
 	}
-	if c.logs.lockError() {
-		t.Fatalf("cycle %d: the node's log mentions a lock error: %s", cycle, c.logs.tail())
+	if lockError(c.logs) {
+		t.Fatalf("cycle %d: the node's log mentions a lock error: %s", cycle, c.logs.Tail())
 	}
 	if killedWhileFeeding {
 		s.st.killsWhileFeeding++

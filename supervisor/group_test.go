@@ -95,8 +95,8 @@ func TestStopDeadline(t *testing.T) {
 	got = got[:slices.Index(got, "done final")+1]
 	eq(t, "stop journal", got, []string{
 		"stopping c", "stopped c", "stopping b", "stopping a", "stopped a", "done final"})
-	recs := e.logs.find(t, "actor stop timed out", "b")
-	if len(recs) != 1 || recs[0].str("level") != "ERROR" {
+	recs := e.logs.Find("actor stop timed out", "b")
+	if len(recs) != 1 || recs[0].Str("level") != "ERROR" {
 		t.Fatalf("want one ERROR record \"actor stop timed out\" for b, got %v", recs)
 	}
 	if e.rec.has("stopped b") {
@@ -140,16 +140,16 @@ func TestCrashRestartsChild(t *testing.T) {
 		t.Fatalf("journal: %v", e.rec.list())
 	}
 
-	crashed := e.logs.find(t, "actor crashed", "b")
-	if len(crashed) != 1 || crashed[0].str("reason") != "boom" || crashed[0].str("action") != "restart" {
+	crashed := e.logs.Find("actor crashed", "b")
+	if len(crashed) != 1 || crashed[0].Str("reason") != "boom" || crashed[0].Str("action") != "restart" {
 		t.Fatalf("actor crashed records: %v", crashed)
 	}
-	restarted := e.logs.find(t, "actor restarted", "b")
-	if len(restarted) != 1 || restarted[0].str("cause") != "panic" || restarted[0].str("restarts") != "1" {
+	restarted := e.logs.Find("actor restarted", "b")
+	if len(restarted) != 1 || restarted[0].Str("cause") != "panic" || restarted[0].Str("restarts") != "1" {
 		t.Fatalf("actor restarted records: %v", restarted)
 	}
-	stack := e.logs.find(t, "actor panicked", "b")
-	if len(stack) != 1 || stack[0].str("level") != "DEBUG" || !strings.Contains(stack[0].str("stack"), "faultInjection") {
+	stack := e.logs.Find("actor panicked", "b")
+	if len(stack) != 1 || stack[0].Str("level") != "DEBUG" || !strings.Contains(stack[0].Str("stack"), "faultInjection") {
 		t.Fatalf("want one DEBUG record with the panic's stack, got %v", stack)
 	}
 
@@ -174,8 +174,8 @@ func TestKillReplacesChild(t *testing.T) {
 		t.Fatalf("b after kill: %+v, want a fresh instance (before %+v)", after, before)
 	}
 	eq(t, "kill journal", e.rec.since("stopping b"), []string{"stopping b", "stopped b", "started b"})
-	restarted := e.logs.find(t, "actor restarted", "b")
-	if len(restarted) != 1 || restarted[0].str("cause") != "kill" || restarted[0].str("restarts") != "1" {
+	restarted := e.logs.Find("actor restarted", "b")
+	if len(restarted) != 1 || restarted[0].Str("cause") != "kill" || restarted[0].Str("restarts") != "1" {
 		t.Fatalf("actor restarted records: %v", restarted)
 	}
 
@@ -214,9 +214,9 @@ func TestGiveUp(t *testing.T) {
 	if err := Kill(e.sys, e.tree, "b"); !errors.Is(err, ErrNotRunning) {
 		t.Fatalf("Kill of a given-up child: %v, want ErrNotRunning", err)
 	}
-	gaveUp := e.logs.find(t, "actor gave up", "b")
-	if len(gaveUp) != 1 || gaveUp[0].str("level") != "ERROR" || gaveUp[0].str("restarts") != "3" ||
-		gaveUp[0].str("max_restarts") != "2" || gaveUp[0].str("window") == "" {
+	gaveUp := e.logs.Find("actor gave up", "b")
+	if len(gaveUp) != 1 || gaveUp[0].Str("level") != "ERROR" || gaveUp[0].Str("restarts") != "3" ||
+		gaveUp[0].Str("max_restarts") != "2" || gaveUp[0].Str("window") == "" {
 		t.Fatalf("actor gave up records: %v", gaveUp)
 	}
 
@@ -359,7 +359,7 @@ func TestUnknownChildFailureStopsIt(t *testing.T) {
 	if e.rec.has("restarting raw") {
 		t.Fatal("a child unknown to the group was restarted")
 	}
-	if recs := e.logs.find(t, "actor crashed", "node/raw"); len(recs) != 1 || recs[0].str("action") != "stop" {
+	if recs := e.logs.Find("actor crashed", "node/raw"); len(recs) != 1 || recs[0].Str("action") != "stop" {
 		t.Fatalf("records: %v", recs)
 	}
 	e.stop()
@@ -387,7 +387,7 @@ func TestStopHandlerPanic(t *testing.T) {
 	e.stop()
 	eq(t, "stop journal", e.rec.since("stopping b"), []string{
 		"stopping b", "stopped b", "stopping a", "stopped a", "done final", "stopping node", "stopped node"})
-	if recs := e.logs.find(t, "actor stop handler panicked", "b"); len(recs) != 1 || recs[0].str("level") != "ERROR" {
+	if recs := e.logs.Find("actor stop handler panicked", "b"); len(recs) != 1 || recs[0].Str("level") != "ERROR" {
 		t.Fatalf("records: %v", recs)
 	}
 }
@@ -455,8 +455,8 @@ func TestNestedGroup(t *testing.T) {
 
 	// Only the actor that was restarted logs "actor restarted".
 	var restarted []string
-	for _, r := range e.logs.find(t, "actor restarted", "") {
-		restarted = append(restarted, r.actor()+":"+r.str("cause"))
+	for _, r := range e.logs.Find("actor restarted", "") {
+		restarted = append(restarted, r.Str("actor")+":"+r.Str("cause"))
 	}
 	eq(t, "actor restarted records", restarted, []string{"miner/worker-0:panic", "miner:panic", "miner:kill"})
 
@@ -472,17 +472,17 @@ func TestNestedGroup(t *testing.T) {
 func TestLifecycleLog(t *testing.T) {
 	e := newEnv(t, nodeTree, nil)
 	e.stop()
-	started := e.logs.actorsOf(t, "actor started")
+	started := e.logs.ActorsOf("actor started")
 	eq(t, "actor started records", started, []string{
 		"node", "storage", "miner", "miner/worker-0", "miner/worker-1", "api"})
-	stopped := e.logs.actorsOf(t, "actor stopped")
+	stopped := e.logs.ActorsOf("actor stopped")
 	reversed := slices.Clone(started)
 	slices.Reverse(reversed)
 	eq(t, "actor stopped records (reverse start order, parents after their children)", stopped, reversed)
-	for _, r := range e.logs.records(t) {
-		switch r.msg() {
+	for _, r := range e.logs.MustRecords(t) {
+		switch r.Msg() {
 		case "actor started", "actor stopped":
-			if r.str("level") != "INFO" || r.actor() == "" {
+			if r.Str("level") != "INFO" || r.Str("actor") == "" {
 				t.Fatalf("lifecycle record %v: want level INFO and an actor attribute", r)
 			}
 		case "actor restarted", "actor crashed", "actor stop timed out", "actor gave up":
@@ -599,8 +599,8 @@ func TestBudgetGiveUp(t *testing.T) {
 	e.crash("s", "crash 4")
 	testutil.WaitFor(t, waitTimeout, "s given up", func() bool { return e.rec.has("gave up s: crash 4") })
 	e.sync()
-	gave := e.logs.find(t, "actor gave up", "s")
-	if len(gave) != 1 || gave[0].str("limit") != "budget" || gave[0].str("max_restarts") != "3" || gave[0].str("restarts") != "4" {
+	gave := e.logs.Find("actor gave up", "s")
+	if len(gave) != 1 || gave[0].Str("limit") != "budget" || gave[0].Str("max_restarts") != "3" || gave[0].Str("restarts") != "4" {
 		t.Fatalf("actor gave up records: %v, want one with limit budget, max_restarts 3, restarts 4", gave)
 	}
 	eq(t, "GaveUp", limits, []string{"s budget 3 1m0s"})

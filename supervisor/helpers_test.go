@@ -1,9 +1,6 @@
 package supervisor
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -56,69 +53,6 @@ func (r *recorder) since(e string) []string {
 		return l[i:]
 	}
 	return nil
-}
-
-// logBuf collects JSON log lines.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-type record map[string]any
-
-func (r record) msg() string   { s, _ := r["msg"].(string); return s }
-func (r record) actor() string { s, _ := r["actor"].(string); return s }
-func (r record) str(k string) string {
-	if v, ok := r[k]; ok {
-		return fmt.Sprint(v)
-	}
-	return ""
-}
-
-func (l *logBuf) records(t testing.TB) []record {
-	t.Helper()
-	l.mu.Lock()
-	data := slices.Clone(l.b.Bytes())
-	l.mu.Unlock()
-	var out []record
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
-	for sc.Scan() {
-		var r record
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("log line is not JSON: %v: %s", err, sc.Text())
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
-// find returns the records with message msg (and actor, if not empty).
-func (l *logBuf) find(t testing.TB, msg, actorName string) []record {
-	t.Helper()
-	var out []record
-	for _, r := range l.records(t) {
-		if r.msg() == msg && (actorName == "" || r.actor() == actorName) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// actorsOf lists the actor attribute of the records with message msg, in log order.
-func (l *logBuf) actorsOf(t testing.TB, msg string) []string {
-	t.Helper()
-	var out []string
-	for _, r := range l.find(t, msg, "") {
-		out = append(out, r.actor())
-	}
-	return out
 }
 
 // fakeClock is a settable clock for restart windows.
@@ -348,7 +282,7 @@ type env struct {
 	sys   *actor.ActorSystem
 	tree  *Tree
 	rec   *recorder
-	logs  *logBuf
+	logs  *testutil.LogBuffer
 	log   *slog.Logger
 	clock *fakeClock
 	root  *actor.PID
@@ -367,7 +301,7 @@ func newSystem() *actor.ActorSystem {
 // until its Start returned. opts may change the root group's options.
 func newEnv(t *testing.T, specs func(e *env) []Spec, opts func(e *env, o *GroupOptions)) *env {
 	t.Helper()
-	e := &env{t: t, sys: newSystem(), tree: NewTree("node"), rec: &recorder{}, logs: &logBuf{},
+	e := &env{t: t, sys: newSystem(), tree: NewTree("node"), rec: &recorder{}, logs: &testutil.LogBuffer{},
 		clock: &fakeClock{now: time.Unix(1_000_000, 0)}}
 	e.log = slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.cfg = parentCfg{name: "node", root: true, tree: e.tree, rec: e.rec, log: e.log, specs: specs(e),

@@ -390,7 +390,7 @@ func TestPeersAgainstRunningNode(t *testing.T) {
 // TestSecondSignalForcesExit: a stop that hangs is abandoned at the second signal with exit 130.
 func TestSecondSignalForcesExit(t *testing.T) {
 	sigs := make(chan os.Signal, 1)
-	g := &globals{io: cliIO{out: &syncBuffer{}, err: &syncBuffer{}}}
+	g := &globals{io: cliIO{out: &testutil.LogBuffer{}, err: &testutil.LogBuffer{}}}
 	release := make(chan struct{})
 	stopped := make(chan struct{})
 	sigs <- syscall.SIGINT
