@@ -290,12 +290,12 @@ func blockImport(l *Lab, name string, count, runs int, goals ...Goal) ([]Result,
 		return nil, err
 	}
 	perBlock := min(count, p.MaxBlockTxs)
-	cb := NewChainBuilder(p)
+	cb := newChainMiner(p)
 	nonces := make([]uint64, len(senders))
 	var txs []*chainstate.Tx
 	for done := 0; done < count; done += perBlock {
 		t := signTransfers(p, senders, nonces, min(perBlock, count-done))
-		if _, err := cb.Mine(keyFromSeed(98), t); err != nil {
+		if _, err := cb.mine(keyFromSeed(98), t); err != nil {
 			return nil, err
 		}
 		txs = append(txs, t...)
@@ -311,7 +311,7 @@ func blockImport(l *Lab, name string, count, runs int, goals ...Goal) ([]Result,
 			return nil, err
 		}
 		t0 := time.Now()
-		for _, b := range cb.Blocks {
+		for _, b := range cb.blocks {
 			r, err := n.SubmitBlock(context.Background(), b)
 			if err == nil && r.Status != "connected" {
 				err = fmt.Errorf("block %d: %s, want connected", b.Header.Height, r.Status)
@@ -333,7 +333,7 @@ func blockImport(l *Lab, name string, count, runs int, goals ...Goal) ([]Result,
 	}
 	fig := fmt.Sprintf("block import of %s transfers", thousands(count))
 	if count > perBlock {
-		fig += fmt.Sprintf(" (%d blocks)", len(cb.Blocks))
+		fig += fmt.Sprintf(" (%d blocks)", len(cb.blocks))
 	}
 	return []Result{relative(name, fig, median(rates), "tx/s", verifyLimit, median(bares), "sig/s", goals...)}, nil
 }
@@ -728,7 +728,7 @@ func blockHop(l *Lab, s Sizes, warm bool) ([]Result, error) {
 	}
 	status := func(n *actors.Node) actors.Status { st, _ := n.Status(context.Background()); return st }
 	p := nodes[0].Params()
-	cb := NewChainBuilder(p)
+	cb := newChainMiner(p)
 	nonces := make([]uint64, nSenders)
 	var hopMs, totalMs []float64
 	for range s.HopRounds {
@@ -753,7 +753,7 @@ func blockHop(l *Lab, s Sizes, warm bool) ([]Result, error) {
 				return nil, err
 			}
 		}
-		blk, err := cb.Mine(keyFromSeed(98), txs)
+		blk, err := cb.mine(keyFromSeed(98), txs)
 		if err != nil {
 			return nil, err
 		}

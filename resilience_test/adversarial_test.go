@@ -17,6 +17,7 @@ import (
 	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testchain"
 	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/actorchain/actorchain/noisep2p"
 )
@@ -108,7 +109,7 @@ func (hp *healthyPair) requireBanned(t *testing.T, key *ecdh.PrivateKey) {
 // builder of its own: nothing else sees it.
 func sealedOnGenesis(t *testing.T, p *chainstate.Params, key ed25519.PrivateKey) *chainstate.Block {
 	t.Helper()
-	return newChainBuilder(p).mine(t, key, nil)
+	return testchain.New(p).Mine(t, key, nil)
 }
 
 // withBadWork changes b's nonce until its hash no longer meets the chain's work (the seal stays

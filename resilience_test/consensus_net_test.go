@@ -11,6 +11,7 @@ import (
 	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testchain"
 )
 
 // TestReorgBelowRestartTip: after a restart, a branch that forks below the tip the node restarted
@@ -21,17 +22,17 @@ func TestReorgBelowRestartTip(t *testing.T) {
 	h := newHome(t, func(c *config.Config) { c.Mining.Enabled = false })
 	nd := h.start(t, actors.Options{})
 	p := nd.n.Params()
-	mine := newChainBuilder(p)
+	mine := testchain.New(p)
 	for range 3 {
-		submit(t, nd, mine.mine(t, newKey(t, 51), nil), "connected")
+		submit(t, nd, mine.Mine(t, newKey(t, 51), nil), "connected")
 	}
 	nd.stop()
 
 	nd = h.start(t, actors.Options{})
-	alt := mine.fork(t, 1)
+	alt := mine.Fork(t, 1)
 	var last *chainstate.Block
 	for range 4 {
-		last = alt.mine(t, newKey(t, 52), nil)
+		last = alt.Mine(t, newKey(t, 52), nil)
 		if _, err := nd.n.SubmitBlock(context.Background(), last); err != nil {
 			t.Fatalf("branch block %d after the restart: %v", last.Header.Height, err)
 		}
@@ -63,7 +64,7 @@ func TestDeliveryOrderDoesNotChangeTip(t *testing.T) {
 	}
 	ctx := context.Background()
 	p := nds[0].n.Params()
-	base := newChainBuilder(p)
+	base := testchain.New(p)
 	wallet := addrOf(first.wallet)
 	r1, r2 := addrOf(newKey(t, 53)), addrOf(newKey(t, 54))
 	sealerMain, sealerFork := newKey(t, 55), newKey(t, 56)
@@ -74,24 +75,24 @@ func TestDeliveryOrderDoesNotChangeTip(t *testing.T) {
 		forkLen := rapid.IntRange(1, 4).Filter(func(n int) bool { return forkAt+n != mainLen }).Draw(rt, "fork_len")
 
 		start := len(base.Blocks)
-		mb := base.clone()
+		mb := base.Clone()
 		for i := range mainLen {
 			var txs []*chainstate.Tx
 			if i == forkAt { // the main branch's spend, right after the fork point
 				txs = []*chainstate.Tx{transfer(p, first.wallet, r1, 10, 1, mb.Account(wallet).Nonce)}
 			}
-			mb.mine(t, sealerMain, txs)
+			mb.Mine(t, sealerMain, txs)
 		}
-		fb := base.clone()
+		fb := base.Clone()
 		for _, b := range mb.Blocks[start : start+forkAt] {
-			fb.add(t, b)
+			fb.Add(t, b)
 		}
 		for i := range forkLen {
 			var txs []*chainstate.Tx
 			if i == 0 { // the fork's spend of the same nonce
 				txs = []*chainstate.Tx{transfer(p, first.wallet, r2, 20, 1, fb.Account(wallet).Nonce)}
 			}
-			fb.mine(t, sealerFork, txs)
+			fb.Mine(t, sealerFork, txs)
 		}
 		blocks := append(slices.Clone(mb.Blocks[start:]), fb.Blocks[start+forkAt:]...)
 		idx := make([]int, len(blocks))

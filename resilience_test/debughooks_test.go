@@ -13,6 +13,7 @@ import (
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testchain"
 	"github.com/actorchain/actorchain/internal/testutil"
 )
 
@@ -64,12 +65,12 @@ func TestStorageFaultHook(t *testing.T) {
 	nd.dumpOnFailure()
 	ctx := context.Background()
 	p := nd.n.Params()
-	build := newChainBuilder(p)
+	build := testchain.New(p)
 	sealer := newKey(t, 41)
-	b1, b2 := build.mine(t, sealer, nil), build.mine(t, sealer, nil)
+	b1, b2 := build.Mine(t, sealer, nil), build.Mine(t, sealer, nil)
 	submit(t, nd, b1, "connected")
 	submit(t, nd, b2, "connected")
-	b3 := build.mine(t, sealer, nil)
+	b3 := build.Mine(t, sealer, nil)
 
 	if on, err := nd.api.DebugStorageFault(ctx, true); err != nil || !on {
 		t.Fatalf("set the storage fault: %v %v", on, err)

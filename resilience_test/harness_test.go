@@ -16,7 +16,6 @@ import (
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
 	"github.com/actorchain/actorchain/internal/testutil"
-	"github.com/actorchain/actorchain/perf"
 	"github.com/actorchain/actorchain/supervisor"
 )
 
@@ -149,44 +148,6 @@ func newKey(t testing.TB, seed byte) ed25519.PrivateKey {
 
 func addrOf(k ed25519.PrivateKey) chainstate.Address {
 	return chainstate.PublicKey(k.Public().(ed25519.PublicKey)).Address()
-}
-
-// chainBuilder is perf.ChainBuilder (blocks mined outside any node, on an in-memory ledger: used
-// to feed alternative branches to a running node) that fails the test on an error.
-type chainBuilder struct{ *perf.ChainBuilder }
-
-func newChainBuilder(p *chainstate.Params) *chainBuilder {
-	return &chainBuilder{perf.NewChainBuilder(p)}
-}
-
-// fork returns a builder that continues from the first n blocks of c's chain.
-func (c *chainBuilder) fork(t testing.TB, n int) *chainBuilder {
-	t.Helper()
-	f, err := c.Fork(n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &chainBuilder{f}
-}
-
-// clone returns an independent copy of the builder (same tip, ledger and blocks).
-func (c *chainBuilder) clone() *chainBuilder { return &chainBuilder{c.Clone()} }
-
-func (c *chainBuilder) add(t testing.TB, b *chainstate.Block) {
-	t.Helper()
-	if err := c.Add(b); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// mine seals and solves the next block with txs (all must apply) and appends it.
-func (c *chainBuilder) mine(t testing.TB, key ed25519.PrivateKey, txs []*chainstate.Tx) *chainstate.Block {
-	t.Helper()
-	b, err := c.Mine(key, txs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // treeNode finds an actor in a supervision snapshot.

@@ -31,12 +31,14 @@ var allowedImports = map[string]struct {
 	"chaos": {project: []string{"actors", "api", "chainstate", "noisep2p"}},
 	"perf":  {project: []string{"actors", "api", "chainstate", "config", "noisep2p", "powworker"}},
 	// The shared test helpers: imported by test files only (go list below sees no test imports,
-	// so any import of it it reports is a production one, refused by testOnly).
+	// so any import of them it reports is a production one, refused by testOnly).
 	"internal/testutil": {outside: []string{"go.uber.org/goleak"}},
+	// Test chain building (btcd's fullblocktests is the model): test files only, like testutil.
+	"internal/testchain": {project: []string{"chainstate", "powworker"}},
 }
 
 // testOnly are the packages that only test files may import.
-var testOnly = []string{"internal/testutil"}
+var testOnly = []string{"internal/testutil", "internal/testchain"}
 
 // TestImportDirection fails when a package imports something the architecture does not allow:
 // bbolt outside chainstate, viper outside config, an actor package in a pure one, and so on.

@@ -13,6 +13,7 @@ import (
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testchain"
 	"github.com/actorchain/actorchain/internal/testutil"
 )
 
@@ -226,9 +227,9 @@ func TestBlockGossipIsImportedAndRegossiped(t *testing.T) {
 
 	p := a.n.Params()
 	sealer := newKey(t, 31)
-	build := newChainBuilder(p)
+	build := testchain.New(p)
 	for i := 0; i < 4; i++ {
-		blk := build.mine(t, sealer, nil)
+		blk := build.Mine(t, sealer, nil)
 		submit(t, a, blk, "connected")
 		want := blk.Hash().String()
 		testutil.WaitFor(t, netTimeout, "block "+strconv.Itoa(i+1)+" at C", func() bool { return c.status().TipHash == want })
