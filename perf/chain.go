@@ -109,11 +109,7 @@ type chainMiner struct {
 
 // newChainMiner starts at p's genesis.
 func newChainMiner(p *chainstate.Params) *chainMiner {
-	acc := chainstate.AccountMap{}
-	for a, b := range p.Alloc {
-		acc[a] = chainstate.Account{Balance: b}
-	}
-	return &chainMiner{p: p, accounts: acc, tip: p.Genesis().Header}
+	return &chainMiner{p: p, accounts: p.GenesisAccounts(), tip: p.Genesis().Header}
 }
 
 // mine mines the next block holding txs (all must apply), applies it to the ledger and appends it.

@@ -22,11 +22,7 @@ type Builder struct {
 
 // New starts a builder at p's genesis.
 func New(p *chainstate.Params) *Builder {
-	acc := chainstate.AccountMap{}
-	for a, b := range p.Alloc {
-		acc[a] = chainstate.Account{Balance: b}
-	}
-	return &Builder{p: p, accounts: acc, tip: p.Genesis().Header}
+	return &Builder{p: p, accounts: p.GenesisAccounts(), tip: p.Genesis().Header}
 }
 
 // Tip returns the header of the builder's last block (genesis at first).
