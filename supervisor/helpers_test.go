@@ -55,24 +55,6 @@ func (r *recorder) since(e string) []string {
 	return nil
 }
 
-// fakeClock is a settable clock for restart windows.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // Messages of the test actors.
 type (
 	inc      struct{}
@@ -284,7 +266,7 @@ type env struct {
 	rec   *recorder
 	logs  *testutil.LogBuffer
 	log   *slog.Logger
-	clock *fakeClock
+	clock *testutil.Clock
 	root  *actor.PID
 	cfg   parentCfg
 	once  sync.Once
@@ -302,7 +284,7 @@ func newSystem() *actor.ActorSystem {
 func newEnv(t *testing.T, specs func(e *env) []Spec, opts func(e *env, o *GroupOptions)) *env {
 	t.Helper()
 	e := &env{t: t, sys: newSystem(), tree: NewTree("node"), rec: &recorder{}, logs: &testutil.LogBuffer{},
-		clock: &fakeClock{now: time.Unix(1_000_000, 0)}}
+		clock: testutil.NewClock(time.Unix(1_000_000, 0))}
 	e.log = slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.cfg = parentCfg{name: "node", root: true, tree: e.tree, rec: e.rec, log: e.log, specs: specs(e),
 		stopped: make(chan struct{}),

@@ -112,3 +112,21 @@ func TestCorpusFile(t *testing.T) {
 		t.Fatalf("packageDir = %q", d)
 	}
 }
+
+func TestClock(t *testing.T) {
+	t0 := time.Unix(1_000_000, 0)
+	c := NewClock(t0)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 100 {
+				c.Advance(time.Millisecond)
+				_ = c.Now()
+			}
+		})
+	}
+	wg.Wait()
+	if got := c.Now().Sub(t0); got != 400*time.Millisecond {
+		t.Fatalf("advanced by %v, want 400ms", got)
+	}
+}
