@@ -1,8 +1,8 @@
 // Package testutil holds the helpers that the project's test packages share, so that each exists
 // once: VerifyMain (the goleak TestMain of every test package), LogBuffer and Record (a
 // goroutine-safe sink for a node's slog JSON log and its parsed records), WaitFor (poll a
-// condition with a deadline), Clock (a settable clock) and CheckCorpus (the committed seed corpus
-// of a package's fuzz targets).
+// condition with a deadline), Clock (a settable clock), FileSum (a file's SHA-256)
+// and CheckCorpus (the committed seed corpus of a package's fuzz targets).
 //
 // Only tests import it: no production package may (resilience_test/TestImportDirection fails
 // when one does). It imports only goleak and the standard library, so that the internal test

@@ -1,8 +1,10 @@
 package testutil
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -19,6 +21,11 @@ type fatalTB struct {
 }
 
 func (f *fatalTB) Helper() {}
+
+func (f *fatalTB) Fatal(args ...any) {
+	f.msg = fmt.Sprint(args...)
+	runtime.Goexit()
+}
 
 func (f *fatalTB) Fatalf(format string, args ...any) {
 	f.msg = fmt.Sprintf(format, args...)
@@ -128,5 +135,18 @@ func TestClock(t *testing.T) {
 	wg.Wait()
 	if got := c.Now().Sub(t0); got != 400*time.Millisecond {
 		t.Fatalf("advanced by %v, want 400ms", got)
+	}
+}
+
+func TestFileSum(t *testing.T) {
+	path := t.TempDir() + "/f"
+	if err := os.WriteFile(path, []byte("abc"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := FileSum(t, path); got != sha256.Sum256([]byte("abc")) {
+		t.Fatalf("FileSum = %x", got)
+	}
+	if msg := fails(t, func(tb testing.TB) { FileSum(tb, path+"-missing") }); msg == "" {
+		t.Fatal("FileSum of a missing file did not fail")
 	}
 }
