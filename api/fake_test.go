@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/actorchain/actorchain/supervisor"
 )
 
@@ -405,34 +405,6 @@ func sampleTree() supervisor.Node {
 	return root
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-// records returns the JSON log records written so far.
-func (s *syncBuffer) records(t *testing.T) []map[string]any {
-	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []map[string]any
-	for line := range strings.Lines(s.buf.String()) {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("bad log line %q: %v", line, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
 // server serves NewHandler(f, opts) and closes it when the test ends.
 func server(t *testing.T, f *fake, opts Options) *httptest.Server {
 	t.Helper()
@@ -549,7 +521,7 @@ func wantKeys(t *testing.T, what string, m map[string]any, keys ...string) {
 }
 
 // verboseLogger records JSON at debug level.
-func verboseLogger() (*slog.Logger, *syncBuffer) {
-	buf := &syncBuffer{}
+func verboseLogger() (*slog.Logger, *testutil.LogBuffer) {
+	buf := &testutil.LogBuffer{}
 	return slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
 }

@@ -664,13 +664,13 @@ func TestPanicRecovered(t *testing.T) {
 		t.Errorf("after a panic: %d %q", a.status, a.raw)
 	}
 	var found bool
-	for _, r := range buf.records(t) {
+	for _, r := range buf.MustRecords(t) {
 		if r["level"] == "ERROR" && r["panic"] == "invariant broken" && r["path"] == "/v1/status" {
 			found = true
 		}
 	}
 	if !found {
-		t.Errorf("no Error record of the panic: %v", buf.records(t))
+		t.Errorf("no Error record of the panic: %v", buf.MustRecords(t))
 	}
 }
 
@@ -681,7 +681,7 @@ func TestRequestLog(t *testing.T) {
 	get(t, srv, "/v1/nope")
 	post(t, srv, "/v1/txs", "{}")
 	var got []string
-	for _, r := range buf.records(t) {
+	for _, r := range buf.MustRecords(t) {
 		if r["msg"] != "http request" {
 			continue
 		}

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/actorchain/actorchain/internal/testutil"
 )
 
 // The committed seed corpus of this package's fuzz targets lives in testdata/fuzz/<FuzzName>/, in
@@ -19,39 +19,11 @@ import (
 // Crashers the fuzzer finds are committed next to them under their own names (and get a
 // regression test); the check ignores files it does not generate.
 func TestFuzzCorpus(t *testing.T) {
-	checkCorpus(t, map[string]map[string][]byte{
-		"FuzzDecodeTx":     txCorpus(),
-		"FuzzDecodeHeader": headerCorpus(),
-		"FuzzDecodeBlock":  blockCorpus(),
+	testutil.CheckCorpus(t, map[string]map[string][]any{
+		"FuzzDecodeTx":     testutil.BytesCorpus(txCorpus()),
+		"FuzzDecodeHeader": testutil.BytesCorpus(headerCorpus()),
+		"FuzzDecodeBlock":  testutil.BytesCorpus(blockCorpus()),
 	})
-}
-
-// checkCorpus compares (or, with FUZZ_CORPUS=write, writes) testdata/fuzz/<target>/<name> for
-// every entry: the corpus file of one []byte argument.
-func checkCorpus(t *testing.T, targets map[string]map[string][]byte) {
-	write := os.Getenv("FUZZ_CORPUS") == "write"
-	for target, entries := range targets {
-		dir := filepath.Join("testdata", "fuzz", target)
-		if write {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for name, b := range entries {
-			want := fmt.Appendf(nil, "go test fuzz v1\n[]byte(%q)\n", b)
-			path := filepath.Join(dir, name)
-			if write {
-				if err := os.WriteFile(path, want, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				continue
-			}
-			got, err := os.ReadFile(path)
-			if err != nil || !bytes.Equal(got, want) {
-				t.Errorf("seed corpus file %s is missing or stale (%v): run FUZZ_CORPUS=write go test -run TestFuzzCorpus ./chainstate/", path, err)
-			}
-		}
-	}
 }
 
 // malformed adds the usual damaged forms of a valid encoding v under prefix: cut by one byte, cut

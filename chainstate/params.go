@@ -127,6 +127,10 @@ func (p *Params) allocAccounts() map[Address]Account {
 	return m
 }
 
+// GenesisAccounts returns a new in-memory ledger at genesis (Alloc without zero balances): where
+// a chain built outside any node starts.
+func (p *Params) GenesisAccounts() AccountMap { return AccountMap(p.allocAccounts()) }
+
 // Genesis returns the genesis block: Version 1, Height 0, Bits PowBits, PrevHash SHA-256 of
 // CanonicalBytes, TxRoot of no transactions, StateRoot of the Alloc accounts, zero Miner and
 // MinerSig, Time GenesisTimeMs, Nonce 0 and no transactions. It needs no proof of work. Each call

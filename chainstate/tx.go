@@ -59,7 +59,8 @@ func (tx *Tx) Sign(priv ed25519.PrivateKey) {
 }
 
 // VerifySig reports whether Sig is From's valid signature over SigningBytes under the chain's
-// rule (VerifySignature). It does no caching; see VerifyTxSig.
+// rule (VerifySignature). It does no caching; CheckTx
+// consults a SigCache.
 func (tx *Tx) VerifySig() bool {
 	return VerifySignature(tx.From[:], tx.SigningBytes(), tx.Sig[:])
 }

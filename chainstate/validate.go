@@ -69,11 +69,8 @@ func (c *SigCache) Len() int {
 	return len(c.set)
 }
 
-// VerifyTxSig verifies tx's signature, consulting and filling cache (nil: no cache).
-func VerifyTxSig(tx *Tx, cache *SigCache) bool {
-	return verifyTxSigHash(tx, tx.Hash(), cache)
-}
-
+// verifyTxSigHash verifies the signature of tx, whose hash is h, consulting and filling cache
+// (nil: no cache).
 func verifyTxSigHash(tx *Tx, h Hash, cache *SigCache) bool {
 	if cache.Contains(h) {
 		return true

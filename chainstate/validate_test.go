@@ -70,18 +70,18 @@ func TestVerifyTxSigCache(t *testing.T) {
 	good := signedTx(p, testKey(1), Address{1}, 1, 0, 0)
 	bad := signedTx(p, testKey(1), Address{1}, 1, 0, 1)
 	bad.Sig[5] ^= 0xff
-	if !VerifyTxSig(good, c) || !c.Contains(good.Hash()) {
+	if !verifyTxSigHash(good, good.Hash(), c) || !c.Contains(good.Hash()) {
 		t.Fatal("good signature not verified and cached")
 	}
-	if VerifyTxSig(bad, c) || c.Contains(bad.Hash()) {
+	if verifyTxSigHash(bad, bad.Hash(), c) || c.Contains(bad.Hash()) {
 		t.Fatal("bad signature verified or cached")
 	}
 	// The cache is consulted: a hash in the cache passes without verification.
 	c.Add(bad.Hash())
-	if !VerifyTxSig(bad, c) {
+	if !verifyTxSigHash(bad, bad.Hash(), c) {
 		t.Fatal("cache not consulted")
 	}
-	if !VerifyTxSig(good, nil) || VerifyTxSig(bad, nil) {
+	if !verifyTxSigHash(good, good.Hash(), nil) || verifyTxSigHash(bad, bad.Hash(), nil) {
 		t.Fatal("nil cache")
 	}
 }

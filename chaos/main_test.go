@@ -1,11 +1,10 @@
 package chaos
 
 import (
-	"flag"
 	"os"
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/actorchain/actorchain/internal/testutil"
 )
 
 // TestMain checks that no test leaves a goroutine behind. A test binary started with
@@ -15,9 +14,5 @@ func TestMain(m *testing.M) {
 	if h := os.Getenv(helperEnv); h != "" {
 		os.Exit(runHelper(h))
 	}
-	flag.Parse()
-	if v := os.Getenv("RAPID_CHECKS"); v != "" {
-		_ = flag.Set("rapid.checks", v)
-	}
-	goleak.VerifyTestMain(m)
+	testutil.VerifyMain(m)
 }

@@ -6,33 +6,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/actorchain/actorchain/internal/testutil"
 	"pgregory.net/rapid"
 )
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func newTest(t testing.TB) (*slog.Logger, *Handler, *bytes.Buffer, *clock) {
+func newTest(t testing.TB) (*slog.Logger, *Handler, *bytes.Buffer, *testutil.Clock) {
 	var buf bytes.Buffer
-	c := &clock{now: time.Unix(1_000_000, 0)}
+	c := testutil.NewClock(time.Unix(1_000_000, 0))
 	h := New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}), Options{Clock: c.Now})
 	return slog.New(h), h, &buf, c
 }
@@ -84,7 +67,7 @@ func TestThrottle(t *testing.T) {
 	// A burst: the first passes, the rest of the second is counted.
 	for i := 0; i < 50; i++ {
 		log.Warn("commit failed", "actor", "mempool", "i", i)
-		c.advance(10 * time.Millisecond)
+		c.Advance(10 * time.Millisecond)
 	}
 	eq(t, "burst", summary(records(t, buf)), []string{"WARN commit failed actor=mempool i=0"})
 
@@ -101,7 +84,7 @@ func TestThrottle(t *testing.T) {
 		"INFO commit failed actor=mempool i=4", "INFO commit failed actor=mempool i=5"})
 
 	// A second after the first passed, the next one passes with the count of those dropped.
-	c.advance(500 * time.Millisecond) // 1 s since i=0
+	c.Advance(500 * time.Millisecond) // 1 s since i=0
 	log.Warn("commit failed", "actor", "mempool", "i", 50)
 	log.Warn("commit failed", "actor", "mempool", "i", 51)
 	eq(t, "after a second", summary(records(t, buf)), []string{"WARN commit failed actor=mempool repeated=49 i=50"})
@@ -111,7 +94,7 @@ func TestThrottle(t *testing.T) {
 	eq(t, "flush", summary(records(t, buf)), []string{"WARN commit failed actor=mempool i=51"})
 	h.Flush()
 	eq(t, "second flush", summary(records(t, buf)), nil)
-	c.advance(time.Hour)
+	c.Advance(time.Hour)
 	log.Warn("commit failed", "actor", "mempool", "i", 52)
 	eq(t, "after a quiet hour", summary(records(t, buf)), []string{"WARN commit failed actor=mempool i=52"})
 }
@@ -128,7 +111,7 @@ func TestThrottleWithAttrs(t *testing.T) {
 	log.Warn("dial failed") // no actor: its own kind
 	log.With("actor", "consensus").Warn("dial failed")
 	eq(t, "with attrs", summary(records(t, buf)), []string{"WARN dial failed actor=peers", "WARN dial failed", "WARN dial failed actor=consensus"})
-	c.advance(time.Second)
+	c.Advance(time.Second)
 	a.Warn("dial failed")
 	eq(t, "count across derived loggers", summary(records(t, buf)), []string{"WARN dial failed actor=peers repeated=2"})
 }
@@ -137,7 +120,7 @@ func TestThrottleWithAttrs(t *testing.T) {
 // pass unthrottled (the memory stays bounded, nothing is lost).
 func TestThrottleMaxKinds(t *testing.T) {
 	var buf bytes.Buffer
-	c := &clock{now: time.Unix(1_000_000, 0)}
+	c := testutil.NewClock(time.Unix(1_000_000, 0))
 	log := slog.New(New(slog.NewJSONHandler(&buf, nil), Options{Clock: c.Now, MaxKinds: 2}))
 	log.Warn("a")
 	log.Warn("b")
@@ -145,7 +128,7 @@ func TestThrottleMaxKinds(t *testing.T) {
 	log.Warn("c")
 	log.Warn("a") // remembered: dropped
 	eq(t, "full", summary(records(t, &buf)), []string{"WARN a", "WARN b", "WARN c", "WARN c"})
-	c.advance(time.Second)
+	c.Advance(time.Second)
 	log.Warn("d") // a and b idle: forgotten, d remembered
 	log.Warn("d")
 	eq(t, "idle forgotten", summary(records(t, &buf)), []string{"WARN d"})
@@ -157,14 +140,14 @@ func TestThrottleMaxKinds(t *testing.T) {
 func TestThrottleModel(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		var buf bytes.Buffer
-		c := &clock{now: time.Unix(1_000_000, 0)}
+		c := testutil.NewClock(time.Unix(1_000_000, 0))
 		h := New(slog.NewJSONHandler(&buf, nil), Options{Clock: c.Now})
 		log := slog.New(h)
 		logged := map[string]int{}
 		lastPass := map[string]time.Time{}
 		n := rapid.IntRange(0, 200).Draw(rt, "n")
 		for i := 0; i < n; i++ {
-			c.advance(time.Duration(rapid.IntRange(0, 400).Draw(rt, "gap_ms")) * time.Millisecond)
+			c.Advance(time.Duration(rapid.IntRange(0, 400).Draw(rt, "gap_ms")) * time.Millisecond)
 			actor := rapid.SampledFrom([]string{"storage", "mempool"}).Draw(rt, "actor")
 			msg := rapid.SampledFrom([]string{"x", "y"}).Draw(rt, "msg")
 			before := buf.Len()

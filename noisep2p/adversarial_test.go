@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/flynn/noise"
 )
 
@@ -536,7 +537,7 @@ func TestAttackConnectionFlood(t *testing.T) {
 	for i := range conns {
 		conns[i] = rawDial(t, f.ln.Addr(), "127.0.0.2")
 	}
-	waitFor(t, "flood admitted or rejected", func() bool {
+	testutil.WaitFor(t, waitTimeout, "flood admitted or rejected", func() bool {
 		st := f.ln.Stats()
 		return uint64(st.InFlight)+st.Rejected[RejectBusy] >= n
 	})
@@ -577,7 +578,7 @@ func TestAttackConnectionFlood(t *testing.T) {
 	for _, c := range conns {
 		_ = c.Close()
 	}
-	waitFor(t, "handshakes drained", func() bool { return f.ln.Stats().InFlight == 0 })
+	testutil.WaitFor(t, waitTimeout, "handshakes drained", func() bool { return f.ln.Stats().InFlight == 0 })
 }
 
 func TestAttackConnectionFloodPerIP(t *testing.T) {
@@ -590,7 +591,7 @@ func TestAttackConnectionFloodPerIP(t *testing.T) {
 	for i := range conns {
 		conns[i] = rawDial(t, f.ln.Addr(), "127.0.0.2")
 	}
-	waitFor(t, "flood handled", func() bool { st := f.ln.Stats(); return st.Rejected[RejectPerIP] >= 198 })
+	testutil.WaitFor(t, waitTimeout, "flood handled", func() bool { st := f.ln.Stats(); return st.Rejected[RejectPerIP] >= 198 })
 	if st := f.ln.Stats(); st.InFlight != 2 || st.PeakInFlight > 2 {
 		t.Fatalf("stats %+v, want 2 in flight from the flooding IP", st)
 	}
@@ -601,7 +602,7 @@ func TestAttackConnectionFloodPerIP(t *testing.T) {
 	for _, c := range conns {
 		_ = c.Close()
 	}
-	waitFor(t, "handshakes drained", func() bool { return f.ln.Stats().InFlight == 0 })
+	testutil.WaitFor(t, waitTimeout, "handshakes drained", func() bool { return f.ln.Stats().InFlight == 0 })
 }
 
 func TestAttackHandshakeCPUFlood(t *testing.T) {
@@ -648,7 +649,7 @@ func TestAttackHandshakeCPUFlood(t *testing.T) {
 	for time.Now().Before(end) {
 		before := f.hc.c.pongs.Load()
 		f.hc.c.Ping()
-		waitFor(t, "pong during flood", func() bool { return f.hc.c.pongs.Load() > before })
+		testutil.WaitFor(t, waitTimeout, "pong during flood", func() bool { return f.hc.c.pongs.Load() > before })
 		maxRTT = max(maxRTT, f.hc.c.RTT())
 	}
 	// A new peer from another IP still gets in during the flood.
@@ -715,7 +716,7 @@ func TestShutdownMidHandshake(t *testing.T) {
 		c := rawDial(t, ln.Addr(), "")
 		m1, _ := noiseM1(t)
 		write(t, c, m1) // the responder now waits for message 3
-		waitFor(t, "handshake in flight", func() bool { return ln.Stats().InFlight == 1 })
+		testutil.WaitFor(t, waitTimeout, "handshake in flight", func() bool { return ln.Stats().InFlight == 1 })
 		start := time.Now()
 		if err := ln.Close(); err != nil {
 			t.Fatal(err)

@@ -3,11 +3,10 @@ package noisep2p
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/actorchain/actorchain/internal/testutil"
 )
 
 // The committed seed corpus of this package's fuzz targets lives in testdata/fuzz/<FuzzName>/, in
@@ -20,14 +19,8 @@ import (
 // Crashers the fuzzer finds are committed next to them under their own names (and get a
 // regression test); the check ignores files it does not generate.
 func TestFuzzCorpus(t *testing.T) {
-	one := func(m map[string][]byte) map[string][]any {
-		out := map[string][]any{}
-		for k, v := range m {
-			out[k] = []any{v}
-		}
-		return out
-	}
-	checkCorpus(t, map[string]map[string][]any{
+	one := testutil.BytesCorpus
+	testutil.CheckCorpus(t, map[string]map[string][]any{
 		"FuzzDecodeHello":      one(helloCorpus()),
 		"FuzzDecodePing":       one(pingCorpus()),
 		"FuzzDecodeAddr":       one(addrCorpus()),
@@ -37,46 +30,6 @@ func TestFuzzCorpus(t *testing.T) {
 		"FuzzDecodeMessage":    messageCorpus(),
 		"FuzzReadFrame":        one(frameCorpus()),
 	})
-}
-
-// checkCorpus compares (or, with FUZZ_CORPUS=write, writes) testdata/fuzz/<target>/<name> for
-// every entry: the corpus file of its arguments (each a uint8 or a []byte).
-func checkCorpus(t *testing.T, targets map[string]map[string][]any) {
-	write := os.Getenv("FUZZ_CORPUS") == "write"
-	for target, entries := range targets {
-		dir := filepath.Join("testdata", "fuzz", target)
-		if write {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for name, args := range entries {
-			var b strings.Builder
-			b.WriteString("go test fuzz v1\n")
-			for _, a := range args {
-				switch v := a.(type) {
-				case uint8:
-					fmt.Fprintf(&b, "byte(%q)\n", v)
-				case []byte:
-					fmt.Fprintf(&b, "[]byte(%q)\n", v)
-				default:
-					t.Fatalf("%s/%s: unsupported argument type %T", target, name, a)
-				}
-			}
-			want := []byte(b.String())
-			path := filepath.Join(dir, name)
-			if write {
-				if err := os.WriteFile(path, want, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				continue
-			}
-			got, err := os.ReadFile(path)
-			if err != nil || !bytes.Equal(got, want) {
-				t.Errorf("seed corpus file %s is missing or stale (%v): run FUZZ_CORPUS=write go test -run TestFuzzCorpus ./noisep2p/", path, err)
-			}
-		}
-	}
 }
 
 // variants adds a valid encoding v under prefix and its usual damaged forms: cut by one byte, cut

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/actorchain/actorchain/internal/testutil"
 )
 
 func TestHandshakeAndHelloExchange(t *testing.T) {
@@ -42,7 +44,7 @@ func TestHandshakeAndHelloExchange(t *testing.T) {
 		t.Fatalf("remote addr %s, want %s", c.RemoteAddr(), f.ln.Addr())
 	}
 	p := startPeer(c, false)
-	waitFor(t, "rtt", func() bool { return c.RTT() > 0 })
+	testutil.WaitFor(t, waitTimeout, "rtt", func() bool { return c.RTT() > 0 })
 	// Both directions, several types including an empty payload and a multi-frame one.
 	big := bytes.Repeat([]byte{0xab}, 200_000)
 	for _, m := range []msg{{MsgGetAddr, []byte{}}, {MsgBlock, big}, {MsgInv, Inv{Items: []InvItem{{InvTx, [32]byte{4}}}}.Encode()}} {

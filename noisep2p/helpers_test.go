@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/flynn/noise"
 	"go.uber.org/goleak"
 )
@@ -252,7 +253,7 @@ func (f *fixture) assertHealthy() {
 	}
 	before := f.hc.c.pongs.Load()
 	f.hc.c.Ping()
-	waitFor(f.t, "healthy pair pong", func() bool { return f.hc.c.pongs.Load() > before })
+	testutil.WaitFor(f.t, waitTimeout, "healthy pair pong", func() bool { return f.hc.c.pongs.Load() > before })
 }
 
 // expectReject waits for a listener rejection that satisfies ok.
@@ -270,20 +271,6 @@ func (f *fixture) expectReject(ok func(rejection) bool) rejection {
 			f.t.Fatalf("no expected rejection within %v", waitTimeout)
 			return rejection{}
 		}
-	}
-}
-
-// waitFor polls cond until it holds or waitTimeout passes.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
 	}
 }
 

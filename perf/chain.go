@@ -5,9 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"maps"
 	"runtime"
-	"slices"
 	"sync"
 	"time"
 
@@ -100,85 +98,34 @@ func BareVerifyRate(txs []*chainstate.Tx) (float64, error) {
 	return float64(done) / time.Since(t0).Seconds(), badErr
 }
 
-// ChainBuilder mines blocks outside any node on an in-memory ledger.
-type ChainBuilder struct {
+// chainMiner mines the figures' chains outside any node, on an in-memory ledger. (The tests'
+// chain builder, with forks and clones, is internal/testchain.)
+type chainMiner struct {
 	p        *chainstate.Params
-	accounts map[chainstate.Address]chainstate.Account
+	accounts chainstate.AccountMap
 	tip      chainstate.Header
-	Blocks   []*chainstate.Block
+	blocks   []*chainstate.Block
 }
 
-type mapReader map[chainstate.Address]chainstate.Account
-
-func (m mapReader) Account(a chainstate.Address) (chainstate.Account, error) { return m[a], nil }
-
-// NewChainBuilder starts at p's genesis.
-func NewChainBuilder(p *chainstate.Params) *ChainBuilder {
-	acc := map[chainstate.Address]chainstate.Account{}
-	for a, b := range p.Alloc {
-		acc[a] = chainstate.Account{Balance: b}
-	}
-	return &ChainBuilder{p: p, accounts: acc, tip: p.Genesis().Header}
+// newChainMiner starts at p's genesis.
+func newChainMiner(p *chainstate.Params) *chainMiner {
+	return &chainMiner{p: p, accounts: p.GenesisAccounts(), tip: p.Genesis().Header}
 }
 
-// Tip returns the header of the builder's last block (genesis at first).
-func (c *ChainBuilder) Tip() chainstate.Header { return c.tip }
-
-// Account returns a's account in the builder's ledger (zero when it has none).
-func (c *ChainBuilder) Account(a chainstate.Address) chainstate.Account { return c.accounts[a] }
-
-// Clone returns an independent copy of the builder: same tip, ledger and blocks.
-func (c *ChainBuilder) Clone() *ChainBuilder {
-	return &ChainBuilder{p: c.p, accounts: maps.Clone(c.accounts), tip: c.tip, Blocks: slices.Clone(c.Blocks)}
-}
-
-// Fork returns a new builder that continues from the first n blocks of c's chain.
-func (c *ChainBuilder) Fork(n int) (*ChainBuilder, error) {
-	f := NewChainBuilder(c.p)
-	for _, b := range c.Blocks[:n] {
-		if err := f.Add(b); err != nil {
-			return nil, err
-		}
-	}
-	return f, nil
-}
-
-// Add applies b (which must extend the builder's tip) to the ledger and appends it.
-func (c *ChainBuilder) Add(b *chainstate.Block) error {
-	d, err := chainstate.ApplyBlock(c.p, c.tip.StateRoot, mapReader(c.accounts), b)
+// mine mines the next block holding txs (all must apply), applies it to the ledger and appends it.
+func (c *chainMiner) mine(key ed25519.PrivateKey, txs []*chainstate.Tx) (*chainstate.Block, error) {
+	b, err := powworker.MineBlock(c.p, &c.tip, c.accounts, key, txs, pastTime(&c.tip))
 	if err != nil {
-		return fmt.Errorf("apply block %d: %w", b.Header.Height, err)
+		return nil, err
 	}
-	for _, ch := range d.Changes {
-		if ch.New == (chainstate.Account{}) {
-			delete(c.accounts, ch.Addr)
-		} else {
-			c.accounts[ch.Addr] = ch.New
-		}
+	d, err := chainstate.ApplyBlock(c.p, c.tip.StateRoot, c.accounts, b)
+	if err != nil {
+		return nil, fmt.Errorf("apply block %d: %w", b.Header.Height, err)
 	}
+	d.ApplyTo(c.accounts)
 	c.tip = b.Header
-	c.Blocks = append(c.Blocks, b)
-	return nil
-}
-
-// Mine seals and solves the next block holding txs (all must apply) and appends it.
-func (c *ChainBuilder) Mine(key ed25519.PrivateKey, txs []*chainstate.Tx) (*chainstate.Block, error) {
-	pub := chainstate.PublicKey(key.Public().(ed25519.PublicKey))
-	timeMs := max(c.tip.Time+1, uint64(time.Now().UnixMilli())-60_000)
-	b, _, err := chainstate.BuildTemplate(c.p, &c.tip, mapReader(c.accounts), pub, txs, timeMs)
-	if err != nil {
-		return nil, fmt.Errorf("template: %w", err)
-	}
-	if len(b.Txs) != len(txs) {
-		return nil, fmt.Errorf("template took %d of %d txs", len(b.Txs), len(txs))
-	}
-	b.Header.Seal(key)
-	res := powworker.Search(b.Header.WorkHeader(), b.Header.Bits, powworker.Range{Start: 0, Count: powworker.NonceSpace}, 0, nil)
-	if !res.Found {
-		return nil, fmt.Errorf("no nonce found at %d bits", b.Header.Bits)
-	}
-	b.Header.Nonce = res.Nonce
-	return b, c.Add(b)
+	c.blocks = append(c.blocks, b)
+	return b, nil
 }
 
 // fixture is a chain of transfers (blocks of perBlock) in the database of a stopped home, from
@@ -210,18 +157,18 @@ func (l *Lab) fixture(n, perBlock int) (*fixture, error) {
 	if err != nil {
 		return nil, err
 	}
-	cb := NewChainBuilder(p)
+	cb := newChainMiner(p)
 	nonces := make([]uint64, len(senders))
 	sealer := keyFromSeed(98)
 	f := &fixture{src: src}
 	for done := 0; done < n; done += perBlock {
 		txs := signTransfers(p, senders, nonces, min(perBlock, n-done))
-		if _, err := cb.Mine(sealer, txs); err != nil {
+		if _, err := cb.mine(sealer, txs); err != nil {
 			return nil, err
 		}
 		f.txs = append(f.txs, txs...)
 	}
-	f.blocks = cb.Blocks
+	f.blocks = cb.blocks
 	nd, err := src.Start(actors.Options{})
 	if err != nil {
 		return nil, err
@@ -267,4 +214,10 @@ func (l *Lab) startPeers(f *fixture, k int) ([]*actors.Node, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// pastTime is a block time after parent's and a minute behind the wall clock, so that no node
+// finds it in the future.
+func pastTime(parent *chainstate.Header) uint64 {
+	return max(parent.Time+1, uint64(time.Now().UnixMilli())-60_000)
 }

@@ -323,7 +323,7 @@ func blockImport(l *Lab, name string, count, runs int, goals ...Goal) ([]Result,
 	}
 	var rates, bares []float64
 	for range runs {
-		rate, err := l.importOnce(src, cb.Blocks, count)
+		rate, err := l.importOnce(src, cb.blocks, count)
 		if err != nil {
 			return nil, err
 		}
@@ -336,20 +336,20 @@ func blockImport(l *Lab, name string, count, runs int, goals ...Goal) ([]Result,
 	}
 	fig := fmt.Sprintf("block import of %s transfers", thousands(count))
 	if count > perBlock {
-		fig += fmt.Sprintf(" (%d blocks)", len(cb.Blocks))
+		fig += fmt.Sprintf(" (%d blocks)", len(cb.blocks))
 	}
 	return []Result{relative(name, fig, median(rates), "tx/s", verifyLimit, median(bares), "sig/s", goals...)}, nil
 }
 
 // mineTransfers mines a chain of blocks of at most perBlock transfers, count in all, from
 // senders, and returns it with the transfers in block order.
-func mineTransfers(p *chainstate.Params, senders []ed25519.PrivateKey, count, perBlock int) (*ChainBuilder, []*chainstate.Tx, error) {
-	cb := NewChainBuilder(p)
+func mineTransfers(p *chainstate.Params, senders []ed25519.PrivateKey, count, perBlock int) (*chainMiner, []*chainstate.Tx, error) {
+	cb := newChainMiner(p)
 	nonces := make([]uint64, len(senders))
 	var txs []*chainstate.Tx
 	for done := 0; done < count; done += perBlock {
 		t := signTransfers(p, senders, nonces, min(perBlock, count-done))
-		if _, err := cb.Mine(keyFromSeed(98), t); err != nil {
+		if _, err := cb.mine(keyFromSeed(98), t); err != nil {
 			return nil, nil, err
 		}
 		txs = append(txs, t...)
@@ -748,7 +748,7 @@ func blockHop(l *Lab, s Sizes, warm bool) ([]Result, error) {
 		return nil, err
 	}
 	p := nodes[0].Params()
-	cb := NewChainBuilder(p)
+	cb := newChainMiner(p)
 	nonces := make([]uint64, hopSenders)
 	var hopMs, totalMs []float64
 	for range s.HopRounds {
@@ -812,7 +812,7 @@ func (l *Lab) startHopLine(fund func(*config.Config)) ([]*actors.Node, error) {
 // hopRound sends one block of txs down the line (first into every mempool when warm) and returns
 // when each node reached it, from the block's submission to A; it returns once every mempool is
 // back to its size before the round.
-func (l *Lab) hopRound(nodes []*actors.Node, cb *ChainBuilder, txs []*chainstate.Tx, warm bool) ([]time.Duration, error) {
+func (l *Lab) hopRound(nodes []*actors.Node, cb *chainMiner, txs []*chainstate.Tx, warm bool) ([]time.Duration, error) {
 	base := make([]int, len(nodes))
 	for i, n := range nodes {
 		base[i] = statusOf(n).Mempool
@@ -828,7 +828,7 @@ func (l *Lab) hopRound(nodes []*actors.Node, cb *ChainBuilder, txs []*chainstate
 			return nil, err
 		}
 	}
-	blk, err := cb.Mine(keyFromSeed(98), txs)
+	blk, err := cb.mine(keyFromSeed(98), txs)
 	if err != nil {
 		return nil, err
 	}

@@ -380,12 +380,8 @@ func freePort() (string, error) {
 	return addr, ln.Close()
 }
 
-// poll checks cond every 5 ms until it holds or d passes.
-func poll(d time.Duration, what string, cond func() bool) error {
-	return pollUnless(d, 5*time.Millisecond, what, cond, func() bool { return false })
-}
-
-// poll is poll that gives up when the lab is closed (a cancelled run).
+// poll checks cond every 5 ms until it holds or d passes, and gives up when the lab is closed (a
+// cancelled run).
 func (l *Lab) poll(d time.Duration, what string, cond func() bool) error {
 	return pollUnless(d, 5*time.Millisecond, what, cond, l.isClosed)
 }

@@ -3,9 +3,8 @@ package perf
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/actorchain/actorchain/internal/testutil"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-}
+// TestMain checks that no test leaves a goroutine behind.
+func TestMain(m *testing.M) { testutil.VerifyMain(m) }

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/actorchain/actorchain/internal/testutil"
 )
 
 func TestRelativeRatioAndGoals(t *testing.T) {
@@ -133,9 +136,7 @@ func TestProxyCountsBothDirections(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = c.Close()
-	if err := poll(5e9, "the proxy's count", func() bool { return px.Bytes() == 2000 }); err != nil {
-		t.Fatalf("%v: counted %d, want 2000", err, px.Bytes())
-	}
+	testutil.WaitFor(t, 5*time.Second, "the proxy to count 2000 bytes", func() bool { return px.Bytes() == 2000 })
 	if err := px.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,9 @@
 // Package powworker is the proof-of-work nonce search: a pure, batch-based, cancellable loop over a
-// fixed-layout work header. It knows nothing about actors, clocks or blocks beyond the header layout;
-// the miner actor (actors/) owns the goroutines, the template and the clock, and drives this package.
+// fixed-layout work header. Search knows nothing about actors, clocks or blocks beyond the header
+// layout; the miner actor (actors/) owns the goroutines, the template and the clock, and drives
+// this package. [MineBlock] is the whole of mining outside any node (template, seal, search on the
+// calling goroutine) for the chains `node bench` and internal/testchain build; the miner actor does
+// not use it.
 //
 // # Work header
 //

@@ -149,7 +149,7 @@ func (s *ackHome) cycle(total *ackTotals, spin int) {
 		for _, st := range streams {
 			st.stop()
 		}
-		t.Fatalf("cycle %d (%s, seed %d): %s\n%s", s.cycles, fault, s.seed, fmt.Sprintf(format, args...), s.c.logs.tail())
+		t.Fatalf("cycle %d (%s, seed %d): %s\n%s", s.cycles, fault, s.seed, fmt.Sprintf(format, args...), s.c.logs.Tail())
 	}
 	time.Sleep(load) // the planned load time before the fault (drawn from the seed)
 	ended := false
@@ -237,7 +237,7 @@ func (s *ackHome) check(total *ackTotals, all bool) {
 		}
 		if err != nil {
 			s.t.Fatalf("acknowledged transfer %s lost (acknowledged in cycle %d of this home, sender %d, seed %d): %v\ncommit trace:\n%s\nnode log:\n%s",
-				a.hash, a.cycle, a.sender, s.seed, err, s.traceOf(a.hash), s.c.logs.tail())
+				a.hash, a.cycle, a.sender, s.seed, err, s.traceOf(a.hash), s.c.logs.Tail())
 		}
 		switch st.Status {
 		case "confirmed":

@@ -17,6 +17,8 @@ import (
 	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testchain"
+	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/actorchain/actorchain/noisep2p"
 )
 
@@ -66,7 +68,7 @@ func (hp *healthyPair) misbehave(t *testing.T, seed byte, want string, send func
 	if err != nil {
 		t.Fatalf("dial A: %v", err)
 	}
-	waitFor(t, netTimeout, "A to register the raw peer", func() bool { _, ok := hp.a.connection(id); return ok })
+	testutil.WaitFor(t, netTimeout, "A to register the raw peer", func() bool { _, ok := hp.a.connection(id); return ok })
 	if err := send(r); err != nil {
 		t.Fatalf("send: %v", err)
 	}
@@ -74,10 +76,10 @@ func (hp *healthyPair) misbehave(t *testing.T, seed byte, want string, send func
 	if got := disconnectReason(cerr); want != "" && !strings.Contains(got, want) {
 		t.Fatalf("closed with %v (reason %q), want a Disconnect whose reason contains %q", cerr, got, want)
 	}
-	waitFor(t, netTimeout, "A to log the misbehaviour", func() bool {
+	testutil.WaitFor(t, netTimeout, "A to log the misbehaviour", func() bool {
 		return len(hp.a.recordsWith(misbehavedMsg, "peer_id", id)) > 0
 	})
-	waitFor(t, netTimeout, "A to drop the connection", func() bool { _, ok := hp.a.connection(id); return !ok })
+	testutil.WaitFor(t, netTimeout, "A to drop the connection", func() bool { _, ok := hp.a.connection(id); return !ok })
 	hp.requireBanned(t, key)
 }
 
@@ -91,7 +93,7 @@ func (hp *healthyPair) requireBanned(t *testing.T, key *ecdh.PrivateKey) {
 		return // refused during the handshake: fine
 	}
 	var cerr error
-	waitFor(t, netTimeout, "A to refuse the discouraged peer", func() bool {
+	testutil.WaitFor(t, netTimeout, "A to refuse the discouraged peer", func() bool {
 		if _, ok := hp.a.connection(id); ok {
 			t.Fatalf("A accepted a connection from the peer it should have discouraged")
 		}
@@ -107,7 +109,7 @@ func (hp *healthyPair) requireBanned(t *testing.T, key *ecdh.PrivateKey) {
 // builder of its own: nothing else sees it.
 func sealedOnGenesis(t *testing.T, p *chainstate.Params, key ed25519.PrivateKey) *chainstate.Block {
 	t.Helper()
-	return newChainBuilder(p).mine(t, key, nil)
+	return testchain.New(p).Mine(t, key, nil)
 }
 
 // withBadWork changes b's nonce until its hash no longer meets the chain's work (the seal stays
@@ -162,7 +164,7 @@ func TestMisbehavingPeerIsDiscouraged(t *testing.T) {
 	if err := r.conn.SendMsg(noisep2p.Block{Raw: valid.Encode()}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, netTimeout, "A to store the honest peer's block", func() bool {
+	testutil.WaitFor(t, netTimeout, "A to store the honest peer's block", func() bool {
 		_, err := hp.a.n.BlockByHash(context.Background(), valid.Hash())
 		return err == nil
 	})
@@ -206,7 +208,7 @@ func TestOversizeMessageDiscouragesPeer(t *testing.T) {
 	if err := r.waitClosed(t, netTimeout); errors.Is(err, noisep2p.ErrPeerDisconnected) {
 		t.Logf("closed with a Disconnect: %v", err)
 	}
-	waitFor(t, netTimeout, "A to log why it closed the connection", func() bool {
+	testutil.WaitFor(t, netTimeout, "A to log why it closed the connection", func() bool {
 		for _, r := range hp.a.recordsWith("peer connection closed", "peer_id", noisep2p.IDFromKey(key.PublicKey()).String()) {
 			if e, _ := r["err"].(string); strings.Contains(e, noisep2p.ErrMsgTooLarge.Error()) {
 				return true
@@ -214,7 +216,7 @@ func TestOversizeMessageDiscouragesPeer(t *testing.T) {
 		}
 		return false
 	})
-	waitFor(t, netTimeout, "A to log the disconnect with its reason", func() bool {
+	testutil.WaitFor(t, netTimeout, "A to log the disconnect with its reason", func() bool {
 		for _, r := range hp.a.recordsWith("peer disconnected", "peer_id", noisep2p.IDFromKey(key.PublicKey()).String()) {
 			if e, _ := r["reason"].(string); strings.Contains(e, noisep2p.ErrMsgTooLarge.Error()) && r["level"] == "INFO" {
 				return true
@@ -238,11 +240,11 @@ func TestForeignChainIsRefusedAtHandshake(t *testing.T) {
 	if o.n.Params().GenesisHash() == hp.a.n.Params().GenesisHash() {
 		t.Fatal("the foreign node has A's genesis")
 	}
-	waitFor(t, netTimeout, "the foreign node to report a different chain", func() bool {
+	testutil.WaitFor(t, netTimeout, "the foreign node to report a different chain", func() bool {
 		return len(o.recordsWith("peer is on a different chain or version", "peer_id", hp.a.n.NodeID())) > 0
 	})
-	waitFor(t, netTimeout, "A to log the failed inbound handshake", func() bool {
-		return len(hp.a.log.records("inbound handshake failed")) > 0
+	testutil.WaitFor(t, netTimeout, "A to log the failed inbound handshake", func() bool {
+		return len(hp.a.log.Records("inbound handshake failed")) > 0
 	})
 	if len(o.peers().Connected) != 0 {
 		t.Fatalf("the foreign node is connected: %+v", o.peers().Connected)
@@ -298,7 +300,7 @@ func TestHostileBytesOnP2PPort(t *testing.T) {
 		{"oversized handshake length", append([]byte{0xff, 0xff}, make([]byte, 64)...), false},
 	} {
 		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
-			before := len(hp.a.log.records("inbound handshake failed"))
+			before := len(hp.a.log.Records("inbound handshake failed"))
 			c := dialTCP(t)
 			if _, err := c.Write(tc.bytes); err != nil {
 				t.Fatalf("write: %v", err)
@@ -307,8 +309,8 @@ func TestHostileBytesOnP2PPort(t *testing.T) {
 				_ = c.(*net.TCPConn).CloseWrite()
 			}
 			closedByNode(t, c)
-			waitFor(t, netTimeout, "A to log the failed handshake", func() bool {
-				return len(hp.a.log.records("inbound handshake failed")) > before
+			testutil.WaitFor(t, netTimeout, "A to log the failed handshake", func() bool {
+				return len(hp.a.log.Records("inbound handshake failed")) > before
 			})
 			hp.check(t)
 		})
@@ -343,7 +345,7 @@ func TestHostileBytesOnP2PPort(t *testing.T) {
 		for range noisep2p.DefaultMaxHandshakes + 8 {
 			conns = append(conns, dialTCP(t))
 		}
-		waitFor(t, netTimeout, "A to refuse the connections over its handshake limit", func() bool {
+		testutil.WaitFor(t, netTimeout, "A to refuse the connections over its handshake limit", func() bool {
 			return len(hp.a.recordsWith("inbound handshake failed", "reason", noisep2p.RejectBusy)) > before
 		})
 		hp.check(t)
@@ -352,7 +354,7 @@ func TestHostileBytesOnP2PPort(t *testing.T) {
 		}
 		// The slots come back: an honest peer completes a handshake and is registered.
 		key := rawKey(t, 123)
-		waitFor(t, netTimeout, "an honest peer to connect after the flood", func() bool {
+		testutil.WaitFor(t, netTimeout, "an honest peer to connect after the flood", func() bool {
 			r, err := dialRaw(t, hp.a, key, nil)
 			if err != nil {
 				return false
@@ -411,7 +413,7 @@ func TestBannedPeerCannotStallPeerManager(t *testing.T) {
 		t.Errorf("A's peer manager took %s to answer while %d refused connections of a banned peer were pending", d.Round(time.Millisecond), len(conns))
 	}
 	h := hp.a.status().Height
-	waitFor(t, 3*time.Second, "B to keep receiving blocks while the banned peer redials", func() bool {
+	testutil.WaitFor(t, 3*time.Second, "B to keep receiving blocks while the banned peer redials", func() bool {
 		return hp.b.status().Height > h
 	})
 }

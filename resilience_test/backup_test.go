@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/actorchain/actorchain/internal/testutil"
 	"io"
 	"net/http"
 	"os"
@@ -93,7 +94,7 @@ func TestBackupStalledReaderDoesNotHoldStorage(t *testing.T) {
 		t.Fatal("the stalled backup was not cancelled by the storage restart")
 	}
 	var h0 uint64
-	waitFor(t, 10*time.Second, "storage restarted and serving", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "storage restarted and serving", func() bool {
 		st, err := nd.n.Status(context.Background())
 		h0 = st.Height
 		return restarts() > before && err == nil

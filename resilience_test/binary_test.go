@@ -21,6 +21,7 @@ import (
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testutil"
 )
 
 // The tests of this file build the real `node` binary (once for the tests that run together: they
@@ -133,7 +134,7 @@ func (b *binNode) run(args ...string) (stdout, stderr string, code int) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, b.bin, args...)
 	cmd.Env = b.env
-	var o, e logBuffer
+	var o, e testutil.LogBuffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
 	var ee *exec.ExitError
@@ -144,7 +145,7 @@ func (b *binNode) run(args ...string) (stdout, stderr string, code int) {
 	default:
 		b.t.Fatalf("node %s: %v", strings.Join(args, " "), err)
 	}
-	return o.buf.String(), e.buf.String(), code
+	return o.String(), e.String(), code
 }
 
 func (b *binNode) mustRun(args ...string) string {
@@ -159,15 +160,15 @@ func (b *binNode) mustRun(args ...string) string {
 // proc is a long-running command of the binary.
 type proc struct {
 	cmd  *exec.Cmd
-	out  *logBuffer
-	logs *logBuffer // stderr: the JSON log of `run`
+	out  *testutil.LogBuffer
+	logs *testutil.LogBuffer // stderr: the JSON log of `run`
 	done chan struct{}
 	err  error
 }
 
 func (b *binNode) start(args ...string) *proc {
 	b.t.Helper()
-	p := &proc{out: &logBuffer{}, logs: &logBuffer{}, done: make(chan struct{})}
+	p := &proc{out: &testutil.LogBuffer{}, logs: &testutil.LogBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(b.bin, args...)
 	p.cmd.Env = b.env
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.logs
@@ -186,9 +187,9 @@ func (b *binNode) start(args ...string) *proc {
 func (b *binNode) runNode() *proc {
 	b.t.Helper()
 	p := b.start("run", "--home", b.home, "--log-format", "json")
-	waitFor(b.t, 30*time.Second, "the node's API", func() bool {
+	testutil.WaitFor(b.t, 30*time.Second, "the node's API", func() bool {
 		if p.exited() {
-			b.t.Fatalf("node run exited early (%v): %s", p.err, p.logs.tail())
+			b.t.Fatalf("node run exited early (%v): %s", p.err, p.logs.Tail())
 		}
 		_, err := b.api.Status(context.Background())
 		return err == nil
@@ -220,17 +221,17 @@ func (p *proc) waitExit(t *testing.T, d time.Duration, what string) int {
 	case <-p.done:
 		return p.cmd.ProcessState.ExitCode()
 	case <-time.After(d):
-		t.Fatalf("%s: still running after %v: %s", what, d, p.logs.tail())
+		t.Fatalf("%s: still running after %v: %s", what, d, p.logs.Tail())
 		return -1
 	}
 }
 
 // checkLogStopOrder reads a node process's JSON log: its last `actor stopped` record is node's,
 // the one before storage's, api stopped first, and `store closed` came before storage's record.
-func checkLogStopOrder(t *testing.T, logs *logBuffer) {
+func checkLogStopOrder(t *testing.T, logs *testutil.LogBuffer) {
 	t.Helper()
-	recs := logs.records()
-	stopped := actorsIn(recs, "actor stopped")
+	recs := logs.Records()
+	stopped := testutil.ActorsOf(recs, "actor stopped")
 	if len(stopped) == 0 || stopped[0] != "api" {
 		t.Errorf("the first `actor stopped` record is not api's: %v", stopped)
 	}
@@ -267,7 +268,7 @@ func TestBinaryKill9UnderLoad(t *testing.T) {
 	if _, err := b.api.SubmitTx(ctx, api.TxFromChain(fund)); err != nil {
 		t.Fatalf("fund the test's key: %v", err)
 	}
-	waitFor(t, 20*time.Second, "the funding transfer to be confirmed", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "the funding transfer to be confirmed", func() bool {
 		st, err := b.api.Tx(ctx, fund.Hash().String())
 		return err == nil && st.Status == api.TxConfirmed
 	})
@@ -276,11 +277,11 @@ func TestBinaryKill9UnderLoad(t *testing.T) {
 	load := b.start("tx", "send", "--home", b.home, "--key", walletFile, "--to", to.String(),
 		"--amount", "1", "--count", "200", "--concurrency", "4", "--api", b.url)
 	stream := startStream(t, params, spender, to, 0, apiSubmit(b.api))
-	waitFor(t, 20*time.Second, "30 acknowledged transfers", func() bool { return stream.count() >= 30 })
+	testutil.WaitFor(t, 20*time.Second, "30 acknowledged transfers", func() bool { return stream.count() >= 30 })
 	// The kill must find the load generator sending: before its first acknowledgement it may still
 	// be asking for the wallet's pending nonce, and a node gone at that point is a plain error
 	// (exit 1, no summary), not the case under test. The funding took nonce 0.
-	waitFor(t, 20*time.Second, "the load generator's first acknowledged transfer", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "the load generator's first acknowledged transfer", func() bool {
 		a, err := b.api.Account(ctx, addrOf(wallet).String())
 		return err == nil && a.PendingNonce >= 2
 	})
@@ -295,12 +296,12 @@ func TestBinaryKill9UnderLoad(t *testing.T) {
 
 	code := load.waitExit(t, 60*time.Second, "node tx send")
 	var lr struct{ Sent, Accepted, Rejected int }
-	if err := json.Unmarshal(load.out.buf.Bytes(), &lr); err != nil || lr.Sent != 200 || lr.Accepted+lr.Rejected != 200 {
-		t.Fatalf("node tx send exited %d and printed %q (%v)%s", code, load.out.buf.String(), err, load.logs.tail())
+	if err := json.Unmarshal(load.out.Bytes(), &lr); err != nil || lr.Sent != 200 || lr.Accepted+lr.Rejected != 200 {
+		t.Fatalf("node tx send exited %d and printed %q (%v)%s", code, load.out.String(), err, load.logs.Tail())
 	}
 	// The transfers sent after the kill are not accepted, and then the load generator exits 1.
 	if want := map[bool]int{false: 0, true: 1}[lr.Rejected > 0]; code != want {
-		t.Fatalf("node tx send exited %d with %d rejections, want %d: %s", code, lr.Rejected, want, load.logs.tail())
+		t.Fatalf("node tx send exited %d with %d rejections, want %d: %s", code, lr.Rejected, want, load.logs.Tail())
 	}
 	t.Logf("load generator: %+v", lr)
 	stream.stop()
@@ -334,7 +335,7 @@ func TestBinaryKill9UnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	if code := p2.waitExit(t, 5*time.Second, "SIGTERM"); code != 0 {
-		t.Fatalf("exit code %d after SIGTERM, want 0: %s", code, p2.logs.tail())
+		t.Fatalf("exit code %d after SIGTERM, want 0: %s", code, p2.logs.Tail())
 	}
 	t.Logf("SIGTERM to exit: %v", time.Since(began).Round(time.Millisecond))
 	checkLogStopOrder(t, p2.logs)
@@ -351,7 +352,7 @@ func TestSIGTERMWhileMining(t *testing.T) {
 	p := b.runNode()
 	var h0 uint64
 	var hashes0 float64
-	waitFor(t, 20*time.Second, "the miners to be busy", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "the miners to be busy", func() bool {
 		st, err := b.api.Status(ctx)
 		if err != nil || !st.Mining {
 			return false
@@ -371,7 +372,7 @@ func TestSIGTERMWhileMining(t *testing.T) {
 	took := time.Since(began)
 	t.Logf("SIGTERM to exit while mining: %v", took.Round(time.Millisecond))
 	if code != 0 {
-		t.Fatalf("exit code %d after SIGTERM, want 0: %s", code, p.logs.tail())
+		t.Fatalf("exit code %d after SIGTERM, want 0: %s", code, p.logs.Tail())
 	}
 	checkLogStopOrder(t, p.logs)
 
@@ -381,7 +382,7 @@ func TestSIGTERMWhileMining(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, "mining", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "mining", func() bool {
 		st, err := b.api.Status(ctx)
 		return err == nil && st.Mining && st.Height > restart.Height
 	})
@@ -392,11 +393,11 @@ func TestSIGTERMWhileMining(t *testing.T) {
 	case 0:
 		checkLogStopOrder(t, p.logs)
 	case 130:
-		if !strings.Contains(p.logs.buf.String(), "second signal") {
-			t.Errorf("exit 130 without saying why: %s", p.logs.tail())
+		if !strings.Contains(p.logs.String(), "second signal") {
+			t.Errorf("exit 130 without saying why: %s", p.logs.Tail())
 		}
 	default:
-		t.Fatalf("exit code %d after two signals, want 130 (or 0 if the stop was already done): %s", code, p.logs.tail())
+		t.Fatalf("exit code %d after two signals, want 130 (or 0 if the stop was already done): %s", code, p.logs.Tail())
 	}
 	t.Logf("two signals: exit %d", code)
 	b.mustRun("verify", "--home", b.home)

@@ -22,6 +22,7 @@ import (
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/actorchain/actorchain/supervisor"
 )
 
@@ -244,8 +245,8 @@ type chaosNet struct {
 	mu      sync.Mutex
 	nodes   []*node // guarded by mu
 	clients []*api.Client
-	ids     []string     // node ids
-	logs    []*logBuffer // every instance's log, for the final lock-error check
+	ids     []string              // node ids
+	logs    []*testutil.LogBuffer // every instance's log, for the final lock-error check
 	began   time.Time
 }
 
@@ -468,7 +469,7 @@ func TestChaosInProcess(t *testing.T) {
 	healed := time.Now()
 	healedAt := make([]int, nodes) // log offsets at the heal
 	for i := range healedAt {
-		healedAt[i] = net.node(i).log.size()
+		healedAt[i] = net.node(i).log.Len()
 	}
 	for _, s := range streams {
 		s.stop()
@@ -490,7 +491,7 @@ func TestChaosInProcess(t *testing.T) {
 	// chain so that one tip wins, and every node takes it.
 	for i := 0; i < nodes; i++ {
 		nd := net.node(i)
-		waitFor(t, bound, fmt.Sprintf("every acknowledged transfer confirmed at node%d", i), func() bool {
+		testutil.WaitFor(t, bound, fmt.Sprintf("every acknowledged transfer confirmed at node%d", i), func() bool {
 			for _, h := range acked {
 				info, err := nd.n.Tx(context.Background(), h)
 				if err != nil || !info.Confirmed {
@@ -504,8 +505,8 @@ func TestChaosInProcess(t *testing.T) {
 	// was cleared, a storage fault, a restarted miner must not leave it idle).
 	for i := 0; i < nodes; i++ {
 		nd := net.node(i)
-		waitFor(t, bound, fmt.Sprintf("node%d mining a block after the heal", i), func() bool {
-			for _, r := range nd.log.since(healedAt[i], "block mined") {
+		testutil.WaitFor(t, bound, fmt.Sprintf("node%d mining a block after the heal", i), func() bool {
+			for _, r := range nd.log.RecordsSince(healedAt[i], "block mined") {
 				if r["status"] == "connected" {
 					return true
 				}
@@ -556,10 +557,10 @@ func TestChaosInProcess(t *testing.T) {
 	// intensity is raised so that the schedule's own crashes never stop a node; this keeps it from
 	// hiding a crash loop).
 	for i, lb := range net.logs {
-		if lb.lockError() {
+		if lockError(lb) {
 			t.Fatalf("instance %d logged a lock error", i)
 		}
-		for _, r := range lb.records("actor crashed") {
+		for _, r := range lb.Records("actor crashed") {
 			if reason, _ := r["reason"].(string); !strings.Contains(reason, "fault injection") {
 				t.Fatalf("instance %d: an actor crashed by itself: %v", i, r)
 			}
@@ -580,7 +581,7 @@ func waitSameTipWithin(t *testing.T, d time.Duration, nodes ...*node) (string, u
 	t.Helper()
 	var tip string
 	var height uint64
-	waitFor(t, d, "one tip on every node", func() bool {
+	testutil.WaitFor(t, d, "one tip on every node", func() bool {
 		for i, nd := range nodes {
 			st := nd.status()
 			if i == 0 {

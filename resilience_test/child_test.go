@@ -18,6 +18,7 @@ import (
 	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testutil"
 )
 
 // childHomeEnv makes the test binary run a node on that home instead of tests, so a test can kill
@@ -79,7 +80,7 @@ func runChild() int {
 type child struct {
 	cmd  *exec.Cmd
 	api  *api.Client
-	logs *logBuffer
+	logs *testutil.LogBuffer
 	done chan error
 }
 
@@ -91,7 +92,7 @@ func (h *home) startChild(t testing.TB) *child {
 	}
 	addrFile := filepath.Join(h.dir, "api.addr")
 	_ = os.Remove(addrFile)
-	c := &child{logs: &logBuffer{}, done: make(chan error, 1)}
+	c := &child{logs: &testutil.LogBuffer{}, done: make(chan error, 1)}
 	c.cmd = exec.Command(os.Args[0], "-test.run=^$")
 	c.cmd.Env = append(os.Environ(), childHomeEnv+"="+h.dir)
 	c.cmd.Stderr = c.logs
@@ -102,11 +103,11 @@ func (h *home) startChild(t testing.TB) *child {
 	go func() { c.done <- c.cmd.Wait() }()
 	t.Cleanup(func() { c.kill() })
 	var addr string
-	waitFor(t, 30*time.Second, "the child node's API address", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "the child node's API address", func() bool {
 		select {
 		case err := <-c.done:
 			c.done <- err
-			t.Fatalf("child exited early (%v): %s", err, c.logs.tail())
+			t.Fatalf("child exited early (%v): %s", err, c.logs.Tail())
 		default:
 		}
 		b, err := os.ReadFile(addrFile)
@@ -125,14 +126,4 @@ func (c *child) kill() {
 	_ = c.cmd.Process.Kill()
 	err := <-c.done
 	c.done <- err
-}
-
-func (b *logBuffer) tail() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := b.buf.String()
-	if len(s) > 2000 {
-		s = s[len(s)-2000:]
-	}
-	return s
 }

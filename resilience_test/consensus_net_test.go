@@ -12,6 +12,7 @@ import (
 	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testchain"
 )
 
 // TestReorgBelowRestartTip: after a restart, a branch that forks below the tip the node restarted
@@ -22,17 +23,17 @@ func TestReorgBelowRestartTip(t *testing.T) {
 	h := newHome(t, func(c *config.Config) { c.Mining.Enabled = false })
 	nd := h.start(t, actors.Options{})
 	p := nd.n.Params()
-	mine := newChainBuilder(p)
+	mine := testchain.New(p)
 	for range 3 {
-		submit(t, nd, mine.mine(t, newKey(t, 51), nil), "connected")
+		submit(t, nd, mine.Mine(t, newKey(t, 51), nil), "connected")
 	}
 	nd.stop()
 
 	nd = h.start(t, actors.Options{})
-	alt := mine.fork(t, 1)
+	alt := mine.Fork(t, 1)
 	var last *chainstate.Block
 	for range 4 {
-		last = alt.mine(t, newKey(t, 52), nil)
+		last = alt.Mine(t, newKey(t, 52), nil)
 		if _, err := nd.n.SubmitBlock(context.Background(), last); err != nil {
 			t.Fatalf("branch block %d after the restart: %v", last.Header.Height, err)
 		}
@@ -64,7 +65,7 @@ func TestDeliveryOrderDoesNotChangeTip(t *testing.T) {
 	}
 	ctx := context.Background()
 	p := nds[0].n.Params()
-	base := newChainBuilder(p)
+	base := testchain.New(p)
 	wallet := addrOf(first.wallet)
 	r1, r2 := addrOf(newKey(t, 53)), addrOf(newKey(t, 54))
 	sealerMain, sealerFork := newKey(t, 55), newKey(t, 56)
@@ -75,24 +76,24 @@ func TestDeliveryOrderDoesNotChangeTip(t *testing.T) {
 		forkLen := rapid.IntRange(1, 4).Filter(func(n int) bool { return forkAt+n != mainLen }).Draw(rt, "fork_len")
 
 		start := len(base.Blocks)
-		mb := base.clone()
+		mb := base.Clone()
 		for i := range mainLen {
 			var txs []*chainstate.Tx
 			if i == forkAt { // the main branch's spend, right after the fork point
 				txs = []*chainstate.Tx{transfer(p, first.wallet, r1, 10, 1, mb.Account(wallet).Nonce)}
 			}
-			mb.mine(t, sealerMain, txs)
+			mb.Mine(t, sealerMain, txs)
 		}
-		fb := base.clone()
+		fb := base.Clone()
 		for _, b := range mb.Blocks[start : start+forkAt] {
-			fb.add(t, b)
+			fb.Add(t, b)
 		}
 		for i := range forkLen {
 			var txs []*chainstate.Tx
 			if i == 0 { // the fork's spend of the same nonce
 				txs = []*chainstate.Tx{transfer(p, first.wallet, r2, 20, 1, fb.Account(wallet).Nonce)}
 			}
-			fb.mine(t, sealerFork, txs)
+			fb.Mine(t, sealerFork, txs)
 		}
 		blocks := append(slices.Clone(mb.Blocks[start:]), fb.Blocks[start+forkAt:]...)
 		idx := make([]int, len(blocks))
@@ -143,12 +144,12 @@ func TestBlockConnectedAndReorgRecords(t *testing.T) {
 	h := newHome(t, func(c *config.Config) { c.Mining.Enabled = false })
 	nd := h.start(t, actors.Options{})
 	p := nd.n.Params()
-	a := newChainBuilder(p)
-	b := a.clone()
+	a := testchain.New(p)
+	b := a.Clone()
 	sealer := newKey(t, 62)
 	tx := transfer(p, h.wallet, addrOf(newKey(t, 61)), 5, 1, a.Account(addrOf(h.wallet)).Nonce)
-	a1, a2 := a.mine(t, sealer, []*chainstate.Tx{tx}), a.mine(t, sealer, nil)
-	b1, b2, b3 := b.mine(t, sealer, nil), b.mine(t, sealer, nil), b.mine(t, sealer, nil)
+	a1, a2 := a.Mine(t, sealer, []*chainstate.Tx{tx}), a.Mine(t, sealer, nil)
+	b1, b2, b3 := b.Mine(t, sealer, nil), b.Mine(t, sealer, nil), b.Mine(t, sealer, nil)
 	for _, s := range []struct {
 		b    *chainstate.Block
 		want string
@@ -160,7 +161,7 @@ func TestBlockConnectedAndReorgRecords(t *testing.T) {
 		height, txs         float64
 	}
 	var got []rec
-	for _, r := range nd.log.records("block connected") {
+	for _, r := range nd.log.Records("block connected") {
 		hash, _ := r["hash"].(string)
 		src, _ := r["source"].(string)
 		lvl, _ := r["level"].(string)
@@ -178,7 +179,7 @@ func TestBlockConnectedAndReorgRecords(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("block connected records:\n got %+v\nwant %+v", got, want)
 	}
-	reorgs := nd.log.records("reorg")
+	reorgs := nd.log.Records("reorg")
 	if len(reorgs) != 1 {
 		t.Fatalf("%d reorg records, want 1: %v", len(reorgs), reorgs)
 	}
@@ -192,7 +193,7 @@ func TestBlockConnectedAndReorgRecords(t *testing.T) {
 	m := newHome(t, nil).start(t, actors.Options{})
 	m.waitHeight(2, 30*time.Second)
 	m.stop()
-	recs := m.log.records("block connected")
+	recs := m.log.Records("block connected")
 	if len(recs) < 2 {
 		t.Fatalf("%d block connected records from a mining node, want at least 2", len(recs))
 	}

@@ -2,7 +2,6 @@ package resilience_test
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testutil"
 )
 
 // bucketRootPage returns the root page of the first of the named buckets that has its own page
@@ -65,15 +65,6 @@ func overwritePage(t *testing.T, path string, page uint64, size int) {
 	}
 }
 
-func fileSum(t *testing.T, path string) [32]byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sha256.Sum256(b)
-}
-
 // TestDamagedPageStopsNode: a page that the checks at open do not read (the undo bucket's) is
 // overwritten; the node starts, its background page walk finds the damage within seconds, and
 // the node stops in order by itself with an error that names the database as damaged (what
@@ -94,7 +85,7 @@ func damagedPageStopsNode(t *testing.T, mining bool) {
 	path := h.cfg.Storage.Path
 	page, size := bucketRootPage(t, path, "undo", "txindex")
 	overwritePage(t, path, page, size)
-	before := fileSum(t, path)
+	before := testutil.FileSum(t, path)
 	h.cfg.Mining.Enabled = mining
 	rewrite(t, h)
 
@@ -108,7 +99,7 @@ func damagedPageStopsNode(t *testing.T, mining bool) {
 		}
 		nd2.stop()
 		err = nd2.n.Err()
-		if len(nd2.log.records("stopping the node: the database is damaged")) != 1 {
+		if len(nd2.log.Records("stopping the node: the database is damaged")) != 1 {
 			t.Errorf("want one log record of the stop for damage")
 		}
 	}
@@ -116,7 +107,7 @@ func damagedPageStopsNode(t *testing.T, mining bool) {
 		t.Fatalf("the node stopped with %v, want the database %s named as damaged", err, path)
 	}
 	t.Logf("stopped %s after start: %v", time.Since(start).Round(time.Millisecond), err)
-	if fileSum(t, path) != before {
+	if testutil.FileSum(t, path) != before {
 		t.Fatal("the node changed the damaged database file")
 	}
 }
@@ -143,7 +134,7 @@ func TestSalvagedNodeSyncsFromPeer(t *testing.T) {
 	}
 	page, size := bucketRootPage(t, b.cfg.Storage.Path, "blocks")
 	overwritePage(t, b.cfg.Storage.Path, page, size)
-	damaged := fileSum(t, b.cfg.Storage.Path)
+	damaged := testutil.FileSum(t, b.cfg.Storage.Path)
 	if _, err := b.tryStart(t, actors.Options{}); !errors.Is(err, chainstate.ErrDamaged) {
 		t.Fatalf("start on the damaged copy: %v, want a damage error", err)
 	}
@@ -155,7 +146,7 @@ func TestSalvagedNodeSyncsFromPeer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fileSum(t, rep.MovedAside) != damaged {
+	if testutil.FileSum(t, rep.MovedAside) != damaged {
 		t.Fatal("the file moved aside differs from the damaged file")
 	}
 

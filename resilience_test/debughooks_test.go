@@ -13,6 +13,8 @@ import (
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testchain"
+	"github.com/actorchain/actorchain/internal/testutil"
 )
 
 // Tests of the debug fault hooks (/v1/debug/storage, /v1/debug/clock, /v1/debug/links) against
@@ -63,12 +65,12 @@ func TestStorageFaultHook(t *testing.T) {
 	nd.dumpOnFailure()
 	ctx := context.Background()
 	p := nd.n.Params()
-	build := newChainBuilder(p)
+	build := testchain.New(p)
 	sealer := newKey(t, 41)
-	b1, b2 := build.mine(t, sealer, nil), build.mine(t, sealer, nil)
+	b1, b2 := build.Mine(t, sealer, nil), build.Mine(t, sealer, nil)
 	submit(t, nd, b1, "connected")
 	submit(t, nd, b2, "connected")
-	b3 := build.mine(t, sealer, nil)
+	b3 := build.Mine(t, sealer, nil)
 
 	if on, err := nd.api.DebugStorageFault(ctx, true); err != nil || !on {
 		t.Fatalf("set the storage fault: %v %v", on, err)
@@ -112,7 +114,7 @@ func TestStorageFaultHook(t *testing.T) {
 		t.Fatalf("the same transfer after the fault cleared: %v", err)
 	}
 	setMining(t, nd, true)
-	waitFor(t, netTimeout, "the transfer confirmed", func() bool {
+	testutil.WaitFor(t, netTimeout, "the transfer confirmed", func() bool {
 		st, err := nd.api.Tx(ctx, hash)
 		return err == nil && st.Status == api.TxConfirmed
 	})
@@ -142,7 +144,7 @@ func TestClockSkewHook(t *testing.T) {
 	set := time.Now()
 	from := nd.status().Height
 	var blk api.Block
-	waitFor(t, netTimeout, "a block mined with the skewed clock", func() bool {
+	testutil.WaitFor(t, netTimeout, "a block mined with the skewed clock", func() bool {
 		st := nd.status()
 		if st.Height <= from+1 { // the block after the next: surely templated after the skew
 			return false
@@ -186,19 +188,19 @@ func TestLinkHooks(t *testing.T) {
 	b.dumpOnFailure()
 	ctx := context.Background()
 	waitConnected(t, b, a)
-	waitFor(t, netTimeout, "B to follow A", func() bool { return b.status().Height >= 3 })
+	testutil.WaitFor(t, netTimeout, "B to follow A", func() bool { return b.status().Height >= 3 })
 
-	off := a.log.size()
+	off := a.log.Len()
 	list, err := a.api.DebugSetLink(ctx, actors.LinkFilter{Peer: b.n.NodeID(), Cut: true})
 	if err != nil || len(list) != 1 || !list[0].Cut || list[0].Peer != b.n.NodeID() {
 		t.Fatalf("cut: %+v %v", list, err)
 	}
-	waitFor(t, netTimeout, "the cut connection closed on both sides", func() bool {
+	testutil.WaitFor(t, netTimeout, "the cut connection closed on both sides", func() bool {
 		return !a.connectedTo(b) && !b.connectedTo(a)
 	})
 	// B redials (it lost its only peer) and A refuses it while the cut lasts.
-	waitFor(t, netTimeout, "A refusing B's redial", func() bool {
-		for _, r := range a.log.since(off, "connection refused") {
+	testutil.WaitFor(t, netTimeout, "A refusing B's redial", func() bool {
+		for _, r := range a.log.RecordsSince(off, "connection refused") {
 			if r["peer_id"] == b.n.NodeID() && r["reason"] == "link cut (fault injection)" {
 				return true
 			}
@@ -253,7 +255,7 @@ func TestLinkHooks(t *testing.T) {
 	setMining(t, a, true)
 	setMining(t, b, true)
 	for _, nd := range []*node{a, b} {
-		waitFor(t, netTimeout, "the transfer confirmed at "+short(nd), func() bool {
+		testutil.WaitFor(t, netTimeout, "the transfer confirmed at "+short(nd), func() bool {
 			info, err := nd.n.Tx(ctx, tx.Hash())
 			return err == nil && info.Confirmed
 		})
@@ -273,7 +275,7 @@ func settle(t *testing.T, d time.Duration, leader *node, others ...*node) (strin
 		top = max(top, nd.status().Height)
 	}
 	setMining(t, leader, true)
-	waitFor(t, d, fmt.Sprintf("%s two blocks above the others", short(leader)), func() bool { return leader.status().Height > top+1 })
+	testutil.WaitFor(t, d, fmt.Sprintf("%s two blocks above the others", short(leader)), func() bool { return leader.status().Height > top+1 })
 	setMining(t, leader, false)
 	return waitSameTipWithin(t, d, append([]*node{leader}, others...)...)
 }

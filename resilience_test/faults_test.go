@@ -10,6 +10,7 @@ import (
 
 	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/actorchain/actorchain/supervisor"
 )
 
@@ -28,7 +29,7 @@ func TestFaultInjectionEachActor(t *testing.T) {
 	nd.dumpOnFailure()
 	nd.waitHeight(2, 15*time.Second)
 	stream := startStream(t, nd.n.Params(), h.wallet, addrOf(newKey(t, 31)), 0, nodeSubmit(nd.n))
-	waitFor(t, 10*time.Second, "the first acknowledged transfers", func() bool { return stream.count() >= 3 })
+	testutil.WaitFor(t, 10*time.Second, "the first acknowledged transfers", func() bool { return stream.count() >= 3 })
 
 	type fault struct{ kind, name string }
 	var faults []fault
@@ -44,7 +45,7 @@ func TestFaultInjectionEachActor(t *testing.T) {
 		if !ok {
 			t.Fatalf("%s: not in the tree: %+v", f.name, nd.n.Actors())
 		}
-		off := nd.log.size()
+		off := nd.log.Len()
 		acks := stream.count()
 		began := time.Now()
 		var err error
@@ -59,7 +60,7 @@ func TestFaultInjectionEachActor(t *testing.T) {
 		want[f.name]++
 
 		// The tree: one more restart, and everything running again.
-		waitFor(t, 10*time.Second, fmt.Sprintf("%s to be running again after a %s", f.name, f.kind), func() bool {
+		testutil.WaitFor(t, 10*time.Second, fmt.Sprintf("%s to be running again after a %s", f.name, f.kind), func() bool {
 			a, ok := treeNode(nd.n.Actors(), f.name)
 			return ok && a.Restarts > before.Restarts && allRunning(nd.n.Actors())
 		})
@@ -73,12 +74,12 @@ func TestFaultInjectionEachActor(t *testing.T) {
 		if f.kind == "kill" {
 			first = "actor stopped"
 		}
-		waitFor(t, 5*time.Second, fmt.Sprintf("%q then %q records of %s", first, "actor restarted", f.name), func() bool {
-			recs := nd.log.since(off)
+		testutil.WaitFor(t, 5*time.Second, fmt.Sprintf("%q then %q records of %s", first, "actor restarted", f.name), func() bool {
+			recs := nd.log.RecordsSince(off)
 			i := indexOf(recs, 0, first, f.name)
 			return i >= 0 && indexOf(recs, i+1, "actor restarted", f.name) > i
 		})
-		recs := nd.log.since(off)
+		recs := nd.log.RecordsSince(off)
 		if f.kind == "crash" {
 			r := recs[indexOf(recs, 0, "actor crashed", f.name)]
 			if reason, _ := r["reason"].(string); reason == "" {
@@ -91,14 +92,14 @@ func TestFaultInjectionEachActor(t *testing.T) {
 		// Mining and the transfer stream go on.
 		from, ok := nd.height()
 		if !ok {
-			waitFor(t, 5*time.Second, "status to answer", func() bool { from, ok = nd.height(); return ok })
+			testutil.WaitFor(t, 5*time.Second, "status to answer", func() bool { from, ok = nd.height(); return ok })
 		}
 		nd.waitGrows(from, 15*time.Second, fmt.Sprintf("the height to grow past %d after the %s of %s", from, f.kind, f.name))
-		waitFor(t, 15*time.Second, fmt.Sprintf("a transfer acknowledged after the %s of %s", f.kind, f.name), func() bool {
+		testutil.WaitFor(t, 15*time.Second, fmt.Sprintf("a transfer acknowledged after the %s of %s", f.kind, f.name), func() bool {
 			return stream.count() > acks
 		})
 		if f.name == "api" {
-			waitFor(t, 5*time.Second, "the HTTP API to answer after the api restart", func() bool {
+			testutil.WaitFor(t, 5*time.Second, "the HTTP API to answer after the api restart", func() bool {
 				_, err := nd.api.Status(context.Background())
 				return err == nil
 			})
@@ -174,12 +175,12 @@ func TestMiningResumesAfterFaults(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s %s: %v", kind, name, err)
 		}
-		waitFor(t, 5*time.Second, name+" to run again", func() bool {
+		testutil.WaitFor(t, 5*time.Second, name+" to run again", func() bool {
 			a, ok := treeNode(nd.n.Actors(), name)
 			return ok && a.Restarts > before.Restarts && allRunning(nd.n.Actors())
 		})
 		var from uint64
-		waitFor(t, 5*time.Second, "status to answer", func() bool { var ok bool; from, ok = nd.height(); return ok })
+		testutil.WaitFor(t, 5*time.Second, "status to answer", func() bool { var ok bool; from, ok = nd.height(); return ok })
 		nd.waitGrows(from, 5*time.Second, fmt.Sprintf("mining to go on after fault %d (%s %s) at height %d", i+1, kind, name, from))
 		slowest = max(slowest, time.Since(began))
 	}
@@ -213,11 +214,11 @@ func TestRestartIntensityStopsNode(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "consensus") {
 			t.Fatalf("Err() = %v, want an error naming consensus", err)
 		}
-		recs := nd.log.records()
+		recs := nd.log.Records()
 		if i := indexOf(recs, 0, "actor gave up", "consensus"); i < 0 {
 			t.Errorf("no `actor gave up` record for consensus")
 		}
-		stopped := actorsIn(recs, "actor stopped")
+		stopped := testutil.ActorsOf(recs, "actor stopped")
 		checkStoppedLast(t, recs, stopped)
 		if stopped[0] != "consensus" {
 			t.Errorf("`actor stopped` records %v: consensus, which gave up, should come first", stopped)
@@ -239,8 +240,8 @@ func TestRestartIntensityStopsNode(t *testing.T) {
 			t.Fatalf("reopening the home right after the node stopped itself: %v", err)
 		}
 		re.stop()
-		if nd.log.lockError() || re.log.lockError() {
-			t.Fatalf("a lock error was logged: %s", re.log.tail())
+		if lockError(nd.log) || lockError(re.log) {
+			t.Fatalf("a lock error was logged: %s", re.log.Tail())
 		}
 	})
 
@@ -254,8 +255,8 @@ func TestRestartIntensityStopsNode(t *testing.T) {
 			if err := nd.n.CrashActor(name); err != nil {
 				t.Fatalf("third crash: %v", err)
 			}
-			waitFor(t, 10*time.Second, "mining to be reported off", func() bool { return !nd.status().Mining })
-			waitFor(t, 5*time.Second, name+" to be stopped in the tree", func() bool {
+			testutil.WaitFor(t, 10*time.Second, "mining to be reported off", func() bool { return !nd.status().Mining })
+			testutil.WaitFor(t, 5*time.Second, name+" to be stopped in the tree", func() bool {
 				a, ok := treeNode(nd.n.Actors(), name)
 				return ok && a.State == supervisor.StateStopped
 			})
@@ -279,7 +280,7 @@ func TestRestartIntensityStopsNode(t *testing.T) {
 			if _, err := nd.n.SubmitTx(context.Background(), transfer(nd.n.Params(), h.wallet, addrOf(newKey(t, 3)), 1, 1, acc.PendingNonce)); err != nil {
 				t.Fatalf("submit after the give-up: %v", err)
 			}
-			recs := nd.log.records()
+			recs := nd.log.Records()
 			found := false
 			for _, r := range recs {
 				if r["level"] == "ERROR" && r["actor"] == name && r["msg"] == "actor gave up" {
@@ -293,7 +294,7 @@ func TestRestartIntensityStopsNode(t *testing.T) {
 			if err := nd.n.Err(); err != nil {
 				t.Fatalf("Err() after a requested stop = %v, want nil", err)
 			}
-			checkStoppedLast(t, nd.log.records(), nd.log.actorsOf("actor stopped"))
+			checkStoppedLast(t, nd.log.Records(), nd.log.ActorsOf("actor stopped"))
 		})
 	}
 }
@@ -306,7 +307,7 @@ func crashTimes(t *testing.T, nd *node, name string, k int) {
 		if err := nd.n.CrashActor(name); err != nil {
 			t.Fatalf("crash %d of %s: %v", i+1, name, err)
 		}
-		waitFor(t, 10*time.Second, fmt.Sprintf("restart %d of %s", i+1, name), func() bool {
+		testutil.WaitFor(t, 10*time.Second, fmt.Sprintf("restart %d of %s", i+1, name), func() bool {
 			a, ok := treeNode(nd.n.Actors(), name)
 			return ok && a.Restarts > before.Restarts && a.State == supervisor.StateRunning
 		})
@@ -315,7 +316,7 @@ func crashTimes(t *testing.T, nd *node, name string, k int) {
 
 // checkStoppedLast checks the end of a stop: node's record last, storage's just before it, and
 // `store closed` logged before storage's record.
-func checkStoppedLast(t *testing.T, recs []map[string]any, stopped []string) {
+func checkStoppedLast(t *testing.T, recs []testutil.Record, stopped []string) {
 	t.Helper()
 	if len(stopped) < 2 || stopped[len(stopped)-1] != "node" || stopped[len(stopped)-2] != "storage" {
 		t.Fatalf("`actor stopped` records %v: want storage then node last", stopped)

@@ -1,7 +1,6 @@
 package resilience_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,50 +15,16 @@ import (
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
-	"github.com/actorchain/actorchain/perf"
+	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/actorchain/actorchain/supervisor"
 )
-
-// logBuffer collects a node's JSON log records (goroutine-safe).
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// records returns the parsed records whose msg is one of msgs (all when none given).
-func (b *logBuffer) records(msgs ...string) []map[string]any {
-	b.mu.Lock()
-	data := append([]byte(nil), b.buf.Bytes()...)
-	b.mu.Unlock()
-	return parseRecords(data, msgs...)
-}
-
-// actorsOf lists the `actor` attribute of the records with message msg, in order.
-func (b *logBuffer) actorsOf(msg string) []string {
-	var out []string
-	for _, r := range b.records(msg) {
-		if a, ok := r["actor"].(string); ok {
-			out = append(out, a)
-		}
-	}
-	return out
-}
 
 // lockErrorRE matches what a database lock problem looks like in a log (the acceptance scripts'
 // own pattern).
 var lockErrorRE = regexp.MustCompile(`(?i)acquire (the )?lock|file lock|flock|database (is )?locked|lock timeout|resource temporarily unavailable`)
 
-func (b *logBuffer) lockError() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return lockErrorRE.Match(b.buf.Bytes())
-}
+// lockError reports whether log mentions a database lock problem.
+func lockError(log *testutil.LogBuffer) bool { return lockErrorRE.Match(log.Bytes()) }
 
 // home is a node home made for a test: its config (kept in memory so every run of the home uses
 // the same chain section) and the wallet key the devnet genesis funds.
@@ -110,7 +74,7 @@ type node struct {
 	t    testing.TB
 	h    *home
 	n    *actors.Node
-	log  *logBuffer
+	log  *testutil.LogBuffer
 	api  *api.Client
 	opts actors.Options
 }
@@ -127,7 +91,7 @@ func (h *home) start(t testing.TB, opts actors.Options) *node {
 
 func (h *home) tryStart(t testing.TB, opts actors.Options) (*node, error) {
 	t.Helper()
-	lb := &logBuffer{}
+	lb := &testutil.LogBuffer{}
 	log := slog.New(slog.NewJSONHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts.Logger = log
 	opts.HTTPHandler = func(n *actors.Node) http.Handler {
@@ -161,21 +125,9 @@ func (nd *node) status() actors.Status {
 	return st
 }
 
-// waitFor polls cond every 10 ms until it holds or the deadline passes.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond) // a bounded poll, not a synchronisation stand-in
-	}
-}
-
 func (nd *node) waitHeight(h uint64, d time.Duration) {
 	nd.t.Helper()
-	waitFor(nd.t, d, fmt.Sprintf("height %d", h), func() bool { return nd.status().Height >= h })
+	testutil.WaitFor(nd.t, d, fmt.Sprintf("height %d", h), func() bool { return nd.status().Height >= h })
 }
 
 // transfer signs a transfer from key with the given nonce.
@@ -196,44 +148,6 @@ func newKey(t testing.TB, seed byte) ed25519.PrivateKey {
 
 func addrOf(k ed25519.PrivateKey) chainstate.Address {
 	return chainstate.PublicKey(k.Public().(ed25519.PublicKey)).Address()
-}
-
-// chainBuilder is perf.ChainBuilder (blocks mined outside any node, on an in-memory ledger: used
-// to feed alternative branches to a running node) that fails the test on an error.
-type chainBuilder struct{ *perf.ChainBuilder }
-
-func newChainBuilder(p *chainstate.Params) *chainBuilder {
-	return &chainBuilder{perf.NewChainBuilder(p)}
-}
-
-// fork returns a builder that continues from the first n blocks of c's chain.
-func (c *chainBuilder) fork(t testing.TB, n int) *chainBuilder {
-	t.Helper()
-	f, err := c.Fork(n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &chainBuilder{f}
-}
-
-// clone returns an independent copy of the builder (same tip, ledger and blocks).
-func (c *chainBuilder) clone() *chainBuilder { return &chainBuilder{c.Clone()} }
-
-func (c *chainBuilder) add(t testing.TB, b *chainstate.Block) {
-	t.Helper()
-	if err := c.Add(b); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// mine seals and solves the next block with txs (all must apply) and appends it.
-func (c *chainBuilder) mine(t testing.TB, key ed25519.PrivateKey, txs []*chainstate.Tx) *chainstate.Block {
-	t.Helper()
-	b, err := c.Mine(key, txs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // treeNode finds an actor in a supervision snapshot.

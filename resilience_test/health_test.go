@@ -20,6 +20,7 @@ import (
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testutil"
 )
 
 // scrapeMetric returns the value of an unlabelled metric from the node's /metrics.
@@ -98,14 +99,14 @@ func TestStorageFaultHealth(t *testing.T) {
 	}
 	// Control: the miners hash while commits succeed.
 	c0 := scrapeMetric(t, nd.n, "actorchain_miner_hashes_total")
-	waitFor(t, 5*time.Second, "the hash counter to grow", func() bool { return scrapeMetric(t, nd.n, "actorchain_miner_hashes_total") > c0 })
+	testutil.WaitFor(t, 5*time.Second, "the hash counter to grow", func() bool { return scrapeMetric(t, nd.n, "actorchain_miner_hashes_total") > c0 })
 
-	logOff := nd.log.size()
+	logOff := nd.log.Len()
 	if _, err := nd.n.SetStorageFault(context.Background(), true); err != nil {
 		t.Fatal(err)
 	}
 	began := time.Now()
-	waitFor(t, 5*time.Second, "health to turn unhealthy", func() bool { return !nd.health().Healthy })
+	testutil.WaitFor(t, 5*time.Second, "health to turn unhealthy", func() bool { return !nd.health().Healthy })
 	hl := nd.health()
 	st := component(hl, "storage")
 	if st.Healthy || !strings.Contains(st.Error, "injected storage fault") || st.Since.IsZero() {
@@ -149,7 +150,7 @@ func TestStorageFaultHealth(t *testing.T) {
 	}
 	// Warnings are few (rate-limited, and nothing loops on the failure).
 	var warns []string
-	for _, r := range nd.log.since(logOff) {
+	for _, r := range nd.log.RecordsSince(logOff) {
 		if l := r["level"]; l == "WARN" || l == "ERROR" {
 			warns = append(warns, fmt.Sprint(r["msg"]))
 		}
@@ -162,7 +163,7 @@ func TestStorageFaultHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 	cleared := time.Now()
-	waitFor(t, 10*time.Second, "health to recover by itself", func() bool { return nd.health().Healthy })
+	testutil.WaitFor(t, 10*time.Second, "health to recover by itself", func() bool { return nd.health().Healthy })
 	t.Logf("healthy again %v after commits succeed; %d warn/error records while they failed", time.Since(cleared).Round(time.Millisecond), len(warns))
 	if st := component(nd.health(), "storage"); !st.Healthy || st.Error != "" || !st.Since.After(began) {
 		t.Errorf("storage component after recovery: %+v, want healthy since the recovery", st)
@@ -214,12 +215,12 @@ func TestRestartBudgetStopsNode(t *testing.T) {
 		!strings.Contains(err.Error(), "fault injection") {
 		t.Fatalf("Err() = %v, want `node gave up` naming mempool and its last error", err)
 	}
-	gave := nd.log.records("node gave up")
+	gave := nd.log.Records("node gave up")
 	if len(gave) != 1 || gave[0]["actor"] != "mempool" || gave[0]["limit"] != "budget" || !strings.Contains(fmt.Sprint(gave[0]["err"]), "fault injection") {
 		t.Fatalf("`node gave up` records %v, want one naming mempool, the budget and the last error", gave)
 	}
-	stopped := actorsIn(nd.log.records(), "actor stopped")
-	checkStoppedLast(t, nd.log.records(), stopped)
+	stopped := testutil.ActorsOf(nd.log.Records(), "actor stopped")
+	checkStoppedLast(t, nd.log.Records(), stopped)
 }
 
 // TestBusyPortFailsAtOnce: an API or p2p address in use fails Start at once with an error naming
@@ -240,7 +241,7 @@ func TestBusyPortFailsAtOnce(t *testing.T) {
 					c.P2P.Listen = busy
 				}
 			})
-			lb := &logBuffer{}
+			lb := &testutil.LogBuffer{}
 			began := time.Now()
 			n, err := actors.Start(h.cfg, actors.Options{Logger: slog.New(slog.NewJSONHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 			if err == nil {
@@ -250,7 +251,7 @@ func TestBusyPortFailsAtOnce(t *testing.T) {
 			if took := time.Since(began); took > 5*time.Second || !strings.Contains(err.Error(), busy) {
 				t.Fatalf("Start: %v after %v, want an error naming %s within 5 s", err, took, busy)
 			}
-			if r := lb.records("actor restarted", "actor crashed"); len(r) != 0 {
+			if r := lb.Records("actor restarted", "actor crashed"); len(r) != 0 {
 				t.Fatalf("records %v: nothing should be restarted", r)
 			}
 		})
@@ -300,7 +301,7 @@ func TestFullDiskHealth(t *testing.T) {
 		}
 	}
 	_ = f.Close()
-	waitFor(t, 20*time.Second, "health to turn unhealthy on the full disk", func() bool { return !nd.health().Healthy })
+	testutil.WaitFor(t, 20*time.Second, "health to turn unhealthy on the full disk", func() bool { return !nd.health().Healthy })
 	st := component(nd.health(), "storage")
 	if st.Healthy || !strings.Contains(st.Error, "no space left on device") {
 		t.Fatalf("storage component on a full disk: %+v, want the disk's error", st)
@@ -309,7 +310,7 @@ func TestFullDiskHealth(t *testing.T) {
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "health to recover once space is freed", func() bool { return nd.health().Healthy })
+	testutil.WaitFor(t, 10*time.Second, "health to recover once space is freed", func() bool { return nd.health().Healthy })
 	nd.waitGrows(nd.status().Height, 20*time.Second, "mining to resume once space is freed")
 	// The failed commits left nothing half-written.
 	nd.stop()

@@ -34,7 +34,15 @@ var allowedImports = map[string]struct {
 	"api":       {project: []string{"actors", "chainstate", "dashboard", "supervisor"}},
 	"chaos":     {project: []string{"actors", "api", "chainstate", "noisep2p"}},
 	"perf":      {project: []string{"actors", "api", "chainstate", "config", "noisep2p", "powworker"}},
+	// The shared test helpers: imported by test files only (go list below sees no test imports,
+	// so any import of them it reports is a production one, refused by testOnly).
+	"internal/testutil": {outside: []string{"go.uber.org/goleak"}},
+	// Test chain building (btcd's fullblocktests is the model): test files only, like testutil.
+	"internal/testchain": {project: []string{"chainstate", "powworker"}},
 }
+
+// testOnly are the packages that only test files may import.
+var testOnly = []string{"internal/testutil", "internal/testchain"}
 
 // TestImportDirection fails when a package imports something the architecture does not allow:
 // bbolt outside chainstate, viper outside config, an actor package in a pure one, and so on.
@@ -54,6 +62,9 @@ func TestImportDirection(t *testing.T) {
 				dep := strings.TrimPrefix(imp, module)
 				if dep == "cmd/node" || strings.HasPrefix(dep, "resilience_test") {
 					t.Errorf("%s imports %s: nothing may import the CLI or the tests", pkg, dep)
+				}
+				if hasPrefixIn(dep, testOnly) && !hasPrefixIn(pkg, testOnly) {
+					t.Errorf("%s imports %s: a test-only package, for test files alone", pkg, dep)
 				}
 				if ok && !hasPrefixIn(dep, rules.project) {
 					t.Errorf("%s imports %s: not allowed by the dependency table", pkg, dep)

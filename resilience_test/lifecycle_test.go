@@ -17,6 +17,7 @@ import (
 	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/actorchain/actorchain/supervisor"
 )
 
@@ -33,7 +34,7 @@ func TestStopOrderFromEventLog(t *testing.T) {
 	nd.dumpOnFailure()
 	nd.waitHeight(2, 10*time.Second)
 	stream := startStream(t, nd.n.Params(), h.wallet, addrOf(newKey(t, 41)), 0, nodeSubmit(nd.n))
-	waitFor(t, 10*time.Second, "transfers to be acknowledged", func() bool { return stream.count() >= 5 })
+	testutil.WaitFor(t, 10*time.Second, "transfers to be acknowledged", func() bool { return stream.count() >= 5 })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -48,9 +49,9 @@ func TestStopOrderFromEventLog(t *testing.T) {
 		t.Fatalf("a second Stop: %v", err)
 	}
 
-	recs := nd.log.records()
-	started := actorsIn(recs, "actor started")
-	stopped := actorsIn(recs, "actor stopped")
+	recs := nd.log.Records()
+	started := testutil.ActorsOf(recs, "actor started")
+	stopped := testutil.ActorsOf(recs, "actor stopped")
 	workers := []string{"miner/worker-0", "miner/worker-1"}
 
 	// Start: node, then storage, consensus, mempool, peers, miner (its workers), api.
@@ -106,8 +107,8 @@ func TestStopOrderFromEventLog(t *testing.T) {
 	}
 	checkAcked(t, acked, nodeLookup(re.n))
 	re.stop()
-	if nd.log.lockError() || re.log.lockError() {
-		t.Fatalf("a lock error was logged: %s", re.log.tail())
+	if lockError(nd.log) || lockError(re.log) {
+		t.Fatalf("a lock error was logged: %s", re.log.Tail())
 	}
 }
 
@@ -164,8 +165,8 @@ func TestReopenAfterCrashAndKill(t *testing.T) {
 			t.Fatalf("%s: the last reported tip %s is gone: %v", step, last.TipHash, err)
 		}
 		re.stop()
-		if re.log.lockError() {
-			t.Fatalf("%s: the reopened node logged a lock error: %s", step, re.log.tail())
+		if lockError(re.log) {
+			t.Fatalf("%s: the reopened node logged a lock error: %s", step, re.log.Tail())
 		}
 		rep, err := chainstate.Verify(h.cfg.Storage.Path, p, time.Second)
 		if err != nil {
@@ -188,20 +189,20 @@ func TestReopenAfterCrashAndKill(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", step, err)
 			}
-			waitFor(t, 5*time.Second, step+": storage running again", func() bool {
+			testutil.WaitFor(t, 5*time.Second, step+": storage running again", func() bool {
 				a, ok := treeNode(nd.n.Actors(), "storage")
 				return ok && a.Restarts > before.Restarts && a.State == supervisor.StateRunning
 			})
 		}
 		var last actors.Status
-		waitFor(t, 5*time.Second, step+": status", func() bool {
+		testutil.WaitFor(t, 5*time.Second, step+": status", func() bool {
 			var err error
 			last, err = nd.n.Status(ctx)
 			return err == nil
 		})
 		nd.stop()
-		if nd.log.lockError() {
-			t.Fatalf("%s: a lock error was logged: %s", step, nd.log.tail())
+		if lockError(nd.log) {
+			t.Fatalf("%s: a lock error was logged: %s", step, nd.log.Tail())
 		}
 		reopen(step, last)
 	}
@@ -210,7 +211,7 @@ func TestReopenAfterCrashAndKill(t *testing.T) {
 	fault("(c) after a kill of storage and a stop", "kill")
 
 	c := h.startChild(t)
-	waitFor(t, 10*time.Second, "(d) the node process mining", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "(d) the node process mining", func() bool {
 		st, err := c.api.Status(ctx)
 		return err == nil && st.Height >= 3
 	})
@@ -235,7 +236,7 @@ func TestHomeInUseFailsFast(t *testing.T) {
 		cfg := *h.cfg
 		cfg.Storage.OpenTimeout = 500 * time.Millisecond
 		cfg.API.Listen = "127.0.0.1:0"
-		lb := &logBuffer{}
+		lb := &testutil.LogBuffer{}
 		began := time.Now()
 		n2, err := actors.Start(&cfg, actors.Options{Logger: slog.New(slog.NewJSONHandler(lb, nil))})
 		took := time.Since(began)
@@ -280,13 +281,13 @@ func TestHomeInUseFailsFast(t *testing.T) {
 		c := h.startChild(t)
 		ctx := context.Background()
 		var h0 uint64
-		waitFor(t, 10*time.Second, "the node process to mine", func() bool {
+		testutil.WaitFor(t, 10*time.Second, "the node process to mine", func() bool {
 			st, err := c.api.Status(ctx)
 			h0 = st.Height
 			return err == nil && st.Height >= 1
 		})
 		second(t)
-		waitFor(t, 10*time.Second, "the node process to go on mining", func() bool {
+		testutil.WaitFor(t, 10*time.Second, "the node process to go on mining", func() bool {
 			st, err := c.api.Status(ctx)
 			return err == nil && st.Mining && st.Height > h0
 		})
@@ -297,7 +298,7 @@ func TestHomeInUseFailsFast(t *testing.T) {
 		case err := <-c.done:
 			c.done <- err
 			if err != nil {
-				t.Fatalf("the node process exited with %v after SIGTERM: %s", err, c.logs.tail())
+				t.Fatalf("the node process exited with %v after SIGTERM: %s", err, c.logs.Tail())
 			}
 		case <-time.After(10 * time.Second):
 			t.Fatal("the node process did not exit within 10s of SIGTERM")
@@ -311,7 +312,7 @@ func TestKeyFileReadableByOthersWarns(t *testing.T) {
 	h := newHome(t, func(c *config.Config) { c.Chain.PowBits = 10; c.Mining.Enabled = false })
 	warnings := func(t *testing.T) string {
 		t.Helper()
-		lb := &logBuffer{}
+		lb := &testutil.LogBuffer{}
 		n, err := actors.Start(h.cfg, actors.Options{Logger: slog.New(slog.NewJSONHandler(lb, nil))})
 		if err != nil {
 			t.Fatal(err)
@@ -320,7 +321,7 @@ func TestKeyFileReadableByOthersWarns(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out []string
-		for _, r := range lb.records("key file is readable or writable by others: chmod 600 it") {
+		for _, r := range lb.Records("key file is readable or writable by others: chmod 600 it") {
 			out = append(out, fmt.Sprint(r["err"]))
 		}
 		return strings.Join(out, "\n")

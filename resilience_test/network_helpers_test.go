@@ -16,6 +16,7 @@ import (
 
 	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/actorchain/actorchain/noisep2p"
 )
 
@@ -103,7 +104,7 @@ func (nd *node) knownPeer(id string) (actors.KnownPeer, bool) {
 
 func waitConnected(t *testing.T, a, b *node) {
 	t.Helper()
-	waitFor(t, netTimeout, fmt.Sprintf("%s connected to %s", short(a), short(b)), func() bool { return a.connectedTo(b) })
+	testutil.WaitFor(t, netTimeout, fmt.Sprintf("%s connected to %s", short(a), short(b)), func() bool { return a.connectedTo(b) })
 }
 
 func short(nd *node) string { return nd.n.NodeID()[:8] }
@@ -140,7 +141,7 @@ func waitSameTip(t *testing.T, nodes ...*node) (string, uint64) {
 func waitAbove(t *testing.T, nd *node, h uint64, what string) uint64 {
 	t.Helper()
 	var now uint64
-	waitFor(t, netTimeout, fmt.Sprintf("%s (height above %d)", what, h), func() bool {
+	testutil.WaitFor(t, netTimeout, fmt.Sprintf("%s (height above %d)", what, h), func() bool {
 		now = nd.status().Height
 		return now > h
 	})
@@ -185,9 +186,9 @@ func requireBundleNames(t *testing.T, b *actors.Bundle, target *node) {
 }
 
 // recordsWith returns nd's log records with message msg whose attribute key equals value.
-func (nd *node) recordsWith(msg, key, value string) []map[string]any {
-	var out []map[string]any
-	for _, r := range nd.log.records(msg) {
+func (nd *node) recordsWith(msg, key, value string) []testutil.Record {
+	var out []testutil.Record
+	for _, r := range nd.log.Records(msg) {
 		if s, _ := r[key].(string); s == value {
 			out = append(out, r)
 		}
@@ -223,7 +224,7 @@ func (nd *node) waitMetric(series string, want float64) {
 	nd.t.Helper()
 	var got float64
 	var ok bool
-	waitFor(nd.t, netTimeout, fmt.Sprintf("%s = %v on %s", series, want, short(nd)), func() bool {
+	testutil.WaitFor(nd.t, netTimeout, fmt.Sprintf("%s = %v on %s", series, want, short(nd)), func() bool {
 		got, ok = nd.metric(series)
 		return ok && got == want
 	})

@@ -13,6 +13,8 @@ import (
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testchain"
+	"github.com/actorchain/actorchain/internal/testutil"
 )
 
 // TestImportedPeersSurviveRestart: a node that learned its only peer from an imported bundle
@@ -70,7 +72,7 @@ func TestImportedPeersSurviveRestart(t *testing.T) {
 	waitAbove(t, a, old, "A mines past the old height")
 	waitAbove(t, b, old, "B mines past the old height after the restart")
 	if got := b.recordsWith("peer connected", "peer_id", a.n.NodeID()); len(got) == 0 {
-		t.Fatalf("B's log has no `peer connected` for A after the restart: %s", b.log.tail())
+		t.Fatalf("B's log has no `peer connected` for A after the restart: %s", b.log.Tail())
 	}
 
 	// One chain: B stops mining, A mines on (so its branch has strictly more work than any block
@@ -145,14 +147,14 @@ func TestNodeBootstrapsFromExportedPeers(t *testing.T) {
 	b.waitHeight(20, netTimeout)
 	setMining(t, a, false)
 	tip, height := waitSameTip(t, a, b)
-	waitFor(t, netTimeout, "B to report syncing false", func() bool { return !b.status().Syncing })
+	testutil.WaitFor(t, netTimeout, "B to report syncing false", func() bool { return !b.status().Syncing })
 	if !sawSyncing.Load() {
 		t.Fatalf("B never reported syncing while it fetched %d blocks", height)
 	}
 	// The peer's height is what A showed (its hello, then the blocks it sent): it catches up
 	// with the tip asynchronously.
 	var conn actors.PeerInfo
-	waitFor(t, netTimeout, "B's view of A's height to reach the tip", func() bool {
+	testutil.WaitFor(t, netTimeout, "B's view of A's height to reach the tip", func() bool {
 		var ok bool
 		conn, ok = b.connection(a.n.NodeID())
 		return ok && conn.Height >= height
@@ -221,16 +223,16 @@ func TestBlockGossipIsImportedAndRegossiped(t *testing.T) {
 	c := ch.start(t, actors.Options{})
 	waitConnected(t, c, b)
 	// C learns A's address from B, but has no free slot and A has no inbound room: the line holds.
-	waitFor(t, netTimeout, "C to learn A's address", func() bool { _, ok := c.knownPeer(a.n.NodeID()); return ok })
+	testutil.WaitFor(t, netTimeout, "C to learn A's address", func() bool { _, ok := c.knownPeer(a.n.NodeID()); return ok })
 
 	p := a.n.Params()
 	sealer := newKey(t, 31)
-	build := newChainBuilder(p)
+	build := testchain.New(p)
 	for i := 0; i < 4; i++ {
-		blk := build.mine(t, sealer, nil)
+		blk := build.Mine(t, sealer, nil)
 		submit(t, a, blk, "connected")
 		want := blk.Hash().String()
-		waitFor(t, netTimeout, "block "+strconv.Itoa(i+1)+" at C", func() bool { return c.status().TipHash == want })
+		testutil.WaitFor(t, netTimeout, "block "+strconv.Itoa(i+1)+" at C", func() bool { return c.status().TipHash == want })
 		if b.status().TipHash != want {
 			t.Fatalf("block %d reached C but B's tip is %s", i+1, b.status().TipHash)
 		}
@@ -242,13 +244,13 @@ func TestBlockGossipIsImportedAndRegossiped(t *testing.T) {
 	if err != nil {
 		t.Fatalf("submit at C: %v", err)
 	}
-	waitFor(t, netTimeout, "the transfer in A's mempool", func() bool {
+	testutil.WaitFor(t, netTimeout, "the transfer in A's mempool", func() bool {
 		_, err := a.n.Tx(ctx, hash)
 		return err == nil
 	})
 	setMining(t, a, true)
 	for _, nd := range []*node{a, b, c} {
-		waitFor(t, netTimeout, "the transfer confirmed at "+short(nd), func() bool {
+		testutil.WaitFor(t, netTimeout, "the transfer confirmed at "+short(nd), func() bool {
 			info, err := nd.n.Tx(ctx, hash)
 			return err == nil && info.Confirmed
 		})
@@ -288,7 +290,7 @@ func TestGossipCrossesTCPBoundary(t *testing.T) {
 	if err != nil {
 		t.Fatalf("child status: %v", err)
 	}
-	waitFor(t, netTimeout, "the child to connect", func() bool { _, ok := p.connection(kst.NodeID); return ok })
+	testutil.WaitFor(t, netTimeout, "the child to connect", func() bool { _, ok := p.connection(kst.NodeID); return ok })
 
 	// Child → here.
 	waitAbove(t, p, 2, "blocks mined in the child")
@@ -302,7 +304,7 @@ func TestGossipCrossesTCPBoundary(t *testing.T) {
 	// Here → child.
 	setMining(t, p, true)
 	var mine uint64
-	waitFor(t, netTimeout, "a block mined here to reach the child", func() bool {
+	testutil.WaitFor(t, netTimeout, "a block mined here to reach the child", func() bool {
 		st, err := k.api.Status(ctx)
 		if err != nil {
 			return false
@@ -329,17 +331,17 @@ func TestGossipCrossesTCPBoundary(t *testing.T) {
 		t.Fatalf("submit in the child: %v", err)
 	}
 	hThere := mustHash(t, sThere)
-	waitFor(t, netTimeout, "the transfer submitted here pending in the child", func() bool {
+	testutil.WaitFor(t, netTimeout, "the transfer submitted here pending in the child", func() bool {
 		st, err := k.api.Tx(ctx, hHere.String())
 		return err == nil && st.Status == "pending"
 	})
-	waitFor(t, netTimeout, "the transfer submitted in the child pending here", func() bool {
+	testutil.WaitFor(t, netTimeout, "the transfer submitted in the child pending here", func() bool {
 		info, err := p.n.Tx(ctx, hThere)
 		return err == nil && !info.Confirmed
 	})
 	setMining(t, p, true)
 	for _, h := range []chainstate.Hash{hHere, hThere} {
-		waitFor(t, netTimeout, "transfer "+h.String()[:12]+" confirmed on both sides", func() bool {
+		testutil.WaitFor(t, netTimeout, "transfer "+h.String()[:12]+" confirmed on both sides", func() bool {
 			info, err := p.n.Tx(ctx, h)
 			if err != nil || !info.Confirmed {
 				return false
@@ -349,7 +351,7 @@ func TestGossipCrossesTCPBoundary(t *testing.T) {
 		})
 	}
 	setMining(t, p, false)
-	waitFor(t, netTimeout, "one tip on both sides", func() bool {
+	testutil.WaitFor(t, netTimeout, "one tip on both sides", func() bool {
 		st, err := k.api.Status(ctx)
 		return err == nil && st.TipHash == p.status().TipHash && st.Height > mine
 	})

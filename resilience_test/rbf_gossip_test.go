@@ -3,6 +3,7 @@ package resilience_test
 import (
 	"context"
 	"errors"
+	"github.com/actorchain/actorchain/internal/testutil"
 	"testing"
 
 	"github.com/actorchain/actorchain/actors"
@@ -55,14 +56,14 @@ func TestReplaceByFeeGossip(t *testing.T) {
 	if _, err := c.n.SubmitTx(ctx, old); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, netTimeout, "b to have the first transfer", func() bool { return b.onlyPending(old) })
+	testutil.WaitFor(t, netTimeout, "b to have the first transfer", func() bool { return b.onlyPending(old) })
 
 	if _, err := a.n.SubmitTx(ctx, repl); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, netTimeout, "b to take the replacement in place of the first transfer", func() bool { return b.onlyPending(repl) })
+	testutil.WaitFor(t, netTimeout, "b to take the replacement in place of the first transfer", func() bool { return b.onlyPending(repl) })
 	// GET /v1/txs reads the store: the old transfer is pending there until the replacement's commit.
-	waitFor(t, netTimeout, "b to report the first transfer replaced", func() bool {
+	testutil.WaitFor(t, netTimeout, "b to report the first transfer replaced", func() bool {
 		info, err := b.n.Tx(ctx, old.Hash())
 		return err == nil && info.Replaced && info.ReplacedBy == repl.Hash()
 	})
@@ -76,7 +77,7 @@ func TestReplaceByFeeGossip(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitConnected(t, c, b)
-	waitFor(t, netTimeout, "c to take the replacement from b", func() bool { return c.onlyPending(repl) })
+	testutil.WaitFor(t, netTimeout, "c to take the replacement from b", func() bool { return c.onlyPending(repl) })
 	for _, nd := range []*node{a, b} {
 		if !nd.onlyPending(repl) {
 			t.Fatalf("%s pending %v after c joined; want only the replacement", short(nd), nd.mempoolSet())

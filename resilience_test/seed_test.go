@@ -15,6 +15,8 @@ import (
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testchain"
+	"github.com/actorchain/actorchain/internal/testutil"
 )
 
 // TestMempoolSurvivesRestart: transactions acknowledged with 202 survive a clean restart and a
@@ -68,7 +70,7 @@ func TestMempoolSurvivesRestart(t *testing.T) {
 	if err := nd.n.SetMining(ctx, true); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "the mempool to be mined", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "the mempool to be mined", func() bool {
 		m, err := nd.n.Mempool(ctx)
 		return err == nil && len(m) == 0
 	})
@@ -140,8 +142,8 @@ func TestCrashReplayRestoresState(t *testing.T) {
 			}
 		}
 		nd.stop()
-		if nd.log.lockError() {
-			t.Fatalf("cycle %d: the log mentions a lock: %s", cycle, nd.log.tail())
+		if lockError(nd.log) {
+			t.Fatalf("cycle %d: the log mentions a lock: %s", cycle, nd.log.Tail())
 		}
 		if _, err := chainstate.Verify(h.cfg.Storage.Path, p, time.Second); err != nil {
 			t.Fatalf("cycle %d: verify after kill -9: %v", cycle, err)
@@ -168,15 +170,15 @@ func TestShortReorgPrefersLongerChain(t *testing.T) {
 	p := nd.n.Params()
 
 	// The node's own chain: 3 blocks sealed by its miner key.
-	mine := newChainBuilder(p)
+	mine := testchain.New(p)
 	for i := 0; i < 3; i++ {
-		submit(t, nd, mine.mine(t, h.miner, nil), "connected")
+		submit(t, nd, mine.Mine(t, h.miner, nil), "connected")
 	}
 	// A branch from block 1, sealed by the other validator: 4 blocks, so more work from height 2.
-	alt := mine.fork(t, 1)
+	alt := mine.Fork(t, 1)
 	var last *chainstate.Block
 	for i := 0; i < 4; i++ {
-		last = alt.mine(t, other, nil)
+		last = alt.Mine(t, other, nil)
 		res, err := nd.n.SubmitBlock(ctx, last)
 		if err != nil {
 			t.Fatalf("alt block %d rejected: %v", last.Header.Height, err)
@@ -187,7 +189,7 @@ func TestShortReorgPrefersLongerChain(t *testing.T) {
 	if st.TipHash != last.Hash().String() || st.Height != 5 {
 		t.Fatalf("tip %s at %d, want the longer branch's %s at 5", st.TipHash, st.Height, last.Hash())
 	}
-	for _, r := range nd.log.records() {
+	for _, r := range nd.log.Records() {
 		if msg, _ := r["msg"].(string); msg != "" && r["err"] != nil {
 			if s := fmt.Sprint(r["err"]); containsAny(s, "not_validator", "validator") {
 				t.Fatalf("validator mismatch logged: %v", r)
@@ -196,7 +198,7 @@ func TestShortReorgPrefersLongerChain(t *testing.T) {
 	}
 	// A block sealed by a key outside the validator set is refused.
 	stranger := newKey(t, 77)
-	bad := alt.fork(t, len(alt.Blocks)).mine(t, stranger, nil)
+	bad := alt.Fork(t, len(alt.Blocks)).Mine(t, stranger, nil)
 	if _, err := nd.n.SubmitBlock(ctx, bad); err == nil {
 		t.Fatal("a block sealed by a non-validator was accepted")
 	} else if re, ok := chainstate.IsRuleError(err); !ok || re.Code != chainstate.CodeNotValidator {
@@ -227,18 +229,18 @@ func TestReorgRebuildsLedgerAndStorage(t *testing.T) {
 	sealer := newKey(t, 11)
 	r1, r2 := addrOf(newKey(t, 21)), addrOf(newKey(t, 22))
 
-	base := newChainBuilder(p)
-	base.mine(t, sealer, []*chainstate.Tx{transfer(p, x.wallet, r1, 100, 2, 0)})
-	base.mine(t, sealer, nil)
+	base := testchain.New(p)
+	base.Mine(t, sealer, []*chainstate.Tx{transfer(p, x.wallet, r1, 100, 2, 0)})
+	base.Mine(t, sealer, nil)
 	// Branch A: the wallet's next two transfers. Branch B (one block longer): the second key's.
-	a := base.fork(t, 2)
+	a := base.Fork(t, 2)
 	losing := []*chainstate.Tx{transfer(p, x.wallet, r1, 10, 1, 1), transfer(p, x.wallet, r2, 20, 1, 2)}
-	a.mine(t, sealer, losing[:1])
-	a.mine(t, sealer, losing[1:])
-	b := base.fork(t, 2)
-	b.mine(t, sealer, []*chainstate.Tx{transfer(p, second, r2, 5, 3, 0)})
-	b.mine(t, sealer, nil)
-	b.mine(t, sealer, []*chainstate.Tx{transfer(p, second, r1, 7, 1, 1)})
+	a.Mine(t, sealer, losing[:1])
+	a.Mine(t, sealer, losing[1:])
+	b := base.Fork(t, 2)
+	b.Mine(t, sealer, []*chainstate.Tx{transfer(p, second, r2, 5, 3, 0)})
+	b.Mine(t, sealer, nil)
+	b.Mine(t, sealer, []*chainstate.Tx{transfer(p, second, r1, 7, 1, 1)})
 
 	nx := x.start(t, actors.Options{})
 	for _, blk := range a.Blocks {

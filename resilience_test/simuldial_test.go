@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/actorchain/actorchain/actors"
+	"github.com/actorchain/actorchain/internal/testutil"
 )
 
 // TestSimultaneousDialKeepsOneConnection: two nodes dial each other at the same moment, several
@@ -39,7 +40,7 @@ func TestSimultaneousDialKeepsOneConnection(t *testing.T) {
 			}
 			return (pa[0].Direction == "outbound") == wantAOut && (pb[0].Direction == "inbound") == wantAOut
 		}
-		waitFor(t, netTimeout, "one connection, initiated by the smaller id, on both sides", settled)
+		testutil.WaitFor(t, netTimeout, "one connection, initiated by the smaller id, on both sides", settled)
 		// It must stay so over an observation window (polled, not slept through).
 		end := time.Now().Add(300 * time.Millisecond)
 		for time.Now().Before(end) {

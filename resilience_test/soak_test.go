@@ -16,6 +16,7 @@ import (
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testchain"
 	"github.com/actorchain/actorchain/noisep2p"
 )
 
@@ -131,8 +132,8 @@ type soakChain struct {
 	addrs   []chainstate.Address // every address that can hold an account
 
 	blocks map[chainstate.Hash]*chainstate.Block
-	states map[chainstate.Hash]*chainBuilder // the ledger after each block (blocks field unused)
-	ref    *chainstate.Store                 // never crashes; follows the node's main chain
+	states map[chainstate.Hash]*testchain.Builder // the ledger after each block (blocks field unused)
+	ref    *chainstate.Store                      // never crashes; follows the node's main chain
 	acked  []chainstate.Hash
 
 	c        *child
@@ -167,7 +168,7 @@ func runSoakHome(t *testing.T, rng *rand.Rand, set soakSettings, st *soakStats, 
 func newSoakChain(t *testing.T, rng *rand.Rand, set soakSettings, st *soakStats) *soakChain {
 	t.Helper()
 	s := &soakChain{t: t, rng: rng, set: set, st: st,
-		blocks: map[chainstate.Hash]*chainstate.Block{}, states: map[chainstate.Hash]*chainBuilder{}}
+		blocks: map[chainstate.Hash]*chainstate.Block{}, states: map[chainstate.Hash]*testchain.Builder{}}
 	s.h = newHome(t, func(c *config.Config) {
 		c.Mining.Enabled = false
 		c.P2P.Listen = "127.0.0.1:0"
@@ -196,7 +197,7 @@ func newSoakChain(t *testing.T, rng *rand.Rand, set soakSettings, st *soakStats)
 	s.p = p
 	g := p.Genesis()
 	s.blocks[g.Hash()] = g
-	s.states[g.Hash()] = newChainBuilder(p)
+	s.states[g.Hash()] = testchain.New(p)
 	if s.ref, err = chainstate.Open(t.TempDir()+"/ref.db", p, 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -219,8 +220,8 @@ func (s *soakChain) restart() {
 }
 
 // builderAt returns a chain builder whose tip is block h.
-func (s *soakChain) builderAt(h chainstate.Hash) *chainBuilder {
-	return s.states[h].clone()
+func (s *soakChain) builderAt(h chainstate.Hash) *testchain.Builder {
+	return s.states[h].Clone()
 }
 
 // soakAction is one step of a cycle's schedule: after pause, extend the main chain by n blocks,
@@ -406,15 +407,15 @@ feed:
 	}
 	_ = peer.Close()
 	if diedEarly.Load() {
-		t.Fatalf("cycle %d (seed %d): the node process died before the harness killed it: %s", cycle, s.set.seed, c.logs.tail())
+		t.Fatalf("cycle %d (seed %d): the node process died before the harness killed it: %s", cycle, s.set.seed, c.logs.Tail())
 	}
 	if err := peer.Err(); err != nil && !errors.Is(err, noisep2p.ErrClosed) {
 		if reason := disconnectReason(err); reason != "" {
 			t.Fatalf("cycle %d (seed %d): the node disconnected the block feeder: %s", cycle, s.set.seed, reason)
 		}
 	}
-	if c.logs.lockError() {
-		t.Fatalf("cycle %d: the node's log mentions a lock error: %s", cycle, c.logs.tail())
+	if lockError(c.logs) {
+		t.Fatalf("cycle %d: the node's log mentions a lock error: %s", cycle, c.logs.Tail())
 	}
 	if killedWhileFeeding {
 		s.st.killsWhileFeeding++
@@ -462,7 +463,7 @@ func (s *soakChain) mine(parent chainstate.Hash, sealer ed25519.PrivateKey, fill
 		txs = append(txs, transfer(s.p, s.fillers[i], s.fillTo, 1, 1, nonces[i]))
 		nonces[i]++
 	}
-	blk := b.mine(s.t, sealer, txs)
+	blk := b.Mine(s.t, sealer, txs)
 	b.Blocks = nil // only the ledger is kept per block
 	h := blk.Hash()
 	s.blocks[h] = blk

@@ -1,8 +1,6 @@
 package resilience_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -19,6 +17,7 @@ import (
 	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/actorchain/actorchain/supervisor"
 )
 
@@ -143,66 +142,9 @@ func (s *txStream) result() (acked []chainstate.Hash, unexpected []string, maxGa
 	return append([]chainstate.Hash(nil), s.acked...), append([]string(nil), s.unexpected...), maxGap
 }
 
-// size is the log's length in bytes: an offset for since. Records are written whole, one Write
-// per line, so every size is at a line boundary.
-func (b *logBuffer) size() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Len()
-}
-
-// since returns the parsed records from byte offset off on whose msg is one of msgs (all when
-// none given).
-func (b *logBuffer) since(off int, msgs ...string) []map[string]any {
-	b.mu.Lock()
-	data := append([]byte(nil), b.buf.Bytes()[off:]...)
-	b.mu.Unlock()
-	return parseRecords(data, msgs...)
-}
-
-func parseRecords(data []byte, msgs ...string) []map[string]any {
-	var out []map[string]any
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	for sc.Scan() {
-		line := sc.Bytes()
-		if len(line) == 0 || line[0] != '{' {
-			continue
-		}
-		var r map[string]any
-		if json.Unmarshal(line, &r) != nil {
-			continue
-		}
-		if len(msgs) == 0 {
-			out = append(out, r)
-			continue
-		}
-		for _, m := range msgs {
-			if r["msg"] == m {
-				out = append(out, r)
-				break
-			}
-		}
-	}
-	return out
-}
-
-// actorsIn lists the `actor` attribute of the records with message msg, in order.
-func actorsIn(recs []map[string]any, msg string) []string {
-	var out []string
-	for _, r := range recs {
-		if r["msg"] == msg {
-			if a, ok := r["actor"].(string); ok {
-				out = append(out, a)
-			}
-		}
-	}
-	return out
-}
-
 // indexOf returns the index of the first record at or after from with message msg and actor
 // name, or -1.
-func indexOf(recs []map[string]any, from int, msg, name string) int {
+func indexOf(recs []testutil.Record, from int, msg, name string) int {
 	for i := max(from, 0); i < len(recs); i++ {
 		if recs[i]["msg"] == msg && recs[i]["actor"] == name {
 			return i
@@ -277,7 +219,7 @@ func (nd *node) height() (uint64, bool) {
 func (nd *node) waitGrows(from uint64, d time.Duration, what string) uint64 {
 	nd.t.Helper()
 	var h uint64
-	waitFor(nd.t, d, what, func() bool {
+	testutil.WaitFor(nd.t, d, what, func() bool {
 		var ok bool
 		h, ok = nd.height()
 		return ok && h > from
@@ -352,7 +294,7 @@ func (nd *node) dumpOnFailure() {
 		tree, _ := json.Marshal(nd.n.Actors())
 		t.Logf("tree at failure: %s", tree)
 		var b strings.Builder
-		for _, r := range nd.log.records() {
+		for _, r := range nd.log.Records() {
 			switch r["msg"] {
 			case "block connected", "block mined", "mempool commit", "http request", "actor panicked":
 				continue

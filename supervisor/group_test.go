@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/asynkron/protoactor-go/actor"
 )
 
@@ -56,9 +57,9 @@ func TestStopAllIsIdempotent(t *testing.T) {
 	e := newEnv(t, fourChildren, nil)
 	e.sys.Root.Send(e.root, &stopAllMsg{label: "keep1"})
 	e.sys.Root.Send(e.root, &stopAllMsg{label: "keep2"})
-	waitFor(t, "both dones", func() bool { return e.rec.has("done keep1") && e.rec.has("done keep2") })
+	testutil.WaitFor(t, waitTimeout, "both dones", func() bool { return e.rec.has("done keep1") && e.rec.has("done keep2") })
 	e.sys.Root.Send(e.root, &stopAllMsg{label: "keep3"}) // after the end: done at once
-	waitFor(t, "late done", func() bool { return e.rec.has("done keep3") })
+	testutil.WaitFor(t, waitTimeout, "late done", func() bool { return e.rec.has("done keep3") })
 	for _, d := range []string{"done keep1", "done keep2", "done keep3"} {
 		if n := e.rec.count(d); n != 1 {
 			t.Fatalf("%q recorded %d times, want once", d, n)
@@ -89,13 +90,13 @@ func TestStopDeadline(t *testing.T) {
 	t.Cleanup(release) // runs before the env's stop, even when the test fails
 
 	e.sys.Root.Send(e.root, &stopAllMsg{label: "final"})
-	waitFor(t, "done despite the blocked child", func() bool { return e.rec.has("done final") })
+	testutil.WaitFor(t, waitTimeout, "done despite the blocked child", func() bool { return e.rec.has("done final") })
 	got := e.rec.since("stopping c")
 	got = got[:slices.Index(got, "done final")+1]
 	eq(t, "stop journal", got, []string{
 		"stopping c", "stopped c", "stopping b", "stopping a", "stopped a", "done final"})
-	recs := e.logs.find(t, "actor stop timed out", "b")
-	if len(recs) != 1 || recs[0].str("level") != "ERROR" {
+	recs := e.logs.Find("actor stop timed out", "b")
+	if len(recs) != 1 || recs[0].Str("level") != "ERROR" {
 		t.Fatalf("want one ERROR record \"actor stop timed out\" for b, got %v", recs)
 	}
 	if e.rec.has("stopped b") {
@@ -139,16 +140,16 @@ func TestCrashRestartsChild(t *testing.T) {
 		t.Fatalf("journal: %v", e.rec.list())
 	}
 
-	crashed := e.logs.find(t, "actor crashed", "b")
-	if len(crashed) != 1 || crashed[0].str("reason") != "boom" || crashed[0].str("action") != "restart" {
+	crashed := e.logs.Find("actor crashed", "b")
+	if len(crashed) != 1 || crashed[0].Str("reason") != "boom" || crashed[0].Str("action") != "restart" {
 		t.Fatalf("actor crashed records: %v", crashed)
 	}
-	restarted := e.logs.find(t, "actor restarted", "b")
-	if len(restarted) != 1 || restarted[0].str("cause") != "panic" || restarted[0].str("restarts") != "1" {
+	restarted := e.logs.Find("actor restarted", "b")
+	if len(restarted) != 1 || restarted[0].Str("cause") != "panic" || restarted[0].Str("restarts") != "1" {
 		t.Fatalf("actor restarted records: %v", restarted)
 	}
-	stack := e.logs.find(t, "actor panicked", "b")
-	if len(stack) != 1 || stack[0].str("level") != "DEBUG" || !strings.Contains(stack[0].str("stack"), "faultInjection") {
+	stack := e.logs.Find("actor panicked", "b")
+	if len(stack) != 1 || stack[0].Str("level") != "DEBUG" || !strings.Contains(stack[0].Str("stack"), "faultInjection") {
 		t.Fatalf("want one DEBUG record with the panic's stack, got %v", stack)
 	}
 
@@ -173,8 +174,8 @@ func TestKillReplacesChild(t *testing.T) {
 		t.Fatalf("b after kill: %+v, want a fresh instance (before %+v)", after, before)
 	}
 	eq(t, "kill journal", e.rec.since("stopping b"), []string{"stopping b", "stopped b", "started b"})
-	restarted := e.logs.find(t, "actor restarted", "b")
-	if len(restarted) != 1 || restarted[0].str("cause") != "kill" || restarted[0].str("restarts") != "1" {
+	restarted := e.logs.Find("actor restarted", "b")
+	if len(restarted) != 1 || restarted[0].Str("cause") != "kill" || restarted[0].Str("restarts") != "1" {
 		t.Fatalf("actor restarted records: %v", restarted)
 	}
 
@@ -202,7 +203,7 @@ func TestGiveUp(t *testing.T) {
 	e.crash("b", "second")
 	e.waitRunning("b", 2)
 	e.crash("b", "third")
-	waitFor(t, "b given up", func() bool { return e.rec.has("gave up b: third") })
+	testutil.WaitFor(t, waitTimeout, "b given up", func() bool { return e.rec.has("gave up b: third") })
 	e.sync()
 	if n := e.rec.count("gave up b: third"); n != 1 {
 		t.Fatalf("OnGiveUp called %d times, want once", n)
@@ -213,9 +214,9 @@ func TestGiveUp(t *testing.T) {
 	if err := Kill(e.sys, e.tree, "b"); !errors.Is(err, ErrNotRunning) {
 		t.Fatalf("Kill of a given-up child: %v, want ErrNotRunning", err)
 	}
-	gaveUp := e.logs.find(t, "actor gave up", "b")
-	if len(gaveUp) != 1 || gaveUp[0].str("level") != "ERROR" || gaveUp[0].str("restarts") != "3" ||
-		gaveUp[0].str("max_restarts") != "2" || gaveUp[0].str("window") == "" {
+	gaveUp := e.logs.Find("actor gave up", "b")
+	if len(gaveUp) != 1 || gaveUp[0].Str("level") != "ERROR" || gaveUp[0].Str("restarts") != "3" ||
+		gaveUp[0].Str("max_restarts") != "2" || gaveUp[0].Str("window") == "" {
 		t.Fatalf("actor gave up records: %v", gaveUp)
 	}
 
@@ -223,7 +224,7 @@ func TestGiveUp(t *testing.T) {
 	e.kill("c")
 	e.waitRunning("c", 1)
 	e.kill("c")
-	waitFor(t, "c given up", func() bool { return e.rec.has("gave up c: killed") })
+	testutil.WaitFor(t, waitTimeout, "c given up", func() bool { return e.rec.has("gave up c: killed") })
 
 	// Restarts leave the window as the clock moves on.
 	e.crash("w", "1")
@@ -270,7 +271,7 @@ func TestTemporaryAndTransient(t *testing.T) {
 	}
 
 	e.crash("p1", "conn broke")
-	waitFor(t, "p1 dropped", func() bool { return e.rec.has("child stopped p1") })
+	testutil.WaitFor(t, waitTimeout, "p1 dropped", func() bool { return e.rec.has("child stopped p1") })
 	if _, ok := e.tree.Lookup("p1"); ok {
 		t.Fatal("a crashed Temporary child is still in the tree")
 	}
@@ -279,13 +280,13 @@ func TestTemporaryAndTransient(t *testing.T) {
 	}
 
 	e.kill("p2")
-	waitFor(t, "p2 dropped", func() bool { return e.rec.has("child stopped p2") })
+	testutil.WaitFor(t, waitTimeout, "p2 dropped", func() bool { return e.rec.has("child stopped p2") })
 	if _, ok := e.tree.Lookup("p2"); ok {
 		t.Fatal("a killed Temporary child is still in the tree")
 	}
 
 	e.kill("t1")
-	waitFor(t, "t1 dropped", func() bool { return e.rec.has("child stopped t1") })
+	testutil.WaitFor(t, waitTimeout, "t1 dropped", func() bool { return e.rec.has("child stopped t1") })
 	if n := e.node("t1"); n.State != StateStopped || e.rec.count("started t1") != 1 {
 		t.Fatalf("killed Transient child: %+v, want stopped and not replaced", n)
 	}
@@ -297,7 +298,7 @@ func TestTemporaryAndTransient(t *testing.T) {
 	if _, err := e.sys.Root.RequestFuture(e.root, &stopChild{name: "a"}, waitTimeout).Result(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a stopped", func() bool { return e.rec.has("child stopped a") })
+	testutil.WaitFor(t, waitTimeout, "a stopped", func() bool { return e.rec.has("child stopped a") })
 	e.sync()
 	if n := e.node("a"); n.State != StateStopped || e.rec.count("started a") != 1 {
 		t.Fatalf("a after StopChild: %+v", n)
@@ -324,7 +325,7 @@ func TestPanicInStarted(t *testing.T) {
 	// Start went on after each panicking Started, in order.
 	eq(t, "first starts", firstStarts(e.rec.list()), []string{"a", "flaky", "broken", "c"})
 	e.waitRunning("flaky", 2)
-	waitFor(t, "broken given up", func() bool { return e.rec.has("gave up broken: cannot start") })
+	testutil.WaitFor(t, waitTimeout, "broken given up", func() bool { return e.rec.has("gave up broken: cannot start") })
 	if n := e.rec.count("started broken"); n != 4 {
 		t.Fatalf("broken started %d times, want 4 (1 + 3 restarts)", n)
 	}
@@ -352,13 +353,13 @@ func TestUnknownChildFailureStopsIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw := res.(*actor.PID)
-	waitFor(t, "raw started", func() bool { return e.rec.has("started raw") })
+	testutil.WaitFor(t, waitTimeout, "raw started", func() bool { return e.rec.has("started raw") })
 	e.sys.Root.Send(raw, &boom{})
-	waitFor(t, "raw stopped", func() bool { return e.rec.has("stopped raw") })
+	testutil.WaitFor(t, waitTimeout, "raw stopped", func() bool { return e.rec.has("stopped raw") })
 	if e.rec.has("restarting raw") {
 		t.Fatal("a child unknown to the group was restarted")
 	}
-	if recs := e.logs.find(t, "actor crashed", "node/raw"); len(recs) != 1 || recs[0].str("action") != "stop" {
+	if recs := e.logs.Find("actor crashed", "node/raw"); len(recs) != 1 || recs[0].Str("action") != "stop" {
 		t.Fatalf("records: %v", recs)
 	}
 	e.stop()
@@ -386,7 +387,7 @@ func TestStopHandlerPanic(t *testing.T) {
 	e.stop()
 	eq(t, "stop journal", e.rec.since("stopping b"), []string{
 		"stopping b", "stopped b", "stopping a", "stopped a", "done final", "stopping node", "stopped node"})
-	if recs := e.logs.find(t, "actor stop handler panicked", "b"); len(recs) != 1 || recs[0].str("level") != "ERROR" {
+	if recs := e.logs.Find("actor stop handler panicked", "b"); len(recs) != 1 || recs[0].Str("level") != "ERROR" {
 		t.Fatalf("records: %v", recs)
 	}
 }
@@ -429,7 +430,7 @@ func TestNestedGroup(t *testing.T) {
 	// the same tree entries with their counts.
 	e.crash("miner", "miner bug")
 	e.waitRunning("miner", 1)
-	waitFor(t, "workers re-spawned", func() bool {
+	testutil.WaitFor(t, waitTimeout, "workers re-spawned", func() bool {
 		return e.rec.count("started worker-0") == 3 && e.rec.count("started worker-1") == 2
 	})
 	e.waitRunning("miner/worker-0", 1)
@@ -447,15 +448,15 @@ func TestNestedGroup(t *testing.T) {
 
 	e.kill("miner")
 	e.waitRunning("miner", 2)
-	waitFor(t, "workers re-spawned after the kill", func() bool { return e.rec.count("started worker-1") == 3 })
+	testutil.WaitFor(t, waitTimeout, "workers re-spawned after the kill", func() bool { return e.rec.count("started worker-1") == 3 })
 	e.waitRunning("miner/worker-0", 1)
 	e.waitRunning("miner/worker-1", 0)
 	checkWorkers()
 
 	// Only the actor that was restarted logs "actor restarted".
 	var restarted []string
-	for _, r := range e.logs.find(t, "actor restarted", "") {
-		restarted = append(restarted, r.actor()+":"+r.str("cause"))
+	for _, r := range e.logs.Find("actor restarted", "") {
+		restarted = append(restarted, r.Str("actor")+":"+r.Str("cause"))
 	}
 	eq(t, "actor restarted records", restarted, []string{"miner/worker-0:panic", "miner:panic", "miner:kill"})
 
@@ -471,17 +472,17 @@ func TestNestedGroup(t *testing.T) {
 func TestLifecycleLog(t *testing.T) {
 	e := newEnv(t, nodeTree, nil)
 	e.stop()
-	started := e.logs.actorsOf(t, "actor started")
+	started := e.logs.ActorsOf("actor started")
 	eq(t, "actor started records", started, []string{
 		"node", "storage", "miner", "miner/worker-0", "miner/worker-1", "api"})
-	stopped := e.logs.actorsOf(t, "actor stopped")
+	stopped := e.logs.ActorsOf("actor stopped")
 	reversed := slices.Clone(started)
 	slices.Reverse(reversed)
 	eq(t, "actor stopped records (reverse start order, parents after their children)", stopped, reversed)
-	for _, r := range e.logs.records(t) {
-		switch r.msg() {
+	for _, r := range e.logs.MustRecords(t) {
+		switch r.Msg() {
 		case "actor started", "actor stopped":
-			if r.str("level") != "INFO" || r.actor() == "" {
+			if r.Str("level") != "INFO" || r.Str("actor") == "" {
 				t.Fatalf("lifecycle record %v: want level INFO and an actor attribute", r)
 			}
 		case "actor restarted", "actor crashed", "actor stop timed out", "actor gave up":
@@ -596,10 +597,10 @@ func TestBudgetGiveUp(t *testing.T) {
 		t.Fatalf("RestartTimes(s) = %v, want 3 restarts 6 s apart from %v", times, t0)
 	}
 	e.crash("s", "crash 4")
-	waitFor(t, "s given up", func() bool { return e.rec.has("gave up s: crash 4") })
+	testutil.WaitFor(t, waitTimeout, "s given up", func() bool { return e.rec.has("gave up s: crash 4") })
 	e.sync()
-	gave := e.logs.find(t, "actor gave up", "s")
-	if len(gave) != 1 || gave[0].str("limit") != "budget" || gave[0].str("max_restarts") != "3" || gave[0].str("restarts") != "4" {
+	gave := e.logs.Find("actor gave up", "s")
+	if len(gave) != 1 || gave[0].Str("limit") != "budget" || gave[0].Str("max_restarts") != "3" || gave[0].Str("restarts") != "4" {
 		t.Fatalf("actor gave up records: %v, want one with limit budget, max_restarts 3, restarts 4", gave)
 	}
 	eq(t, "GaveUp", limits, []string{"s budget 3 1m0s"})

@@ -1,9 +1,6 @@
 package supervisor
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -13,22 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/asynkron/protoactor-go/actor"
 )
 
 const waitTimeout = 5 * time.Second
-
-// waitFor polls cond until it holds or waitTimeout passed.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
 
 // recorder is the ordered event journal of a test's actors.
 type recorder struct {
@@ -67,87 +53,6 @@ func (r *recorder) since(e string) []string {
 		return l[i:]
 	}
 	return nil
-}
-
-// logBuf collects JSON log lines.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-type record map[string]any
-
-func (r record) msg() string   { s, _ := r["msg"].(string); return s }
-func (r record) actor() string { s, _ := r["actor"].(string); return s }
-func (r record) str(k string) string {
-	if v, ok := r[k]; ok {
-		return fmt.Sprint(v)
-	}
-	return ""
-}
-
-func (l *logBuf) records(t testing.TB) []record {
-	t.Helper()
-	l.mu.Lock()
-	data := slices.Clone(l.b.Bytes())
-	l.mu.Unlock()
-	var out []record
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
-	for sc.Scan() {
-		var r record
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("log line is not JSON: %v: %s", err, sc.Text())
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
-// find returns the records with message msg (and actor, if not empty).
-func (l *logBuf) find(t testing.TB, msg, actorName string) []record {
-	t.Helper()
-	var out []record
-	for _, r := range l.records(t) {
-		if r.msg() == msg && (actorName == "" || r.actor() == actorName) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// actorsOf lists the actor attribute of the records with message msg, in log order.
-func (l *logBuf) actorsOf(t testing.TB, msg string) []string {
-	t.Helper()
-	var out []string
-	for _, r := range l.find(t, msg, "") {
-		out = append(out, r.actor())
-	}
-	return out
-}
-
-// fakeClock is a settable clock for restart windows.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 // Messages of the test actors.
@@ -359,9 +264,9 @@ type env struct {
 	sys   *actor.ActorSystem
 	tree  *Tree
 	rec   *recorder
-	logs  *logBuf
+	logs  *testutil.LogBuffer
 	log   *slog.Logger
-	clock *fakeClock
+	clock *testutil.Clock
 	root  *actor.PID
 	cfg   parentCfg
 	once  sync.Once
@@ -378,8 +283,8 @@ func newSystem() *actor.ActorSystem {
 // until its Start returned. opts may change the root group's options.
 func newEnv(t *testing.T, specs func(e *env) []Spec, opts func(e *env, o *GroupOptions)) *env {
 	t.Helper()
-	e := &env{t: t, sys: newSystem(), tree: NewTree("node"), rec: &recorder{}, logs: &logBuf{},
-		clock: &fakeClock{now: time.Unix(1_000_000, 0)}}
+	e := &env{t: t, sys: newSystem(), tree: NewTree("node"), rec: &recorder{}, logs: &testutil.LogBuffer{},
+		clock: testutil.NewClock(time.Unix(1_000_000, 0))}
 	e.log = slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.cfg = parentCfg{name: "node", root: true, tree: e.tree, rec: e.rec, log: e.log, specs: specs(e),
 		stopped: make(chan struct{}),
@@ -396,7 +301,7 @@ func newEnv(t *testing.T, specs func(e *env) []Spec, opts func(e *env, o *GroupO
 	}
 	e.root = pid
 	t.Cleanup(e.stop)
-	waitFor(t, "root ready", func() bool { return e.rec.has("ready node") })
+	testutil.WaitFor(t, waitTimeout, "root ready", func() bool { return e.rec.has("ready node") })
 	return e
 }
 
@@ -438,7 +343,7 @@ func (e *env) node(name string) Node {
 // waitRunning waits until name is running with the given restart count.
 func (e *env) waitRunning(name string, restarts int) {
 	e.t.Helper()
-	waitFor(e.t, fmt.Sprintf("%s running with %d restarts", name, restarts), func() bool {
+	testutil.WaitFor(e.t, waitTimeout, fmt.Sprintf("%s running with %d restarts", name, restarts), func() bool {
 		n, ok := e.tree.Lookup(name)
 		return ok && n.State == StateRunning && n.Restarts == restarts
 	})

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/actorchain/actorchain/internal/testutil"
 	"io"
 	"os"
 	"path/filepath"
@@ -56,7 +57,7 @@ func TestDBBackupAndRestore(t *testing.T) {
 		}
 		return st.Height
 	}
-	eventually(t, 30*time.Second, "the node mines 5 blocks", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "the node mines 5 blocks", func() bool {
 		if node.exited() {
 			t.Fatalf("node exited %d:\n%s", node.code, tail(node.err.String(), 20))
 		}
@@ -87,7 +88,7 @@ func TestDBBackupAndRestore(t *testing.T) {
 			t.Fatalf("backup %d: file size %v, the command said %d", i, st, res.Bytes)
 		}
 	}
-	eventually(t, 30*time.Second, "the node mines on after the backups", func() bool { return height() > last })
+	testutil.WaitFor(t, 30*time.Second, "the node mines on after the backups", func() bool { return height() > last })
 	live := filepath.Join(dir, "live-0.db")
 
 	r := cli(t, "db", "backup", live, "--home", home)
@@ -158,7 +159,7 @@ func TestDBBackupAndRestore(t *testing.T) {
 	}
 	// The node runs on the restored database and mines on from its tip.
 	node = cliStart(t, "run", "--home", home)
-	eventually(t, 30*time.Second, "the restored node mines past the backup's height", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "the restored node mines past the backup's height", func() bool {
 		if node.exited() {
 			t.Fatalf("node exited %d:\n%s", node.code, tail(node.err.String(), 20))
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/actorchain/actorchain/perf"
 )
 
@@ -61,7 +62,7 @@ func TestRunPprof(t *testing.T) {
 			node := cliStart(t, "run", "--home", home)
 			url := fmt.Sprintf("http://127.0.0.1:%d", port)
 			client := apiClient(t, url)
-			eventually(t, 20*time.Second, "the node's API answers", func() bool {
+			testutil.WaitFor(t, 20*time.Second, "the node's API answers", func() bool {
 				if node.exited() {
 					t.Fatalf("node exited %d: %s", node.code, tail(node.err.String(), 20))
 				}
@@ -100,7 +101,7 @@ func TestBenchSignalCancels(t *testing.T) {
 	t.Setenv("TMPDIR", tmp)
 	r := cliStart(t, "bench", "--only", "ready")
 	// A node of the run has opened its database: the run is under way (mining its chain).
-	eventually(t, 20*time.Second, "a node of the run", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "a node of the run", func() bool {
 		dbs, _ := filepath.Glob(filepath.Join(tmp, "actorchain-bench-*", "home-*", "data", "chain.db"))
 		return len(dbs) > 0
 	})

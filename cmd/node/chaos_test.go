@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/actorchain/actorchain/internal/testutil"
 )
 
 // TestChaosBadInput: impossible settings exit 2 with a message naming the flag, before anything
@@ -77,7 +79,7 @@ func testChaosInterrupted(t *testing.T, links string) {
 	base := freePorts(t, 6)
 	r := cliStart(t, "chaos", "--seed", "5", "--duration", "5m", "--dir", dir, "--base-port", fmt.Sprint(base),
 		"--pow-bits", "8", "--converge", "90s", "--links", links)
-	eventually(t, 2*time.Minute, "the schedule to start", func() bool {
+	testutil.WaitFor(t, 2*time.Minute, "the schedule to start", func() bool {
 		return strings.Contains(r.out.String(), "schedule starts") || r.exited()
 	})
 	if r.exited() {

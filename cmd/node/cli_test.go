@@ -17,6 +17,7 @@ import (
 	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testutil"
 )
 
 var (
@@ -287,7 +288,7 @@ func TestPeersAgainstRunningNode(t *testing.T) {
 	})
 	node := cliStart(t, "run", "--home", home)
 	client := apiClient(t, fmt.Sprintf("http://127.0.0.1:%d", base+1))
-	eventually(t, 20*time.Second, "the node's API answers", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "the node's API answers", func() bool {
 		if node.exited() {
 			t.Fatalf("node exited %d: %s", node.code, tail(node.err.String(), 20))
 		}
@@ -329,7 +330,7 @@ func TestPeersAgainstRunningNode(t *testing.T) {
 	node2 := cliStart(t, "run", "--home", home2)
 	client2 := apiClient(t, fmt.Sprintf("http://127.0.0.1:%d", base2+1))
 	var id2 string
-	eventually(t, 20*time.Second, "the second node's API answers", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "the second node's API answers", func() bool {
 		if node2.exited() {
 			t.Fatalf("node b exited %d: %s", node2.code, tail(node2.err.String(), 20))
 		}
@@ -359,7 +360,7 @@ func TestPeersAgainstRunningNode(t *testing.T) {
 	if !strings.Contains(out, "dialling") {
 		t.Fatalf("peers add printed %q", out)
 	}
-	eventually(t, 20*time.Second, "node a connects to node b", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "node a connects to node b", func() bool {
 		info, err := client.Peers(reqCtx(t))
 		return err == nil && slices.ContainsFunc(info.Connected, func(p actors.PeerInfo) bool { return p.ID == id2 })
 	})
@@ -389,7 +390,7 @@ func TestPeersAgainstRunningNode(t *testing.T) {
 // TestSecondSignalForcesExit: a stop that hangs is abandoned at the second signal with exit 130.
 func TestSecondSignalForcesExit(t *testing.T) {
 	sigs := make(chan os.Signal, 1)
-	g := &globals{io: cliIO{out: &syncBuffer{}, err: &syncBuffer{}}}
+	g := &globals{io: cliIO{out: &testutil.LogBuffer{}, err: &testutil.LogBuffer{}}}
 	release := make(chan struct{})
 	stopped := make(chan struct{})
 	sigs <- syscall.SIGINT

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testutil"
 )
 
 // stackTrace matches the lines of a Go stack trace (as the damaged-db acceptance script does).
@@ -68,15 +68,6 @@ func dbHome(t *testing.T) (home, path string, peersPage uint64, psize int) {
 	return home, s.Path(), peersPage, db.Info().PageSize
 }
 
-func sum(t *testing.T, path string) [32]byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sha256.Sum256(b)
-}
-
 // TestDBDamagedCommands: on each damaged database `node run` and `node verify` exit 1 naming the
 // database as damaged without a stack trace, `node db check` exits 1 with {"ok": false,
 // "problems": [...]}, and none changes the file; `node db salvage` then moves it aside unchanged
@@ -117,7 +108,7 @@ func TestDBDamagedCommands(t *testing.T) {
 			if err := os.WriteFile(path, k.do(data, pg, ps), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			before := sum(t, path)
+			before := testutil.FileSum(t, path)
 			refused := func(what string, r *cliRun) {
 				t.Helper()
 				out := r.out.String() + r.err.String()
@@ -127,7 +118,7 @@ func TestDBDamagedCommands(t *testing.T) {
 				if m := stackTrace.FindString(out); m != "" {
 					t.Fatalf("%s printed a stack trace (%q):\n%s", what, m, tail(out, 20))
 				}
-				if sum(t, path) != before {
+				if testutil.FileSum(t, path) != before {
 					t.Fatalf("%s changed the damaged file", what)
 				}
 			}
@@ -166,7 +157,7 @@ func TestDBDamagedCommands(t *testing.T) {
 				}
 			}
 			aside, _ := srep["moved_aside"].(string)
-			if !regexp.MustCompile(`^`+regexp.QuoteMeta(path)+`\.damaged-[0-9]+$`).MatchString(aside) || sum(t, aside) != before {
+			if !regexp.MustCompile(`^`+regexp.QuoteMeta(path)+`\.damaged-[0-9]+$`).MatchString(aside) || testutil.FileSum(t, aside) != before {
 				t.Fatalf("moved_aside %q is not the damaged file at <path>.damaged-<unix seconds>", aside)
 			}
 			cli(t, "verify", "--home", home).want(t, exitOK)

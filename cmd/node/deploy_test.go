@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"github.com/actorchain/actorchain/internal/testutil"
 	"io"
 	"net/http"
 	"os"
@@ -54,7 +55,7 @@ func scrapeRunningNode(t *testing.T) map[string]*dto.MetricFamily {
 	hc := &http.Client{Transport: tr, Timeout: 5 * time.Second}
 	url := fmt.Sprintf("http://127.0.0.1:%d/metrics", base+1)
 	var body []byte
-	eventually(t, 20*time.Second, "the node serves /metrics", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "the node serves /metrics", func() bool {
 		if node.exited() {
 			t.Fatalf("node exited %d:\n%s", node.code, tail(node.err.String(), 20))
 		}

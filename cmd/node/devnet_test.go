@@ -14,6 +14,7 @@ import (
 	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testutil"
 )
 
 func TestDevnetInitOnly(t *testing.T) {
@@ -137,7 +138,7 @@ func TestDevnetRuns(t *testing.T) {
 	for k := range clients {
 		clients[k] = apiClient(t, fmt.Sprintf("http://127.0.0.1:%d", base+2*k+1))
 	}
-	eventually(t, 30*time.Second, "all three APIs answer", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "all three APIs answer", func() bool {
 		if run.exited() {
 			t.Fatalf("devnet exited %d: %s", run.code, tail(run.err.String(), 20))
 		}
@@ -149,7 +150,7 @@ func TestDevnetRuns(t *testing.T) {
 		return true
 	})
 	// The table is printed once all are up.
-	eventually(t, 10*time.Second, "the table is printed", func() bool { return strings.Contains(run.out.String(), "NODE ID") })
+	testutil.WaitFor(t, 10*time.Second, "the table is printed", func() bool { return strings.Contains(run.out.String(), "NODE ID") })
 	var ids []string
 	for _, c := range clients {
 		st, err := c.Status(reqCtx(t))
@@ -161,7 +162,7 @@ func TestDevnetRuns(t *testing.T) {
 		}
 		ids = append(ids, st.NodeID)
 	}
-	eventually(t, 60*time.Second, "the three nodes are at height >= 3 on one chain, each with 2 peers", func() bool {
+	testutil.WaitFor(t, 60*time.Second, "the three nodes are at height >= 3 on one chain, each with 2 peers", func() bool {
 		return agree(t, clients)
 	})
 	// Each node logs with its own node=k tag.

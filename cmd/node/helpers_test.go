@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,36 +9,18 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testutil"
 )
-
-// syncBuffer is a bytes.Buffer safe for the node goroutines that log into it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // cliRun is one in-process command line: its output, and the channel standing for SIGINT/SIGTERM.
 type cliRun struct {
-	out, err syncBuffer
+	out, err testutil.LogBuffer
 	sigs     chan os.Signal
 	code     int
 	done     chan struct{}
@@ -162,18 +143,6 @@ func freePorts(t *testing.T, n int) int {
 	}
 	t.Fatal("no run of free loopback ports")
 	return 0
-}
-
-// eventually polls cond every 50 ms until it holds or limit passes.
-func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", limit, what)
-		}
-		time.Sleep(50 * time.Millisecond) // polling interval, not synchronisation
-	}
 }
 
 // apiClient is a client of a node under test whose idle connections are closed at the end (no

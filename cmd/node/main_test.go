@@ -1,11 +1,10 @@
 package main
 
 import (
-	"flag"
 	"os"
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/actorchain/actorchain/internal/testutil"
 )
 
 // asNodeEnv makes the test binary run as the node command itself (its arguments are a node
@@ -19,9 +18,5 @@ func TestMain(m *testing.M) {
 	if os.Getenv(asNodeEnv) == "1" {
 		os.Exit(run(os.Args[1:]))
 	}
-	flag.Parse()
-	if v := os.Getenv("RAPID_CHECKS"); v != "" {
-		_ = flag.Set("rapid.checks", v)
-	}
-	goleak.VerifyTestMain(m)
+	testutil.VerifyMain(m)
 }

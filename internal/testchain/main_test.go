@@ -1,0 +1,9 @@
+package testchain
+
+import (
+	"testing"
+
+	"github.com/actorchain/actorchain/internal/testutil"
+)
+
+func TestMain(m *testing.M) { testutil.VerifyMain(m) }
