@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"crypto/ed25519"
+	"github.com/actorchain/actorchain/internal/testutil"
 	"path/filepath"
 	"testing"
 	"time"
@@ -30,12 +31,12 @@ func TestRestartedMempoolNeverAcksBeforeItsCommit(t *testing.T) {
 	n.faults.pauseCommit.Store(hold) // A's commit waits in the storage actor
 	resA := make(chan error, 1)
 	go func() { _, err := n.SubmitTx(ctx, txA); resA <- err }()
-	pollUntil(t, 5*time.Second, "A's commit to be held", func() bool { return n.faults.pauseCommit.Load() == 0 })
+	testutil.WaitFor(t, 5*time.Second, "A's commit to be held", func() bool { return n.faults.pauseCommit.Load() == 0 })
 
 	if err := supervisor.CrashActor(n.sys, n.tree, nameMempool, "test: crash with a commit in flight"); err != nil {
 		t.Fatal(err)
 	}
-	pollUntil(t, 5*time.Second, "the mempool to restart", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "the mempool to restart", func() bool {
 		a, ok := findActor(n.Actors(), nameMempool)
 		return ok && a.Restarts >= 1 && a.State == supervisor.StateRunning
 	})
@@ -100,18 +101,6 @@ func signTransfer(p *chainstate.Params, key ed25519.PrivateKey, to chainstate.Ad
 	return tx
 }
 
-// pollUntil polls cond every 5 ms until it holds, failing the test after limit.
-func pollUntil(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-		time.Sleep(5 * time.Millisecond) // a bounded poll, not a synchronisation stand-in
-	}
-}
-
 func findActor(n supervisor.Node, name string) (supervisor.Node, bool) {
 	if n.Name == name {
 		return n, true
@@ -158,5 +147,5 @@ func TestMempoolResyncTakesBackAReorgsTransfers(t *testing.T) {
 		t.Fatal("the mempool knew the transfer before the resync: the test does not exercise it")
 	}
 	n.sys.Root.Send(n.pid(nameMempool), &chainUpdate{Resync: true})
-	pollUntil(t, 5*time.Second, "the resynced mempool to hold the returned transfer", inPool)
+	testutil.WaitFor(t, 5*time.Second, "the resynced mempool to hold the returned transfer", inPool)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
+	"github.com/actorchain/actorchain/internal/testutil"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -229,7 +230,7 @@ func TestReplaceByFeeThroughSubmit(t *testing.T) {
 	if err := r.connect(r.block(b)); err != nil {
 		t.Fatal(err)
 	}
-	pollUntil(t, 5*time.Second, "the replacement to be confirmed and the mempool empty", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "the replacement to be confirmed and the mempool empty", func() bool {
 		mem, bucket := r.pool()
 		return r.state(b) == "confirmed" && len(mem) == 0 && len(bucket) == 0
 	})
@@ -261,7 +262,7 @@ func TestReplaceByFeeRacesABlock(t *testing.T) {
 	if subErr != nil {
 		wantRejected(t, subErr, "bad_nonce", "")
 	}
-	pollUntil(t, 5*time.Second, "the block's transfer confirmed and nothing of its nonce pending", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "the block's transfer confirmed and nothing of its nonce pending", func() bool {
 		mem, bucket := r.pool()
 		return r.state(a) == "confirmed" && len(mem) == 0 && len(bucket) == 0
 	})
@@ -319,7 +320,7 @@ func TestConcurrentReplacements(t *testing.T) {
 	check := func(when string) chainstate.Hash {
 		t.Helper()
 		var winner chainstate.Hash
-		pollUntil(t, 5*time.Second, when+": one transfer pending, in memory and in the store alike", func() bool {
+		testutil.WaitFor(t, 5*time.Second, when+": one transfer pending, in memory and in the store alike", func() bool {
 			mem, bucket := r.pool()
 			if len(mem) != 1 || len(bucket) != 1 {
 				return false
@@ -412,7 +413,7 @@ func TestReplaceByFeeAcrossReorgs(t *testing.T) {
 	x3 := r.blockOn(&x2.Header, sx)
 	only := func(what string, pending *chainstate.Tx, confirmed *chainstate.Tx) {
 		t.Helper()
-		pollUntil(t, 5*time.Second, what, func() bool {
+		testutil.WaitFor(t, 5*time.Second, what, func() bool {
 			mem, bucket := r.pool()
 			if pending == nil {
 				return len(mem) == 0 && len(bucket) == 0 && r.state(confirmed) == "confirmed"
@@ -459,7 +460,7 @@ func TestReplacementCommitLandsAfterItsTimeout(t *testing.T) {
 	if !mem[a.Hash()] || mem[b.Hash()] {
 		t.Fatalf("after the timeout the pool holds %v; want the old transfer back", mem)
 	}
-	pollUntil(t, 5*time.Second, "the late commit to give the slot to the replacement, in memory and in the store", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "the late commit to give the slot to the replacement, in memory and in the store", func() bool {
 		mem, bucket := r.pool()
 		return len(mem) == 1 && mem[b.Hash()] && len(bucket) == 1 && bucket[b.Hash()]
 	})
