@@ -8,13 +8,8 @@ import (
 	"go.uber.org/goleak"
 )
 
-// TestMain checks that no test leaves a goroutine behind. A test binary started with
-// CHAOS_TEST_HELPER set is not a test run but a small network helper that netns_test.go runs
-// inside a namespace.
+// TestMain checks that no test leaves a goroutine behind.
 func TestMain(m *testing.M) {
-	if h := os.Getenv(helperEnv); h != "" {
-		os.Exit(runHelper(h))
-	}
 	flag.Parse()
 	if v := os.Getenv("RAPID_CHECKS"); v != "" {
 		_ = flag.Set("rapid.checks", v)

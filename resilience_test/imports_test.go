@@ -27,9 +27,11 @@ var allowedImports = map[string]struct {
 		project: []string{"chainstate", "powworker", "noisep2p", "config", "supervisor", "logthrottle"},
 		outside: []string{"github.com/asynkron/protoactor-go", "github.com/prometheus/client_golang"},
 	},
-	"api":   {project: []string{"actors", "chainstate", "supervisor"}},
-	"chaos": {project: []string{"actors", "api", "chainstate", "noisep2p"}},
-	"perf":  {project: []string{"actors", "api", "chainstate", "config", "noisep2p", "powworker"}},
+	"api":      {project: []string{"actors", "chainstate", "supervisor"}},
+	"localnet": {},
+	"chaos":    {project: []string{"actors", "api", "chainstate", "noisep2p", "localnet"}},
+	"netsim":   {project: []string{"actors", "api", "chainstate", "localnet"}},
+	"perf":     {project: []string{"actors", "api", "chainstate", "config", "noisep2p", "powworker"}},
 }
 
 // TestImportDirection fails when a package imports something the architecture does not allow:
