@@ -33,14 +33,8 @@ const (
 // NetnsAvailable says why the netns link mode cannot run here, or nil.
 func NetnsAvailable() error { return localnet.NetnsAvailable() }
 
-// Home is one node home made for a run: where it is, its node id and its addresses.
-type Home struct {
-	Dir       string
-	NodeID    string
-	P2P       string // HOST:PORT
-	API       string // base URL, http://HOST:PORT
-	WalletKey string // the key genesis funds
-}
+// Home is one node home made for a run (localnet.Home).
+type Home = localnet.Home
 
 // Config is one chaos run.
 type Config struct {

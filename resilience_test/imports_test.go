@@ -30,7 +30,7 @@ var allowedImports = map[string]struct {
 	"api":      {project: []string{"actors", "chainstate", "supervisor"}},
 	"localnet": {},
 	"chaos":    {project: []string{"actors", "api", "chainstate", "noisep2p", "localnet"}},
-	"netsim":   {project: []string{"actors", "api", "chainstate", "localnet"}},
+	"netsim":   {project: []string{"actors", "api", "chainstate", "localnet", "powworker"}},
 	"perf":     {project: []string{"actors", "api", "chainstate", "config", "noisep2p", "powworker"}},
 }
 
