@@ -260,6 +260,8 @@ func (rep *Report) goals() {
 			Met: t.Acked > 0 && t.MinedOnce == t.Acked},
 		{Name: "every node on one tip", Want: "1 tip", Got: fmt.Sprintf("%d", len(rep.Tips)), Met: oneTip, Invariant: true},
 		{Name: "node verify on every home", Want: fmt.Sprintf("%d", rep.Nodes), Got: fmt.Sprintf("%d", verified), Met: verified == rep.Nodes, Invariant: true},
+		{Name: "block connected records of the window's blocks", Want: fmt.Sprintf("%d blocks", rep.Blocks), Invariant: true,
+			Got: fmt.Sprintf("%d blocks", len(rep.Spread)), Met: rep.Blocks > 0 && len(rep.Spread) == rep.Blocks},
 		{Name: "no unexpected process exit", Want: "0", Got: fmt.Sprintf("%d", len(rep.Exits)), Met: len(rep.Exits) == 0, Invariant: true},
 	}
 	rep.OK = true
