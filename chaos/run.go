@@ -229,7 +229,7 @@ func (r *runner) printf(format string, a ...any) {
 
 // setupLinks picks the link mode and builds the namespaces for netns.
 func (r *runner) setupLinks(ctx context.Context, tr *Transcript) error {
-	l, err := localnet.SetupLinks(ctx, r.cfg.Links, r.cfg.Settings.Nodes)
+	l, err := localnet.SetupLinks(ctx, r.cfg.Links, r.cfg.Settings.Nodes, true)
 	if err != nil {
 		return err
 	}

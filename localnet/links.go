@@ -23,9 +23,9 @@ type Links struct {
 }
 
 // SetupLinks picks the link mode for n nodes (mode "" is auto) and, for netns, builds the
-// namespaces. Auto falls back to filter when netns cannot run or its setup fails (Why says so);
+// namespaces, with the per-link qdiscs when shaping (see SetupNetns). Auto falls back to filter when netns cannot run or its setup fails (Why says so);
 // netns asked for explicitly fails instead. The caller closes NS when it is not nil.
-func SetupLinks(ctx context.Context, mode LinkMode, n int) (Links, error) {
+func SetupLinks(ctx context.Context, mode LinkMode, n int, shaping bool) (Links, error) {
 	if mode == "" {
 		mode = LinksAuto
 	}
@@ -38,18 +38,23 @@ func SetupLinks(ctx context.Context, mode LinkMode, n int) (Links, error) {
 		}
 		return Links{Mode: LinksFilter, Why: "netns unavailable: " + err.Error()}, nil
 	}
-	ns, err := SetupNetns(ctx, n)
+	ns, err := SetupNetns(ctx, n, shaping)
 	if err != nil {
 		if mode == LinksNetns {
 			return Links{}, fmt.Errorf("links netns: %w", err)
 		}
 		return Links{Mode: LinksFilter, Why: "netns setup failed: " + err.Error()}, nil
 	}
-	why := "one namespace per node on a bridge (" + ns.Prefix().String() + "); cuts by tc (htb + u32 per destination)"
-	if ns.Netem() {
+	why := "one namespace per node on a bridge (" + ns.Prefix().String() + ")"
+	switch {
+	case !shaping:
+		why += "; delay through the node's link filter (/v1/debug/links)"
+		return Links{Mode: LinksNetns, Why: why, NS: ns}, nil
+	case ns.Netem():
+		why += "; cuts by tc (htb + u32 per destination)"
 		why += ", delay and loss by tc netem"
-	} else {
-		why += "; this kernel has no sch_netem, so delay and loss go through the node's link filter (/v1/debug/links)"
+	default:
+		why += "; cuts by tc (htb + u32 per destination); this kernel has no sch_netem, so delay and loss go through the node's link filter (/v1/debug/links)"
 	}
 	return Links{Mode: LinksNetns, Why: why, NS: ns}, nil
 }

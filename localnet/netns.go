@@ -34,6 +34,7 @@ type Netns struct {
 	hostIf string
 	prefix netip.Prefix
 	netem  bool // the kernel has sch_netem: delay and loss are real
+	shaped bool // the per-destination qdiscs exist (SetLink works)
 	// made lists what exists, so that close removes exactly that.
 	madeNS   []string
 	madeHost bool
@@ -134,9 +135,11 @@ func freePrefix(ctx context.Context) (netip.Prefix, error) {
 	return netip.Prefix{}, errors.New("no free /24 in 10.213.0.0/16 on this host")
 }
 
-// SetupNetns creates the namespaces, the bridge, the veths and the qdiscs of n nodes. On error
+// SetupNetns creates the namespaces, the bridge, the veths and, with shaping, the qdiscs of n
+// nodes (n*(n-1) htb classes: about 3 tc commands per directed link, which SetLink needs; a
+// harness that never cuts a link and delays through the link filter leaves them out). On error
 // it removes whatever it made; otherwise the caller removes it all with Close.
-func SetupNetns(ctx context.Context, n int) (_ *Netns, err error) {
+func SetupNetns(ctx context.Context, n int, shaping bool) (_ *Netns, err error) {
 	if n > maxNetnsNodes {
 		return nil, fmt.Errorf("the netns link mode takes at most %d nodes", maxNetnsNodes)
 	}
@@ -155,6 +158,10 @@ func SetupNetns(ctx context.Context, n int) (_ *Netns, err error) {
 	}()
 	b := &nsBuilder{ctx: ctx, ns: ns}
 	b.network(n)
+	if !shaping {
+		return ns, b.err
+	}
+	ns.shaped = true
 	b.shaping(n)
 	if b.err != nil {
 		return nil, b.err
@@ -279,6 +286,9 @@ func (ns *Netns) Command(k int, argv []string) []string {
 // SetLink sets the traffic from node from to node to. Delay and loss need netem (the caller
 // checks Netem); a cut is a pfifo of limit 0, which drops every packet.
 func (ns *Netns) SetLink(ctx context.Context, from, to int, l Link) error {
+	if !ns.shaped {
+		return errors.New("netns: the links of a network set up without shaping cannot be changed")
+	}
 	args := []string{"-n", ns.nodes[from], "qdisc", "replace", "dev", "eth0", "parent", ns.class(to), "handle", ns.leaf(to)}
 	switch {
 	case l.Cut && !ns.netem:

@@ -65,7 +65,7 @@ func TestNetnsLinks(t *testing.T) {
 		t.Skipf("netns links need root, ip and tc: %v", err)
 	}
 	ctx := context.Background()
-	ns, err := SetupNetns(ctx, 2)
+	ns, err := SetupNetns(ctx, 2, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,10 @@ import (
 func TestWireSizeIsWhatTheWriterWrites(t *testing.T) {
 	enc, _ := memCiphers(t)
 	fw := frameWriter{enc: enc}
-	check := func(t interface{ Fatal(...any); Fatalf(string, ...any) }, n int) {
+	check := func(t interface {
+		Fatal(...any)
+		Fatalf(string, ...any)
+	}, n int) {
 		var buf bytes.Buffer
 		if err := fw.writeMessage(&buf, MsgBlock, make([]byte, n)); err != nil {
 			t.Fatal(err)

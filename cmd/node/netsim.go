@@ -44,8 +44,8 @@ func newNetsimCmd(g *globals) *cobra.Command {
 (in its own network namespace when running as root with ip and tc, else on loopback), and let
 them find each other: every node lists only the 2 seed nodes in p2p.seeds and fills its
 p2p.max_outbound slots from the addresses it learns. Each directed link gets a one-way delay
-drawn from the seed between --latency-min and --latency-max (through the nodes' link filter,
-POST /v1/debug/links, unless the kernel has tc netem). After the connections settle it measures
+drawn from the seed between --latency-min and --latency-max, through the sending node's link
+filter (POST /v1/debug/links) in both link modes. After the connections settle it measures
 the idle cost (RSS and CPU of every node), turns on the miners (--miners lists their
 mining.workers: their hash-rate shares), funds --senders accounts, and sends transfers until the
 main chain has grown by --blocks. Then it stops the miners, checks that every node is on one tip
@@ -83,7 +83,7 @@ removed after a run whose checks held unless --keep.`,
 	f.DurationVar(&o.warmup, "warmup", time.Minute, "bound on the wait for the connections to settle")
 	f.DurationVar(&o.addrEvery, "addr-sample-every", 30*time.Second, "how often every node's address book and slots are read")
 	f.DurationVar(&o.converge, "converge", 2*time.Minute, "bound on each wait for the network (start, transfers confirmed, one tip)")
-	f.StringVar(&o.links, "links", string(localnet.LinksAuto), "auto|netns|filter (delay goes through the link filter unless the kernel has netem)")
+	f.StringVar(&o.links, "links", string(localnet.LinksAuto), "auto|netns|filter (the delay goes through the link filter in both)")
 	f.StringVar(&o.dir, "dir", "", "directory for the homes and logs; must not exist or be empty (default: a new temporary directory)")
 	f.IntVar(&o.basePort, "base-port", defaultNetsimBasePort, "node k listens on P+2k (p2p) and P+2k+1 (API)")
 	f.StringVar(&o.jsonFile, "json", "", "write the report as JSON to this file (default DIR/netsim.json)")
