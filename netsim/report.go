@@ -123,6 +123,9 @@ type IdleCost struct {
 	Seconds    float64 `json:"seconds"`
 	CPUPercent Dist    `json:"cpu_percent"` // of one core, per node
 	RSSMiB     Dist    `json:"rss_mib"`
+	// SwitchesPerS: context switches a second of all the process's threads (voluntary and not),
+	// a proxy for timer wakeups.
+	SwitchesPerS Dist `json:"switches_per_s"`
 }
 
 // Goal is one of issue 11's goals with the figure measured.
@@ -296,8 +299,9 @@ func (rep *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "  at %5.0fs: known peers p50 %.0f (min %.0f), outbound p50 %.0f (min %.0f, max %.0f), inbound max %.0f\n",
 			a.AtS, a.KnownD.P50, a.KnownD.Min, a.OutboundD.P50, a.OutboundD.Min, a.OutboundD.Max, a.InboundD.Max)
 	}
-	fmt.Fprintf(w, "  idle over %.0fs: CPU per node p50 %.2f%% max %.2f%% of a core; RSS p50 %.1f MiB max %.1f MiB\n",
-		rep.Idle.Seconds, rep.Idle.CPUPercent.P50, rep.Idle.CPUPercent.Max, rep.Idle.RSSMiB.P50, rep.Idle.RSSMiB.Max)
+	fmt.Fprintf(w, "  idle over %.0fs: CPU per node p50 %.2f%% max %.2f%% of a core; RSS p50 %.1f MiB max %.1f MiB; context switches p50 %.0f/s max %.0f/s\n",
+		rep.Idle.Seconds, rep.Idle.CPUPercent.P50, rep.Idle.CPUPercent.Max, rep.Idle.RSSMiB.P50, rep.Idle.RSSMiB.Max,
+		rep.Idle.SwitchesPerS.P50, rep.Idle.SwitchesPerS.Max)
 	fmt.Fprintf(w, "  final: height %d, tip %s\n", rep.FinalHeight, rep.FinalTip)
 	for _, g := range rep.Goals {
 		mark := "met"
@@ -377,4 +381,30 @@ func readRSS(pid int) (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+}
+
+// readSwitches sums the context switches of every thread of each process (-1 when unreadable).
+func readSwitches(pids []int) []float64 {
+	out := make([]float64, len(pids))
+	for i, pid := range pids {
+		dir := "/proc/" + strconv.Itoa(pid) + "/task"
+		tasks, err := os.ReadDir(dir)
+		if err != nil {
+			out[i] = -1
+			continue
+		}
+		for _, t := range tasks {
+			b, err := os.ReadFile(dir + "/" + t.Name() + "/status")
+			if err != nil {
+				continue // the thread ended
+			}
+			for _, line := range strings.Split(string(b), "\n") {
+				if k, v, ok := strings.Cut(line, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
+					n, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+					out[i] += n
+				}
+			}
+		}
+	}
+	return out
 }

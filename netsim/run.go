@@ -747,24 +747,27 @@ func (r *runner) idleCost(ctx context.Context, rep *Report) error {
 	for k, p := range r.procs {
 		pids[k] = p.Cmd.Process.Pid
 	}
-	t0, before := time.Now(), readCPU(pids)
+	t0, before, sw0 := time.Now(), readCPU(pids), readSwitches(pids)
 	if !localnet.SleepCtx(ctx, r.cfg.Idle) {
 		return ctx.Err()
 	}
-	took, after := time.Since(t0), readCPU(pids)
-	var cpu, rss []float64
+	took, after, sw1 := time.Since(t0), readCPU(pids), readSwitches(pids)
+	var cpu, rss, sw []float64
 	for k, pid := range pids {
 		if before[k] < 0 || after[k] < 0 {
 			continue
 		}
 		cpu = append(cpu, 100*(after[k]-before[k])/took.Seconds())
+		if sw0[k] >= 0 && sw1[k] >= 0 {
+			sw = append(sw, (sw1[k]-sw0[k])/took.Seconds())
+		}
 		if m, err := readRSS(pid); err == nil {
 			rss = append(rss, m)
 		}
 	}
-	rep.Idle = IdleCost{Seconds: took.Seconds(), CPUPercent: Summarize(cpu), RSSMiB: Summarize(rss)}
-	r.printf("netsim: idle over %.0fs: CPU per node p50 %.2f%% max %.2f%%, RSS p50 %.1f MiB max %.1f MiB\n",
-		took.Seconds(), rep.Idle.CPUPercent.P50, rep.Idle.CPUPercent.Max, rep.Idle.RSSMiB.P50, rep.Idle.RSSMiB.Max)
+	rep.Idle = IdleCost{Seconds: took.Seconds(), CPUPercent: Summarize(cpu), RSSMiB: Summarize(rss), SwitchesPerS: Summarize(sw)}
+	r.printf("netsim: idle over %.0fs: CPU per node p50 %.2f%% max %.2f%%, RSS p50 %.1f MiB max %.1f MiB, context switches p50 %.0f/s\n",
+		took.Seconds(), rep.Idle.CPUPercent.P50, rep.Idle.CPUPercent.Max, rep.Idle.RSSMiB.P50, rep.Idle.RSSMiB.Max, rep.Idle.SwitchesPerS.P50)
 	return nil
 }
 

@@ -26,6 +26,7 @@ COLUMNS = [
     ("outbound p50 (min)", lambda r: book(r, "outbound")),
     ("idle CPU % p50", lambda r: "%.2f" % r["idle"]["cpu_percent"]["p50"]),
     ("idle RSS MiB p50", lambda r: "%.1f" % r["idle"]["rss_mib"]["p50"]),
+    ("idle switches/s p50", lambda r: "%.0f" % r["idle"].get("switches_per_s", {}).get("p50", 0)),
     ("checks", lambda r: "ok" if r["ok"] else "FAILED"),
 ]
 
