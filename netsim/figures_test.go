@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -186,5 +187,24 @@ func TestGoals(t *testing.T) {
 		if rep.OK {
 			t.Errorf("%s: OK", name)
 		}
+	}
+}
+
+// TestProcReaders: this test process has CPU time, a resident set and context switches; a pid
+// that does not exist reads as -1 (or an error).
+func TestProcReaders(t *testing.T) {
+	self := os.Getpid()
+	for i := 0; i < 1e6; i++ { // some CPU time for the counters
+		_ = fmt.Sprint(i)
+	}
+	cpu, sw := readCPU([]int{self, -5}), readSwitches([]int{self, -5})
+	if cpu[0] <= 0 || cpu[1] != -1 || sw[0] <= 0 || sw[1] != -1 {
+		t.Fatalf("readCPU %v, readSwitches %v", cpu, sw)
+	}
+	if m, err := readRSS(self); err != nil || m <= 1 {
+		t.Fatalf("readRSS = %v, %v", m, err)
+	}
+	if _, err := readRSS(-5); err == nil {
+		t.Fatal("readRSS of no process: no error")
 	}
 }
