@@ -161,7 +161,8 @@ func TestGoals(t *testing.T) {
 	good := func() *Report {
 		rep := &Report{Nodes: 2, FromHeight: 1, ToHeight: 1, FinalHeight: 1, Tips: []string{hashOf(1)},
 			Transfers: Transfers{Acked: 3, MinedOnce: 3}, Verify: []localnet.Verified{{Node: 0, OK: true}, {Node: 1, OK: true}},
-			main: map[string]uint64{hashOf(1): 1}}
+			main: map[string]uint64{hashOf(1): 1}, MaxOutbound: 2,
+			AddrBook: []AddrSample{{Outbound: []float64{0, 0}}, {Outbound: []float64{2, 1}}}}
 		return rep
 	}
 	conns := []Connect{{Node: 0, At: at(0), Height: 1, Hash: hashOf(1), Source: "mined"}, {Node: 1, At: at(2000), Height: 1, Hash: hashOf(1)}}
@@ -169,6 +170,9 @@ func TestGoals(t *testing.T) {
 	rep.compute(conns, nil, 3)
 	if !rep.OK || rep.OneTipMs != 2000 {
 		t.Fatalf("a good run: OK %v, one tip after %v ms; goals %+v", rep.OK, rep.OneTipMs, rep.Goals)
+	}
+	if rep.SlotFill != 0.75 || rep.SlotsFullAll != 1 {
+		t.Fatalf("slot fill %v, %d full; want 0.75 and 1 (outbound 2 and 1 of 2)", rep.SlotFill, rep.SlotsFullAll)
 	}
 	if rep.Goals[0].Met {
 		t.Fatalf("block to 90%% p95 of 2000 ms counted as met: %+v", rep.Goals[0])

@@ -66,6 +66,10 @@ type Report struct {
 	OtherBytesPerSecond  float64 `json:"other_bytes_per_node_per_second"`
 
 	AddrBook []AddrSample `json:"address_book"`
+	// SlotFill is the last sample's outbound connections over p2p.max_outbound, the mean over
+	// nodes, and how many nodes had every outbound slot filled.
+	SlotFill     float64 `json:"outbound_slot_fill"`
+	SlotsFullAll int     `json:"nodes_outbound_full"`
 	Idle     IdleCost     `json:"idle"`
 
 	FinalHeight uint64   `json:"final_height"`
@@ -190,6 +194,7 @@ func (rep *Report) compute(conns []Connect, samples []TxSample, acks int) {
 		a := &rep.AddrBook[i]
 		a.KnownD, a.OutboundD, a.InboundD = Summarize(a.Known), Summarize(a.Outbound), Summarize(a.Inbound)
 	}
+	rep.slots()
 	rep.oneTip(conns)
 	rep.goals()
 }
@@ -232,6 +237,24 @@ func blockInterval(conns []Connect, main map[string]uint64, from, to uint64) flo
 		return 0
 	}
 	return b.Sub(a).Seconds() / float64(to-from+1)
+}
+
+// slots reads the outbound slot fill from the last address-book sample.
+func (rep *Report) slots() {
+	if len(rep.AddrBook) == 0 || rep.MaxOutbound <= 0 {
+		return
+	}
+	last := rep.AddrBook[len(rep.AddrBook)-1]
+	sum := 0.0
+	for _, o := range last.Outbound {
+		sum += o
+		if int(o) >= rep.MaxOutbound {
+			rep.SlotsFullAll++
+		}
+	}
+	if len(last.Outbound) > 0 {
+		rep.SlotFill = sum / float64(len(last.Outbound)) / float64(rep.MaxOutbound)
+	}
 }
 
 // oneTip is the last block's time to reach every node.
@@ -299,6 +322,7 @@ func (rep *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "  at %5.0fs: known peers p50 %.0f (min %.0f), outbound p50 %.0f (min %.0f, max %.0f), inbound max %.0f\n",
 			a.AtS, a.KnownD.P50, a.KnownD.Min, a.OutboundD.P50, a.OutboundD.Min, a.OutboundD.Max, a.InboundD.Max)
 	}
+	fmt.Fprintf(w, "  outbound slots: %.0f%% filled on average, all %d filled on %d of %d nodes\n", 100*rep.SlotFill, rep.MaxOutbound, rep.SlotsFullAll, rep.Nodes)
 	fmt.Fprintf(w, "  idle over %.0fs: CPU per node p50 %.2f%% max %.2f%% of a core; RSS p50 %.1f MiB max %.1f MiB; context switches p50 %.0f/s max %.0f/s\n",
 		rep.Idle.Seconds, rep.Idle.CPUPercent.P50, rep.Idle.CPUPercent.Max, rep.Idle.RSSMiB.P50, rep.Idle.RSSMiB.Max,
 		rep.Idle.SwitchesPerS.P50, rep.Idle.SwitchesPerS.Max)
