@@ -68,9 +68,9 @@ type Report struct {
 	AddrBook []AddrSample `json:"address_book"`
 	// SlotFill is the last sample's outbound connections over p2p.max_outbound, the mean over
 	// nodes, and how many nodes had every outbound slot filled.
-	SlotFill     float64 `json:"outbound_slot_fill"`
-	SlotsFullAll int     `json:"nodes_outbound_full"`
-	Idle     IdleCost     `json:"idle"`
+	SlotFill     float64  `json:"outbound_slot_fill"`
+	SlotsFullAll int      `json:"nodes_outbound_full"`
+	Idle         IdleCost `json:"idle"`
 
 	FinalHeight uint64   `json:"final_height"`
 	FinalTip    string   `json:"final_tip"`
