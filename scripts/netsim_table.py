@@ -24,12 +24,17 @@ COLUMNS = [
     ("B/node/tx", lambda r: "%.0f" % r["bytes_per_node_per_transfer"]),
     ("known peers p50 (min)", lambda r: book(r, "known")),
     ("outbound p50 (min)", lambda r: book(r, "outbound")),
-    ("slot fill", lambda r: "%.0f%%" % (100 * r.get("outbound_slot_fill", 0))),
+    ("slot fill", lambda r: opt(r.get("outbound_slot_fill"), lambda v: "%.0f%%" % (100 * v))),
     ("idle CPU % p50", lambda r: "%.2f" % r["idle"]["cpu_percent"]["p50"]),
     ("idle RSS MiB p50", lambda r: "%.1f" % r["idle"]["rss_mib"]["p50"]),
-    ("idle switches/s p50", lambda r: "%.0f" % r["idle"].get("switches_per_s", {}).get("p50", 0)),
+    ("idle switches/s p50", lambda r: opt(r["idle"].get("switches_per_s"), lambda d: "%.0f" % d["p50"])),
     ("checks", lambda r: "ok" if r["ok"] else "FAILED"),
 ]
+
+
+def opt(v, fmt):
+    """fmt(v), or "-" for a figure an older report does not have."""
+    return "-" if v is None else fmt(v)
 
 
 def dist(d):
