@@ -246,24 +246,39 @@ func Group(byMsg map[string]float64) Traffic {
 
 // ParseBytes reads the sent byte counters of a Prometheus text scrape: msg → bytes.
 func ParseBytes(r io.Reader) (map[string]float64, error) {
-	out := map[string]float64{}
+	by, _, err := ParseSent(r)
+	return by, err
+}
+
+// ParseSent reads the sent counters of a Prometheus text scrape: msg → bytes and msg → messages
+// (actorchain_p2p_bytes_total and actorchain_p2p_messages_total, direction "sent").
+func ParseSent(r io.Reader) (bytes, msgs map[string]float64, err error) {
+	bytes, msgs = map[string]float64{}, map[string]float64{}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxRecordLine)
-	const prefix = `actorchain_p2p_bytes_total{direction="sent",msg="`
 	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), prefix)
-		if !ok {
-			continue
+		line := sc.Text()
+		for _, f := range []struct {
+			prefix string
+			into   map[string]float64
+		}{
+			{`actorchain_p2p_bytes_total{direction="sent",msg="`, bytes},
+			{`actorchain_p2p_messages_total{direction="sent",msg="`, msgs},
+		} {
+			rest, ok := strings.CutPrefix(line, f.prefix)
+			if !ok {
+				continue
+			}
+			msg, val, ok := strings.Cut(rest, `"} `)
+			if !ok {
+				return bytes, msgs, fmt.Errorf("metrics: cannot read %q", line)
+			}
+			var v float64
+			if _, err := fmt.Sscan(val, &v); err != nil {
+				return bytes, msgs, fmt.Errorf("metrics: %q: %v", line, err)
+			}
+			f.into[msg] = v
 		}
-		msg, val, ok := strings.Cut(rest, `"} `)
-		if !ok {
-			return out, fmt.Errorf("metrics: cannot read %q", sc.Text())
-		}
-		var v float64
-		if _, err := fmt.Sscan(val, &v); err != nil {
-			return out, fmt.Errorf("metrics: %q: %v", sc.Text(), err)
-		}
-		out[msg] = v
 	}
-	return out, sc.Err()
+	return bytes, msgs, sc.Err()
 }

@@ -150,6 +150,10 @@ actorchain_p2p_messages_total{direction="sent",msg="tx"} 4
 	if g := Group(by); g != (Traffic{Block: 1010, Tx: 200, Announce: 33, Other: 1.5e6}) {
 		t.Fatalf("Group = %+v", g)
 	}
+	_, msgs, err := ParseSent(strings.NewReader(scrape))
+	if err != nil || len(msgs) != 1 || msgs["tx"] != 4 {
+		t.Fatalf("ParseSent messages %v, %v; want tx 4", msgs, err)
+	}
 	if _, err := ParseBytes(strings.NewReader(`actorchain_p2p_bytes_total{direction="sent",msg="tx"} many` + "\n")); err == nil {
 		t.Fatal("a value that is no number was read")
 	}

@@ -64,6 +64,9 @@ type Report struct {
 	BytesPerTransfer     float64 `json:"bytes_per_node_per_transfer"`
 	AnnounceBytesPerItem float64 `json:"announce_bytes_per_node_per_item"`
 	OtherBytesPerSecond  float64 `json:"other_bytes_per_node_per_second"`
+	// BlockCopies is how many whole block messages each node sent per connected block: the
+	// relay's redundancy (about its peer count with full-block relay; compact relay lowers it).
+	BlockCopies float64 `json:"block_messages_per_node_per_block"`
 
 	AddrBook []AddrSample `json:"address_book"`
 	// SlotFill is the last sample's outbound connections over p2p.max_outbound, the mean over
@@ -89,6 +92,7 @@ type Report struct {
 
 	main        map[string]uint64
 	bytes       map[string]float64
+	msgs        map[string]float64
 	windowStart time.Time
 	windowEnd   time.Time
 }
@@ -205,6 +209,7 @@ func (rep *Report) traffic(acks int) {
 	n := float64(rep.Nodes)
 	if rep.ConnectedBlocks > 0 {
 		rep.BytesPerBlock = rep.Traffic.Block / n / float64(rep.ConnectedBlocks)
+		rep.BlockCopies = rep.msgs["block"] / n / float64(rep.ConnectedBlocks)
 	}
 	if acks > 0 {
 		rep.BytesPerTransfer = rep.Traffic.Tx / n / float64(acks)
@@ -316,8 +321,8 @@ func (rep *Report) Print(w io.Writer) {
 	d("block to 100% of nodes", rep.BlockTo100)
 	d("transfer to 90% of nodes", rep.TxTo90)
 	fmt.Fprintf(w, "  stale blocks: %d of %d connected (%.3f; propagation implies %.3f)\n", rep.StaleBlocks, rep.ConnectedBlocks, rep.StaleRate, rep.ExpectedStale)
-	fmt.Fprintf(w, "  bytes sent per node: %.0f per block, %.0f per transfer, %.0f per announced item, %.0f/s other\n",
-		rep.BytesPerBlock, rep.BytesPerTransfer, rep.AnnounceBytesPerItem, rep.OtherBytesPerSecond)
+	fmt.Fprintf(w, "  bytes sent per node: %.0f per block (%.1f block messages), %.0f per transfer, %.0f per announced item, %.0f/s other\n",
+		rep.BytesPerBlock, rep.BlockCopies, rep.BytesPerTransfer, rep.AnnounceBytesPerItem, rep.OtherBytesPerSecond)
 	for _, a := range rep.AddrBook {
 		fmt.Fprintf(w, "  at %5.0fs: known peers p50 %.0f (min %.0f), outbound p50 %.0f (min %.0f, max %.0f), inbound max %.0f\n",
 			a.AtS, a.KnownD.P50, a.KnownD.Min, a.OutboundD.P50, a.OutboundD.Min, a.OutboundD.Max, a.InboundD.Max)

@@ -471,9 +471,9 @@ func (r *runner) heights(ctx context.Context) ([]uint64, uint64) {
 	return hs, top
 }
 
-// scrapeBytes sums the sent byte counters of every node by message type.
-func (r *runner) scrapeBytes(ctx context.Context) (map[string]float64, error) {
-	sum := map[string]float64{}
+// scrapeBytes sums the sent byte and message counters of every node by message type.
+func (r *runner) scrapeBytes(ctx context.Context) (map[string]float64, map[string]float64, error) {
+	sum, msgs := map[string]float64{}, map[string]float64{}
 	for k, h := range r.homes {
 		err := r.call(ctx, k, "GET /metrics", func(c context.Context) error {
 			req, err := http.NewRequestWithContext(c, http.MethodGet, h.API+"/metrics", nil)
@@ -488,24 +488,27 @@ func (r *runner) scrapeBytes(ctx context.Context) (map[string]float64, error) {
 			if resp.StatusCode != http.StatusOK {
 				return fmt.Errorf("status %d", resp.StatusCode)
 			}
-			by, err := ParseBytes(resp.Body)
+			by, ms, err := ParseSent(resp.Body)
 			for m, v := range by {
 				sum[m] += v
+			}
+			for m, v := range ms {
+				msgs[m] += v
 			}
 			return err
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return sum, nil
+	return sum, msgs, nil
 }
 
 // load runs the senders and the transfer sampler from the current height until the main chain
 // has grown by Blocks, and records the window and its traffic.
 func (r *runner) load(ctx context.Context, rep *Report, senders []*account) error {
 	_, h0 := r.heights(ctx)
-	before, err := r.scrapeBytes(ctx)
+	before, beforeMsgs, err := r.scrapeBytes(ctx)
 	if err != nil {
 		return err
 	}
@@ -535,14 +538,17 @@ func (r *runner) load(ctx context.Context, rep *Report, senders []*account) erro
 		return fmt.Errorf("node0 did not reach height %d within %s: %w", h0+uint64(r.cfg.Blocks), bound, err)
 	}
 	_, rep.ToHeight = r.heights(ctx)
-	after, err := r.scrapeBytes(ctx)
+	after, afterMsgs, err := r.scrapeBytes(ctx)
 	if err != nil {
 		return err
 	}
 	for m, v := range after {
 		after[m] = v - before[m]
 	}
-	rep.bytes = after
+	for m, v := range afterMsgs {
+		afterMsgs[m] = v - beforeMsgs[m]
+	}
+	rep.bytes, rep.msgs = after, afterMsgs
 	return nil
 }
 

@@ -21,6 +21,7 @@ COLUMNS = [
     ("stale (implied)", lambda r: "%.3f (%.3f)" % (r["stale_rate"], r["expected_stale_rate"])),
     ("tx to 90% p50/p95 ms", lambda r: dist(r["tx_to_90_ms"])),
     ("B/node/block", lambda r: "%.0f" % r["bytes_per_node_per_block"]),
+    ("block msgs/node/block", lambda r: opt(r.get("block_messages_per_node_per_block"), lambda v: "%.1f" % v)),
     ("B/node/tx", lambda r: "%.0f" % r["bytes_per_node_per_transfer"]),
     ("known peers p50 (min)", lambda r: book(r, "known")),
     ("outbound p50 (min)", lambda r: book(r, "outbound")),
