@@ -636,41 +636,14 @@ func (r *runner) finish(ctx context.Context, rep *Report) error {
 	r.mu.Unlock()
 	bound, cancel := context.WithTimeout(ctx, r.cfg.Converge)
 	defer cancel()
-	left := map[string]bool{}
-	for _, a := range acks {
-		left[a.hash] = true
-	}
-	_ = localnet.Poll(bound, 500*time.Millisecond, func() bool {
-		for h := range left {
-			c, cancel := context.WithTimeout(bound, callTimeout)
-			st, err := r.clients[0].Tx(c, h)
-			cancel()
-			if err == nil && st.Status == "confirmed" {
-				delete(left, h)
-			}
-		}
-		return len(left) == 0
-	})
+	r.awaitConfirmed(bound, acks)
 	if err := r.setMining(ctx, r.plan.Miners(), false); err != nil {
 		return err
 	}
 	tips := r.oneTip(bound, tieWait)
 	if len(distinct(tips)) > 1 {
-		// A tie of equal work (two blocks of one height, fixed difficulty) lasts until the next
-		// block: one miner mines past the highest tip, then all must agree.
 		rep.TieBroken = true
-		m := r.plan.Miners()[0]
-		_, top := r.heights(bound)
-		if err := r.setMining(ctx, []int{m}, true); err != nil {
-			return err
-		}
-		_ = localnet.Poll(bound, 100*time.Millisecond, func() bool {
-			c, cancel := context.WithTimeout(bound, callTimeout)
-			defer cancel()
-			st, err := r.clients[m].Status(c)
-			return err == nil && st.Height > top
-		})
-		if err := r.setMining(ctx, []int{m}, false); err != nil {
+		if err := r.breakTie(ctx, bound); err != nil {
 			return err
 		}
 		tips = r.oneTip(bound, r.cfg.Converge)
@@ -698,6 +671,42 @@ func (r *runner) finish(ctx context.Context, rep *Report) error {
 		}
 	}
 	return nil
+}
+
+// awaitConfirmed polls node0 until it confirms every acknowledged transfer, or bound ends.
+func (r *runner) awaitConfirmed(bound context.Context, acks []ack) {
+	left := map[string]bool{}
+	for _, a := range acks {
+		left[a.hash] = true
+	}
+	_ = localnet.Poll(bound, 500*time.Millisecond, func() bool {
+		for h := range left {
+			c, cancel := context.WithTimeout(bound, callTimeout)
+			st, err := r.clients[0].Tx(c, h)
+			cancel()
+			if err == nil && st.Status == "confirmed" {
+				delete(left, h)
+			}
+		}
+		return len(left) == 0
+	})
+}
+
+// breakTie ends a tie of equal work (two blocks of one height: with fixed difficulty it lasts
+// until the next block): the first miner mines past the highest tip, then stops.
+func (r *runner) breakTie(ctx, bound context.Context) error {
+	m := r.plan.Miners()[0]
+	_, top := r.heights(bound)
+	if err := r.setMining(ctx, []int{m}, true); err != nil {
+		return err
+	}
+	_ = localnet.Poll(bound, 100*time.Millisecond, func() bool {
+		c, cancel := context.WithTimeout(bound, callTimeout)
+		defer cancel()
+		st, err := r.clients[m].Status(c)
+		return err == nil && st.Height > top
+	})
+	return r.setMining(ctx, []int{m}, false)
 }
 
 // tieWait bounds the wait for one tip before a tie is broken.

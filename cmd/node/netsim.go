@@ -153,8 +153,12 @@ func (o *netsimOptions) validate() error {
 	return nil
 }
 
-// powBits is --pow-bits, or the choice of a hash-rate probe, with why.
-func (o *netsimOptions) chosenPowBits(workers int) (int, string) {
+// chosenPowBits is --pow-bits, or the choice of a hash-rate probe for the miners' workers, with why.
+func (o *netsimOptions) chosenPowBits(miners []int) (int, string) {
+	workers := 0
+	for _, w := range miners {
+		workers += w
+	}
 	if o.powBits > 0 {
 		return o.powBits, "--pow-bits"
 	}
@@ -172,36 +176,19 @@ func (g *globals) runNetsim(cmd *cobra.Command, o *netsimOptions) error {
 	}
 	workers, _ := o.minerWorkers()
 	dev := &devnetOptions{nodes: o.nodes, basePort: o.basePort, faultInjection: true, powSet: true}
-	if localnet.LinkMode(o.links) == localnet.LinksFilter ||
-		(localnet.LinkMode(o.links) == localnet.LinksAuto && localnet.NetnsAvailable() != nil) {
-		cfgs := make([]*config.Config, o.nodes)
-		for k := range cfgs {
-			cfgs[k] = config.Default()
-			cfgs[k].P2P.Listen, cfgs[k].API.Listen = dev.p2pAddr(k), dev.apiAddr(k)
-		}
-		if err := portsFree(cfgs); err != nil {
-			return usagef("netsim: %v", err)
-		}
+	if err := o.loopbackPortsFree(dev); err != nil {
+		return err
 	}
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("netsim: cannot find this program to run the nodes: %w", err)
 	}
-	dir, temp := o.dir, o.dir == ""
-	if temp {
-		if dir, err = os.MkdirTemp("", fmt.Sprintf("actorchain-netsim-%d-", o.seed)); err != nil {
-			return err
-		}
-	}
-	if dir, err = filepath.Abs(dir); err != nil {
+	dir, temp, err := o.runDir()
+	if err != nil {
 		return err
 	}
 	dev.dir = dir
-	total := 0
-	for _, w := range workers {
-		total += w
-	}
-	bits, why := o.chosenPowBits(total)
+	bits, why := o.chosenPowBits(workers)
 	ctx, cancel := context.WithCancel(cmd.Context())
 	defer cancel()
 	sigs, unsubscribe := g.io.signals()
@@ -231,23 +218,7 @@ func (g *globals) runNetsim(cmd *cobra.Command, o *netsimOptions) error {
 		return err
 	}
 	rep.Print(cmd.OutOrStdout())
-	keep := o.keep || !temp || err != nil || !rep.OK
-	jsonFile := o.jsonFile
-	if jsonFile == "" && keep {
-		jsonFile = filepath.Join(dir, "netsim.json")
-	}
-	if jsonFile != "" {
-		if werr := rep.WriteJSON(jsonFile); werr != nil {
-			err = errors.Join(err, werr)
-		} else {
-			fmt.Fprintf(cmd.OutOrStdout(), "netsim: report written to %s\n", jsonFile)
-		}
-	}
-	if keep {
-		fmt.Fprintf(cmd.OutOrStdout(), "netsim: homes and logs (DIR/node<k>/netsim.log) kept in %s\n", dir)
-	} else {
-		_ = os.RemoveAll(dir)
-	}
+	err = errors.Join(err, o.keepOrRemove(cmd, rep, dir, temp, err != nil))
 	switch {
 	case rep.Interrupted:
 		return errors.New("netsim: interrupted; every node it started is stopped and its namespaces removed")
@@ -257,6 +228,58 @@ func (g *globals) runNetsim(cmd *cobra.Command, o *netsimOptions) error {
 		return errors.New("netsim: a check failed (see above)")
 	}
 	return nil
+}
+
+// loopbackPortsFree checks, when the nodes will listen on 127.0.0.1 (filter links), that their
+// ports are free; in namespaces each node has its own address.
+func (o *netsimOptions) loopbackPortsFree(dev *devnetOptions) error {
+	if localnet.LinkMode(o.links) != localnet.LinksFilter &&
+		(localnet.LinkMode(o.links) != localnet.LinksAuto || localnet.NetnsAvailable() == nil) {
+		return nil
+	}
+	cfgs := make([]*config.Config, o.nodes)
+	for k := range cfgs {
+		cfgs[k] = config.Default()
+		cfgs[k].P2P.Listen, cfgs[k].API.Listen = dev.p2pAddr(k), dev.apiAddr(k)
+	}
+	if err := portsFree(cfgs); err != nil {
+		return usagef("netsim: %v", err)
+	}
+	return nil
+}
+
+// runDir is --dir made absolute, or a new temporary directory (temp).
+func (o *netsimOptions) runDir() (dir string, temp bool, err error) {
+	dir, temp = o.dir, o.dir == ""
+	if temp {
+		if dir, err = os.MkdirTemp("", fmt.Sprintf("actorchain-netsim-%d-", o.seed)); err != nil {
+			return "", false, err
+		}
+	}
+	dir, err = filepath.Abs(dir)
+	return dir, temp, err
+}
+
+// keepOrRemove writes the JSON report and keeps DIR (asked, given, or the run failed) or removes
+// it.
+func (o *netsimOptions) keepOrRemove(cmd *cobra.Command, rep *netsim.Report, dir string, temp, failed bool) error {
+	var err error
+	keep := o.keep || !temp || failed || !rep.OK
+	jsonFile := o.jsonFile
+	if jsonFile == "" && keep {
+		jsonFile = filepath.Join(dir, "netsim.json")
+	}
+	if jsonFile != "" {
+		if err = rep.WriteJSON(jsonFile); err == nil {
+			fmt.Fprintf(cmd.OutOrStdout(), "netsim: report written to %s\n", jsonFile)
+		}
+	}
+	if keep {
+		fmt.Fprintf(cmd.OutOrStdout(), "netsim: homes and logs (DIR/node<k>/netsim.log) kept in %s\n", dir)
+	} else {
+		_ = os.RemoveAll(dir)
+	}
+	return err
 }
 
 // netsimHomes makes the devnet homes and then gives each node the plan's seeds (not every other
