@@ -194,13 +194,18 @@ func (rep *Report) compute(conns []Connect, samples []TxSample, acks int) {
 	}
 	rep.TxSamples, rep.TxTo90 = len(samples), Summarize(to90)
 	rep.traffic(acks)
+	rep.summarizeAddrs()
+	rep.slots()
+	rep.oneTip(conns)
+	rep.goals()
+}
+
+// summarizeAddrs summarizes every address-book sample over the nodes.
+func (rep *Report) summarizeAddrs() {
 	for i := range rep.AddrBook {
 		a := &rep.AddrBook[i]
 		a.KnownD, a.OutboundD, a.InboundD = Summarize(a.Known), Summarize(a.Outbound), Summarize(a.Inbound)
 	}
-	rep.slots()
-	rep.oneTip(conns)
-	rep.goals()
 }
 
 // traffic divides the window's sent bytes per node by blocks, transfers and seconds.

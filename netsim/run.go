@@ -139,6 +139,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	rep.AddrBook = append([]AddrSample{}, r.addr...)
 	r.mu.Unlock()
 	if err != nil {
+		rep.summarizeAddrs()
 		return rep, err
 	}
 	r.stopAll()
@@ -448,7 +449,8 @@ func (r *runner) fund(ctx context.Context) ([]*account, error) {
 				return err == nil && a.Balance >= senderFunds
 			})
 			if err != nil {
-				return nil, fmt.Errorf("sender %s not funded on node%d in time", s.from.Address(), k)
+				pi, _ := r.peersOf(ctx, k)
+				return nil, fmt.Errorf("sender %s not funded on node%d in time (node%d has %d connections)", s.from.Address(), k, k, len(pi.Connected))
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,7 @@ const (
 // netsimOptions are the flags of `node netsim`.
 type netsimOptions struct {
 	nodes, blocks, senders, basePort, powBits, maxOutbound int
+	maxInbound, seedMaxInbound                             int
 	seed                                                   int64
 	miners, links, dir, jsonFile                           string
 	blockTime, latMin, latMax, txInterval, txSample        time.Duration
@@ -76,6 +78,8 @@ removed after a run whose checks held unless --keep.`,
 	f.DurationVar(&o.latMin, "latency-min", 20*time.Millisecond, "shortest one-way link delay")
 	f.DurationVar(&o.latMax, "latency-max", 150*time.Millisecond, "longest one-way link delay")
 	f.IntVar(&o.maxOutbound, "max-outbound", 8, "p2p.max_outbound of every node")
+	f.IntVar(&o.maxInbound, "max-inbound", 32, "p2p.max_inbound of every node but the seeds")
+	f.IntVar(&o.seedMaxInbound, "seed-max-inbound", 64, "p2p.max_inbound of the 2 seeds (a full seed refuses newcomers before they learn another address)")
 	f.IntVar(&o.senders, "senders", 4, "accounts sending transfers")
 	f.DurationVar(&o.txInterval, "tx-interval", time.Second, "time between two transfers of one sender")
 	f.DurationVar(&o.txSample, "tx-sample-every", 3*time.Second, "how often the latest transfer is followed to every node")
@@ -119,6 +123,8 @@ func (o *netsimOptions) validate() error {
 		return usagef("netsim: --latency-min %s and --latency-max %s: want 0 <= min <= max <= 1m", o.latMin, o.latMax)
 	case o.maxOutbound < 1:
 		return usagef("netsim: --max-outbound must be >= 1, got %d", o.maxOutbound)
+	case o.maxInbound < 1 || o.seedMaxInbound < 1:
+		return usagef("netsim: --max-inbound and --seed-max-inbound must be >= 1, got %d and %d", o.maxInbound, o.seedMaxInbound)
 	case o.senders < 1:
 		return usagef("netsim: --senders must be >= 1, got %d", o.senders)
 	case o.txInterval <= 0 || o.txSample <= 0 || o.addrEvery <= 0:
@@ -210,7 +216,7 @@ func (g *globals) runNetsim(cmd *cobra.Command, o *netsimOptions) error {
 		Out:  cmd.OutOrStdout(),
 		MakeHomes: func(hosts []string, plan netsim.Plan, powBits int) ([]localnet.Home, error) {
 			dev.hosts, dev.powBits = hosts, powBits
-			return netsimHomes(dev, plan, o.maxOutbound)
+			return netsimHomes(dev, plan, o)
 		},
 	})
 	close(watch)
@@ -284,8 +290,8 @@ func (o *netsimOptions) keepOrRemove(cmd *cobra.Command, rep *netsim.Report, dir
 
 // netsimHomes makes the devnet homes and then gives each node the plan's seeds (not every other
 // node), its mining.workers with mining off at start (the harness turns the miners on), unpaced
-// mining and p2p.max_outbound.
-func netsimHomes(dev *devnetOptions, plan netsim.Plan, maxOutbound int) ([]localnet.Home, error) {
+// mining, p2p.max_outbound and p2p.max_inbound (the seeds' own).
+func netsimHomes(dev *devnetOptions, plan netsim.Plan, o *netsimOptions) ([]localnet.Home, error) {
 	d, err := prepareDevnet(dev)
 	if err != nil {
 		return nil, err
@@ -304,7 +310,10 @@ func netsimHomes(dev *devnetOptions, plan netsim.Plan, maxOutbound int) ([]local
 		for _, s := range plan.SeedsOf(k) {
 			cfg.P2P.Seeds = append(cfg.P2P.Seeds, homes[s].NodeID+"@"+homes[s].P2P)
 		}
-		cfg.P2P.MaxOutbound = maxOutbound
+		cfg.P2P.MaxOutbound, cfg.P2P.MaxInbound = o.maxOutbound, o.maxInbound
+		if slices.Contains(plan.Seeds, k) {
+			cfg.P2P.MaxInbound = o.seedMaxInbound
+		}
 		cfg.Mining.Enabled = false
 		cfg.Mining.Workers = max(plan.Workers[k], 1)
 		cfg.Mining.MinBlockInterval = 0
