@@ -65,6 +65,7 @@ const (
 	senderFunds  = 1_000_000_000
 	settleQuiet  = 3 * time.Second
 	verifyWorker = 2
+	linkTries    = 3
 )
 
 // runner is the state of one Run.
@@ -281,10 +282,16 @@ func (r *runner) setLatencies(ctx context.Context) error {
 				continue
 			}
 			f := actors.LinkFilter{Peer: r.homes[b].NodeID, DelayMs: d}
-			if err := r.call(ctx, a, "POST /v1/debug/links", func(c context.Context) error {
-				_, err := r.clients[a].DebugSetLink(c, f)
-				return err
-			}); err != nil {
+			var err error
+			for try := 0; try < linkTries; try++ { // idempotent; a loaded machine times a call out
+				if err = r.call(ctx, a, "POST /v1/debug/links", func(c context.Context) error {
+					_, err := r.clients[a].DebugSetLink(c, f)
+					return err
+				}); err == nil || ctx.Err() != nil {
+					break
+				}
+			}
+			if err != nil {
 				return err
 			}
 		}
