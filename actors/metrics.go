@@ -2,6 +2,7 @@ package actors
 
 import (
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/actorchain/actorchain/noisep2p"
 	"github.com/actorchain/actorchain/supervisor"
 )
 
@@ -75,7 +77,7 @@ func newMetrics(n *Node) *metrics {
 	m.syncProgress.Set(1)
 	m.reg.MustRegister(m.height, m.peers, m.mempool, m.blocksConnected, m.txsConnected, m.hashes, m.syncProgress,
 		m.blockImport, m.syncBlock, m.commit,
-		&restartCollector{tree: n.tree},
+		&restartCollector{tree: n.tree}, &trafficCollector{t: &n.traffic},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "actorchain_healthy", Help: "1 when GET /v1/health says the node is healthy, else 0 (CONTRACT §9).",
 		}, func() float64 {
@@ -140,4 +142,38 @@ func (c *restartCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	walk(c.tree.Snapshot(), true)
+}
+
+// trafficCollector reads the peer connections' message counts at scrape time: one series per
+// direction and message type, every type of the protocol present from the first scrape (other
+// types only once seen).
+type trafficCollector struct{ t *noisep2p.Traffic }
+
+var (
+	p2pBytesDesc = prometheus.NewDesc("actorchain_p2p_bytes_total",
+		"Bytes of peer messages as on the wire (payload, header, frame lengths and tags; not the handshake), by direction (sent, received) and message type.",
+		[]string{"direction", "msg"}, nil)
+	p2pMsgsDesc = prometheus.NewDesc("actorchain_p2p_messages_total",
+		"Peer messages by direction (sent, received) and message type.", []string{"direction", "msg"}, nil)
+)
+
+func (c *trafficCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- p2pBytesDesc
+	ch <- p2pMsgsDesc
+}
+
+func (c *trafficCollector) Collect(ch chan<- prometheus.Metric) {
+	for typ := 0; typ < 256; typ++ {
+		t := uint8(typ)
+		sm, sb := c.t.Sent(t)
+		rm, rb := c.t.Received(t)
+		name := noisep2p.MsgName(t)
+		if sm == 0 && rm == 0 && strings.HasPrefix(name, "type-") {
+			continue // an unassigned type is listed once seen
+		}
+		ch <- prometheus.MustNewConstMetric(p2pBytesDesc, prometheus.CounterValue, float64(sb), "sent", name)
+		ch <- prometheus.MustNewConstMetric(p2pBytesDesc, prometheus.CounterValue, float64(rb), "received", name)
+		ch <- prometheus.MustNewConstMetric(p2pMsgsDesc, prometheus.CounterValue, float64(sm), "sent", name)
+		ch <- prometheus.MustNewConstMetric(p2pMsgsDesc, prometheus.CounterValue, float64(rm), "received", name)
+	}
 }

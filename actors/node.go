@@ -87,6 +87,7 @@ type Node struct {
 	minerPub chainstate.PublicKey
 	nodeKey  *ecdh.PrivateKey
 	p2pCfg   *noisep2p.Config // set before the tree starts; read-only after
+	traffic  noisep2p.Traffic // every peer connection's messages (p2pCfg.Traffic; metrics)
 
 	mining    atomic.Bool  // desired mining state; survives miner restarts
 	apiAddr   atomic.Value // string: the API's bound address once listening
@@ -305,6 +306,7 @@ func (n *Node) p2pConfig() *noisep2p.Config {
 		// Room for a getdata's worth of blocks plus announcements; a peer that lets this fill up
 		// is too slow and is dropped.
 		SendQueue: 1024,
+		Traffic:   &n.traffic,
 		Hello: func() noisep2p.Hello {
 			h := noisep2p.Hello{ListenAddr: n.advertisedAddr()}
 			if s, err := n.store(); err == nil {

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/actorchain/actorchain/localnet"
 )
 
 // Check is the outcome of one invariant: its name, whether it held and the figure behind it.
@@ -109,12 +111,7 @@ func CheckTransfers(acked []string, inChain map[string]int, seen []TxSeen) Check
 }
 
 // Verified is the outcome of `node verify` on one home.
-type Verified struct {
-	Node   int    `json:"node"`
-	OK     bool   `json:"ok"`
-	Height uint64 `json:"height"`
-	Error  string `json:"error,omitempty"`
-}
+type Verified = localnet.Verified
 
 // CheckVerify: `node verify` passed on every home.
 func CheckVerify(vs []Verified) Check {

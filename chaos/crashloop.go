@@ -61,8 +61,8 @@ func (r *runner) crashLoop(ctx context.Context, k int, p *proc, cl *crashLoop) {
 			r.mu.Unlock()
 		}
 		select {
-		case <-p.done:
-			cl.exited, cl.exitErr = true, p.err
+		case <-p.Done():
+			cl.exited, cl.exitErr = true, p.Err()
 			return
 		case <-ctx.Done():
 			return
@@ -80,8 +80,8 @@ func (r *runner) crashLoop(ctx context.Context, k int, p *proc, cl *crashLoop) {
 		}
 	}
 	select { // the last crash is past the budget: the ordered stop follows
-	case <-p.done:
-		cl.exited, cl.exitErr = true, p.err
+	case <-p.Done():
+		cl.exited, cl.exitErr = true, p.Err()
 	case <-ctx.Done():
 	case <-time.After(20 * time.Second):
 	}
@@ -96,8 +96,8 @@ func (r *runner) watchHealth(ctx context.Context, k, i int, p *proc, cl *crashLo
 			cl.unhealthyAt = i
 		}
 		select {
-		case <-p.done:
-			cl.exited, cl.exitErr = true, p.err
+		case <-p.Done():
+			cl.exited, cl.exitErr = true, p.Err()
 			return false
 		case <-ctx.Done():
 			return false

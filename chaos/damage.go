@@ -158,16 +158,16 @@ func (r *runner) stop(k int) error {
 	p := r.procs[k]
 	p.stopping = true
 	r.mu.Unlock()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.Signal(syscall.SIGTERM); err != nil {
 		return err
 	}
 	select {
-	case <-p.done:
+	case <-p.Done():
 	case <-time.After(stopBound):
 		return fmt.Errorf("node%d did not stop within %s of SIGTERM", k, stopBound)
 	}
-	if p.err != nil {
-		return fmt.Errorf("node%d's SIGTERM stop exited with %v", k, p.err)
+	if p.Err() != nil {
+		return fmt.Errorf("node%d's SIGTERM stop exited with %v", k, p.Err())
 	}
 	return nil
 }
@@ -220,9 +220,7 @@ func (r *runner) refuses(ctx context.Context, k int, db string) (string, error) 
 	c, cancel := context.WithTimeout(ctx, damageRunBound)
 	defer cancel()
 	argv := []string{r.cfg.Exe, "run", "--home", r.homes[k].Dir}
-	if r.ns != nil {
-		argv = r.ns.command(k, argv)
-	}
+	argv = r.links.Command(k, argv)
 	cmd := exec.CommandContext(c, argv[0], argv[1:]...)
 	cmd.Env = r.env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

@@ -1,14 +1,14 @@
 package chaos
 
-import "slices"
+import (
+	"slices"
 
-// Link is the state of the traffic from one node to another: cut, or delayed and lossy. The zero
-// Link is a healthy link.
-type Link struct {
-	Cut     bool    `json:"cut"`
-	DelayMs int     `json:"delay_ms"`
-	Loss    float64 `json:"loss"`
-}
+	"github.com/actorchain/actorchain/localnet"
+)
+
+// Link is the state of the traffic from one node to another (localnet.Link): cut, or delayed and
+// lossy. The zero Link is a healthy link.
+type Link = localnet.Link
 
 // Pair is a directed link, From's traffic to To.
 type Pair struct{ From, To int }

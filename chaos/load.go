@@ -11,6 +11,7 @@ import (
 
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/localnet"
 )
 
 // senderFunds is what genesis wallets give each sender before the schedule starts.
@@ -180,26 +181,9 @@ func (r *runner) record(o outcome, tx api.Tx, node int) {
 	}
 }
 
-// sleepCtx waits d or until ctx ends; it reports whether the full wait passed.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
+// sleepCtx and poll are localnet's.
+func sleepCtx(ctx context.Context, d time.Duration) bool { return localnet.SleepCtx(ctx, d) }
 
-// poll calls cond every interval until it holds (nil) or ctx ends (ctx's error).
 func poll(ctx context.Context, interval time.Duration, cond func() bool) error {
-	for {
-		if cond() {
-			return nil
-		}
-		if !sleepCtx(ctx, interval) {
-			return ctx.Err()
-		}
-	}
+	return localnet.Poll(ctx, interval, cond)
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,26 +17,24 @@ import (
 	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/localnet"
 )
 
-// LinkMode selects how link faults are made.
-type LinkMode string
+// LinkMode selects how link faults are made (localnet.LinkMode).
+type LinkMode = localnet.LinkMode
 
 // The link modes. Auto takes netns when it can run (root, ip and tc), else filter.
 const (
-	LinksAuto   LinkMode = "auto"
-	LinksNetns  LinkMode = "netns"
-	LinksFilter LinkMode = "filter"
+	LinksAuto   = localnet.LinksAuto
+	LinksNetns  = localnet.LinksNetns
+	LinksFilter = localnet.LinksFilter
 )
 
-// Home is one node home made for a run: where it is, its node id and its addresses.
-type Home struct {
-	Dir       string
-	NodeID    string
-	P2P       string // HOST:PORT
-	API       string // base URL, http://HOST:PORT
-	WalletKey string // the key genesis funds
-}
+// NetnsAvailable says why the netns link mode cannot run here, or nil.
+func NetnsAvailable() error { return localnet.NetnsAvailable() }
+
+// Home is one node home made for a run (localnet.Home).
+type Home = localnet.Home
 
 // Config is one chaos run.
 type Config struct {
@@ -83,11 +80,9 @@ type Transcript struct {
 
 // proc is one run of a node process.
 type proc struct {
-	cmd      *exec.Cmd
-	done     chan struct{}
-	err      error // Wait's error, set before done closes
-	byHand   bool  // the harness killed it (guarded by runner.mu)
-	stopping bool  // the harness stopped it with SIGTERM: it must exit 0
+	*localnet.Proc
+	byHand   bool // the harness killed it (guarded by runner.mu)
+	stopping bool // the harness stopped it with SIGTERM: it must exit 0
 	// expectExit: a crash loop drives it to give up; the loop judges its exit.
 	expectExit bool
 }
@@ -98,8 +93,7 @@ type runner struct {
 	homes   []Home
 	clients []*api.Client
 	hc      *http.Client
-	ns      *netns
-	mode    LinkMode
+	links   localnet.Links
 	chainID string
 	genesis string // hex, from the first status
 	env     []string
@@ -169,7 +163,7 @@ func Run(ctx context.Context, cfg Config) (tr *Transcript, err error) {
 	if err := r.setupLinks(ctx, tr); err != nil {
 		return tr, err
 	}
-	r.printf("chaos: seed %d, %d nodes, %d faults, links %s (%s)\n", cfg.Seed, n, len(faults), r.mode, tr.LinkWhy)
+	r.printf("chaos: seed %d, %d nodes, %d faults, links %s (%s)\n", cfg.Seed, n, len(faults), r.links.Mode, tr.LinkWhy)
 	for _, s := range tr.Schedule {
 		r.printf("  plan %s\n", s)
 	}
@@ -235,52 +229,17 @@ func (r *runner) printf(format string, a ...any) {
 
 // setupLinks picks the link mode and builds the namespaces for netns.
 func (r *runner) setupLinks(ctx context.Context, tr *Transcript) error {
-	mode := r.cfg.Links
-	if mode == "" {
-		mode = LinksAuto
+	l, err := localnet.SetupLinks(ctx, r.cfg.Links, r.cfg.Settings.Nodes, true)
+	if err != nil {
+		return err
 	}
-	why := ""
-	if mode == LinksAuto || mode == LinksNetns {
-		if err := NetnsAvailable(); err != nil {
-			if mode == LinksNetns {
-				return fmt.Errorf("links netns: %w", err)
-			}
-			mode, why = LinksFilter, "netns unavailable: "+err.Error()
-		} else {
-			ns, err := setupNetns(ctx, r.cfg.Settings.Nodes)
-			if err != nil {
-				if mode == LinksNetns {
-					return fmt.Errorf("links netns: %w", err)
-				}
-				mode, why = LinksFilter, "netns setup failed: "+err.Error()
-			} else {
-				r.ns, mode = ns, LinksNetns
-				why = "one namespace per node on a bridge (" + ns.prefix.String() + "); cuts by tc (htb + u32 per destination)"
-				if ns.netem {
-					why += ", delay and loss by tc netem"
-				} else {
-					why += "; this kernel has no sch_netem, so delay and loss go through the node's link filter (/v1/debug/links)"
-				}
-			}
-		}
-	}
-	if mode == LinksFilter && why == "" {
-		why = "the node's link filter (/v1/debug/links, keyed by peer id), as asked"
-	}
-	r.mode, tr.LinkMode, tr.LinkWhy = mode, mode, why
+	r.links, tr.LinkMode, tr.LinkWhy = l, l.Mode, l.Why
 	return nil
 }
 
 // setupHomes makes the homes and opens the logs.
 func (r *runner) setupHomes() error {
-	hosts := make([]string, r.cfg.Settings.Nodes)
-	for k := range hosts {
-		hosts[k] = "127.0.0.1"
-	}
-	if r.ns != nil {
-		hosts = r.ns.hosts()
-	}
-	homes, err := r.cfg.MakeHomes(hosts)
+	homes, err := r.cfg.MakeHomes(r.links.Hosts(r.cfg.Settings.Nodes))
 	if err != nil {
 		return err
 	}
@@ -293,11 +252,7 @@ func (r *runner) setupHomes() error {
 		}
 		r.logs = append(r.logs, f)
 	}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ACTORCHAIN_") {
-			r.env = append(r.env, kv)
-		}
-	}
+	r.env = localnet.ChildEnv()
 	return nil
 }
 
@@ -332,47 +287,37 @@ func (r *runner) startAll(ctx context.Context) error {
 
 // start starts node k's process.
 func (r *runner) start(k int) error {
-	argv := []string{r.cfg.Exe, "run", "--home", r.homes[k].Dir, "--log-format", "json"}
-	if r.ns != nil {
-		argv = r.ns.command(k, argv)
-	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = r.env
-	cmd.Stdout, cmd.Stderr = r.logs[k], r.logs[k]
-	// Its own process group: a Ctrl-C in the terminal reaches the harness only, which stops the
-	// nodes itself. Pdeathsig: a harness killed outright takes its nodes along.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	argv := r.links.Command(k, []string{r.cfg.Exe, "run", "--home", r.homes[k].Dir, "--log-format", "json"})
+	p := &proc{}
+	lp, err := localnet.Start(argv, r.env, r.logs[k], &r.wg, func(err error) { r.exited(k, p, err) })
+	if err != nil {
 		return fmt.Errorf("start node%d: %w", k, err)
 	}
-	p := &proc{cmd: cmd, done: make(chan struct{})}
 	r.mu.Lock()
+	p.Proc = lp
 	r.procs[k] = p
 	r.all = append(r.all, p)
 	r.down[k] = false
 	r.mu.Unlock()
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		err := cmd.Wait()
-		r.mu.Lock()
-		p.err = err
-		switch {
-		case p.byHand, p.expectExit:
-		case p.stopping && err == nil:
-		case p.stopping:
-			r.exits = append(r.exits, Exit{Node: k, At: time.Since(r.began), How: "a SIGTERM stop failed: " + err.Error()})
-		default:
-			how := "exited by itself"
-			if err != nil {
-				how += ": " + err.Error()
-			}
-			r.exits = append(r.exits, Exit{Node: k, At: time.Since(r.began), How: how})
-		}
-		r.mu.Unlock()
-		close(p.done)
-	}()
 	return nil
+}
+
+// exited records how node k's process p ended, unless the harness meant it to.
+func (r *runner) exited(k int, p *proc, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case p.byHand, p.expectExit:
+	case p.stopping && err == nil:
+	case p.stopping:
+		r.exits = append(r.exits, Exit{Node: k, At: time.Since(r.began), How: "a SIGTERM stop failed: " + err.Error()})
+	default:
+		how := "exited by itself"
+		if err != nil {
+			how += ": " + err.Error()
+		}
+		r.exits = append(r.exits, Exit{Node: k, At: time.Since(r.began), How: how})
+	}
 }
 
 // waitReady polls node k's status until it answers, or fails when the process ends first.
@@ -384,7 +329,7 @@ func (r *runner) waitReady(ctx context.Context, k int) error {
 	defer cancel()
 	err := poll(bound, 50*time.Millisecond, func() bool {
 		select {
-		case <-p.done:
+		case <-p.Done():
 			cancel()
 			return false
 		default:
@@ -393,8 +338,8 @@ func (r *runner) waitReady(ctx context.Context, k int) error {
 		return err == nil
 	})
 	select {
-	case <-p.done:
-		return fmt.Errorf("node%d exited while starting (%v); see %s", k, p.err, r.logs[k].Name())
+	case <-p.Done():
+		return fmt.Errorf("node%d exited while starting (%v); see %s", k, p.Err(), r.logs[k].Name())
 	default:
 	}
 	if err != nil {
@@ -411,7 +356,7 @@ func (r *runner) signal(k int, sig syscall.Signal) error {
 		p.byHand = true
 	}
 	r.mu.Unlock()
-	return p.cmd.Process.Signal(sig)
+	return p.Signal(sig)
 }
 
 // kill sends SIGKILL to node k and waits for it to be gone.
@@ -424,7 +369,7 @@ func (r *runner) kill(k int) error {
 	r.down[k] = true
 	r.mu.Unlock()
 	select {
-	case <-p.done:
+	case <-p.Done():
 		return nil
 	case <-time.After(10 * time.Second):
 		return fmt.Errorf("node%d still runs 10s after SIGKILL", k)
@@ -437,7 +382,7 @@ func (r *runner) running(k int) bool {
 	p := r.procs[k]
 	r.mu.Unlock()
 	select {
-	case <-p.done:
+	case <-p.Done():
 		return false
 	default:
 		return true
@@ -702,7 +647,7 @@ func (r *runner) actorName(ctx context.Context, k int, f Fault) (string, error) 
 }
 
 // usesFilter says whether some link state goes through the nodes' link filter.
-func (r *runner) usesFilter() bool { return r.mode == LinksFilter || (r.ns != nil && !r.ns.netem) }
+func (r *runner) usesFilter() bool { return r.links.UsesFilter() }
 
 // applyLinks brings every link to the table of the active link faults.
 func (r *runner) applyLinks(ctx context.Context) error {
@@ -713,8 +658,8 @@ func (r *runner) applyLinks(ctx context.Context) error {
 	r.mu.Unlock()
 	var errs []error
 	for _, ch := range changes {
-		if r.ns != nil {
-			if err := r.ns.setLink(ctx, ch.Pair, ch.Link); err != nil {
+		if r.links.NS != nil {
+			if err := r.links.NS.SetLink(ctx, ch.From, ch.To, ch.Link); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -730,7 +675,7 @@ func (r *runner) applyLinks(ctx context.Context) error {
 // filterPart is what of a link's state the node's filter carries: all of it in filter mode,
 // delay and loss in netns mode without netem.
 func (r *runner) filterPart(l Link) Link {
-	if r.mode == LinksFilter {
+	if r.links.Mode == LinksFilter {
 		return l
 	}
 	return Link{DelayMs: l.DelayMs, Loss: l.Loss}
@@ -889,11 +834,10 @@ func (r *runner) teardown() error {
 	r.mu.Lock()
 	for _, p := range r.all {
 		select {
-		case <-p.done:
+		case <-p.Done():
 		default:
 			p.byHand = true
-			_ = p.cmd.Process.Signal(syscall.SIGCONT)
-			_ = p.cmd.Process.Kill()
+			p.Kill()
 		}
 	}
 	r.mu.Unlock()
@@ -903,8 +847,5 @@ func (r *runner) teardown() error {
 		_ = f.Close()
 	}
 	r.logs = nil
-	if r.ns != nil {
-		return r.ns.close()
-	}
-	return nil
+	return r.links.Close()
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/actorchain/actorchain/localnet"
 )
 
 // TestRunCleansUpOnError: a run whose setup fails after its links were made (the homes cannot
@@ -50,7 +52,7 @@ func TestRunCleansUpOnError(t *testing.T) {
 				t.Fatalf("transcript %+v: want the schedule and not OK", tr)
 			}
 			if tr.LinkMode == LinksNetns {
-				out, err := ipOut(context.Background(), "netns", "list")
+				out, err := localnet.ListNetns(context.Background())
 				if err != nil {
 					t.Fatal(err)
 				}

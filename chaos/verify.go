@@ -1,16 +1,14 @@
 package chaos
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/actorchain/actorchain/localnet"
 )
 
 // stopBound bounds a node's SIGTERM stop at the end of a run.
@@ -225,46 +223,24 @@ func (r *runner) stopAll() {
 	}
 	r.mu.Unlock()
 	for _, p := range ps {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		_ = p.Signal(syscall.SIGTERM)
 	}
 	for k, p := range ps {
 		select {
-		case <-p.done:
+		case <-p.Done():
 		case <-time.After(stopBound):
 			r.mu.Lock()
 			r.exits = append(r.exits, Exit{Node: k, At: time.Since(r.began), How: fmt.Sprintf("still running %s after SIGTERM", stopBound)})
 			p.byHand = true
 			r.mu.Unlock()
-			_ = p.cmd.Process.Kill()
-			<-p.done
+			p.Kill()
+			<-p.Done()
 		}
 	}
 }
 
 // verify runs `node verify` on node k's home.
 func (r *runner) verify(ctx context.Context, k int) Verified {
-	v := Verified{Node: k}
-	c, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(c, r.cfg.Exe, "verify", "--home", r.homes[k].Dir)
-	cmd.Env = r.env
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		v.Error = fmt.Sprintf("%v: %s", err, strings.TrimSpace(errb.String()))
-		return v
-	}
-	var rep struct {
-		OK     bool   `json:"ok"`
-		Height uint64 `json:"height"`
-	}
-	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
-		v.Error = "cannot read its report: " + err.Error()
-		return v
-	}
-	v.OK, v.Height = rep.OK, rep.Height
-	if !rep.OK {
-		v.Error = strings.TrimSpace(out.String())
-	}
-	return v
+	ok, height, problem := localnet.Verify(ctx, r.cfg.Exe, r.homes[k].Dir, r.env)
+	return Verified{Node: k, OK: ok, Height: height, Error: problem}
 }

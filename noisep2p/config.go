@@ -60,6 +60,8 @@ type Config struct {
 	// the default. Defaults: Block 8 MiB, Tx 64 KiB, Addr 296,002 B, Inv/GetData/NotFound
 	// 1,650,004 B, every other type (including unknown ones) 64 KiB.
 	MaxMessage map[uint8]uint32
+	// Traffic, when not nil, counts every connection's messages and bytes (shared by all of them).
+	Traffic *Traffic
 }
 
 // settings is a validated Config with defaults filled in and the derived values precomputed.
@@ -79,6 +81,7 @@ type settings struct {
 	minRate          int
 	sendQueue        int
 	limits           [256]uint32
+	traffic          *Traffic
 }
 
 // DefaultLimit returns the default payload limit of a message type.
@@ -122,6 +125,7 @@ func (c *Config) settings() (*settings, error) {
 		genesis:  c.Genesis,
 		prologue: Prologue(c.Genesis),
 		hello:    c.Hello,
+		traffic:  c.Traffic,
 	}
 	copy(s.self[:], s.pub)
 	if s.hello == nil {

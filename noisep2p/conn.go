@@ -294,6 +294,7 @@ func (c *Conn) readLoop(handle func(uint8, []byte)) {
 			c.fail(c.readErr(err, midMessage))
 			return
 		}
+		c.s.traffic.received(typ, len(payload))
 		switch typ {
 		case MsgPing:
 			p, err := DecodePing(payload)
@@ -355,6 +356,7 @@ func (c *Conn) writeLoop() {
 		if err := c.fw.writeMessage(bw, typ, payload); err != nil {
 			return err
 		}
+		c.s.traffic.sent(typ, len(payload))
 		if len(c.sendq) == 0 && len(c.pongq) == 0 {
 			return bw.Flush()
 		}
@@ -385,7 +387,9 @@ func (c *Conn) writeLoop() {
 			err = ping()
 		case reason := <-c.discq:
 			_ = c.nc.SetWriteDeadline(time.Now().Add(DisconnectTimeout))
-			if c.fw.writeMessage(bw, MsgDisconnect, Disconnect{Reason: reason}.Encode()) == nil && bw.Flush() == nil {
+			d := Disconnect{Reason: reason}.Encode()
+			if c.fw.writeMessage(bw, MsgDisconnect, d) == nil && bw.Flush() == nil {
+				c.s.traffic.sent(MsgDisconnect, len(d))
 				closeWrite(c.nc)
 			}
 			<-c.done // the reader sees the peer close (or Disconnect times out and closes)

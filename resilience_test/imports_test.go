@@ -32,7 +32,9 @@ var allowedImports = map[string]struct {
 	// dashboard is the operator page (embedded HTML, CSS and script): the standard library only.
 	"dashboard": {},
 	"api":       {project: []string{"actors", "chainstate", "dashboard", "supervisor"}},
-	"chaos":     {project: []string{"actors", "api", "chainstate", "noisep2p"}},
+	"chaos":     {project: []string{"actors", "api", "chainstate", "noisep2p", "localnet"}},
+	"localnet":  {},
+	"netsim":    {project: []string{"actors", "api", "chainstate", "localnet", "powworker"}},
 	"perf":      {project: []string{"actors", "api", "chainstate", "config", "noisep2p", "powworker"}},
 	// The shared test helpers: imported by test files only (go list below sees no test imports,
 	// so any import of them it reports is a production one, refused by testOnly).

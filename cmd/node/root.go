@@ -38,6 +38,7 @@ func newRootCmd(io cliIO) *cobra.Command {
   node run                 start a node (initialises HOME with a mining devnet first if needed)
   node devnet              run a local network of 3 nodes in this process (--init-only: just the homes)
   node chaos               run node processes under a seeded fault schedule and check the invariants
+  node netsim              run N node processes with link latency and measure propagation and cost
   node status              show a running node's status
   node peers export|import|add|list
                            share peer addresses (peer bundles), connect to a peer now
@@ -65,7 +66,7 @@ by a second signal.`,
 	root.SetOut(io.out)
 	root.SetErr(io.err)
 	root.AddCommand(
-		newInitCmd(g), newRunCmd(g), newDevnetCmd(g), newChaosCmd(g), newStatusCmd(g), newPeersCmd(g), newKeysCmd(g),
+		newInitCmd(g), newRunCmd(g), newDevnetCmd(g), newChaosCmd(g), newNetsimCmd(g), newStatusCmd(g), newPeersCmd(g), newKeysCmd(g),
 		newTxCmd(g), newVerifyCmd(g), newDBCmd(g), newVersionCmd(), newBenchCmd(g),
 	)
 	setVersionFlag(root)

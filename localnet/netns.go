@@ -1,4 +1,4 @@
-package chaos
+package localnet
 
 import (
 	"bytes"
@@ -21,19 +21,20 @@ const maxNetnsNodes = 64
 // netnsCmdTimeout bounds each ip/tc command.
 const netnsCmdTimeout = 10 * time.Second
 
-// netns is the network of the netns link mode: one namespace per node with an interface eth0
+// Netns is the network of the netns link mode: one namespace per node with an interface eth0
 // (address prefix.k+1) on a bridge that lives in a namespace of its own, plus one veth from the
 // host into that bridge (address .254) so that the harness reaches the nodes' APIs. Each node's
 // eth0 has an htb qdisc with one class per other node (a u32 filter on the destination address);
 // the class's leaf qdisc is what a link fault replaces: a pfifo (healthy), a pfifo of limit 0 (a
 // cut), or netem (delay and loss) when the kernel has it.
-type netns struct {
+type Netns struct {
 	tag    string // chaos-<pid>
 	bridge string // namespace holding the bridge
 	nodes  []string
 	hostIf string
 	prefix netip.Prefix
 	netem  bool // the kernel has sch_netem: delay and loss are real
+	shaped bool // the per-destination qdiscs exist (SetLink works)
 	// made lists what exists, so that close removes exactly that.
 	madeNS   []string
 	madeHost bool
@@ -43,7 +44,7 @@ type netns struct {
 // a leftover of a killed harness and is removed by the next netns run.
 var nsNameRE = regexp.MustCompile(`^chaos-([0-9]+)-(br|n[0-9]+)$`)
 
-// NetnsAvailable says why the netns mode cannot run here, or nil.
+// NetnsAvailable says why the netns link mode cannot run here (it needs root, ip and tc), or nil.
 func NetnsAvailable() error {
 	if os.Geteuid() != 0 {
 		return errors.New("not running as root")
@@ -79,7 +80,7 @@ func ipOut(ctx context.Context, args ...string) (string, error) {
 	return string(out), nil
 }
 
-// removeStaleNetns deletes namespaces left by a chaos run whose process is gone.
+// removeStaleNetns deletes namespaces left by a run (chaos or netsim) whose process is gone.
 func removeStaleNetns(ctx context.Context) {
 	out, err := ipOut(ctx, "netns", "list")
 	if err != nil {
@@ -134,9 +135,11 @@ func freePrefix(ctx context.Context) (netip.Prefix, error) {
 	return netip.Prefix{}, errors.New("no free /24 in 10.213.0.0/16 on this host")
 }
 
-// setupNetns creates the namespaces, the bridge, the veths and the qdiscs of n nodes. On error
-// it removes whatever it made.
-func setupNetns(ctx context.Context, n int) (_ *netns, err error) {
+// SetupNetns creates the namespaces, the bridge, the veths and, with shaping, the qdiscs of n
+// nodes (n*(n-1) htb classes: about 3 tc commands per directed link, which SetLink needs; a
+// harness that never cuts a link and delays through the link filter leaves them out). On error
+// it removes whatever it made; otherwise the caller removes it all with Close.
+func SetupNetns(ctx context.Context, n int, shaping bool) (_ *Netns, err error) {
 	if n > maxNetnsNodes {
 		return nil, fmt.Errorf("the netns link mode takes at most %d nodes", maxNetnsNodes)
 	}
@@ -146,15 +149,19 @@ func setupNetns(ctx context.Context, n int) (_ *netns, err error) {
 		return nil, err
 	}
 	pid := strconv.Itoa(os.Getpid())
-	ns := &netns{tag: "chaos-" + pid, prefix: prefix, hostIf: "ch" + pid + "h"}
+	ns := &Netns{tag: "chaos-" + pid, prefix: prefix, hostIf: "ch" + pid + "h"}
 	ns.bridge = ns.tag + "-br"
 	defer func() {
 		if err != nil {
-			_ = ns.close()
+			_ = ns.Close()
 		}
 	}()
 	b := &nsBuilder{ctx: ctx, ns: ns}
 	b.network(n)
+	if !shaping {
+		return ns, b.err
+	}
+	ns.shaped = true
 	b.shaping(n)
 	if b.err != nil {
 		return nil, b.err
@@ -167,7 +174,7 @@ func setupNetns(ctx context.Context, n int) (_ *netns, err error) {
 // (kept in err); what it made is recorded in ns for close.
 type nsBuilder struct {
 	ctx context.Context
-	ns  *netns
+	ns  *Netns
 	err error
 }
 
@@ -198,7 +205,7 @@ func (b *nsBuilder) network(n int) {
 		b.addNS(name)
 		ns.nodes = append(ns.nodes, name)
 		b.run("ip", "link", "add", "eth0", "netns", name, "type", "veth", "peer", "name", port, "netns", ns.bridge)
-		b.run("ip", "-n", name, "addr", "add", ns.addr(k).String()+"/24", "dev", "eth0")
+		b.run("ip", "-n", name, "addr", "add", ns.Addr(k).String()+"/24", "dev", "eth0")
 		b.run("ip", "-n", name, "link", "set", "eth0", "up")
 		b.run("ip", "-n", ns.bridge, "link", "set", port, "master", "br0", "up")
 	}
@@ -226,7 +233,7 @@ func (b *nsBuilder) shaping(n int) {
 			b.run("tc", "-n", ns.nodes[k], "class", "add", "dev", "eth0", "parent", "1:", "classid", class, "htb", "rate", "10gbit", "quantum", "60000")
 			b.run("tc", "-n", ns.nodes[k], "qdisc", "add", "dev", "eth0", "parent", class, "handle", ns.leaf(j), "pfifo", "limit", "1000")
 			b.run("tc", "-n", ns.nodes[k], "filter", "add", "dev", "eth0", "parent", "1:", "protocol", "ip", "prio", "1",
-				"u32", "match", "ip", "dst", ns.addr(j).String()+"/32", "flowid", class)
+				"u32", "match", "ip", "dst", ns.Addr(j).String()+"/32", "flowid", class)
 		}
 	}
 }
@@ -245,41 +252,44 @@ func (b *nsBuilder) probeNetem(n int) {
 	}
 }
 
-// addr is node k's address, hostAddr the harness's.
-func (ns *netns) addr(k int) netip.Addr {
+// Addr is node k's address, hostAddr the harness's.
+func (ns *Netns) Addr(k int) netip.Addr {
 	b := ns.prefix.Addr().As4()
 	b[3] = byte(k + 1)
 	return netip.AddrFrom4(b)
 }
 
-func (ns *netns) hostAddr() netip.Addr {
+func (ns *Netns) hostAddr() netip.Addr {
 	b := ns.prefix.Addr().As4()
 	b[3] = 254
 	return netip.AddrFrom4(b)
 }
 
 // class and leaf are the htb class and its leaf qdisc handle of the traffic to node j.
-func (ns *netns) class(j int) string { return fmt.Sprintf("1:%x", j+16) }
-func (ns *netns) leaf(j int) string  { return fmt.Sprintf("%x:", j+16) }
+func (ns *Netns) class(j int) string { return fmt.Sprintf("1:%x", j+16) }
+func (ns *Netns) leaf(j int) string  { return fmt.Sprintf("%x:", j+16) }
 
-// hosts lists the nodes' addresses.
-func (ns *netns) hosts() []string {
+// Hosts lists the nodes' addresses.
+func (ns *Netns) Hosts() []string {
 	out := make([]string, len(ns.nodes))
 	for k := range out {
-		out[k] = ns.addr(k).String()
+		out[k] = ns.Addr(k).String()
 	}
 	return out
 }
 
-// command wraps argv to run inside node k's namespace.
-func (ns *netns) command(k int, argv []string) []string {
+// Command wraps argv to run inside node k's namespace.
+func (ns *Netns) Command(k int, argv []string) []string {
 	return append([]string{"ip", "netns", "exec", ns.nodes[k]}, argv...)
 }
 
-// setLink sets the traffic from node p.From to node p.To. Delay and loss need netem (the caller
-// checks ns.netem); a cut is a pfifo of limit 0, which drops every packet.
-func (ns *netns) setLink(ctx context.Context, p Pair, l Link) error {
-	args := []string{"-n", ns.nodes[p.From], "qdisc", "replace", "dev", "eth0", "parent", ns.class(p.To), "handle", ns.leaf(p.To)}
+// SetLink sets the traffic from node from to node to. Delay and loss need netem (the caller
+// checks Netem); a cut is a pfifo of limit 0, which drops every packet.
+func (ns *Netns) SetLink(ctx context.Context, from, to int, l Link) error {
+	if !ns.shaped {
+		return errors.New("netns: the links of a network set up without shaping cannot be changed")
+	}
+	args := []string{"-n", ns.nodes[from], "qdisc", "replace", "dev", "eth0", "parent", ns.class(to), "handle", ns.leaf(to)}
 	switch {
 	case l.Cut && !ns.netem:
 		args = append(args, "pfifo", "limit", "0")
@@ -293,9 +303,9 @@ func (ns *netns) setLink(ctx context.Context, p Pair, l Link) error {
 	return ipCmd(ctx, "tc", args...)
 }
 
-// close deletes every namespace it made (with them the veths and the bridge; the host's veth
+// Close deletes every namespace it made (with them the veths and the bridge; the host's veth
 // goes with its peer). Idempotent.
-func (ns *netns) close() error {
+func (ns *Netns) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var errs []error
@@ -312,4 +322,22 @@ func (ns *netns) close() error {
 	}
 	ns.madeNS = nil
 	return errors.Join(errs...)
+}
+
+// Netem says whether the kernel has sch_netem, so that delay and loss are real (SetLink); without
+// it they must go through the nodes' link filter.
+func (ns *Netns) Netem() bool { return ns.netem }
+
+// Prefix is the /24 of the nodes' addresses.
+func (ns *Netns) Prefix() netip.Prefix { return ns.prefix }
+
+// ListNetns returns the output of `ip netns list` (tests check that nothing is left behind).
+func ListNetns(ctx context.Context) (string, error) { return ipOut(ctx, "netns", "list") }
+
+// Link is the state of the traffic from one node to another: cut, or delayed and lossy. The zero
+// Link is a healthy link.
+type Link struct {
+	Cut     bool    `json:"cut"`
+	DelayMs int     `json:"delay_ms"`
+	Loss    float64 `json:"loss"`
 }

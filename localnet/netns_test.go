@@ -1,4 +1,4 @@
-package chaos
+package localnet
 
 import (
 	"bufio"
@@ -16,7 +16,7 @@ import (
 // helperEnv makes the test binary a network helper: "listen ADDR" accepts connections on ADDR
 // and answers each with "ok" until its stdin closes; "dial ADDR" connects to ADDR within 1 s
 // and exits 0 only if it reads "ok".
-const helperEnv = "CHAOS_TEST_HELPER"
+const helperEnv = "LOCALNET_TEST_HELPER"
 
 func runHelper(arg string) int {
 	cmd, addr, _ := strings.Cut(arg, " ")
@@ -65,18 +65,18 @@ func TestNetnsLinks(t *testing.T) {
 		t.Skipf("netns links need root, ip and tc: %v", err)
 	}
 	ctx := context.Background()
-	ns, err := setupNetns(ctx, 2)
+	ns, err := SetupNetns(ctx, 2, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	closed := false
 	t.Cleanup(func() {
 		if !closed {
-			_ = ns.close()
+			_ = ns.Close()
 		}
 	})
-	listenAddr := net.JoinHostPort(ns.addr(1).String(), "7999")
-	argv := ns.command(1, []string{os.Args[0], "-test.run=^$"})
+	listenAddr := net.JoinHostPort(ns.Addr(1).String(), "7999")
+	argv := ns.Command(1, []string{os.Args[0], "-test.run=^$"})
 	ln := exec.Command(argv[0], argv[1:]...)
 	ln.Env = append(os.Environ(), helperEnv+"=listen "+listenAddr)
 	stdin, err := ln.StdinPipe()
@@ -95,7 +95,7 @@ func TestNetnsLinks(t *testing.T) {
 		t.Fatalf("listener helper said %q (%v)", line, err)
 	}
 	dial := func() bool {
-		argv := ns.command(0, []string{os.Args[0], "-test.run=^$"})
+		argv := ns.Command(0, []string{os.Args[0], "-test.run=^$"})
 		c := exec.Command(argv[0], argv[1:]...)
 		c.Env = append(os.Environ(), helperEnv+"=dial "+listenAddr)
 		return c.Run() == nil
@@ -103,20 +103,20 @@ func TestNetnsLinks(t *testing.T) {
 	if !dial() {
 		t.Fatal("node0 cannot reach node1 on a healthy link")
 	}
-	if err := ns.setLink(ctx, Pair{0, 1}, Link{Cut: true}); err != nil {
+	if err := ns.SetLink(ctx, 0, 1, Link{Cut: true}); err != nil {
 		t.Fatal(err)
 	}
 	if dial() {
 		t.Fatal("node0 reaches node1 through a cut link")
 	}
-	if err := ns.setLink(ctx, Pair{0, 1}, Link{}); err != nil {
+	if err := ns.SetLink(ctx, 0, 1, Link{}); err != nil {
 		t.Fatal(err)
 	}
 	if !dial() {
 		t.Fatal("node0 cannot reach node1 after the link healed")
 	}
 	// The other direction's cut drops the answers: the handshake cannot complete either.
-	if err := ns.setLink(ctx, Pair{1, 0}, Link{Cut: true}); err != nil {
+	if err := ns.SetLink(ctx, 1, 0, Link{Cut: true}); err != nil {
 		t.Fatal(err)
 	}
 	if dial() {
@@ -125,7 +125,7 @@ func TestNetnsLinks(t *testing.T) {
 	_ = stdin.Close()
 	_ = ln.Wait()
 	names := append([]string{}, ns.madeNS...)
-	if err := ns.close(); err != nil {
+	if err := ns.Close(); err != nil {
 		t.Fatal(err)
 	}
 	closed = true

@@ -1,0 +1,10 @@
+package netsim
+
+import (
+	"testing"
+
+	"github.com/actorchain/actorchain/internal/testutil"
+)
+
+// TestMain checks that no test leaves a goroutine behind.
+func TestMain(m *testing.M) { testutil.VerifyMain(m) }
