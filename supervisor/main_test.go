@@ -6,5 +6,5 @@ import (
 	"github.com/actorchain/actorchain/internal/testutil"
 )
 
-// TestMain checks that no test leaves a goroutine behind.
+// TestMain checks with goleak (testutil.VerifyMain) that no test leaves a goroutine behind.
 func TestMain(m *testing.M) { testutil.VerifyMain(m) }
