@@ -51,8 +51,8 @@ type Options struct {
 	Logger *slog.Logger
 	// HTTPHandler builds the API's handler (the api package's api.NewHandler); nil serves 404s.
 	HTTPHandler func(*Node) http.Handler
-	// Clock returns the current time (tests). Default time.Now.
-	Clock func() time.Time
+	// Clock is the node's clock (clock.go; tests: a fake). Default: the system clock.
+	Clock Clock
 	// Intensity overrides the restart intensity of every supervised actor (tests). Zero: 5 in 10 s.
 	Intensity supervisor.Intensity
 	// CommitTrace, when set, receives one JSON line per committed write that moves transactions
@@ -63,6 +63,9 @@ type Options struct {
 	// mining (tests and benchmarks): zero keeps the config's value; negative: no pacing.
 	// It is local policy only: blocks from others are never judged by it.
 	MinBlockInterval time.Duration
+	// beforeCommit, when set, runs just before every storage write commits, after the storage
+	// fault's check (tests: a commit that outlasts its caller's wait).
+	beforeCommit func() error
 }
 
 // Node is a running node: an actor system whose root actor `node` supervises storage, consensus,
@@ -80,7 +83,11 @@ type Node struct {
 	sigs     *chainstate.SigCache
 	replaced *replacedLog // transfers a replace-by-fee replaced, for GET /v1/txs (replaced.go)
 	metrics  *metrics
-	faults   faults // debug fault hooks (faults.go)
+	// clock is the node's clock: Options.Clock, decorated with the injected skew when
+	// debug.fault_injection is on (faults.go). Health and supervision read Options.Clock itself,
+	// so that a skew set and cleared does not move their restart windows.
+	clock    Clock
+	faults   *faults // debug fault hooks (faults.go); nil without debug.fault_injection
 	trace    *commitTrace
 	nodeID   string
 	minerKey ed25519.PrivateKey
@@ -124,7 +131,7 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Clock == nil {
-		opts.Clock = time.Now
+		opts.Clock = systemClock{}
 	}
 	// Repeated warnings of one kind: at most one record a second, with a repeated count
 	// (CONTRACT §11).
@@ -166,10 +173,15 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 		minerPub: chainstate.PublicKey(minerKey.Public().(ed25519.PublicKey)),
 		ready:    make(chan struct{}),
 		done:     make(chan struct{}),
-		trace:    &commitTrace{w: opts.CommitTrace, now: opts.Clock},
+		trace:    &commitTrace{w: opts.CommitTrace, now: opts.Clock.Now},
+		clock:    opts.Clock,
 		throttle: throttle,
 	}
-	n.healthState.started = opts.Clock()
+	if cfg.Debug.FaultInjection {
+		n.faults = newFaults(opts.Clock)
+		n.clock = n.faults.clock
+	}
+	n.healthState.started = opts.Clock.Now()
 	n.mining.Store(cfg.Mining.Enabled)
 	n.handle.initial = store
 	// The p2p listener is bound here too, so that a port in use fails Start with a clear error
@@ -378,10 +390,8 @@ func (n *Node) SubmitBlock(ctx context.Context, b *chainstate.Block) (BlockResul
 
 func (n *Node) pid(name string) *actor.PID { return actor.NewPID(n.sys.Address(), rootName+"/"+name) }
 
-// now is the node's clock: Options.Clock plus the injected skew (SetClockSkew).
-func (n *Node) now() time.Time {
-	return n.opts.Clock().Add(time.Duration(n.faults.skewMs.Load()) * time.Millisecond)
-}
+// now is the node's clock's time (Node.clock).
+func (n *Node) now() time.Time { return n.clock.Now() }
 
 func (n *Node) nowMs() uint64 { return uint64(n.now().UnixMilli()) }
 
@@ -487,7 +497,7 @@ func newRootActor(n *Node) *rootActor {
 		},
 		OnGiveUp:       r.onGiveUp,
 		FaultInjection: n.cfg.Debug.FaultInjection,
-		Clock:          n.opts.Clock, // restart times on the clock health reads them with
+		Clock:          n.opts.Clock.Now, // restart times on the clock health reads them with
 	})
 	return r
 }
@@ -524,7 +534,7 @@ func (r *rootActor) stop(ctx actor.Context) {
 		return
 	}
 	r.n.log.Info("node stopping")
-	r.n.healthState.markStopping(r.n.opts.Clock())
+	r.n.healthState.markStopping(r.n.opts.Clock.Now())
 	r.n.stopping.Store(true)
 	r.n.mining.Store(false)
 	self := ctx.Self()

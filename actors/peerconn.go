@@ -61,12 +61,9 @@ type peerConnActor struct {
 	// `peer disconnected` record.
 	endReason, remote string
 
-	// shaper holds messages back under an injected link delay (nil until a filter applies);
-	// dueTimer wakes the actor when the first held message is due (stopped in Stopping).
-	shaper   *linkShaper
-	dueTimer *time.Timer
-	self     *actor.PID
-	root     *actor.RootContext
+	// out sends to the peer: the connection itself, or with debug.fault_injection the link
+	// fault decorator in front of it (links.go); stopped in Stopping.
+	out linkSender
 
 	stopCheck func() // stops the stall check tick
 
@@ -100,7 +97,9 @@ func (a *peerConnActor) Receive(ctx actor.Context) {
 	case *actor.Restarting:
 		a.release()
 	case *linkDue:
-		a.sendDue(ctx)
+		if !a.closed {
+			a.out.due()
+		}
 	case *stallCheck:
 		a.checkStall(ctx)
 	case *connClosed:
@@ -138,7 +137,7 @@ func (a *peerConnActor) stopReason() string {
 // started starts the stall tick and the connection's goroutines, and opens the conversation.
 func (a *peerConnActor) started(ctx actor.Context) {
 	self, root := ctx.Self(), ctx.ActorSystem().Root
-	a.self, a.root = self, root
+	a.out = a.n.linkSender(a.id, a.conn, func() { root.Send(self, &linkDue{}) }, a.name())
 	a.stopCheck = every(stallCheckEvery, func() { root.Send(self, &stallCheck{}) })
 	a.conn.Start(func(typ uint8, payload []byte) {
 		root.Send(self, &wireIn{Type: typ, Payload: payload})
@@ -158,9 +157,8 @@ func (a *peerConnActor) release() {
 		a.stopCheck()
 		a.stopCheck = nil
 	}
-	if a.dueTimer != nil {
-		a.dueTimer.Stop()
-		a.dueTimer = nil
+	if a.out != nil {
+		a.out.stop()
 	}
 	_ = a.conn.Close()
 }
@@ -220,56 +218,12 @@ func (a *peerConnActor) relayBlocks(hs []chainstate.Hash) {
 	}
 }
 
-// send sends m to the peer, through the injected link filter when one applies (loss drops it,
-// delay holds it back in order).
+// send sends m to the peer, through the link fault decorator when debug.fault_injection wired one.
 func (a *peerConnActor) send(m noisep2p.Message) {
 	if a.closed {
 		return
 	}
-	if f := a.n.faults.link(a.id); f.active() || a.shaper != nil {
-		if a.shaper == nil {
-			a.shaper = newLinkShaper(a.id)
-		}
-		now, pending := time.Now(), len(a.shaper.queue) > 0
-		send, queued := a.shaper.offer(f, m, now)
-		if queued && !pending {
-			a.armDue(a.shaper.queue[0].At.Sub(now))
-		}
-		if !send {
-			return
-		}
-	}
-	a.sendNow(m)
-}
-
-// armDue makes the actor send itself linkDue after d.
-func (a *peerConnActor) armDue(d time.Duration) {
-	if a.dueTimer != nil {
-		a.dueTimer.Stop()
-	}
-	self, root := a.self, a.root
-	a.dueTimer = time.AfterFunc(max(d, 0), func() { root.Send(self, &linkDue{}) })
-}
-
-// sendDue sends the held-back messages that are due and re-arms for the next.
-func (a *peerConnActor) sendDue(ctx actor.Context) {
-	if a.closed || a.shaper == nil {
-		return
-	}
-	now := time.Now()
-	msgs, next := a.shaper.due(now)
-	for _, m := range msgs {
-		a.sendNow(m)
-	}
-	if !next.IsZero() {
-		a.armDue(next.Sub(now))
-	}
-}
-
-func (a *peerConnActor) sendNow(m noisep2p.Message) {
-	if err := a.conn.SendMsg(m); err != nil {
-		a.n.log.Debug("send to peer failed", "actor", a.name(), "err", err)
-	}
+	a.out.send(m)
 }
 
 // misbehave reports the peer to the manager, which bans it and tells us to disconnect.

@@ -136,12 +136,21 @@ type peersActor struct {
 	stopping  bool
 	dials     *tokenBucket // bounds the dial rate
 	lastFlush time.Time    // when the book's changes were last sent to storage
+	// linkCut reports a link cut by fault injection (faults.cut); nil without
+	// debug.fault_injection.
+	linkCut func(noisep2p.ID) bool
 }
+
+// cut reports whether fault injection cut the link to id.
+func (p *peersActor) cut(id noisep2p.ID) bool { return p.linkCut != nil && p.linkCut(id) }
 
 func newPeersActor(n *Node) *peersActor {
 	p := &peersActor{n: n, conns: map[noisep2p.ID]*peerConnInfo{}, byName: map[string]noisep2p.ID{},
 		dialing: map[noisep2p.ID]bool{}, ours: map[string]bool{}, replacing: map[noisep2p.ID]*pendingConn{},
 		progress: blocksync.NewProgress(syncReportEvery, syncSummaryMin)}
+	if n.faults != nil {
+		p.linkCut = n.faults.cut
+	}
 	p.group = supervisor.NewGroup(supervisor.GroupOptions{
 		Tree:           n.tree,
 		Path:           namePeers,
@@ -326,7 +335,7 @@ func (p *peersActor) tick(ctx actor.Context) {
 	now := p.n.now()
 	for _, r := range p.book.candidates(free, now, func(id [32]byte) bool {
 		_, conn := p.conns[id]
-		return conn || p.dialing[id] || p.ours[p.book.entries[id].rec.Addr] || p.n.faults.cut(id)
+		return conn || p.dialing[id] || p.ours[p.book.entries[id].rec.Addr] || p.cut(id)
 	}) {
 		if !p.dials.take(now) {
 			return
@@ -337,7 +346,7 @@ func (p *peersActor) tick(ctx actor.Context) {
 
 // dial connects to id at addr in a tracked goroutine; the result comes back as a message.
 func (p *peersActor) dial(ctx actor.Context, id noisep2p.ID, addr string) {
-	if p.stopping || p.dialing[id] || p.ours[addr] || id == p.book.self || p.n.faults.cut(id) {
+	if p.stopping || p.dialing[id] || p.ours[addr] || id == p.book.self || p.cut(id) {
 		return
 	}
 	if _, ok := p.conns[id]; ok {
@@ -408,7 +417,7 @@ func (p *peersActor) register(ctx actor.Context, c *noisep2p.Conn, dialAddr stri
 		refuse("banned")
 		return
 	}
-	if p.n.faults.cut(id) {
+	if p.cut(id) {
 		refuse("link cut (fault injection)")
 		return
 	}
@@ -632,7 +641,7 @@ func (p *peersActor) maybeSync(ctx actor.Context) {
 	height := tip.Header.Height
 	best, target := p.bestPeer(height)
 	p.n.syncTarget.Store(target)
-	if r, ok := p.progress.Observe(p.n.opts.Clock(), height, target, best != nil); ok {
+	if r, ok := p.progress.Observe(p.n.opts.Clock.Now(), height, target, best != nil); ok {
 		logSyncReport(p.n.log, r)
 	}
 	if best == nil {

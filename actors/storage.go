@@ -170,9 +170,9 @@ func (a *storageActor) Receive(ctx actor.Context) {
 				panic(fmt.Errorf("reopen store: %w", err))
 			}
 		}
-		// Every write checks the injected storage fault just before it commits (a no-op
-		// unless debug.fault_injection set it).
-		s.SetBeforeCommit(a.n.faults.beforeCommit)
+		// The commit hook (debug.fault_injection's storage fault, and tests' hooks) runs just
+		// before every write commits; without one the store runs no hook at all.
+		s.SetBeforeCommit(a.n.commitHook())
 		// Damage met by any read or write stops the node; every page is walked once it is ready.
 		s.SetOnDamage(a.n.storeDamaged)
 		a.s = s

@@ -33,7 +33,7 @@ func (a *storageActor) observeCommit(ctx actor.Context, err error) {
 	if err != nil && !isCommitFailure(err) {
 		return // an answer about the request (an invalid block), not about the disk
 	}
-	st, changed := a.n.healthState.commitObserved(err, a.n.opts.Clock())
+	st, changed := a.n.healthState.commitObserved(err, a.n.opts.Clock.Now())
 	if !changed {
 		return
 	}
