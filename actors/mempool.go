@@ -18,8 +18,17 @@ type (
 	}
 	submitTxResponse struct{ Err error }
 
-	selectTxsRequest  struct{ Max int }
-	selectTxsResponse struct{ Txs []*chainstate.Tx }
+	selectTxsRequest struct{ Max int }
+	// selectTxsResponse is the selection and the pool's size when it was made.
+	selectTxsResponse struct {
+		Txs  []*chainstate.Tx
+		Size int
+	}
+
+	// mempoolSizeRequest asks the mempool how many transactions it holds (the miner's refresh
+	// tick, asynchronously: the answer comes back as a mempoolSizeResponse message).
+	mempoolSizeRequest  struct{}
+	mempoolSizeResponse struct{ Size int }
 
 	mempoolTxRequest  struct{ Hashes []chainstate.Hash }
 	mempoolTxResponse struct{ Txs []*chainstate.Tx } // nil where not pending
@@ -106,7 +115,9 @@ func (m *mempoolActor) Receive(ctx actor.Context) {
 	case *chainUpdate:
 		m.chainUpdate(ctx, msg)
 	case *selectTxsRequest:
-		ctx.Respond(&selectTxsResponse{Txs: m.selectTxs(msg.Max)})
+		ctx.Respond(&selectTxsResponse{Txs: m.selectTxs(msg.Max), Size: m.pool.len()})
+	case *mempoolSizeRequest:
+		ctx.Respond(&mempoolSizeResponse{Size: m.pool.len()})
 	case *mempoolTxRequest:
 		txs := make([]*chainstate.Tx, len(msg.Hashes))
 		for i, h := range msg.Hashes {
@@ -568,7 +579,5 @@ func (m *mempoolActor) selectTxs(max int) []*chainstate.Tx {
 }
 
 func (m *mempoolActor) publishSize() {
-	n := m.pool.len()
-	m.n.metrics.mempoolSize.Store(int64(n))
-	m.n.metrics.mempool.Set(float64(n))
+	m.n.metrics.mempool.Set(float64(m.pool.len()))
 }

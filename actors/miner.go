@@ -142,9 +142,18 @@ func (m *minerActor) Receive(ctx actor.Context) {
 			m.newJob(ctx)
 		}
 	case *refreshTick:
-		// A fresh template when transactions arrived, or when the last one could not be built
-		// (storage was restarting).
-		if m.enabled && (m.template == nil || int(m.n.metrics.mempoolSize.Load()) != m.builtAt) {
+		// A fresh template when the last one could not be built (storage was restarting), or
+		// when transactions arrived: the mempool's size, asked for without blocking, differs
+		// from the one the template was built at.
+		switch {
+		case !m.enabled:
+		case m.template == nil:
+			m.newJob(ctx)
+		default:
+			ctx.Request(m.n.pid(nameMempool), &mempoolSizeRequest{})
+		}
+	case *mempoolSizeResponse:
+		if m.enabled && m.template != nil && msg.Size != m.builtAt {
 			m.newJob(ctx)
 		}
 	case *workerReady:
@@ -221,10 +230,10 @@ func (m *minerActor) newJob(ctx actor.Context) {
 		return
 	}
 	var txs []*chainstate.Tx
+	m.builtAt = 0
 	if r, err := askFrom[*selectTxsResponse](ctx, m.n.pid(nameMempool), &selectTxsRequest{Max: m.n.params.MaxBlockTxs}, 2*time.Second); err == nil {
-		txs = r.Txs
+		txs, m.builtAt = r.Txs, r.Size
 	}
-	m.builtAt = int(m.n.metrics.mempoolSize.Load())
 	now := max(m.n.nowMs(), tip.Header.Time)
 	var tmpl *chainstate.Block
 	err = s.View(func(r chainstate.AccountReader) error {
