@@ -48,7 +48,7 @@ const (
 // asynchronous and bounded (peerconn_mempool.go). Invalid data or a protocol violation gets the
 // peer disconnected and discouraged.
 type peerConnActor struct {
-	n     *Node
+	d     peerConnDeps
 	conn  *noisep2p.Conn
 	id    noisep2p.ID
 	known *hashSet // what the peer has (it announced it, or we sent it)
@@ -78,12 +78,12 @@ type stallCheck struct{}
 // linkDue tells a connection actor that a delayed message may be due.
 type linkDue struct{}
 
-func newPeerConnActor(n *Node, c *noisep2p.Conn) *peerConnActor {
+func newPeerConnActor(d peerConnDeps, c *noisep2p.Conn) *peerConnActor {
 	var remote string
 	if ra := c.RemoteAddr(); ra != nil {
 		remote = ra.String()
 	}
-	return &peerConnActor{n: n, conn: c, id: c.RemoteID(), known: newHashSet(knownCap), remote: remote,
+	return &peerConnActor{d: d, conn: c, id: c.RemoteID(), known: newHashSet(knownCap), remote: remote,
 		sync: blocksync.New(blocksync.DefaultConfig()), mempool: newWorkWindow[mempoolJob](mempoolWindow, mempoolWaitMax)}
 }
 
@@ -93,7 +93,7 @@ func (a *peerConnActor) Receive(ctx actor.Context) {
 		a.started(ctx)
 	case *actor.Stopping:
 		a.release()
-		a.n.log.Info("peer disconnected", "actor", a.name(), "peer_id", a.id.String(), "addr", a.remote, "reason", a.stopReason())
+		a.d.log.Info("peer disconnected", "actor", a.name(), "peer_id", a.id.String(), "addr", a.remote, "reason", a.stopReason())
 	case *actor.Restarting:
 		a.release()
 	case *linkDue:
@@ -117,7 +117,7 @@ func (a *peerConnActor) Receive(ctx actor.Context) {
 		_ = a.conn.Disconnect(m.Reason)
 		ctx.Stop(ctx.Self())
 	case *startSync:
-		a.doSync(ctx, a.sync.Start(time.Now()))
+		a.doSync(ctx, a.sync.Start(a.d.local.Now()))
 	}
 }
 
@@ -128,7 +128,7 @@ func (a *peerConnActor) stopReason() string {
 	switch {
 	case a.endReason != "":
 		return a.endReason
-	case a.n.stopping.Load():
+	case a.d.stopping():
 		return "node stopping"
 	}
 	return "stopped by this node"
@@ -137,7 +137,7 @@ func (a *peerConnActor) stopReason() string {
 // started starts the stall tick and the connection's goroutines, and opens the conversation.
 func (a *peerConnActor) started(ctx actor.Context) {
 	self, root := ctx.Self(), ctx.ActorSystem().Root
-	a.out = a.n.linkSender(a.id, a.conn, func() { root.Send(self, &linkDue{}) }, a.name())
+	a.out = a.d.sender(a.id, a.conn, func() { root.Send(self, &linkDue{}) }, a.name())
 	a.stopCheck = every(stallCheckEvery, func() { root.Send(self, &stallCheck{}) })
 	a.conn.Start(func(typ uint8, payload []byte) {
 		root.Send(self, &wireIn{Type: typ, Payload: payload})
@@ -146,7 +146,7 @@ func (a *peerConnActor) started(ctx actor.Context) {
 	})
 	a.send(noisep2p.GetAddr{})
 	a.send(noisep2p.GetMempool{})
-	a.mempoolAsked = time.Now()
+	a.mempoolAsked = a.d.local.Now()
 	ctx.Send(ctx.Parent(), &peerHeight{ID: a.id, Height: a.conn.RemoteHello().BestHeight})
 }
 
@@ -169,7 +169,7 @@ func (a *peerConnActor) connClosed(ctx actor.Context, err error) {
 	case err == nil || errors.Is(err, noisep2p.ErrClosed):
 		a.endReason = cmp.Or(a.endReason, "connection closed")
 	default:
-		a.n.log.Info("peer connection closed", "actor", a.name(), "peer_id", a.id.String(), "err", err)
+		a.d.log.Info("peer connection closed", "actor", a.name(), "peer_id", a.id.String(), "err", err)
 		a.endReason = cmp.Or(a.endReason, err.Error())
 	}
 	if transportViolation(err) {
@@ -195,7 +195,7 @@ func (a *peerConnActor) relayInv(in []noisep2p.InvItem) {
 // relayBlocks passes new blocks on to the peer unless it has them: small ones whole (one message,
 // no round trip), large ones announced.
 func (a *peerConnActor) relayBlocks(hs []chainstate.Hash) {
-	s, err := a.n.store()
+	s, err := a.d.store()
 	if err != nil {
 		return
 	}
@@ -241,7 +241,7 @@ func (a *peerConnActor) handle(ctx actor.Context, in *wireIn) {
 	case noisep2p.GetAddr:
 		ctx.Send(ctx.Parent(), &addrsWanted{From: a.id})
 	case noisep2p.Addr:
-		now := a.n.now()
+		now := a.d.now()
 		if now.Sub(a.lastAddr) < addrMinInterval && len(m.Peers) > 1 {
 			return // over the rate: ignored, not misbehaviour (a reply to our getaddr can race a relay)
 		}
@@ -269,7 +269,7 @@ func (a *peerConnActor) handle(ctx actor.Context, in *wireIn) {
 // onGetBlocks answers with the hashes of up to 500 main-chain blocks after the first locator hash
 // on our main chain (genesis when none is).
 func (a *peerConnActor) onGetBlocks(m noisep2p.GetBlocks) {
-	s, err := a.n.store()
+	s, err := a.d.store()
 	if err != nil {
 		return
 	}
@@ -321,9 +321,9 @@ const mempoolAnswerWithin = 10 * time.Second
 // onGetMempool answers GetMempool with exactly one Inv: the mempool's transactions (at most
 // MaxInvItems), empty when it has none or cannot list them in time (docs/protocol.md).
 func (a *peerConnActor) onGetMempool(ctx actor.Context) {
-	res, err := askFrom[*mempoolListResponse](ctx, a.n.pid(nameMempool), &mempoolListRequest{}, 2*time.Second)
+	res, err := askFrom[*mempoolListResponse](ctx, a.d.pid(nameMempool), &mempoolListRequest{}, 2*time.Second)
 	if err != nil {
-		a.n.log.Debug("mempool not listed for a peer; answering an empty inv", "actor", a.name(), "err", err)
+		a.d.log.Debug("mempool not listed for a peer; answering an empty inv", "actor", a.name(), "err", err)
 		a.send(noisep2p.Inv{Items: []noisep2p.InvItem{}})
 		return
 	}
