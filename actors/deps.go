@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
@@ -133,3 +134,50 @@ func (n *Node) minerDeps() minerDeps {
 }
 
 func (d minerDeps) nowMs() uint64 { return uint64(d.now().UnixMilli()) }
+
+// mempoolDeps is what the mempool needs.
+type mempoolDeps struct {
+	actorEnv
+	cfg  config.Mempool
+	sigs *chainstate.SigCache
+	// replaced is the log of replaced transfers, shared with the facade's GET /v1/txs
+	// (goroutine-safe: replaced.go).
+	replaced  *replacedLog
+	size      interface{ Set(float64) } // the mempool gauge
+	waitStore func(time.Duration) (*chainstate.Store, error)
+	// storageUnavailable is the error a submitter gets while commits fail (nil when they do not).
+	storageUnavailable func() error
+	// commits numbers the group commits across the mempool's restarts.
+	commits *atomic.Uint64
+}
+
+func (n *Node) mempoolDeps() mempoolDeps {
+	return mempoolDeps{actorEnv: n.env(), cfg: n.cfg.Mempool, sigs: n.sigs, replaced: n.replaced,
+		size: n.metrics.mempool, waitStore: n.handle.wait, storageUnavailable: n.storageUnavailable,
+		commits: &n.mempoolCommits}
+}
+
+// storageDeps is what the storage actor needs. It owns the store: it opens it (or takes the one
+// Start opened), publishes it for reads and closes it.
+type storageDeps struct {
+	actorEnv
+	cfg        config.Storage
+	params     *chainstate.Params
+	handle     *storeHandle
+	commitTime *prometheus.HistogramVec
+	// commitHook runs before every commit (Node.commitHook): nil without fault injection or a
+	// test's hook.
+	commitHook func() error
+	// damaged stops the node for a damaged store (damage.go).
+	damaged func(error)
+	trace   *commitTrace
+	backups *backupSet
+	health  *healthState
+	ready   <-chan struct{} // closed once the node is ready: the page walk starts then
+}
+
+func (n *Node) storageDeps() storageDeps {
+	return storageDeps{actorEnv: n.env(), cfg: n.cfg.Storage, params: n.params, handle: &n.handle,
+		commitTime: n.metrics.commit, commitHook: n.commitHook(), damaged: n.storeDamaged, trace: n.trace,
+		backups: &n.backups, health: &n.healthState, ready: n.ready}
+}

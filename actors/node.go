@@ -488,9 +488,9 @@ func newRootActor(n *Node) *rootActor {
 		Path:   "",
 		Logger: n.log,
 		Specs: []supervisor.Spec{
-			spec(nameStorage, func() actor.Actor { return &storageActor{n: n} }),
+			spec(nameStorage, func() actor.Actor { return &storageActor{d: n.storageDeps()} }),
 			spec(nameConsensus, func() actor.Actor { return newConsensusActor(n) }),
-			spec(nameMempool, func() actor.Actor { return newMempoolActor(n) }),
+			spec(nameMempool, func() actor.Actor { return newMempoolActor(n.mempoolDeps()) }),
 			spec(namePeers, func() actor.Actor { return newPeersActor(n.peersDeps()) }),
 			spec(nameMiner, func() actor.Actor { return newMinerActor(n.minerDeps()) }),
 			spec(nameAPI, func() actor.Actor { return &apiActor{n: n} }),
