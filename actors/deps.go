@@ -80,12 +80,19 @@ type peersDeps struct {
 	advertised   func() string
 	// linkCut reports a link cut by fault injection; nil without debug.fault_injection.
 	linkCut func(noisep2p.ID) bool
-	// What the manager publishes for GET /v1/status and the inbound listener (written by it
-	// alone).
-	peersUp    *atomic.Bool
-	peerCount  *atomic.Int64
-	syncing    *atomic.Bool
-	syncTarget *atomic.Uint64
+	// status is what the manager publishes (written by it alone).
+	status *peerStatus
+}
+
+// peerStatus is what the peer manager publishes for readers outside the actors: GET
+// /v1/status (count, syncing, syncTarget) and the p2p listener's accept callback (up). Only the
+// manager writes it.
+type peerStatus struct {
+	up      atomic.Bool // a peers instance runs and takes inbound connections
+	count   atomic.Int64
+	syncing atomic.Bool
+	// syncTarget is the best height a connected peer announced (sync_target_height).
+	syncTarget atomic.Uint64
 }
 
 func (n *Node) peersDeps() peersDeps {
@@ -93,7 +100,7 @@ func (n *Node) peersDeps() peersDeps {
 		metrics: n.metrics, self: noisep2p.IDFromKey(n.nodeKey.PublicKey()), nodeID: n.nodeID,
 		conn: n.peerConnDeps(), waitStore: n.handle.wait, takeListener: n.takeListener, listen: n.listenP2P,
 		boundAddr: n.P2PAddr, advertised: n.advertisedAddr,
-		peersUp: &n.peersUp, peerCount: &n.peerCount, syncing: &n.syncing, syncTarget: &n.syncTarget}
+		status: &n.peer}
 	d.transport = func() *noisep2p.Config {
 		if n.p2pCfg != nil {
 			return n.p2pCfg

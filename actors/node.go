@@ -95,19 +95,14 @@ type Node struct {
 	nodeKey  *ecdh.PrivateKey
 	p2pCfg   *noisep2p.Config // set before the tree starts; read-only after
 
-	mining    atomic.Bool  // desired mining state; survives miner restarts
-	apiAddr   atomic.Value // string: the API's bound address once listening
-	p2pAddr   atomic.Value // string: the p2p listener's bound address
-	peerCount atomic.Int64
-	syncing   atomic.Bool
-	// syncTarget is the best height a connected peer announced (GET /v1/status's sync_target_height).
-	syncTarget atomic.Uint64
+	mining  atomic.Bool  // desired mining state; survives miner restarts
+	apiAddr atomic.Value // string: the API's bound address once listening
+	p2pAddr atomic.Value // string: the p2p listener's bound address
+	peer    peerStatus   // what the peer manager publishes (deps.go)
 	// mempoolCommits numbers the mempool's group commits across its restarts (mempool.go).
 	mempoolCommits atomic.Uint64
-	stopping       atomic.Bool // the ordered stop has begun
-	peersUp        atomic.Bool // a peers instance runs and takes inbound connections
-	lnMu           sync.Mutex
-	initialLn      *noisep2p.Listener // bound by Start, taken by the first peers instance (guarded by lnMu)
+	stopping       atomic.Bool      // the ordered stop has begun
+	listeners      initialListeners // bound by Start, taken by the first peers and api instances
 	ready          chan struct{}
 	readyOn        sync.Once
 
@@ -119,7 +114,6 @@ type Node struct {
 
 	healthState healthState          // what health depends on besides the tree (health.go)
 	throttle    *logthrottle.Handler // rate-limits repeated warnings; flushed by finish
-	initialAPI  net.Listener         // bound by Start, taken by the first api instance (guarded by lnMu)
 	backups     backupSet            // backups in flight, cancelled when storage closes (backup.go)
 }
 
@@ -192,20 +186,20 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 			_ = store.Close()
 			return nil, err
 		}
-		n.initialLn = ln
+		n.listeners.p2p = ln
 	}
 	// The API listener too: a restart cannot free a port in use, so it fails Start at once,
 	// naming the address, instead of a crash loop of the api actor.
 	if cfg.API.Listen != "" {
 		ln, err := net.Listen("tcp", cfg.API.Listen)
 		if err != nil {
-			if n.initialLn != nil {
-				_ = n.initialLn.Close()
+			if n.listeners.p2p != nil {
+				_ = n.listeners.p2p.Close()
 			}
 			_ = store.Close()
 			return nil, fmt.Errorf("api: listen on %s: %w", cfg.API.Listen, err)
 		}
-		n.initialAPI = ln
+		n.listeners.api = ln
 	}
 	n.metrics = newMetrics(n)
 	n.sys = actor.NewActorSystem(
@@ -279,7 +273,7 @@ func (n *Node) listenP2P(addr string) (*noisep2p.Listener, error) {
 	}, func(c *noisep2p.Conn) {
 		// Until a peers instance runs (the listener is bound before the tree starts, and while
 		// peers restarts) nobody would take the connection: refuse it; the peer redials.
-		if !n.peersUp.Load() {
+		if !n.peer.up.Load() {
 			_ = c.Close()
 			return
 		}
@@ -292,19 +286,27 @@ func (n *Node) listenP2P(addr string) (*noisep2p.Listener, error) {
 	return ln, nil
 }
 
+// initialListeners are the listeners Start binds (so that a port in use fails Start), each
+// taken once by the first instance of the actor that serves it.
+type initialListeners struct {
+	mu  sync.Mutex
+	p2p *noisep2p.Listener // guarded by mu
+	api net.Listener       // guarded by mu
+}
+
 func (n *Node) takeAPIListener() net.Listener {
-	n.lnMu.Lock()
-	defer n.lnMu.Unlock()
-	ln := n.initialAPI
-	n.initialAPI = nil
+	n.listeners.mu.Lock()
+	defer n.listeners.mu.Unlock()
+	ln := n.listeners.api
+	n.listeners.api = nil
 	return ln
 }
 
 func (n *Node) takeListener() *noisep2p.Listener {
-	n.lnMu.Lock()
-	defer n.lnMu.Unlock()
-	ln := n.initialLn
-	n.initialLn = nil
+	n.listeners.mu.Lock()
+	defer n.listeners.mu.Unlock()
+	ln := n.listeners.p2p
+	n.listeners.p2p = nil
 	return ln
 }
 

@@ -269,7 +269,7 @@ func (p *peersActor) start(ctx actor.Context) error {
 		p.ln = ln
 		p.d.log.Info("p2p listening", "actor", namePeers, "addr", ln.Addr().String(), "node_id", p.d.nodeID)
 	}
-	p.d.peersUp.Store(true)
+	p.d.status.up.Store(true)
 	me, root := ctx.Self(), ctx.ActorSystem().Root
 	p.stopTick = every(peerTickEvery, func() { root.Send(me, &peerTick{}) })
 	p.tick(ctx)
@@ -281,7 +281,7 @@ func (p *peersActor) start(ctx actor.Context) error {
 // actor's Stopped).
 func (p *peersActor) shutdown(ctx actor.Context) {
 	p.stopping = true
-	p.d.peersUp.Store(false)
+	p.d.status.up.Store(false)
 	if p.stopTick != nil {
 		p.stopTick()
 		p.stopTick = nil
@@ -301,7 +301,7 @@ func (p *peersActor) shutdown(ctx actor.Context) {
 	p.flushNow(ctx)
 	p.d.metrics.peers.WithLabelValues("inbound").Set(0)
 	p.d.metrics.peers.WithLabelValues("outbound").Set(0)
-	p.d.peerCount.Store(0)
+	p.d.status.count.Store(0)
 }
 
 // tick keeps the outbound slots filled from the address book.
@@ -519,7 +519,7 @@ func (p *peersActor) countPeers() {
 	}
 	p.d.metrics.peers.WithLabelValues("inbound").Set(float64(in))
 	p.d.metrics.peers.WithLabelValues("outbound").Set(float64(out))
-	p.d.peerCount.Store(int64(in + out))
+	p.d.status.count.Store(int64(in + out))
 }
 
 // relay sends an announcement to every connected peer but its source.
@@ -631,17 +631,17 @@ func (p *peersActor) maybeSync(ctx actor.Context) {
 	}
 	height := tip.Header.Height
 	best, target := p.bestPeer(height)
-	p.d.syncTarget.Store(target)
+	p.d.status.syncTarget.Store(target)
 	if r, ok := p.progress.Observe(p.d.local.Now(), height, target, best != nil); ok {
 		logSyncReport(p.d.log, r)
 	}
 	if best == nil {
 		p.syncing = false
-		p.d.syncing.Store(false)
+		p.d.status.syncing.Store(false)
 		p.d.metrics.syncProgress.Set(1)
 		return
 	}
-	p.d.syncing.Store(true)
+	p.d.status.syncing.Store(true)
 	p.d.metrics.syncProgress.Set(float64(height) / float64(best.height))
 	if p.syncing && p.conns[p.syncPeer] != nil {
 		return
