@@ -27,7 +27,8 @@ func TestConnectCommittedAfterItsWaitTimedOut(t *testing.T) {
 	cfg.Chain.PowBits = 4
 	cfg.P2P.Listen, cfg.API.Listen = "", ""
 	cfg.Mining.Workers = 1
-	n, err := Start(cfg, Options{})
+	pause := &commitPause{}
+	n, err := Start(cfg, Options{beforeCommit: pause.hook})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,12 +63,12 @@ func TestConnectCommittedAfterItsWaitTimedOut(t *testing.T) {
 	}
 	// The next write (the next mined block's connect) commits only after consensus's wait for it
 	// has timed out and it has looked at the store once.
-	n.faults.pauseCommit.Store(int64(storageAttempt + time.Second))
+	pause.d.Store(int64(storageAttempt + time.Second))
 	h0 := height()
 	if !waitHeight(h0+5, 30*time.Second) {
 		t.Fatalf("after a connect that outlasted its wait, the node is stuck at height %d (was %d)", height(), h0)
 	}
-	if d := n.faults.pauseCommit.Load(); d != 0 {
+	if d := pause.d.Load(); d != 0 {
 		t.Fatalf("the pause was never taken (%d): the test did not exercise a slow commit", d)
 	}
 }

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -37,7 +38,8 @@ type pageWalk struct {
 	done   chan struct{}
 }
 
-func startPageWalk(n *Node, s *chainstate.Store) *pageWalk {
+// startPageWalk walks s once ready is closed; damage found goes to damaged.
+func startPageWalk(ready <-chan struct{}, log *slog.Logger, damaged func(error), s *chainstate.Store) *pageWalk {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &pageWalk{cancel: cancel, done: make(chan struct{})}
 	// Writes wait from the open until the walk is done (at most walkHold), so that a damaged file
@@ -49,7 +51,7 @@ func startPageWalk(n *Node, s *chainstate.Store) *pageWalk {
 		defer close(w.done)
 		// The walk starts once the node is ready, so that it does not slow the start.
 		select {
-		case <-n.ready:
+		case <-ready:
 		case <-ctx.Done():
 			release(nil)
 			return
@@ -59,13 +61,13 @@ func startPageWalk(n *Node, s *chainstate.Store) *pageWalk {
 		release(err)
 		switch {
 		case err == nil:
-			n.log.Info("database page walk done", "actor", nameStorage, "path", s.Path(), "buckets", rep.Buckets,
+			log.Info("database page walk done", "actor", nameStorage, "path", s.Path(), "buckets", rep.Buckets,
 				"keys", rep.Keys, "read_txs", rep.Chunks, "seconds", time.Since(start).Seconds())
 		case ctx.Err() != nil, errors.Is(err, chainstate.ErrClosed):
 		case errors.Is(err, chainstate.ErrDamaged):
-			n.storeDamaged(err) // the hook has already done it; this keeps the walk's own path explicit
+			damaged(err) // the hook has already done it; this keeps the walk's own path explicit
 		default:
-			n.log.Warn("database page walk stopped", "actor", nameStorage, "path", s.Path(), "err", err)
+			log.Warn("database page walk stopped", "actor", nameStorage, "path", s.Path(), "err", err)
 		}
 	}()
 	return w

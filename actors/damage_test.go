@@ -21,7 +21,7 @@ func TestPageWalkHoldsWritesFromTheOpen(t *testing.T) {
 	}
 	defer s.Close()
 	n := &Node{ready: make(chan struct{}), log: slog.New(slog.DiscardHandler)}
-	w := startPageWalk(n, s)
+	w := startPageWalk(n.ready, n.log, n.storeDamaged, s)
 	defer w.stop()
 	wrote := make(chan error, 1)
 	go func() { wrote <- s.PutMempool(nil, nil) }()

@@ -66,7 +66,14 @@
 // storage actor rolls back with ErrInjectedStorageFault), a clock skew (the clock the miner and
 // the future-drift rule read), and per-peer link filters that cut a link or delay and drop the
 // messages sent over it. The fault state lives in the Node, so it survives restarts of the actors
-// that apply it, and is gone with the Node.
+// that apply it, and is gone with the Node. Each fault is a decorator wired only when
+// debug.fault_injection is on, so a node without it runs none of their code: the storage
+// actor's commit hook (Node.commitHook), a skewed Clock in front of Options.Clock (clock.go) and a
+// faulty sender in front of each connection (links.go).
+//
+// # Time
+//
+// Time the node's logic depends on comes from one injected Clock (clock.go, Options.Clock).
 //
 // # Concurrency
 //

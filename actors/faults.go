@@ -108,17 +108,16 @@ func CheckClockSkew(skewSeconds int64, driftMs uint64) error {
 	return nil
 }
 
-// faults is a node's injected faults. Every field is goroutine-safe.
+// faults is a node's injected faults, built only with debug.fault_injection (Node.faults is nil
+// without it, and none of the decorators below is wired). Every field is goroutine-safe.
 type faults struct {
 	failCommits atomic.Bool
-	// pauseCommit, when > 0, holds the next write transaction that many nanoseconds before its
-	// commit; the commit that takes it sets it back to 0. Tests only: a commit that outlasts its
-	// caller's wait, as under SIGSTOP.
-	pauseCommit atomic.Int64
-	skewMs      atomic.Int64
+	clock       *skewedClock // the node's clock (Node.clock), skewed by SetClockSkew
 	mu          sync.Mutex
 	links       linkTable // copy on write; guarded by mu
 }
+
+func newFaults(base Clock) *faults { return &faults{clock: &skewedClock{base: base}} }
 
 // link returns the filter of the link to id (the zero filter when none).
 func (f *faults) link(id noisep2p.ID) LinkFilter {
@@ -129,15 +128,39 @@ func (f *faults) link(id noisep2p.ID) LinkFilter {
 
 func (f *faults) cut(id noisep2p.ID) bool { return f.link(id).Cut }
 
-// beforeCommit is the storage actor's before-commit check (chainstate.Store.SetBeforeCommit).
+// beforeCommit is the storage fault: the commit hook (chainstate.Store.SetBeforeCommit) the
+// storage actor installs when fault injection is on.
 func (f *faults) beforeCommit() error {
-	if d := f.pauseCommit.Swap(0); d > 0 {
-		time.Sleep(time.Duration(d)) // a test's stand-in for a frozen process
-	}
 	if f.failCommits.Load() {
 		return ErrInjectedStorageFault
 	}
 	return nil
+}
+
+// commitHook is the storage actor's commit hook (chainstate.Store.SetBeforeCommit): the storage
+// fault with debug.fault_injection, then Options.beforeCommit; nil when neither is set.
+func (n *Node) commitHook() func() error {
+	hooks := make([]func() error, 0, 2)
+	if n.faults != nil {
+		hooks = append(hooks, n.faults.beforeCommit)
+	}
+	if n.opts.beforeCommit != nil {
+		hooks = append(hooks, n.opts.beforeCommit)
+	}
+	switch len(hooks) {
+	case 0:
+		return nil
+	case 1:
+		return hooks[0]
+	}
+	return func() error {
+		for _, h := range hooks {
+			if err := h(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 // SetStorageFault makes every write of the storage actor fail before its commit (fail true) or
@@ -145,7 +168,7 @@ func (f *faults) beforeCommit() error {
 // (a transfer gets ErrUnavailable) and the store keeps its last committed state; the node
 // recovers by itself once cleared. ErrNotFound without debug.fault_injection.
 func (n *Node) SetStorageFault(ctx context.Context, fail bool) (bool, error) {
-	if !n.cfg.Debug.FaultInjection {
+	if n.faults == nil {
 		return false, ErrNotFound
 	}
 	n.faults.failCommits.Store(fail)
@@ -157,13 +180,13 @@ func (n *Node) SetStorageFault(ctx context.Context, fail bool) (bool, error) {
 // the chain's future-drift rule would not tolerate is refused (ErrOutOfRange, see
 // CheckClockSkew). ErrNotFound without debug.fault_injection.
 func (n *Node) SetClockSkew(ctx context.Context, skewSeconds int64) (int64, error) {
-	if !n.cfg.Debug.FaultInjection {
+	if n.faults == nil {
 		return 0, ErrNotFound
 	}
 	if err := CheckClockSkew(skewSeconds, n.params.FutureDriftMs()); err != nil {
 		return 0, err
 	}
-	n.faults.skewMs.Store(skewSeconds * 1000)
+	n.faults.clock.skewMs.Store(skewSeconds * 1000)
 	return skewSeconds, nil
 }
 
@@ -172,7 +195,7 @@ func (n *Node) SetClockSkew(ctx context.Context, skewSeconds int64) (int64, erro
 // An invalid filter is a *TxRejected with code malformed. ErrNotFound without
 // debug.fault_injection.
 func (n *Node) SetLink(ctx context.Context, f LinkFilter) ([]LinkFilter, error) {
-	if !n.cfg.Debug.FaultInjection {
+	if n.faults == nil {
 		return nil, ErrNotFound
 	}
 	if err := f.Validate(); err != nil {
@@ -194,7 +217,7 @@ func (n *Node) SetLink(ctx context.Context, f LinkFilter) ([]LinkFilter, error) 
 // Links returns the link filters ordered by peer id. ErrNotFound without
 // debug.fault_injection.
 func (n *Node) Links(ctx context.Context) ([]LinkFilter, error) {
-	if !n.cfg.Debug.FaultInjection {
+	if n.faults == nil {
 		return nil, ErrNotFound
 	}
 	n.faults.mu.Lock()
@@ -205,7 +228,7 @@ func (n *Node) Links(ctx context.Context) ([]LinkFilter, error) {
 // ClearLinks removes every link filter and returns the (empty) list. ErrNotFound without
 // debug.fault_injection.
 func (n *Node) ClearLinks(ctx context.Context) ([]LinkFilter, error) {
-	if !n.cfg.Debug.FaultInjection {
+	if n.faults == nil {
 		return nil, ErrNotFound
 	}
 	n.faults.mu.Lock()

@@ -311,7 +311,7 @@ func (n *Node) healthInput(now time.Time) healthInput {
 
 // Health reports the node's health (GET /v1/health; CONTRACT §9).
 func (n *Node) Health(ctx context.Context) (Health, error) {
-	return computeHealth(n.healthInput(n.opts.Clock())), nil
+	return computeHealth(n.healthInput(n.opts.Clock.Now())), nil
 }
 
 // Logger is the node's logger: the one given in Options, behind the rate limit of repeated
@@ -320,7 +320,7 @@ func (n *Node) Logger() *slog.Logger { return n.log }
 
 // Healthy is Health's verdict alone (GET /v1/status "healthy", actorchain_healthy).
 func (n *Node) Healthy() bool {
-	return computeHealth(n.healthInput(n.opts.Clock())).Healthy
+	return computeHealth(n.healthInput(n.opts.Clock.Now())).Healthy
 }
 
 // storageUnavailable is the error a submitter gets while storage commits fail, naming the last

@@ -18,8 +18,17 @@ type (
 	}
 	submitTxResponse struct{ Err error }
 
-	selectTxsRequest  struct{ Max int }
-	selectTxsResponse struct{ Txs []*chainstate.Tx }
+	selectTxsRequest struct{ Max int }
+	// selectTxsResponse is the selection and the pool's size when it was made.
+	selectTxsResponse struct {
+		Txs  []*chainstate.Tx
+		Size int
+	}
+
+	// mempoolSizeRequest asks the mempool how many transactions it holds (the miner's refresh
+	// tick, asynchronously: the answer comes back as a mempoolSizeResponse message).
+	mempoolSizeRequest  struct{}
+	mempoolSizeResponse struct{ Size int }
 
 	mempoolTxRequest  struct{ Hashes []chainstate.Hash }
 	mempoolTxResponse struct{ Txs []*chainstate.Tx } // nil where not pending
@@ -50,7 +59,7 @@ const persistDeadline = 3 * time.Second
 // commit that makes the replacement durable removes the old one in the same write. The node's
 // replacedLog remembers the pair for GET /v1/txs.
 type mempoolActor struct {
-	n          *Node
+	d          mempoolDeps
 	pool       *txPool
 	seq        uint64
 	batch      []pendingSubmit
@@ -74,10 +83,10 @@ type pendingSubmit struct {
 	replaced bool
 }
 
-func newMempoolActor(n *Node) *mempoolActor {
+func newMempoolActor(d mempoolDeps) *mempoolActor {
 	return &mempoolActor{
-		n:        n,
-		pool:     newTxPool(n.cfg.Mempool.MaxTxs, n.cfg.Mempool.ReplaceFeeBumpPercent),
+		d:        d,
+		pool:     newTxPool(d.cfg.MaxTxs, d.cfg.ReplaceFeeBumpPercent),
 		inflight: map[uint64][]pendingSubmit{},
 		started:  map[uint64]time.Time{},
 		timers:   map[uint64]*time.Timer{},
@@ -106,7 +115,9 @@ func (m *mempoolActor) Receive(ctx actor.Context) {
 	case *chainUpdate:
 		m.chainUpdate(ctx, msg)
 	case *selectTxsRequest:
-		ctx.Respond(&selectTxsResponse{Txs: m.selectTxs(msg.Max)})
+		ctx.Respond(&selectTxsResponse{Txs: m.selectTxs(msg.Max), Size: m.pool.len()})
+	case *mempoolSizeRequest:
+		ctx.Respond(&mempoolSizeResponse{Size: m.pool.len()})
 	case *mempoolTxRequest:
 		txs := make([]*chainstate.Tx, len(msg.Hashes))
 		for i, h := range msg.Hashes {
@@ -118,7 +129,7 @@ func (m *mempoolActor) Receive(ctx actor.Context) {
 		// (it would be refused as fee_too_low).
 		has := make([]bool, len(msg.Hashes))
 		for i, h := range msg.Hashes {
-			_, replaced := m.n.replaced.lookup(h)
+			_, replaced := m.d.replaced.lookup(h)
 			has[i] = m.pool.has(h) || replaced
 		}
 		ctx.Respond(&mempoolHasResponse{Has: has})
@@ -128,7 +139,7 @@ func (m *mempoolActor) Receive(ctx actor.Context) {
 }
 
 func (m *mempoolActor) load(ctx actor.Context) error {
-	s, err := m.n.handle.wait(10 * time.Second)
+	s, err := m.d.waitStore(10 * time.Second)
 	if err != nil {
 		return err
 	}
@@ -151,7 +162,7 @@ func (m *mempoolActor) load(ctx actor.Context) error {
 	})
 	for _, tx := range txs {
 		h := tx.Hash()
-		m.n.sigs.Add(h) // verified before it was first stored
+		m.d.sigs.Add(h) // verified before it was first stored
 		m.seq++
 		m.pool.add(tx, h, m.seq)
 	}
@@ -162,22 +173,22 @@ func (m *mempoolActor) load(ctx actor.Context) error {
 		}
 	}
 	if len(losers) > 0 {
-		ctx.Request(m.n.pid(nameStorage), &persistMempoolRequest{ID: 0, Remove: losers})
+		ctx.Request(m.d.pid(nameStorage), &persistMempoolRequest{ID: 0, Remove: losers})
 	}
 	m.pruneSenders(ctx, m.pool.senders())
 	m.publishSize()
 	if len(txs) > 0 {
-		m.n.log.Info("mempool loaded", "actor", nameMempool, "txs", m.pool.len())
+		m.d.log.Info("mempool loaded", "actor", nameMempool, "txs", m.pool.len())
 	}
 	return nil
 }
 
 func (m *mempoolActor) submit(ctx actor.Context, req *submitTxRequest) {
-	if err := m.n.storageUnavailable(); err != nil {
+	if err := m.d.storageUnavailable(); err != nil {
 		ctx.Respond(&submitTxResponse{Err: err}) // it could not be made durable
 		return
 	}
-	s, err := m.n.store()
+	s, err := m.d.store()
 	if err != nil {
 		ctx.Respond(&submitTxResponse{Err: err})
 		return
@@ -200,8 +211,8 @@ func (m *mempoolActor) submit(ctx actor.Context, req *submitTxRequest) {
 		// write (every add of a group commit takes its sender's nonce slot).
 		p.replaces = old.tx
 		m.markReplaced(old.hash)
-		m.n.replaced.record(old.hash, req.Hash)
-		m.n.log.Debug("transfer replaced", "actor", nameMempool, "old", old.hash, "new", req.Hash, "nonce", req.Tx.Nonce, "fee", req.Tx.Fee)
+		m.d.replaced.record(old.hash, req.Hash)
+		m.d.log.Debug("transfer replaced", "actor", nameMempool, "old", old.hash, "new", req.Hash, "nonce", req.Tx.Nonce, "fee", req.Tx.Fee)
 	}
 	m.publishSize()
 	m.batch = append(m.batch, p)
@@ -266,7 +277,7 @@ func (m *mempoolActor) flush(ctx actor.Context) {
 	// Commit ids are unique across restarts of this actor: a reply to a predecessor's commit must
 	// never be taken for one of this instance's (which would acknowledge transfers not yet
 	// durable).
-	id := m.n.mempoolCommits.Add(1)
+	id := m.d.commits.Add(1)
 	m.inflight[id] = batch
 	m.started[id] = time.Now()
 	m.committing = true
@@ -275,7 +286,7 @@ func (m *mempoolActor) flush(ctx actor.Context) {
 	for i, p := range batch {
 		add[i], reply[i] = p.tx, p.reply
 	}
-	ctx.Request(m.n.pid(nameStorage), &persistMempoolRequest{ID: id, Add: add, Reply: reply})
+	ctx.Request(m.d.pid(nameStorage), &persistMempoolRequest{ID: id, Add: add, Reply: reply})
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	m.timers[id] = time.AfterFunc(persistDeadline, func() { root.Send(self, &persistTimeout{ID: id}) })
 }
@@ -285,7 +296,7 @@ func (m *mempoolActor) flush(ctx actor.Context) {
 // it unminable (pruned: refused as it would have been on arrival). remove is true when the
 // mempool bucket may hold it and must not (the store itself never adds a confirmed one).
 func (m *mempoolActor) settleGone(p pendingSubmit) (reply *submitTxResponse, remove bool) {
-	s, err := m.n.store()
+	s, err := m.d.store()
 	if err != nil {
 		return &submitTxResponse{Err: err}, true
 	}
@@ -327,7 +338,7 @@ func (m *mempoolActor) persisted(ctx actor.Context, id uint64, add []*chainstate
 		return
 	}
 	delete(m.inflight, id)
-	m.n.log.Debug("mempool commit", "actor", nameMempool, "id", id, "txs", len(waiters), "took", time.Since(m.started[id]), "err", err)
+	m.d.log.Debug("mempool commit", "actor", nameMempool, "id", id, "txs", len(waiters), "took", time.Since(m.started[id]), "err", err)
 	delete(m.started, id)
 	m.committing = false
 	relay := map[string][]chainstate.Hash{}
@@ -361,13 +372,13 @@ func (m *mempoolActor) persisted(ctx actor.Context, id uint64, add []*chainstate
 		relay[w.source] = append(relay[w.source], w.hash)
 	}
 	if len(stale) > 0 {
-		ctx.Request(m.n.pid(nameStorage), &persistMempoolRequest{ID: 0, Remove: stale})
+		ctx.Request(m.d.pid(nameStorage), &persistMempoolRequest{ID: 0, Remove: stale})
 	}
 	for src, hs := range relay {
-		ctx.Send(m.n.pid(namePeers), &announce{Kind: invTx, Hashes: hs, Source: src})
+		ctx.Send(m.d.pid(namePeers), &announce{Kind: invTx, Hashes: hs, Source: src})
 	}
 	if err != nil {
-		m.n.log.Warn("mempool commit failed", "actor", nameMempool, "txs", len(waiters), "err", err)
+		m.d.log.Warn("mempool commit failed", "actor", nameMempool, "txs", len(waiters), "err", err)
 		m.publishSize()
 	}
 	m.flush(ctx)
@@ -380,9 +391,9 @@ func (m *mempoolActor) refused(p pendingSubmit, res *submitTxResponse) {
 	if res.Err == nil {
 		return
 	}
-	m.n.replaced.drop(p.hash)
+	m.d.replaced.drop(p.hash)
 	if p.replaces != nil {
-		m.n.replaced.forget(p.replaces.Hash(), p.hash)
+		m.d.replaced.forget(p.replaces.Hash(), p.hash)
 		m.restore(p.replaces)
 	}
 }
@@ -412,11 +423,11 @@ func (m *mempoolActor) lateCommit(ctx actor.Context, add []*chainstate.Tx, reply
 		}
 		occ := m.pool.slot(tx.Sender(), tx.Nonce)
 		if occ != nil && m.uncommitted(occ.hash) {
-			m.n.replaced.record(h, occ.hash)
+			m.d.replaced.record(h, occ.hash)
 			continue
 		}
 		if occ != nil {
-			m.n.replaced.record(occ.hash, h)
+			m.d.replaced.record(occ.hash, h)
 		}
 		m.seq++
 		m.pool.add(tx, h, m.seq)
@@ -432,7 +443,7 @@ func (m *mempoolActor) restore(tx *chainstate.Tx) {
 	if m.pool.has(h) || m.pool.slot(tx.Sender(), tx.Nonce) != nil {
 		return
 	}
-	s, err := m.n.store()
+	s, err := m.d.store()
 	if err != nil {
 		return // taken on the next start
 	}
@@ -471,7 +482,7 @@ func (m *mempoolActor) chainUpdate(ctx actor.Context, u *chainUpdate) {
 			// the block's transfer left here, or arrived while the block was connected) is
 			// pruned below; it is reported replaced by the confirmed one, which won the slot.
 			if occ := m.pool.slot(tx.Sender(), tx.Nonce); occ != nil {
-				m.n.replaced.record(occ.hash, h)
+				m.d.replaced.record(occ.hash, h)
 			}
 		}
 	}
@@ -493,22 +504,22 @@ func (m *mempoolActor) chainUpdate(ctx actor.Context, u *chainUpdate) {
 		if occ := m.pool.slot(tx.Sender(), tx.Nonce); occ != nil {
 			if m.uncommitted(occ.hash) || occ.tx.Fee >= tx.Fee {
 				losers = append(losers, h)
-				m.n.replaced.record(h, occ.hash)
+				m.d.replaced.record(h, occ.hash)
 				continue
 			}
 			losers = append(losers, occ.hash)
-			m.n.replaced.record(occ.hash, h)
+			m.d.replaced.record(occ.hash, h)
 		}
 		m.seq++
 		m.pool.add(tx, h, m.seq)
 		back = append(back, h)
 	}
 	if len(losers) > 0 {
-		ctx.Request(m.n.pid(nameStorage), &persistMempoolRequest{ID: 0, Remove: losers})
+		ctx.Request(m.d.pid(nameStorage), &persistMempoolRequest{ID: 0, Remove: losers})
 	}
 	if len(back) > 0 {
 		// Announced again, so that miners elsewhere get them.
-		ctx.Send(m.n.pid(namePeers), &announce{Kind: invTx, Hashes: back})
+		ctx.Send(m.d.pid(namePeers), &announce{Kind: invTx, Hashes: back})
 	}
 	senders := make([]chainstate.Address, 0, len(touched))
 	for a := range touched {
@@ -521,13 +532,13 @@ func (m *mempoolActor) chainUpdate(ctx actor.Context, u *chainUpdate) {
 // bucketTxs returns the mempool bucket's transactions (nil when the store cannot be read: they
 // are then taken on the next start).
 func (m *mempoolActor) bucketTxs() []*chainstate.Tx {
-	s, err := m.n.store()
+	s, err := m.d.store()
 	if err != nil {
 		return nil
 	}
 	txs, err := s.MempoolTxs()
 	if err != nil {
-		m.n.log.Warn("mempool: cannot read the mempool bucket to take back a reorg's transactions", "actor", nameMempool, "err", err)
+		m.d.log.Warn("mempool: cannot read the mempool bucket to take back a reorg's transactions", "actor", nameMempool, "err", err)
 		return nil
 	}
 	return txs
@@ -536,7 +547,7 @@ func (m *mempoolActor) bucketTxs() []*chainstate.Tx {
 // pruneSenders removes what the senders' committed accounts make unminable, from memory and from
 // the store.
 func (m *mempoolActor) pruneSenders(ctx actor.Context, senders []chainstate.Address) {
-	s, err := m.n.store()
+	s, err := m.d.store()
 	if err != nil {
 		return // pruned on the next update or reload
 	}
@@ -549,12 +560,12 @@ func (m *mempoolActor) pruneSenders(ctx actor.Context, senders []chainstate.Addr
 		gone = append(gone, m.pool.prune(a, acc)...)
 	}
 	if len(gone) > 0 {
-		ctx.Request(m.n.pid(nameStorage), &persistMempoolRequest{ID: 0, Remove: gone})
+		ctx.Request(m.d.pid(nameStorage), &persistMempoolRequest{ID: 0, Remove: gone})
 	}
 }
 
 func (m *mempoolActor) selectTxs(max int) []*chainstate.Tx {
-	s, err := m.n.store()
+	s, err := m.d.store()
 	if err != nil {
 		return nil
 	}
@@ -568,7 +579,5 @@ func (m *mempoolActor) selectTxs(max int) []*chainstate.Tx {
 }
 
 func (m *mempoolActor) publishSize() {
-	n := m.pool.len()
-	m.n.metrics.mempoolSize.Store(int64(n))
-	m.n.metrics.mempool.Set(float64(n))
+	m.d.size.Set(float64(m.pool.len()))
 }

@@ -19,7 +19,8 @@ import (
 // acknowledged before their transfer was durable (lost by a kill -9 right after, or by that
 // commit failing). Each commit is held in the storage actor so that the order is certain.
 func TestRestartedMempoolNeverAcksBeforeItsCommit(t *testing.T) {
-	n, wallet := startQuietNode(t)
+	pause := &commitPause{}
+	n, wallet := startQuietNode(t, Options{beforeCommit: pause.hook})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	to := chainstate.PublicKey(wallet.Public().(ed25519.PublicKey)).Address()
@@ -28,10 +29,10 @@ func TestRestartedMempoolNeverAcksBeforeItsCommit(t *testing.T) {
 	txB := signTransfer(n.params, wallet, to, 1)
 
 	hold := int64(1500 * time.Millisecond)
-	n.faults.pauseCommit.Store(hold) // A's commit waits in the storage actor
+	pause.d.Store(hold) // A's commit waits in the storage actor
 	resA := make(chan error, 1)
 	go func() { _, err := n.SubmitTx(ctx, txA); resA <- err }()
-	testutil.WaitFor(t, 5*time.Second, "A's commit to be held", func() bool { return n.faults.pauseCommit.Load() == 0 })
+	testutil.WaitFor(t, 5*time.Second, "A's commit to be held", func() bool { return pause.d.Load() == 0 })
 
 	if err := supervisor.CrashActor(n.sys, n.tree, nameMempool, "test: crash with a commit in flight"); err != nil {
 		t.Fatal(err)
@@ -42,7 +43,7 @@ func TestRestartedMempoolNeverAcksBeforeItsCommit(t *testing.T) {
 	})
 	// B's commit, queued behind A's, is held too (short enough that B's wait, which includes the
 	// rest of A's hold, stays within persistDeadline).
-	n.faults.pauseCommit.Store(int64(500 * time.Millisecond))
+	pause.d.Store(int64(500 * time.Millisecond))
 	if _, err := n.SubmitTx(ctx, txB); err != nil {
 		t.Fatalf("submit B: %v", err)
 	}
@@ -63,7 +64,7 @@ func TestRestartedMempoolNeverAcksBeforeItsCommit(t *testing.T) {
 
 // startQuietNode starts a node with mining and networking off and fault injection on; it returns
 // the node and the funded wallet key. Stop runs at cleanup.
-func startQuietNode(t *testing.T) (*Node, ed25519.PrivateKey) {
+func startQuietNode(t *testing.T, opts Options) (*Node, ed25519.PrivateKey) {
 	t.Helper()
 	home := t.TempDir()
 	file := filepath.Join(home, config.FileName)
@@ -81,7 +82,7 @@ func startQuietNode(t *testing.T) (*Node, ed25519.PrivateKey) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := Start(cfg, Options{})
+	n, err := Start(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func findActor(n supervisor.Node, name string) (supervisor.Node, bool) {
 // mempool never heard of; they were mined only after a restart. chainUpdate.Resync makes the
 // mempool take them from the bucket.
 func TestMempoolResyncTakesBackAReorgsTransfers(t *testing.T) {
-	n, wallet := startQuietNode(t)
+	n, wallet := startQuietNode(t, Options{})
 	to := chainstate.PublicKey(wallet.Public().(ed25519.PublicKey)).Address()
 	to[0] ^= 1
 	tx := signTransfer(n.params, wallet, to, 0)

@@ -27,6 +27,7 @@ type rbfNode struct {
 	wallet ed25519.PrivateKey
 	miner  ed25519.PrivateKey
 	to     chainstate.Address
+	pause  *commitPause // holds a commit (Options.beforeCommit)
 }
 
 func startRBFNode(t *testing.T) *rbfNode {
@@ -44,7 +45,7 @@ func startRBFNode(t *testing.T) *rbfNode {
 	cfg.Mining.Enabled = false
 	cfg.Debug.FaultInjection = true
 	cfg.Chain.PowBits = 4
-	r := &rbfNode{t: t, cfg: cfg}
+	r := &rbfNode{t: t, cfg: cfg, pause: &commitPause{}}
 	if r.wallet, err = chainstate.LoadSigningKey(filepath.Join(home, "keys", "wallet.key")); err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func startRBFNode(t *testing.T) *rbfNode {
 
 func (r *rbfNode) start() {
 	r.t.Helper()
-	n, err := Start(r.cfg, Options{})
+	n, err := Start(r.cfg, Options{beforeCommit: r.pause.hook})
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -451,7 +452,7 @@ func TestReplacementCommitLandsAfterItsTimeout(t *testing.T) {
 	if err := r.submit(a); err != nil {
 		t.Fatal(err)
 	}
-	r.n.faults.pauseCommit.Store(int64(persistDeadline + 1200*time.Millisecond))
+	r.pause.d.Store(int64(persistDeadline + 1200*time.Millisecond))
 	err := r.submit(b)
 	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("the held replacement: %v; want unavailable after %s", err, persistDeadline)

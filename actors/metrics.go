@@ -3,7 +3,6 @@ package actors
 import (
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,7 +28,6 @@ type metrics struct {
 	syncBlock       prometheus.Histogram     // a block received during a sync, until consensus answered
 	commit          *prometheus.HistogramVec // storage: one write transaction, by commitOps
 
-	mempoolSize atomic.Int64 // for status, without a request to the mempool
 }
 
 func newMetrics(n *Node) *metrics {

@@ -53,7 +53,7 @@ const templateRefresh = time.Second
 // once, hands disjoint nonce ranges of it to its workers (one child per worker, supervised by its
 // own Group) and submits solved blocks to consensus. A new tip means a fresh template.
 type minerActor struct {
-	n       *Node
+	d       minerDeps
 	group   *supervisor.Group
 	workers int
 	ranges  []powworker.Range
@@ -69,26 +69,26 @@ type minerActor struct {
 	pacedFor chainstate.Hash // the tip whose pace has run out
 }
 
-func newMinerActor(n *Node) *minerActor {
-	m := &minerActor{n: n, workers: n.workers()}
+func newMinerActor(d minerDeps) *minerActor {
+	m := &minerActor{d: d, workers: d.workers}
 	m.ranges = powworker.Split(m.workers)
 	specs := make([]supervisor.Spec, m.workers)
 	for i := range specs {
 		specs[i] = supervisor.Spec{
 			Name:      fmt.Sprintf("worker-%d", i),
-			Producer:  func() actor.Actor { return &workerActor{n: n, index: i} },
+			Producer:  func() actor.Actor { return &workerActor{hashes: d.hashes, index: i} },
 			Restart:   supervisor.Permanent,
 			Shutdown:  5 * time.Second,
-			Intensity: n.intensity(),
+			Intensity: d.intensity,
 		}
 	}
 	m.group = supervisor.NewGroup(supervisor.GroupOptions{
-		Tree:           n.tree,
+		Tree:           d.tree,
 		Path:           nameMiner,
-		Logger:         n.log,
+		Logger:         d.log,
 		Specs:          specs,
 		OnGiveUp:       m.onGiveUp,
-		FaultInjection: n.cfg.Debug.FaultInjection,
+		FaultInjection: d.faultInjection,
 	})
 	return m
 }
@@ -109,7 +109,7 @@ func (m *minerActor) Receive(ctx actor.Context) {
 		}
 		self, root := ctx.Self(), ctx.ActorSystem().Root
 		m.stopTick = every(templateRefresh, func() { root.Send(self, &refreshTick{}) })
-		m.enabled = m.n.mining.Load()
+		m.enabled = m.d.mining.Load()
 		if m.enabled {
 			m.newJob(ctx)
 		}
@@ -142,9 +142,18 @@ func (m *minerActor) Receive(ctx actor.Context) {
 			m.newJob(ctx)
 		}
 	case *refreshTick:
-		// A fresh template when transactions arrived, or when the last one could not be built
-		// (storage was restarting).
-		if m.enabled && (m.template == nil || int(m.n.metrics.mempoolSize.Load()) != m.builtAt) {
+		// A fresh template when the last one could not be built (storage was restarting), or
+		// when transactions arrived: the mempool's size, asked for without blocking, differs
+		// from the one the template was built at.
+		switch {
+		case !m.enabled:
+		case m.template == nil:
+			m.newJob(ctx)
+		default:
+			ctx.Request(m.d.pid(nameMempool), &mempoolSizeRequest{})
+		}
+	case *mempoolSizeResponse:
+		if m.enabled && m.template != nil && msg.Size != m.builtAt {
 			m.newJob(ctx)
 		}
 	case *workerReady:
@@ -163,13 +172,13 @@ func (m *minerActor) Receive(ctx actor.Context) {
 }
 
 func (m *minerActor) setEnabled(ctx actor.Context, on bool) {
-	m.n.mining.Store(on)
+	m.d.mining.Store(on)
 	if on == m.enabled {
 		return
 	}
 	m.enabled = on
 	if on {
-		m.n.log.Info("mining started", "actor", nameMiner, "workers", m.workers)
+		m.d.log.Info("mining started", "actor", nameMiner, "workers", m.workers)
 		m.newJob(ctx)
 		return
 	}
@@ -178,7 +187,7 @@ func (m *minerActor) setEnabled(ctx actor.Context, on bool) {
 	m.jobID++
 	m.template = nil
 	m.idleWorkers(ctx)
-	m.n.log.Info("mining stopped", "actor", nameMiner)
+	m.d.log.Info("mining stopped", "actor", nameMiner)
 }
 
 // idleWorkers makes every worker drop its job.
@@ -196,13 +205,13 @@ func (m *minerActor) newJob(ctx actor.Context) {
 	// (storage restarting), the refresh tick retries.
 	m.template = nil
 	m.jobID++
-	if failing, _ := m.n.healthState.storageFailing(); failing {
+	if m.d.storageFailing() {
 		// Paused: nothing mined now could be stored. The refresh tick and the storage actor's
 		// storageHealthChanged bring the next job once commits succeed.
 		m.idleWorkers(ctx)
 		return
 	}
-	s, err := m.n.store()
+	s, err := m.d.store()
 	if err != nil {
 		return // storage restarting: the next tip or tick retries
 	}
@@ -210,7 +219,7 @@ func (m *minerActor) newJob(ctx actor.Context) {
 	if err != nil {
 		return
 	}
-	if wait := paceWait(tip.Header.Time, m.n.nowMs(), m.n.minBlockInterval()); wait > 0 && tip.Header.Height > 0 && tip.Hash != m.pacedFor {
+	if wait := paceWait(tip.Header.Time, m.d.nowMs(), m.d.minInterval); wait > 0 && tip.Header.Height > 0 && tip.Hash != m.pacedFor {
 		// Paced: start this job when the interval since the tip has passed.
 		if m.pace != nil {
 			m.pace.Stop()
@@ -221,22 +230,22 @@ func (m *minerActor) newJob(ctx actor.Context) {
 		return
 	}
 	var txs []*chainstate.Tx
-	if r, err := askFrom[*selectTxsResponse](ctx, m.n.pid(nameMempool), &selectTxsRequest{Max: m.n.params.MaxBlockTxs}, 2*time.Second); err == nil {
-		txs = r.Txs
+	m.builtAt = 0
+	if r, err := askFrom[*selectTxsResponse](ctx, m.d.pid(nameMempool), &selectTxsRequest{Max: m.d.params.MaxBlockTxs}, 2*time.Second); err == nil {
+		txs, m.builtAt = r.Txs, r.Size
 	}
-	m.builtAt = int(m.n.metrics.mempoolSize.Load())
-	now := max(m.n.nowMs(), tip.Header.Time)
+	now := max(m.d.nowMs(), tip.Header.Time)
 	var tmpl *chainstate.Block
 	err = s.View(func(r chainstate.AccountReader) error {
-		b, _, err := chainstate.BuildTemplate(m.n.params, &tip.Header, r, m.n.minerPub, txs, now)
+		b, _, err := chainstate.BuildTemplate(m.d.params, &tip.Header, r, m.d.pub, txs, now)
 		tmpl = b
 		return err
 	})
 	if err != nil {
-		m.n.log.Warn("cannot build a block template", "actor", nameMiner, "err", err)
+		m.d.log.Warn("cannot build a block template", "actor", nameMiner, "err", err)
 		return
 	}
-	tmpl.Header.Seal(m.n.minerKey)
+	tmpl.Header.Seal(m.d.key)
 	m.jobID++
 	m.template = tmpl
 	m.parent = tip.Hash
@@ -270,7 +279,7 @@ func (m *minerActor) sendJob(ctx actor.Context, i int) {
 
 // rollTime gives the workers the same template with a later time once a nonce range is spent.
 func (m *minerActor) rollTime(ctx actor.Context) {
-	t := max(m.n.nowMs(), m.template.Header.Time+1)
+	t := max(m.d.nowMs(), m.template.Header.Time+1)
 	m.template.Header.Time = t
 	powworker.SetTime(&m.header, t)
 	m.jobID++
@@ -286,23 +295,23 @@ func (m *minerActor) found(ctx actor.Context, f *workerFound) {
 	m.jobID++ // no second block from this job
 	h := b.Hash()
 	// A request dropped with a killed consensus is sent again unless the block got stored.
-	r, err := callRetry[*submitBlockResponse](ctx, m.n, nameConsensus, &submitBlockRequest{Block: b, Source: "miner"}, indexed(h))
+	r, err := callRetry[*submitBlockResponse](ctx, m.d.calls, nameConsensus, &submitBlockRequest{Block: b, Source: "miner"}, indexed(h))
 	switch {
 	case err != nil:
-		m.n.log.Warn("mined block not accepted", "actor", nameMiner, "height", b.Header.Height, "err", err)
+		m.d.log.Warn("mined block not accepted", "actor", nameMiner, "height", b.Header.Height, "err", err)
 	case r == nil:
-		m.n.log.Debug("block mined", "actor", nameMiner, "height", b.Header.Height, "block_hash", h)
+		m.d.log.Debug("block mined", "actor", nameMiner, "height", b.Header.Height, "block_hash", h)
 	case r.Err != nil:
-		m.n.log.Warn("mined block rejected", "actor", nameMiner, "height", b.Header.Height, "err", r.Err)
+		m.d.log.Warn("mined block rejected", "actor", nameMiner, "height", b.Header.Height, "err", r.Err)
 	default:
-		m.n.log.Debug("block mined", "actor", nameMiner, "height", b.Header.Height, "block_hash", r.Result.Hash, "txs", len(b.Txs), "status", r.Result.Status)
+		m.d.log.Debug("block mined", "actor", nameMiner, "height", b.Header.Height, "block_hash", r.Result.Hash, "txs", len(b.Txs), "status", r.Result.Status)
 	}
 	m.newJob(ctx)
 }
 
 func (m *minerActor) onGiveUp(ctx actor.Context, name string, reason any) {
 	m.setEnabled(ctx, false)
-	m.n.log.Error("mining stopped: a worker restarted too often; the node keeps running", "actor", nameMiner+"/"+name, "reason", fmt.Sprint(reason))
+	m.d.log.Error("mining stopped: a worker restarted too often; the node keeps running", "actor", nameMiner+"/"+name, "reason", fmt.Sprint(reason))
 }
 
 // every calls f every d until the returned stop function is called; stop waits for nothing and
@@ -343,9 +352,10 @@ func (k *ticker) stop() {
 // metric, and reports found or exhausted to the miner. The goroutine is stopped and joined on
 // every new job and in Stopping/Restarting.
 type workerActor struct {
-	n     *Node
-	index int
-	wg    sync.WaitGroup
+	// hashes counts the hashes tried (the hashes metric).
+	hashes interface{ Add(float64) }
+	index  int
+	wg     sync.WaitGroup
 	// cur is the running search's quit flag (replaced per job).
 	cur *atomic.Bool
 }
@@ -383,7 +393,7 @@ func (w *workerActor) start(ctx actor.Context, job *mineJob) {
 	quit := &atomic.Bool{}
 	w.cur = quit
 	parent, self, root := ctx.Parent(), ctx.Self(), ctx.ActorSystem().Root
-	hashes := w.n.metrics.hashes
+	hashes := w.hashes
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()

@@ -51,8 +51,8 @@ type Options struct {
 	Logger *slog.Logger
 	// HTTPHandler builds the API's handler (the api package's api.NewHandler); nil serves 404s.
 	HTTPHandler func(*Node) http.Handler
-	// Clock returns the current time (tests). Default time.Now.
-	Clock func() time.Time
+	// Clock is the node's clock (clock.go; tests: a fake). Default: the system clock.
+	Clock Clock
 	// Intensity overrides the restart intensity of every supervised actor (tests). Zero: 5 in 10 s.
 	Intensity supervisor.Intensity
 	// CommitTrace, when set, receives one JSON line per committed write that moves transactions
@@ -63,6 +63,9 @@ type Options struct {
 	// mining (tests and benchmarks): zero keeps the config's value; negative: no pacing.
 	// It is local policy only: blocks from others are never judged by it.
 	MinBlockInterval time.Duration
+	// beforeCommit, when set, runs just before every storage write commits, after the storage
+	// fault's check (tests: a commit that outlasts its caller's wait).
+	beforeCommit func() error
 }
 
 // Node is a running node: an actor system whose root actor `node` supervises storage, consensus,
@@ -80,7 +83,11 @@ type Node struct {
 	sigs     *chainstate.SigCache
 	replaced *replacedLog // transfers a replace-by-fee replaced, for GET /v1/txs (replaced.go)
 	metrics  *metrics
-	faults   faults // debug fault hooks (faults.go)
+	// clock is the node's clock: Options.Clock, decorated with the injected skew when
+	// debug.fault_injection is on (faults.go). Health and supervision read Options.Clock itself,
+	// so that a skew set and cleared does not move their restart windows.
+	clock    Clock
+	faults   *faults // debug fault hooks (faults.go); nil without debug.fault_injection
 	trace    *commitTrace
 	nodeID   string
 	minerKey ed25519.PrivateKey
@@ -89,19 +96,14 @@ type Node struct {
 	p2pCfg   *noisep2p.Config // set before the tree starts; read-only after
 	traffic  noisep2p.Traffic // every peer connection's messages (p2pCfg.Traffic; metrics)
 
-	mining    atomic.Bool  // desired mining state; survives miner restarts
-	apiAddr   atomic.Value // string: the API's bound address once listening
-	p2pAddr   atomic.Value // string: the p2p listener's bound address
-	peerCount atomic.Int64
-	syncing   atomic.Bool
-	// syncTarget is the best height a connected peer announced (GET /v1/status's sync_target_height).
-	syncTarget atomic.Uint64
+	mining  atomic.Bool  // desired mining state; survives miner restarts
+	apiAddr atomic.Value // string: the API's bound address once listening
+	p2pAddr atomic.Value // string: the p2p listener's bound address
+	peer    peerStatus   // what the peer manager publishes (deps.go)
 	// mempoolCommits numbers the mempool's group commits across its restarts (mempool.go).
 	mempoolCommits atomic.Uint64
-	stopping       atomic.Bool // the ordered stop has begun
-	peersUp        atomic.Bool // a peers instance runs and takes inbound connections
-	lnMu           sync.Mutex
-	initialLn      *noisep2p.Listener // bound by Start, taken by the first peers instance (guarded by lnMu)
+	stopping       atomic.Bool      // the ordered stop has begun
+	listeners      initialListeners // bound by Start, taken by the first peers and api instances
 	ready          chan struct{}
 	readyOn        sync.Once
 
@@ -113,7 +115,6 @@ type Node struct {
 
 	healthState healthState          // what health depends on besides the tree (health.go)
 	throttle    *logthrottle.Handler // rate-limits repeated warnings; flushed by finish
-	initialAPI  net.Listener         // bound by Start, taken by the first api instance (guarded by lnMu)
 	backups     backupSet            // backups in flight, cancelled when storage closes (backup.go)
 }
 
@@ -125,7 +126,7 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Clock == nil {
-		opts.Clock = time.Now
+		opts.Clock = systemClock{}
 	}
 	// Repeated warnings of one kind: at most one record a second, with a repeated count
 	// (CONTRACT §11).
@@ -167,10 +168,15 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 		minerPub: chainstate.PublicKey(minerKey.Public().(ed25519.PublicKey)),
 		ready:    make(chan struct{}),
 		done:     make(chan struct{}),
-		trace:    &commitTrace{w: opts.CommitTrace, now: opts.Clock},
+		trace:    &commitTrace{w: opts.CommitTrace, now: opts.Clock.Now},
+		clock:    opts.Clock,
 		throttle: throttle,
 	}
-	n.healthState.started = opts.Clock()
+	if cfg.Debug.FaultInjection {
+		n.faults = newFaults(opts.Clock)
+		n.clock = n.faults.clock
+	}
+	n.healthState.started = opts.Clock.Now()
 	n.mining.Store(cfg.Mining.Enabled)
 	n.handle.initial = store
 	// The p2p listener is bound here too, so that a port in use fails Start with a clear error
@@ -181,20 +187,20 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 			_ = store.Close()
 			return nil, err
 		}
-		n.initialLn = ln
+		n.listeners.p2p = ln
 	}
 	// The API listener too: a restart cannot free a port in use, so it fails Start at once,
 	// naming the address, instead of a crash loop of the api actor.
 	if cfg.API.Listen != "" {
 		ln, err := net.Listen("tcp", cfg.API.Listen)
 		if err != nil {
-			if n.initialLn != nil {
-				_ = n.initialLn.Close()
+			if n.listeners.p2p != nil {
+				_ = n.listeners.p2p.Close()
 			}
 			_ = store.Close()
 			return nil, fmt.Errorf("api: listen on %s: %w", cfg.API.Listen, err)
 		}
-		n.initialAPI = ln
+		n.listeners.api = ln
 	}
 	n.metrics = newMetrics(n)
 	n.sys = actor.NewActorSystem(
@@ -268,7 +274,7 @@ func (n *Node) listenP2P(addr string) (*noisep2p.Listener, error) {
 	}, func(c *noisep2p.Conn) {
 		// Until a peers instance runs (the listener is bound before the tree starts, and while
 		// peers restarts) nobody would take the connection: refuse it; the peer redials.
-		if !n.peersUp.Load() {
+		if !n.peer.up.Load() {
 			_ = c.Close()
 			return
 		}
@@ -281,19 +287,27 @@ func (n *Node) listenP2P(addr string) (*noisep2p.Listener, error) {
 	return ln, nil
 }
 
+// initialListeners are the listeners Start binds (so that a port in use fails Start), each
+// taken once by the first instance of the actor that serves it.
+type initialListeners struct {
+	mu  sync.Mutex
+	p2p *noisep2p.Listener // guarded by mu
+	api net.Listener       // guarded by mu
+}
+
 func (n *Node) takeAPIListener() net.Listener {
-	n.lnMu.Lock()
-	defer n.lnMu.Unlock()
-	ln := n.initialAPI
-	n.initialAPI = nil
+	n.listeners.mu.Lock()
+	defer n.listeners.mu.Unlock()
+	ln := n.listeners.api
+	n.listeners.api = nil
 	return ln
 }
 
 func (n *Node) takeListener() *noisep2p.Listener {
-	n.lnMu.Lock()
-	defer n.lnMu.Unlock()
-	ln := n.initialLn
-	n.initialLn = nil
+	n.listeners.mu.Lock()
+	defer n.listeners.mu.Unlock()
+	ln := n.listeners.p2p
+	n.listeners.p2p = nil
 	return ln
 }
 
@@ -380,10 +394,8 @@ func (n *Node) SubmitBlock(ctx context.Context, b *chainstate.Block) (BlockResul
 
 func (n *Node) pid(name string) *actor.PID { return actor.NewPID(n.sys.Address(), rootName+"/"+name) }
 
-// now is the node's clock: Options.Clock plus the injected skew (SetClockSkew).
-func (n *Node) now() time.Time {
-	return n.opts.Clock().Add(time.Duration(n.faults.skewMs.Load()) * time.Millisecond)
-}
+// now is the node's clock's time (Node.clock).
+func (n *Node) now() time.Time { return n.clock.Now() }
 
 func (n *Node) nowMs() uint64 { return uint64(n.now().UnixMilli()) }
 
@@ -480,16 +492,16 @@ func newRootActor(n *Node) *rootActor {
 		Path:   "",
 		Logger: n.log,
 		Specs: []supervisor.Spec{
-			spec(nameStorage, func() actor.Actor { return &storageActor{n: n} }),
+			spec(nameStorage, func() actor.Actor { return &storageActor{d: n.storageDeps()} }),
 			spec(nameConsensus, func() actor.Actor { return newConsensusActor(n) }),
-			spec(nameMempool, func() actor.Actor { return newMempoolActor(n) }),
-			spec(namePeers, func() actor.Actor { return newPeersActor(n) }),
-			spec(nameMiner, func() actor.Actor { return newMinerActor(n) }),
+			spec(nameMempool, func() actor.Actor { return newMempoolActor(n.mempoolDeps()) }),
+			spec(namePeers, func() actor.Actor { return newPeersActor(n.peersDeps()) }),
+			spec(nameMiner, func() actor.Actor { return newMinerActor(n.minerDeps()) }),
 			spec(nameAPI, func() actor.Actor { return &apiActor{n: n} }),
 		},
 		OnGiveUp:       r.onGiveUp,
 		FaultInjection: n.cfg.Debug.FaultInjection,
-		Clock:          n.opts.Clock, // restart times on the clock health reads them with
+		Clock:          n.opts.Clock.Now, // restart times on the clock health reads them with
 	})
 	return r
 }
@@ -526,7 +538,7 @@ func (r *rootActor) stop(ctx actor.Context) {
 		return
 	}
 	r.n.log.Info("node stopping")
-	r.n.healthState.markStopping(r.n.opts.Clock())
+	r.n.healthState.markStopping(r.n.opts.Clock.Now())
 	r.n.stopping.Store(true)
 	r.n.mining.Store(false)
 	self := ctx.Self()

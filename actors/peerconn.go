@@ -48,7 +48,7 @@ const (
 // asynchronous and bounded (peerconn_mempool.go). Invalid data or a protocol violation gets the
 // peer disconnected and discouraged.
 type peerConnActor struct {
-	n     *Node
+	d     peerConnDeps
 	conn  *noisep2p.Conn
 	id    noisep2p.ID
 	known *hashSet // what the peer has (it announced it, or we sent it)
@@ -61,12 +61,9 @@ type peerConnActor struct {
 	// `peer disconnected` record.
 	endReason, remote string
 
-	// shaper holds messages back under an injected link delay (nil until a filter applies);
-	// dueTimer wakes the actor when the first held message is due (stopped in Stopping).
-	shaper   *linkShaper
-	dueTimer *time.Timer
-	self     *actor.PID
-	root     *actor.RootContext
+	// out sends to the peer: the connection itself, or with debug.fault_injection the link
+	// fault decorator in front of it (links.go); stopped in Stopping.
+	out linkSender
 
 	stopCheck func() // stops the stall check tick
 
@@ -81,12 +78,12 @@ type stallCheck struct{}
 // linkDue tells a connection actor that a delayed message may be due.
 type linkDue struct{}
 
-func newPeerConnActor(n *Node, c *noisep2p.Conn) *peerConnActor {
+func newPeerConnActor(d peerConnDeps, c *noisep2p.Conn) *peerConnActor {
 	var remote string
 	if ra := c.RemoteAddr(); ra != nil {
 		remote = ra.String()
 	}
-	return &peerConnActor{n: n, conn: c, id: c.RemoteID(), known: newHashSet(knownCap), remote: remote,
+	return &peerConnActor{d: d, conn: c, id: c.RemoteID(), known: newHashSet(knownCap), remote: remote,
 		sync: blocksync.New(blocksync.DefaultConfig()), mempool: newWorkWindow[mempoolJob](mempoolWindow, mempoolWaitMax)}
 }
 
@@ -96,11 +93,13 @@ func (a *peerConnActor) Receive(ctx actor.Context) {
 		a.started(ctx)
 	case *actor.Stopping:
 		a.release()
-		a.n.log.Info("peer disconnected", "actor", a.name(), "peer_id", a.id.String(), "addr", a.remote, "reason", a.stopReason())
+		a.d.log.Info("peer disconnected", "actor", a.name(), "peer_id", a.id.String(), "addr", a.remote, "reason", a.stopReason())
 	case *actor.Restarting:
 		a.release()
 	case *linkDue:
-		a.sendDue(ctx)
+		if !a.closed {
+			a.out.due()
+		}
 	case *stallCheck:
 		a.checkStall(ctx)
 	case *connClosed:
@@ -118,7 +117,7 @@ func (a *peerConnActor) Receive(ctx actor.Context) {
 		_ = a.conn.Disconnect(m.Reason)
 		ctx.Stop(ctx.Self())
 	case *startSync:
-		a.doSync(ctx, a.sync.Start(time.Now()))
+		a.doSync(ctx, a.sync.Start(a.d.local.Now()))
 	}
 }
 
@@ -129,7 +128,7 @@ func (a *peerConnActor) stopReason() string {
 	switch {
 	case a.endReason != "":
 		return a.endReason
-	case a.n.stopping.Load():
+	case a.d.stopping():
 		return "node stopping"
 	}
 	return "stopped by this node"
@@ -138,7 +137,7 @@ func (a *peerConnActor) stopReason() string {
 // started starts the stall tick and the connection's goroutines, and opens the conversation.
 func (a *peerConnActor) started(ctx actor.Context) {
 	self, root := ctx.Self(), ctx.ActorSystem().Root
-	a.self, a.root = self, root
+	a.out = a.d.sender(a.id, a.conn, func() { root.Send(self, &linkDue{}) }, a.name())
 	a.stopCheck = every(stallCheckEvery, func() { root.Send(self, &stallCheck{}) })
 	a.conn.Start(func(typ uint8, payload []byte) {
 		root.Send(self, &wireIn{Type: typ, Payload: payload})
@@ -147,7 +146,7 @@ func (a *peerConnActor) started(ctx actor.Context) {
 	})
 	a.send(noisep2p.GetAddr{})
 	a.send(noisep2p.GetMempool{})
-	a.mempoolAsked = time.Now()
+	a.mempoolAsked = a.d.local.Now()
 	ctx.Send(ctx.Parent(), &peerHeight{ID: a.id, Height: a.conn.RemoteHello().BestHeight})
 }
 
@@ -158,9 +157,8 @@ func (a *peerConnActor) release() {
 		a.stopCheck()
 		a.stopCheck = nil
 	}
-	if a.dueTimer != nil {
-		a.dueTimer.Stop()
-		a.dueTimer = nil
+	if a.out != nil {
+		a.out.stop()
 	}
 	_ = a.conn.Close()
 }
@@ -171,7 +169,7 @@ func (a *peerConnActor) connClosed(ctx actor.Context, err error) {
 	case err == nil || errors.Is(err, noisep2p.ErrClosed):
 		a.endReason = cmp.Or(a.endReason, "connection closed")
 	default:
-		a.n.log.Info("peer connection closed", "actor", a.name(), "peer_id", a.id.String(), "err", err)
+		a.d.log.Info("peer connection closed", "actor", a.name(), "peer_id", a.id.String(), "err", err)
 		a.endReason = cmp.Or(a.endReason, err.Error())
 	}
 	if transportViolation(err) {
@@ -197,7 +195,7 @@ func (a *peerConnActor) relayInv(in []noisep2p.InvItem) {
 // relayBlocks passes new blocks on to the peer unless it has them: small ones whole (one message,
 // no round trip), large ones announced.
 func (a *peerConnActor) relayBlocks(hs []chainstate.Hash) {
-	s, err := a.n.store()
+	s, err := a.d.store()
 	if err != nil {
 		return
 	}
@@ -220,56 +218,12 @@ func (a *peerConnActor) relayBlocks(hs []chainstate.Hash) {
 	}
 }
 
-// send sends m to the peer, through the injected link filter when one applies (loss drops it,
-// delay holds it back in order).
+// send sends m to the peer, through the link fault decorator when debug.fault_injection wired one.
 func (a *peerConnActor) send(m noisep2p.Message) {
 	if a.closed {
 		return
 	}
-	if f := a.n.faults.link(a.id); f.active() || a.shaper != nil {
-		if a.shaper == nil {
-			a.shaper = newLinkShaper(a.id)
-		}
-		now, pending := time.Now(), len(a.shaper.queue) > 0
-		send, queued := a.shaper.offer(f, m, now)
-		if queued && !pending {
-			a.armDue(a.shaper.queue[0].At.Sub(now))
-		}
-		if !send {
-			return
-		}
-	}
-	a.sendNow(m)
-}
-
-// armDue makes the actor send itself linkDue after d.
-func (a *peerConnActor) armDue(d time.Duration) {
-	if a.dueTimer != nil {
-		a.dueTimer.Stop()
-	}
-	self, root := a.self, a.root
-	a.dueTimer = time.AfterFunc(max(d, 0), func() { root.Send(self, &linkDue{}) })
-}
-
-// sendDue sends the held-back messages that are due and re-arms for the next.
-func (a *peerConnActor) sendDue(ctx actor.Context) {
-	if a.closed || a.shaper == nil {
-		return
-	}
-	now := time.Now()
-	msgs, next := a.shaper.due(now)
-	for _, m := range msgs {
-		a.sendNow(m)
-	}
-	if !next.IsZero() {
-		a.armDue(next.Sub(now))
-	}
-}
-
-func (a *peerConnActor) sendNow(m noisep2p.Message) {
-	if err := a.conn.SendMsg(m); err != nil {
-		a.n.log.Debug("send to peer failed", "actor", a.name(), "err", err)
-	}
+	a.out.send(m)
 }
 
 // misbehave reports the peer to the manager, which bans it and tells us to disconnect.
@@ -287,7 +241,7 @@ func (a *peerConnActor) handle(ctx actor.Context, in *wireIn) {
 	case noisep2p.GetAddr:
 		ctx.Send(ctx.Parent(), &addrsWanted{From: a.id})
 	case noisep2p.Addr:
-		now := a.n.now()
+		now := a.d.now()
 		if now.Sub(a.lastAddr) < addrMinInterval && len(m.Peers) > 1 {
 			return // over the rate: ignored, not misbehaviour (a reply to our getaddr can race a relay)
 		}
@@ -315,7 +269,7 @@ func (a *peerConnActor) handle(ctx actor.Context, in *wireIn) {
 // onGetBlocks answers with the hashes of up to 500 main-chain blocks after the first locator hash
 // on our main chain (genesis when none is).
 func (a *peerConnActor) onGetBlocks(m noisep2p.GetBlocks) {
-	s, err := a.n.store()
+	s, err := a.d.store()
 	if err != nil {
 		return
 	}
@@ -367,9 +321,9 @@ const mempoolAnswerWithin = 10 * time.Second
 // onGetMempool answers GetMempool with exactly one Inv: the mempool's transactions (at most
 // MaxInvItems), empty when it has none or cannot list them in time (docs/protocol.md).
 func (a *peerConnActor) onGetMempool(ctx actor.Context) {
-	res, err := askFrom[*mempoolListResponse](ctx, a.n.pid(nameMempool), &mempoolListRequest{}, 2*time.Second)
+	res, err := askFrom[*mempoolListResponse](ctx, a.d.pid(nameMempool), &mempoolListRequest{}, 2*time.Second)
 	if err != nil {
-		a.n.log.Debug("mempool not listed for a peer; answering an empty inv", "actor", a.name(), "err", err)
+		a.d.log.Debug("mempool not listed for a peer; answering an empty inv", "actor", a.name(), "err", err)
 		a.send(noisep2p.Inv{Items: []noisep2p.InvItem{}})
 		return
 	}

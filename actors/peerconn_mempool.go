@@ -45,7 +45,7 @@ func (a *peerConnActor) askMempool(ctx actor.Context, j mempoolJob) {
 }
 
 func (a *peerConnActor) startMempoolJob(ctx actor.Context, j mempoolJob) {
-	f := ctx.RequestFuture(a.n.pid(nameMempool), j.msg, j.timeout)
+	f := ctx.RequestFuture(a.d.pid(nameMempool), j.msg, j.timeout)
 	ctx.ReenterAfter(f, func(res any, err error) {
 		j.then(res, err)
 		if next, ok := a.mempool.done(); ok && !a.closed {
@@ -63,7 +63,7 @@ func (a *peerConnActor) onTx(ctx actor.Context, raw []byte) {
 	h := tx.Hash()
 	a.known.add(h)
 	// Stateless checks here, on this connection's goroutine: connections verify in parallel.
-	if err := chainstate.CheckTx(a.n.params, tx, a.n.sigs); err != nil {
+	if err := chainstate.CheckTx(a.d.params, tx, a.d.sigs); err != nil {
 		a.misbehave(ctx, "invalid transaction %s: %v", h, err)
 		return
 	}
@@ -75,7 +75,7 @@ func (a *peerConnActor) onTx(ctx actor.Context, raw []byte) {
 				err = r.Err
 			}
 			if err != nil {
-				a.n.log.Debug("transaction from a peer not admitted", "actor", a.name(), "peer_id", a.id.String(), "tx", h, "err", err)
+				a.d.log.Debug("transaction from a peer not admitted", "actor", a.name(), "peer_id", a.id.String(), "tx", h, "err", err)
 			}
 		}})
 }
@@ -94,7 +94,7 @@ func (a *peerConnActor) requestMissingTxs(ctx actor.Context, hs []chainstate.Has
 // requestTxs sends a getdata for the transactions of hs that are neither pending (has) nor
 // confirmed.
 func (a *peerConnActor) requestTxs(hs []chainstate.Hash, has []bool) {
-	s, err := a.n.store()
+	s, err := a.d.store()
 	if err != nil {
 		return
 	}
@@ -112,7 +112,7 @@ func (a *peerConnActor) requestTxs(hs []chainstate.Hash, has []bool) {
 // onGetData sends the requested blocks at once and the requested transactions when the mempool
 // has answered; what this node lacks goes in one notfound at the end.
 func (a *peerConnActor) onGetData(ctx actor.Context, items []noisep2p.InvItem) {
-	s, err := a.n.store()
+	s, err := a.d.store()
 	if err != nil {
 		return
 	}

@@ -35,7 +35,7 @@ func (a *peerConnActor) doSync(ctx actor.Context, act blocksync.Actions) {
 // knownBlocks is the sync's view of the store: a block is known when the index has it. A read
 // error counts as unknown (asking for a block again costs only its transfer).
 func (a *peerConnActor) knownBlocks() blocksync.Known {
-	s, err := a.n.store()
+	s, err := a.d.store()
 	if err != nil {
 		return func(chainstate.Hash) bool { return false }
 	}
@@ -48,11 +48,11 @@ func (a *peerConnActor) knownBlocks() blocksync.Known {
 // onInv takes an announcement: its blocks go to the sync (which requests those this node lacks),
 // its transactions are requested when neither pending nor confirmed here.
 func (a *peerConnActor) onInv(ctx actor.Context, items []noisep2p.InvItem) {
-	if _, err := a.n.store(); err != nil {
+	if _, err := a.d.store(); err != nil {
 		return
 	}
 	var skip bool
-	if skip, a.mempoolAsked = mempoolAnswer(a.mempoolAsked, time.Now(), items); skip {
+	if skip, a.mempoolAsked = mempoolAnswer(a.mempoolAsked, a.d.local.Now(), items); skip {
 		return
 	}
 	var blocks, txs []chainstate.Hash
@@ -68,7 +68,7 @@ func (a *peerConnActor) onInv(ctx actor.Context, items []noisep2p.InvItem) {
 	if len(txs) > 0 {
 		a.requestMissingTxs(ctx, txs)
 	}
-	a.doSync(ctx, a.sync.Announced(time.Now(), blocks, len(items) == 0, a.knownBlocks()))
+	a.doSync(ctx, a.sync.Announced(a.d.local.Now(), blocks, len(items) == 0, a.knownBlocks()))
 }
 
 // onNotFound: the peer does not have what we asked for; the sync's window moves on.
@@ -77,7 +77,7 @@ func (a *peerConnActor) onNotFound(ctx actor.Context, items []noisep2p.InvItem) 
 	for i, it := range items {
 		hs[i] = it.Hash
 	}
-	a.doSync(ctx, a.sync.NotFound(time.Now(), hs, a.knownBlocks()))
+	a.doSync(ctx, a.sync.NotFound(a.d.local.Now(), hs, a.knownBlocks()))
 }
 
 // checkStall asks again when requested blocks or a sync round went unanswered for the sync's
@@ -86,16 +86,16 @@ func (a *peerConnActor) checkStall(ctx actor.Context) {
 	if a.closed {
 		return
 	}
-	act := a.sync.Tick(time.Now())
+	act := a.sync.Tick(a.d.local.Now())
 	if act.GetBlocks {
-		a.n.log.Debug("sync stalled; asking again", "actor", a.name(), "peer_id", a.id.String(), "expired", len(act.Expired), "in_flight", a.sync.InFlight())
+		a.d.log.Debug("sync stalled; asking again", "actor", a.name(), "peer_id", a.id.String(), "expired", len(act.Expired), "in_flight", a.sync.InFlight())
 	}
 	a.doSync(ctx, act)
 }
 
 // requestBlocks asks the peer for the main-chain blocks after our best locator match.
 func (a *peerConnActor) requestBlocks() {
-	s, err := a.n.store()
+	s, err := a.d.store()
 	if err != nil {
 		return
 	}
@@ -113,7 +113,7 @@ func (a *peerConnActor) requestBlocks() {
 }
 
 func (a *peerConnActor) onBlock(ctx actor.Context, raw []byte) {
-	received, synced := time.Now(), a.sync.Syncing()
+	received, synced := time.Now(), a.sync.Syncing() // received: a latency metric, real time
 	b, err := chainstate.DecodeBlock(raw)
 	if err != nil {
 		a.misbehave(ctx, "undecodable block: %v", err)
@@ -125,7 +125,7 @@ func (a *peerConnActor) onBlock(ctx actor.Context, raw []byte) {
 	// The stateless checks, signatures above all, run here on this connection's goroutine (in
 	// parallel with other connections, outside consensus's mailbox); they fill the signature
 	// cache, so consensus does not verify them again.
-	if err := chainstate.CheckBlock(a.n.params, b, a.n.sigs); err != nil {
+	if err := chainstate.CheckBlock(a.d.params, b, a.d.sigs); err != nil {
 		a.misbehave(ctx, "invalid block %s: %v", h, err)
 		return
 	}
@@ -133,10 +133,10 @@ func (a *peerConnActor) onBlock(ctx actor.Context, raw []byte) {
 	// receiving and checking the next ones (a pipeline). Submitted blocks count against the
 	// sync's window until consensus answered.
 	a.sync.Submit(h)
-	f := ctx.RequestFuture(a.n.pid(nameConsensus), &submitBlockRequest{Block: b, Source: a.id.String()}, storageTimeout+requestTimeout)
+	f := ctx.RequestFuture(a.d.pid(nameConsensus), &submitBlockRequest{Block: b, Source: a.id.String()}, storageTimeout+requestTimeout)
 	ctx.ReenterAfter(f, func(res any, err error) {
 		if synced {
-			observeSince(a.n.metrics.syncBlock, received)
+			observeSince(a.d.metrics.syncBlock, received)
 		}
 		a.blockDone(ctx, b, h, res, err)
 	})
@@ -145,7 +145,7 @@ func (a *peerConnActor) onBlock(ctx actor.Context, raw []byte) {
 // blockDone handles consensus's answer for a block this peer sent.
 func (a *peerConnActor) blockDone(ctx actor.Context, b *chainstate.Block, h chainstate.Hash, res any, err error) {
 	outcome, ruleErr := blockOutcome(res, err)
-	act := a.sync.BlockDone(time.Now(), h, outcome, a.knownBlocks())
+	act := a.sync.BlockDone(a.d.local.Now(), h, outcome, a.knownBlocks())
 	if a.closed {
 		return
 	}

@@ -114,7 +114,7 @@ type peerConnInfo struct {
 // (`peers/<id8>`, Temporary: a failing connection is dropped and the manager redials), relays
 // announcements, and picks the peer to sync from.
 type peersActor struct {
-	n       *Node
+	d       peersDeps
 	group   *supervisor.Group
 	ln      *noisep2p.Listener
 	cfg     *noisep2p.Config
@@ -138,17 +138,20 @@ type peersActor struct {
 	lastFlush time.Time    // when the book's changes were last sent to storage
 }
 
-func newPeersActor(n *Node) *peersActor {
-	p := &peersActor{n: n, conns: map[noisep2p.ID]*peerConnInfo{}, byName: map[string]noisep2p.ID{},
+// cut reports whether fault injection cut the link to id.
+func (p *peersActor) cut(id noisep2p.ID) bool { return p.d.linkCut != nil && p.d.linkCut(id) }
+
+func newPeersActor(d peersDeps) *peersActor {
+	p := &peersActor{d: d, conns: map[noisep2p.ID]*peerConnInfo{}, byName: map[string]noisep2p.ID{},
 		dialing: map[noisep2p.ID]bool{}, ours: map[string]bool{}, replacing: map[noisep2p.ID]*pendingConn{},
 		progress: blocksync.NewProgress(syncReportEvery, syncSummaryMin)}
 	p.group = supervisor.NewGroup(supervisor.GroupOptions{
-		Tree:           n.tree,
+		Tree:           d.tree,
 		Path:           namePeers,
-		Logger:         n.log,
+		Logger:         d.log,
 		OnChildStopped: p.childStopped,
 		OnGiveUp:       func(ctx actor.Context, name string, _ any) { p.childStopped(ctx, name) },
-		FaultInjection: n.cfg.Debug.FaultInjection,
+		FaultInjection: d.faultInjection,
 	})
 	return p
 }
@@ -201,7 +204,7 @@ func (p *peersActor) Receive(ctx actor.Context) {
 		// full). It takes a dial token when there is one, so the tick's dials from the book give
 		// way; an empty bucket does not delay it (it would wait behind the whole book).
 		p.book.learn(m.ID, m.Addr, 0, srcImport)
-		p.dials.take(p.n.now())
+		p.dials.take(p.d.now())
 		p.dial(ctx, m.ID, m.Addr)
 		ctx.Respond(&addPeersResponse{Added: 1})
 	case *importPeersRequest:
@@ -226,12 +229,12 @@ func (p *peersActor) Receive(ctx actor.Context) {
 	case *linkCut:
 		p.cutLink(ctx, m.ID)
 	case *exportPeersRequest:
-		ctx.Respond(&exportPeersResponse{Peers: p.book.list(-1, p.n.now(), [32]byte{})})
+		ctx.Respond(&exportPeersResponse{Peers: p.book.list(-1, p.d.now(), [32]byte{})})
 	}
 }
 
 func (p *peersActor) start(ctx actor.Context) error {
-	s, err := p.n.handle.wait(10 * time.Second)
+	s, err := p.d.waitStore(10 * time.Second)
 	if err != nil {
 		return err
 	}
@@ -239,37 +242,34 @@ func (p *peersActor) start(ctx actor.Context) error {
 	if err != nil {
 		return err
 	}
-	self := noisep2p.IDFromKey(p.n.nodeKey.PublicKey())
+	self := p.d.self
 	p.book = newPeerBook(self, recs)
-	for _, seed := range p.n.cfg.P2P.Seeds {
+	for _, seed := range p.d.cfg.Seeds {
 		id, addr, err := noisep2p.ParsePeerAddr(seed)
 		if err == nil {
 			p.book.learn(id, addr, 0, srcSeed)
 		}
 	}
-	p.dials = newTokenBucket(dialRate, float64(max(dialBurst, p.n.cfg.P2P.MaxOutbound)))
+	p.dials = newTokenBucket(dialRate, float64(max(dialBurst, p.d.cfg.MaxOutbound)))
 	p.flush(ctx, true)
-	p.cfg = p.n.p2pCfg
-	if p.cfg == nil {
-		p.cfg = p.n.p2pConfig()
-	}
+	p.cfg = p.d.transport()
 	p.dialCtx, p.cancel = context.WithCancel(context.Background())
-	if listen := p.n.cfg.P2P.Listen; listen != "" {
-		ln := p.n.takeListener()
+	if listen := p.d.cfg.Listen; listen != "" {
+		ln := p.d.takeListener()
 		if ln == nil {
 			// A restart: bind again, on the port the first instance got (matters with port 0).
-			if prev := p.n.P2PAddr(); prev != "" {
+			if prev := p.d.boundAddr(); prev != "" {
 				listen = prev
 			}
 			var err error
-			if ln, err = p.n.listenP2P(listen); err != nil {
+			if ln, err = p.d.listen(listen); err != nil {
 				return err
 			}
 		}
 		p.ln = ln
-		p.n.log.Info("p2p listening", "actor", namePeers, "addr", ln.Addr().String(), "node_id", p.n.nodeID)
+		p.d.log.Info("p2p listening", "actor", namePeers, "addr", ln.Addr().String(), "node_id", p.d.nodeID)
 	}
-	p.n.peersUp.Store(true)
+	p.d.status.up.Store(true)
 	me, root := ctx.Self(), ctx.ActorSystem().Root
 	p.stopTick = every(peerTickEvery, func() { root.Send(me, &peerTick{}) })
 	p.tick(ctx)
@@ -281,7 +281,7 @@ func (p *peersActor) start(ctx actor.Context) error {
 // actor's Stopped).
 func (p *peersActor) shutdown(ctx actor.Context) {
 	p.stopping = true
-	p.n.peersUp.Store(false)
+	p.d.status.up.Store(false)
 	if p.stopTick != nil {
 		p.stopTick()
 		p.stopTick = nil
@@ -299,9 +299,9 @@ func (p *peersActor) shutdown(ctx actor.Context) {
 	}
 	p.wg.Wait()
 	p.flushNow(ctx)
-	p.n.metrics.peers.WithLabelValues("inbound").Set(0)
-	p.n.metrics.peers.WithLabelValues("outbound").Set(0)
-	p.n.peerCount.Store(0)
+	p.d.metrics.peers.WithLabelValues("inbound").Set(0)
+	p.d.metrics.peers.WithLabelValues("outbound").Set(0)
+	p.d.status.count.Store(0)
 }
 
 // tick keeps the outbound slots filled from the address book.
@@ -319,14 +319,14 @@ func (p *peersActor) tick(ctx actor.Context) {
 			out++
 		}
 	}
-	free := p.n.cfg.P2P.MaxOutbound - out - len(p.dialing)
+	free := p.d.cfg.MaxOutbound - out - len(p.dialing)
 	if free <= 0 {
 		return
 	}
-	now := p.n.now()
+	now := p.d.now()
 	for _, r := range p.book.candidates(free, now, func(id [32]byte) bool {
 		_, conn := p.conns[id]
-		return conn || p.dialing[id] || p.ours[p.book.entries[id].rec.Addr] || p.n.faults.cut(id)
+		return conn || p.dialing[id] || p.ours[p.book.entries[id].rec.Addr] || p.cut(id)
 	}) {
 		if !p.dials.take(now) {
 			return
@@ -337,14 +337,14 @@ func (p *peersActor) tick(ctx actor.Context) {
 
 // dial connects to id at addr in a tracked goroutine; the result comes back as a message.
 func (p *peersActor) dial(ctx actor.Context, id noisep2p.ID, addr string) {
-	if p.stopping || p.dialing[id] || p.ours[addr] || id == p.book.self || p.n.faults.cut(id) {
+	if p.stopping || p.dialing[id] || p.ours[addr] || id == p.book.self || p.cut(id) {
 		return
 	}
 	if _, ok := p.conns[id]; ok {
 		return
 	}
 	p.dialing[id] = true
-	p.book.attempt(id, p.n.now())
+	p.book.attempt(id, p.d.now())
 	self, root, cfg, dctx := ctx.Self(), ctx.ActorSystem().Root, p.cfg, p.dialCtx
 	p.wg.Add(1)
 	go func() {
@@ -368,13 +368,13 @@ func (p *peersActor) dialed(ctx actor.Context, r *dialResult) {
 		case errors.Is(r.Err, noisep2p.ErrSelf):
 			p.ours[r.Addr] = true
 			p.book.forget(r.ID)
-			p.n.log.Info("address is this node itself; not dialling it again", "actor", namePeers, "addr", r.Addr)
+			p.d.log.Info("address is this node itself; not dialling it again", "actor", namePeers, "addr", r.Addr)
 		case errors.Is(r.Err, noisep2p.ErrHandshakeAuth):
-			p.book.failed(r.ID, p.n.now())
-			p.n.log.Warn("peer is on a different chain or version", "actor", namePeers, "peer_id", r.ID.String(), "addr", r.Addr, "err", r.Err)
+			p.book.failed(r.ID, p.d.now())
+			p.d.log.Warn("peer is on a different chain or version", "actor", namePeers, "peer_id", r.ID.String(), "addr", r.Addr, "err", r.Err)
 		default:
-			p.book.failed(r.ID, p.n.now())
-			p.n.log.Debug("dial failed", "actor", namePeers, "peer_id", r.ID.String(), "addr", r.Addr, "err", r.Err)
+			p.book.failed(r.ID, p.d.now())
+			p.d.log.Debug("dial failed", "actor", namePeers, "peer_id", r.ID.String(), "addr", r.Addr, "err", r.Err)
 		}
 		return
 	}
@@ -392,9 +392,9 @@ func (p *peersActor) register(ctx actor.Context, c *noisep2p.Conn, dialAddr stri
 		return
 	}
 	id := c.RemoteID()
-	now := p.n.now()
+	now := p.d.now()
 	refuse := func(reason string) {
-		p.n.log.Debug("connection refused", "actor", namePeers, "peer_id", id.String(), "reason", reason)
+		p.d.log.Debug("connection refused", "actor", namePeers, "peer_id", id.String(), "reason", reason)
 		// Disconnect waits (bounded) for the peer to close: not on this actor's goroutine, or a
 		// peer that never reads would stall the manager.
 		p.wg.Add(1)
@@ -408,7 +408,7 @@ func (p *peersActor) register(ctx actor.Context, c *noisep2p.Conn, dialAddr stri
 		refuse("banned")
 		return
 	}
-	if p.n.faults.cut(id) {
+	if p.cut(id) {
 		refuse("link cut (fault injection)")
 		return
 	}
@@ -436,7 +436,7 @@ func (p *peersActor) register(ctx actor.Context, c *noisep2p.Conn, dialAddr stri
 				in++
 			}
 		}
-		if in >= p.n.cfg.P2P.MaxInbound {
+		if in >= p.d.cfg.MaxInbound {
 			refuse("too many inbound connections")
 			return
 		}
@@ -449,7 +449,7 @@ func (p *peersActor) register(ctx actor.Context, c *noisep2p.Conn, dialAddr stri
 	info := &peerConnInfo{id: id, name: id.Short(), outbound: c.Outbound(), addr: addr, remote: c.RemoteAddr().String(), height: hello.BestHeight}
 	pid, err := p.group.Add(ctx, supervisor.Spec{
 		Name:     info.name,
-		Producer: func() actor.Actor { return newPeerConnActor(p.n, c) },
+		Producer: func() actor.Actor { return newPeerConnActor(p.d.conn, c) },
 		Restart:  supervisor.Temporary,
 		Shutdown: 5 * time.Second,
 	})
@@ -470,7 +470,7 @@ func (p *peersActor) register(ctx actor.Context, c *noisep2p.Conn, dialAddr stri
 		p.book.seen(id, addr, now, sourceGroup(info.remote, id))
 	}
 	p.countPeers()
-	p.n.log.Info("peer connected", "actor", namePeers, "peer_id", id.String(), "addr", info.remote, "direction", direction(info.outbound), "height", info.height)
+	p.d.log.Info("peer connected", "actor", namePeers, "peer_id", id.String(), "addr", info.remote, "direction", direction(info.outbound), "height", info.height)
 	p.maybeSync(ctx)
 }
 
@@ -517,9 +517,9 @@ func (p *peersActor) countPeers() {
 			in++
 		}
 	}
-	p.n.metrics.peers.WithLabelValues("inbound").Set(float64(in))
-	p.n.metrics.peers.WithLabelValues("outbound").Set(float64(out))
-	p.n.peerCount.Store(int64(in + out))
+	p.d.metrics.peers.WithLabelValues("inbound").Set(float64(in))
+	p.d.metrics.peers.WithLabelValues("outbound").Set(float64(out))
+	p.d.status.count.Store(int64(in + out))
 }
 
 // relay sends an announcement to every connected peer but its source.
@@ -580,10 +580,10 @@ func (p *peersActor) answerAddrs(ctx actor.Context, to noisep2p.ID) {
 	if c == nil {
 		return
 	}
-	recs := p.book.list(noisep2p.MaxAddrPeers-1, p.n.now(), to)
+	recs := p.book.list(noisep2p.MaxAddrPeers-1, p.d.now(), to)
 	out := make([]noisep2p.PeerAddr, 0, len(recs)+1)
-	if adv := p.n.advertisedAddr(); adv != "" {
-		out = append(out, noisep2p.PeerAddr{ID: p.book.self, Addr: adv, LastSeen: p.n.now().Unix()})
+	if adv := p.d.advertised(); adv != "" {
+		out = append(out, noisep2p.PeerAddr{ID: p.book.self, Addr: adv, LastSeen: p.d.now().Unix()})
 	}
 	for _, r := range recs {
 		if r.ID == p.book.self {
@@ -602,14 +602,14 @@ func (p *peersActor) cutLink(ctx actor.Context, id noisep2p.ID) {
 		_ = pc.conn.Close()
 	}
 	if c := p.conns[id]; c != nil {
-		p.n.log.Info("link cut: closing the connection", "actor", namePeers, "peer_id", id.String())
+		p.d.log.Info("link cut: closing the connection", "actor", namePeers, "peer_id", id.String())
 		ctx.Send(c.pid, &disconnectPeer{Reason: "link cut"})
 	}
 }
 
 func (p *peersActor) misbehaved(ctx actor.Context, m *misbehaved) {
-	p.book.ban(m.ID, p.n.now())
-	p.n.log.Warn("peer misbehaved; disconnected and discouraged", "actor", namePeers, "peer_id", m.ID.String(), "reason", m.Reason, "ban", banTime)
+	p.book.ban(m.ID, p.d.now())
+	p.d.log.Warn("peer misbehaved; disconnected and discouraged", "actor", namePeers, "peer_id", m.ID.String(), "reason", m.Reason, "ban", banTime)
 	if c := p.conns[m.ID]; c != nil {
 		ctx.Send(c.pid, &disconnectPeer{Reason: m.Reason})
 	}
@@ -621,7 +621,7 @@ func (p *peersActor) maybeSync(ctx actor.Context) {
 	if p.stopping {
 		return
 	}
-	s, err := p.n.store()
+	s, err := p.d.store()
 	if err != nil {
 		return
 	}
@@ -631,18 +631,18 @@ func (p *peersActor) maybeSync(ctx actor.Context) {
 	}
 	height := tip.Header.Height
 	best, target := p.bestPeer(height)
-	p.n.syncTarget.Store(target)
-	if r, ok := p.progress.Observe(p.n.opts.Clock(), height, target, best != nil); ok {
-		logSyncReport(p.n.log, r)
+	p.d.status.syncTarget.Store(target)
+	if r, ok := p.progress.Observe(p.d.local.Now(), height, target, best != nil); ok {
+		logSyncReport(p.d.log, r)
 	}
 	if best == nil {
 		p.syncing = false
-		p.n.syncing.Store(false)
-		p.n.metrics.syncProgress.Set(1)
+		p.d.status.syncing.Store(false)
+		p.d.metrics.syncProgress.Set(1)
 		return
 	}
-	p.n.syncing.Store(true)
-	p.n.metrics.syncProgress.Set(float64(height) / float64(best.height))
+	p.d.status.syncing.Store(true)
+	p.d.metrics.syncProgress.Set(float64(height) / float64(best.height))
 	if p.syncing && p.conns[p.syncPeer] != nil {
 		return
 	}
@@ -674,7 +674,7 @@ func (p *peersActor) flush(ctx actor.Context, force bool) {
 	}
 	p.lastFlush = now
 	put, remove := p.book.takeChanges(maxFlushBatch)
-	ctx.Send(p.n.pid(nameStorage), &putPeersRequest{Put: put, Remove: remove})
+	ctx.Send(p.d.pid(nameStorage), &putPeersRequest{Put: put, Remove: remove})
 }
 
 // flushNow writes the book's last changes at stop and waits (bounded) for the write.
@@ -683,14 +683,14 @@ func (p *peersActor) flushNow(ctx actor.Context) {
 		return
 	}
 	put, remove := p.book.takeChanges(0)
-	res, err := ctx.RequestFuture(p.n.pid(nameStorage), &putPeersRequest{Put: put, Remove: remove}, flushTimeout).Result()
+	res, err := ctx.RequestFuture(p.d.pid(nameStorage), &putPeersRequest{Put: put, Remove: remove}, flushTimeout).Result()
 	if err == nil {
 		if d, ok := res.(*storageDone); ok {
 			err = d.Err
 		}
 	}
 	if err != nil {
-		p.n.log.Warn("address book: last changes not written at stop", "actor", namePeers, "peers", len(put), "err", err)
+		p.d.log.Warn("address book: last changes not written at stop", "actor", namePeers, "peers", len(put), "err", err)
 	}
 }
 
@@ -699,7 +699,7 @@ func (p *peersActor) info() PeersInfo {
 	for _, c := range p.conns {
 		info.Connected = append(info.Connected, PeerInfo{ID: c.id.String(), Addr: c.remote, Direction: direction(c.outbound), Height: c.height})
 	}
-	for _, r := range p.book.list(-1, p.n.now(), [32]byte{}) {
+	for _, r := range p.book.list(-1, p.d.now(), [32]byte{}) {
 		info.Known = append(info.Known, KnownPeer{ID: noisep2p.ID(r.ID).String(), Addr: r.Addr, LastSeen: time.UnixMilli(r.LastSeen).UTC()})
 	}
 	return info

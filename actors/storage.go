@@ -146,7 +146,7 @@ type (
 // performs every write, and closes the database in Stopping and Restarting. It is the last actor
 // to stop.
 type storageActor struct {
-	n     *Node
+	d     storageDeps
 	s     *chainstate.Store
 	probe *time.Timer // the next storageProbe while commits fail (storagehealth.go)
 	walk  *pageWalk   // the background page walk of s (damage.go)
@@ -154,31 +154,31 @@ type storageActor struct {
 
 func (a *storageActor) Receive(ctx actor.Context) {
 	if op := commitOp(ctx.Message()); op != "" {
-		defer observeSince(a.n.metrics.commit.WithLabelValues(op), time.Now())
+		defer observeSince(a.d.commitTime.WithLabelValues(op), time.Now())
 	}
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		s := a.n.handle.takeInitial()
+		s := a.d.handle.takeInitial()
 		if s == nil {
 			var err error
-			cfg := a.n.cfg.Storage
-			s, err = chainstate.Open(cfg.Path, a.n.params, cfg.OpenTimeout)
+			cfg := a.d.cfg
+			s, err = chainstate.Open(cfg.Path, a.d.params, cfg.OpenTimeout)
 			if err != nil {
 				if errors.Is(err, chainstate.ErrDamaged) {
-					a.n.storeDamaged(err)
+					a.d.damaged(err)
 				}
 				panic(fmt.Errorf("reopen store: %w", err))
 			}
 		}
-		// Every write checks the injected storage fault just before it commits (a no-op
-		// unless debug.fault_injection set it).
-		s.SetBeforeCommit(a.n.faults.beforeCommit)
+		// The commit hook (debug.fault_injection's storage fault, and tests' hooks) runs just
+		// before every write commits; without one the store runs no hook at all.
+		s.SetBeforeCommit(a.d.commitHook)
 		// Damage met by any read or write stops the node; every page is walked once it is ready.
-		s.SetOnDamage(a.n.storeDamaged)
+		s.SetOnDamage(a.d.damaged)
 		a.s = s
-		a.n.handle.publish(s)
+		a.d.handle.publish(s)
 		a.scheduleProbe(ctx) // commits were failing before this restart
-		a.walk = startPageWalk(a.n, s)
+		a.walk = startPageWalk(a.d.ready, a.d.log, a.d.damaged, s)
 	case *actor.Stopping, *actor.Restarting:
 		a.stopProbe()
 		a.close()
@@ -187,7 +187,7 @@ func (a *storageActor) Receive(ctx actor.Context) {
 	case *connectBlockRequest:
 		d, err := a.s.Connect(m.Block)
 		if err == nil {
-			a.n.trace.connect(a.s.LastWriteID(), m.Block)
+			a.d.trace.connect(a.s.LastWriteID(), m.Block)
 		}
 		a.observeCommit(ctx, err)
 		ctx.Respond(&connectBlockResponse{Delta: d, Err: err})
@@ -198,7 +198,7 @@ func (a *storageActor) Receive(ctx actor.Context) {
 	case *reorgRequest:
 		r, err := a.s.Reorg(m.Disconnect, m.Connect)
 		if err == nil {
-			a.n.trace.reorg(a.s.LastWriteID(), r, m.Connect)
+			a.d.trace.reorg(a.s.LastWriteID(), r, m.Connect)
 		}
 		a.observeCommit(ctx, err)
 		ctx.Respond(&reorgResponse{Result: r, Err: err})
@@ -212,7 +212,7 @@ func (a *storageActor) Receive(ctx actor.Context) {
 		err := a.s.PutPeers(m.Put, m.Remove)
 		a.observeCommit(ctx, err)
 		if err != nil {
-			a.n.log.Warn("address book write failed", "actor", nameStorage, "peers", len(m.Put), "err", err)
+			a.d.log.Warn("address book write failed", "actor", nameStorage, "peers", len(m.Put), "err", err)
 		}
 		if ctx.Sender() != nil {
 			ctx.Respond(&storageDone{Err: err})
@@ -220,8 +220,8 @@ func (a *storageActor) Receive(ctx actor.Context) {
 	case *persistMempoolRequest:
 		// Every add takes its sender's nonce slot: a replace-by-fee swaps in this one write.
 		skipped, evicted, err := a.s.CommitMempool(m.Add, m.Remove)
-		if err == nil && a.n.trace.on() {
-			a.n.trace.mempool(a.s.LastWriteID(), m.ID, writtenOf(m.Add, skipped), append(evicted, m.Remove...))
+		if err == nil && a.d.trace.on() {
+			a.d.trace.mempool(a.s.LastWriteID(), m.ID, writtenOf(m.Add, skipped), append(evicted, m.Remove...))
 		}
 		a.observeCommit(ctx, err)
 		ctx.Respond(&persistMempoolResponse{ID: m.ID, Add: m.Add, Reply: m.Reply, Skipped: skipped, Err: err})
@@ -234,12 +234,12 @@ func (a *storageActor) close() {
 	if a.s == nil {
 		return
 	}
-	a.n.handle.unpublish()
-	a.n.backups.cancelAll() // a backup's read transaction would hold Close (backup.go)
+	a.d.handle.unpublish()
+	a.d.backups.cancelAll() // a backup's read transaction would hold Close (backup.go)
 	if err := a.s.Close(); err != nil {
-		a.n.log.Error("close store", "actor", nameStorage, "path", a.s.Path(), "err", err)
+		a.d.log.Error("close store", "actor", nameStorage, "path", a.s.Path(), "err", err)
 	} else {
-		a.n.log.Info("store closed", "actor", nameStorage, "path", a.s.Path())
+		a.d.log.Info("store closed", "actor", nameStorage, "path", a.s.Path())
 	}
 	a.s = nil
 }

@@ -33,18 +33,18 @@ func (a *storageActor) observeCommit(ctx actor.Context, err error) {
 	if err != nil && !isCommitFailure(err) {
 		return // an answer about the request (an invalid block), not about the disk
 	}
-	st, changed := a.n.healthState.commitObserved(err, a.n.opts.Clock())
+	st, changed := a.d.health.commitObserved(err, a.d.local.Now())
 	if !changed {
 		return
 	}
 	if st.Failing {
-		a.n.log.Error("storage commits are failing: transfers are refused and mining is paused until a commit succeeds",
+		a.d.log.Error("storage commits are failing: transfers are refused and mining is paused until a commit succeeds",
 			"actor", nameStorage, "err", st.Err)
 		a.scheduleProbe(ctx)
 	} else {
-		a.n.log.Info("storage commits succeed again", "actor", nameStorage)
+		a.d.log.Info("storage commits succeed again", "actor", nameStorage)
 	}
-	ctx.Send(a.n.pid(nameMiner), &storageHealthChanged{Failing: st.Failing})
+	ctx.Send(a.d.pid(nameMiner), &storageHealthChanged{Failing: st.Failing})
 }
 
 // scheduleProbe arms the next probe if commits fail and none is armed.
@@ -52,7 +52,7 @@ func (a *storageActor) scheduleProbe(ctx actor.Context) {
 	if a.probe != nil {
 		return
 	}
-	if failing, _ := a.n.healthState.storageFailing(); !failing {
+	if failing, _ := a.d.health.storageFailing(); !failing {
 		return
 	}
 	self, root := ctx.Self(), ctx.ActorSystem().Root
@@ -62,7 +62,7 @@ func (a *storageActor) scheduleProbe(ctx actor.Context) {
 // runProbe tries one empty commit while commits fail.
 func (a *storageActor) runProbe(ctx actor.Context) {
 	a.probe = nil
-	if failing, _ := a.n.healthState.storageFailing(); !failing || a.s == nil {
+	if failing, _ := a.d.health.storageFailing(); !failing || a.s == nil {
 		return
 	}
 	a.observeCommit(ctx, a.s.PutMempool(nil, nil))

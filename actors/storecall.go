@@ -3,6 +3,7 @@ package actors
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -20,7 +21,19 @@ const (
 
 // storageCall sends a write to the storage actor and waits for its reply (see callRetry).
 func storageCall[T any](ctx actor.Context, n *Node, msg any, applied func(*chainstate.Store) bool) (T, error) {
-	return callRetry[T](ctx, n, nameStorage, msg, applied)
+	return callRetry[T](ctx, n.retrier(), nameStorage, msg, applied)
+}
+
+// retrier is what callRetry needs from the node.
+type retrier struct {
+	pid       func(name string) *actor.PID
+	waitStore func(time.Duration) (*chainstate.Store, error)
+	stopping  func() bool
+	log       *slog.Logger
+}
+
+func (n *Node) retrier() retrier {
+	return retrier{pid: n.pid, waitStore: n.handle.wait, stopping: n.stopping.Load, log: n.log}
 }
 
 // callRetry sends msg to the named actor and waits for its reply. When no reply comes within
@@ -28,7 +41,7 @@ func storageCall[T any](ctx actor.Context, n *Node, msg any, applied func(*chain
 // drops the mailbox; or it is slow), applied tells whether the request took effect anyway, as the
 // store shows; if so the reply is nil, otherwise the request is sent again (every request sent
 // this way is idempotent or fails harmlessly when repeated), up to storageTimeout in all.
-func callRetry[T any](ctx actor.Context, n *Node, name string, msg any, applied func(*chainstate.Store) bool) (T, error) {
+func callRetry[T any](ctx actor.Context, n retrier, name string, msg any, applied func(*chainstate.Store) bool) (T, error) {
 	var zero T
 	deadline := time.Now().Add(storageTimeout)
 	for {
@@ -37,14 +50,14 @@ func callRetry[T any](ctx actor.Context, n *Node, name string, msg any, applied 
 			return r, nil
 		}
 		if applied != nil {
-			if s, serr := n.handle.wait(storageAttempt); serr == nil && applied(s) {
+			if s, serr := n.waitStore(storageAttempt); serr == nil && applied(s) {
 				return zero, nil
 			}
 		}
 		if time.Now().After(deadline) {
 			return zero, err
 		}
-		if n.stopping.Load() {
+		if n.stopping() {
 			return zero, ErrStopped
 		}
 		n.log.Warn("no answer; retrying", "to", name, "request", fmt.Sprintf("%T", msg), "err", err)
