@@ -179,22 +179,34 @@ func (o *chaosOptions) checkPortsFree(dev *devnetOptions) error {
 	if !o.loopbackPorts() {
 		return nil
 	}
-	cfgs := make([]*config.Config, o.nodes)
+	return devnetPortsFree("chaos", o.nodes, dev)
+}
+
+// devnetPortsFree is a usage error of command cmd when a port of the nodes' devnet addresses
+// is taken.
+func devnetPortsFree(cmd string, nodes int, dev *devnetOptions) error {
+	cfgs := make([]*config.Config, nodes)
 	for k := range cfgs {
 		cfgs[k] = config.Default()
 		cfgs[k].P2P.Listen, cfgs[k].API.Listen = dev.p2pAddr(k), dev.apiAddr(k)
 	}
 	if err := portsFree(cfgs); err != nil {
-		return usagef("chaos: %v", err)
+		return usagef("%s: %v", cmd, err)
 	}
 	return nil
 }
 
 // runDir is the run's directory, absolute: --dir, or a new temporary one (temp) when not given.
 func (o *chaosOptions) runDir() (dir string, temp bool, err error) {
-	dir, temp = o.dir, o.dir == ""
+	return harnessDir(o.dir, fmt.Sprintf("actorchain-chaos-%d-", o.seed))
+}
+
+// harnessDir is a harness's run directory, absolute: dir, or a new temporary one named after
+// pattern (temp) when dir is "".
+func harnessDir(dir, pattern string) (_ string, temp bool, err error) {
+	temp = dir == ""
 	if temp {
-		if dir, err = os.MkdirTemp("", fmt.Sprintf("actorchain-chaos-%d-", o.seed)); err != nil {
+		if dir, err = os.MkdirTemp("", pattern); err != nil {
 			return "", temp, err
 		}
 	}

@@ -243,27 +243,12 @@ func (o *netsimOptions) loopbackPortsFree(dev *devnetOptions) error {
 		(localnet.LinkMode(o.links) != localnet.LinksAuto || localnet.NetnsAvailable() == nil) {
 		return nil
 	}
-	cfgs := make([]*config.Config, o.nodes)
-	for k := range cfgs {
-		cfgs[k] = config.Default()
-		cfgs[k].P2P.Listen, cfgs[k].API.Listen = dev.p2pAddr(k), dev.apiAddr(k)
-	}
-	if err := portsFree(cfgs); err != nil {
-		return usagef("netsim: %v", err)
-	}
-	return nil
+	return devnetPortsFree("netsim", o.nodes, dev)
 }
 
 // runDir is --dir made absolute, or a new temporary directory (temp).
 func (o *netsimOptions) runDir() (dir string, temp bool, err error) {
-	dir, temp = o.dir, o.dir == ""
-	if temp {
-		if dir, err = os.MkdirTemp("", fmt.Sprintf("actorchain-netsim-%d-", o.seed)); err != nil {
-			return "", false, err
-		}
-	}
-	dir, err = filepath.Abs(dir)
-	return dir, temp, err
+	return harnessDir(o.dir, fmt.Sprintf("actorchain-netsim-%d-", o.seed))
 }
 
 // keepOrRemove writes the JSON report and keeps DIR (asked, given, or the run failed) or removes
