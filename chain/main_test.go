@@ -1,17 +1,10 @@
 package chain
 
 import (
-	"flag"
-	"os"
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/actorchain/actorchain/internal/testutil"
 )
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if v := os.Getenv("RAPID_CHECKS"); v != "" {
-		_ = flag.Set("rapid.checks", v)
-	}
-	goleak.VerifyTestMain(m)
-}
+// TestMain checks with goleak (testutil.VerifyMain) that no test leaves a goroutine behind.
+func TestMain(m *testing.M) { testutil.VerifyMain(m) }
