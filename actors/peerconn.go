@@ -226,7 +226,7 @@ func (a *peerConnActor) send(m noisep2p.Message) {
 	if a.closed {
 		return
 	}
-	if f := a.n.faults.link(a.id); f.active() || a.shaper != nil {
+	if f := a.n.faults.link(a.id); f.Active() || a.shaper != nil {
 		if a.shaper == nil {
 			a.shaper = newLinkShaper(a.id)
 		}

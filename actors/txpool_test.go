@@ -8,6 +8,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/errcode"
 )
 
 func poolKey(seed byte) ed25519.PrivateKey {
@@ -33,7 +34,7 @@ func TestTxPoolAdmission(t *testing.T) {
 		setup []*chainstate.Tx
 		tx    *chainstate.Tx
 		max   int
-		code  string
+		code  errcode.Code
 	}{
 		{name: "next nonce", tx: poolTxOf(k, 3, 10, 1)},
 		{name: "future nonce within the gap", tx: poolTxOf(k, 10, 10, 1)},
