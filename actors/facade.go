@@ -118,14 +118,8 @@ func (n *Node) SubmitTx(ctx context.Context, tx *chainstate.Tx) (chainstate.Hash
 	if err := chainstate.CheckTx(n.params, tx, n.sigs); err != nil {
 		return h, txRejection(err)
 	}
-	res, err := request[*submitTxResponse](ctx, n, nameMempool, &submitTxRequest{Tx: tx, Hash: h})
-	if err != nil {
-		return h, err
-	}
-	if res.Err != nil {
-		return h, res.Err
-	}
-	return h, nil
+	_, err := call[*submitTxResponse](ctx, n, nameMempool, &submitTxRequest{Tx: tx, Hash: h})
+	return h, err
 }
 
 // Tx reports a transaction: confirmed on the main chain, or pending in the mempool. The answer is
@@ -263,6 +257,16 @@ func actorError(err error) error {
 
 // Params returns the chain parameters.
 func (n *Node) Params() *chainstate.Params { return n.params }
+
+// call is request for a reply that carries the actor's own error: one error for the caller, the
+// call's (no answer in time: ErrUnavailable) or the actor's (the reply's Err).
+func call[T replier](ctx context.Context, n *Node, name string, msg any) (T, error) {
+	r, err := request[T](ctx, n, name, msg)
+	if err == nil {
+		err = r.replyErr()
+	}
+	return r, err
+}
 
 // txRejection maps a stateless check's rule error onto the API's rejection codes: a rule code
 // that is one of errcode.TxCodes keeps its name, every other is malformed.

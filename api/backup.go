@@ -50,8 +50,8 @@ func (h *handler) backup(w http.ResponseWriter, r *http.Request) {
 		methodNotAllowed(w, r, http.MethodGet)
 		return
 	}
-	bb, ok := h.b.(BackupBackend)
-	if !ok {
+	bb := h.copier
+	if bb == nil {
 		notFound(w, r)
 		return
 	}
@@ -63,7 +63,7 @@ func (h *handler) backup(w http.ResponseWriter, r *http.Request) {
 		hd.Set("Content-Length", strconv.FormatInt(info.Bytes, 10))
 		hd.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="actorchain-%d.db"`, info.Height))
 		hd.Set("Cache-Control", "no-store")
-		hd.Set(HeaderChainID, h.b.Params().ChainID)
+		hd.Set(HeaderChainID, h.read.Params().ChainID)
 		hd.Set(HeaderGenesisHash, info.GenesisHash.String())
 		hd.Set(HeaderHeight, strconv.FormatUint(info.Height, 10))
 		hd.Set(HeaderTipHash, info.TipHash.String())

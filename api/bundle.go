@@ -57,26 +57,33 @@ func NewBundle(p *chainstate.Params, recs []chainstate.PeerRecord, now time.Time
 	return b
 }
 
-// Records checks the bundle against chain p and returns its peers as address-book records.
+// malformedBundle is a refused bundle's error: 400 malformed, its message starting "peer
+// bundle: ".
+func malformedBundle(format string, args ...any) error {
+	return errcode.New(errcode.Malformed, "peer bundle: "+fmt.Sprintf(format, args...))
+}
+
+// Records checks the bundle against chain p and returns its peers as address-book records. A
+// bundle of another chain is ErrWrongChain, a bad one malformed (both *errcode.Error).
 func (b *Bundle) Records(p *chainstate.Params) ([]chainstate.PeerRecord, error) {
 	if b.Version != 1 {
-		return nil, fmt.Errorf("peer bundle: version %d is not supported (want 1)", b.Version)
+		return nil, malformedBundle("version %d is not supported (want 1)", b.Version)
 	}
 	if g := p.GenesisHash().String(); b.ChainID != p.ChainID || b.GenesisHash != g {
 		return nil, fmt.Errorf("%w: the bundle is for chain %q (genesis %s), this node is on chain %q (genesis %s)",
 			ErrWrongChain, b.ChainID, b.GenesisHash, p.ChainID, g)
 	}
 	if len(b.Peers) > maxBundlePeers {
-		return nil, fmt.Errorf("peer bundle: %d peers, at most %d", len(b.Peers), maxBundlePeers)
+		return nil, malformedBundle("%d peers, at most %d", len(b.Peers), maxBundlePeers)
 	}
 	out := make([]chainstate.PeerRecord, 0, len(b.Peers))
 	for i, bp := range b.Peers {
 		id, err := noisep2p.ParseID(bp.ID)
 		if err != nil {
-			return nil, fmt.Errorf("peer bundle: peers[%d].id: want the node id, 64 hex characters, got %q", i, clip(bp.ID))
+			return nil, malformedBundle("peers[%d].id: want the node id, 64 hex characters, got %q", i, clip(bp.ID))
 		}
 		if err := checkHostPort(bp.Addr); err != nil {
-			return nil, fmt.Errorf("peer bundle: peers[%d].addr: %v", i, err)
+			return nil, malformedBundle("peers[%d].addr: %v", i, err)
 		}
 		seen := int64(0)
 		if !bp.LastSeen.IsZero() {

@@ -39,9 +39,13 @@ type Options struct {
 	MaxBodyBytes int64
 }
 
-// handler serves the API from a Backend. It holds no mutable state.
+// handler serves the API from a Backend, each endpoint through the role it needs. It holds no
+// mutable state.
 type handler struct {
-	b       Backend
+	read    Reader
+	submit  Submitter
+	debug   Debugger
+	copier  BackupBackend // nil: GET /v1/db/backup is 404
 	log     *slog.Logger
 	version string
 	timeout time.Duration
@@ -62,7 +66,10 @@ type handler struct {
 // Routing: the route table below, one line per endpoint, is a ServeMux of method patterns; the
 // router (router.go) sends a request to its route or answers the 404 or 405 itself.
 func NewHandler(b Backend, opts Options) http.Handler {
-	h := &handler{b: b, log: opts.Logger, version: opts.Version, timeout: opts.Timeout, maxBody: opts.MaxBodyBytes}
+	h := &handler{read: b, submit: b, debug: b, log: opts.Logger, version: opts.Version, timeout: opts.Timeout, maxBody: opts.MaxBodyBytes}
+	if bb, ok := b.(BackupBackend); ok {
+		h.copier = bb
+	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}

@@ -11,7 +11,7 @@ import (
 // health serves GET /v1/health: 200 with the components when the node is healthy, 503 with the
 // same body when it is not (CONTRACT §9).
 func (h *handler) health(w http.ResponseWriter, r *http.Request) {
-	hl, err := h.b.Health(r.Context())
+	hl, err := h.read.Health(r.Context())
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -23,7 +23,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func (h *handler) status(w http.ResponseWriter, r *http.Request) {
-	s, err := h.b.Status(r.Context())
+	s, err := h.read.Status(r.Context())
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -48,14 +48,14 @@ func (h *handler) block(w http.ResponseWriter, r *http.Request) {
 	case len(id) == 2*len(chainstate.Hash{}) && isHex(id):
 		var hash chainstate.Hash
 		_ = decodeHex("hash", id, hash[:]) // isHex and the length make it succeed
-		bi, err = h.b.BlockByHash(r.Context(), hash)
+		bi, err = h.read.BlockByHash(r.Context(), hash)
 	case id != "" && isDigits(id):
 		height, perr := strconv.ParseUint(id, 10, 64)
 		if perr != nil {
 			writeError(w, errcode.Malformed, "block id: height out of range")
 			return
 		}
-		bi, err = h.b.BlockAt(r.Context(), height)
+		bi, err = h.read.BlockAt(r.Context(), height)
 	default:
 		writeError(w, errcode.Malformed,
 			fmt.Sprintf("block id: want a decimal height or a 64 hex character hash, got %q", clip(id)))
@@ -78,7 +78,7 @@ func (h *handler) account(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errcode.Malformed, err.Error())
 		return
 	}
-	info, err := h.b.Account(r.Context(), a)
+	info, err := h.read.Account(r.Context(), a)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -141,7 +141,7 @@ func (h *handler) submitTx(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errcode.Malformed, err.Error())
 		return
 	}
-	if want := h.b.Params().ChainID; tx.ChainID != want {
+	if want := h.read.Params().ChainID; tx.ChainID != want {
 		writeError(w, errcode.WrongChain,
 			fmt.Sprintf("chain_id: transaction is for chain %q, this node is on %q", clip(tx.ChainID), want))
 		return
@@ -153,7 +153,7 @@ func (h *handler) submitTx(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	hash, err := h.b.SubmitTx(r.Context(), tx)
+	hash, err := h.submit.SubmitTx(r.Context(), tx)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -167,7 +167,7 @@ func (h *handler) tx(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errcode.Malformed, err.Error())
 		return
 	}
-	info, err := h.b.Tx(r.Context(), hash)
+	info, err := h.read.Tx(r.Context(), hash)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -188,7 +188,7 @@ func (h *handler) tx(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) mempool(w http.ResponseWriter, r *http.Request) {
-	hashes, err := h.b.Mempool(r.Context())
+	hashes, err := h.read.Mempool(r.Context())
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -201,7 +201,7 @@ func (h *handler) mempool(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) peers(w http.ResponseWriter, r *http.Request) {
-	p, err := h.b.Peers(r.Context())
+	p, err := h.read.Peers(r.Context())
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -233,7 +233,7 @@ func (h *handler) addPeer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errcode.Malformed, err.Error())
 		return
 	}
-	if err := h.b.AddPeer(r.Context(), *q.Addr); err != nil {
+	if err := h.submit.AddPeer(r.Context(), *q.Addr); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -242,7 +242,7 @@ func (h *handler) addPeer(w http.ResponseWriter, r *http.Request) {
 
 // exportPeers serves GET /v1/peers/bundle: the peer bundle of the node's address book.
 func (h *handler) exportPeers(w http.ResponseWriter, r *http.Request) {
-	b, err := h.b.ExportPeers(r.Context())
+	b, err := h.read.ExportPeers(r.Context())
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -257,17 +257,12 @@ func (h *handler) importPeers(w http.ResponseWriter, r *http.Request) {
 	if !h.decodeBundle(w, r, &b) { // up to a full book's bundle, not the 1 MiB of other bodies
 		return
 	}
-	n, err := h.b.ImportPeers(r.Context(), &b)
-	switch {
-	case errors.Is(err, ErrWrongChain):
-		writeError(w, errcode.WrongChain, err.Error())
-	case err != nil && strings.HasPrefix(err.Error(), "peer bundle:"):
-		writeError(w, errcode.Malformed, err.Error())
-	case err != nil:
+	n, err := h.submit.ImportPeers(r.Context(), &b) // wrong_chain and malformed are coded errors
+	if err != nil {
 		h.fail(w, r, err)
-	default:
-		writeJSON(w, http.StatusOK, Added{Added: n})
+		return
 	}
+	writeJSON(w, http.StatusOK, Added{Added: n})
 }
 
 // ValidatePeerAddr checks the form ID@HOST:PORT of a peer address: a 64 hex character node id,
@@ -308,7 +303,7 @@ func (h *handler) setMining(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errcode.Malformed, missing("enabled").Error())
 		return
 	}
-	if err := h.b.SetMining(r.Context(), *q.Enabled); err != nil {
+	if err := h.submit.SetMining(r.Context(), *q.Enabled); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -316,7 +311,7 @@ func (h *handler) setMining(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) actors(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, h.b.ActorTree().nonNil())
+	writeJSON(w, http.StatusOK, h.read.ActorTree().nonNil())
 }
 
 // faultHook serves POST /v1/debug/actors/{name}/{action}. The hooks exist only with
@@ -324,7 +319,7 @@ func (h *handler) actors(w http.ResponseWriter, r *http.Request) {
 // segment unescaped, so "miner%2Fworker-0" names "miner/worker-0".
 func (h *handler) faultHook(action string, do func(name string) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !h.b.FaultInjection() {
+		if !h.debug.FaultInjection() {
 			notFound(w, r)
 			return
 		}
@@ -346,7 +341,7 @@ func (h *handler) faultHook(action string, do func(name string) error) http.Hand
 // path, as faultHook does.
 func (h *handler) debugOnly(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !h.b.FaultInjection() {
+		if !h.debug.FaultInjection() {
 			notFound(w, r)
 			return
 		}
@@ -369,7 +364,7 @@ func (h *handler) storageFault(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errcode.Malformed, missing("fail_commits").Error())
 		return
 	}
-	on, err := h.b.SetStorageFault(r.Context(), *q.FailCommits)
+	on, err := h.debug.SetStorageFault(r.Context(), *q.FailCommits)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -393,7 +388,7 @@ func (h *handler) clockSkew(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errcode.Malformed, missing("skew_seconds").Error())
 		return
 	}
-	skew, err := h.b.SetClockSkew(r.Context(), *q.SkewSeconds)
+	skew, err := h.debug.SetClockSkew(r.Context(), *q.SkewSeconds)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -434,7 +429,7 @@ func (h *handler) setLink(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errcode.Malformed, err.Error())
 		return
 	}
-	list, err := h.b.SetLink(r.Context(), f)
+	list, err := h.debug.SetLink(r.Context(), f)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -445,7 +440,7 @@ func (h *handler) setLink(w http.ResponseWriter, r *http.Request) {
 
 // links serves GET /v1/debug/links.
 func (h *handler) links(w http.ResponseWriter, r *http.Request) {
-	list, err := h.b.Links(r.Context())
+	list, err := h.debug.Links(r.Context())
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -455,7 +450,7 @@ func (h *handler) links(w http.ResponseWriter, r *http.Request) {
 
 // clearLinks serves DELETE /v1/debug/links: remove every link filter.
 func (h *handler) clearLinks(w http.ResponseWriter, r *http.Request) {
-	list, err := h.b.ClearLinks(r.Context())
+	list, err := h.debug.ClearLinks(r.Context())
 	if err != nil {
 		h.fail(w, r, err)
 		return
