@@ -99,14 +99,19 @@ func TestClient(t *testing.T) {
 func TestClientErrors(t *testing.T) {
 	f := newFake()
 	f.set(func(f *fake) {
-		f.submitErr = &errcode.Error{Code: "bad_nonce", Reason: "nonce 3 is not the next nonce 0"}
+		f.submitErr = &errcode.Error{Code: "bad_nonce", Detail: errcode.NonceGap, Reason: "nonce 3 is not the next nonce 0"}
 	})
 	srv := server(t, f, Options{})
 	c := NewClient(srv.URL, nil)
 	_, err := c.SubmitTx(t.Context(), Tx{ChainID: exChainID, From: exFrom, To: exTo, Amount: 7, Nonce: 3, Signature: exSig})
 	var ae *APIError
-	if !errors.As(err, &ae) || ae.Status != 400 || ae.Code != "bad_nonce" || err.Error() != "nonce 3 is not the next nonce 0" {
+	if !errors.As(err, &ae) || ae.Status != 400 || ae.Code != "bad_nonce" || ae.Detail != errcode.NonceGap || err.Error() != "nonce 3 is not the next nonce 0" {
 		t.Errorf("rejection: %#v", err)
+	}
+	// The wire form: the contract's code, and the refinement beside it.
+	a := post(t, srv, "/v1/txs", exampleBody())
+	if m := a.json(t); a.status != 400 || m["code"] != "bad_nonce" || m["detail"] != "nonce_gap" {
+		t.Errorf("bad_nonce answer %d %q, want 400 with code bad_nonce and detail nonce_gap", a.status, a.raw)
 	}
 	_, err = c.SubmitTx(t.Context(), Tx{ChainID: "other", From: exFrom, To: exTo, Amount: 7, Signature: exSig})
 	if !isAPIError(err, 400, errcode.WrongChain) {
