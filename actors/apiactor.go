@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/actorchain/actorchain/api"
 	"github.com/asynkron/protoactor-go/actor"
 )
 
@@ -22,13 +23,6 @@ type apiActor struct {
 }
 
 const apiDrain = 2 * time.Second
-
-// ListenerWrapper is implemented by an API handler that must see the connections themselves:
-// the api package's handler wraps the listener so that the answers net/http writes before any
-// handler runs (431 for oversized headers, 400 for a malformed request) are JSON too.
-type ListenerWrapper interface {
-	WrapListener(net.Listener) net.Listener
-}
 
 func (a *apiActor) Receive(ctx actor.Context) {
 	switch ctx.Message().(type) {
@@ -59,13 +53,10 @@ func (a *apiActor) start() error {
 			return fmt.Errorf("api: listen on %s: %w", addr, err)
 		}
 	}
-	var h http.Handler = http.NotFoundHandler()
-	if a.n.opts.HTTPHandler != nil {
-		h = a.n.opts.HTTPHandler(a.n)
-	}
-	if lw, ok := h.(ListenerWrapper); ok {
-		ln = lw.WrapListener(ln)
-	}
+	// The handler serves the node's facade; the listener makes net/http's own error answers
+	// (431, 400 before any handler runs) JSON too.
+	h := api.NewHandler(a.n, api.Options{Logger: a.n.log, Version: Version, Pprof: a.n.cfg.Debug.Pprof})
+	ln = api.Listener(ln)
 	a.srv = &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,

@@ -8,6 +8,8 @@ import (
 	"io"
 	"slices"
 	"time"
+
+	"github.com/actorchain/actorchain/api"
 )
 
 // bundleFields and bundlePeerFields are the keys of a bundle and of one of its peers.
@@ -18,7 +20,7 @@ var (
 
 // parseBundle decodes a bundle field by field, so that an error names the field (peers[3].addr)
 // and says in words what the field must hold. Unknown fields and trailing data are errors.
-func parseBundle(data []byte) (*Bundle, error) {
+func parseBundle(data []byte) (*api.Bundle, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("empty; want the JSON object that `node peers export` writes")
 	}
@@ -33,7 +35,7 @@ func parseBundle(data []byte) (*Bundle, error) {
 	if err := onlyFields("", top, bundleFields); err != nil {
 		return nil, err
 	}
-	var b Bundle
+	var b api.Bundle
 	if err := field(top, "version", &b.Version, "the number 1"); err != nil {
 		return nil, err
 	}
@@ -50,7 +52,7 @@ func parseBundle(data []byte) (*Bundle, error) {
 	if err := field(top, "peers", &peers, `a list of peers, each {"id", "addr", "last_seen"}`); err != nil {
 		return nil, err
 	}
-	b.Peers = make([]BundlePeer, 0, len(peers))
+	b.Peers = make([]api.BundlePeer, 0, len(peers))
 	for i, raw := range peers {
 		at := fmt.Sprintf("peers[%d]", i)
 		var m map[string]json.RawMessage
@@ -60,7 +62,7 @@ func parseBundle(data []byte) (*Bundle, error) {
 		if err := onlyFields(at+".", m, bundlePeerFields); err != nil {
 			return nil, err
 		}
-		var p BundlePeer
+		var p api.BundlePeer
 		if err := field(m, "id", &p.ID, "the node id, a string of 64 hex characters"); err != nil {
 			return nil, fmt.Errorf("%s.%w", at, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
 )
@@ -64,21 +65,21 @@ func TestParseBundleErrors(t *testing.T) {
 // TestBundleRecordsErrors: a peer's id and address are checked with errors in words.
 func TestBundleRecordsErrors(t *testing.T) {
 	p := testBundleParams(t)
-	good := NewBundle(p, nil, time.Now())
+	good := api.NewBundle(p, nil, time.Now())
 	id := strings.Repeat("ab", 32)
 	for _, tc := range []struct {
-		peer BundlePeer
+		peer api.BundlePeer
 		want string
 	}{
-		{BundlePeer{ID: "ab", Addr: "127.0.0.1:1"}, `peers[0].id: want the node id, 64 hex characters, got "ab"`},
-		{BundlePeer{ID: id, Addr: "x"}, `peers[0].addr: want HOST:PORT (a host name or IP address, a colon and a port from 1 to 65535), got "x"`},
-		{BundlePeer{ID: id, Addr: "1.2.3.4:99999"}, `got "1.2.3.4:99999"`},
-		{BundlePeer{ID: id, Addr: ":80"}, `got ":80"`},
-		{BundlePeer{ID: id, Addr: "h:0"}, `got "h:0"`},
-		{BundlePeer{ID: id, Addr: "h:http"}, `got "h:http"`},
+		{api.BundlePeer{ID: "ab", Addr: "127.0.0.1:1"}, `peers[0].id: want the node id, 64 hex characters, got "ab"`},
+		{api.BundlePeer{ID: id, Addr: "x"}, `peers[0].addr: want HOST:PORT (a host name or IP address, a colon and a port from 1 to 65535), got "x"`},
+		{api.BundlePeer{ID: id, Addr: "1.2.3.4:99999"}, `got "1.2.3.4:99999"`},
+		{api.BundlePeer{ID: id, Addr: ":80"}, `got ":80"`},
+		{api.BundlePeer{ID: id, Addr: "h:0"}, `got "h:0"`},
+		{api.BundlePeer{ID: id, Addr: "h:http"}, `got "h:http"`},
 	} {
 		b := *good
-		b.Peers = []BundlePeer{tc.peer}
+		b.Peers = []api.BundlePeer{tc.peer}
 		_, err := b.Records(p)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: error %v, want %q", tc.peer, err, tc.want)
@@ -86,7 +87,7 @@ func TestBundleRecordsErrors(t *testing.T) {
 	}
 	// The control: good peers pass.
 	b := *good
-	b.Peers = []BundlePeer{{ID: id, Addr: "127.0.0.1:9000"}, {ID: id, Addr: "[::1]:9000"}, {ID: id, Addr: "seed.example.org:1"}}
+	b.Peers = []api.BundlePeer{{ID: id, Addr: "127.0.0.1:9000"}, {ID: id, Addr: "[::1]:9000"}, {ID: id, Addr: "seed.example.org:1"}}
 	if recs, err := b.Records(p); err != nil || len(recs) != 3 {
 		t.Errorf("good peers: %d records, %v", len(recs), err)
 	}
@@ -95,8 +96,8 @@ func TestBundleRecordsErrors(t *testing.T) {
 // TestParseBundleRoundTrip: what NewBundle makes, encoded as export writes it, parses back equal.
 func TestParseBundleRoundTrip(t *testing.T) {
 	p := testBundleParams(t)
-	b := NewBundle(p, nil, time.Now())
-	b.Peers = []BundlePeer{{ID: strings.Repeat("cd", 32), Addr: "10.0.0.1:8601", LastSeen: time.Unix(1700000000, 0).UTC()}, {ID: strings.Repeat("ef", 32), Addr: "h:1"}}
+	b := api.NewBundle(p, nil, time.Now())
+	b.Peers = []api.BundlePeer{{ID: strings.Repeat("cd", 32), Addr: "10.0.0.1:8601", LastSeen: time.Unix(1700000000, 0).UTC()}, {ID: strings.Repeat("ef", 32), Addr: "h:1"}}
 	data, err := json.MarshalIndent(b, "", "  ")
 	if err != nil {
 		t.Fatal(err)

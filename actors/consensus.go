@@ -232,8 +232,8 @@ func (x *blockExec) write(d chain.Decision) chain.Result {
 	case chain.WriteReorg:
 		return x.reorg(d)
 	case chain.WriteInvalid:
-		if _, err := storageCall[*storageDone](x.ctx, x.c.n, &markInvalidRequest{Hash: d.Invalid}, nil); err != nil {
-			x.c.n.log.Warn("could not record invalid block", "actor", nameConsensus, "block_hash", d.Invalid, "err", err)
+		if r := storageCall[*storageDone](x.ctx, x.c.n, &markInvalidRequest{Hash: d.Invalid}, nil); r.Err != nil {
+			x.c.n.log.Warn("could not record invalid block", "actor", nameConsensus, "block_hash", d.Invalid, "err", r.Err)
 		}
 		return done
 	}
@@ -241,11 +241,9 @@ func (x *blockExec) write(d chain.Decision) chain.Result {
 }
 
 func (x *blockExec) connect(d chain.Decision) chain.Result {
-	r, err := storageCall[*connectBlockResponse](x.ctx, x.c.n, &connectBlockRequest{Block: d.Block}, tipIs(d.Hash))
+	r := storageCall[*connectBlockResponse](x.ctx, x.c.n, &connectBlockRequest{Block: d.Block}, tipIs(d.Hash))
 	switch {
-	case err != nil:
-		return failed(err)
-	case r == nil, r.Err != nil && x.storedTip(r.Err, d.Hash):
+	case r.Applied, x.storedTip(r.Err, d.Hash):
 		return alreadyDone
 	case r.Err != nil:
 		return failed(storeErr(r.Err))
@@ -255,14 +253,12 @@ func (x *blockExec) connect(d chain.Decision) chain.Result {
 
 // put stores a side-branch block first, so its body is there for a later reorg.
 func (x *blockExec) put(d chain.Decision) chain.Result {
-	r, err := storageCall[*storageDone](x.ctx, x.c.n, &putBlockRequest{Block: d.Block, Work: d.Work}, indexed(d.Hash))
+	r := storageCall[*storageDone](x.ctx, x.c.n, &putBlockRequest{Block: d.Block, Work: d.Work}, indexed(d.Hash))
 	switch {
-	case err != nil:
-		return failed(err)
-	case r == nil:
+	case r.Applied:
 		return alreadyDone
 	case r.Err != nil:
-		return failed(unavailable(r.Err))
+		return failed(nodeErr(r.Err))
 	}
 	return done
 }
@@ -275,11 +271,9 @@ func (x *blockExec) reorg(d chain.Decision) chain.Result {
 		return failed(err)
 	}
 	x.blocks, x.returned, x.resync = blocks, nil, false
-	r, err := storageCall[*reorgResponse](x.ctx, x.c.n, &reorgRequest{Disconnect: d.Disconnect, Connect: blocks}, tipIs(d.Hash))
+	r := storageCall[*reorgResponse](x.ctx, x.c.n, &reorgRequest{Disconnect: d.Disconnect, Connect: blocks}, tipIs(d.Hash))
 	switch {
-	case err != nil:
-		return failed(err)
-	case r == nil, r.Err != nil && x.storedTip(r.Err, d.Hash):
+	case r.Applied, x.storedTip(r.Err, d.Hash):
 		// Applied, but the reply was lost with a killed storage actor, or an earlier attempt
 		// committed after its wait timed out: the returned transactions are in the mempool
 		// bucket, and the mempool takes them from there.
@@ -288,7 +282,7 @@ func (x *blockExec) reorg(d chain.Decision) chain.Result {
 	case r.Err != nil:
 		return failed(storeErr(r.Err))
 	}
-	x.returned = r.Result.Returned
+	x.returned = r.Val.Result.Returned
 	return done
 }
 

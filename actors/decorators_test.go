@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/config"
 	"github.com/actorchain/actorchain/noisep2p"
 )
@@ -69,24 +70,24 @@ func (r *recSender) count() int              { r.mu.Lock(); defer r.mu.Unlock();
 // back until the sender wakes its actor, which then sends them in order.
 func TestFaultySender(t *testing.T) {
 	var mu sync.Mutex
-	filter := LinkFilter{}
+	filter := api.LinkFilter{}
 	next := &recSender{}
 	woke := make(chan struct{}, 1)
 	s := &faultySender{next: next, id: noisep2p.ID{7}, wake: func() { woke <- struct{}{} },
-		filter: func(noisep2p.ID) LinkFilter { mu.Lock(); defer mu.Unlock(); return filter }}
+		filter: func(noisep2p.ID) api.LinkFilter { mu.Lock(); defer mu.Unlock(); return filter }}
 	defer s.stop()
-	set := func(f LinkFilter) { mu.Lock(); filter = f; mu.Unlock() }
+	set := func(f api.LinkFilter) { mu.Lock(); filter = f; mu.Unlock() }
 
 	s.send(noisep2p.GetAddr{})
 	if next.count() != 1 {
 		t.Fatalf("no filter: %d sent, want 1", next.count())
 	}
-	set(LinkFilter{Loss: 1})
+	set(api.LinkFilter{Loss: 1})
 	s.send(noisep2p.GetAddr{})
 	if next.count() != 1 {
 		t.Fatalf("loss 1: %d sent, want still 1", next.count())
 	}
-	set(LinkFilter{DelayMs: 20})
+	set(api.LinkFilter{DelayMs: 20})
 	start := time.Now()
 	s.send(noisep2p.GetMempool{})
 	s.send(noisep2p.GetAddr{})

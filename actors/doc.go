@@ -10,7 +10,7 @@
 //	├── peers        the peer manager's place (networking fills it)
 //	├── miner        templates from the tip and the mempool; seals; submits found blocks
 //	│   └── miner/worker-<i>   one nonce search goroutine each (powworker)
-//	└── api          owns the http.Server
+//	└── api          owns the http.Server; serves api.NewHandler over the facade (facade.go)
 //
 // Start order is the order above; Stop runs the exact reverse one child at a time, each fully
 // stopped (goroutines joined, sockets and files closed) before the next gets its stop, so storage

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/actorchain/actorchain/api"
+	"github.com/actorchain/actorchain/errcode"
 	"github.com/actorchain/actorchain/noisep2p"
 )
 
@@ -24,53 +26,21 @@ var ErrInjectedStorageFault = errors.New("injected storage fault")
 
 // ErrOutOfRange is returned when a debug hook's value is outside what the node allows (a clock
 // skew the timestamp rule would not tolerate). The API maps it to 400 out_of_range.
-var ErrOutOfRange = errors.New("out of range")
-
-// LinkFilter is the fault filter of this node's link to one peer (POST /v1/debug/links). Cut
-// closes a live connection with the peer and refuses every dial and accept to or from it while
-// set; DelayMs delays and Loss (0 to 1) drops whole messages sent to it. A filter with all three
-// at zero is no filter.
-type LinkFilter struct {
-	Peer    string  `json:"peer"` // node id, 64 hex
-	Cut     bool    `json:"cut"`
-	DelayMs int     `json:"delay_ms"`
-	Loss    float64 `json:"loss"`
-}
-
-// maxLinkDelayMs bounds a link's delay: longer would only stall the connection's send queue.
-const maxLinkDelayMs = 60_000
-
-// Validate checks a filter: a 64 hex peer id, 0 <= DelayMs <= 60000, 0 <= Loss <= 1. Errors name
-// the field.
-func (f LinkFilter) Validate() error {
-	if _, err := noisep2p.ParseID(f.Peer); err != nil {
-		return fmt.Errorf("peer: want a 64 hex character node id: %v", err)
-	}
-	if f.DelayMs < 0 || f.DelayMs > maxLinkDelayMs {
-		return fmt.Errorf("delay_ms: want 0 to %d, got %d", maxLinkDelayMs, f.DelayMs)
-	}
-	if !(f.Loss >= 0 && f.Loss <= 1) { // also refuses NaN
-		return fmt.Errorf("loss: want 0 to 1, got %v", f.Loss)
-	}
-	return nil
-}
-
-// active reports whether the filter changes anything.
-func (f LinkFilter) active() bool { return f.Cut || f.DelayMs > 0 || f.Loss > 0 }
+var ErrOutOfRange = errcode.New(errcode.OutOfRange, "out of range")
 
 // linkTable is the set of link filters by peer id: a plain value (copy on write), so that a
 // reader holds a consistent snapshot without a lock.
-type linkTable map[noisep2p.ID]LinkFilter
+type linkTable map[noisep2p.ID]api.LinkFilter
 
 // with returns the table with f applied: set, or removed when f changes nothing. f must be
 // valid. The receiver is not modified.
-func (t linkTable) with(f LinkFilter) linkTable {
+func (t linkTable) with(f api.LinkFilter) linkTable {
 	id, _ := noisep2p.ParseID(f.Peer)
 	out := make(linkTable, len(t)+1)
 	for k, v := range t {
 		out[k] = v
 	}
-	if f.active() {
+	if f.Active() {
 		f.Peer = strings.ToLower(f.Peer)
 		out[id] = f
 	} else {
@@ -80,12 +50,12 @@ func (t linkTable) with(f LinkFilter) linkTable {
 }
 
 // list returns the filters ordered by peer id (never nil).
-func (t linkTable) list() []LinkFilter {
-	out := make([]LinkFilter, 0, len(t))
+func (t linkTable) list() []api.LinkFilter {
+	out := make([]api.LinkFilter, 0, len(t))
 	for _, f := range t {
 		out = append(out, f)
 	}
-	slices.SortFunc(out, func(a, b LinkFilter) int { return strings.Compare(a.Peer, b.Peer) })
+	slices.SortFunc(out, func(a, b api.LinkFilter) int { return strings.Compare(a.Peer, b.Peer) })
 	return out
 }
 
@@ -120,7 +90,7 @@ type faults struct {
 func newFaults(base Clock) *faults { return &faults{clock: &skewedClock{base: base}} }
 
 // link returns the filter of the link to id (the zero filter when none).
-func (f *faults) link(id noisep2p.ID) LinkFilter {
+func (f *faults) link(id noisep2p.ID) api.LinkFilter {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.links[id]
@@ -192,14 +162,14 @@ func (n *Node) SetClockSkew(ctx context.Context, skewSeconds int64) (int64, erro
 
 // SetLink sets (or, with all of cut, delay and loss at zero, removes) the filter of the link to
 // one peer and returns every filter. Cutting a link closes a live connection with that peer.
-// An invalid filter is a *TxRejected with code malformed. ErrNotFound without
+// An invalid filter is a *errcode.Error with code malformed. ErrNotFound without
 // debug.fault_injection.
-func (n *Node) SetLink(ctx context.Context, f LinkFilter) ([]LinkFilter, error) {
+func (n *Node) SetLink(ctx context.Context, f api.LinkFilter) ([]api.LinkFilter, error) {
 	if n.faults == nil {
 		return nil, ErrNotFound
 	}
 	if err := f.Validate(); err != nil {
-		return nil, &TxRejected{Code: "malformed", Reason: err.Error()}
+		return nil, &errcode.Error{Code: errcode.Malformed, Reason: err.Error()}
 	}
 	n.faults.mu.Lock()
 	n.faults.links = n.faults.links.with(f)
@@ -216,7 +186,7 @@ func (n *Node) SetLink(ctx context.Context, f LinkFilter) ([]LinkFilter, error) 
 
 // Links returns the link filters ordered by peer id. ErrNotFound without
 // debug.fault_injection.
-func (n *Node) Links(ctx context.Context) ([]LinkFilter, error) {
+func (n *Node) Links(ctx context.Context) ([]api.LinkFilter, error) {
 	if n.faults == nil {
 		return nil, ErrNotFound
 	}
@@ -227,14 +197,14 @@ func (n *Node) Links(ctx context.Context) ([]LinkFilter, error) {
 
 // ClearLinks removes every link filter and returns the (empty) list. ErrNotFound without
 // debug.fault_injection.
-func (n *Node) ClearLinks(ctx context.Context) ([]LinkFilter, error) {
+func (n *Node) ClearLinks(ctx context.Context) ([]api.LinkFilter, error) {
 	if n.faults == nil {
 		return nil, ErrNotFound
 	}
 	n.faults.mu.Lock()
 	defer n.faults.mu.Unlock()
 	n.faults.links = nil
-	return []LinkFilter{}, nil
+	return []api.LinkFilter{}, nil
 }
 
 // linkCut asks the peer manager to close its connection with a peer whose link was cut.
@@ -267,7 +237,7 @@ func newLinkShaper(id noisep2p.ID) *linkShaper {
 
 // offer decides what to do with msg under filter f at now: send it now (send true), drop it
 // (both false), or queue it until it is due (queued true).
-func (s *linkShaper) offer(f LinkFilter, msg noisep2p.Message, now time.Time) (send, queued bool) {
+func (s *linkShaper) offer(f api.LinkFilter, msg noisep2p.Message, now time.Time) (send, queued bool) {
 	if f.Loss > 0 && s.rng.Float64() < f.Loss {
 		return false, false
 	}

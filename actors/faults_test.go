@@ -10,6 +10,7 @@ import (
 
 	"pgregory.net/rapid"
 
+	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/noisep2p"
 )
 
@@ -61,18 +62,18 @@ func TestCheckClockSkewModel(t *testing.T) {
 func TestLinkFilterValidate(t *testing.T) {
 	peer := strings.Repeat("0f", 32)
 	for _, tc := range []struct {
-		f    LinkFilter
+		f    api.LinkFilter
 		want string // "" valid, else a substring of the error
 	}{
-		{LinkFilter{Peer: peer}, ""},
-		{LinkFilter{Peer: strings.ToUpper(peer), Cut: true, DelayMs: 60_000, Loss: 1}, ""},
-		{LinkFilter{Peer: peer[:62]}, "peer"},
-		{LinkFilter{Peer: ""}, "peer"},
-		{LinkFilter{Peer: peer, DelayMs: -1}, "delay_ms"},
-		{LinkFilter{Peer: peer, DelayMs: 60_001}, "delay_ms"},
-		{LinkFilter{Peer: peer, Loss: -0.01}, "loss"},
-		{LinkFilter{Peer: peer, Loss: 1.01}, "loss"},
-		{LinkFilter{Peer: peer, Loss: math.NaN()}, "loss"},
+		{api.LinkFilter{Peer: peer}, ""},
+		{api.LinkFilter{Peer: strings.ToUpper(peer), Cut: true, DelayMs: 60_000, Loss: 1}, ""},
+		{api.LinkFilter{Peer: peer[:62]}, "peer"},
+		{api.LinkFilter{Peer: ""}, "peer"},
+		{api.LinkFilter{Peer: peer, DelayMs: -1}, "delay_ms"},
+		{api.LinkFilter{Peer: peer, DelayMs: 60_001}, "delay_ms"},
+		{api.LinkFilter{Peer: peer, Loss: -0.01}, "loss"},
+		{api.LinkFilter{Peer: peer, Loss: 1.01}, "loss"},
+		{api.LinkFilter{Peer: peer, Loss: math.NaN()}, "loss"},
 	} {
 		err := tc.f.Validate()
 		switch {
@@ -87,14 +88,14 @@ func TestLinkFilterValidate(t *testing.T) {
 func TestLinkTable(t *testing.T) {
 	a, b := strings.Repeat("aa", 32), strings.Repeat("0B", 32)
 	var t0 linkTable
-	t1 := t0.with(LinkFilter{Peer: a, Cut: true})
-	t2 := t1.with(LinkFilter{Peer: b, DelayMs: 5})
-	t3 := t2.with(LinkFilter{Peer: a}) // all zero: removed
+	t1 := t0.with(api.LinkFilter{Peer: a, Cut: true})
+	t2 := t1.with(api.LinkFilter{Peer: b, DelayMs: 5})
+	t3 := t2.with(api.LinkFilter{Peer: a}) // all zero: removed
 	if len(t0) != 0 || len(t1) != 1 || len(t2) != 2 || len(t3) != 1 {
 		t.Fatalf("sizes %d %d %d %d: with must not modify its receiver", len(t0), len(t1), len(t2), len(t3))
 	}
 	got := t2.list()
-	want := []LinkFilter{{Peer: strings.ToLower(b), DelayMs: 5}, {Peer: a, Cut: true}}
+	want := []api.LinkFilter{{Peer: strings.ToLower(b), DelayMs: 5}, {Peer: a, Cut: true}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("list %v, want %v (sorted, ids lower-case)", got, want)
 	}
@@ -115,14 +116,14 @@ func TestLinkShaper(t *testing.T) {
 	s := newLinkShaper(id)
 	t0 := time.Unix(1000, 0)
 	msg := func(i int) noisep2p.Message { return noisep2p.Disconnect{Reason: fmt.Sprint(i)} }
-	if send, queued := s.offer(LinkFilter{}, msg(0), t0); !send || queued {
+	if send, queued := s.offer(api.LinkFilter{}, msg(0), t0); !send || queued {
 		t.Fatal("no filter: sent at once")
 	}
-	if send, queued := s.offer(LinkFilter{DelayMs: 100}, msg(1), t0); send || !queued {
+	if send, queued := s.offer(api.LinkFilter{DelayMs: 100}, msg(1), t0); send || !queued {
 		t.Fatal("delay: queued")
 	}
 	// The delay is lifted: a later message still waits behind the held one.
-	if send, queued := s.offer(LinkFilter{}, msg(2), t0.Add(10*time.Millisecond)); send || !queued {
+	if send, queued := s.offer(api.LinkFilter{}, msg(2), t0.Add(10*time.Millisecond)); send || !queued {
 		t.Fatal("behind a held message: queued")
 	}
 	if msgs, next := s.due(t0.Add(50 * time.Millisecond)); len(msgs) != 0 || !next.Equal(t0.Add(100*time.Millisecond)) {
@@ -137,7 +138,7 @@ func TestLinkShaper(t *testing.T) {
 		s := newLinkShaper(id)
 		out := make([]bool, 2000)
 		for i := range out {
-			send, _ := s.offer(LinkFilter{Loss: 0.3}, msg(i), t0)
+			send, _ := s.offer(api.LinkFilter{Loss: 0.3}, msg(i), t0)
 			out[i] = !send
 		}
 		return out
@@ -157,7 +158,7 @@ func TestLinkShaper(t *testing.T) {
 	}
 	s = newLinkShaper(id)
 	for i := range 100 {
-		if send, _ := s.offer(LinkFilter{Loss: 1}, msg(i), t0); send {
+		if send, _ := s.offer(api.LinkFilter{Loss: 1}, msg(i), t0); send {
 			t.Fatal("loss 1 sent a message")
 		}
 	}
@@ -180,7 +181,7 @@ func TestLinkShaperOrder(t *testing.T) {
 				i := offered
 				offered++
 				due[i] = now.Add(time.Duration(d) * time.Millisecond)
-				if send, _ := s.offer(LinkFilter{DelayMs: d}, noisep2p.Disconnect{Reason: fmt.Sprint(i)}, now); send {
+				if send, _ := s.offer(api.LinkFilter{DelayMs: d}, noisep2p.Disconnect{Reason: fmt.Sprint(i)}, now); send {
 					out = append(out, i)
 				}
 				continue

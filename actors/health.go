@@ -9,7 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/errcode"
 	"github.com/actorchain/actorchain/supervisor"
 )
 
@@ -21,24 +23,7 @@ import (
 
 // ErrStorageUnavailable is returned for a transfer while storage commits fail: the node cannot
 // make it durable. It wraps ErrUnavailable; the API maps it to 503 storage_unavailable.
-var ErrStorageUnavailable = fmt.Errorf("storage commits are failing: %w", ErrUnavailable)
-
-// Health is GET /v1/health.
-type Health struct {
-	Healthy    bool              `json:"healthy"`
-	Components []HealthComponent `json:"components"`
-}
-
-// HealthComponent is the health of one actor. Error is "" when Healthy; Since is when the
-// component's current verdict began (the node's start when it never changed); RestartsRecent
-// counts its restarts and replacements in the last 60 s.
-type HealthComponent struct {
-	Name           string    `json:"name"`
-	Healthy        bool      `json:"healthy"`
-	Error          string    `json:"error"`
-	Since          time.Time `json:"since"`
-	RestartsRecent int       `json:"restarts_recent"`
-}
+var ErrStorageUnavailable = &errcode.Error{Code: errcode.StorageUnavailable, Reason: "storage commits are failing: " + ErrUnavailable.Reason, Err: ErrUnavailable}
 
 // Health thresholds of CONTRACT §9: a vital actor restarted healthRestarts times or more within
 // healthWindow makes the node unhealthy.
@@ -132,8 +117,8 @@ type condition struct {
 // healthWindow, a vital actor is not running, or the tree is not running. Each component is
 // unhealthy for its own reasons (the miner also while storage commits fail: it is paused); a
 // component's Since is the start of the earliest active reason, or the end of the latest one.
-func computeHealth(in healthInput) Health {
-	h := Health{Healthy: !in.Stopping, Components: make([]HealthComponent, 0, len(in.Actors))}
+func computeHealth(in healthInput) api.Health {
+	h := api.Health{Healthy: !in.Stopping, Components: make([]api.HealthComponent, 0, len(in.Actors))}
 	for _, a := range in.Actors {
 		var conds []condition
 		loop, recent := restartLoop(a.Restarts, in.Now, healthWindow, healthRestarts)
@@ -174,8 +159,8 @@ func computeHealth(in healthInput) Health {
 }
 
 // combine folds a component's conditions into its verdict.
-func combine(name string, conds []condition, started time.Time) HealthComponent {
-	c := HealthComponent{Name: name, Healthy: true, Since: started}
+func combine(name string, conds []condition, started time.Time) api.HealthComponent {
+	c := api.HealthComponent{Name: name, Healthy: true, Since: started}
 	var errs []string
 	var first time.Time
 	for _, k := range conds {
@@ -310,7 +295,7 @@ func (n *Node) healthInput(now time.Time) healthInput {
 }
 
 // Health reports the node's health (GET /v1/health; CONTRACT §9).
-func (n *Node) Health(ctx context.Context) (Health, error) {
+func (n *Node) Health(ctx context.Context) (api.Health, error) {
 	return computeHealth(n.healthInput(n.opts.Clock.Now())), nil
 }
 

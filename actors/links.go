@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/noisep2p"
 )
 
@@ -40,7 +41,7 @@ func (connSender) stop() {}
 type faultySender struct {
 	next   linkSender
 	id     noisep2p.ID
-	filter func(noisep2p.ID) LinkFilter
+	filter func(noisep2p.ID) api.LinkFilter
 	wake   func()
 	shaper *linkShaper // nil until a filter applies
 	timer  *time.Timer // wakes the actor when the first held message is due
@@ -57,7 +58,7 @@ func (n *Node) linkSender(id noisep2p.ID, c *noisep2p.Conn, wake func(), name st
 }
 
 func (s *faultySender) send(m noisep2p.Message) {
-	if f := s.filter(s.id); f.active() || s.shaper != nil {
+	if f := s.filter(s.id); f.Active() || s.shaper != nil {
 		if s.shaper == nil {
 			s.shaper = newLinkShaper(s.id)
 		}

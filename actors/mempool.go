@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/errcode"
 )
 
 type (
@@ -312,9 +313,9 @@ func (m *mempoolActor) settleGone(p pendingSubmit) (reply *submitTxResponse, rem
 		return &submitTxResponse{Err: unavailable(err)}, true
 	}
 	if p.tx.Nonce < acc.Nonce {
-		return &submitTxResponse{Err: &TxRejected{Code: "bad_nonce", Reason: fmt.Sprintf("nonce %d was used by another transaction meanwhile (account nonce is %d)", p.tx.Nonce, acc.Nonce)}}, true
+		return &submitTxResponse{Err: &errcode.Error{Code: errcode.BadNonce, Detail: errcode.NonceUsed, Reason: fmt.Sprintf("nonce %d was used by another transaction meanwhile (account nonce is %d)", p.tx.Nonce, acc.Nonce)}}, true
 	}
-	return &submitTxResponse{Err: &TxRejected{Code: "insufficient_funds", Reason: fmt.Sprintf("balance %d no longer covers the sender's pending transactions", acc.Balance)}}, true
+	return &submitTxResponse{Err: &errcode.Error{Code: errcode.InsufficientFunds, Reason: fmt.Sprintf("balance %d no longer covers the sender's pending transactions", acc.Balance)}}, true
 }
 
 // persisted answers the submitters of commit id. A reply for a commit this instance did not start

@@ -14,6 +14,7 @@ import (
 
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/errcode"
 	"github.com/actorchain/actorchain/supervisor"
 )
 
@@ -178,9 +179,9 @@ func (r *rbfNode) pool() (mem, bucket map[chainstate.Hash]bool) {
 	return mem, bucket
 }
 
-func wantRejected(t *testing.T, err error, code, inReason string) {
+func wantRejected(t *testing.T, err error, code errcode.Code, inReason string) {
 	t.Helper()
-	var rej *TxRejected
+	var rej *errcode.Error
 	if !errors.As(err, &rej) || rej.Code != code || !strings.Contains(rej.Reason, inReason) {
 		t.Fatalf("got %v, want %s naming %q", err, code, inReason)
 	}
@@ -304,7 +305,7 @@ func TestConcurrentReplacements(t *testing.T) {
 	var acked []*chainstate.Tx
 	unanswered := map[chainstate.Hash]bool{}
 	for i, err := range errs {
-		var rej *TxRejected
+		var rej *errcode.Error
 		switch {
 		case err == nil:
 			acked = append(acked, txs[i])

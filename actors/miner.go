@@ -295,16 +295,16 @@ func (m *minerActor) found(ctx actor.Context, f *workerFound) {
 	m.jobID++ // no second block from this job
 	h := b.Hash()
 	// A request dropped with a killed consensus is sent again unless the block got stored.
-	r, err := callRetry[*submitBlockResponse](ctx, m.d.calls, nameConsensus, &submitBlockRequest{Block: b, Source: "miner"}, indexed(h))
+	r := callRetry[*submitBlockResponse](ctx, m.d.calls, nameConsensus, &submitBlockRequest{Block: b, Source: "miner"}, indexed(h))
 	switch {
-	case err != nil:
-		m.d.log.Warn("mined block not accepted", "actor", nameMiner, "height", b.Header.Height, "err", err)
-	case r == nil:
+	case r.Applied:
 		m.d.log.Debug("block mined", "actor", nameMiner, "height", b.Header.Height, "block_hash", h)
+	case r.Err != nil && r.Val == nil:
+		m.d.log.Warn("mined block not accepted", "actor", nameMiner, "height", b.Header.Height, "err", r.Err)
 	case r.Err != nil:
 		m.d.log.Warn("mined block rejected", "actor", nameMiner, "height", b.Header.Height, "err", r.Err)
 	default:
-		m.d.log.Debug("block mined", "actor", nameMiner, "height", b.Header.Height, "block_hash", r.Result.Hash, "txs", len(b.Txs), "status", r.Result.Status)
+		m.d.log.Debug("block mined", "actor", nameMiner, "height", b.Header.Height, "block_hash", r.Val.Result.Hash, "txs", len(b.Txs), "status", r.Val.Result.Status)
 	}
 	m.newJob(ctx)
 }

@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -49,8 +48,6 @@ type Options struct {
 	// limit of repeated warnings (logthrottle: one Warn or Error record a second per kind, with a
 	// repeated count). Default: discard.
 	Logger *slog.Logger
-	// HTTPHandler builds the API's handler (the api package's api.NewHandler); nil serves 404s.
-	HTTPHandler func(*Node) http.Handler
 	// Clock is the node's clock (clock.go; tests: a fake). Default: the system clock.
 	Clock Clock
 	// Intensity overrides the restart intensity of every supervised actor (tests). Zero: 5 in 10 s.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/blocksync"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/noisep2p"
@@ -57,7 +58,7 @@ type (
 	syncDone struct{ ID noisep2p.ID }
 
 	peersInfoRequest  struct{}
-	peersInfoResponse struct{ Info PeersInfo }
+	peersInfoResponse struct{ Info api.PeersInfo }
 	addPeerRequest    struct {
 		ID   noisep2p.ID
 		Addr string
@@ -694,13 +695,13 @@ func (p *peersActor) flushNow(ctx actor.Context) {
 	}
 }
 
-func (p *peersActor) info() PeersInfo {
-	info := PeersInfo{Connected: []PeerInfo{}, Known: []KnownPeer{}}
+func (p *peersActor) info() api.PeersInfo {
+	info := api.PeersInfo{Connected: []api.PeerInfo{}, Known: []api.KnownPeer{}}
 	for _, c := range p.conns {
-		info.Connected = append(info.Connected, PeerInfo{ID: c.id.String(), Addr: c.remote, Direction: direction(c.outbound), Height: c.height})
+		info.Connected = append(info.Connected, api.PeerInfo{ID: c.id.String(), Addr: c.remote, Direction: direction(c.outbound), Height: c.height})
 	}
 	for _, r := range p.book.list(-1, p.d.now(), [32]byte{}) {
-		info.Known = append(info.Known, KnownPeer{ID: noisep2p.ID(r.ID).String(), Addr: r.Addr, LastSeen: time.UnixMilli(r.LastSeen).UTC()})
+		info.Known = append(info.Known, api.KnownPeer{ID: noisep2p.ID(r.ID).String(), Addr: r.Addr, LastSeen: time.UnixMilli(r.LastSeen).UTC()})
 	}
 	return info
 }

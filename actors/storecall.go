@@ -9,6 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/errcode"
 )
 
 const (
@@ -19,8 +20,28 @@ const (
 	retryPause     = 50 * time.Millisecond
 )
 
+// replier is a reply that carries the answering actor's own error (its Err field).
+type replier interface{ replyErr() error }
+
+func (r *connectBlockResponse) replyErr() error { return r.Err }
+func (r *reorgResponse) replyErr() error        { return r.Err }
+func (r *storageDone) replyErr() error          { return r.Err }
+func (r *submitBlockResponse) replyErr() error  { return r.Err }
+func (r *submitTxResponse) replyErr() error     { return r.Err }
+
+// reply is the one shape of a retried call's outcome. Exactly one of these holds:
+//   - Err == nil and !Applied: the actor answered and did it; Val is its answer;
+//   - Applied: no answer came, but the store shows the request took effect (Val is zero);
+//   - Err != nil: the call failed (no answer: ErrUnavailable, ErrStopped) or the actor answered
+//     with an error (its reply's Err; Val is the reply all the same).
+type reply[T replier] struct {
+	Val     T
+	Err     error
+	Applied bool
+}
+
 // storageCall sends a write to the storage actor and waits for its reply (see callRetry).
-func storageCall[T any](ctx actor.Context, n *Node, msg any, applied func(*chainstate.Store) bool) (T, error) {
+func storageCall[T replier](ctx actor.Context, n *Node, msg any, applied func(*chainstate.Store) bool) reply[T] {
 	return callRetry[T](ctx, n.retrier(), nameStorage, msg, applied)
 }
 
@@ -39,26 +60,25 @@ func (n *Node) retrier() retrier {
 // callRetry sends msg to the named actor and waits for its reply. When no reply comes within
 // storageAttempt (the actor was killed and its replacement never saw the request, since a stop
 // drops the mailbox; or it is slow), applied tells whether the request took effect anyway, as the
-// store shows; if so the reply is nil, otherwise the request is sent again (every request sent
-// this way is idempotent or fails harmlessly when repeated), up to storageTimeout in all.
-func callRetry[T any](ctx actor.Context, n retrier, name string, msg any, applied func(*chainstate.Store) bool) (T, error) {
-	var zero T
+// store shows; if so the reply is Applied, otherwise the request is sent again (every request
+// sent this way is idempotent or fails harmlessly when repeated), up to storageTimeout in all.
+func callRetry[T replier](ctx actor.Context, n retrier, name string, msg any, applied func(*chainstate.Store) bool) reply[T] {
 	deadline := time.Now().Add(storageTimeout)
 	for {
 		r, err := askFrom[T](ctx, n.pid(name), msg, storageAttempt)
 		if err == nil {
-			return r, nil
+			return reply[T]{Val: r, Err: r.replyErr()}
 		}
 		if applied != nil {
 			if s, serr := n.waitStore(storageAttempt); serr == nil && applied(s) {
-				return zero, nil
+				return reply[T]{Applied: true}
 			}
 		}
 		if time.Now().After(deadline) {
-			return zero, err
+			return reply[T]{Err: err}
 		}
 		if n.stopping() {
-			return zero, ErrStopped
+			return reply[T]{Err: ErrStopped}
 		}
 		n.log.Warn("no answer; retrying", "to", name, "request", fmt.Sprintf("%T", msg), "err", err)
 		// A backoff, not a synchronisation: a dead letter answers at once while the actor is
@@ -83,11 +103,20 @@ func indexed(h chainstate.Hash) func(*chainstate.Store) bool {
 	}
 }
 
-// storeErr is the error of a write the storage actor answered: a rule violation as it is (the
-// block's fault), anything else as the node's (ErrUnavailable).
+// storeErr is the error of a failed write: a rule violation as it is (the block's fault),
+// anything else as the node's (nodeErr).
 func storeErr(err error) error {
 	var re *chainstate.RuleError
 	if errors.As(err, &re) {
+		return err
+	}
+	return nodeErr(err)
+}
+
+// nodeErr is a failed call's error as the node's: a coded one (ErrUnavailable, ErrStopped, ...)
+// as it is, anything else (a storage failure) wrapped in ErrUnavailable.
+func nodeErr(err error) error {
+	if _, ok := errcode.Of(err); ok {
 		return err
 	}
 	return unavailable(err)

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/errcode"
 )
 
 // txPool is the mempool's pure core: pending transactions in per-sender nonce queues, taken for
@@ -113,33 +114,33 @@ func (p *txPool) pendingNonce(a chainstate.Address, committed uint64) uint64 {
 // committed account. A transaction with the sender and nonce of a pending one replaces it
 // (replace-by-fee) when its fee is at least minReplaceFee of the pending one's and the balance
 // covers the sender's queue with the swap made: check then returns the one it replaces.
-func (p *txPool) check(tx *chainstate.Tx, h chainstate.Hash, acc chainstate.Account) (replaces *poolTx, rej *TxRejected) {
+func (p *txPool) check(tx *chainstate.Tx, h chainstate.Hash, acc chainstate.Account) (replaces *poolTx, rej *errcode.Error) {
 	if p.has(h) {
-		return nil, &TxRejected{Code: "duplicate", Reason: fmt.Sprintf("transaction %s is already pending", h)}
+		return nil, &errcode.Error{Code: errcode.Duplicate, Reason: fmt.Sprintf("transaction %s is already pending", h)}
 	}
 	sender := tx.Sender()
 	old := p.slot(sender, tx.Nonce)
 	if old == nil && p.len() >= p.max { // a replacement does not grow the pool
-		return nil, &TxRejected{Code: "mempool_full", Reason: fmt.Sprintf("mempool is full (%d transactions)", p.max)}
+		return nil, &errcode.Error{Code: errcode.MempoolFull, Reason: fmt.Sprintf("mempool is full (%d transactions)", p.max)}
 	}
 	if tx.Nonce < acc.Nonce {
-		return nil, &TxRejected{Code: "bad_nonce", Reason: fmt.Sprintf("nonce %d is already used (account nonce is %d)", tx.Nonce, acc.Nonce)}
+		return nil, &errcode.Error{Code: errcode.BadNonce, Detail: errcode.NonceUsed, Reason: fmt.Sprintf("nonce %d is already used (account nonce is %d)", tx.Nonce, acc.Nonce)}
 	}
 	if pending := p.pendingNonce(sender, acc.Nonce); tx.Nonce >= pending+maxNonceGap {
-		return nil, &TxRejected{Code: "bad_nonce", Reason: fmt.Sprintf("nonce %d is too far ahead of the next pending nonce %d (at most %d ahead)", tx.Nonce, pending, maxNonceGap-1)}
+		return nil, &errcode.Error{Code: errcode.BadNonce, Detail: errcode.NonceGap, Reason: fmt.Sprintf("nonce %d is too far ahead of the next pending nonce %d (at most %d ahead)", tx.Nonce, pending, maxNonceGap-1)}
 	}
 	if old != nil {
 		min, ok := minReplaceFee(old.tx.Fee, p.bump)
 		if !ok {
-			return nil, &TxRejected{Code: "fee_too_low", Reason: fmt.Sprintf("transaction %s with nonce %d is pending for %s with fee %d; no fee is %d%% higher, so it cannot be replaced", old.hash, tx.Nonce, sender, old.tx.Fee, p.bump)}
+			return nil, &errcode.Error{Code: errcode.FeeTooLow, Reason: fmt.Sprintf("transaction %s with nonce %d is pending for %s with fee %d; no fee is %d%% higher, so it cannot be replaced", old.hash, tx.Nonce, sender, old.tx.Fee, p.bump)}
 		}
 		if tx.Fee < min {
-			return nil, &TxRejected{Code: "fee_too_low", Reason: fmt.Sprintf("transaction %s with nonce %d is pending for %s with fee %d; a replacement needs a fee of at least %d (%d%% more), got %d", old.hash, tx.Nonce, sender, old.tx.Fee, min, p.bump, tx.Fee)}
+			return nil, &errcode.Error{Code: errcode.FeeTooLow, Reason: fmt.Sprintf("transaction %s with nonce %d is pending for %s with fee %d; a replacement needs a fee of at least %d (%d%% more), got %d", old.hash, tx.Nonce, sender, old.tx.Fee, min, p.bump, tx.Fee)}
 		}
 	}
 	cost, ok := tx.Cost()
 	if !ok {
-		return nil, &TxRejected{Code: "malformed", Reason: "amount + fee overflows"}
+		return nil, &errcode.Error{Code: errcode.Malformed, Reason: "amount + fee overflows"}
 	}
 	queued := uint64(0)
 	if q := p.bySender[sender]; q != nil {
@@ -149,7 +150,7 @@ func (p *txPool) check(tx *chainstate.Tx, h chainstate.Hash, acc chainstate.Acco
 		queued -= old.cost
 	}
 	if queued+cost < queued || queued+cost > acc.Balance {
-		return nil, &TxRejected{Code: "insufficient_funds", Reason: fmt.Sprintf("balance %d does not cover %d pending plus %d", acc.Balance, queued, cost)}
+		return nil, &errcode.Error{Code: errcode.InsufficientFunds, Reason: fmt.Sprintf("balance %d does not cover %d pending plus %d", acc.Balance, queued, cost)}
 	}
 	return old, nil
 }

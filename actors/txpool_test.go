@@ -8,6 +8,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/errcode"
 )
 
 func poolKey(seed byte) ed25519.PrivateKey {
@@ -33,12 +34,14 @@ func TestTxPoolAdmission(t *testing.T) {
 		setup []*chainstate.Tx
 		tx    *chainstate.Tx
 		max   int
-		code  string
+		code  errcode.Code
+		// detail is the refinement a bad_nonce must carry ("" for every other code).
+		detail errcode.Code
 	}{
 		{name: "next nonce", tx: poolTxOf(k, 3, 10, 1)},
 		{name: "future nonce within the gap", tx: poolTxOf(k, 10, 10, 1)},
-		{name: "used nonce", tx: poolTxOf(k, 2, 10, 1), code: "bad_nonce"},
-		{name: "too far ahead", tx: poolTxOf(k, 3+maxNonceGap, 10, 1), code: "bad_nonce"},
+		{name: "used nonce", tx: poolTxOf(k, 2, 10, 1), code: "bad_nonce", detail: errcode.NonceUsed},
+		{name: "too far ahead", tx: poolTxOf(k, 3+maxNonceGap, 10, 1), code: "bad_nonce", detail: errcode.NonceGap},
 		{name: "same nonce pending, same fee", setup: []*chainstate.Tx{poolTxOf(k, 3, 10, 1)}, tx: poolTxOf(k, 3, 11, 1), code: "fee_too_low"},
 		{name: "replacement 10% higher", setup: []*chainstate.Tx{poolTxOf(k, 3, 10, 20)}, tx: poolTxOf(k, 3, 11, 22)},
 		{name: "replacement under 10% higher", setup: []*chainstate.Tx{poolTxOf(k, 3, 10, 20)}, tx: poolTxOf(k, 3, 11, 21), code: "fee_too_low"},
@@ -69,6 +72,8 @@ func TestTxPoolAdmission(t *testing.T) {
 				t.Fatalf("accepted, want %s", tc.code)
 			case tc.code != "" && rej.Code != tc.code:
 				t.Fatalf("code %s (%s), want %s", rej.Code, rej.Reason, tc.code)
+			case tc.code != "" && rej.Detail != tc.detail:
+				t.Fatalf("code %s with detail %q (%s), want detail %q", rej.Code, rej.Detail, rej.Reason, tc.detail)
 			}
 		})
 	}

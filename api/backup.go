@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/chainstate"
 )
 
@@ -30,12 +29,10 @@ const (
 const backupStall = 10 * time.Second
 
 // BackupBackend is implemented by a Backend that can stream a consistent copy of its database
-// (*actors.Node). GET /v1/db/backup answers 404 for a Backend without it.
+// (the node). GET /v1/db/backup answers 404 for a Backend without it.
 type BackupBackend interface {
 	Backup(ctx context.Context, w io.Writer, begin func(chainstate.BackupInfo) error) (chainstate.BackupInfo, error)
 }
-
-var _ BackupBackend = (*actors.Node)(nil)
 
 // isBackup reports whether r is the backup request, which runs outside the per-request timeout
 // (it streams for as long as the copy takes; each write is bounded by backupStall instead).
@@ -53,8 +50,8 @@ func (h *handler) backup(w http.ResponseWriter, r *http.Request) {
 		methodNotAllowed(w, r, http.MethodGet)
 		return
 	}
-	bb, ok := h.b.(BackupBackend)
-	if !ok {
+	bb := h.copier
+	if bb == nil {
 		notFound(w, r)
 		return
 	}
@@ -66,7 +63,7 @@ func (h *handler) backup(w http.ResponseWriter, r *http.Request) {
 		hd.Set("Content-Length", strconv.FormatInt(info.Bytes, 10))
 		hd.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="actorchain-%d.db"`, info.Height))
 		hd.Set("Cache-Control", "no-store")
-		hd.Set(HeaderChainID, h.b.Params().ChainID)
+		hd.Set(HeaderChainID, h.read.Params().ChainID)
 		hd.Set(HeaderGenesisHash, info.GenesisHash.String())
 		hd.Set(HeaderHeight, strconv.FormatUint(info.Height, 10))
 		hd.Set(HeaderTipHash, info.TipHash.String())
@@ -85,7 +82,7 @@ func (h *handler) backup(w http.ResponseWriter, r *http.Request) {
 }
 
 // backupWriter writes a backup answer: each write gets backupStall from now, replacing the
-// server's WriteTimeout for this long answer; Abort (actors.Aborter) makes the current and every
+// server's WriteTimeout for this long answer; Abort (the node's Aborter) makes the current and every
 // later write fail at once.
 type backupWriter struct {
 	w       http.ResponseWriter
@@ -103,7 +100,7 @@ func (b *backupWriter) Write(p []byte) (int, error) {
 	return b.w.Write(p)
 }
 
-// Abort implements actors.Aborter.
+// Abort implements the node's Aborter interface.
 func (b *backupWriter) Abort() {
 	b.aborted.Store(true)
 	_ = b.rc.SetWriteDeadline(time.Now())

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/errcode"
 )
 
 // backupFake is the fake backend with a database copy: body is what Backup writes after begin;
@@ -75,12 +75,12 @@ func TestBackupEndpoint(t *testing.T) {
 		}
 	})
 	t.Run("an error before the first byte is JSON", func(t *testing.T) {
-		f := &backupFake{fake: newFake(), err: fmt.Errorf("storage is restarting: %w", actors.ErrUnavailable)}
+		f := &backupFake{fake: newFake(), err: fmt.Errorf("storage is restarting: %w", errUnavailable)}
 		srv := serve(t, NewHandler(f, Options{}))
-		wantError(t, get(t, srv, BackupPath), http.StatusServiceUnavailable, CodeBusy, "restarting")
+		wantError(t, get(t, srv, BackupPath), http.StatusServiceUnavailable, errcode.Busy, "restarting")
 		_, err := NewClient(srv.URL, srv.Client()).Backup(context.Background(), io.Discard)
 		var ae *APIError
-		if !errors.As(err, &ae) || ae.Code != CodeBusy {
+		if !errors.As(err, &ae) || ae.Code != errcode.Busy {
 			t.Fatalf("client: %v", err)
 		}
 	})
@@ -100,9 +100,9 @@ func TestBackupEndpoint(t *testing.T) {
 				t.Errorf("%s: status %d, Allow %q", m, a.status, a.header.Get("Allow"))
 			}
 		}
-		wantError(t, do(t, srv, http.MethodPost, BackupPath, nil), http.StatusMethodNotAllowed, CodeMethodNotAllowed)
-		wantError(t, get(t, srv, BackupPath+"/"), http.StatusNotFound, CodeNotFound)
+		wantError(t, do(t, srv, http.MethodPost, BackupPath, nil), http.StatusMethodNotAllowed, errcode.MethodNotAllowed)
+		wantError(t, get(t, srv, BackupPath+"/"), http.StatusNotFound, errcode.NotFound)
 		plain := serve(t, NewHandler(newFake(), Options{}))
-		wantError(t, get(t, plain, BackupPath), http.StatusNotFound, CodeNotFound)
+		wantError(t, get(t, plain, BackupPath), http.StatusNotFound, errcode.NotFound)
 	})
 }

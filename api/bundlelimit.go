@@ -2,14 +2,12 @@ package api
 
 import (
 	"net/http"
-
-	"github.com/actorchain/actorchain/actors"
 )
 
 // decodeBundle is decodeBody for POST /v1/peers/bundle: its body may be as large as a full
-// address book's bundle (actors.MaxBundleBytes), so that every export imports.
+// address book's bundle (MaxBundleBytes), so that every export imports.
 func (h *handler) decodeBundle(w http.ResponseWriter, r *http.Request, v any) bool {
 	bh := *h
-	bh.maxBody = max(h.maxBody, actors.MaxBundleBytes)
+	bh.maxBody = max(h.maxBody, MaxBundleBytes)
 	return bh.decodeBody(w, r, v)
 }

@@ -10,8 +10,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/actorchain/actorchain/actors"
 )
 
 // DefaultClientTimeout bounds each request of a Client built with a nil *http.Client.
@@ -42,8 +40,8 @@ func NewClient(baseURL string, httpClient *http.Client) *Client {
 func (c *Client) BaseURL() string { return c.base }
 
 // Status returns GET /v1/status.
-func (c *Client) Status(ctx context.Context) (actors.Status, error) {
-	var s actors.Status
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	var s Status
 	return s, c.do(ctx, http.MethodGet, "/v1/status", nil, &s)
 }
 
@@ -54,8 +52,8 @@ func (c *Client) Block(ctx context.Context, id string) (Block, error) {
 }
 
 // Account returns GET /v1/accounts/{addr}.
-func (c *Client) Account(ctx context.Context, addr string) (actors.AccountInfo, error) {
-	var a actors.AccountInfo
+func (c *Client) Account(ctx context.Context, addr string) (AccountInfo, error) {
+	var a AccountInfo
 	return a, c.do(ctx, http.MethodGet, "/v1/accounts/"+url.PathEscape(addr), nil, &a)
 }
 
@@ -79,8 +77,8 @@ func (c *Client) Mempool(ctx context.Context) (Mempool, error) {
 }
 
 // Peers returns GET /v1/peers.
-func (c *Client) Peers(ctx context.Context) (actors.PeersInfo, error) {
-	var p actors.PeersInfo
+func (c *Client) Peers(ctx context.Context) (PeersInfo, error) {
+	var p PeersInfo
 	return p, c.do(ctx, http.MethodGet, "/v1/peers", nil, &p)
 }
 
@@ -149,14 +147,14 @@ func (c *Client) DebugClockSkew(ctx context.Context, skewSeconds int64) (int64, 
 // DebugSetLink sets the filter of the node's link to f.Peer (cut, delay, loss), or removes it
 // when all three are zero (POST /v1/debug/links; needs debug.fault_injection), and returns every
 // filter.
-func (c *Client) DebugSetLink(ctx context.Context, f actors.LinkFilter) ([]actors.LinkFilter, error) {
-	var l []actors.LinkFilter
+func (c *Client) DebugSetLink(ctx context.Context, f LinkFilter) ([]LinkFilter, error) {
+	var l []LinkFilter
 	return l, c.do(ctx, http.MethodPost, "/v1/debug/links", f, &l)
 }
 
 // DebugLinks returns the node's link filters (GET /v1/debug/links).
-func (c *Client) DebugLinks(ctx context.Context) ([]actors.LinkFilter, error) {
-	var l []actors.LinkFilter
+func (c *Client) DebugLinks(ctx context.Context) ([]LinkFilter, error) {
+	var l []LinkFilter
 	return l, c.do(ctx, http.MethodGet, "/v1/debug/links", nil, &l)
 }
 
@@ -210,7 +208,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 func answerError(status int, data []byte) *APIError {
 	var e errorBody
 	if err := json.Unmarshal(data, &e); err == nil && (e.Error != "" || e.Code != "") {
-		return &APIError{Status: status, Code: e.Code, Message: e.Error}
+		return &APIError{Status: status, Code: e.Code, Detail: e.Detail, Message: e.Error}
 	}
 	msg := strings.TrimSpace(string(data))
 	if len(msg) > 200 {

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/errcode"
 )
 
 func TestClient(t *testing.T) {
@@ -16,7 +16,7 @@ func TestClient(t *testing.T) {
 	pending := filled[chainstate.Hash](0x51)
 	f.set(func(f *fake) {
 		f.tree, f.fault = sampleTree(), true
-		f.txs[pending] = actors.TxInfo{Tx: exampleTx(t)}
+		f.txs[pending] = TxInfo{Tx: exampleTx(t)}
 		f.mempool = []chainstate.Hash{pending}
 	})
 	srv := server(t, f, Options{})
@@ -31,10 +31,10 @@ func TestClient(t *testing.T) {
 	if err != nil || blk.Hash != encodeHex(hash[:]) || blk.Height != b.Header.Height || blk.Nonce != 42 || len(blk.Txs) != 0 {
 		t.Errorf("Block: %+v %v", blk, err)
 	}
-	if _, err := c.Block(ctx, "6"); !isAPIError(err, 404, CodeNotFound) {
+	if _, err := c.Block(ctx, "6"); !isAPIError(err, 404, errcode.NotFound) {
 		t.Errorf("Block unknown: %v", err)
 	}
-	if _, err := c.Block(ctx, "a/b"); !isAPIError(err, 400, CodeMalformed) {
+	if _, err := c.Block(ctx, "a/b"); !isAPIError(err, 400, errcode.Malformed) {
 		t.Errorf("Block with a slash: %v", err)
 	}
 	acc, err := c.Account(ctx, exTo)
@@ -75,7 +75,7 @@ func TestClient(t *testing.T) {
 	if err := c.Kill(ctx, "consensus"); err != nil {
 		t.Errorf("Kill: %v", err)
 	}
-	if err := c.Kill(ctx, "no-such-actor"); !isAPIError(err, 404, CodeUnknownActor) {
+	if err := c.Kill(ctx, "no-such-actor"); !isAPIError(err, 404, errcode.UnknownActor) {
 		t.Errorf("Kill unknown: %v", err)
 	}
 	if crashed, killed := f.faults(); len(crashed) != 1 || crashed[0] != "miner/worker-0" || len(killed) != 1 {
@@ -91,7 +91,7 @@ func TestClient(t *testing.T) {
 	if n, err := c.ImportPeers(ctx, bundle); err != nil || n != 0 {
 		t.Errorf("ImportPeers of an empty bundle of this chain: %d, %v", n, err)
 	}
-	if _, err := c.ImportPeers(ctx, []byte(`{"version":1}`)); !isAPIError(err, 400, CodeWrongChain) {
+	if _, err := c.ImportPeers(ctx, []byte(`{"version":1}`)); !isAPIError(err, 400, errcode.WrongChain) {
 		t.Errorf("ImportPeers of another chain: %v", err)
 	}
 }
@@ -99,20 +99,25 @@ func TestClient(t *testing.T) {
 func TestClientErrors(t *testing.T) {
 	f := newFake()
 	f.set(func(f *fake) {
-		f.submitErr = &actors.TxRejected{Code: "bad_nonce", Reason: "nonce 3 is not the next nonce 0"}
+		f.submitErr = &errcode.Error{Code: "bad_nonce", Detail: errcode.NonceGap, Reason: "nonce 3 is not the next nonce 0"}
 	})
 	srv := server(t, f, Options{})
 	c := NewClient(srv.URL, nil)
 	_, err := c.SubmitTx(t.Context(), Tx{ChainID: exChainID, From: exFrom, To: exTo, Amount: 7, Nonce: 3, Signature: exSig})
 	var ae *APIError
-	if !errors.As(err, &ae) || ae.Status != 400 || ae.Code != "bad_nonce" || err.Error() != "nonce 3 is not the next nonce 0" {
+	if !errors.As(err, &ae) || ae.Status != 400 || ae.Code != "bad_nonce" || ae.Detail != errcode.NonceGap || err.Error() != "nonce 3 is not the next nonce 0" {
 		t.Errorf("rejection: %#v", err)
 	}
+	// The wire form: the contract's code, and the refinement beside it.
+	a := post(t, srv, "/v1/txs", exampleBody())
+	if m := a.json(t); a.status != 400 || m["code"] != "bad_nonce" || m["detail"] != "nonce_gap" {
+		t.Errorf("bad_nonce answer %d %q, want 400 with code bad_nonce and detail nonce_gap", a.status, a.raw)
+	}
 	_, err = c.SubmitTx(t.Context(), Tx{ChainID: "other", From: exFrom, To: exTo, Amount: 7, Signature: exSig})
-	if !isAPIError(err, 400, CodeWrongChain) {
+	if !isAPIError(err, 400, errcode.WrongChain) {
 		t.Errorf("wrong chain: %v", err)
 	}
-	if err := c.Crash(t.Context(), "consensus"); !isAPIError(err, 404, CodeNotFound) {
+	if err := c.Crash(t.Context(), "consensus"); !isAPIError(err, 404, errcode.NotFound) {
 		t.Errorf("crash with fault injection off: %v", err)
 	}
 
@@ -131,7 +136,7 @@ func TestClientErrors(t *testing.T) {
 	}
 }
 
-func isAPIError(err error, status int, code string) bool {
+func isAPIError(err error, status int, code errcode.Code) bool {
 	var ae *APIError
 	return errors.As(err, &ae) && ae.Status == status && ae.Code == code && ae.Message != ""
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/actorchain/actorchain/actors"
+	"github.com/actorchain/actorchain/errcode"
 )
 
 var debugPeer = strings.Repeat("ab", 32)
@@ -22,7 +22,7 @@ func TestDebugHooksOff(t *testing.T) {
 		{http.MethodGet, "/v1/debug/links", ""},
 		{http.MethodDelete, "/v1/debug/links", ""},
 	} {
-		wantError(t, do(t, srv, tc.method, tc.path, strings.NewReader(tc.body)), 404, CodeNotFound, tc.method+" "+tc.path)
+		wantError(t, do(t, srv, tc.method, tc.path, strings.NewReader(tc.body)), 404, errcode.NotFound, tc.method+" "+tc.path)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -49,8 +49,8 @@ func TestDebugStorageAndClock(t *testing.T) {
 	if a.status != 200 || a.json(t)["skew_seconds"] != -30.0 {
 		t.Fatalf("clock: %d %s", a.status, a.raw)
 	}
-	wantError(t, do(t, srv, http.MethodPost, "/v1/debug/clock", strings.NewReader(`{"skew_seconds":120}`)), 400, CodeOutOfRange, "120000 ms")
-	wantError(t, do(t, srv, http.MethodPost, "/v1/debug/clock", strings.NewReader(`{"skew_seconds":-99999999999999}`)), 400, CodeOutOfRange)
+	wantError(t, do(t, srv, http.MethodPost, "/v1/debug/clock", strings.NewReader(`{"skew_seconds":120}`)), 400, errcode.OutOfRange, "120000 ms")
+	wantError(t, do(t, srv, http.MethodPost, "/v1/debug/clock", strings.NewReader(`{"skew_seconds":-99999999999999}`)), 400, errcode.OutOfRange)
 	for _, tc := range []struct{ path, body, want string }{
 		{"/v1/debug/storage", `{}`, "fail_commits: missing"},
 		{"/v1/debug/storage", `{"fail_commits":1}`, "fail_commits"},
@@ -59,7 +59,7 @@ func TestDebugStorageAndClock(t *testing.T) {
 		{"/v1/debug/clock", `{}`, "skew_seconds: missing"},
 		{"/v1/debug/clock", `[]`, "JSON object"},
 	} {
-		wantError(t, do(t, srv, http.MethodPost, tc.path, strings.NewReader(tc.body)), 400, CodeMalformed, tc.want)
+		wantError(t, do(t, srv, http.MethodPost, tc.path, strings.NewReader(tc.body)), 400, errcode.Malformed, tc.want)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -74,8 +74,8 @@ func TestDebugLinks(t *testing.T) {
 	srv := server(t, f, Options{})
 	c := NewClient(srv.URL, srv.Client())
 	ctx := t.Context()
-	list, err := c.DebugSetLink(ctx, actors.LinkFilter{Peer: debugPeer, Cut: true, DelayMs: 20, Loss: 0.5})
-	if err != nil || len(list) != 1 || list[0] != (actors.LinkFilter{Peer: debugPeer, Cut: true, DelayMs: 20, Loss: 0.5}) {
+	list, err := c.DebugSetLink(ctx, LinkFilter{Peer: debugPeer, Cut: true, DelayMs: 20, Loss: 0.5})
+	if err != nil || len(list) != 1 || list[0] != (LinkFilter{Peer: debugPeer, Cut: true, DelayMs: 20, Loss: 0.5}) {
 		t.Fatalf("set: %+v %v", list, err)
 	}
 	if list, err = c.DebugLinks(ctx); err != nil || len(list) != 1 {
@@ -86,7 +86,7 @@ func TestDebugLinks(t *testing.T) {
 	if a.status != 200 || strings.TrimSpace(string(a.raw)) != "[]" {
 		t.Fatalf("remove: %d %s", a.status, a.raw)
 	}
-	if _, err := c.DebugSetLink(ctx, actors.LinkFilter{Peer: debugPeer, Loss: 1}); err != nil {
+	if _, err := c.DebugSetLink(ctx, LinkFilter{Peer: debugPeer, Loss: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.DebugClearLinks(ctx); err != nil {
@@ -105,9 +105,9 @@ func TestDebugLinks(t *testing.T) {
 		{`{"peer":"` + debugPeer + `","cut":"yes"}`, "cut"},
 		{`{"peer":"` + debugPeer + `","drop":true}`, "drop: unknown field"},
 	} {
-		wantError(t, do(t, srv, http.MethodPost, "/v1/debug/links", strings.NewReader(tc.body)), 400, CodeMalformed, tc.want)
+		wantError(t, do(t, srv, http.MethodPost, "/v1/debug/links", strings.NewReader(tc.body)), 400, errcode.Malformed, tc.want)
 	}
-	if _, err := c.DebugClockSkew(ctx, 500); !isAPIError(err, 400, CodeOutOfRange) {
+	if _, err := c.DebugClockSkew(ctx, 500); !isAPIError(err, 400, errcode.OutOfRange) {
 		t.Fatalf("client clock out of range: %v", err)
 	}
 	if on, err := c.DebugStorageFault(ctx, false); err != nil || on {

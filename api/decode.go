@@ -9,13 +9,15 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+
+	"github.com/actorchain/actorchain/errcode"
 )
 
 // decodeBody reads r's body (at most h.maxBody bytes) and decodes it strictly into v, a pointer
 // to a struct. On failure it answers (413 body_too_large or 400 malformed) and returns false.
 func (h *handler) decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	tooLarge := func() bool {
-		writeError(w, http.StatusRequestEntityTooLarge, CodeBodyTooLarge,
+		writeError(w, errcode.BodyTooLarge,
 			fmt.Sprintf("body: larger than %d bytes", h.maxBody))
 		return false
 	}
@@ -27,11 +29,11 @@ func (h *handler) decodeBody(w http.ResponseWriter, r *http.Request, v any) bool
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return tooLarge()
 		}
-		writeError(w, http.StatusBadRequest, CodeMalformed, "body: "+err.Error())
+		writeError(w, errcode.Malformed, "body: "+err.Error())
 		return false
 	}
 	if err := decodeStrict(data, v); err != nil {
-		writeError(w, http.StatusBadRequest, CodeMalformed, err.Error())
+		writeError(w, errcode.Malformed, err.Error())
 		return false
 	}
 	return true

@@ -1,14 +1,17 @@
 // Package api is the node's HTTP API (CONTRACT §3, documented for users in docs/api.md): handlers
-// that turn requests into calls on a Backend (the node's request facade, *actors.Node) bounded by
-// a deadline, and a Client for the CLI and tests.
+// that turn requests into calls on a Backend (the node's facade, *actors.Node, in the roles
+// Reader, Submitter and Debugger) bounded by a deadline, the types of its answers, and a Client
+// for the CLI and tests. The package imports nothing of the node's actors: the node imports it,
+// builds the handler in its api actor and answers with these types, so a client links neither
+// protoactor nor prometheus (imports_test.go in resilience_test keeps it so).
 //
 // # Usage
 //
-// The api actor serves
+// The node's api actor serves
 //
 //	h := api.NewHandler(node, api.Options{Logger: log, Version: actors.Version, Pprof: cfg.Debug.Pprof})
 //	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: 64 << 10}
-//	srv.Serve(api.Listener(ln)) // the actor calls h's WrapListener (actors.ListenerWrapper)
+//	srv.Serve(api.Listener(ln)) // net/http's own error answers become JSON too
 //
 // and a command talks to a running node with
 //
@@ -20,7 +23,8 @@
 // Every answer is JSON except /metrics, /debug/pprof/, GET / (the dashboard page of package
 // dashboard, mounted in the route table) and the database copy of GET /v1/db/backup (backup.go;
 // served by a Backend that is also a BackupBackend). Every error is {"error", "code"} with a
-// 4xx or 5xx status; the codes are the Code* constants. Routing (router.go): the route table in
+// 4xx or 5xx status; the codes and their statuses are package errcode's one table, and a
+// refinement of a code (bad_nonce's nonce_used or nonce_gap) is in an optional "detail" field. Routing (router.go): the route table in
 // NewHandler is a ServeMux of method patterns, one line per endpoint; the router in front of it
 // matches paths exactly as sent (a path with an empty, "." or ".." segment is 404, never the
 // mux's redirect), answers 404 not_found and 405 method_not_allowed itself, and answers every

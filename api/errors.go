@@ -7,35 +7,19 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/actorchain/actorchain/actors"
-	"github.com/actorchain/actorchain/supervisor"
+	"github.com/actorchain/actorchain/errcode"
 )
 
-// Error codes of the {"error", "code"} body. Transaction rejections carry the mempool's code
-// (actors.TxRejected.Code), one of the Code* values from CodeMalformed to CodeFeeTooLow.
-const (
-	CodeNotFound          = "not_found"          // 404: unknown block, transaction or path
-	CodeMethodNotAllowed  = "method_not_allowed" // 405: the path exists, the method does not
-	CodeMalformed         = "malformed"          // 400: the request does not parse or a field is invalid
-	CodeBadSignature      = "bad_signature"      // 400
-	CodeBadNonce          = "bad_nonce"          // 400
-	CodeInsufficientFunds = "insufficient_funds" // 400
-	CodeWrongChain        = "wrong_chain"        // 400: a transaction (or bundle) of another chain
-	CodeDuplicate         = "duplicate"          // 400: the transaction is already known
-	CodeMempoolFull       = "mempool_full"       // 400
-	CodeFeeTooLow         = "fee_too_low"        // 400: a replace-by-fee under the bump; the message names the minimum fee
-	CodeUnknownActor      = "unknown_actor"      // 404: a debug hook named an actor not in the tree
-	CodeOutOfRange        = "out_of_range"       // 400: a debug hook's value is beyond what the node allows
-	CodeBodyTooLarge      = "body_too_large"     // 413: the body is over MaxBodyBytes
-	CodeBusy              = "busy"               // 503: the node did not answer in time; retry
-	CodeInternal          = "internal"           // 500: a bug; the node's log has the details
-)
+// Error codes are errcode's: one table of codes and their HTTP statuses for the whole node.
+// Transaction rejections carry the mempool's code (one of errcode.TxCodes) and, for bad_nonce,
+// a detail (errcode.NonceUsed or errcode.NonceGap).
 
 // APIError is an error answer of the node, as the Client returns it: the HTTP status and the
 // body's code and human-readable message.
 type APIError struct {
 	Status  int
-	Code    string
+	Code    errcode.Code
+	Detail  errcode.Code // "" unless the node refines the code (bad_nonce: nonce_used or nonce_gap)
 	Message string
 }
 
@@ -45,20 +29,25 @@ func (e *APIError) Error() string {
 		return e.Message
 	}
 	if e.Code != "" {
-		return e.Code
+		return string(e.Code)
 	}
 	return fmt.Sprintf("HTTP %d", e.Status)
 }
 
-// errorBody is the JSON body of every error answer.
+// errorBody is the JSON body of every error answer. Detail is present only when the node
+// refines the code (docs/api.md).
 type errorBody struct {
-	Error string `json:"error"`
-	Code  string `json:"code"`
+	Error  string       `json:"error"`
+	Code   errcode.Code `json:"code"`
+	Detail errcode.Code `json:"detail,omitempty"`
 }
 
 // errorJSON returns the encoded error body (with a trailing newline, like writeJSON).
-func errorJSON(code, msg string) []byte {
-	b, _ := json.Marshal(errorBody{Error: msg, Code: code}) // strings always encode
+func errorJSON(code errcode.Code, msg string) []byte { return detailJSON(code, "", msg) }
+
+// detailJSON is errorJSON with a detail.
+func detailJSON(code, detail errcode.Code, msg string) []byte {
+	b, _ := json.Marshal(errorBody{Error: msg, Code: code, Detail: detail}) // strings always encode
 	return append(b, '\n')
 }
 
@@ -67,7 +56,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		// Only a bug (an unencodable type) gets here.
-		status, b = http.StatusInternalServerError, errorJSON(CodeInternal, "encode answer: "+err.Error())
+		status, b = http.StatusInternalServerError, errorJSON(errcode.Internal, "encode answer: "+err.Error())
 	} else {
 		b = append(b, '\n')
 	}
@@ -76,36 +65,27 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(b) // a failed write means the client went away
 }
 
-// writeError answers status with the error body.
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(errorJSON(code, msg))
+// writeError answers the error body with the code's status.
+func writeError(w http.ResponseWriter, code errcode.Code, msg string) {
+	writeCoded(w, &errcode.Error{Code: code}, msg)
 }
 
-// classify maps a backend error to the answer's status and code. internal is true for errors
-// that are not the client's nor a passing condition (a bug or a storage failure): those are
-// logged.
-func classify(err error) (status int, code string, internal bool) {
-	var rej *actors.TxRejected
-	switch {
-	case errors.As(err, &rej):
-		if rej.Code == "" {
-			return http.StatusBadRequest, CodeMalformed, false
-		}
-		return http.StatusBadRequest, rej.Code, false
-	case errors.Is(err, actors.ErrOutOfRange):
-		return http.StatusBadRequest, CodeOutOfRange, false
-	case errors.Is(err, supervisor.ErrUnknownActor):
-		return http.StatusNotFound, CodeUnknownActor, false
-	case errors.Is(err, actors.ErrNotFound), errors.Is(err, supervisor.ErrNoFaultInjection):
-		return http.StatusNotFound, CodeNotFound, false
-	case errors.Is(err, actors.ErrStorageUnavailable):
-		return http.StatusServiceUnavailable, CodeStorageUnavailable, false
-	case errors.Is(err, actors.ErrUnavailable), errors.Is(err, actors.ErrStopped),
-		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return http.StatusServiceUnavailable, CodeBusy, false
-	default:
-		return http.StatusInternalServerError, CodeInternal, true
+// writeCoded answers e's code and detail with msg, with the code's status.
+func writeCoded(w http.ResponseWriter, e *errcode.Error, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.Code.Status())
+	_, _ = w.Write(detailJSON(e.Code, e.Detail, msg))
+}
+
+// classify maps a backend error to its code (and detail): the code an *errcode.Error carries, busy
+// for a context that ended, else internal. internal is true for errors that are not the client's
+// nor a passing condition (a bug or a storage failure): those are logged.
+func classify(err error) (e *errcode.Error, internal bool) {
+	if ce, ok := errcode.Of(err); ok && ce.Code.Known() {
+		return ce, ce.Code == errcode.Internal
 	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return errcode.New(errcode.Busy, ""), false
+	}
+	return errcode.New(errcode.Internal, ""), true
 }

@@ -17,10 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/errcode"
 	"github.com/actorchain/actorchain/internal/testutil"
-	"github.com/actorchain/actorchain/supervisor"
 )
 
 // The worked example of docs/api.md (doc_test.go checks that the doc and these agree with the
@@ -68,15 +67,15 @@ func filled[T ~[32]byte | ~[20]byte | ~[64]byte](b byte) T {
 type fake struct {
 	mu        sync.Mutex
 	params    *chainstate.Params
-	status    actors.Status
-	health    actors.Health
-	blocks    map[chainstate.Hash]actors.BlockInfo
+	status    Status
+	health    Health
+	blocks    map[chainstate.Hash]BlockInfo
 	heights   map[uint64]chainstate.Hash
-	accounts  map[chainstate.Address]actors.AccountInfo
-	txs       map[chainstate.Hash]actors.TxInfo
+	accounts  map[chainstate.Address]AccountInfo
+	txs       map[chainstate.Hash]TxInfo
 	mempool   []chainstate.Hash
-	peers     actors.PeersInfo
-	tree      supervisor.Node
+	peers     PeersInfo
+	tree      ActorNode
 	fault     bool
 	mining    bool
 	submitted []*chainstate.Tx
@@ -84,9 +83,9 @@ type fake struct {
 	imported  []chainstate.PeerRecord
 	crashed   []string
 	killed    []string
-	failing   bool                // storage fault
-	skew      int64               // clock skew, seconds
-	links     []actors.LinkFilter // link filters, by peer
+	failing   bool         // storage fault
+	skew      int64        // clock skew, seconds
+	links     []LinkFilter // link filters, by peer
 
 	err       error         // returned by every ctx method when set
 	submitErr error         // returned by SubmitTx when set
@@ -99,11 +98,11 @@ var fakeSubmitHash = filled[chainstate.Hash](0xab)
 func newFake() *fake {
 	return &fake{
 		params:   &chainstate.Params{ChainID: exChainID},
-		blocks:   map[chainstate.Hash]actors.BlockInfo{},
+		blocks:   map[chainstate.Hash]BlockInfo{},
 		heights:  map[uint64]chainstate.Hash{},
-		accounts: map[chainstate.Address]actors.AccountInfo{},
-		txs:      map[chainstate.Hash]actors.TxInfo{},
-		status: actors.Status{NodeID: strings.Repeat("11", 32), ChainID: exChainID,
+		accounts: map[chainstate.Address]AccountInfo{},
+		txs:      map[chainstate.Hash]TxInfo{},
+		status: Status{NodeID: strings.Repeat("11", 32), ChainID: exChainID,
 			GenesisHash: strings.Repeat("22", 32), Height: 3, TipHash: strings.Repeat("33", 32),
 			TotalWork: big.NewInt(4 << 16), Peers: 2, Mempool: 1, Mining: true, Version: "v-test"},
 	}
@@ -123,60 +122,60 @@ func (f *fake) enter() error {
 	return err
 }
 
-func (f *fake) Status(ctx context.Context) (actors.Status, error) {
+func (f *fake) Status(ctx context.Context) (Status, error) {
 	if err := f.enter(); err != nil {
-		return actors.Status{}, err
+		return Status{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.status, nil
 }
 
-func (f *fake) Health(ctx context.Context) (actors.Health, error) {
+func (f *fake) Health(ctx context.Context) (Health, error) {
 	if err := f.enter(); err != nil {
-		return actors.Health{}, err
+		return Health{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.health, nil
 }
 
-func (f *fake) BlockAt(ctx context.Context, height uint64) (actors.BlockInfo, error) {
+func (f *fake) BlockAt(ctx context.Context, height uint64) (BlockInfo, error) {
 	if err := f.enter(); err != nil {
-		return actors.BlockInfo{}, err
+		return BlockInfo{}, err
 	}
 	f.mu.Lock()
 	h, ok := f.heights[height]
 	f.mu.Unlock()
 	if !ok {
-		return actors.BlockInfo{}, actors.ErrNotFound
+		return BlockInfo{}, errNotFound
 	}
 	return f.BlockByHash(ctx, h)
 }
 
-func (f *fake) BlockByHash(ctx context.Context, h chainstate.Hash) (actors.BlockInfo, error) {
+func (f *fake) BlockByHash(ctx context.Context, h chainstate.Hash) (BlockInfo, error) {
 	if err := f.enter(); err != nil {
-		return actors.BlockInfo{}, err
+		return BlockInfo{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	b, ok := f.blocks[h]
 	if !ok {
-		return actors.BlockInfo{}, actors.ErrNotFound
+		return BlockInfo{}, errNotFound
 	}
 	return b, nil
 }
 
-func (f *fake) Account(ctx context.Context, a chainstate.Address) (actors.AccountInfo, error) {
+func (f *fake) Account(ctx context.Context, a chainstate.Address) (AccountInfo, error) {
 	if err := f.enter(); err != nil {
-		return actors.AccountInfo{}, err
+		return AccountInfo{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if info, ok := f.accounts[a]; ok {
 		return info, nil
 	}
-	return actors.AccountInfo{Address: hex.EncodeToString(a[:])}, nil
+	return AccountInfo{Address: hex.EncodeToString(a[:])}, nil
 }
 
 func (f *fake) SubmitTx(ctx context.Context, tx *chainstate.Tx) (chainstate.Hash, error) {
@@ -192,15 +191,15 @@ func (f *fake) SubmitTx(ctx context.Context, tx *chainstate.Tx) (chainstate.Hash
 	return fakeSubmitHash, nil
 }
 
-func (f *fake) Tx(ctx context.Context, h chainstate.Hash) (actors.TxInfo, error) {
+func (f *fake) Tx(ctx context.Context, h chainstate.Hash) (TxInfo, error) {
 	if err := f.enter(); err != nil {
-		return actors.TxInfo{}, err
+		return TxInfo{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	info, ok := f.txs[h]
 	if !ok {
-		return actors.TxInfo{}, actors.ErrNotFound
+		return TxInfo{}, errNotFound
 	}
 	return info, nil
 }
@@ -214,9 +213,9 @@ func (f *fake) Mempool(ctx context.Context) ([]chainstate.Hash, error) {
 	return slices.Clone(f.mempool), nil
 }
 
-func (f *fake) Peers(ctx context.Context) (actors.PeersInfo, error) {
+func (f *fake) Peers(ctx context.Context) (PeersInfo, error) {
 	if err := f.enter(); err != nil {
-		return actors.PeersInfo{}, err
+		return PeersInfo{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -233,16 +232,16 @@ func (f *fake) AddPeer(ctx context.Context, addr string) error {
 	return nil
 }
 
-func (f *fake) ExportPeers(ctx context.Context) (*actors.Bundle, error) {
+func (f *fake) ExportPeers(ctx context.Context) (*Bundle, error) {
 	if err := f.enter(); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return actors.NewBundle(f.params, f.imported, time.Unix(1_700_000_000, 0)), nil
+	return NewBundle(f.params, f.imported, time.Unix(1_700_000_000, 0)), nil
 }
 
-func (f *fake) ImportPeers(ctx context.Context, b *actors.Bundle) (int, error) {
+func (f *fake) ImportPeers(ctx context.Context, b *Bundle) (int, error) {
 	if err := f.enter(); err != nil {
 		return 0, err
 	}
@@ -266,7 +265,7 @@ func (f *fake) SetMining(ctx context.Context, enabled bool) error {
 	return nil
 }
 
-func (f *fake) Actors() supervisor.Node {
+func (f *fake) ActorTree() ActorNode {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.tree
@@ -280,8 +279,8 @@ func (f *fake) FaultInjection() bool {
 
 // knownLocked reports whether name is in the fake's tree, the root excluded (f.mu held).
 func (f *fake) knownLocked(name string) bool {
-	var walk func(n supervisor.Node) bool
-	walk = func(n supervisor.Node) bool {
+	var walk func(n ActorNode) bool
+	walk = func(n ActorNode) bool {
 		if n.Name == name {
 			return true
 		}
@@ -294,7 +293,7 @@ func (f *fake) CrashActor(name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.knownLocked(name) {
-		return fmt.Errorf("%w: %q", supervisor.ErrUnknownActor, name)
+		return errcode.New(errcode.UnknownActor, fmt.Sprintf("no actor %q", name))
 	}
 	f.crashed = append(f.crashed, name)
 	return nil
@@ -304,7 +303,7 @@ func (f *fake) KillActor(name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.knownLocked(name) {
-		return fmt.Errorf("%w: %q", supervisor.ErrUnknownActor, name)
+		return errcode.New(errcode.UnknownActor, fmt.Sprintf("no actor %q", name))
 	}
 	f.killed = append(f.killed, name)
 	return nil
@@ -324,8 +323,9 @@ func (f *fake) SetClockSkew(ctx context.Context, skew int64) (int64, error) {
 	if err := f.enter(); err != nil {
 		return 0, err
 	}
-	if err := actors.CheckClockSkew(skew, chainstate.DefaultMaxFutureDriftMs); err != nil {
-		return 0, err
+	// The node's rule (actors.CheckClockSkew): |skew| s below the chain's future drift.
+	if skew <= -int64(chainstate.DefaultMaxFutureDriftMs/1000) || skew >= int64(chainstate.DefaultMaxFutureDriftMs/1000) {
+		return 0, fmt.Errorf("skew_seconds: |%d| s must be below the chain's future drift of %d ms: %w", skew, chainstate.DefaultMaxFutureDriftMs, errOutOfRange)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -333,20 +333,20 @@ func (f *fake) SetClockSkew(ctx context.Context, skew int64) (int64, error) {
 	return skew, nil
 }
 
-func (f *fake) SetLink(ctx context.Context, l actors.LinkFilter) ([]actors.LinkFilter, error) {
+func (f *fake) SetLink(ctx context.Context, l LinkFilter) ([]LinkFilter, error) {
 	if err := f.enter(); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.links = slices.DeleteFunc(f.links, func(x actors.LinkFilter) bool { return x.Peer == l.Peer })
+	f.links = slices.DeleteFunc(f.links, func(x LinkFilter) bool { return x.Peer == l.Peer })
 	if l.Cut || l.DelayMs > 0 || l.Loss > 0 {
 		f.links = append(f.links, l)
 	}
 	return slices.Clone(f.links), nil
 }
 
-func (f *fake) Links(ctx context.Context) ([]actors.LinkFilter, error) {
+func (f *fake) Links(ctx context.Context) ([]LinkFilter, error) {
 	if err := f.enter(); err != nil {
 		return nil, err
 	}
@@ -355,7 +355,7 @@ func (f *fake) Links(ctx context.Context) ([]actors.LinkFilter, error) {
 	return slices.Clone(f.links), nil
 }
 
-func (f *fake) ClearLinks(ctx context.Context) ([]actors.LinkFilter, error) {
+func (f *fake) ClearLinks(ctx context.Context) ([]LinkFilter, error) {
 	if err := f.enter(); err != nil {
 		return nil, err
 	}
@@ -393,14 +393,14 @@ func (f *fake) set(fn func(f *fake)) {
 }
 
 // sampleTree is a tree like the node's.
-func sampleTree() supervisor.Node {
-	leaf := func(name string, restarts int) supervisor.Node {
-		return supervisor.Node{Name: name, State: supervisor.StateRunning, Restarts: restarts}
+func sampleTree() ActorNode {
+	leaf := func(name string, restarts int) ActorNode {
+		return ActorNode{Name: name, State: "running", Restarts: restarts}
 	}
 	miner := leaf("miner", 0)
-	miner.Children = []supervisor.Node{leaf("miner/worker-0", 2), leaf("miner/worker-1", 0)}
+	miner.Children = []ActorNode{leaf("miner/worker-0", 2), leaf("miner/worker-1", 0)}
 	root := leaf("node", 0)
-	root.Children = []supervisor.Node{leaf("storage", 0), leaf("consensus", 1), leaf("mempool", 0),
+	root.Children = []ActorNode{leaf("storage", 0), leaf("consensus", 1), leaf("mempool", 0),
 		leaf("peers", 0), miner, leaf("api", 0)}
 	return root
 }
@@ -475,7 +475,7 @@ func post(t *testing.T, srv *httptest.Server, path, body string) answer {
 
 // wantError checks an error answer: its status, the JSON content type, the code, and a
 // non-empty message containing every piece of wantIn.
-func wantError(t *testing.T, a answer, status int, code string, wantIn ...string) {
+func wantError(t *testing.T, a answer, status int, code errcode.Code, wantIn ...string) {
 	t.Helper()
 	if a.status != status {
 		t.Errorf("status %d, want %d; body %q", a.status, status, a.raw)
@@ -487,7 +487,7 @@ func wantError(t *testing.T, a answer, status int, code string, wantIn ...string
 	if got := sortedKeys(m); !slices.Equal(got, []string{"code", "error"}) {
 		t.Errorf("error body keys %v, want [code error]: %q", got, a.raw)
 	}
-	if m["code"] != code {
+	if m["code"] != string(code) {
 		t.Errorf("code %v, want %q; body %q", m["code"], code, a.raw)
 	}
 	msg, _ := m["error"].(string)
@@ -525,3 +525,12 @@ func verboseLogger() (*slog.Logger, *testutil.LogBuffer) {
 	buf := &testutil.LogBuffer{}
 	return slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
 }
+
+// The node's refusals, as the facade returns them (actors.ErrNotFound and the others are these).
+var (
+	errNotFound           = errcode.New(errcode.NotFound, "not found")
+	errUnavailable        = errcode.New(errcode.Busy, "temporarily unavailable")
+	errStopped            = errcode.New(errcode.Busy, "node is stopping")
+	errStorageUnavailable = &errcode.Error{Code: errcode.StorageUnavailable, Reason: "storage commits are failing: temporarily unavailable", Err: errUnavailable}
+	errOutOfRange         = errcode.New(errcode.OutOfRange, "out of range")
+)

@@ -3,7 +3,6 @@ package api
 import (
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/pprof"
 	"net/url"
@@ -12,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/dashboard"
+	"github.com/actorchain/actorchain/errcode"
 )
 
 // DefaultTimeout is how long a request may take before the node answers 503 busy.
@@ -40,9 +39,13 @@ type Options struct {
 	MaxBodyBytes int64
 }
 
-// handler serves the API from a Backend. It holds no mutable state.
+// handler serves the API from a Backend, each endpoint through the role it needs. It holds no
+// mutable state.
 type handler struct {
-	b       Backend
+	read    Reader
+	submit  Submitter
+	debug   Debugger
+	copier  BackupBackend // nil: GET /v1/db/backup is 404
 	log     *slog.Logger
 	version string
 	timeout time.Duration
@@ -57,13 +60,16 @@ type handler struct {
 // and starts no goroutine that outlives a request by more than the backend call it waits on.
 //
 // The answers net/http writes before any handler runs (431 for oversized headers, 400 for a
-// request that is not HTTP, ...) are JSON only on a listener wrapped by Listener: the handler's
-// WrapListener method (actors.ListenerWrapper) does that, and the node's api actor calls it.
+// request that is not HTTP, ...) are JSON only on a listener wrapped by Listener, as the node's
+// api actor wraps its own.
 //
 // Routing: the route table below, one line per endpoint, is a ServeMux of method patterns; the
 // router (router.go) sends a request to its route or answers the 404 or 405 itself.
 func NewHandler(b Backend, opts Options) http.Handler {
-	h := &handler{b: b, log: opts.Logger, version: opts.Version, timeout: opts.Timeout, maxBody: opts.MaxBodyBytes}
+	h := &handler{read: b, submit: b, debug: b, log: opts.Logger, version: opts.Version, timeout: opts.Timeout, maxBody: opts.MaxBodyBytes}
+	if bb, ok := b.(BackupBackend); ok {
+		h.copier = bb
+	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -99,7 +105,7 @@ func NewHandler(b Backend, opts Options) http.Handler {
 	mux.HandleFunc(BackupPath, h.backup)                        // GET is served by the branch below, outside the timeout; h.backup answers other methods 405
 	mux.Handle("GET /{$}", dashboard.Handler(b.FaultInjection)) // the operator page (CONTRACT §11)
 
-	busy := errorJSON(CodeBusy, fmt.Sprintf("the node did not answer within %s; retry later", h.timeout))
+	busy := errorJSON(errcode.Busy, fmt.Sprintf("the node did not answer within %s; retry later", h.timeout))
 	timed := http.TimeoutHandler(h.recoverPanics(router{mux: mux, debug: b.FaultInjection}), h.timeout, string(busy))
 
 	var prof http.Handler
@@ -115,7 +121,7 @@ func NewHandler(b Backend, opts Options) http.Handler {
 
 	backup := h.recoverPanics(http.HandlerFunc(h.backup))
 
-	return apiHandler{h.logRequests(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return h.logRequests(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h.version != "" {
 			w.Header().Set("Server", "actorchain/"+h.version)
 		}
@@ -131,16 +137,8 @@ func NewHandler(b Backend, opts Options) http.Handler {
 		// the real writer. A handler that answers in time replaces it with its own.
 		w.Header().Set("Content-Type", "application/json")
 		timed.ServeHTTP(w, r)
-	}))}
+	}))
 }
-
-var _ actors.ListenerWrapper = apiHandler{}
-
-// apiHandler is NewHandler's handler: it also wraps the server's listener (Listener).
-type apiHandler struct{ http.Handler }
-
-// WrapListener returns Listener(ln) (actors.ListenerWrapper).
-func (apiHandler) WrapListener(ln net.Listener) net.Listener { return Listener(ln) }
 
 // logRequests writes one Debug record per request.
 func (h *handler) logRequests(next http.Handler) http.Handler {
@@ -197,7 +195,7 @@ func (h *handler) recoverPanics(next http.Handler) http.Handler {
 			}
 			h.log.Error("api handler panicked", "method", r.Method, "path", r.URL.Path,
 				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			writeError(w, http.StatusInternalServerError, CodeInternal, "internal error; see the node's log")
+			writeError(w, errcode.Internal, "internal error; see the node's log")
 		}()
 		next.ServeHTTP(w, r)
 	})

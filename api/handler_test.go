@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/errcode"
 )
 
 func TestStatus(t *testing.T) {
@@ -57,7 +57,7 @@ func blockFixture(f *fake) (chainstate.Hash, *chainstate.Block) {
 			Time: 1767225600123, Nonce: 42},
 	}
 	f.set(func(f *fake) {
-		f.blocks[hash] = actors.BlockInfo{Block: b, Hash: hash, Main: true}
+		f.blocks[hash] = BlockInfo{Block: b, Hash: hash, Main: true}
 		f.heights[5] = hash
 	})
 	return hash, b
@@ -118,17 +118,17 @@ func TestBlockErrors(t *testing.T) {
 	for _, tc := range []struct {
 		id     string
 		status int
-		code   string
+		code   errcode.Code
 	}{
-		{"zzzz", 400, CodeMalformed},
-		{"-1", 400, CodeMalformed},
-		{"+1", 400, CodeMalformed},
-		{"1.5", 400, CodeMalformed},
-		{"99999999999999999999999", 400, CodeMalformed},
-		{strings.Repeat("a", 63), 400, CodeMalformed},
-		{strings.Repeat("g", 64), 400, CodeMalformed},
-		{"6", 404, CodeNotFound},
-		{strings.Repeat("ab", 32), 404, CodeNotFound},
+		{"zzzz", 400, errcode.Malformed},
+		{"-1", 400, errcode.Malformed},
+		{"+1", 400, errcode.Malformed},
+		{"1.5", 400, errcode.Malformed},
+		{"99999999999999999999999", 400, errcode.Malformed},
+		{strings.Repeat("a", 63), 400, errcode.Malformed},
+		{strings.Repeat("g", 64), 400, errcode.Malformed},
+		{"6", 404, errcode.NotFound},
+		{strings.Repeat("ab", 32), 404, errcode.NotFound},
 	} {
 		t.Run(tc.id, func(t *testing.T) {
 			wantError(t, get(t, srv, "/v1/blocks/"+tc.id), tc.status, tc.code)
@@ -140,7 +140,7 @@ func TestAccount(t *testing.T) {
 	f := newFake()
 	addr := filled[chainstate.Address](0x6a)
 	f.set(func(f *fake) {
-		f.accounts[addr] = actors.AccountInfo{Address: encodeHex(addr[:]), Balance: 1000, Nonce: 2, PendingNonce: 4}
+		f.accounts[addr] = AccountInfo{Address: encodeHex(addr[:]), Balance: 1000, Nonce: 2, PendingNonce: 4}
 	})
 	srv := server(t, f, Options{})
 	a := get(t, srv, "/v1/accounts/"+strings.ToUpper(encodeHex(addr[:])))
@@ -153,7 +153,7 @@ func TestAccount(t *testing.T) {
 		t.Errorf("account: %q", a.raw)
 	}
 	for _, bad := range []string{"zz", "%00%01", strings.Repeat("0", 41), strings.Repeat("x", 40)} {
-		wantError(t, get(t, srv, "/v1/accounts/"+bad), 400, CodeMalformed, "address")
+		wantError(t, get(t, srv, "/v1/accounts/"+bad), 400, errcode.Malformed, "address")
 	}
 }
 
@@ -182,30 +182,30 @@ func TestSubmitTxWithHash(t *testing.T) {
 	if a := post(t, srv, "/v1/txs", with(exHash)); a.status != http.StatusAccepted {
 		t.Errorf("matching hash: %d %q", a.status, a.raw)
 	}
-	wantError(t, post(t, srv, "/v1/txs", with(strings.Repeat("00", 32))), 400, CodeMalformed, "hash")
+	wantError(t, post(t, srv, "/v1/txs", with(strings.Repeat("00", 32))), 400, errcode.Malformed, "hash")
 }
 
 func TestSubmitTxRejections(t *testing.T) {
 	for _, tc := range []struct {
 		err    error
 		status int
-		code   string
+		code   errcode.Code
 	}{
-		{&actors.TxRejected{Code: "bad_signature", Reason: "signature does not verify"}, 400, "bad_signature"},
-		{&actors.TxRejected{Code: "bad_nonce", Reason: "nonce 5, want 0"}, 400, "bad_nonce"},
-		{&actors.TxRejected{Code: "insufficient_funds", Reason: "balance 0"}, 400, "insufficient_funds"},
-		{&actors.TxRejected{Code: "wrong_chain", Reason: "other chain"}, 400, "wrong_chain"},
-		{&actors.TxRejected{Code: "malformed", Reason: "bad"}, 400, "malformed"},
-		{&actors.TxRejected{Code: "duplicate", Reason: "known"}, 400, "duplicate"},
-		{&actors.TxRejected{Code: "mempool_full", Reason: "full"}, 400, "mempool_full"},
-		{&actors.TxRejected{Code: CodeFeeTooLow, Reason: "a replacement needs a fee of at least 22"}, 400, "fee_too_low"},
-		{fmt.Errorf("wrapped: %w", &actors.TxRejected{Code: "bad_nonce", Reason: "nonce"}), 400, "bad_nonce"},
-		{actors.ErrUnavailable, 503, CodeBusy},
-		{actors.ErrStopped, 503, CodeBusy},
-		{context.DeadlineExceeded, 503, CodeBusy},
-		{errors.New("disk on fire"), 500, CodeInternal},
+		{&errcode.Error{Code: "bad_signature", Reason: "signature does not verify"}, 400, "bad_signature"},
+		{&errcode.Error{Code: "bad_nonce", Reason: "nonce 5, want 0"}, 400, "bad_nonce"},
+		{&errcode.Error{Code: "insufficient_funds", Reason: "balance 0"}, 400, "insufficient_funds"},
+		{&errcode.Error{Code: "wrong_chain", Reason: "other chain"}, 400, "wrong_chain"},
+		{&errcode.Error{Code: "malformed", Reason: "bad"}, 400, "malformed"},
+		{&errcode.Error{Code: "duplicate", Reason: "known"}, 400, "duplicate"},
+		{&errcode.Error{Code: "mempool_full", Reason: "full"}, 400, "mempool_full"},
+		{&errcode.Error{Code: errcode.FeeTooLow, Reason: "a replacement needs a fee of at least 22"}, 400, "fee_too_low"},
+		{fmt.Errorf("wrapped: %w", &errcode.Error{Code: "bad_nonce", Reason: "nonce"}), 400, "bad_nonce"},
+		{errUnavailable, 503, errcode.Busy},
+		{errStopped, 503, errcode.Busy},
+		{context.DeadlineExceeded, 503, errcode.Busy},
+		{errors.New("disk on fire"), 500, errcode.Internal},
 	} {
-		t.Run(tc.code, func(t *testing.T) {
+		t.Run(string(tc.code), func(t *testing.T) {
 			f := newFake()
 			f.set(func(f *fake) { f.submitErr = tc.err })
 			srv := server(t, f, Options{})
@@ -218,7 +218,7 @@ func TestSubmitTxWrongChain(t *testing.T) {
 	f := newFake()
 	srv := server(t, f, Options{})
 	body := strings.Replace(exampleBody(), exChainID, "other-chain", 1)
-	wantError(t, post(t, srv, "/v1/txs", body), 400, CodeWrongChain, "other-chain", exChainID)
+	wantError(t, post(t, srv, "/v1/txs", body), 400, errcode.WrongChain, "other-chain", exChainID)
 	if n := len(f.submittedTxs()); n != 0 {
 		t.Error("a wrong-chain transaction reached the backend")
 	}
@@ -289,7 +289,7 @@ func TestStrictJSON(t *testing.T) {
 		{"acceptance body", `{"from":"zz","to":"zz","amount":1,"fee":0,"nonce":0,"signature":"00"}`, "chain_id"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			wantError(t, post(t, srv, "/v1/txs", tc.body), 400, CodeMalformed, tc.mention)
+			wantError(t, post(t, srv, "/v1/txs", tc.body), 400, errcode.Malformed, tc.mention)
 		})
 	}
 	if n := len(f.submittedTxs()); n != 0 {
@@ -305,15 +305,15 @@ func TestBodyLimit(t *testing.T) {
 	srv := server(t, f, Options{})
 	big := strings.Repeat("a", 3_000_000)
 	t.Run("3MB with length", func(t *testing.T) {
-		wantError(t, post(t, srv, "/v1/txs", big), 413, CodeBodyTooLarge)
+		wantError(t, post(t, srv, "/v1/txs", big), 413, errcode.BodyTooLarge)
 	})
 	t.Run("3MB chunked", func(t *testing.T) {
 		a := do(t, srv, http.MethodPost, "/v1/txs", onlyReader{strings.NewReader(big)})
-		wantError(t, a, 413, CodeBodyTooLarge)
+		wantError(t, a, 413, errcode.BodyTooLarge)
 	})
 	t.Run("valid JSON padded over 1 MiB", func(t *testing.T) {
 		body := exampleBody() + strings.Repeat(" ", DefaultMaxBodyBytes)
-		wantError(t, post(t, srv, "/v1/txs", body), 413, CodeBodyTooLarge)
+		wantError(t, post(t, srv, "/v1/txs", body), 413, errcode.BodyTooLarge)
 	})
 	t.Run("valid JSON padded to exactly 1 MiB", func(t *testing.T) {
 		body := exampleBody()
@@ -323,11 +323,11 @@ func TestBodyLimit(t *testing.T) {
 		}
 	})
 	t.Run("mining", func(t *testing.T) {
-		wantError(t, post(t, srv, "/v1/mining", big), 413, CodeBodyTooLarge)
+		wantError(t, post(t, srv, "/v1/mining", big), 413, errcode.BodyTooLarge)
 	})
 	t.Run("option", func(t *testing.T) {
 		srv := server(t, newFake(), Options{MaxBodyBytes: 16})
-		wantError(t, post(t, srv, "/v1/mining", `{"enabled":   true}`), 413, CodeBodyTooLarge)
+		wantError(t, post(t, srv, "/v1/mining", `{"enabled":   true}`), 413, errcode.BodyTooLarge)
 	})
 }
 
@@ -335,9 +335,9 @@ func TestTx(t *testing.T) {
 	f := newFake()
 	pending, confirmed, replaced := filled[chainstate.Hash](0x51), filled[chainstate.Hash](0x52), filled[chainstate.Hash](0x53)
 	f.set(func(f *fake) {
-		f.txs[pending] = actors.TxInfo{Tx: exampleTx(t)}
-		f.txs[confirmed] = actors.TxInfo{Tx: exampleTx(t), Confirmed: true, Height: 9, BlockHash: filled[chainstate.Hash](0x77)}
-		f.txs[replaced] = actors.TxInfo{Replaced: true, ReplacedBy: pending}
+		f.txs[pending] = TxInfo{Tx: exampleTx(t)}
+		f.txs[confirmed] = TxInfo{Tx: exampleTx(t), Confirmed: true, Height: 9, BlockHash: filled[chainstate.Hash](0x77)}
+		f.txs[replaced] = TxInfo{Replaced: true, ReplacedBy: pending}
 	})
 	srv := server(t, f, Options{})
 
@@ -366,8 +366,8 @@ func TestTx(t *testing.T) {
 		t.Errorf("replaced: %d %q", a.status, a.raw)
 	}
 
-	wantError(t, get(t, srv, "/v1/txs/"+strings.Repeat("00", 32)), 404, CodeNotFound)
-	wantError(t, get(t, srv, "/v1/txs/abc"), 400, CodeMalformed, "hash")
+	wantError(t, get(t, srv, "/v1/txs/"+strings.Repeat("00", 32)), 404, errcode.NotFound)
+	wantError(t, get(t, srv, "/v1/txs/abc"), 400, errcode.Malformed, "hash")
 }
 
 func TestMempool(t *testing.T) {
@@ -396,9 +396,9 @@ func TestPeers(t *testing.T) {
 		t.Errorf("nil peer lists are not []: %q", a.raw)
 	}
 	f.set(func(f *fake) {
-		f.peers = actors.PeersInfo{
-			Connected: []actors.PeerInfo{{ID: "aa", Addr: "127.0.0.1:1", Direction: "inbound", Height: 3}},
-			Known:     []actors.KnownPeer{{ID: "aa", Addr: "127.0.0.1:1", LastSeen: time.Unix(1, 0).UTC()}},
+		f.peers = PeersInfo{
+			Connected: []PeerInfo{{ID: "aa", Addr: "127.0.0.1:1", Direction: "inbound", Height: 3}},
+			Known:     []KnownPeer{{ID: "aa", Addr: "127.0.0.1:1", LastSeen: time.Unix(1, 0).UTC()}},
 		}
 	})
 	m := get(t, srv, "/v1/peers").json(t)
@@ -420,7 +420,7 @@ func TestAddPeer(t *testing.T) {
 		`{"addr":"` + id + `@h:70000"}`, `{"addr":"` + id + `@h:+80"}`, `{"addr":"` + id + `@h:1","x":1}`,
 		`not json`,
 	} {
-		wantError(t, post(t, srv, "/v1/peers", body), 400, CodeMalformed)
+		wantError(t, post(t, srv, "/v1/peers", body), 400, errcode.Malformed)
 	}
 }
 
@@ -444,10 +444,10 @@ func TestPeerBundle(t *testing.T) {
 		t.Fatalf("exported peers %v", b["peers"])
 	}
 	other := strings.Replace(good, f.params.ChainID, "other-chain", 1)
-	wantError(t, post(t, srv, "/v1/peers/bundle", other), 400, CodeWrongChain)
+	wantError(t, post(t, srv, "/v1/peers/bundle", other), 400, errcode.WrongChain)
 	badID := strings.Replace(good, id, "zz", 1)
-	wantError(t, post(t, srv, "/v1/peers/bundle", badID), 400, CodeMalformed)
-	wantError(t, post(t, srv, "/v1/peers/bundle", `{"version":1,"bogus":2}`), 400, CodeMalformed)
+	wantError(t, post(t, srv, "/v1/peers/bundle", badID), 400, errcode.Malformed)
+	wantError(t, post(t, srv, "/v1/peers/bundle", `{"version":1,"bogus":2}`), 400, errcode.Malformed)
 }
 
 func TestMining(t *testing.T) {
@@ -473,11 +473,11 @@ func TestMining(t *testing.T) {
 		t.Errorf("form content type: %d %q", a.status, a.raw)
 	}
 	for _, body := range []string{`{}`, `{"enabled":"yes"}`, `{"enabled":1}`, `{"enabled":true,"x":1}`, ``, `[true]`} {
-		wantError(t, post(t, srv, "/v1/mining", body), 400, CodeMalformed)
+		wantError(t, post(t, srv, "/v1/mining", body), 400, errcode.Malformed)
 	}
-	wantError(t, post(t, srv, "/v1/mining", `{"enabled":"yes"}`), 400, CodeMalformed, "enabled")
-	f.set(func(f *fake) { f.err = actors.ErrUnavailable })
-	wantError(t, post(t, srv, "/v1/mining", `{"enabled":true}`), 503, CodeBusy)
+	wantError(t, post(t, srv, "/v1/mining", `{"enabled":"yes"}`), 400, errcode.Malformed, "enabled")
+	f.set(func(f *fake) { f.err = errUnavailable })
+	wantError(t, post(t, srv, "/v1/mining", `{"enabled":true}`), 503, errcode.Busy)
 }
 
 func TestActors(t *testing.T) {
@@ -514,7 +514,7 @@ func TestFaultInjectionOff(t *testing.T) {
 	f.set(func(f *fake) { f.tree = sampleTree() })
 	srv := server(t, f, Options{})
 	for _, path := range []string{"consensus/crash", "consensus/kill", "miner%2Fworker-0/crash", "nope/kill"} {
-		wantError(t, do(t, srv, http.MethodPost, "/v1/debug/actors/"+path, nil), 404, CodeNotFound)
+		wantError(t, do(t, srv, http.MethodPost, "/v1/debug/actors/"+path, nil), 404, errcode.NotFound)
 	}
 	if crashed, killed := f.faults(); len(crashed)+len(killed) != 0 {
 		t.Errorf("fault hooks ran with fault injection off: %v %v", crashed, killed)
@@ -546,16 +546,16 @@ func TestFaultInjectionOn(t *testing.T) {
 		t.Errorf("crashed %v killed %v", crashed, killed)
 	}
 	for _, path := range []string{"no-such-actor/crash", "no-such-actor/kill", "miner%2Fworker-9/crash", "node/kill"} {
-		wantError(t, do(t, srv, http.MethodPost, "/v1/debug/actors/"+path, nil), 404, CodeUnknownActor)
+		wantError(t, do(t, srv, http.MethodPost, "/v1/debug/actors/"+path, nil), 404, errcode.UnknownActor)
 	}
-	wantError(t, get(t, srv, "/v1/debug/actors/consensus/crash"), 405, CodeMethodNotAllowed)
+	wantError(t, get(t, srv, "/v1/debug/actors/consensus/crash"), 405, errcode.MethodNotAllowed)
 }
 
 func TestUnknownPathAndMethod(t *testing.T) {
 	srv := server(t, newFake(), Options{})
 	// "/" is the dashboard (TestDashboardAtRootOnly); "/index.html" is not.
 	for _, path := range []string{"/index.html", "/v1", "/v1/nope", "/v1/blocks", "/v1/blocks/1/x", "/v2/status", "/debug/pprof/", "/v1/debug/actors/consensus/explode"} {
-		wantError(t, get(t, srv, path), 404, CodeNotFound, path)
+		wantError(t, get(t, srv, path), 404, errcode.NotFound, path)
 	}
 	for _, tc := range []struct{ method, path, allow string }{
 		{http.MethodDelete, "/v1/status", "GET"},
@@ -566,7 +566,7 @@ func TestUnknownPathAndMethod(t *testing.T) {
 		{http.MethodPost, "/metrics", "GET"},
 	} {
 		a := do(t, srv, tc.method, tc.path, nil)
-		wantError(t, a, 405, CodeMethodNotAllowed, tc.method, tc.path)
+		wantError(t, a, 405, errcode.MethodNotAllowed, tc.method, tc.path)
 		if !strings.Contains(a.header.Get("Allow"), tc.allow) {
 			t.Errorf("%s %s: Allow %q, want %s", tc.method, tc.path, a.header.Get("Allow"), tc.allow)
 		}
@@ -577,12 +577,12 @@ func TestBackendErrors(t *testing.T) {
 	for _, tc := range []struct {
 		err    error
 		status int
-		code   string
+		code   errcode.Code
 	}{
-		{actors.ErrUnavailable, 503, CodeBusy},
-		{actors.ErrStopped, 503, CodeBusy},
-		{fmt.Errorf("mempool: %w", actors.ErrUnavailable), 503, CodeBusy},
-		{errors.New("boom"), 500, CodeInternal},
+		{errUnavailable, 503, errcode.Busy},
+		{errStopped, 503, errcode.Busy},
+		{fmt.Errorf("mempool: %w", errUnavailable), 503, errcode.Busy},
+		{errors.New("boom"), 500, errcode.Internal},
 	} {
 		f := newFake()
 		f.set(func(f *fake) { f.err = tc.err })
@@ -614,7 +614,7 @@ func TestTimeout(t *testing.T) {
 		start := time.Now()
 		a := doWith(t, client, srv, tc.method, tc.path, strings.NewReader(tc.body))
 		elapsed := time.Since(start)
-		wantError(t, a, 503, CodeBusy)
+		wantError(t, a, 503, errcode.Busy)
 		if elapsed < timeout || elapsed > timeout+2*time.Second {
 			t.Errorf("%s %s answered after %v, want about %v", tc.method, tc.path, elapsed, timeout)
 		}
@@ -630,7 +630,7 @@ func TestDeadlineReachesBackend(t *testing.T) {
 	const timeout = 100 * time.Millisecond
 	b := &deadlineBackend{fake: newFake(), got: make(chan time.Duration, 1)}
 	srv := serve(t, NewHandler(b, Options{Timeout: timeout}))
-	wantError(t, get(t, srv, "/v1/status"), 503, CodeBusy)
+	wantError(t, get(t, srv, "/v1/status"), 503, errcode.Busy)
 	if d := <-b.got; d <= 0 || d > timeout {
 		t.Errorf("backend context deadline %v away, want within %v", d, timeout)
 	}
@@ -642,15 +642,15 @@ type deadlineBackend struct {
 	got chan time.Duration
 }
 
-func (d *deadlineBackend) Status(ctx context.Context) (actors.Status, error) {
+func (d *deadlineBackend) Status(ctx context.Context) (Status, error) {
 	dl, ok := ctx.Deadline()
 	if !ok {
 		d.got <- -1
-		return actors.Status{}, errors.New("no deadline")
+		return Status{}, errors.New("no deadline")
 	}
 	d.got <- time.Until(dl)
 	<-ctx.Done()
-	return actors.Status{}, ctx.Err()
+	return Status{}, ctx.Err()
 }
 
 func TestPanicRecovered(t *testing.T) {
@@ -658,7 +658,7 @@ func TestPanicRecovered(t *testing.T) {
 	f.set(func(f *fake) { f.panicMsg = "invariant broken" })
 	log, buf := verboseLogger()
 	srv := server(t, f, Options{Logger: log})
-	wantError(t, get(t, srv, "/v1/status"), 500, CodeInternal)
+	wantError(t, get(t, srv, "/v1/status"), 500, errcode.Internal)
 	f.set(func(f *fake) { f.panicMsg = "" })
 	if a := get(t, srv, "/v1/status"); a.status != 200 {
 		t.Errorf("after a panic: %d %q", a.status, a.raw)
@@ -707,7 +707,7 @@ func TestMetrics(t *testing.T) {
 
 func TestPprof(t *testing.T) {
 	off := server(t, newFake(), Options{})
-	wantError(t, get(t, off, "/debug/pprof/"), 404, CodeNotFound)
+	wantError(t, get(t, off, "/debug/pprof/"), 404, errcode.NotFound)
 	on := server(t, newFake(), Options{Pprof: true})
 	a := get(t, on, "/debug/pprof/")
 	if a.status != 200 || !bytes.Contains(a.raw, []byte("goroutine")) {
@@ -720,7 +720,7 @@ func TestPprof(t *testing.T) {
 		t.Errorf("pprof goroutine: %d", a.status)
 	}
 	// pprof does not open other paths, and an unknown profile is the JSON 404 of an unknown path.
-	wantError(t, get(t, on, "/v1/nope"), 404, CodeNotFound)
-	wantError(t, get(t, on, "/debug/pprof/nope"), 404, CodeNotFound, "/debug/pprof/nope")
-	wantError(t, get(t, on, "/debug/pprof/goroutine/x"), 404, CodeNotFound)
+	wantError(t, get(t, on, "/v1/nope"), 404, errcode.NotFound)
+	wantError(t, get(t, on, "/debug/pprof/nope"), 404, errcode.NotFound, "/debug/pprof/nope")
+	wantError(t, get(t, on, "/debug/pprof/goroutine/x"), 404, errcode.NotFound)
 }

@@ -6,24 +6,18 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-
-	"github.com/actorchain/actorchain/actors"
 )
-
-// CodeStorageUnavailable is the code of 503 answers to transfers while the node's storage
-// commits fail (CONTRACT §9): the node cannot make them durable now; retry later.
-const CodeStorageUnavailable = "storage_unavailable"
 
 // health serves GET /v1/health: 200 with the components when the node is healthy, 503 with the
 // same body when it is not (CONTRACT §9).
 func (h *handler) health(w http.ResponseWriter, r *http.Request) {
-	hl, err := h.b.Health(r.Context())
+	hl, err := h.read.Health(r.Context())
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	if hl.Components == nil {
-		hl.Components = []actors.HealthComponent{}
+		hl.Components = []HealthComponent{}
 	}
 	status := http.StatusOK
 	if !hl.Healthy {
@@ -34,8 +28,8 @@ func (h *handler) health(w http.ResponseWriter, r *http.Request) {
 
 // Health returns GET /v1/health. An unhealthy node answers 503 with the health body: that is a
 // result, not an error (Healthy is false). Other answers are an *APIError.
-func (c *Client) Health(ctx context.Context) (actors.Health, error) {
-	var hl actors.Health
+func (c *Client) Health(ctx context.Context) (Health, error) {
+	var hl Health
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1/health", nil)
 	if err != nil {
 		return hl, fmt.Errorf("GET /v1/health: %w", err)
@@ -55,7 +49,7 @@ func (c *Client) Health(ctx context.Context) (actors.Health, error) {
 	}
 	if err := json.Unmarshal(data, &hl); err != nil || hl.Components == nil {
 		// A 503 from elsewhere (a busy node) is an error body, not a health answer.
-		return actors.Health{}, answerError(res.StatusCode, data)
+		return Health{}, answerError(res.StatusCode, data)
 	}
 	return hl, nil
 }

@@ -8,17 +8,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/actorchain/actorchain/actors"
+	"github.com/actorchain/actorchain/errcode"
 )
 
-func exampleHealth(healthy bool) actors.Health {
+func exampleHealth(healthy bool) Health {
 	since := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	h := actors.Health{Healthy: healthy}
+	h := Health{Healthy: healthy}
 	for _, n := range []string{"storage", "consensus", "mempool", "peers", "miner"} {
-		h.Components = append(h.Components, actors.HealthComponent{Name: n, Healthy: true, Since: since})
+		h.Components = append(h.Components, HealthComponent{Name: n, Healthy: true, Since: since})
 	}
 	if !healthy {
-		h.Components[0] = actors.HealthComponent{Name: "storage", Error: "commits failing: connect block: injected storage fault", Since: since}
+		h.Components[0] = HealthComponent{Name: "storage", Error: "commits failing: connect block: injected storage fault", Since: since}
 	}
 	return h
 }
@@ -67,12 +67,12 @@ func TestHealth(t *testing.T) {
 // client, not an unhealthy verdict.
 func TestHealthBusy(t *testing.T) {
 	f := newFake()
-	f.set(func(f *fake) { f.err = actors.ErrUnavailable })
+	f.set(func(f *fake) { f.err = errUnavailable })
 	srv := server(t, f, Options{})
-	wantError(t, get(t, srv, "/v1/health"), 503, CodeBusy)
+	wantError(t, get(t, srv, "/v1/health"), 503, errcode.Busy)
 	_, err := NewClient(srv.URL, nil).Health(t.Context())
 	var ae *APIError
-	if !errors.As(err, &ae) || ae.Code != CodeBusy {
+	if !errors.As(err, &ae) || ae.Code != errcode.Busy {
 		t.Fatalf("Client.Health of a busy node: %v, want an *APIError busy", err)
 	}
 }
@@ -81,12 +81,12 @@ func TestHealthBusy(t *testing.T) {
 // storage_unavailable, whether the mempool refused it at the door or its commit failed.
 func TestSubmitTxStorageUnavailable(t *testing.T) {
 	for _, err := range []error{
-		actors.ErrStorageUnavailable,
-		fmt.Errorf("the node cannot store transfers now (connect: disk full): %w", actors.ErrStorageUnavailable),
+		errStorageUnavailable,
+		fmt.Errorf("the node cannot store transfers now (connect: disk full): %w", errStorageUnavailable),
 	} {
 		f := newFake()
 		f.set(func(f *fake) { f.submitErr = err })
 		srv := server(t, f, Options{})
-		wantError(t, post(t, srv, "/v1/txs", exampleBody()), 503, CodeStorageUnavailable, "storage")
+		wantError(t, post(t, srv, "/v1/txs", exampleBody()), 503, errcode.StorageUnavailable, "storage")
 	}
 }

@@ -6,15 +6,8 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-)
 
-// Error codes of the answers that net/http writes by itself and Listener turns into JSON (the
-// rest of its answers are 400 malformed). The codes of the handler's answers are in errors.go.
-const (
-	CodeHeaderTooLarge    = "header_too_large"           // 431: request line and headers over the server's MaxHeaderBytes
-	CodeExpectationFailed = "expectation_failed"         // 417: an Expect header other than 100-continue
-	CodeNotImplemented    = "not_implemented"            // 501: a Transfer-Encoding other than chunked
-	CodeHTTPVersion       = "http_version_not_supported" // 505: an HTTP version other than 1.0 and 1.1
+	"github.com/actorchain/actorchain/errcode"
 )
 
 // Listener wraps the API's listener so that the answers net/http's server writes by itself are
@@ -97,7 +90,7 @@ func rewriteServerError(b []byte) ([]byte, bool) {
 		if !bytes.HasSuffix(b, []byte("\r\n\r\n")) || !bytes.Contains(b, []byte("\r\nContent-Length: 0\r\n")) {
 			return nil, false
 		}
-		return jsonAnswer(status, CodeExpectationFailed,
+		return jsonAnswer(status, errcode.ExpectationFailed,
 			"the Expect header asks for something other than 100-continue, which this node does not do"), true
 	}
 	line, text, ok := bytes.Cut(b, []byte(plainErrorHeaders))
@@ -110,16 +103,19 @@ func rewriteServerError(b []byte) ([]byte, bool) {
 	if _, r, ok := bytes.Cut(text, []byte(": ")); ok {
 		reason = string(r)
 	}
-	var code, msg string
+	var (
+		code errcode.Code
+		msg  string
+	)
 	switch status {
 	case http.StatusRequestHeaderFieldsTooLarge:
-		code, msg = CodeHeaderTooLarge, "the request line and header fields are larger than this node accepts"
+		code, msg = errcode.HeaderTooLarge, "the request line and header fields are larger than this node accepts"
 	case http.StatusNotImplemented:
-		code, msg = CodeNotImplemented, "the request's Transfer-Encoding is not supported (only chunked is)"
+		code, msg = errcode.NotImplemented, "the request's Transfer-Encoding is not supported (only chunked is)"
 	case http.StatusHTTPVersionNotSupported:
-		code, msg = CodeHTTPVersion, "the request's HTTP version is not supported (use HTTP/1.1 or HTTP/1.0)"
+		code, msg = errcode.HTTPVersion, "the request's HTTP version is not supported (use HTTP/1.1 or HTTP/1.0)"
 	default:
-		code = CodeMalformed
+		code = errcode.Malformed
 		if reason != "" {
 			msg = "malformed HTTP request: " + reason
 		} else {
@@ -130,7 +126,7 @@ func rewriteServerError(b []byte) ([]byte, bool) {
 }
 
 // jsonAnswer is a complete HTTP/1.1 answer carrying the JSON error body, closing the connection.
-func jsonAnswer(status int, code, msg string) []byte {
+func jsonAnswer(status int, code errcode.Code, msg string) []byte {
 	body := errorJSON(code, msg)
 	head := fmt.Sprintf("HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
 		status, http.StatusText(status), len(body))

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"path"
 	"strings"
+
+	"github.com/actorchain/actorchain/errcode"
 )
 
 // debugPrefix is the path prefix of the fault hooks. With debug.fault_injection off every path
@@ -71,13 +73,13 @@ func canonicalPath(p string) bool {
 // notFound answers 404 not_found for r's method and path. It is the one answer of every path
 // that names no endpoint: unknown, not canonical, or a debug hook with fault injection off.
 func notFound(w http.ResponseWriter, r *http.Request) {
-	writeError(w, http.StatusNotFound, CodeNotFound, fmt.Sprintf("no endpoint %s %s", r.Method, clip(r.URL.Path)))
+	writeError(w, errcode.NotFound, fmt.Sprintf("no endpoint %s %s", r.Method, clip(r.URL.Path)))
 }
 
 // methodNotAllowed answers 405 method_not_allowed with the Allow header.
 func methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
 	w.Header().Set("Allow", allow)
-	writeError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed,
+	writeError(w, errcode.MethodNotAllowed,
 		fmt.Sprintf("method %s is not allowed on %s (allowed: %s)", r.Method, clip(r.URL.Path), allow))
 }
 

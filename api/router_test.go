@@ -14,10 +14,12 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/actorchain/actorchain/errcode"
 )
 
 // loopback is NewHandler served by a real http.Server on loopback, set up as the node's api
-// actor sets it up (MaxHeaderBytes 64 KiB, the listener wrapped through WrapListener), so that
+// actor sets it up (MaxHeaderBytes 64 KiB, the listener wrapped by Listener), so that
 // the answers net/http writes by itself are part of what is tested.
 type loopback struct {
 	addr string
@@ -30,12 +32,6 @@ func serveLoopback(t *testing.T, f *fake, opts Options) loopback {
 		t.Fatal(err)
 	}
 	h := NewHandler(f, opts)
-	lw, ok := h.(interface {
-		WrapListener(net.Listener) net.Listener
-	})
-	if !ok {
-		t.Fatal("NewHandler's handler has no WrapListener method")
-	}
 	// conns counts the connection goroutines, which outlive Close while net/http waits before
 	// closing a connection it answered 431 (closeWriteAndWait): the cleanup joins them.
 	var conns sync.WaitGroup
@@ -49,7 +45,7 @@ func serveLoopback(t *testing.T, f *fake, opts Options) loopback {
 			}
 		}}
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(lw.WrapListener(ln)) }()
+	go func() { done <- srv.Serve(Listener(ln)) }()
 	t.Cleanup(func() {
 		_ = srv.Close()
 		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
@@ -142,7 +138,7 @@ func dropDate(b []byte) []byte {
 
 // wantJSONError checks a raw answer: the status, Content-Type application/json, a body of
 // exactly {"error", "code"} with the code, and a Content-Length that fits.
-func wantJSONError(t *testing.T, what string, a rawAnswer, status int, code string) {
+func wantJSONError(t *testing.T, what string, a rawAnswer, status int, code errcode.Code) {
 	t.Helper()
 	if a.status != status {
 		t.Errorf("%s: status %d, want %d: %q", what, a.status, status, a.wire)
@@ -165,7 +161,7 @@ func wantJSONError(t *testing.T, what string, a rawAnswer, status int, code stri
 	if msg, _ := m["error"].(string); msg == "" {
 		t.Errorf("%s: empty error: %q", what, a.body)
 	}
-	if m["code"] != code {
+	if m["code"] != string(code) {
 		t.Errorf("%s: code %v, want %s: %q", what, m["code"], code, a.body)
 	}
 }
@@ -186,44 +182,44 @@ func TestWireErrorsAreJSON(t *testing.T) {
 		name   string
 		req    []byte
 		status int
-		code   string
+		code   errcode.Code
 		in     string // in the error message
 	}{
-		{"unknown path", rawGet("/nope"), 404, CodeNotFound, "/nope"},
+		{"unknown path", rawGet("/nope"), 404, errcode.NotFound, "/nope"},
 		// GET / is the dashboard (CONTRACT §11; TestDashboardAtRootOnly); the paths around it are not.
-		{"root's index", rawGet("/index.html"), 404, CodeNotFound, "/index.html"},
-		{"root, wrong method", []byte("DELETE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), 405, CodeMethodNotAllowed, "GET"},
-		{"trailing slash", rawGet("/v1/status/"), 404, CodeNotFound, ""},
-		{"dot-dot segment", rawGet("/v1/blocks/../status"), 404, CodeNotFound, ""},
-		{"empty segment", rawGet("//v1/status"), 404, CodeNotFound, ""},
-		{"dot segment", rawGet("/v1/./status"), 404, CodeNotFound, ""},
-		{"dot-dot above the root", rawGet("/../v1/status"), 404, CodeNotFound, ""},
-		{"asterisk", rawGet("*"), 404, CodeNotFound, ""},
-		{"escaped dot-dot is a block id", rawGet("/v1/blocks/%2e%2e/status"), 404, CodeNotFound, ""},
-		{"escaped dot-dot block id", rawGet("/v1/blocks/%2e%2e"), 400, CodeMalformed, "block id"},
-		{"absolute form, dot-dot", rawGet("http://127.0.0.1/v1/x/../status"), 404, CodeNotFound, ""},
-		{"CONNECT", []byte("CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n"), 404, CodeNotFound, ""},
-		{"wrong method", []byte("DELETE /v1/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), 405, CodeMethodNotAllowed, "GET"},
-		{"unknown method", []byte("BREW /v1/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), 405, CodeMethodNotAllowed, "BREW"},
-		{"header over the limit", rawGet("/v1/status", big(80<<10)), 431, CodeHeaderTooLarge, "header"},
-		{"header of 1 MiB + 64 KiB", rawGet("/v1/status", big(1<<20+64<<10)), 431, CodeHeaderTooLarge, "header"},
-		{"many small headers", rawGet("/v1/status", strings.Repeat("X-A: bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\r\n", 2000)), 431, CodeHeaderTooLarge, ""},
-		{"negative Content-Length", post("Content-Length: -1\r\n", "{}"), 400, CodeMalformed, "malformed HTTP request"},
-		{"Content-Length not a number", post("Content-Length: two\r\n", "{}"), 400, CodeMalformed, ""},
-		{"two Content-Lengths", post("Content-Length: 2\r\nContent-Length: 3\r\n", "{}"), 400, CodeMalformed, ""},
-		{"Content-Length and chunked", post("Content-Length: 2\r\nTransfer-Encoding: chunked\r\n", "2\r\n{}\r\n0\r\n\r\n"), 400, CodeMalformed, "missing"},
-		{"bad chunked body", post("Transfer-Encoding: chunked\r\n", "zz\r\n{}\r\n0\r\n\r\n"), 400, CodeMalformed, "body"},
-		{"unknown transfer encoding", post("Transfer-Encoding: gzip\r\n", "{}"), 501, CodeNotImplemented, "Transfer-Encoding"},
-		{"no Host", []byte("GET /v1/status HTTP/1.1\r\nConnection: close\r\n\r\n"), 400, CodeMalformed, "Host"},
-		{"two Hosts", []byte("GET /v1/status HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n"), 400, CodeMalformed, ""},
-		{"bad header name", rawGet("/v1/status", "Bad Name: x\r\n"), 400, CodeMalformed, "header"},
-		{"bad header value", rawGet("/v1/status", "X-A: a\x00b\r\n"), 400, CodeMalformed, "header"},
-		{"garbage request line", []byte("HELLO\r\n\r\n"), 400, CodeMalformed, ""},
-		{"binary", []byte("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n"), 400, CodeMalformed, ""},
-		{"HTTP/2.0 request line", []byte("GET /v1/status HTTP/2.0\r\nHost: x\r\n\r\n"), 505, CodeHTTPVersion, "HTTP version"},
-		{"HTTP/3.1 request line", []byte("GET /v1/status HTTP/3.1\r\nHost: x\r\n\r\n"), 505, CodeHTTPVersion, ""},
-		{"unknown expectation", rawGet("/v1/status", "Expect: tea\r\n"), 417, CodeExpectationFailed, "Expect"},
-		{"malformed JSON body", post("Content-Length: 1\r\n", "{"), 400, CodeMalformed, "body"},
+		{"root's index", rawGet("/index.html"), 404, errcode.NotFound, "/index.html"},
+		{"root, wrong method", []byte("DELETE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), 405, errcode.MethodNotAllowed, "GET"},
+		{"trailing slash", rawGet("/v1/status/"), 404, errcode.NotFound, ""},
+		{"dot-dot segment", rawGet("/v1/blocks/../status"), 404, errcode.NotFound, ""},
+		{"empty segment", rawGet("//v1/status"), 404, errcode.NotFound, ""},
+		{"dot segment", rawGet("/v1/./status"), 404, errcode.NotFound, ""},
+		{"dot-dot above the root", rawGet("/../v1/status"), 404, errcode.NotFound, ""},
+		{"asterisk", rawGet("*"), 404, errcode.NotFound, ""},
+		{"escaped dot-dot is a block id", rawGet("/v1/blocks/%2e%2e/status"), 404, errcode.NotFound, ""},
+		{"escaped dot-dot block id", rawGet("/v1/blocks/%2e%2e"), 400, errcode.Malformed, "block id"},
+		{"absolute form, dot-dot", rawGet("http://127.0.0.1/v1/x/../status"), 404, errcode.NotFound, ""},
+		{"CONNECT", []byte("CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n"), 404, errcode.NotFound, ""},
+		{"wrong method", []byte("DELETE /v1/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), 405, errcode.MethodNotAllowed, "GET"},
+		{"unknown method", []byte("BREW /v1/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), 405, errcode.MethodNotAllowed, "BREW"},
+		{"header over the limit", rawGet("/v1/status", big(80<<10)), 431, errcode.HeaderTooLarge, "header"},
+		{"header of 1 MiB + 64 KiB", rawGet("/v1/status", big(1<<20+64<<10)), 431, errcode.HeaderTooLarge, "header"},
+		{"many small headers", rawGet("/v1/status", strings.Repeat("X-A: bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\r\n", 2000)), 431, errcode.HeaderTooLarge, ""},
+		{"negative Content-Length", post("Content-Length: -1\r\n", "{}"), 400, errcode.Malformed, "malformed HTTP request"},
+		{"Content-Length not a number", post("Content-Length: two\r\n", "{}"), 400, errcode.Malformed, ""},
+		{"two Content-Lengths", post("Content-Length: 2\r\nContent-Length: 3\r\n", "{}"), 400, errcode.Malformed, ""},
+		{"Content-Length and chunked", post("Content-Length: 2\r\nTransfer-Encoding: chunked\r\n", "2\r\n{}\r\n0\r\n\r\n"), 400, errcode.Malformed, "missing"},
+		{"bad chunked body", post("Transfer-Encoding: chunked\r\n", "zz\r\n{}\r\n0\r\n\r\n"), 400, errcode.Malformed, "body"},
+		{"unknown transfer encoding", post("Transfer-Encoding: gzip\r\n", "{}"), 501, errcode.NotImplemented, "Transfer-Encoding"},
+		{"no Host", []byte("GET /v1/status HTTP/1.1\r\nConnection: close\r\n\r\n"), 400, errcode.Malformed, "Host"},
+		{"two Hosts", []byte("GET /v1/status HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n"), 400, errcode.Malformed, ""},
+		{"bad header name", rawGet("/v1/status", "Bad Name: x\r\n"), 400, errcode.Malformed, "header"},
+		{"bad header value", rawGet("/v1/status", "X-A: a\x00b\r\n"), 400, errcode.Malformed, "header"},
+		{"garbage request line", []byte("HELLO\r\n\r\n"), 400, errcode.Malformed, ""},
+		{"binary", []byte("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n"), 400, errcode.Malformed, ""},
+		{"HTTP/2.0 request line", []byte("GET /v1/status HTTP/2.0\r\nHost: x\r\n\r\n"), 505, errcode.HTTPVersion, "HTTP version"},
+		{"HTTP/3.1 request line", []byte("GET /v1/status HTTP/3.1\r\nHost: x\r\n\r\n"), 505, errcode.HTTPVersion, ""},
+		{"unknown expectation", rawGet("/v1/status", "Expect: tea\r\n"), 417, errcode.ExpectationFailed, "Expect"},
+		{"malformed JSON body", post("Content-Length: 1\r\n", "{"), 400, errcode.Malformed, "body"},
 	} {
 		a := l.raw(t, tc.req, 1)[0]
 		wantJSONError(t, tc.name, a, tc.status, tc.code)
@@ -252,7 +248,7 @@ func TestWireNormalAnswersUntouched(t *testing.T) {
 		string(got[1].body) != "actorchain_chain_height 3\n" {
 		t.Errorf("metrics: %q", got[1].wire)
 	}
-	wantJSONError(t, "431 after two answers", got[2], 431, CodeHeaderTooLarge)
+	wantJSONError(t, "431 after two answers", got[2], 431, errcode.HeaderTooLarge)
 }
 
 // TestWirePathTricksNeverRedirect: no request answers a redirect or HTML, whatever the path.
@@ -270,7 +266,7 @@ func TestWirePathTricksNeverRedirect(t *testing.T) {
 				t.Errorf("%s %s: %q", m, p, a.wire)
 			}
 			if m != "HEAD" {
-				wantJSONError(t, m+" "+p, a, 404, CodeNotFound)
+				wantJSONError(t, m+" "+p, a, 404, errcode.NotFound)
 			} else if a.status != 404 {
 				t.Errorf("HEAD %s: %d", p, a.status)
 			}
@@ -297,7 +293,7 @@ func TestDashboardAtRootOnly(t *testing.T) {
 		if a := got[2]; a.status != 200 || len(a.body) != 0 || a.header.Get("Content-Type") != "text/html; charset=utf-8" {
 			t.Errorf("HEAD /: %q", a.wire)
 		}
-		wantJSONError(t, "POST /", got[1], 405, CodeMethodNotAllowed)
+		wantJSONError(t, "POST /", got[1], 405, errcode.MethodNotAllowed)
 		if allow := got[1].header.Get("Allow"); allow != "GET, HEAD" {
 			t.Errorf("POST /: Allow %q", allow)
 		}
@@ -326,7 +322,7 @@ func TestDebugOffIsUnknownPath(t *testing.T) {
 		ask := func(path string) []byte {
 			req := tc.method + " " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
 			a := l.raw(t, []byte(req), 1)[0]
-			wantJSONError(t, tc.method+" "+path, a, 404, CodeNotFound)
+			wantJSONError(t, tc.method+" "+path, a, 404, errcode.NotFound)
 			return a.wire
 		}
 		const nope = "/zzzz-unknown-path-zzzz"

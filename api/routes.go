@@ -9,21 +9,21 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/errcode"
 )
 
 // fail answers a backend error with its status and code; unexpected errors are logged.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status, code, internal := classify(err)
+	e, internal := classify(err)
 	if internal {
 		h.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	writeError(w, status, code, err.Error())
+	writeCoded(w, e, err.Error())
 }
 
 func (h *handler) status(w http.ResponseWriter, r *http.Request) {
-	s, err := h.b.Status(r.Context())
+	s, err := h.read.Status(r.Context())
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -41,23 +41,23 @@ func (h *handler) status(w http.ResponseWriter, r *http.Request) {
 func (h *handler) block(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	var (
-		bi  actors.BlockInfo
+		bi  BlockInfo
 		err error
 	)
 	switch {
 	case len(id) == 2*len(chainstate.Hash{}) && isHex(id):
 		var hash chainstate.Hash
 		_ = decodeHex("hash", id, hash[:]) // isHex and the length make it succeed
-		bi, err = h.b.BlockByHash(r.Context(), hash)
+		bi, err = h.read.BlockByHash(r.Context(), hash)
 	case id != "" && isDigits(id):
 		height, perr := strconv.ParseUint(id, 10, 64)
 		if perr != nil {
-			writeError(w, http.StatusBadRequest, CodeMalformed, "block id: height out of range")
+			writeError(w, errcode.Malformed, "block id: height out of range")
 			return
 		}
-		bi, err = h.b.BlockAt(r.Context(), height)
+		bi, err = h.read.BlockAt(r.Context(), height)
 	default:
-		writeError(w, http.StatusBadRequest, CodeMalformed,
+		writeError(w, errcode.Malformed,
 			fmt.Sprintf("block id: want a decimal height or a 64 hex character hash, got %q", clip(id)))
 		return
 	}
@@ -75,10 +75,10 @@ func (h *handler) block(w http.ResponseWriter, r *http.Request) {
 func (h *handler) account(w http.ResponseWriter, r *http.Request) {
 	var a chainstate.Address
 	if err := decodeHex("address", r.PathValue("address"), a[:]); err != nil {
-		writeError(w, http.StatusBadRequest, CodeMalformed, err.Error())
+		writeError(w, errcode.Malformed, err.Error())
 		return
 	}
-	info, err := h.b.Account(r.Context(), a)
+	info, err := h.read.Account(r.Context(), a)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -133,27 +133,27 @@ func (h *handler) submitTx(w http.ResponseWriter, r *http.Request) {
 	}
 	t, err := q.form()
 	if err != nil {
-		writeError(w, http.StatusBadRequest, CodeMalformed, err.Error())
+		writeError(w, errcode.Malformed, err.Error())
 		return
 	}
 	tx, err := t.ToChain()
 	if err != nil {
-		writeError(w, http.StatusBadRequest, CodeMalformed, err.Error())
+		writeError(w, errcode.Malformed, err.Error())
 		return
 	}
-	if want := h.b.Params().ChainID; tx.ChainID != want {
-		writeError(w, http.StatusBadRequest, CodeWrongChain,
+	if want := h.read.Params().ChainID; tx.ChainID != want {
+		writeError(w, errcode.WrongChain,
 			fmt.Sprintf("chain_id: transaction is for chain %q, this node is on %q", clip(tx.ChainID), want))
 		return
 	}
 	if t.Hash != "" {
 		if got := tx.Hash(); !strings.EqualFold(t.Hash, got.String()) {
-			writeError(w, http.StatusBadRequest, CodeMalformed,
+			writeError(w, errcode.Malformed,
 				fmt.Sprintf("hash: %q does not match the transaction's hash %s", clip(t.Hash), got))
 			return
 		}
 	}
-	hash, err := h.b.SubmitTx(r.Context(), tx)
+	hash, err := h.submit.SubmitTx(r.Context(), tx)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -164,10 +164,10 @@ func (h *handler) submitTx(w http.ResponseWriter, r *http.Request) {
 func (h *handler) tx(w http.ResponseWriter, r *http.Request) {
 	var hash chainstate.Hash
 	if err := decodeHex("hash", r.PathValue("hash"), hash[:]); err != nil {
-		writeError(w, http.StatusBadRequest, CodeMalformed, err.Error())
+		writeError(w, errcode.Malformed, err.Error())
 		return
 	}
-	info, err := h.b.Tx(r.Context(), hash)
+	info, err := h.read.Tx(r.Context(), hash)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -188,7 +188,7 @@ func (h *handler) tx(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) mempool(w http.ResponseWriter, r *http.Request) {
-	hashes, err := h.b.Mempool(r.Context())
+	hashes, err := h.read.Mempool(r.Context())
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -201,16 +201,16 @@ func (h *handler) mempool(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) peers(w http.ResponseWriter, r *http.Request) {
-	p, err := h.b.Peers(r.Context())
+	p, err := h.read.Peers(r.Context())
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	if p.Connected == nil {
-		p.Connected = []actors.PeerInfo{}
+		p.Connected = []PeerInfo{}
 	}
 	if p.Known == nil {
-		p.Known = []actors.KnownPeer{}
+		p.Known = []KnownPeer{}
 	}
 	writeJSON(w, http.StatusOK, p)
 }
@@ -226,14 +226,14 @@ func (h *handler) addPeer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if q.Addr == nil {
-		writeError(w, http.StatusBadRequest, CodeMalformed, missing("addr").Error())
+		writeError(w, errcode.Malformed, missing("addr").Error())
 		return
 	}
 	if err := ValidatePeerAddr(*q.Addr); err != nil {
-		writeError(w, http.StatusBadRequest, CodeMalformed, err.Error())
+		writeError(w, errcode.Malformed, err.Error())
 		return
 	}
-	if err := h.b.AddPeer(r.Context(), *q.Addr); err != nil {
+	if err := h.submit.AddPeer(r.Context(), *q.Addr); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -242,7 +242,7 @@ func (h *handler) addPeer(w http.ResponseWriter, r *http.Request) {
 
 // exportPeers serves GET /v1/peers/bundle: the peer bundle of the node's address book.
 func (h *handler) exportPeers(w http.ResponseWriter, r *http.Request) {
-	b, err := h.b.ExportPeers(r.Context())
+	b, err := h.read.ExportPeers(r.Context())
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -253,21 +253,16 @@ func (h *handler) exportPeers(w http.ResponseWriter, r *http.Request) {
 // importPeers serves POST /v1/peers/bundle: merge a bundle into the address book and dial its
 // peers. A bundle of another chain is 400 wrong_chain.
 func (h *handler) importPeers(w http.ResponseWriter, r *http.Request) {
-	var b actors.Bundle
+	var b Bundle
 	if !h.decodeBundle(w, r, &b) { // up to a full book's bundle, not the 1 MiB of other bodies
 		return
 	}
-	n, err := h.b.ImportPeers(r.Context(), &b)
-	switch {
-	case errors.Is(err, actors.ErrWrongChain):
-		writeError(w, http.StatusBadRequest, CodeWrongChain, err.Error())
-	case err != nil && strings.HasPrefix(err.Error(), "peer bundle:"):
-		writeError(w, http.StatusBadRequest, CodeMalformed, err.Error())
-	case err != nil:
+	n, err := h.submit.ImportPeers(r.Context(), &b) // wrong_chain and malformed are coded errors
+	if err != nil {
 		h.fail(w, r, err)
-	default:
-		writeJSON(w, http.StatusOK, Added{Added: n})
+		return
 	}
+	writeJSON(w, http.StatusOK, Added{Added: n})
 }
 
 // ValidatePeerAddr checks the form ID@HOST:PORT of a peer address: a 64 hex character node id,
@@ -305,10 +300,10 @@ func (h *handler) setMining(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if q.Enabled == nil {
-		writeError(w, http.StatusBadRequest, CodeMalformed, missing("enabled").Error())
+		writeError(w, errcode.Malformed, missing("enabled").Error())
 		return
 	}
-	if err := h.b.SetMining(r.Context(), *q.Enabled); err != nil {
+	if err := h.submit.SetMining(r.Context(), *q.Enabled); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -316,7 +311,7 @@ func (h *handler) setMining(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) actors(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, actorNodeFrom(h.b.Actors()))
+	writeJSON(w, http.StatusOK, h.read.ActorTree().nonNil())
 }
 
 // faultHook serves POST /v1/debug/actors/{name}/{action}. The hooks exist only with
@@ -324,17 +319,17 @@ func (h *handler) actors(w http.ResponseWriter, r *http.Request) {
 // segment unescaped, so "miner%2Fworker-0" names "miner/worker-0".
 func (h *handler) faultHook(action string, do func(name string) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !h.b.FaultInjection() {
+		if !h.debug.FaultInjection() {
 			notFound(w, r)
 			return
 		}
 		name := r.PathValue("name")
 		if err := do(name); err != nil {
-			status, code, internal := classify(err)
+			e, internal := classify(err)
 			if internal {
 				h.log.Error("fault injection failed", "actor", name, "action", action, "err", err)
 			}
-			writeError(w, status, code, fmt.Sprintf("%s %q: %v", action, name, err))
+			writeCoded(w, e, fmt.Sprintf("%s %q: %v", action, name, err))
 			return
 		}
 		h.log.Info("fault injected", "actor", name, "action", action)
@@ -346,7 +341,7 @@ func (h *handler) faultHook(action string, do func(name string) error) http.Hand
 // path, as faultHook does.
 func (h *handler) debugOnly(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !h.b.FaultInjection() {
+		if !h.debug.FaultInjection() {
 			notFound(w, r)
 			return
 		}
@@ -366,10 +361,10 @@ func (h *handler) storageFault(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if q.FailCommits == nil {
-		writeError(w, http.StatusBadRequest, CodeMalformed, missing("fail_commits").Error())
+		writeError(w, errcode.Malformed, missing("fail_commits").Error())
 		return
 	}
-	on, err := h.b.SetStorageFault(r.Context(), *q.FailCommits)
+	on, err := h.debug.SetStorageFault(r.Context(), *q.FailCommits)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -390,10 +385,10 @@ func (h *handler) clockSkew(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if q.SkewSeconds == nil {
-		writeError(w, http.StatusBadRequest, CodeMalformed, missing("skew_seconds").Error())
+		writeError(w, errcode.Malformed, missing("skew_seconds").Error())
 		return
 	}
-	skew, err := h.b.SetClockSkew(r.Context(), *q.SkewSeconds)
+	skew, err := h.debug.SetClockSkew(r.Context(), *q.SkewSeconds)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -417,10 +412,10 @@ func (h *handler) setLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if q.Peer == nil {
-		writeError(w, http.StatusBadRequest, CodeMalformed, missing("peer").Error())
+		writeError(w, errcode.Malformed, missing("peer").Error())
 		return
 	}
-	f := actors.LinkFilter{Peer: *q.Peer}
+	f := LinkFilter{Peer: *q.Peer}
 	if q.Cut != nil {
 		f.Cut = *q.Cut
 	}
@@ -431,10 +426,10 @@ func (h *handler) setLink(w http.ResponseWriter, r *http.Request) {
 		f.Loss = *q.Loss
 	}
 	if err := f.Validate(); err != nil {
-		writeError(w, http.StatusBadRequest, CodeMalformed, err.Error())
+		writeError(w, errcode.Malformed, err.Error())
 		return
 	}
-	list, err := h.b.SetLink(r.Context(), f)
+	list, err := h.debug.SetLink(r.Context(), f)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -445,7 +440,7 @@ func (h *handler) setLink(w http.ResponseWriter, r *http.Request) {
 
 // links serves GET /v1/debug/links.
 func (h *handler) links(w http.ResponseWriter, r *http.Request) {
-	list, err := h.b.Links(r.Context())
+	list, err := h.debug.Links(r.Context())
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -455,7 +450,7 @@ func (h *handler) links(w http.ResponseWriter, r *http.Request) {
 
 // clearLinks serves DELETE /v1/debug/links: remove every link filter.
 func (h *handler) clearLinks(w http.ResponseWriter, r *http.Request) {
-	list, err := h.b.ClearLinks(r.Context())
+	list, err := h.debug.ClearLinks(r.Context())
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -464,9 +459,9 @@ func (h *handler) clearLinks(w http.ResponseWriter, r *http.Request) {
 	writeLinks(w, list)
 }
 
-func writeLinks(w http.ResponseWriter, list []actors.LinkFilter) {
+func writeLinks(w http.ResponseWriter, list []LinkFilter) {
 	if list == nil {
-		list = []actors.LinkFilter{}
+		list = []LinkFilter{}
 	}
 	writeJSON(w, http.StatusOK, list)
 }

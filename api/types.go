@@ -4,9 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 
-	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/chainstate"
-	"github.com/actorchain/actorchain/supervisor"
 )
 
 // Tx is the JSON form of a signed transaction, in POST /v1/txs bodies and in every answer that
@@ -91,7 +89,7 @@ type Block struct {
 }
 
 // blockFromInfo converts a backend block. It computes every transaction's hash (chainstate).
-func blockFromInfo(bi actors.BlockInfo) Block {
+func blockFromInfo(bi BlockInfo) Block {
 	h := &bi.Block.Header
 	out := Block{
 		Hash:           encodeHex(bi.Hash[:]),
@@ -188,12 +186,12 @@ type ActorNode struct {
 	Children []ActorNode `json:"children"`
 }
 
-// actorNodeFrom converts a supervision-tree snapshot.
-func actorNodeFrom(n supervisor.Node) ActorNode {
-	out := ActorNode{Name: n.Name, State: string(n.State), Restarts: n.Restarts,
-		Children: make([]ActorNode, 0, len(n.Children))}
-	for _, c := range n.Children {
-		out.Children = append(out.Children, actorNodeFrom(c))
+// nonNil returns n with every nil Children made empty, so that the answer never has null.
+func (n ActorNode) nonNil() ActorNode {
+	out := n
+	out.Children = make([]ActorNode, len(n.Children))
+	for i, c := range n.Children {
+		out.Children[i] = c.nonNil()
 	}
 	return out
 }

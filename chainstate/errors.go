@@ -3,6 +3,8 @@ package chainstate
 import (
 	"errors"
 	"fmt"
+
+	"github.com/actorchain/actorchain/errcode"
 )
 
 // Sentinel errors. Test for them with errors.Is; the returned errors wrap them with context (the
@@ -76,15 +78,17 @@ const (
 	CodeKnownInvalid                // a block that is, or builds on, a block already found invalid
 )
 
+// codeNames are the codes' names; a code that the API also answers takes its name from the one
+// table of API codes (errcode), so a rejected transfer's rule code is its API code.
 var codeNames = [...]string{
 	CodeUnknown:           "unknown",
-	CodeMalformed:         "malformed",
-	CodeWrongChain:        "wrong_chain",
+	CodeMalformed:         string(errcode.Malformed),
+	CodeWrongChain:        string(errcode.WrongChain),
 	CodeBadAmount:         "bad_amount",
 	CodeOverflow:          "overflow",
-	CodeBadSignature:      "bad_signature",
-	CodeBadNonce:          "bad_nonce",
-	CodeInsufficientFunds: "insufficient_funds",
+	CodeBadSignature:      string(errcode.BadSignature),
+	CodeBadNonce:          string(errcode.BadNonce),
+	CodeInsufficientFunds: string(errcode.InsufficientFunds),
 	CodeBadVersion:        "bad_version",
 	CodeBadBits:           "bad_bits",
 	CodeBadPoW:            "bad_pow",

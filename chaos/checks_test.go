@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/actorchain/actorchain/api"
+	"github.com/actorchain/actorchain/errcode"
 )
 
 func TestCheckConverged(t *testing.T) {
@@ -118,9 +119,14 @@ func TestClassify(t *testing.T) {
 		want outcome
 	}{
 		{nil, outAcked},
-		{&api.APIError{Status: 400, Code: api.CodeDuplicate}, outKnown},
-		{&api.APIError{Status: 400, Code: api.CodeBadNonce, Message: "nonce 3 is already used (account nonce is 4)"}, outKnown},
-		{&api.APIError{Status: 400, Code: api.CodeBadNonce, Message: "nonce 300 is too far ahead of the next pending nonce 3"}, outRetry},
+		{&api.APIError{Status: 400, Code: errcode.Duplicate}, outKnown},
+		{&api.APIError{Status: 400, Code: errcode.BadNonce, Detail: errcode.NonceUsed, Message: "nonce 3 is already used (account nonce is 4)"}, outKnown},
+		// By code and detail, not by message: the same words with another detail, or none (an
+		// older node), are not taken for a known transaction.
+		{&api.APIError{Status: 400, Code: errcode.BadNonce, Detail: errcode.NonceUsed, Message: "any words"}, outKnown},
+		{&api.APIError{Status: 400, Code: errcode.BadNonce, Detail: errcode.NonceGap, Message: "nonce 3 is already used"}, outRetry},
+		{&api.APIError{Status: 400, Code: errcode.BadNonce, Message: "nonce 3 is already used"}, outRetry},
+		{&api.APIError{Status: 400, Code: errcode.BadNonce, Detail: errcode.NonceGap, Message: "nonce 300 is too far ahead of the next pending nonce 3"}, outRetry},
 		{&api.APIError{Status: 400, Code: "insufficient_funds"}, outRetry},
 		{&api.APIError{Status: 503, Code: "busy"}, outRetry},
 		{errors.New("connection refused"), outRetry},

@@ -6,11 +6,11 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/errcode"
 	"github.com/actorchain/actorchain/localnet"
 )
 
@@ -57,9 +57,10 @@ const (
 	outRetry                // no answer, busy, or not yet acceptable: try again, maybe elsewhere
 )
 
-// classify maps a POST /v1/txs result to what the sender does next. A sender never signs two
-// transactions with one nonce, so "duplicate" and "nonce already used" mean that this very
-// transaction is known, and the sender moves on.
+// classify maps a POST /v1/txs result to what the sender does next, by the answer's code and
+// detail (never its message). A sender never signs two transactions with one nonce, so
+// duplicate and bad_nonce with detail nonce_used mean that this very transaction is known, and
+// the sender moves on; a nonce gap or anything else is retried.
 func classify(err error) outcome {
 	if err == nil {
 		return outAcked
@@ -67,9 +68,9 @@ func classify(err error) outcome {
 	var ae *api.APIError
 	if errors.As(err, &ae) {
 		switch {
-		case ae.Code == api.CodeDuplicate:
+		case ae.Code == errcode.Duplicate:
 			return outKnown
-		case ae.Code == api.CodeBadNonce && (strings.Contains(ae.Message, "already used") || strings.Contains(ae.Message, "already pending")):
+		case ae.Code == errcode.BadNonce && ae.Detail == errcode.NonceUsed:
 			return outKnown
 		}
 	}

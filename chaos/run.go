@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/localnet"
@@ -721,7 +720,7 @@ func (r *runner) setFilter(ctx context.Context, p Pair, l Link) error {
 	if !r.upOrDirty(p.From) {
 		return nil
 	}
-	f := actors.LinkFilter{Peer: r.homes[p.To].NodeID, Cut: l.Cut, DelayMs: l.DelayMs, Loss: l.Loss}
+	f := api.LinkFilter{Peer: r.homes[p.To].NodeID, Cut: l.Cut, DelayMs: l.DelayMs, Loss: l.Loss}
 	return r.call(ctx, p.From, "POST /v1/debug/links", func(c context.Context) error {
 		_, err := r.clients[p.From].DebugSetLink(c, f)
 		return err

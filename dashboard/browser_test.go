@@ -266,9 +266,6 @@ func (h *home) start(t *testing.T) *node {
 	t.Helper()
 	n, err := actors.Start(h.cfg, actors.Options{
 		MinBlockInterval: 100 * time.Millisecond,
-		HTTPHandler: func(n *actors.Node) http.Handler {
-			return api.NewHandler(n, api.Options{Version: actors.Version})
-		},
 	})
 	if err != nil {
 		t.Fatalf("start node: %v", err)
@@ -289,7 +286,7 @@ func stop(t *testing.T, n *actors.Node) {
 	}
 }
 
-func (nd *node) status(t *testing.T) actors.Status {
+func (nd *node) status(t *testing.T) api.Status {
 	t.Helper()
 	s, err := nd.api.Status(context.Background())
 	if err != nil {

@@ -15,9 +15,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/errcode"
 	"github.com/actorchain/actorchain/localnet"
 )
 
@@ -281,7 +281,7 @@ func (r *runner) setLatencies(ctx context.Context) error {
 			if a == b || d == 0 {
 				continue
 			}
-			f := actors.LinkFilter{Peer: r.homes[b].NodeID, DelayMs: d}
+			f := api.LinkFilter{Peer: r.homes[b].NodeID, DelayMs: d}
 			var err error
 			for try := 0; try < linkTries; try++ { // idempotent; a loaded machine times a call out
 				if err = r.call(ctx, a, "POST /v1/debug/links", func(c context.Context) error {
@@ -302,8 +302,8 @@ func (r *runner) setLatencies(ctx context.Context) error {
 }
 
 // peersOf reads node k's connections and address book.
-func (r *runner) peersOf(ctx context.Context, k int) (actors.PeersInfo, error) {
-	var pi actors.PeersInfo
+func (r *runner) peersOf(ctx context.Context, k int) (api.PeersInfo, error) {
+	var pi api.PeersInfo
 	err := r.call(ctx, k, "GET /v1/peers", func(c context.Context) error {
 		var err error
 		pi, err = r.clients[k].Peers(c)
@@ -415,7 +415,7 @@ func (r *runner) submit(ctx context.Context, tx api.Tx, k int) (acked bool, ok b
 			return true, true
 		}
 		var ae *api.APIError
-		if errors.As(err, &ae) && (ae.Code == api.CodeDuplicate || ae.Code == api.CodeBadNonce) {
+		if errors.As(err, &ae) && (ae.Code == errcode.Duplicate || ae.Code == errcode.BadNonce) {
 			return false, true
 		}
 		if !localnet.SleepCtx(ctx, 100*time.Millisecond) {

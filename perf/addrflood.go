@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/actorchain/actorchain/actors"
+	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
 )
@@ -224,7 +225,7 @@ func unreachableBundle(cfg *config.Config, peers, adds int) (json.RawMessage, []
 			addrs = append(addrs, hex.EncodeToString(id[:])+"@"+addr)
 		}
 	}
-	data, err := json.Marshal(actors.NewBundle(p, recs, now))
+	data, err := json.Marshal(api.NewBundle(p, recs, now))
 	return data, addrs, err
 }
 

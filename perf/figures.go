@@ -889,7 +889,7 @@ func (l *Lab) waitArrivals(nodes []*actors.Node, target uint64, t0 time.Time) ([
 }
 
 // statusOf is n's status, the zero Status when n does not answer.
-func statusOf(n *actors.Node) actors.Status {
+func statusOf(n *actors.Node) api.Status {
 	st, _ := n.Status(context.Background())
 	return st
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/actorchain/actorchain/actors"
+	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
 	"github.com/actorchain/actorchain/noisep2p"
@@ -103,7 +104,7 @@ func (l *Lab) startFloodPair() ([]*actors.Node, ed25519.PrivateKey, error) {
 // connectedTo reports whether n lists peer id as connected.
 func connectedTo(n *actors.Node, id string) bool {
 	info, err := n.Peers(context.Background())
-	return err == nil && slices.ContainsFunc(info.Connected, func(p actors.PeerInfo) bool { return p.ID == id })
+	return err == nil && slices.ContainsFunc(info.Connected, func(p api.PeerInfo) bool { return p.ID == id })
 }
 
 // rttProbe times transfers (of chain p) from key to dest submitted at node from until node to's mempool

@@ -169,9 +169,6 @@ func (h *Home) Start(opts actors.Options) (*actors.Node, error) {
 	}
 	l := h.lab
 	opts.Logger = l.log
-	opts.HTTPHandler = func(n *actors.Node) http.Handler {
-		return api.NewHandler(n, api.Options{Logger: l.log, Version: actors.Version})
-	}
 	n, err := actors.Start(h.Cfg, opts)
 	if err != nil {
 		return nil, fmt.Errorf("start node: %w", err)

@@ -32,11 +32,11 @@ func TestFullBookBundleImports(t *testing.T) {
 	ctx := context.Background()
 
 	bundle := func(n int, host string) json.RawMessage {
-		bd := actors.Bundle{Version: 1, ChainID: p.ChainID, GenesisHash: p.GenesisHash().String(), ExportedAt: time.Now().UTC()}
+		bd := api.Bundle{Version: 1, ChainID: p.ChainID, GenesisHash: p.GenesisHash().String(), ExportedAt: time.Now().UTC()}
 		for i := range n {
 			id := make([]byte, 32)
 			_, _ = rand.Read(id)
-			bd.Peers = append(bd.Peers, actors.BundlePeer{ID: hex.EncodeToString(id), Addr: fmt.Sprintf("%s:%d", host, 1+i%65535), LastSeen: time.Now().UTC().Truncate(time.Second)})
+			bd.Peers = append(bd.Peers, api.BundlePeer{ID: hex.EncodeToString(id), Addr: fmt.Sprintf("%s:%d", host, 1+i%65535), LastSeen: time.Now().UTC().Truncate(time.Second)})
 		}
 		data, err := json.MarshalIndent(bd, "", "  ")
 		if err != nil {
@@ -45,14 +45,14 @@ func TestFullBookBundleImports(t *testing.T) {
 		return data
 	}
 	longHost := strings.Repeat("h", 255-len(":65535"))
-	full := bundle(actors.MaxBundlePeers, longHost)
+	full := bundle(api.MaxBundlePeers, longHost)
 	if len(full) <= api.DefaultMaxBodyBytes {
 		t.Fatalf("the full bundle is %d bytes: not over the 1 MiB other bodies get, the test proves nothing", len(full))
 	}
 	if _, err := b.api.ImportPeers(ctx, full); err != nil {
-		t.Fatalf("import of a full book's bundle (%d peers, %d bytes): %v", actors.MaxBundlePeers, len(full), err)
+		t.Fatalf("import of a full book's bundle (%d peers, %d bytes): %v", api.MaxBundlePeers, len(full), err)
 	}
-	_, err := b.api.ImportPeers(ctx, bundle(actors.MaxBundlePeers+1, "127.0.0.1"))
+	_, err := b.api.ImportPeers(ctx, bundle(api.MaxBundlePeers+1, "127.0.0.1"))
 	ae, ok := errors.AsType[*api.APIError](err)
 	if !ok || ae.Status != 400 || !strings.Contains(ae.Message, "peers") {
 		t.Fatalf("a bundle of one peer over the book: %v, want 400 naming the peer count", err)
@@ -66,7 +66,7 @@ func TestFullBookBundleImports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var exp actors.Bundle
+	var exp api.Bundle
 	if err := json.Unmarshal(export, &exp); err != nil || len(exp.Peers) < added {
 		t.Fatalf("A's export: %d peers, %v; want the %d added", len(exp.Peers), err, added)
 	}

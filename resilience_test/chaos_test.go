@@ -370,7 +370,7 @@ func (c *chaosNet) apply(a chaosAction) {
 		c.must(a.String(), func(ctx context.Context) error { _, err := cl.DebugClockSkew(ctx, skew); return err })
 		c.logf("%s", a)
 	case a.Kind.link():
-		f := actors.LinkFilter{Peer: peerID()}
+		f := api.LinkFilter{Peer: peerID()}
 		if !a.Heal {
 			f.Cut, f.DelayMs, f.Loss = a.Kind == chaosCut, a.DelayMs, a.Loss
 		}

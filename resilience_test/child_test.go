@@ -49,9 +49,6 @@ func runChild() int {
 	n, err := actors.Start(cfg, actors.Options{
 		Logger:      log,
 		CommitTrace: trace,
-		HTTPHandler: func(n *actors.Node) http.Handler {
-			return api.NewHandler(n, api.Options{Logger: log, Version: actors.Version})
-		},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)

@@ -13,6 +13,7 @@ import (
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/errcode"
 	"github.com/actorchain/actorchain/internal/testchain"
 	"github.com/actorchain/actorchain/internal/testutil"
 )
@@ -21,7 +22,7 @@ import (
 // whole nodes.
 
 // isStatus reports whether err is an API answer with that status (and code, when given).
-func isStatus(err error, status int, code string) bool {
+func isStatus(err error, status int, code errcode.Code) bool {
 	var ae *api.APIError
 	return errors.As(err, &ae) && ae.Status == status && (code == "" || ae.Code == code)
 }
@@ -31,19 +32,19 @@ func TestDebugHooksOffOnNode(t *testing.T) {
 	h := newHome(t, func(c *config.Config) { c.Mining.Enabled = false })
 	nd := h.start(t, actors.Options{})
 	ctx := context.Background()
-	if _, err := nd.api.DebugStorageFault(ctx, true); !isStatus(err, 404, api.CodeNotFound) {
+	if _, err := nd.api.DebugStorageFault(ctx, true); !isStatus(err, 404, errcode.NotFound) {
 		t.Errorf("storage: %v", err)
 	}
-	if _, err := nd.api.DebugClockSkew(ctx, 10); !isStatus(err, 404, api.CodeNotFound) {
+	if _, err := nd.api.DebugClockSkew(ctx, 10); !isStatus(err, 404, errcode.NotFound) {
 		t.Errorf("clock: %v", err)
 	}
-	if _, err := nd.api.DebugSetLink(ctx, actors.LinkFilter{Peer: strings.Repeat("ab", 32), Cut: true}); !isStatus(err, 404, api.CodeNotFound) {
+	if _, err := nd.api.DebugSetLink(ctx, api.LinkFilter{Peer: strings.Repeat("ab", 32), Cut: true}); !isStatus(err, 404, errcode.NotFound) {
 		t.Errorf("set link: %v", err)
 	}
-	if _, err := nd.api.DebugLinks(ctx); !isStatus(err, 404, api.CodeNotFound) {
+	if _, err := nd.api.DebugLinks(ctx); !isStatus(err, 404, errcode.NotFound) {
 		t.Errorf("links: %v", err)
 	}
-	if err := nd.api.DebugClearLinks(ctx); !isStatus(err, 404, api.CodeNotFound) {
+	if err := nd.api.DebugClearLinks(ctx); !isStatus(err, 404, errcode.NotFound) {
 		t.Errorf("clear links: %v", err)
 	}
 	// Nothing changed: a transfer is still acknowledged.
@@ -157,7 +158,7 @@ func TestClockSkewHook(t *testing.T) {
 		t.Fatalf("block %d time is %v ahead of the real clock, want about %ds", blk.Height, ahead, skew)
 	}
 	for _, bad := range []int64{120, -120, 121, 1 << 40} {
-		if _, err := nd.api.DebugClockSkew(ctx, bad); !isStatus(err, 400, api.CodeOutOfRange) || !strings.Contains(err.Error(), "120000 ms") {
+		if _, err := nd.api.DebugClockSkew(ctx, bad); !isStatus(err, 400, errcode.OutOfRange) || !strings.Contains(err.Error(), "120000 ms") {
 			t.Fatalf("skew %d: %v, want 400 out_of_range naming the bound", bad, err)
 		}
 	}
@@ -191,7 +192,7 @@ func TestLinkHooks(t *testing.T) {
 	testutil.WaitFor(t, netTimeout, "B to follow A", func() bool { return b.status().Height >= 3 })
 
 	off := a.log.Len()
-	list, err := a.api.DebugSetLink(ctx, actors.LinkFilter{Peer: b.n.NodeID(), Cut: true})
+	list, err := a.api.DebugSetLink(ctx, api.LinkFilter{Peer: b.n.NodeID(), Cut: true})
 	if err != nil || len(list) != 1 || !list[0].Cut || list[0].Peer != b.n.NodeID() {
 		t.Fatalf("cut: %+v %v", list, err)
 	}
@@ -229,10 +230,10 @@ func TestLinkHooks(t *testing.T) {
 
 	// Delay and loss both ways, both mining; a transfer submitted at B.
 	setMining(t, b, true)
-	if _, err := a.api.DebugSetLink(ctx, actors.LinkFilter{Peer: b.n.NodeID(), DelayMs: 40, Loss: 0.3}); err != nil {
+	if _, err := a.api.DebugSetLink(ctx, api.LinkFilter{Peer: b.n.NodeID(), DelayMs: 40, Loss: 0.3}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.api.DebugSetLink(ctx, actors.LinkFilter{Peer: a.n.NodeID(), DelayMs: 25, Loss: 0.3}); err != nil {
+	if _, err := b.api.DebugSetLink(ctx, api.LinkFilter{Peer: a.n.NodeID(), DelayMs: 25, Loss: 0.3}); err != nil {
 		t.Fatal(err)
 	}
 	hb := b.status().Height
@@ -244,7 +245,7 @@ func TestLinkHooks(t *testing.T) {
 	ha := a.status().Height
 	waitAbove(t, a, ha+5, "A mining under delay and loss")
 	for _, nd := range []*node{a, b} {
-		if _, err := nd.api.DebugSetLink(ctx, actors.LinkFilter{Peer: other(nd, a, b).n.NodeID()}); err != nil {
+		if _, err := nd.api.DebugSetLink(ctx, api.LinkFilter{Peer: other(nd, a, b).n.NodeID()}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -94,9 +94,6 @@ func (h *home) tryStart(t testing.TB, opts actors.Options) (*node, error) {
 	lb := &testutil.LogBuffer{}
 	log := slog.New(slog.NewJSONHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts.Logger = log
-	opts.HTTPHandler = func(n *actors.Node) http.Handler {
-		return api.NewHandler(n, api.Options{Logger: log, Version: actors.Version})
-	}
 	n, err := actors.Start(h.cfg, opts)
 	if err != nil {
 		return nil, err
@@ -116,7 +113,7 @@ func (nd *node) stop() {
 	}
 }
 
-func (nd *node) status() actors.Status {
+func (nd *node) status() api.Status {
 	nd.t.Helper()
 	st, err := nd.n.Status(context.Background())
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/errcode"
 	"github.com/actorchain/actorchain/internal/testutil"
 )
 
@@ -41,7 +42,7 @@ func scrapeMetric(t *testing.T, n *actors.Node, name string) float64 {
 	return 0
 }
 
-func (nd *node) health() actors.Health {
+func (nd *node) health() api.Health {
 	nd.t.Helper()
 	h, err := nd.api.Health(context.Background())
 	if err != nil {
@@ -50,13 +51,13 @@ func (nd *node) health() actors.Health {
 	return h
 }
 
-func component(h actors.Health, name string) actors.HealthComponent {
+func component(h api.Health, name string) api.HealthComponent {
 	for _, c := range h.Components {
 		if c.Name == name {
 			return c
 		}
 	}
-	return actors.HealthComponent{Name: name + " (missing)"}
+	return api.HealthComponent{Name: name + " (missing)"}
 }
 
 // hashesStill waits (bounded) until the hash counter stands still over a 200 ms window and
@@ -127,7 +128,7 @@ func TestStorageFaultHealth(t *testing.T) {
 	tx := transfer(p, h.wallet, addrOf(newKey(t, 7)), 5, 1, 0)
 	_, err = nd.api.SubmitTx(context.Background(), api.TxFromChain(tx))
 	var ae *api.APIError
-	if !errors.As(err, &ae) || ae.Status != http.StatusServiceUnavailable || ae.Code != api.CodeStorageUnavailable {
+	if !errors.As(err, &ae) || ae.Status != http.StatusServiceUnavailable || ae.Code != errcode.StorageUnavailable {
 		t.Fatalf("POST /v1/txs while commits fail: %v, want 503 storage_unavailable", err)
 	}
 	// The miners pause: the hash counter stands still, and so does the height.

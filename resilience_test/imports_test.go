@@ -2,6 +2,7 @@ package resilience_test
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -17,7 +18,9 @@ var allowedImports = map[string]struct {
 }{
 	// curve25519-voi is the "crypto" of the table: the batch ed25519 verification of the chain's
 	// signature rule (chainstate/sig.go).
-	"chainstate":  {outside: []string{"go.etcd.io/bbolt", "github.com/oasisprotocol/curve25519-voi"}},
+	// errcode is the one table of error codes and their HTTP statuses: the standard library only.
+	"errcode":     {},
+	"chainstate":  {project: []string{"errcode"}, outside: []string{"go.etcd.io/bbolt", "github.com/oasisprotocol/curve25519-voi"}},
 	"chain":       {project: []string{"chainstate"}},
 	"powworker":   {project: []string{"chainstate"}},
 	"noisep2p":    {outside: []string{"github.com/flynn/noise"}},
@@ -26,16 +29,18 @@ var allowedImports = map[string]struct {
 	"logthrottle": {},
 	"blocksync":   {project: []string{"chainstate"}},
 	"actors": {
-		project: []string{"chain", "chainstate", "powworker", "noisep2p", "config", "supervisor", "logthrottle", "blocksync"},
+		project: []string{"api", "errcode", "chain", "chainstate", "powworker", "noisep2p", "config", "supervisor", "logthrottle", "blocksync"},
 		outside: []string{"github.com/asynkron/protoactor-go", "github.com/prometheus/client_golang"},
 	},
 	// dashboard is the operator page (embedded HTML, CSS and script): the standard library only.
 	"dashboard": {},
-	"api":       {project: []string{"actors", "chainstate", "dashboard", "supervisor"}},
-	"chaos":     {project: []string{"actors", "api", "chainstate", "noisep2p", "localnet"}},
-	"localnet":  {},
-	"netsim":    {project: []string{"actors", "api", "chainstate", "localnet", "powworker"}},
-	"perf":      {project: []string{"actors", "api", "chainstate", "config", "noisep2p", "powworker"}},
+	// api (handler, wire types, Client) sits below actors: the node imports it to build its
+	// handler and to answer with its types, so that a client never links the node.
+	"api":      {project: []string{"errcode", "chainstate", "dashboard", "noisep2p"}},
+	"chaos":    {project: []string{"api", "errcode", "chainstate", "noisep2p", "localnet"}},
+	"localnet": {},
+	"netsim":   {project: []string{"api", "errcode", "chainstate", "localnet", "powworker"}},
+	"perf":     {project: []string{"actors", "api", "chainstate", "config", "noisep2p", "powworker"}},
 	// The shared test helpers: imported by test files only (go list below sees no test imports,
 	// so any import of them it reports is a production one, refused by testOnly).
 	"internal/testutil": {outside: []string{"go.uber.org/goleak"}},
@@ -98,4 +103,32 @@ func hasPrefixIn(s string, prefixes []string) bool {
 		}
 	}
 	return false
+}
+
+// clientForbidden are the modules a client of the node (package api's Client, chaos) must not
+// link: the actor runtime and the metrics library are the node's alone.
+//
+// NB: go.etcd.io/bbolt is still linked, through chainstate (the transaction, block and params
+// types live in the same package as the bbolt store); moving the store out of chainstate would
+// let this list name bbolt too.
+var clientForbidden = []string{"github.com/asynkron/protoactor-go", "github.com/prometheus/"}
+
+// TestClientsLinkNoNode fails when package api or chaos (or anything they import) links the
+// actor runtime or prometheus: the wire types belong to api, not to the node's actors.
+func TestClientsLinkNoNode(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", module+"api", module+"chaos").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 20 || !slices.Contains(deps, module+"chainstate") {
+		t.Fatalf("go list -deps reported %d packages, without chainstate; the check saw too little to mean anything", len(deps))
+	}
+	for _, d := range deps {
+		for _, f := range clientForbidden {
+			if strings.HasPrefix(d, f) {
+				t.Errorf("api or chaos links %s", d)
+			}
+		}
+	}
 }

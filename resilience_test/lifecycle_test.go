@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/actorchain/actorchain/actors"
+	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
 	"github.com/actorchain/actorchain/internal/testutil"
@@ -149,7 +150,7 @@ func TestReopenAfterCrashAndKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	reopen := func(step string, last actors.Status) {
+	reopen := func(step string, last api.Status) {
 		t.Helper()
 		began := time.Now()
 		re, err := h.tryStart(t, actors.Options{})
@@ -194,7 +195,7 @@ func TestReopenAfterCrashAndKill(t *testing.T) {
 				return ok && a.Restarts > before.Restarts && a.State == supervisor.StateRunning
 			})
 		}
-		var last actors.Status
+		var last api.Status
 		testutil.WaitFor(t, 5*time.Second, step+": status", func() bool {
 			var err error
 			last, err = nd.n.Status(ctx)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/actorchain/actorchain/actors"
+	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/config"
 	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/actorchain/actorchain/noisep2p"
@@ -66,7 +67,7 @@ func seedWith(t *testing.T, h *home, nodes ...*node) {
 	rewrite(t, h)
 }
 
-func (nd *node) peers() actors.PeersInfo {
+func (nd *node) peers() api.PeersInfo {
 	nd.t.Helper()
 	info, err := nd.n.Peers(context.Background())
 	if err != nil {
@@ -76,14 +77,14 @@ func (nd *node) peers() actors.PeersInfo {
 }
 
 // connection returns nd's live connection to the node with that id.
-func (nd *node) connection(id string) (actors.PeerInfo, bool) {
+func (nd *node) connection(id string) (api.PeerInfo, bool) {
 	nd.t.Helper()
 	for _, c := range nd.peers().Connected {
 		if c.ID == id {
 			return c, true
 		}
 	}
-	return actors.PeerInfo{}, false
+	return api.PeerInfo{}, false
 }
 
 func (nd *node) connectedTo(other *node) bool {
@@ -92,14 +93,14 @@ func (nd *node) connectedTo(other *node) bool {
 }
 
 // knownPeer returns nd's address-book entry of id.
-func (nd *node) knownPeer(id string) (actors.KnownPeer, bool) {
+func (nd *node) knownPeer(id string) (api.KnownPeer, bool) {
 	nd.t.Helper()
 	for _, k := range nd.peers().Known {
 		if k.ID == id {
 			return k, true
 		}
 	}
-	return actors.KnownPeer{}, false
+	return api.KnownPeer{}, false
 }
 
 func waitConnected(t *testing.T, a, b *node) {
@@ -160,7 +161,7 @@ func setMining(t *testing.T, nd *node, on bool) {
 // throw-away node of the same chain is seeded with target, connects, and its address book is
 // exported (online, ExportPeers). The scout is stopped before the bundle is returned. (A node's own
 // export lists the peers it knows, never itself.)
-func scoutBundle(t *testing.T, first *home, target *node) *actors.Bundle {
+func scoutBundle(t *testing.T, first *home, target *node) *api.Bundle {
 	t.Helper()
 	h := joinHome(t, first, func(c *config.Config) { c.Mining.Enabled = false })
 	seedWith(t, h, target)
@@ -175,7 +176,7 @@ func scoutBundle(t *testing.T, first *home, target *node) *actors.Bundle {
 	return b
 }
 
-func requireBundleNames(t *testing.T, b *actors.Bundle, target *node) {
+func requireBundleNames(t *testing.T, b *api.Bundle, target *node) {
 	t.Helper()
 	for _, p := range b.Peers {
 		if p.ID == target.n.NodeID() && p.Addr == target.n.P2PAddr() {

@@ -153,7 +153,7 @@ func TestNodeBootstrapsFromExportedPeers(t *testing.T) {
 	}
 	// The peer's height is what A showed (its hello, then the blocks it sent): it catches up
 	// with the tip asynchronously.
-	var conn actors.PeerInfo
+	var conn api.PeerInfo
 	testutil.WaitFor(t, netTimeout, "B's view of A's height to reach the tip", func() bool {
 		var ok bool
 		conn, ok = b.connection(a.n.NodeID())

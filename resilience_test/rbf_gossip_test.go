@@ -9,6 +9,7 @@ import (
 	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/errcode"
 )
 
 // mempoolSet is nd's pending hashes.
@@ -68,7 +69,7 @@ func TestReplaceByFeeGossip(t *testing.T) {
 		return err == nil && info.Replaced && info.ReplacedBy == repl.Hash()
 	})
 	_, err := b.n.SubmitTx(ctx, old)
-	var rej *actors.TxRejected
+	var rej *errcode.Error
 	if !errors.As(err, &rej) || rej.Code != "fee_too_low" {
 		t.Fatalf("the replaced transfer submitted to b again: %v; want fee_too_low", err)
 	}

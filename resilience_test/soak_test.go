@@ -137,7 +137,7 @@ type soakChain struct {
 	acked  []chainstate.Hash
 
 	c        *child
-	reported actors.Status // the last status the node's API reported before the kill
+	reported api.Status // the last status the node's API reported before the kill
 }
 
 func runSoakHome(t *testing.T, rng *rand.Rand, set soakSettings, st *soakStats, cycles int) {

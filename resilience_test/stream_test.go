@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/errcode"
 	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/actorchain/actorchain/supervisor"
 )
@@ -32,9 +34,10 @@ type submitFunc func(ctx context.Context, tx *chainstate.Tx) (code string, err e
 func nodeSubmit(n *actors.Node) submitFunc {
 	return func(ctx context.Context, tx *chainstate.Tx) (string, error) {
 		_, err := n.SubmitTx(ctx, tx)
-		var rej *actors.TxRejected
-		if errors.As(err, &rej) {
-			return rej.Code, err
+		// A transaction's rejection; the node's other coded errors (busy, storage_unavailable)
+		// leave the outcome unknown.
+		if rej, ok := errcode.Of(err); ok && slices.Contains(errcode.TxCodes, rej.Code) {
+			return string(rej.Code), err
 		}
 		return "", err
 	}
@@ -45,7 +48,7 @@ func apiSubmit(c *api.Client) submitFunc {
 		h, err := c.SubmitTx(ctx, api.TxFromChain(tx))
 		var ae *api.APIError
 		if errors.As(err, &ae) && ae.Status == http.StatusBadRequest {
-			return ae.Code, err
+			return string(ae.Code), err
 		}
 		if err == nil && h != tx.Hash().String() {
 			return "", fmt.Errorf("node acknowledged hash %s, want %s", h, tx.Hash())

@@ -88,7 +88,7 @@ func TestKeysNewShow(t *testing.T) {
 
 func TestPeersExportNeverRun(t *testing.T) {
 	home, a := initHome(t, t.TempDir(), "a")
-	b := decode[actors.Bundle](t, cli(t, "peers", "export", "--home", home).want(t, exitOK))
+	b := decode[api.Bundle](t, cli(t, "peers", "export", "--home", home).want(t, exitOK))
 	if b.Version != 1 || b.ChainID != config.Default().Chain.ID || b.GenesisHash != a.GenesisHash || b.Peers == nil || len(b.Peers) != 0 {
 		t.Fatalf("bundle of a never-run home: %+v (init genesis %s)", b, a.GenesisHash)
 	}
@@ -104,9 +104,9 @@ func TestPeersExportNeverRun(t *testing.T) {
 }
 
 // bundleWith returns a bundle of home's chain with the given peers, as JSON in a file.
-func bundleWith(t *testing.T, home string, peers ...actors.BundlePeer) string {
+func bundleWith(t *testing.T, home string, peers ...api.BundlePeer) string {
 	t.Helper()
-	b := decode[actors.Bundle](t, cli(t, "peers", "export", "--home", home).want(t, exitOK))
+	b := decode[api.Bundle](t, cli(t, "peers", "export", "--home", home).want(t, exitOK))
 	b.Peers = peers
 	file := filepath.Join(t.TempDir(), "bundle.json")
 	if err := writeJSONFile(file, b); err != nil {
@@ -115,8 +115,8 @@ func bundleWith(t *testing.T, home string, peers ...actors.BundlePeer) string {
 	return file
 }
 
-func somePeer(i int) actors.BundlePeer {
-	return actors.BundlePeer{
+func somePeer(i int) api.BundlePeer {
+	return api.BundlePeer{
 		ID:       strings.Repeat(fmt.Sprintf("%02x", i+1), 32),
 		Addr:     fmt.Sprintf("127.0.0.1:%d", 20000+i),
 		LastSeen: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
@@ -312,11 +312,11 @@ func TestPeersAgainstRunningNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.ContainsFunc(info.Known, func(p actors.KnownPeer) bool { return p.ID == somePeer(0).ID }) {
+	if !slices.ContainsFunc(info.Known, func(p api.KnownPeer) bool { return p.ID == somePeer(0).ID }) {
 		t.Fatalf("the running node does not know the imported peer: %+v", info)
 	}
-	b := decode[actors.Bundle](t, cli(t, "peers", "export", "--home", home).want(t, exitOK))
-	if !slices.ContainsFunc(b.Peers, func(p actors.BundlePeer) bool { return p.ID == somePeer(0).ID }) {
+	b := decode[api.Bundle](t, cli(t, "peers", "export", "--home", home).want(t, exitOK))
+	if !slices.ContainsFunc(b.Peers, func(p api.BundlePeer) bool { return p.ID == somePeer(0).ID }) {
 		t.Fatalf("export from the running node lacks the imported peer: %+v", b)
 	}
 	// A second node of the same chain: peers add makes the first dial it now.
@@ -342,8 +342,8 @@ func TestPeersAgainstRunningNode(t *testing.T) {
 	// the 1 MiB other API bodies get) imports through the API too (into the second, fresh node). The host is one 249-character
 	// label, not a valid DNS name: the node's dials of it fail without a lookup.
 	host := strings.Repeat("h", 255-len(":65535"))
-	var full []actors.BundlePeer
-	for i := range actors.MaxBundlePeers {
+	var full []api.BundlePeer
+	for i := range api.MaxBundlePeers {
 		p := somePeer(0)
 		p.ID, p.Addr = fmt.Sprintf("%064x", 1000+i), fmt.Sprintf("%s:%d", host, 1+i%65535)
 		full = append(full, p)
@@ -362,10 +362,10 @@ func TestPeersAgainstRunningNode(t *testing.T) {
 	}
 	testutil.WaitFor(t, 20*time.Second, "node a connects to node b", func() bool {
 		info, err := client.Peers(reqCtx(t))
-		return err == nil && slices.ContainsFunc(info.Connected, func(p actors.PeerInfo) bool { return p.ID == id2 })
+		return err == nil && slices.ContainsFunc(info.Connected, func(p api.PeerInfo) bool { return p.ID == id2 })
 	})
-	list := decode[actors.PeersInfo](t, cli(t, "peers", "list", "--home", home).want(t, exitOK))
-	if !slices.ContainsFunc(list.Connected, func(p actors.PeerInfo) bool { return p.ID == id2 }) {
+	list := decode[api.PeersInfo](t, cli(t, "peers", "list", "--home", home).want(t, exitOK))
+	if !slices.ContainsFunc(list.Connected, func(p api.PeerInfo) bool { return p.ID == id2 }) {
 		t.Fatalf("peers list: %+v", list)
 	}
 
@@ -376,8 +376,8 @@ func TestPeersAgainstRunningNode(t *testing.T) {
 		t.Fatalf("node a exited %d after SIGTERM: %s", code, tail(node.err.String(), 20))
 	}
 	// Stopped: the same commands work on the store, which kept the imported peer.
-	b = decode[actors.Bundle](t, cli(t, "peers", "export", "--home", home).want(t, exitOK))
-	if !slices.ContainsFunc(b.Peers, func(p actors.BundlePeer) bool { return p.ID == somePeer(0).ID }) {
+	b = decode[api.Bundle](t, cli(t, "peers", "export", "--home", home).want(t, exitOK))
+	if !slices.ContainsFunc(b.Peers, func(p api.BundlePeer) bool { return p.ID == somePeer(0).ID }) {
 		t.Fatalf("export from the stopped home lacks the imported peer: %+v", b)
 	}
 	r := cli(t, "peers", "add", "--home", home, fmt.Sprintf("%s@127.0.0.1:%d", id2, base2))

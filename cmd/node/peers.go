@@ -118,7 +118,7 @@ func newPeersExportCmd(g *globals) *cobra.Command {
 
 // export reads the bundle from the API or the store. A node that starts on the home between the
 // check and the read is asked through its API.
-func (t peerTarget) export(ctx context.Context, g *globals) (*actors.Bundle, error) {
+func (t peerTarget) export(ctx context.Context, g *globals) (*api.Bundle, error) {
 	if t.cfg != nil {
 		b, err := actors.ExportStore(t.cfg)
 		if !errors.Is(err, actors.ErrHomeInUse) {
@@ -167,7 +167,7 @@ func newPeersImportCmd(g *globals) *cobra.Command {
 }
 
 // importBundle merges b (whose JSON is raw) through the API or into the store.
-func (t peerTarget) importBundle(ctx context.Context, g *globals, b *actors.Bundle, raw []byte) (int, error) {
+func (t peerTarget) importBundle(ctx context.Context, g *globals, b *api.Bundle, raw []byte) (int, error) {
 	if t.cfg != nil {
 		n, err := actors.ImportStore(t.cfg, b)
 		if !errors.Is(err, actors.ErrHomeInUse) {

@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/actorchain/actorchain/actors"
-	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/config"
 )
 
@@ -78,9 +76,6 @@ func newRunCmd(g *globals) *cobra.Command {
 func startNode(cfg *config.Config, log *slog.Logger) (*actors.Node, error) {
 	return actors.Start(cfg, actors.Options{
 		Logger: log,
-		HTTPHandler: func(n *actors.Node) http.Handler {
-			return api.NewHandler(n, api.Options{Logger: n.Logger(), Version: actors.Version, Pprof: cfg.Debug.Pprof})
-		},
 	})
 }
 
