@@ -47,8 +47,11 @@ func (a *peerConnActor) askMempool(ctx actor.Context, j mempoolJob) {
 func (a *peerConnActor) startMempoolJob(ctx actor.Context, j mempoolJob) {
 	f := ctx.RequestFuture(a.d.pid(nameMempool), j.msg, j.timeout)
 	ctx.ReenterAfter(f, func(res any, err error) {
+		if a.closed { // after the stop: see blockDone
+			return
+		}
 		j.then(res, err)
-		if next, ok := a.mempool.done(); ok && !a.closed {
+		if next, ok := a.mempool.done(); ok {
 			a.startMempoolJob(ctx, next)
 		}
 	})

@@ -30,6 +30,20 @@ func (a *peerConnActor) doSync(ctx actor.Context, act blocksync.Actions) {
 	if act.Done {
 		ctx.Send(ctx.Parent(), &syncDone{ID: a.id})
 	}
+	a.armStallCheck(ctx)
+}
+
+// armStallCheck runs the stall check tick only while the sync may need it (a round runs or a
+// requested block is awaited): an idle connection has no timer.
+func (a *peerConnActor) armStallCheck(ctx actor.Context) {
+	switch need := a.sync.NeedsTick() && !a.closed; {
+	case need && a.stopCheck == nil:
+		self, root := ctx.Self(), ctx.ActorSystem().Root
+		a.stopCheck = every(stallCheckEvery, func() { root.Send(self, &stallCheck{}) })
+	case !need && a.stopCheck != nil:
+		a.stopCheck()
+		a.stopCheck = nil
+	}
 }
 
 // knownBlocks is the sync's view of the store: a block is known when the index has it. A read
@@ -142,13 +156,17 @@ func (a *peerConnActor) onBlock(ctx actor.Context, raw []byte) {
 	})
 }
 
-// blockDone handles consensus's answer for a block this peer sent.
+// blockDone handles consensus's answer for a block this peer sent. An answer that comes after
+// the actor stopped is dropped before it touches anything: protoactor delivers a continuation to
+// the PID, and a stopped connection's PID (peers/<id8>) names its successor once the peer
+// reconnects, so the continuation may run on the successor's mailbox while the old one still
+// drains; touching the old state there is a data race (seen by -race in TestChaosInProcess).
 func (a *peerConnActor) blockDone(ctx actor.Context, b *chainstate.Block, h chainstate.Hash, res any, err error) {
-	outcome, ruleErr := blockOutcome(res, err)
-	act := a.sync.BlockDone(a.d.local.Now(), h, outcome, a.knownBlocks())
 	if a.closed {
 		return
 	}
+	outcome, ruleErr := blockOutcome(res, err)
+	act := a.sync.BlockDone(a.d.local.Now(), h, outcome, a.knownBlocks())
 	if outcome == blocksync.Rejected {
 		a.misbehave(ctx, "invalid block %s: %v", h, ruleErr)
 		return

@@ -108,3 +108,41 @@ func TestBlockOutcome(t *testing.T) {
 		}
 	}
 }
+
+// TestBlockDoneAfterStop: consensus's answer for a block that comes after the connection stopped
+// leaves the connection's sync alone. protoactor delivers the continuation to the PID, which
+// names the successor connection once the peer reconnects; before this check the old sync's maps
+// were written from two mailboxes at once (a data race -race found in TestChaosInProcess).
+func TestBlockDoneAfterStop(t *testing.T) {
+	h, next := chainstate.Hash{7}, chainstate.Hash{8}
+	now := time.Unix(1000, 0)
+	unknown := func(chainstate.Hash) bool { return false }
+	// A window of one block, held by h while consensus connects it: another announced block is
+	// requested only once h's answer has been taken.
+	newSync := func() *blocksync.Sync {
+		cfg := blocksync.DefaultConfig()
+		cfg.Window = 1
+		s := blocksync.New(cfg)
+		if a := s.Announced(now, []chainstate.Hash{h}, false, unknown); len(a.Request) != 1 {
+			t.Fatalf("announced: %+v", a)
+		}
+		s.Received(now, h)
+		s.Submit(h)
+		return s
+	}
+	b := &chainstate.Block{Header: chainstate.Header{Height: 1}}
+	ok := &submitBlockResponse{Result: BlockResult{Hash: h, Status: "connected"}}
+
+	stopped := &peerConnActor{sync: newSync(), closed: true}
+	stopped.blockDone(nil, b, h, ok, nil) // a nil context: nothing may be sent either
+	if a := stopped.sync.Announced(now, []chainstate.Hash{next}, false, unknown); len(a.Request) != 0 {
+		t.Fatalf("a stopped connection took the answer: its window moved on (%+v)", a)
+	}
+
+	// The control: the answer taken frees the window.
+	live := newSync()
+	live.BlockDone(now, h, blocksync.Accepted, unknown)
+	if a := live.Announced(now, []chainstate.Hash{next}, false, unknown); len(a.Request) != 1 {
+		t.Fatalf("control: the window did not move on (%+v); the test would prove nothing", a)
+	}
+}

@@ -343,9 +343,13 @@ func (e *env) node(name string) Node {
 // waitRunning waits until name is running with the given restart count.
 func (e *env) waitRunning(name string, restarts int) {
 	e.t.Helper()
+	// The tree shows the child running once the lifecycle middleware saw Started, a moment
+	// before the child's own handler records it: a child that records its starts is waited for
+	// until it has, so that what a test does next is journalled after it.
+	started, recorded := "started "+name, e.rec != nil && e.rec.has("started "+name)
 	testutil.WaitFor(e.t, waitTimeout, fmt.Sprintf("%s running with %d restarts", name, restarts), func() bool {
 		n, ok := e.tree.Lookup(name)
-		return ok && n.State == StateRunning && n.Restarts == restarts
+		return ok && n.State == StateRunning && n.Restarts == restarts && (!recorded || e.rec.count(started) > restarts)
 	})
 }
 
