@@ -17,7 +17,7 @@ import (
 // get up to apiDrain to finish, then connections are closed) and joins its serve goroutine in
 // Stopping and Restarting. A restart rebinds the same address.
 type apiActor struct {
-	n   *Node
+	d   apiDeps
 	srv *http.Server
 	wg  sync.WaitGroup
 }
@@ -30,22 +30,22 @@ func (a *apiActor) Receive(ctx actor.Context) {
 		if err := a.start(); err != nil {
 			panic(err)
 		}
-		a.n.readyOn.Do(func() { close(a.n.ready) })
+		a.d.markReady()
 	case *actor.Stopping, *actor.Restarting:
 		a.stop()
 	}
 }
 
 func (a *apiActor) start() error {
-	addr := a.n.cfg.API.Listen
+	addr := a.d.cfg.Listen
 	if addr == "" {
 		return nil
 	}
 	// The first instance takes the listener Start bound; after a restart, bind the port the
 	// first instance got (matters when the config says :0).
-	ln := a.n.takeAPIListener()
+	ln := a.d.takeListener()
 	if ln == nil {
-		if prev := a.n.APIAddr(); prev != "" {
+		if prev := a.d.boundAddr(); prev != "" {
 			addr = prev
 		}
 		var err error
@@ -55,7 +55,7 @@ func (a *apiActor) start() error {
 	}
 	// The handler serves the node's facade; the listener makes net/http's own error answers
 	// (431, 400 before any handler runs) JSON too.
-	h := api.NewHandler(a.n, api.Options{Logger: a.n.log, Version: Version, Pprof: a.n.cfg.Debug.Pprof})
+	h := api.NewHandler(a.d.backend, api.Options{Logger: a.d.log, Version: Version, Pprof: a.d.pprof})
 	ln = api.Listener(ln)
 	a.srv = &http.Server{
 		Handler:           h,
@@ -65,16 +65,16 @@ func (a *apiActor) start() error {
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
-	a.n.apiAddr.Store(ln.Addr().String())
+	a.d.setBound(ln.Addr().String())
 	srv := a.srv
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			a.n.log.Error("api server stopped", "actor", nameAPI, "err", err)
+			a.d.log.Error("api server stopped", "actor", nameAPI, "err", err)
 		}
 	}()
-	a.n.log.Info("api listening", "actor", nameAPI, "addr", ln.Addr().String())
+	a.d.log.Info("api listening", "actor", nameAPI, "addr", ln.Addr().String())
 	return nil
 }
 

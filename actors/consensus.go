@@ -55,11 +55,11 @@ const maxOrphans = 256
 // hears (publish). It restarts by building a new machine from the store's tip; nothing it holds
 // in memory is authoritative.
 type consensusActor struct {
-	n *Node
+	d consensusDeps
 	m *chain.Machine
 }
 
-func newConsensusActor(n *Node) *consensusActor { return &consensusActor{n: n} }
+func newConsensusActor(d consensusDeps) *consensusActor { return &consensusActor{d: d} }
 
 func (c *consensusActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
@@ -76,7 +76,7 @@ func (c *consensusActor) Receive(ctx actor.Context) {
 // load builds the machine on the store's tip: time independent of chain length, with no block
 // re-executed. Other index entries are read from the store when first looked at.
 func (c *consensusActor) load() error {
-	s, err := c.n.handle.wait(10 * time.Second)
+	s, err := c.d.waitStore(10 * time.Second)
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func (c *consensusActor) load() error {
 		return fmt.Errorf("tip %s is not in the block index", tip.Hash)
 	}
 	c.m, err = chain.New(chain.Config{
-		Rules:      chain.ParamsRules{Params: c.n.params, Sigs: c.n.sigs},
+		Rules:      c.d.rules,
 		Tip:        t,
 		Load:       c.loadEntry,
 		MainHash:   c.mainHash,
@@ -101,13 +101,13 @@ func (c *consensusActor) load() error {
 	if err != nil {
 		return err
 	}
-	c.n.metrics.height.Set(float64(t.Header.Height))
+	c.d.metrics.height.Set(float64(t.Header.Height))
 	return nil
 }
 
 // loadEntry reads an index entry from the published store (none while storage restarts).
 func (c *consensusActor) loadEntry(h chainstate.Hash) (chainstate.IndexEntry, bool) {
-	s, err := c.n.store()
+	s, err := c.d.store()
 	if err != nil {
 		return chainstate.IndexEntry{}, false
 	}
@@ -117,7 +117,7 @@ func (c *consensusActor) loadEntry(h chainstate.Hash) (chainstate.IndexEntry, bo
 
 // mainHash reads the store's main-chain block at height (none while storage restarts).
 func (c *consensusActor) mainHash(height uint64) (chainstate.Hash, bool) {
-	s, err := c.n.store()
+	s, err := c.d.store()
 	if err != nil {
 		return chainstate.Hash{}, false
 	}
@@ -147,7 +147,7 @@ func (c *consensusActor) submit(ctx actor.Context, req *submitBlockRequest) (Blo
 		res      *BlockResult
 		err      error
 		started  = time.Now()
-		decision = c.m.Step(req.Block, sourceOf(req.Source), c.n.nowMs())
+		decision = c.m.Step(req.Block, sourceOf(req.Source), uint64(c.d.now().UnixMilli()))
 	)
 	for decision.Kind != chain.None {
 		var r chain.Result
@@ -176,15 +176,15 @@ func (c *consensusActor) outcome(x *blockExec, d chain.Decision, started time.Ti
 	case chain.Connected:
 		c.publish(x.ctx, d, []*chainstate.Block{d.Block}, []chain.Source{d.Source}, nil, false)
 	case chain.Reorged:
-		c.n.log.Info("reorg", "actor", nameConsensus, "from", d.From, "to", d.Hash, "depth", d.Depth(),
+		c.d.log.Info("reorg", "actor", nameConsensus, "from", d.From, "to", d.Hash, "depth", d.Depth(),
 			"height", d.Height, "connected", len(d.Connect), "returned_txs", len(x.returned))
 		c.publish(x.ctx, d, x.blocks, d.Sources, x.returned, x.resync)
 	case chain.Rejected:
 		if d.Released {
-			c.n.log.Warn("orphan block rejected", "actor", nameConsensus, "block_hash", d.Hash, "err", d.Err)
+			c.d.log.Warn("orphan block rejected", "actor", nameConsensus, "block_hash", d.Hash, "err", d.Err)
 		}
 	}
-	observeSince(c.n.metrics.blockImport, started)
+	observeSince(c.d.metrics.blockImport, started)
 }
 
 // publish tells the node about a new tip: metrics, one log record per connected block, the
@@ -194,16 +194,16 @@ func (c *consensusActor) publish(ctx actor.Context, d chain.Decision, blocks []*
 	txs := 0
 	for i, b := range blocks {
 		txs += len(b.Txs)
-		c.n.log.Info("block connected", "actor", nameConsensus, "height", b.Header.Height, "hash", b.Hash(),
+		c.d.log.Info("block connected", "actor", nameConsensus, "height", b.Header.Height, "hash", b.Hash(),
 			"txs", len(b.Txs), "source", srcs[i].Origin.String())
 	}
-	m := c.n.metrics
+	m := c.d.metrics
 	m.height.Set(float64(d.Height))
 	m.blocksConnected.Add(float64(len(blocks)))
 	m.txsConnected.Add(float64(txs))
-	ctx.Send(c.n.pid(nameMempool), &chainUpdate{Connected: blocks, Returned: returned, Resync: resync})
-	ctx.Send(c.n.pid(nameMiner), &tipChanged{Hash: d.Hash, Height: d.Height})
-	ctx.Send(c.n.pid(namePeers), &announce{Kind: invBlock, Hashes: []chainstate.Hash{d.Hash}, Source: d.Source.Peer, Height: d.Height})
+	ctx.Send(c.d.pid(nameMempool), &chainUpdate{Connected: blocks, Returned: returned, Resync: resync})
+	ctx.Send(c.d.pid(nameMiner), &tipChanged{Hash: d.Hash, Height: d.Height})
+	ctx.Send(c.d.pid(namePeers), &announce{Kind: invBlock, Hashes: []chainstate.Hash{d.Hash}, Source: d.Source.Peer, Height: d.Height})
 }
 
 // blockExec performs the machine's writes against the storage actor for one submitted block,
@@ -232,8 +232,8 @@ func (x *blockExec) write(d chain.Decision) chain.Result {
 	case chain.WriteReorg:
 		return x.reorg(d)
 	case chain.WriteInvalid:
-		if r := storageCall[*storageDone](x.ctx, x.c.n, &markInvalidRequest{Hash: d.Invalid}, nil); r.Err != nil {
-			x.c.n.log.Warn("could not record invalid block", "actor", nameConsensus, "block_hash", d.Invalid, "err", r.Err)
+		if r := storageCall[*storageDone](x.ctx, x.c.d.calls, &markInvalidRequest{Hash: d.Invalid}, nil); r.Err != nil {
+			x.c.d.log.Warn("could not record invalid block", "actor", nameConsensus, "block_hash", d.Invalid, "err", r.Err)
 		}
 		return done
 	}
@@ -241,7 +241,7 @@ func (x *blockExec) write(d chain.Decision) chain.Result {
 }
 
 func (x *blockExec) connect(d chain.Decision) chain.Result {
-	r := storageCall[*connectBlockResponse](x.ctx, x.c.n, &connectBlockRequest{Block: d.Block}, tipIs(d.Hash))
+	r := storageCall[*connectBlockResponse](x.ctx, x.c.d.calls, &connectBlockRequest{Block: d.Block}, tipIs(d.Hash))
 	switch {
 	case r.Applied, x.storedTip(r.Err, d.Hash):
 		return alreadyDone
@@ -253,7 +253,7 @@ func (x *blockExec) connect(d chain.Decision) chain.Result {
 
 // put stores a side-branch block first, so its body is there for a later reorg.
 func (x *blockExec) put(d chain.Decision) chain.Result {
-	r := storageCall[*storageDone](x.ctx, x.c.n, &putBlockRequest{Block: d.Block, Work: d.Work}, indexed(d.Hash))
+	r := storageCall[*storageDone](x.ctx, x.c.d.calls, &putBlockRequest{Block: d.Block, Work: d.Work}, indexed(d.Hash))
 	switch {
 	case r.Applied:
 		return alreadyDone
@@ -271,7 +271,7 @@ func (x *blockExec) reorg(d chain.Decision) chain.Result {
 		return failed(err)
 	}
 	x.blocks, x.returned, x.resync = blocks, nil, false
-	r := storageCall[*reorgResponse](x.ctx, x.c.n, &reorgRequest{Disconnect: d.Disconnect, Connect: blocks}, tipIs(d.Hash))
+	r := storageCall[*reorgResponse](x.ctx, x.c.d.calls, &reorgRequest{Disconnect: d.Disconnect, Connect: blocks}, tipIs(d.Hash))
 	switch {
 	case r.Applied, x.storedTip(r.Err, d.Hash):
 		// Applied, but the reply was lost with a killed storage actor, or an earlier attempt
@@ -288,7 +288,7 @@ func (x *blockExec) reorg(d chain.Decision) chain.Result {
 
 // bodies returns the blocks of d.Connect: the stored ones from the store, the last one d.Block.
 func (c *consensusActor) bodies(d chain.Decision) ([]*chainstate.Block, error) {
-	s, err := c.n.store()
+	s, err := c.d.store()
 	if err != nil {
 		return nil, err
 	}
@@ -319,10 +319,10 @@ func (x *blockExec) storedTip(err error, want chainstate.Hash) bool {
 	if !errors.Is(err, chainstate.ErrNotTip) {
 		return false
 	}
-	s, serr := x.c.n.store()
+	s, serr := x.c.d.store()
 	if serr != nil || !tipIs(want)(s) {
 		return false
 	}
-	x.c.n.log.Warn("a retried write found its block already stored", "actor", nameConsensus, "block_hash", want)
+	x.c.d.log.Warn("a retried write found its block already stored", "actor", nameConsensus, "block_hash", want)
 	return true
 }

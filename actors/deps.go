@@ -3,12 +3,15 @@ package actors
 import (
 	"crypto/ed25519"
 	"log/slog"
+	"net"
 	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/actorchain/actorchain/api"
+	"github.com/actorchain/actorchain/chain"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
 	"github.com/actorchain/actorchain/noisep2p"
@@ -187,4 +190,44 @@ func (n *Node) storageDeps() storageDeps {
 	return storageDeps{actorEnv: n.env(), cfg: n.cfg.Storage, params: n.params, handle: &n.handle,
 		commitTime: n.metrics.commit, commitHook: n.commitHook(), damaged: n.storeDamaged, trace: n.trace,
 		backups: &n.backups, health: &n.healthState, ready: n.ready}
+}
+
+// consensusDeps is what the consensus actor needs.
+type consensusDeps struct {
+	actorEnv
+	rules   chain.Rules
+	metrics *metrics // height, blocks and transfers connected, block import time
+	// waitStore waits (bounded) for storage to publish the store (the machine's first load).
+	waitStore func(time.Duration) (*chainstate.Store, error)
+	calls     retrier // the storage writes
+}
+
+func (n *Node) consensusDeps() consensusDeps {
+	return consensusDeps{actorEnv: n.env(), rules: n.rules(), metrics: n.metrics, waitStore: n.handle.wait,
+		calls: n.retrier()}
+}
+
+// rules are the chain rules consensus applies (package chain).
+func (n *Node) rules() chain.Rules { return chain.ParamsRules{Params: n.params, Sigs: n.sigs} }
+
+// apiDeps is what the api actor needs: the facade it serves and its listener.
+type apiDeps struct {
+	log     *slog.Logger
+	cfg     config.API
+	pprof   bool
+	backend api.Backend // the node's facade (facade.go)
+	// takeListener takes the listener Start bound (nil after the first call); boundAddr is the
+	// address the API was last bound to, setBound records a new one.
+	takeListener func() net.Listener
+	boundAddr    func() string
+	setBound     func(string)
+	// markReady closes the node's ready channel (once): the API answering is the node ready.
+	markReady func()
+}
+
+func (n *Node) apiDeps() apiDeps {
+	return apiDeps{log: n.log, cfg: n.cfg.API, pprof: n.cfg.Debug.Pprof, backend: n,
+		takeListener: n.takeAPIListener, boundAddr: n.APIAddr,
+		setBound:  func(a string) { n.apiAddr.Store(a) },
+		markReady: func() { n.readyOn.Do(func() { close(n.ready) }) }}
 }

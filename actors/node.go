@@ -490,11 +490,11 @@ func newRootActor(n *Node) *rootActor {
 		Logger: n.log,
 		Specs: []supervisor.Spec{
 			spec(nameStorage, func() actor.Actor { return &storageActor{d: n.storageDeps()} }),
-			spec(nameConsensus, func() actor.Actor { return newConsensusActor(n) }),
+			spec(nameConsensus, func() actor.Actor { return newConsensusActor(n.consensusDeps()) }),
 			spec(nameMempool, func() actor.Actor { return newMempoolActor(n.mempoolDeps()) }),
 			spec(namePeers, func() actor.Actor { return newPeersActor(n.peersDeps()) }),
 			spec(nameMiner, func() actor.Actor { return newMinerActor(n.minerDeps()) }),
-			spec(nameAPI, func() actor.Actor { return &apiActor{n: n} }),
+			spec(nameAPI, func() actor.Actor { return &apiActor{d: n.apiDeps()} }),
 		},
 		OnGiveUp:       r.onGiveUp,
 		FaultInjection: n.cfg.Debug.FaultInjection,

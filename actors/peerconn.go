@@ -65,7 +65,7 @@ type peerConnActor struct {
 	// fault decorator in front of it (links.go); stopped in Stopping.
 	out linkSender
 
-	stopCheck func() // stops the stall check tick
+	stopCheck func() // stops the stall check tick; nil while none runs (armStallCheck)
 
 	// mempoolAsked is when this side sent GetMempool, zero once an Inv without block items has
 	// come (taken as the answer): an empty answer must not read as "nothing after the locator".
@@ -134,11 +134,11 @@ func (a *peerConnActor) stopReason() string {
 	return "stopped by this node"
 }
 
-// started starts the stall tick and the connection's goroutines, and opens the conversation.
+// started starts the connection's goroutines and opens the conversation. The stall check tick
+// runs only while a sync needs it (armStallCheck).
 func (a *peerConnActor) started(ctx actor.Context) {
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	a.out = a.d.sender(a.id, a.conn, func() { root.Send(self, &linkDue{}) }, a.name())
-	a.stopCheck = every(stallCheckEvery, func() { root.Send(self, &stallCheck{}) })
 	a.conn.Start(func(typ uint8, payload []byte) {
 		root.Send(self, &wireIn{Type: typ, Payload: payload})
 	}, func(err error) {

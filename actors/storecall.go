@@ -41,8 +41,8 @@ type reply[T replier] struct {
 }
 
 // storageCall sends a write to the storage actor and waits for its reply (see callRetry).
-func storageCall[T replier](ctx actor.Context, n *Node, msg any, applied func(*chainstate.Store) bool) reply[T] {
-	return callRetry[T](ctx, n.retrier(), nameStorage, msg, applied)
+func storageCall[T replier](ctx actor.Context, r retrier, msg any, applied func(*chainstate.Store) bool) reply[T] {
+	return callRetry[T](ctx, r, nameStorage, msg, applied)
 }
 
 // retrier is what callRetry needs from the node.

@@ -168,6 +168,9 @@ func (s *Sync) BlockDone(now time.Time, h chainstate.Hash, o Outcome, known Know
 // Tick checks, at now, for requests unanswered for longer than Timeout (they are forgotten) and
 // for a sync that heard nothing for that long; either starts a new round, whose answer asks
 // again for what is still missing.
+//
+// Tick has nothing to do unless NeedsTick: a connection that is not syncing and waits for no
+// block needs no timer.
 func (s *Sync) Tick(now time.Time) Actions {
 	var a Actions
 	for h, at := range s.inFlight {
@@ -183,6 +186,9 @@ func (s *Sync) Tick(now time.Time) Actions {
 	}
 	return a
 }
+
+// NeedsTick reports whether Tick may act: a sync is running or a requested block is awaited.
+func (s *Sync) NeedsTick() bool { return s.syncing || len(s.inFlight) > 0 }
 
 // pending reports whether h is requested or being connected.
 func (s *Sync) pending(h chainstate.Hash) bool {

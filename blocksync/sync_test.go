@@ -1,6 +1,7 @@
 package blocksync
 
 import (
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -281,6 +282,18 @@ func TestSyncProperties(t *testing.T) {
 			for h := range asked {
 				if !s.Requested(h) {
 					t.Fatalf("%x asked for and not answered, but not in flight", h[:1])
+				}
+			}
+			// An idle sync needs no timer: a connection stops its tick when NeedsTick is false,
+			// so a Tick then, however late, must have nothing to do.
+			if !s.NeedsTick() {
+				if s.Syncing() || len(asked) > 0 {
+					t.Fatalf("no tick needed while syncing %v with %d in flight", s.Syncing(), len(asked))
+				}
+				probe := *s
+				probe.inFlight = maps.Clone(s.inFlight)
+				if a := probe.Tick(now.Add(time.Hour)); len(a.Expired) > 0 || a.GetBlocks || a.Done || len(a.Request) > 0 {
+					t.Fatalf("a tick on an idle sync acted: %+v", a)
 				}
 			}
 		}
