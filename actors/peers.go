@@ -97,6 +97,7 @@ const (
 type pendingConn struct {
 	conn     *noisep2p.Conn
 	dialAddr string
+	outbound bool // conn.Outbound()
 }
 
 // peerConnInfo is the manager's view of one live connection.
@@ -314,13 +315,7 @@ func (p *peersActor) tick(ctx actor.Context) {
 	// A peer known to be ahead with no sync running (its round ended while blocks were still
 	// missing, say) gets a sync now rather than at the next announcement.
 	p.maybeSync(ctx)
-	out := 0
-	for _, c := range p.conns {
-		if c.outbound {
-			out++
-		}
-	}
-	free := p.d.cfg.MaxOutbound - out - len(p.dialing)
+	free := p.d.cfg.MaxOutbound - outboundCount(p.conns, p.replacing) - len(p.dialing)
 	if free <= 0 {
 		return
 	}
@@ -334,6 +329,31 @@ func (p *peersActor) tick(ctx actor.Context) {
 		}
 		p.dial(ctx, r.ID, r.Addr)
 	}
+}
+
+// outboundCount is the number of outbound slots taken: the outbound connections, each peer
+// whose connection is being replaced counted in the direction of the replacement. (Counting the
+// old one made a node that kept its own dial over a peer's inbound connection dial one peer too
+// many meanwhile: 9 outbound with p2p.max_outbound 8 in a 64-node netsim.)
+func outboundCount(conns map[noisep2p.ID]*peerConnInfo, replacing map[noisep2p.ID]*pendingConn) int {
+	out := 0
+	for id, c := range conns {
+		if pc, ok := replacing[id]; ok {
+			if pc.outbound {
+				out++
+			}
+			continue
+		}
+		if c.outbound {
+			out++
+		}
+	}
+	for id, pc := range replacing {
+		if _, ok := conns[id]; !ok && pc.outbound {
+			out++
+		}
+	}
+	return out
 }
 
 // dial connects to id at addr in a tracked goroutine; the result comes back as a message.
@@ -394,17 +414,7 @@ func (p *peersActor) register(ctx actor.Context, c *noisep2p.Conn, dialAddr stri
 	}
 	id := c.RemoteID()
 	now := p.d.now()
-	refuse := func(reason string) {
-		p.d.log.Debug("connection refused", "actor", namePeers, "peer_id", id.String(), "reason", reason)
-		// Disconnect waits (bounded) for the peer to close: not on this actor's goroutine, or a
-		// peer that never reads would stall the manager.
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			_ = c.Disconnect(reason)
-			_ = c.Close()
-		}()
-	}
+	refuse := func(reason string) { p.refuse(c, reason, nil) }
 	if p.book.banned(id, now) {
 		refuse("banned")
 		return
@@ -426,7 +436,7 @@ func (p *peersActor) register(ctx actor.Context, c *noisep2p.Conn, dialAddr stri
 		if prev := p.replacing[id]; prev != nil {
 			_ = prev.conn.Close()
 		}
-		p.replacing[id] = &pendingConn{conn: c, dialAddr: dialAddr}
+		p.replacing[id] = &pendingConn{conn: c, dialAddr: dialAddr, outbound: c.Outbound()}
 		p.group.StopChild(ctx, old.name)
 		return
 	}
@@ -438,7 +448,9 @@ func (p *peersActor) register(ctx actor.Context, c *noisep2p.Conn, dialAddr stri
 			}
 		}
 		if in >= p.d.cfg.MaxInbound {
-			refuse("too many inbound connections")
+			// Full: the peer gets some addresses before it goes, or a newcomer whose only way
+			// in is this node (a seed) would never learn another.
+			p.refuse(c, "too many inbound connections", noisep2p.Addr{Peers: p.addrsFor(id, farewellAddrs)})
 			return
 		}
 	}
@@ -575,13 +587,38 @@ func (p *peersActor) learnAddrs(ctx actor.Context, m *addrsLearned) {
 	p.tick(ctx)
 }
 
+// refuse disconnects a connection this node does not take (after farewell, when given), logged
+// at debug. Disconnect waits (bounded) for the peer to close: not on this actor's goroutine, or
+// a peer that never reads would stall the manager.
+func (p *peersActor) refuse(c *noisep2p.Conn, reason string, farewell noisep2p.Message) {
+	p.d.log.Debug("connection refused", "actor", namePeers, "peer_id", c.RemoteID().String(), "reason", reason)
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		if farewell != nil {
+			_ = c.DisconnectAfter(farewell, reason)
+		} else {
+			_ = c.Disconnect(reason)
+		}
+		_ = c.Close()
+	}()
+}
+
+// farewellAddrs is how many addresses a peer refused for want of inbound slots gets.
+const farewellAddrs = 64
+
 // answerAddrs sends a peer up to 1000 known addresses (ourselves included when we listen).
 func (p *peersActor) answerAddrs(ctx actor.Context, to noisep2p.ID) {
 	c := p.conns[to]
 	if c == nil {
 		return
 	}
-	recs := p.book.list(noisep2p.MaxAddrPeers-1, p.d.now(), to)
+	ctx.Send(c.pid, &relayAddr{Peers: p.addrsFor(to, noisep2p.MaxAddrPeers)})
+}
+
+// addrsFor picks up to n known addresses for the peer to (ourselves first when we listen).
+func (p *peersActor) addrsFor(to noisep2p.ID, n int) []noisep2p.PeerAddr {
+	recs := p.book.list(n-1, p.d.now(), to)
 	out := make([]noisep2p.PeerAddr, 0, len(recs)+1)
 	if adv := p.d.advertised(); adv != "" {
 		out = append(out, noisep2p.PeerAddr{ID: p.book.self, Addr: adv, LastSeen: p.d.now().Unix()})
@@ -592,7 +629,7 @@ func (p *peersActor) answerAddrs(ctx actor.Context, to noisep2p.ID) {
 		}
 		out = append(out, noisep2p.PeerAddr{ID: r.ID, Addr: r.Addr, LastSeen: max(r.LastSeen/1000, 0)})
 	}
-	ctx.Send(c.pid, &relayAddr{Peers: out})
+	return out
 }
 
 // cutLink closes the live connection (and a pending replacement) with a peer whose link was cut;

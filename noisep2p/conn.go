@@ -257,6 +257,32 @@ func (c *Conn) Disconnect(reason string) error {
 	return c.Close()
 }
 
+// DisconnectAfter sends m, then disconnects with reason like Disconnect, on a Conn that was never
+// started (whose cipher state is still ours). A node that refuses a peer for want of slots hands
+// it some addresses this way before it goes, so that a newcomer whose only way in is a full seed
+// still learns where else to connect. On a started Conn it is Disconnect: m is not sent (queued
+// messages are dropped by a disconnect).
+func (c *Conn) DisconnectAfter(m Message, reason string) error {
+	c.mu.Lock()
+	if c.started || c.closing {
+		c.mu.Unlock()
+		return c.Disconnect(reason)
+	}
+	select {
+	case <-c.done:
+		c.mu.Unlock()
+		return c.Close()
+	default:
+	}
+	c.localClose.Store(true)
+	_ = c.nc.SetWriteDeadline(time.Now().Add(DisconnectTimeout))
+	if err := c.fw.writeMessage(c.nc, m.Type(), m.Encode()); err == nil {
+		c.disconnectLocked(context.Background(), reason)
+	}
+	c.mu.Unlock()
+	return c.Close()
+}
+
 // disconnectLocked writes a Disconnect on a Conn that was never started, half-closes, and reads
 // until the peer closes (at most DisconnectTimeout, or until ctx ends) so that our close does not
 // reset the connection before the peer has read the reason. c.mu must be held.

@@ -317,3 +317,44 @@ func TestLocalHelloInvalid(t *testing.T) {
 	}
 	f.assertHealthy()
 }
+
+// TestDisconnectAfter: a refusing side sends one message (addresses, for a peer it has no slot
+// for), then the Disconnect, on a Conn it never started (the peer manager refuses before it
+// starts a connection); the peer reads both, in that order. On a started Conn it is Disconnect.
+func TestDisconnectAfter(t *testing.T) {
+	checkLeaks(t)
+	f := newFixture(t)
+	farewell := Addr{Peers: []PeerAddr{{ID: ID{1}, Addr: "127.0.0.1:7601", LastSeen: 1}}}
+	for _, started := range []bool{false, true} {
+		c, _ := f.dial(clientOf(t, f.cfg))
+		s := f.serverPeer(c.LocalID())
+		if started {
+			startPeer(c, false)
+			if err := c.DisconnectAfter(farewell, "bye"); err != nil {
+				t.Fatal(err)
+			}
+			var de *DisconnectError
+			if err := s.waitClosed(t); !errors.As(err, &de) || de.Reason != "bye" {
+				t.Fatalf("started: peer closed with %v, want the Disconnect", err)
+			}
+			continue
+		}
+		if err := c.DisconnectAfter(farewell, "too many inbound connections"); err != nil {
+			t.Fatalf("started %v: %v", started, err)
+		}
+		select {
+		case m := <-s.msgs:
+			got, err := DecodeAddr(m.payload)
+			if m.typ != MsgAddr || err != nil || len(got.Peers) != 1 || got.Peers[0] != farewell.Peers[0] {
+				t.Fatalf("started %v: first message type %d %+v %v, want the addresses", started, m.typ, got, err)
+			}
+		case <-time.After(waitTimeout):
+			t.Fatalf("started %v: no message before the disconnect", started)
+		}
+		var de *DisconnectError
+		if err := s.waitClosed(t); !errors.As(err, &de) || de.Reason != "too many inbound connections" {
+			t.Fatalf("started %v: peer closed with %v, want the Disconnect", started, err)
+		}
+	}
+	f.assertHealthy()
+}

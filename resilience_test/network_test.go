@@ -361,3 +361,29 @@ func TestGossipCrossesTCPBoundary(t *testing.T) {
 func pubOf(k ed25519.PrivateKey) chainstate.PublicKey {
 	return chainstate.PublicKey(k.Public().(ed25519.PublicKey))
 }
+
+// TestFullSeedHandsOutAddresses: a seed with no inbound slot left still tells a newcomer where
+// else to go before it disconnects it. S takes one inbound peer (A) and dials nobody; B knows only
+// S. Before, S completed B's handshake and dropped it with nothing said, every time B redialled,
+// and B never learned another address (26 of 64 netsim nodes stayed isolated that way).
+func TestFullSeedHandsOutAddresses(t *testing.T) {
+	sh := netHome(t, func(c *config.Config) {
+		c.Mining.Enabled = false
+		c.P2P.MaxInbound = 1
+		c.P2P.MaxOutbound = 0
+	})
+	s := sh.start(t, actors.Options{})
+	ah := joinHome(t, sh, func(c *config.Config) { c.Mining.Enabled = false })
+	seedWith(t, ah, s)
+	a := ah.start(t, actors.Options{})
+	waitConnected(t, a, s)
+	testutil.WaitFor(t, netTimeout, "S to know A's address", func() bool { _, ok := s.knownPeer(a.n.NodeID()); return ok })
+
+	bh := joinHome(t, sh, func(c *config.Config) { c.Mining.Enabled = false })
+	seedWith(t, bh, s)
+	b := bh.start(t, actors.Options{})
+	waitConnected(t, b, a)
+	if b.connectedTo(s) {
+		t.Fatal("B is connected to the full seed")
+	}
+}
