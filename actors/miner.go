@@ -107,17 +107,13 @@ func (m *minerActor) Receive(ctx actor.Context) {
 		if err := m.group.Start(ctx); err != nil {
 			panic(fmt.Errorf("miner: start workers: %w", err))
 		}
-		self, root := ctx.Self(), ctx.ActorSystem().Root
-		m.stopTick = every(templateRefresh, func() { root.Send(self, &refreshTick{}) })
 		m.enabled = m.d.mining.Load()
 		if m.enabled {
+			m.refreshing(ctx, true)
 			m.newJob(ctx)
 		}
 	case *actor.Stopping, *actor.Restarting:
-		if m.stopTick != nil {
-			m.stopTick()
-			m.stopTick = nil
-		}
+		m.refreshing(ctx, false)
 		if m.pace != nil {
 			m.pace.Stop()
 			m.pace = nil
@@ -177,6 +173,7 @@ func (m *minerActor) setEnabled(ctx actor.Context, on bool) {
 		return
 	}
 	m.enabled = on
+	m.refreshing(ctx, on)
 	if on {
 		m.d.log.Info("mining started", "actor", nameMiner, "workers", m.workers)
 		m.newJob(ctx)
@@ -188,6 +185,19 @@ func (m *minerActor) setEnabled(ctx actor.Context, on bool) {
 	m.template = nil
 	m.idleWorkers(ctx)
 	m.d.log.Info("mining stopped", "actor", nameMiner)
+}
+
+// refreshing starts or stops the template refresh tick: it runs only while mining is on, so a
+// node that does not mine has no timer here.
+func (m *minerActor) refreshing(ctx actor.Context, on bool) {
+	switch {
+	case on && m.stopTick == nil:
+		self, root := ctx.Self(), ctx.ActorSystem().Root
+		m.stopTick = every(templateRefresh, func() { root.Send(self, &refreshTick{}) })
+	case !on && m.stopTick != nil:
+		m.stopTick()
+		m.stopTick = nil
+	}
 }
 
 // idleWorkers makes every worker drop its job.
