@@ -44,6 +44,7 @@ type (
 	tipChanged struct {
 		Hash   chainstate.Hash
 		Height uint64
+		At     time.Time // when consensus published it (the miner's tip switch metric)
 	}
 )
 
@@ -202,7 +203,7 @@ func (c *consensusActor) publish(ctx actor.Context, d chain.Decision, blocks []*
 	m.blocksConnected.Add(float64(len(blocks)))
 	m.txsConnected.Add(float64(txs))
 	ctx.Send(c.d.pid(nameMempool), &chainUpdate{Connected: blocks, Returned: returned, Resync: resync})
-	ctx.Send(c.d.pid(nameMiner), &tipChanged{Hash: d.Hash, Height: d.Height})
+	ctx.Send(c.d.pid(nameMiner), &tipChanged{Hash: d.Hash, Height: d.Height, At: time.Now()})
 	ctx.Send(c.d.pid(namePeers), &announce{Kind: invBlock, Hashes: []chainstate.Hash{d.Hash}, Source: d.Source.Peer, Height: d.Height})
 }
 

@@ -127,7 +127,8 @@ type minerDeps struct {
 	minInterval    time.Duration // minBlockInterval
 	key            ed25519.PrivateKey
 	pub            chainstate.PublicKey
-	hashes         interface{ Add(float64) } // the hashes counter
+	hashes         interface{ Add(float64) }     // the hashes counter
+	tipSwitch      interface{ Observe(float64) } // the tip switch histogram
 	// mining is the desired mining state, kept across miner restarts (set by the API and the root).
 	mining *atomic.Bool
 	// storageFailing reports failing commits (health): no hashing then.
@@ -138,7 +139,7 @@ type minerDeps struct {
 func (n *Node) minerDeps() minerDeps {
 	return minerDeps{actorEnv: n.env(), params: n.params, tree: n.tree, faultInjection: n.cfg.Debug.FaultInjection,
 		intensity: n.intensity(), workers: n.workers(), minInterval: n.minBlockInterval(),
-		key: n.minerKey, pub: n.minerPub, hashes: n.metrics.hashes, mining: &n.mining,
+		key: n.minerKey, pub: n.minerPub, hashes: n.metrics.hashes, tipSwitch: n.metrics.tipSwitch, mining: &n.mining,
 		storageFailing: func() bool { failing, _ := n.healthState.storageFailing(); return failing },
 		calls:          n.retrier()}
 }

@@ -27,6 +27,7 @@ type metrics struct {
 	blockImport     prometheus.Histogram     // consensus: a block with a known parent, checked and stored
 	syncBlock       prometheus.Histogram     // a block received during a sync, until consensus answered
 	commit          *prometheus.HistogramVec // storage: one write transaction, by commitOps
+	tipSwitch       prometheus.Histogram     // a new tip published, until a worker searches on it
 
 }
 
@@ -63,6 +64,10 @@ func newMetrics(n *Node) *metrics {
 		Name: "actorchain_sync_block_seconds", Help: "A block received from the sync peer, from its arrival to consensus's answer (checks, queueing, import).",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 	})
+	m.tipSwitch = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "actorchain_miner_tip_switch_seconds", Help: "From consensus publishing a new main-chain tip to a worker searching on a template that builds on it (template, signature, the old search stopped).",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+	})
 	m.commit = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "actorchain_storage_commit_seconds", Help: "One storage write transaction (with its fsync), by operation.",
 		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
@@ -74,7 +79,7 @@ func newMetrics(n *Node) *metrics {
 	m.peers.WithLabelValues("outbound").Set(0)
 	m.syncProgress.Set(1)
 	m.reg.MustRegister(m.height, m.peers, m.mempool, m.blocksConnected, m.txsConnected, m.hashes, m.syncProgress,
-		m.blockImport, m.syncBlock, m.commit,
+		m.blockImport, m.syncBlock, m.commit, m.tipSwitch,
 		&restartCollector{tree: n.tree}, &trafficCollector{t: &n.traffic},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "actorchain_healthy", Help: "1 when GET /v1/health says the node is healthy, else 0 (CONTRACT §9).",

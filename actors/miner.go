@@ -24,9 +24,13 @@ type (
 		Header [chainstate.WorkHeaderSize]byte
 		Bits   uint32
 		Range  powworker.Range
+		// TipAt is when consensus published the tip this job builds on, for the first job on
+		// that tip (the tip switch metric); zero otherwise.
+		TipAt time.Time
 	}
-	// stopJob makes a worker drop its job.
-	stopJob struct{}
+	// stopJob makes a worker drop its job. TipAt as in mineJob: set when the job is dropped
+	// for a new tip whose job is held back (mining.min_block_interval).
+	stopJob struct{ TipAt time.Time }
 	// workerReady is sent by a worker when it starts (also after a restart or a replacement).
 	workerReady struct{ Index int }
 	// workerFound reports a solved header.
@@ -67,6 +71,9 @@ type minerActor struct {
 	stopTick func()
 	pace     *time.Timer     // a held-back job's start (stopped in Stopping/Restarting)
 	pacedFor chainstate.Hash // the tip whose pace has run out
+	// tipAt is when consensus published tipHash, until the first job on it goes out.
+	tipAt   time.Time
+	tipHash chainstate.Hash
 }
 
 func newMinerActor(d minerDeps) *minerActor {
@@ -76,7 +83,7 @@ func newMinerActor(d minerDeps) *minerActor {
 	for i := range specs {
 		specs[i] = supervisor.Spec{
 			Name:      fmt.Sprintf("worker-%d", i),
-			Producer:  func() actor.Actor { return &workerActor{hashes: d.hashes, index: i} },
+			Producer:  func() actor.Actor { return &workerActor{hashes: d.hashes, tipSwitch: d.tipSwitch, index: i} },
 			Restart:   supervisor.Permanent,
 			Shutdown:  5 * time.Second,
 			Intensity: d.intensity,
@@ -130,6 +137,7 @@ func (m *minerActor) Receive(ctx actor.Context) {
 		ctx.Respond(&setMiningResponse{})
 	case *tipChanged:
 		if m.enabled && msg.Hash != m.parent {
+			m.tipAt, m.tipHash = msg.At, msg.Hash
 			m.newJob(ctx)
 		}
 	case *storageHealthChanged:
@@ -201,10 +209,13 @@ func (m *minerActor) refreshing(ctx actor.Context, on bool) {
 }
 
 // idleWorkers makes every worker drop its job.
-func (m *minerActor) idleWorkers(ctx actor.Context) {
+func (m *minerActor) idleWorkers(ctx actor.Context) { m.dropJobs(ctx, time.Time{}) }
+
+// dropJobs makes every worker drop its job; tipAt as in stopJob.
+func (m *minerActor) dropJobs(ctx actor.Context, tipAt time.Time) {
 	for i := 0; i < m.workers; i++ {
 		if pid := m.group.PID(fmt.Sprintf("worker-%d", i)); pid != nil {
-			ctx.Send(pid, &stopJob{})
+			ctx.Send(pid, &stopJob{TipAt: tipAt})
 		}
 	}
 }
@@ -236,7 +247,13 @@ func (m *minerActor) newJob(ctx actor.Context) {
 		}
 		self, root, parent := ctx.Self(), ctx.ActorSystem().Root, tip.Hash
 		m.pace = time.AfterFunc(wait, func() { root.Send(self, &paceTick{Parent: parent}) })
-		m.idleWorkers(ctx)
+		// The workers leave the old tip now: that is the switch (the wait is policy).
+		if tip.Hash == m.tipHash {
+			m.dropJobs(ctx, m.tipAt)
+			m.tipAt = time.Time{}
+		} else {
+			m.idleWorkers(ctx)
+		}
 		return
 	}
 	var txs []*chainstate.Tx
@@ -263,6 +280,7 @@ func (m *minerActor) newJob(ctx actor.Context) {
 	for i := 0; i < m.workers; i++ {
 		m.sendJob(ctx, i)
 	}
+	m.tipAt = time.Time{} // measured once per tip
 }
 
 // paceWait is how long the miner holds a job on a tip made at tipMs back, at nowMs: until
@@ -284,7 +302,11 @@ func (m *minerActor) sendJob(ctx actor.Context, i int) {
 	if pid == nil {
 		return
 	}
-	ctx.Send(pid, &mineJob{ID: m.jobID, Header: m.header, Bits: m.template.Header.Bits, Range: m.ranges[i]})
+	job := &mineJob{ID: m.jobID, Header: m.header, Bits: m.template.Header.Bits, Range: m.ranges[i]}
+	if m.parent == m.tipHash {
+		job.TipAt = m.tipAt
+	}
+	ctx.Send(pid, job)
 }
 
 // rollTime gives the workers the same template with a later time once a nonce range is spent.
@@ -364,8 +386,10 @@ func (k *ticker) stop() {
 type workerActor struct {
 	// hashes counts the hashes tried (the hashes metric).
 	hashes interface{ Add(float64) }
-	index  int
-	wg     sync.WaitGroup
+	// tipSwitch observes how long a new tip took to reach this worker's search.
+	tipSwitch interface{ Observe(float64) }
+	index     int
+	wg        sync.WaitGroup
 	// cur is the running search's quit flag (replaced per job).
 	cur *atomic.Bool
 }
@@ -382,14 +406,23 @@ func (w *workerActor) Receive(ctx actor.Context) {
 	case *mineJob:
 		w.stopSearch()
 		w.start(ctx, msg)
+		w.observeSwitch(msg.TipAt)
 	case *stopJob:
 		w.stopSearch()
+		w.observeSwitch(msg.TipAt)
 	case *workerPanic:
 		panic(msg.reason)
 	}
 }
 
 type workerPanic struct{ reason any }
+
+// observeSwitch records a tip switch: the new tip was published at tipAt (zero: not a switch).
+func (w *workerActor) observeSwitch(tipAt time.Time) {
+	if !tipAt.IsZero() && w.tipSwitch != nil {
+		w.tipSwitch.Observe(time.Since(tipAt).Seconds())
+	}
+}
 
 func (w *workerActor) stopSearch() {
 	if w.cur != nil {

@@ -8,7 +8,7 @@ import (
 	"github.com/actorchain/actorchain/config"
 )
 
-// TestLatencyHistograms: a fresh node exposes the import, sync and commit histograms with zero
+// TestLatencyHistograms: a fresh node exposes the import, sync, tip switch and commit histograms with zero
 // counts from its first scrape (every op label of the commit histogram included); after it
 // synced A's chain of 10 blocks, each block was imported and committed exactly once and the
 // sync's blocks were timed.
@@ -19,7 +19,7 @@ func TestLatencyHistograms(t *testing.T) {
 	a := ah.start(t, actors.Options{})
 	bh := joinHome(t, ah, func(c *config.Config) { c.Mining.Enabled = false })
 	b := bh.start(t, actors.Options{})
-	zero := []string{"actorchain_block_import_seconds_count", "actorchain_sync_block_seconds_count"}
+	zero := []string{"actorchain_block_import_seconds_count", "actorchain_sync_block_seconds_count", "actorchain_miner_tip_switch_seconds_count"}
 	for _, op := range ops {
 		zero = append(zero, `actorchain_storage_commit_seconds_count{op="`+op+`"}`)
 	}
@@ -34,6 +34,14 @@ func TestLatencyHistograms(t *testing.T) {
 
 	a.waitHeight(height, netTimeout)
 	setMining(t, a, false)
+	// A's one worker switched to each new tip it mined on: at least once per block after the
+	// first, each well under a second (it is milliseconds: template, signature, the old search
+	// stopped; the bound only catches a switch that waits for something it should not).
+	switches, _ := a.metric("actorchain_miner_tip_switch_seconds_count")
+	sum, _ := a.metric("actorchain_miner_tip_switch_seconds_sum")
+	if switches < height-1 || sum/switches > 0.5 {
+		t.Errorf("tip switches: %v for %d blocks, mean %.4f s", switches, height, sum/switches)
+	}
 	_, top := waitSameTip(t, a) // A's final tip, after the stop took effect
 	if err := b.n.AddPeer(context.Background(), peerAddr(a)); err != nil {
 		t.Fatal(err)
