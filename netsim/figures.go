@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -281,4 +282,65 @@ func ParseSent(r io.Reader) (bytes, msgs map[string]float64, err error) {
 		}
 	}
 	return bytes, msgs, sc.Err()
+}
+
+// Histogram is a Prometheus histogram read from the text exposition: its cumulative bucket
+// counts by upper bound (seconds; +Inf included).
+type Histogram map[float64]float64
+
+// ParseHistogram reads the buckets of the unlabelled histogram name (name_bucket{le="..."}).
+func ParseHistogram(r io.Reader, name string) (Histogram, error) {
+	h := Histogram{}
+	prefix := name + `_bucket{le="`
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), maxRecordLine)
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), prefix)
+		if !ok {
+			continue
+		}
+		le, val, ok := strings.Cut(rest, `"} `)
+		if !ok {
+			return h, fmt.Errorf("metrics: cannot read %q", sc.Text())
+		}
+		var bound, v float64
+		if le == "+Inf" {
+			bound = math.Inf(1)
+		} else if _, err := fmt.Sscan(le, &bound); err != nil {
+			return h, fmt.Errorf("metrics: %s bucket %q: %v", name, le, err)
+		}
+		if _, err := fmt.Sscan(val, &v); err != nil {
+			return h, fmt.Errorf("metrics: %s bucket %q: %v", name, le, err)
+		}
+		h[bound] = v
+	}
+	return h, sc.Err()
+}
+
+// Add adds o's counts to h (histograms of several nodes with the same buckets).
+func (h Histogram) Add(o Histogram) {
+	for b, v := range o {
+		h[b] += v
+	}
+}
+
+// Count is the number of samples (the +Inf bucket).
+func (h Histogram) Count() float64 { return h[math.Inf(1)] }
+
+// Quantile is the upper bound of the bucket that holds the q-th sample (0 < q <= 1): the
+// resolution of the buckets, never an interpolation. 0 without samples; a sample beyond the
+// last finite bound gives +Inf.
+func (h Histogram) Quantile(q float64) float64 {
+	n := h.Count()
+	if n == 0 {
+		return 0
+	}
+	bounds := slices.Sorted(maps.Keys(h))
+	rank := math.Ceil(q * n)
+	for _, b := range bounds {
+		if h[b] >= rank {
+			return b
+		}
+	}
+	return math.Inf(1)
 }

@@ -216,3 +216,40 @@ func TestProcReaders(t *testing.T) {
 		t.Fatal("readRSS of no process: no error")
 	}
 }
+
+// TestHistogramQuantile: buckets read from the exposition format, summed over nodes, and the
+// quantile as the bound of the bucket that holds the q-th sample.
+func TestHistogramQuantile(t *testing.T) {
+	const text = `# HELP actorchain_miner_tip_switch_seconds x
+# TYPE actorchain_miner_tip_switch_seconds histogram
+actorchain_miner_tip_switch_seconds_bucket{le="0.0001"} 0
+actorchain_miner_tip_switch_seconds_bucket{le="0.0002"} 3
+actorchain_miner_tip_switch_seconds_bucket{le="0.0004"} 9
+actorchain_miner_tip_switch_seconds_bucket{le="0.0008"} 10
+actorchain_miner_tip_switch_seconds_bucket{le="+Inf"} 10
+actorchain_miner_tip_switch_seconds_sum 0.003
+actorchain_miner_tip_switch_seconds_count 10
+actorchain_block_import_seconds_bucket{le="0.0005"} 99
+`
+	a, err := ParseHistogram(strings.NewReader(text), "actorchain_miner_tip_switch_seconds")
+	if err != nil || len(a) != 5 || a.Count() != 10 {
+		t.Fatalf("parsed %v, %v", a, err)
+	}
+	for _, tc := range []struct{ q, want float64 }{{0.1, 0.0002}, {0.3, 0.0002}, {0.5, 0.0004}, {0.9, 0.0004}, {0.95, 0.0008}, {1, 0.0008}} {
+		if got := a.Quantile(tc.q); got != tc.want {
+			t.Errorf("q %v: %v, want %v", tc.q, got, tc.want)
+		}
+	}
+	b, _ := ParseHistogram(strings.NewReader(text), "actorchain_miner_tip_switch_seconds")
+	b[math.Inf(1)] += 10 // 10 samples beyond the last finite bound
+	a.Add(b)
+	if a.Count() != 30 || !math.IsInf(a.Quantile(0.9), 1) || a.Quantile(0.5) != 0.0004 {
+		t.Fatalf("summed: count %v, p50 %v, p90 %v", a.Count(), a.Quantile(0.5), a.Quantile(0.9))
+	}
+	if (Histogram{}).Quantile(0.5) != 0 {
+		t.Fatal("an empty histogram has a quantile")
+	}
+	if _, err := ParseHistogram(strings.NewReader(`actorchain_miner_tip_switch_seconds_bucket{le="x"} 1`), "actorchain_miner_tip_switch_seconds"); err == nil {
+		t.Fatal("a bad bound was read")
+	}
+}

@@ -68,6 +68,10 @@ type Report struct {
 	// relay's redundancy (about its peer count with full-block relay; compact relay lowers it).
 	BlockCopies float64 `json:"block_messages_per_node_per_block"`
 
+	// TipSwitch is how long the miners took from a new tip to searching on it (ms, the upper
+	// bounds of actorchain_miner_tip_switch_seconds's buckets over every miner's workers).
+	TipSwitch TipSwitch `json:"miner_tip_switch_ms"`
+
 	AddrBook []AddrSample `json:"address_book"`
 	// SlotFill is the last sample's outbound connections over p2p.max_outbound, the mean over
 	// nodes, and how many nodes had every outbound slot filled.
@@ -289,6 +293,8 @@ func (rep *Report) goals() {
 		{Name: "block to 90% of nodes, p95", Want: "<= 1500 ms", Got: fmt.Sprintf("%.0f ms", rep.BlockTo90.P95), Met: rep.BlockTo90.N > 0 && rep.BlockTo90.P95 <= 1500},
 		{Name: "stale rate vs propagation", Want: "<= 1.25x of 1-e^(-t/T)", Got: fmt.Sprintf("%.3f vs %.3f expected (%.2fx)", rep.StaleRate, rep.ExpectedStale, rep.StaleRatio),
 			Met: rep.StaleRate <= 1.25*rep.ExpectedStale},
+		{Name: "miners switch to a new tip, p95", Want: "<= 10 ms", Got: fmt.Sprintf("<= %.1f ms (n %d)", rep.TipSwitch.P95, rep.TipSwitch.N),
+			Met: rep.TipSwitch.N > 0 && rep.TipSwitch.P95 <= 10},
 		{Name: "one tip within 5 s of the last block", Want: "<= 5000 ms", Got: fmt.Sprintf("%.0f ms, %d distinct tips", rep.OneTipMs, len(rep.Tips)),
 			Met: oneTip && rep.OneTipMs >= 0 && rep.OneTipMs <= 5000},
 		{Name: "every acknowledged transfer mined exactly once", Want: "all", Invariant: true,
@@ -318,6 +324,18 @@ func recordsGot(n int) string {
 
 func distinct(xs []string) []string { return slices.Compact(slices.Sorted(slices.Values(xs))) }
 
+// TipSwitch summarizes the miners' tip switch histogram: samples, and the bucket bounds of the
+// median and the 95th percentile (ms).
+type TipSwitch struct {
+	N   int     `json:"n"`
+	P50 float64 `json:"p50_at_most"`
+	P95 float64 `json:"p95_at_most"`
+}
+
+func tipSwitch(h Histogram) TipSwitch {
+	return TipSwitch{N: int(h.Count()), P50: 1000 * h.Quantile(0.5), P95: 1000 * h.Quantile(0.95)}
+}
+
 // Print writes the report's summary.
 func (rep *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "netsim: %d nodes, links %s, latency %d-%d ms one way, pow_bits %d, target %.1fs\n",
@@ -336,6 +354,7 @@ func (rep *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "  stale blocks: %d of %d connected (%.3f; propagation implies %.3f)\n", rep.StaleBlocks, rep.ConnectedBlocks, rep.StaleRate, rep.ExpectedStale)
 	fmt.Fprintf(w, "  bytes sent per node: %.0f per block (%.1f block messages), %.0f per transfer, %.0f per announced item, %.0f/s other\n",
 		rep.BytesPerBlock, rep.BlockCopies, rep.BytesPerTransfer, rep.AnnounceBytesPerItem, rep.OtherBytesPerSecond)
+	fmt.Fprintf(w, "  miners' switch to a new tip: p50 <= %.1f ms, p95 <= %.1f ms (n %d)\n", rep.TipSwitch.P50, rep.TipSwitch.P95, rep.TipSwitch.N)
 	for _, a := range rep.AddrBook {
 		fmt.Fprintf(w, "  at %5.0fs: known peers p50 %.0f (min %.0f), outbound p50 %.0f (min %.0f, max %.0f), inbound max %.0f\n",
 			a.AtS, a.KnownD.P50, a.KnownD.Min, a.OutboundD.P50, a.OutboundD.Min, a.OutboundD.Max, a.InboundD.Max)

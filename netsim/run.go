@@ -480,24 +480,47 @@ func (r *runner) heights(ctx context.Context) ([]uint64, uint64) {
 	return hs, top
 }
 
+// scrapeTipSwitch sums the miners' tip switch histograms.
+func (r *runner) scrapeTipSwitch(ctx context.Context) (Histogram, error) {
+	sum := Histogram{}
+	for _, k := range r.plan.Miners() {
+		err := r.metrics(ctx, k, func(body io.Reader) error {
+			h, err := ParseHistogram(body, "actorchain_miner_tip_switch_seconds")
+			sum.Add(h)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return sum, nil
+}
+
+// metrics reads node k's /metrics with read.
+func (r *runner) metrics(ctx context.Context, k int, read func(io.Reader) error) error {
+	return r.call(ctx, k, "GET /metrics", func(c context.Context) error {
+		req, err := http.NewRequestWithContext(c, http.MethodGet, r.homes[k].API+"/metrics", nil)
+		if err != nil {
+			return err
+		}
+		resp, err := r.hc.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return read(resp.Body)
+	})
+}
+
 // scrapeBytes sums the sent byte and message counters of every node by message type.
 func (r *runner) scrapeBytes(ctx context.Context) (map[string]float64, map[string]float64, error) {
 	sum, msgs := map[string]float64{}, map[string]float64{}
-	for k, h := range r.homes {
-		err := r.call(ctx, k, "GET /metrics", func(c context.Context) error {
-			req, err := http.NewRequestWithContext(c, http.MethodGet, h.API+"/metrics", nil)
-			if err != nil {
-				return err
-			}
-			resp, err := r.hc.Do(req)
-			if err != nil {
-				return err
-			}
-			defer resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("status %d", resp.StatusCode)
-			}
-			by, ms, err := ParseSent(resp.Body)
+	for k := range r.homes {
+		err := r.metrics(ctx, k, func(body io.Reader) error {
+			by, ms, err := ParseSent(body)
 			for m, v := range by {
 				sum[m] += v
 			}
@@ -648,6 +671,11 @@ func (r *runner) finish(ctx context.Context, rep *Report) error {
 	r.awaitConfirmed(bound, acks)
 	if err := r.setMining(ctx, r.plan.Miners(), false); err != nil {
 		return err
+	}
+	if h, err := r.scrapeTipSwitch(ctx); err == nil {
+		rep.TipSwitch = tipSwitch(h)
+	} else {
+		r.printf("netsim: miners' tip switch histogram: %v\n", err)
 	}
 	tips := r.oneTip(bound, tieWait)
 	if len(distinct(tips)) > 1 {
