@@ -6,7 +6,7 @@
 //	node (root; built by Start, owns the ordered stop)
 //	├── storage      owns the chainstate.Store (the *bbolt.DB): every write, group-committed
 //	├── consensus    runs blocks through chain.Machine and executes its writes and publications
-//	├── mempool      pending transfers (txPool); durable before acknowledged
+//	├── mempool      pending transfers (txpool.Pool); durable before acknowledged
 //	├── peers        the peer manager's place (networking fills it)
 //	├── miner        templates from the tip and the mempool; seals; submits found blocks
 //	│   └── miner/worker-<i>   one nonce search goroutine each (powworker)

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"fmt"
+	"github.com/actorchain/actorchain/txpool"
 	"sort"
 	"time"
 
@@ -61,7 +62,7 @@ const persistDeadline = 3 * time.Second
 // replacedLog remembers the pair for GET /v1/txs.
 type mempoolActor struct {
 	d          mempoolDeps
-	pool       *txPool
+	pool       *txpool.Pool
 	seq        uint64
 	batch      []pendingSubmit
 	inflight   map[uint64][]pendingSubmit
@@ -87,7 +88,7 @@ type pendingSubmit struct {
 func newMempoolActor(d mempoolDeps) *mempoolActor {
 	return &mempoolActor{
 		d:        d,
-		pool:     newTxPool(d.cfg.MaxTxs, d.cfg.ReplaceFeeBumpPercent),
+		pool:     txpool.New(d.cfg.MaxTxs, d.cfg.ReplaceFeeBumpPercent),
 		inflight: map[uint64][]pendingSubmit{},
 		started:  map[uint64]time.Time{},
 		timers:   map[uint64]*time.Timer{},
@@ -116,13 +117,13 @@ func (m *mempoolActor) Receive(ctx actor.Context) {
 	case *chainUpdate:
 		m.chainUpdate(ctx, msg)
 	case *selectTxsRequest:
-		ctx.Respond(&selectTxsResponse{Txs: m.selectTxs(msg.Max), Size: m.pool.len()})
+		ctx.Respond(&selectTxsResponse{Txs: m.selectTxs(msg.Max), Size: m.pool.Len()})
 	case *mempoolSizeRequest:
-		ctx.Respond(&mempoolSizeResponse{Size: m.pool.len()})
+		ctx.Respond(&mempoolSizeResponse{Size: m.pool.Len()})
 	case *mempoolTxRequest:
 		txs := make([]*chainstate.Tx, len(msg.Hashes))
 		for i, h := range msg.Hashes {
-			txs[i] = m.pool.get(h)
+			txs[i] = m.pool.Get(h)
 		}
 		ctx.Respond(&mempoolTxResponse{Txs: txs})
 	case *mempoolHasRequest:
@@ -131,11 +132,11 @@ func (m *mempoolActor) Receive(ctx actor.Context) {
 		has := make([]bool, len(msg.Hashes))
 		for i, h := range msg.Hashes {
 			_, replaced := m.d.replaced.lookup(h)
-			has[i] = m.pool.has(h) || replaced
+			has[i] = m.pool.Has(h) || replaced
 		}
 		ctx.Respond(&mempoolHasResponse{Has: has})
 	case *mempoolListRequest:
-		ctx.Respond(&mempoolListResponse{Hashes: m.pool.hashes()})
+		ctx.Respond(&mempoolListResponse{Hashes: m.pool.Hashes()})
 	}
 }
 
@@ -165,21 +166,21 @@ func (m *mempoolActor) load(ctx actor.Context) error {
 		h := tx.Hash()
 		m.d.sigs.Add(h) // verified before it was first stored
 		m.seq++
-		m.pool.add(tx, h, m.seq)
+		m.pool.Add(tx, h, m.seq)
 	}
 	var losers []chainstate.Hash
 	for _, tx := range txs {
-		if h := tx.Hash(); !m.pool.has(h) {
+		if h := tx.Hash(); !m.pool.Has(h) {
 			losers = append(losers, h)
 		}
 	}
 	if len(losers) > 0 {
 		ctx.Request(m.d.pid(nameStorage), &persistMempoolRequest{ID: 0, Remove: losers})
 	}
-	m.pruneSenders(ctx, m.pool.senders())
+	m.pruneSenders(ctx, m.pool.Senders())
 	m.publishSize()
 	if len(txs) > 0 {
-		m.d.log.Info("mempool loaded", "actor", nameMempool, "txs", m.pool.len())
+		m.d.log.Info("mempool loaded", "actor", nameMempool, "txs", m.pool.Len())
 	}
 	return nil
 }
@@ -199,21 +200,21 @@ func (m *mempoolActor) submit(ctx actor.Context, req *submitTxRequest) {
 		ctx.Respond(&submitTxResponse{Err: unavailable(err)})
 		return
 	}
-	old, rej := m.pool.check(req.Tx, req.Hash, acc)
+	old, rej := m.pool.Check(req.Tx, req.Hash, acc)
 	if rej != nil {
 		ctx.Respond(&submitTxResponse{Err: rej})
 		return
 	}
 	p := pendingSubmit{tx: req.Tx, hash: req.Hash, reply: ctx.Sender(), source: req.Source}
 	m.seq++
-	m.pool.add(req.Tx, req.Hash, m.seq) // takes old's slot
+	m.pool.Add(req.Tx, req.Hash, m.seq) // takes old's slot
 	if old != nil {
 		// Replace-by-fee: the commit that holds the new transaction removes old in the same
 		// write (every add of a group commit takes its sender's nonce slot).
-		p.replaces = old.tx
-		m.markReplaced(old.hash)
-		m.d.replaced.record(old.hash, req.Hash)
-		m.d.log.Debug("transfer replaced", "actor", nameMempool, "old", old.hash, "new", req.Hash, "nonce", req.Tx.Nonce, "fee", req.Tx.Fee)
+		p.replaces = old.Tx
+		m.markReplaced(old.Hash)
+		m.d.replaced.record(old.Hash, req.Hash)
+		m.d.log.Debug("transfer replaced", "actor", nameMempool, "old", old.Hash, "new", req.Hash, "nonce", req.Tx.Nonce, "fee", req.Tx.Fee)
 	}
 	m.publishSize()
 	m.batch = append(m.batch, p)
@@ -263,7 +264,7 @@ func (m *mempoolActor) uncommitted(h chainstate.Hash) bool {
 func (m *mempoolActor) flush(ctx actor.Context) {
 	batch := m.batch[:0:0]
 	for _, p := range m.batch {
-		if m.pool.has(p.hash) || p.replaced {
+		if m.pool.Has(p.hash) || p.replaced {
 			batch = append(batch, p)
 			continue
 		}
@@ -346,7 +347,7 @@ func (m *mempoolActor) persisted(ctx actor.Context, id uint64, add []*chainstate
 	var stale []chainstate.Hash
 	for _, w := range waiters {
 		if err != nil || gone[w.hash] {
-			m.pool.remove(w.hash)
+			m.pool.Remove(w.hash)
 			r := &submitTxResponse{Err: commitError(err)}
 			if err == nil {
 				r, _ = m.settleGone(w) // not written: its nonce was used meanwhile
@@ -360,7 +361,7 @@ func (m *mempoolActor) persisted(ctx actor.Context, id uint64, add []*chainstate
 			m.restore(w.tx) // its replacement left the pool before taking its slot in the store
 			continue
 		}
-		if !m.pool.has(w.hash) { // mined or pruned while its commit ran: the bucket must not keep it
+		if !m.pool.Has(w.hash) { // mined or pruned while its commit ran: the bucket must not keep it
 			r, remove := m.settleGone(w)
 			if remove {
 				stale = append(stale, w.hash)
@@ -419,19 +420,19 @@ func (m *mempoolActor) lateCommit(ctx actor.Context, add []*chainstate.Tx, reply
 		if r != nil {
 			ctx.Send(r, &submitTxResponse{})
 		}
-		if m.pool.has(h) {
+		if m.pool.Has(h) {
 			continue
 		}
-		occ := m.pool.slot(tx.Sender(), tx.Nonce)
-		if occ != nil && m.uncommitted(occ.hash) {
-			m.d.replaced.record(h, occ.hash)
+		occ := m.pool.Slot(tx.Sender(), tx.Nonce)
+		if occ != nil && m.uncommitted(occ.Hash) {
+			m.d.replaced.record(h, occ.Hash)
 			continue
 		}
 		if occ != nil {
-			m.d.replaced.record(occ.hash, h)
+			m.d.replaced.record(occ.Hash, h)
 		}
 		m.seq++
-		m.pool.add(tx, h, m.seq)
+		m.pool.Add(tx, h, m.seq)
 	}
 	m.pruneSenders(ctx, sendersOf(add))
 	m.publishSize()
@@ -441,7 +442,7 @@ func (m *mempoolActor) lateCommit(ctx actor.Context, add []*chainstate.Tx, reply
 // at its sender and nonce: the replacement that took it out was not made durable.
 func (m *mempoolActor) restore(tx *chainstate.Tx) {
 	h := tx.Hash()
-	if m.pool.has(h) || m.pool.slot(tx.Sender(), tx.Nonce) != nil {
+	if m.pool.Has(h) || m.pool.Slot(tx.Sender(), tx.Nonce) != nil {
 		return
 	}
 	s, err := m.d.store()
@@ -453,7 +454,7 @@ func (m *mempoolActor) restore(tx *chainstate.Tx) {
 		return
 	}
 	m.seq++
-	m.pool.add(tx, h, m.seq)
+	m.pool.Add(tx, h, m.seq)
 	m.publishSize()
 }
 
@@ -477,13 +478,13 @@ func (m *mempoolActor) chainUpdate(ctx actor.Context, u *chainUpdate) {
 	for _, b := range u.Connected {
 		for _, tx := range b.Txs {
 			h := tx.Hash()
-			m.pool.remove(h)
+			m.pool.Remove(h)
 			touched[tx.Sender()] = true
 			// Another transfer pending with this sender and nonce (a replacement that came after
 			// the block's transfer left here, or arrived while the block was connected) is
 			// pruned below; it is reported replaced by the confirmed one, which won the slot.
-			if occ := m.pool.slot(tx.Sender(), tx.Nonce); occ != nil {
-				m.d.replaced.record(occ.hash, h)
+			if occ := m.pool.Slot(tx.Sender(), tx.Nonce); occ != nil {
+				m.d.replaced.record(occ.Hash, h)
 			}
 		}
 	}
@@ -495,24 +496,24 @@ func (m *mempoolActor) chainUpdate(ctx actor.Context, u *chainUpdate) {
 	for _, tx := range returned {
 		h := tx.Hash()
 		touched[tx.Sender()] = true
-		if m.pool.has(h) {
+		if m.pool.Has(h) {
 			continue
 		}
 		// A returned transaction whose sender and nonce are pending in another (a replacement of
 		// it, or a transfer sent while it was mined) competes with that one: the higher fee stays
 		// (the pending one on equal fees, and always one whose commit has not answered yet: that
 		// commit takes the slot in the store), and the other leaves the store.
-		if occ := m.pool.slot(tx.Sender(), tx.Nonce); occ != nil {
-			if m.uncommitted(occ.hash) || occ.tx.Fee >= tx.Fee {
+		if occ := m.pool.Slot(tx.Sender(), tx.Nonce); occ != nil {
+			if m.uncommitted(occ.Hash) || occ.Tx.Fee >= tx.Fee {
 				losers = append(losers, h)
-				m.d.replaced.record(h, occ.hash)
+				m.d.replaced.record(h, occ.Hash)
 				continue
 			}
-			losers = append(losers, occ.hash)
-			m.d.replaced.record(occ.hash, h)
+			losers = append(losers, occ.Hash)
+			m.d.replaced.record(occ.Hash, h)
 		}
 		m.seq++
-		m.pool.add(tx, h, m.seq)
+		m.pool.Add(tx, h, m.seq)
 		back = append(back, h)
 	}
 	if len(losers) > 0 {
@@ -558,7 +559,7 @@ func (m *mempoolActor) pruneSenders(ctx actor.Context, senders []chainstate.Addr
 		if err != nil {
 			return
 		}
-		gone = append(gone, m.pool.prune(a, acc)...)
+		gone = append(gone, m.pool.Prune(a, acc)...)
 	}
 	if len(gone) > 0 {
 		ctx.Request(m.d.pid(nameStorage), &persistMempoolRequest{ID: 0, Remove: gone})
@@ -570,7 +571,7 @@ func (m *mempoolActor) selectTxs(max int) []*chainstate.Tx {
 	if err != nil {
 		return nil
 	}
-	return m.pool.selectTxs(max, func(a chainstate.Address) uint64 {
+	return m.pool.Select(max, func(a chainstate.Address) uint64 {
 		acc, err := s.Account(a)
 		if err != nil {
 			return ^uint64(0)
@@ -580,5 +581,5 @@ func (m *mempoolActor) selectTxs(max int) []*chainstate.Tx {
 }
 
 func (m *mempoolActor) publishSize() {
-	m.d.size.Set(float64(m.pool.len()))
+	m.d.size.Set(float64(m.pool.Len()))
 }

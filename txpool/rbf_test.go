@@ -1,4 +1,4 @@
-package actors
+package txpool
 
 import (
 	"fmt"
@@ -31,9 +31,9 @@ func TestMinReplaceFee(t *testing.T) {
 		{math.MaxUint64, 10, 0, false},
 		{math.MaxUint64 - 1, 1, 0, false},
 	} {
-		got, ok := minReplaceFee(tc.fee, tc.pct)
+		got, ok := MinReplaceFee(tc.fee, tc.pct)
 		if got != tc.want || ok != tc.ok {
-			t.Errorf("minReplaceFee(%d, %d) = %d, %v; want %d, %v", tc.fee, tc.pct, got, ok, tc.want, tc.ok)
+			t.Errorf("MinReplaceFee(%d, %d) = %d, %v; want %d, %v", tc.fee, tc.pct, got, ok, tc.want, tc.ok)
 		}
 	}
 }
@@ -50,33 +50,33 @@ func TestMinReplaceFeeProperty(t *testing.T) {
 			inc.SetInt64(1)
 		}
 		want := inc.Add(inc, new(big.Int).SetUint64(fee))
-		got, ok := minReplaceFee(fee, pct)
+		got, ok := MinReplaceFee(fee, pct)
 		if fits := want.IsUint64(); ok != fits || ok && got != want.Uint64() {
-			t.Fatalf("minReplaceFee(%d, %d) = %d, %v; want %s", fee, pct, got, ok, want)
+			t.Fatalf("MinReplaceFee(%d, %d) = %d, %v; want %s", fee, pct, got, ok, want)
 		}
 	})
 }
 
 func TestTxPoolReplaceMessage(t *testing.T) {
 	k := poolKey(1)
-	p := newTxPool(10, 10)
+	p := New(10, 10)
 	old := poolTxOf(k, 0, 5, 20)
-	p.add(old, old.Hash(), 1)
+	p.Add(old, old.Hash(), 1)
 	tx := poolTxOf(k, 0, 5, 21)
-	_, rej := p.check(tx, tx.Hash(), chainstate.Account{Balance: 1000})
+	_, rej := p.Check(tx, tx.Hash(), chainstate.Account{Balance: 1000})
 	if rej == nil || rej.Code != "fee_too_low" || !strings.Contains(rej.Reason, "at least 22") || !strings.Contains(rej.Reason, old.Hash().String()) {
 		t.Fatalf("rejection %+v: want fee_too_low naming the pending transfer and the minimum 22", rej)
 	}
 	tx = poolTxOf(k, 0, 5, 22)
-	replaces, rej := p.check(tx, tx.Hash(), chainstate.Account{Balance: 1000})
-	if rej != nil || replaces == nil || replaces.hash != old.Hash() {
+	replaces, rej := p.Check(tx, tx.Hash(), chainstate.Account{Balance: 1000})
+	if rej != nil || replaces == nil || replaces.Hash != old.Hash() {
 		t.Fatalf("fee 22: replaces %v, rejection %v; want it to replace the pending one", replaces, rej)
 	}
-	p.add(tx, tx.Hash(), 2)
-	if p.has(old.Hash()) || !p.has(tx.Hash()) || p.len() != 1 {
-		t.Fatalf("after the replacement: old pending %v, new pending %v, %d pending", p.has(old.Hash()), p.has(tx.Hash()), p.len())
+	p.Add(tx, tx.Hash(), 2)
+	if p.Has(old.Hash()) || !p.Has(tx.Hash()) || p.Len() != 1 {
+		t.Fatalf("after the replacement: old pending %v, new pending %v, %d pending", p.Has(old.Hash()), p.Has(tx.Hash()), p.Len())
 	}
-	if _, rej := p.check(old, old.Hash(), chainstate.Account{Balance: 1000}); rej == nil || rej.Code != "fee_too_low" {
+	if _, rej := p.Check(old, old.Hash(), chainstate.Account{Balance: 1000}); rej == nil || rej.Code != "fee_too_low" {
 		t.Fatalf("the replaced transfer again: %v; want fee_too_low", rej)
 	}
 }
@@ -96,7 +96,7 @@ func TestTxPoolReplaceProperty(t *testing.T) {
 	keys := []byte{1, 2, 3}
 	rapid.Check(t, func(rt *rapid.T) {
 		bump := rapid.IntRange(1, 50).Draw(rt, "bump")
-		p := newTxPool(1000, bump)
+		p := New(1000, bump)
 		accs := map[chainstate.Address]chainstate.Account{}
 		for _, k := range keys {
 			accs[poolTxOf(poolKey(k), 0, 1, 0).Sender()] = chainstate.Account{Balance: 1 << 40}
@@ -113,11 +113,11 @@ func TestTxPoolReplaceProperty(t *testing.T) {
 				acc := accs[sender]
 				amount++
 				tx := poolTxOf(k, acc.Nonce+rapid.Uint64Range(0, 3).Draw(rt, "ahead"), amount, rapid.Uint64Range(0, 60).Draw(rt, "fee"))
-				old := p.slot(sender, tx.Nonce)
-				replaces, rej := p.check(tx, tx.Hash(), acc)
+				old := p.Slot(sender, tx.Nonce)
+				replaces, rej := p.Check(tx, tx.Hash(), acc)
 				wantOK := old == nil
 				if old != nil {
-					min, _ := minReplaceFee(old.tx.Fee, uint64(bump))
+					min, _ := MinReplaceFee(old.Tx.Fee, uint64(bump))
 					wantOK = tx.Fee >= min
 				}
 				if (rej == nil) != wantOK {
@@ -129,14 +129,14 @@ func TestTxPoolReplaceProperty(t *testing.T) {
 					}
 					continue
 				}
-				if (replaces == nil) != (old == nil) || old != nil && replaces.hash != old.hash {
+				if (replaces == nil) != (old == nil) || old != nil && replaces.Hash != old.Hash {
 					rt.Fatalf("step %d: replaces %v, pending %v", step, replaces, old)
 				}
 				if old != nil {
-					replaced = append(replaced, old.tx)
+					replaced = append(replaced, old.Tx)
 				}
 				seq++
-				p.add(tx, tx.Hash(), seq)
+				p.Add(tx, tx.Hash(), seq)
 				s := rbfSlot{sender, tx.Nonce}
 				admitted[s] = append(admitted[s], tx.Hash())
 			case op == 6: // a replaced transfer again (a peer relays it late)
@@ -144,11 +144,11 @@ func TestTxPoolReplaceProperty(t *testing.T) {
 					continue
 				}
 				tx := rapid.SampledFrom(replaced).Draw(rt, "again")
-				if _, rej := p.check(tx, tx.Hash(), accs[tx.Sender()]); rej == nil {
+				if _, rej := p.Check(tx, tx.Hash(), accs[tx.Sender()]); rej == nil {
 					rt.Fatalf("step %d: the replaced transfer %s was admitted again", step, tx.Hash())
 				}
 			case op <= 8: // a block
-				txs := p.selectTxs(rapid.IntRange(1, 8).Draw(rt, "block size"), func(a chainstate.Address) uint64 { return accs[a].Nonce })
+				txs := p.Select(rapid.IntRange(1, 8).Draw(rt, "block size"), func(a chainstate.Address) uint64 { return accs[a].Nonce })
 				inBlock := map[rbfSlot]bool{}
 				for _, tx := range txs {
 					s := rbfSlot{tx.Sender(), tx.Nonce}
@@ -165,15 +165,15 @@ func TestTxPoolReplaceProperty(t *testing.T) {
 					acc.Balance -= cost
 					accs[s.sender] = acc
 					mined[tx.Hash()] = true
-					p.remove(tx.Hash())
+					p.Remove(tx.Hash())
 				}
-				for _, a := range p.senders() {
-					p.prune(a, accs[a])
+				for _, a := range p.Senders() {
+					p.Prune(a, accs[a])
 				}
 			default: // restart: a new pool loads what is pending, in the mempool's load order
 				var all []*chainstate.Tx
-				for _, h := range p.hashes() {
-					all = append(all, p.get(h))
+				for _, h := range p.Hashes() {
+					all = append(all, p.Get(h))
 				}
 				sort.Slice(all, func(i, j int) bool {
 					a, b := all[i].Sender(), all[j].Sender()
@@ -185,17 +185,17 @@ func TestTxPoolReplaceProperty(t *testing.T) {
 					}
 					return all[i].Fee < all[j].Fee
 				})
-				p = newTxPool(1000, bump)
+				p = New(1000, bump)
 				for _, tx := range all {
 					seq++
-					p.add(tx, tx.Hash(), seq)
+					p.Add(tx, tx.Hash(), seq)
 				}
 			}
 			for s, hs := range admitted {
 				var live []string
 				for _, h := range hs {
-					if p.has(h) || mined[h] {
-						live = append(live, fmt.Sprintf("%s (pending %v)", h, p.has(h)))
+					if p.Has(h) || mined[h] {
+						live = append(live, fmt.Sprintf("%s (pending %v)", h, p.Has(h)))
 					}
 				}
 				if len(live) != 1 {

@@ -1,4 +1,4 @@
-package actors
+package txpool
 
 import (
 	"crypto/ed25519"
@@ -60,11 +60,11 @@ func TestTxPoolAdmission(t *testing.T) {
 			if max == 0 {
 				max = 100
 			}
-			p := newTxPool(max, 10)
+			p := New(max, 10)
 			for i, s := range tc.setup {
-				p.add(s, s.Hash(), uint64(i))
+				p.Add(s, s.Hash(), uint64(i))
 			}
-			_, rej := p.check(tc.tx, tc.tx.Hash(), acc)
+			_, rej := p.Check(tc.tx, tc.tx.Hash(), acc)
 			switch {
 			case tc.code == "" && rej != nil:
 				t.Fatalf("rejected %s: %s", rej.Code, rej.Reason)
@@ -81,7 +81,7 @@ func TestTxPoolAdmission(t *testing.T) {
 
 func TestTxPoolSelectOrder(t *testing.T) {
 	a, b := poolKey(1), poolKey(2)
-	p := newTxPool(100, 10)
+	p := New(100, 10)
 	txs := []*chainstate.Tx{
 		poolTxOf(a, 1, 1, 1), // not executable before nonce 0 of a
 		poolTxOf(a, 0, 1, 1),
@@ -90,9 +90,9 @@ func TestTxPoolSelectOrder(t *testing.T) {
 		poolTxOf(a, 3, 1, 9), // gap: never selected
 	}
 	for i, tx := range txs {
-		p.add(tx, tx.Hash(), uint64(i))
+		p.Add(tx, tx.Hash(), uint64(i))
 	}
-	got := p.selectTxs(10, func(chainstate.Address) uint64 { return 0 })
+	got := p.Select(10, func(chainstate.Address) uint64 { return 0 })
 	want := []*chainstate.Tx{txs[2], txs[1], txs[0], txs[3]}
 	if len(got) != len(want) {
 		t.Fatalf("selected %d, want %d", len(got), len(want))
@@ -102,10 +102,10 @@ func TestTxPoolSelectOrder(t *testing.T) {
 			t.Fatalf("position %d: nonce %d fee %d, want nonce %d fee %d", i, got[i].Nonce, got[i].Fee, want[i].Nonce, want[i].Fee)
 		}
 	}
-	if n := p.pendingNonce(addrKey(a), 0); n != 2 {
+	if n := p.PendingNonce(addrKey(a), 0); n != 2 {
 		t.Fatalf("pending nonce %d, want 2 (nonce 3 is behind a gap)", n)
 	}
-	if got := p.selectTxs(1, func(chainstate.Address) uint64 { return 0 }); len(got) != 1 {
+	if got := p.Select(1, func(chainstate.Address) uint64 { return 0 }); len(got) != 1 {
 		t.Fatalf("max 1 selected %d", len(got))
 	}
 }
@@ -116,17 +116,17 @@ func addrKey(k ed25519.PrivateKey) chainstate.Address {
 
 func TestTxPoolPrune(t *testing.T) {
 	a := poolKey(1)
-	p := newTxPool(100, 10)
+	p := New(100, 10)
 	for n := uint64(0); n < 5; n++ {
 		tx := poolTxOf(a, n, 10, 0)
-		p.add(tx, tx.Hash(), n)
+		p.Add(tx, tx.Hash(), n)
 	}
-	gone := p.prune(addrKey(a), chainstate.Account{Nonce: 2, Balance: 20})
-	if len(gone) != 3 || p.len() != 2 {
-		t.Fatalf("pruned %d, %d left; want 3 pruned (nonces 0,1 used; nonce 4 unaffordable), 2 left", len(gone), p.len())
+	gone := p.Prune(addrKey(a), chainstate.Account{Nonce: 2, Balance: 20})
+	if len(gone) != 3 || p.Len() != 2 {
+		t.Fatalf("pruned %d, %d left; want 3 pruned (nonces 0,1 used; nonce 4 unaffordable), 2 left", len(gone), p.Len())
 	}
-	if p.pendingNonce(addrKey(a), 2) != 4 {
-		t.Fatalf("pending nonce %d, want 4", p.pendingNonce(addrKey(a), 2))
+	if p.PendingNonce(addrKey(a), 2) != 4 {
+		t.Fatalf("pending nonce %d, want 4", p.PendingNonce(addrKey(a), 2))
 	}
 }
 
@@ -136,25 +136,25 @@ func TestTxPoolPrune(t *testing.T) {
 func TestTxPoolProperties(t *testing.T) {
 	keys := []ed25519.PrivateKey{poolKey(1), poolKey(2), poolKey(3)}
 	rapid.Check(t, func(t *rapid.T) {
-		p := newTxPool(1000, 10)
+		p := New(1000, 10)
 		var all []*chainstate.Tx
 		steps := rapid.IntRange(1, 60).Draw(t, "steps")
 		for i := 0; i < steps; i++ {
 			if len(all) > 0 && rapid.Bool().Draw(t, fmt.Sprintf("remove%d", i)) {
 				tx := all[rapid.IntRange(0, len(all)-1).Draw(t, fmt.Sprintf("which%d", i))]
-				p.remove(tx.Hash())
+				p.Remove(tx.Hash())
 				continue
 			}
 			k := keys[rapid.IntRange(0, len(keys)-1).Draw(t, fmt.Sprintf("key%d", i))]
 			tx := poolTxOf(k, rapid.Uint64Range(0, 8).Draw(t, fmt.Sprintf("nonce%d", i)), 1, rapid.Uint64Range(0, 3).Draw(t, fmt.Sprintf("fee%d", i)))
-			p.add(tx, tx.Hash(), uint64(i))
+			p.Add(tx, tx.Hash(), uint64(i))
 			all = append(all, tx)
 		}
 		for a, q := range p.bySender {
 			sum := uint64(0)
 			for n, pt := range q.byNonce {
-				if pt.tx.Nonce != n || pt.sender != a {
-					t.Fatalf("queue entry %d holds nonce %d", n, pt.tx.Nonce)
+				if pt.Tx.Nonce != n || pt.sender != a {
+					t.Fatalf("queue entry %d holds nonce %d", n, pt.Tx.Nonce)
 				}
 				sum += pt.cost
 			}
@@ -163,7 +163,7 @@ func TestTxPoolProperties(t *testing.T) {
 			}
 		}
 		next := map[chainstate.Address]uint64{}
-		for _, tx := range p.selectTxs(1000, func(chainstate.Address) uint64 { return 0 }) {
+		for _, tx := range p.Select(1000, func(chainstate.Address) uint64 { return 0 }) {
 			s := tx.Sender()
 			if tx.Nonce != next[s] {
 				t.Fatalf("selected nonce %d for a sender whose next is %d", tx.Nonce, next[s])
@@ -171,7 +171,7 @@ func TestTxPoolProperties(t *testing.T) {
 			next[s]++
 		}
 		for _, k := range keys {
-			if want := p.pendingNonce(addrKey(k), 0); next[addrKey(k)] != want {
+			if want := p.PendingNonce(addrKey(k), 0); next[addrKey(k)] != want {
 				t.Fatalf("selected up to %d, pending nonce %d", next[addrKey(k)], want)
 			}
 		}
@@ -179,7 +179,7 @@ func TestTxPoolProperties(t *testing.T) {
 }
 
 // naivePendingNonce is pendingNonce without the memo: the model it must agree with.
-func naivePendingNonce(p *txPool, a chainstate.Address, committed uint64) uint64 {
+func naivePendingNonce(p *Pool, a chainstate.Address, committed uint64) uint64 {
 	n := committed
 	if q := p.bySender[a]; q != nil {
 		for q.byNonce[n] != nil {
@@ -194,7 +194,7 @@ func naivePendingNonce(p *txPool, a chainstate.Address, committed uint64) uint64
 func TestPendingNonceMemo(t *testing.T) {
 	keys := []ed25519.PrivateKey{poolKey(1), poolKey(2)}
 	rapid.Check(t, func(t *rapid.T) {
-		p := newTxPool(1000, 10)
+		p := New(1000, 10)
 		var all []*chainstate.Tx
 		steps := rapid.IntRange(1, 100).Draw(t, "steps")
 		for i := 0; i < steps; i++ {
@@ -202,17 +202,17 @@ func TestPendingNonceMemo(t *testing.T) {
 			a := addrKey(k)
 			switch op := rapid.IntRange(0, 3).Draw(t, fmt.Sprintf("op%d", i)); {
 			case op == 0 && len(all) > 0:
-				p.remove(all[rapid.IntRange(0, len(all)-1).Draw(t, fmt.Sprintf("which%d", i))].Hash())
+				p.Remove(all[rapid.IntRange(0, len(all)-1).Draw(t, fmt.Sprintf("which%d", i))].Hash())
 			case op == 1:
 				acc := chainstate.Account{Nonce: rapid.Uint64Range(0, 12).Draw(t, fmt.Sprintf("pruneNonce%d", i)), Balance: rapid.Uint64Range(0, 40).Draw(t, fmt.Sprintf("balance%d", i))}
-				p.prune(a, acc)
+				p.Prune(a, acc)
 			default: // add (a replacement when the nonce is queued with another fee)
 				tx := poolTxOf(k, rapid.Uint64Range(0, 12).Draw(t, fmt.Sprintf("nonce%d", i)), 1, rapid.Uint64Range(0, 3).Draw(t, fmt.Sprintf("fee%d", i)))
-				p.add(tx, tx.Hash(), uint64(i))
+				p.Add(tx, tx.Hash(), uint64(i))
 				all = append(all, tx)
 			}
 			committed := rapid.Uint64Range(0, 12).Draw(t, fmt.Sprintf("committed%d", i))
-			if want, got := naivePendingNonce(p, a, committed), p.pendingNonce(a, committed); got != want {
+			if want, got := naivePendingNonce(p, a, committed), p.PendingNonce(a, committed); got != want {
 				t.Fatalf("step %d: pendingNonce from %d = %d, the walk says %d", i, committed, got, want)
 			}
 		}
@@ -222,15 +222,15 @@ func TestPendingNonceMemo(t *testing.T) {
 // BenchmarkPendingNonceLongQueue is one admission check's pending-nonce lookup for a sender with
 // 10,000 queued transfers (the ingest path): constant time with the memo, a walk of the whole
 // queue without it (BenchmarkPendingNonceLongQueueNaive).
-func BenchmarkPendingNonceLongQueue(b *testing.B)      { benchPendingNonce(b, (*txPool).pendingNonce) }
+func BenchmarkPendingNonceLongQueue(b *testing.B)      { benchPendingNonce(b, (*Pool).PendingNonce) }
 func BenchmarkPendingNonceLongQueueNaive(b *testing.B) { benchPendingNonce(b, naivePendingNonce) }
 
-func benchPendingNonce(b *testing.B, f func(*txPool, chainstate.Address, uint64) uint64) {
+func benchPendingNonce(b *testing.B, f func(*Pool, chainstate.Address, uint64) uint64) {
 	k := poolKey(1)
-	p := newTxPool(20_000, 10)
+	p := New(20_000, 10)
 	for n := uint64(0); n < 10_000; n++ {
 		tx := poolTxOf(k, n, 1, 1)
-		p.add(tx, tx.Hash(), n)
+		p.Add(tx, tx.Hash(), n)
 	}
 	a := addrKey(k)
 	for b.Loop() {
