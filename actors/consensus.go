@@ -148,7 +148,7 @@ func (c *consensusActor) submit(ctx actor.Context, req *submitBlockRequest) (Blo
 		res      *BlockResult
 		err      error
 		started  = time.Now()
-		decision = c.m.Step(req.Block, sourceOf(req.Source), uint64(c.d.now().UnixMilli()))
+		decision = c.m.Step(req.Block, sourceOf(req.Source), c.d.nowMs())
 	)
 	for decision.Kind != chain.None {
 		var r chain.Result

@@ -44,6 +44,9 @@ func (n *Node) env() actorEnv {
 
 func (e actorEnv) now() time.Time { return e.clock.Now() }
 
+// nowMs is now in milliseconds since the Unix epoch (chain time).
+func (e actorEnv) nowMs() uint64 { return uint64(e.now().UnixMilli()) }
+
 // peerConnDeps is what a connection actor needs.
 type peerConnDeps struct {
 	actorEnv
@@ -144,7 +147,6 @@ func (n *Node) minerDeps() minerDeps {
 		calls:          n.retrier()}
 }
 
-func (d minerDeps) nowMs() uint64 { return uint64(d.now().UnixMilli()) }
 
 // mempoolDeps is what the mempool needs.
 type mempoolDeps struct {

@@ -394,8 +394,6 @@ func (n *Node) pid(name string) *actor.PID { return actor.NewPID(n.sys.Address()
 // now is the node's clock's time (Node.clock).
 func (n *Node) now() time.Time { return n.clock.Now() }
 
-func (n *Node) nowMs() uint64 { return uint64(n.now().UnixMilli()) }
-
 func (n *Node) workers() int {
 	if w := n.cfg.Mining.Workers; w > 0 {
 		return w
