@@ -147,7 +147,6 @@ func (n *Node) minerDeps() minerDeps {
 		calls:          n.retrier()}
 }
 
-
 // mempoolDeps is what the mempool needs.
 type mempoolDeps struct {
 	actorEnv
