@@ -314,12 +314,7 @@ func (p *peersActor) tick(ctx actor.Context) {
 	// A peer known to be ahead with no sync running (its round ended while blocks were still
 	// missing, say) gets a sync now rather than at the next announcement.
 	p.maybeSync(ctx)
-	out := 0
-	for _, c := range p.conns {
-		if c.outbound {
-			out++
-		}
-	}
+	_, out := p.directions()
 	free := p.d.cfg.MaxOutbound - out - len(p.dialing)
 	if free <= 0 {
 		return
@@ -394,54 +389,68 @@ func (p *peersActor) register(ctx actor.Context, c *noisep2p.Conn, dialAddr stri
 	}
 	id := c.RemoteID()
 	now := p.d.now()
-	refuse := func(reason string) {
-		p.d.log.Debug("connection refused", "actor", namePeers, "peer_id", id.String(), "reason", reason)
-		// Disconnect waits (bounded) for the peer to close: not on this actor's goroutine, or a
-		// peer that never reads would stall the manager.
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			_ = c.Disconnect(reason)
-			_ = c.Close()
-		}()
-	}
 	if p.book.banned(id, now) {
-		refuse("banned")
+		p.refuse(c, "banned")
 		return
 	}
 	if p.cut(id) {
-		refuse("link cut (fault injection)")
+		p.refuse(c, "link cut (fault injection)")
 		return
 	}
 	if old, dup := p.conns[id]; dup {
-		// Keep one connection per peer: for a simultaneous dial the one initiated by the smaller
-		// id (both sides decide alike); in the same direction the newer one.
-		keepNew := old.outbound == c.Outbound() || noisep2p.KeepOutbound(p.book.self, id, c.Outbound())
-		if !keepNew {
-			refuse("duplicate connection")
-			return
-		}
-		// The child name (peers/<id8>) is taken until the old connection's actor has stopped: the
-		// new one is registered when it has (childStopped).
-		if prev := p.replacing[id]; prev != nil {
-			_ = prev.conn.Close()
-		}
-		p.replacing[id] = &pendingConn{conn: c, dialAddr: dialAddr}
-		p.group.StopChild(ctx, old.name)
+		p.replaceConn(ctx, old, c, dialAddr)
 		return
 	}
 	if !c.Outbound() {
-		in := 0
-		for _, x := range p.conns {
-			if !x.outbound {
-				in++
-			}
-		}
-		if in >= p.d.cfg.MaxInbound {
-			refuse("too many inbound connections")
+		if in, _ := p.directions(); in >= p.d.cfg.MaxInbound {
+			p.refuse(c, "too many inbound connections")
 			return
 		}
 	}
+	info, err := p.spawnConn(ctx, c, dialAddr)
+	if err != nil {
+		p.refuse(c, "internal: "+err.Error())
+		return
+	}
+	p.admitted(ctx, info, now)
+}
+
+// refuse disconnects c with reason.
+func (p *peersActor) refuse(c *noisep2p.Conn, reason string) {
+	p.d.log.Debug("connection refused", "actor", namePeers, "peer_id", c.RemoteID().String(), "reason", reason)
+	// Disconnect waits (bounded) for the peer to close: not on this actor's goroutine, or a
+	// peer that never reads would stall the manager.
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		_ = c.Disconnect(reason)
+		_ = c.Close()
+	}()
+}
+
+// replaceConn settles a second connection c to the peer of old: it refuses c, or stops old and
+// registers c once old's actor has stopped.
+func (p *peersActor) replaceConn(ctx actor.Context, old *peerConnInfo, c *noisep2p.Conn, dialAddr string) {
+	id := c.RemoteID()
+	// Keep one connection per peer: for a simultaneous dial the one initiated by the smaller
+	// id (both sides decide alike); in the same direction the newer one.
+	keepNew := old.outbound == c.Outbound() || noisep2p.KeepOutbound(p.book.self, id, c.Outbound())
+	if !keepNew {
+		p.refuse(c, "duplicate connection")
+		return
+	}
+	// The child name (peers/<id8>) is taken until the old connection's actor has stopped: the
+	// new one is registered when it has (childStopped).
+	if prev := p.replacing[id]; prev != nil {
+		_ = prev.conn.Close()
+	}
+	p.replacing[id] = &pendingConn{conn: c, dialAddr: dialAddr}
+	p.group.StopChild(ctx, old.name)
+}
+
+// spawnConn starts the actor of connection c.
+func (p *peersActor) spawnConn(ctx actor.Context, c *noisep2p.Conn, dialAddr string) (*peerConnInfo, error) {
+	id := c.RemoteID()
 	hello := c.RemoteHello()
 	addr := dialAddr
 	if !c.Outbound() {
@@ -455,17 +464,22 @@ func (p *peersActor) register(ctx actor.Context, c *noisep2p.Conn, dialAddr stri
 		Shutdown: 5 * time.Second,
 	})
 	if err != nil {
-		refuse("internal: " + err.Error())
-		return
+		return nil, err
 	}
 	info.pid = pid
+	return info, nil
+}
+
+// admitted records the connection whose actor runs, in the manager and in the address book.
+func (p *peersActor) admitted(ctx actor.Context, info *peerConnInfo, now time.Time) {
+	id, addr := info.id, info.addr
 	p.conns[id] = info
 	p.byName[info.name] = id
 	// An outbound connection proves the address (the tried table); an inbound one's advertised
 	// address is only heard of, from the connection's network group.
 	switch {
 	case addr == "":
-	case c.Outbound():
+	case info.outbound:
 		p.book.connected(id, addr, now)
 	default:
 		p.book.seen(id, addr, now, sourceGroup(info.remote, id))
@@ -509,8 +523,8 @@ func (p *peersActor) childStopped(ctx actor.Context, name string) {
 	}
 }
 
-func (p *peersActor) countPeers() {
-	in, out := 0, 0
+// directions counts the connections in each direction.
+func (p *peersActor) directions() (in, out int) {
 	for _, c := range p.conns {
 		if c.outbound {
 			out++
@@ -518,6 +532,11 @@ func (p *peersActor) countPeers() {
 			in++
 		}
 	}
+	return in, out
+}
+
+func (p *peersActor) countPeers() {
+	in, out := p.directions()
 	p.d.metrics.peers.WithLabelValues("inbound").Set(float64(in))
 	p.d.metrics.peers.WithLabelValues("outbound").Set(float64(out))
 	p.d.status.count.Store(int64(in + out))
