@@ -188,50 +188,71 @@ func (p *peersActor) Receive(ctx actor.Context) {
 	case *misbehaved:
 		p.misbehaved(ctx, m)
 	case *peerHeight:
-		if c := p.conns[m.ID]; c != nil && m.Height > c.height {
-			c.height = m.Height
-		}
-		p.maybeSync(ctx)
+		p.heightHeard(ctx, m)
 	case *syncDone:
-		if m.ID == p.syncPeer {
-			p.syncing = false
-		}
-		p.maybeSync(ctx)
+		p.syncEnded(ctx, m)
 	case *peersInfoRequest:
 		ctx.Respond(&peersInfoResponse{Info: p.info()})
 	case *addPeerRequest:
-		// The address joins the book (source: import, within its share) and is dialled now: an
-		// operator's explicit request (a connection makes it tried even when its share was
-		// full). It takes a dial token when there is one, so the tick's dials from the book give
-		// way; an empty bucket does not delay it (it would wait behind the whole book).
-		p.book.learn(m.ID, m.Addr, 0, srcImport)
-		p.dials.take(p.d.now())
-		p.dial(ctx, m.ID, m.Addr)
-		ctx.Respond(&addPeersResponse{Added: 1})
+		p.addPeer(ctx, m)
 	case *importPeersRequest:
-		// A bundle only fills the book (its share of it): the tick dials from the book at the
-		// bounded rate. added counts the bundle's peers that are in the book afterwards and were
-		// not before (a later peer of the bundle may have replaced an earlier one in the import
-		// group).
-		learnt := map[[32]byte]bool{}
-		for _, r := range m.Peers {
-			if p.book.learn(r.ID, r.Addr, r.LastSeen, srcImport) {
-				learnt[r.ID] = true
-			}
-		}
-		added := 0
-		for id := range learnt {
-			if p.book.entries[id] != nil {
-				added++
-			}
-		}
-		p.tick(ctx)
-		ctx.Respond(&addPeersResponse{Added: added})
+		p.importPeers(ctx, m)
 	case *linkCut:
 		p.cutLink(ctx, m.ID)
 	case *exportPeersRequest:
 		ctx.Respond(&exportPeersResponse{Peers: p.book.list(-1, p.d.now(), [32]byte{})})
 	}
+}
+
+// heightHeard records a connected peer's new best height, which may start a sync.
+func (p *peersActor) heightHeard(ctx actor.Context, m *peerHeight) {
+	if c := p.conns[m.ID]; c != nil && m.Height > c.height {
+		c.height = m.Height
+	}
+	p.maybeSync(ctx)
+}
+
+// syncEnded ends the running sync when it was m's peer's, and starts the next one if a peer is
+// ahead.
+func (p *peersActor) syncEnded(ctx actor.Context, m *syncDone) {
+	if m.ID == p.syncPeer {
+		p.syncing = false
+	}
+	p.maybeSync(ctx)
+}
+
+// addPeer adds an operator's peer to the book and dials it now.
+func (p *peersActor) addPeer(ctx actor.Context, m *addPeerRequest) {
+	// The address joins the book (source: import, within its share) and is dialled now: an
+	// operator's explicit request (a connection makes it tried even when its share was
+	// full). It takes a dial token when there is one, so the tick's dials from the book give
+	// way; an empty bucket does not delay it (it would wait behind the whole book).
+	p.book.learn(m.ID, m.Addr, 0, srcImport)
+	p.dials.take(p.d.now())
+	p.dial(ctx, m.ID, m.Addr)
+	ctx.Respond(&addPeersResponse{Added: 1})
+}
+
+// importPeers adds a bundle's peers to the book.
+func (p *peersActor) importPeers(ctx actor.Context, m *importPeersRequest) {
+	// A bundle only fills the book (its share of it): the tick dials from the book at the
+	// bounded rate. added counts the bundle's peers that are in the book afterwards and were
+	// not before (a later peer of the bundle may have replaced an earlier one in the import
+	// group).
+	learnt := map[[32]byte]bool{}
+	for _, r := range m.Peers {
+		if p.book.learn(r.ID, r.Addr, r.LastSeen, srcImport) {
+			learnt[r.ID] = true
+		}
+	}
+	added := 0
+	for id := range learnt {
+		if p.book.entries[id] != nil {
+			added++
+		}
+	}
+	p.tick(ctx)
+	ctx.Respond(&addPeersResponse{Added: added})
 }
 
 func (p *peersActor) start(ctx actor.Context) error {
