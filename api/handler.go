@@ -136,7 +136,7 @@ func (h *handler) routes(b Backend) *http.ServeMux {
 	mux.HandleFunc("POST /v1/debug/links", h.debugOnly(h.setLink))
 	mux.HandleFunc("DELETE /v1/debug/links", h.debugOnly(h.clearLinks))
 	mux.Handle("GET /metrics", b.MetricsHandler())
-	mux.HandleFunc(BackupPath, h.backup)                        // GET is served by the branch below, outside the timeout; h.backup answers other methods 405
+	mux.HandleFunc(BackupPath, h.backup)                        // GET is served by NewHandler's branch, outside the timeout; h.backup answers other methods 405
 	mux.Handle("GET /{$}", dashboard.Handler(b.FaultInjection)) // the operator page (CONTRACT §11)
 	return mux
 }
