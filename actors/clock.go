@@ -25,12 +25,6 @@ type systemClock struct{}
 
 func (systemClock) Now() time.Time { return time.Now() }
 
-// ClockFunc adapts a function to a Clock (tests: a settable fake).
-type ClockFunc func() time.Time
-
-// Now returns f().
-func (f ClockFunc) Now() time.Time { return f() }
-
 // skewedClock is a Clock running skewMs milliseconds ahead of base (behind when negative): the
 // fault-injection decorator behind POST /v1/debug/clock (faults.go). A node without
 // debug.fault_injection never builds one.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/actorchain/actorchain/noisep2p"
 )
 
@@ -15,7 +16,7 @@ import (
 // fault state, no commit hook, a connection sender without the link decorator and an undecorated
 // clock; with it, each decorator is there and applies its fault.
 func TestFaultDecoratorsWiredOnlyWithFaultInjection(t *testing.T) {
-	base := ClockFunc(func() time.Time { return time.Unix(1000, 0) })
+	base := testutil.NewClock(time.Unix(1000, 0))
 	off := &Node{cfg: &config.Config{}, opts: Options{Clock: base}, clock: base}
 	if off.faults != nil || off.commitHook() != nil {
 		t.Fatalf("without fault injection: faults %v, commit hook set %v", off.faults, off.commitHook() != nil)

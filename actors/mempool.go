@@ -343,8 +343,25 @@ func (m *mempoolActor) persisted(ctx actor.Context, id uint64, add []*chainstate
 	m.d.log.Debug("mempool commit", "actor", nameMempool, "id", id, "txs", len(waiters), "took", time.Since(m.started[id]), "err", err)
 	delete(m.started, id)
 	m.committing = false
-	relay := map[string][]chainstate.Hash{}
-	var stale []chainstate.Hash
+	relay, stale := m.answerWaiters(ctx, waiters, gone, err)
+	if len(stale) > 0 {
+		ctx.Request(m.d.pid(nameStorage), &persistMempoolRequest{ID: 0, Remove: stale})
+	}
+	for src, hs := range relay {
+		ctx.Send(m.d.pid(namePeers), &announce{Kind: invTx, Hashes: hs, Source: src})
+	}
+	if err != nil {
+		m.d.log.Warn("mempool commit failed", "actor", nameMempool, "txs", len(waiters), "err", err)
+		m.publishSize()
+	}
+	m.flush(ctx)
+}
+
+// answerWaiters answers the submitters of a commit that ended with err, in which the store did
+// not write the transactions gone. It returns the transactions written, to relay, by their
+// source, and those written but gone from the pool meanwhile, to remove from the store.
+func (m *mempoolActor) answerWaiters(ctx actor.Context, waiters []pendingSubmit, gone map[chainstate.Hash]bool, err error) (relay map[string][]chainstate.Hash, stale []chainstate.Hash) {
+	relay = map[string][]chainstate.Hash{}
 	for _, w := range waiters {
 		if err != nil || gone[w.hash] {
 			m.pool.Remove(w.hash)
@@ -373,17 +390,7 @@ func (m *mempoolActor) persisted(ctx actor.Context, id uint64, add []*chainstate
 		ctx.Send(w.reply, &submitTxResponse{})
 		relay[w.source] = append(relay[w.source], w.hash)
 	}
-	if len(stale) > 0 {
-		ctx.Request(m.d.pid(nameStorage), &persistMempoolRequest{ID: 0, Remove: stale})
-	}
-	for src, hs := range relay {
-		ctx.Send(m.d.pid(namePeers), &announce{Kind: invTx, Hashes: hs, Source: src})
-	}
-	if err != nil {
-		m.d.log.Warn("mempool commit failed", "actor", nameMempool, "txs", len(waiters), "err", err)
-		m.publishSize()
-	}
-	m.flush(ctx)
+	return relay, stale
 }
 
 // refused undoes what admitting p recorded when its submitter gets an error (res.Err): it

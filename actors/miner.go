@@ -112,27 +112,11 @@ func (m *minerActor) Receive(ctx actor.Context) {
 	}
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
-		if err := m.group.Start(ctx); err != nil {
-			panic(fmt.Errorf("miner: start workers: %w", err))
-		}
-		m.enabled = m.d.mining.Load()
-		if m.enabled {
-			m.refreshing(ctx, true)
-			m.newJob(ctx)
-		}
+		m.start(ctx)
 	case *actor.Stopping, *actor.Restarting:
-		m.refreshing(ctx, false)
-		if m.pace != nil {
-			m.pace.Stop()
-			m.pace = nil
-		}
+		m.stopTimers(ctx)
 	case *paceTick:
-		if m.enabled && m.template == nil {
-			// This tip has been waited for: the next template on it goes out at once, even if
-			// its time is still ahead of our clock.
-			m.pacedFor = msg.Parent
-			m.newJob(ctx)
-		}
+		m.paced(ctx, msg)
 	case *setMiningRequest:
 		m.setEnabled(ctx, msg.Enabled)
 		ctx.Respond(&setMiningResponse{})
@@ -147,16 +131,7 @@ func (m *minerActor) Receive(ctx actor.Context) {
 			m.newJob(ctx)
 		}
 	case *refreshTick:
-		// A fresh template when the last one could not be built (storage was restarting), or
-		// when transactions arrived: the mempool's size, asked for without blocking, differs
-		// from the one the template was built at.
-		switch {
-		case !m.enabled:
-		case m.template == nil:
-			m.newJob(ctx)
-		default:
-			ctx.Request(m.d.pid(nameMempool), &mempoolSizeRequest{})
-		}
+		m.refresh(ctx)
 	case *mempoolSizeResponse:
 		if m.enabled && m.template != nil && msg.Size != m.builtAt {
 			m.newJob(ctx)
@@ -173,6 +148,50 @@ func (m *minerActor) Receive(ctx actor.Context) {
 		if m.enabled && msg.ID == m.jobID {
 			m.rollTime(ctx)
 		}
+	}
+}
+
+// start starts the workers and the refresh tick, and the first job when mining is on.
+func (m *minerActor) start(ctx actor.Context) {
+	if err := m.group.Start(ctx); err != nil {
+		panic(fmt.Errorf("miner: start workers: %w", err))
+	}
+	m.enabled = m.d.mining.Load()
+	if m.enabled {
+		m.refreshing(ctx, true)
+		m.newJob(ctx)
+	}
+}
+
+// stopTimers stops the refresh tick and a held-back job's start.
+func (m *minerActor) stopTimers(ctx actor.Context) {
+	m.refreshing(ctx, false)
+	if m.pace != nil {
+		m.pace.Stop()
+		m.pace = nil
+	}
+}
+
+// paced starts the job held back on msg.Parent.
+func (m *minerActor) paced(ctx actor.Context, msg *paceTick) {
+	if m.enabled && m.template == nil {
+		// This tip has been waited for: the next template on it goes out at once, even if
+		// its time is still ahead of our clock.
+		m.pacedFor = msg.Parent
+		m.newJob(ctx)
+	}
+}
+
+// refresh builds a fresh template when the last one could not be built (storage was
+// restarting), or when transactions arrived: the mempool's size, asked for without blocking,
+// differs from the one the template was built at (mempoolSizeResponse).
+func (m *minerActor) refresh(ctx actor.Context) {
+	switch {
+	case !m.enabled:
+	case m.template == nil:
+		m.newJob(ctx)
+	default:
+		ctx.Request(m.d.pid(nameMempool), &mempoolSizeRequest{})
 	}
 }
 

@@ -119,6 +119,26 @@ type Node struct {
 // database belongs to another chain), builds the actor tree in start order and returns once the
 // API listens. The caller must call Stop.
 func Start(cfg *config.Config, opts Options) (*Node, error) {
+	opts, throttle := opts.withDefaults()
+	n, err := newNode(cfg, opts, throttle)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.bindListeners(); err != nil {
+		_ = n.handle.takeInitial().Close()
+		return nil, err
+	}
+	n.metrics = newMetrics(n)
+	if err := n.spawnRoot(); err != nil {
+		n.finish()
+		return nil, err
+	}
+	return n.awaitReady()
+}
+
+// withDefaults fills in the logger and the clock, and puts the logger behind the rate limit of
+// repeated warnings, whose handler it returns too (Node.throttle).
+func (opts Options) withDefaults() (Options, *logthrottle.Handler) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -129,23 +149,19 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	// (CONTRACT §11).
 	throttle := logthrottle.New(opts.Logger.Handler(), logthrottle.Options{})
 	opts.Logger = slog.New(throttle)
+	return opts, throttle
+}
+
+// newNode loads the chain parameters and the keys, opens the store (left in n.handle.initial for
+// the first storage instance) and builds the Node, with nothing listening or running yet.
+func newNode(cfg *config.Config, opts Options, throttle *logthrottle.Handler) (*Node, error) {
 	params, err := ParamsFromConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	nodeKey, err := chainstate.LoadNodeKey(cfg.Node.KeyFile)
+	nodeKey, minerKey, err := loadKeys(cfg, opts.Logger)
 	if err != nil {
-		return nil, fmt.Errorf("node key: %w", err)
-	}
-	minerKey, err := chainstate.LoadSigningKey(cfg.Mining.KeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("miner key: %w", err)
-	}
-	for _, path := range []string{cfg.Node.KeyFile, cfg.Mining.KeyFile} {
-		// A key others can read still works, but the operator should know (docs/operations.md).
-		if err := chainstate.CheckKeyFileMode(path); err != nil {
-			opts.Logger.Warn("key file is readable or writable by others: chmod 600 it", "err", err)
-		}
+		return nil, err
 	}
 	store, err := chainstate.Open(cfg.Storage.Path, params, cfg.Storage.OpenTimeout)
 	if err != nil {
@@ -176,13 +192,39 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	n.healthState.started = opts.Clock.Now()
 	n.mining.Store(cfg.Mining.Enabled)
 	n.handle.initial = store
+	return n, nil
+}
+
+// loadKeys reads the node's p2p key and the miner's signing key, warning about a key file others
+// can read or write.
+func loadKeys(cfg *config.Config, log *slog.Logger) (*ecdh.PrivateKey, ed25519.PrivateKey, error) {
+	nodeKey, err := chainstate.LoadNodeKey(cfg.Node.KeyFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("node key: %w", err)
+	}
+	minerKey, err := chainstate.LoadSigningKey(cfg.Mining.KeyFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("miner key: %w", err)
+	}
+	for _, path := range []string{cfg.Node.KeyFile, cfg.Mining.KeyFile} {
+		// A key others can read still works, but the operator should know (docs/operations.md).
+		if err := chainstate.CheckKeyFileMode(path); err != nil {
+			log.Warn("key file is readable or writable by others: chmod 600 it", "err", err)
+		}
+	}
+	return nodeKey, minerKey, nil
+}
+
+// bindListeners binds the p2p and API listeners the first peers and api instances take. On an
+// error nothing stays bound.
+func (n *Node) bindListeners() error {
+	cfg := n.cfg
 	// The p2p listener is bound here too, so that a port in use fails Start with a clear error
 	// instead of a restart loop; the first peers instance takes it.
 	if cfg.P2P.Listen != "" {
 		ln, err := n.listenP2P(cfg.P2P.Listen)
 		if err != nil {
-			_ = store.Close()
-			return nil, err
+			return err
 		}
 		n.listeners.p2p = ln
 	}
@@ -194,12 +236,15 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 			if n.listeners.p2p != nil {
 				_ = n.listeners.p2p.Close()
 			}
-			_ = store.Close()
-			return nil, fmt.Errorf("api: listen on %s: %w", cfg.API.Listen, err)
+			return fmt.Errorf("api: listen on %s: %w", cfg.API.Listen, err)
 		}
 		n.listeners.api = ln
 	}
-	n.metrics = newMetrics(n)
+	return nil
+}
+
+// spawnRoot creates the actor system and spawns the root actor, which starts the tree.
+func (n *Node) spawnRoot() error {
 	n.sys = actor.NewActorSystem(
 		actor.WithLoggerFactory(func(s *actor.ActorSystem) *slog.Logger {
 			return slog.New(minLevel{h: n.log.Handler(), min: slog.LevelWarn}).With("lib", "protoactor")
@@ -210,10 +255,14 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	props := actor.PropsFromProducer(func() actor.Actor { return newRootActor(n) })
 	pid, err := n.sys.Root.SpawnNamed(props, rootName)
 	if err != nil {
-		n.finish()
-		return nil, fmt.Errorf("spawn node: %w", err)
+		return fmt.Errorf("spawn node: %w", err)
 	}
 	n.root = pid
+	return nil
+}
+
+// awaitReady waits until the tree is up (n), has stopped while starting, or 30 s have passed.
+func (n *Node) awaitReady() (*Node, error) {
 	select {
 	case <-n.ready:
 		return n, nil

@@ -189,50 +189,71 @@ func (p *peersActor) Receive(ctx actor.Context) {
 	case *misbehaved:
 		p.misbehaved(ctx, m)
 	case *peerHeight:
-		if c := p.conns[m.ID]; c != nil && m.Height > c.height {
-			c.height = m.Height
-		}
-		p.maybeSync(ctx)
+		p.heightHeard(ctx, m)
 	case *syncDone:
-		if m.ID == p.syncPeer {
-			p.syncing = false
-		}
-		p.maybeSync(ctx)
+		p.syncEnded(ctx, m)
 	case *peersInfoRequest:
 		ctx.Respond(&peersInfoResponse{Info: p.info()})
 	case *addPeerRequest:
-		// The address joins the book (source: import, within its share) and is dialled now: an
-		// operator's explicit request (a connection makes it tried even when its share was
-		// full). It takes a dial token when there is one, so the tick's dials from the book give
-		// way; an empty bucket does not delay it (it would wait behind the whole book).
-		p.book.learn(m.ID, m.Addr, 0, srcImport)
-		p.dials.take(p.d.now())
-		p.dial(ctx, m.ID, m.Addr)
-		ctx.Respond(&addPeersResponse{Added: 1})
+		p.addPeer(ctx, m)
 	case *importPeersRequest:
-		// A bundle only fills the book (its share of it): the tick dials from the book at the
-		// bounded rate. added counts the bundle's peers that are in the book afterwards and were
-		// not before (a later peer of the bundle may have replaced an earlier one in the import
-		// group).
-		learnt := map[[32]byte]bool{}
-		for _, r := range m.Peers {
-			if p.book.learn(r.ID, r.Addr, r.LastSeen, srcImport) {
-				learnt[r.ID] = true
-			}
-		}
-		added := 0
-		for id := range learnt {
-			if p.book.entries[id] != nil {
-				added++
-			}
-		}
-		p.tick(ctx)
-		ctx.Respond(&addPeersResponse{Added: added})
+		p.importPeers(ctx, m)
 	case *linkCut:
 		p.cutLink(ctx, m.ID)
 	case *exportPeersRequest:
 		ctx.Respond(&exportPeersResponse{Peers: p.book.list(-1, p.d.now(), [32]byte{})})
 	}
+}
+
+// heightHeard records a connected peer's new best height, which may start a sync.
+func (p *peersActor) heightHeard(ctx actor.Context, m *peerHeight) {
+	if c := p.conns[m.ID]; c != nil && m.Height > c.height {
+		c.height = m.Height
+	}
+	p.maybeSync(ctx)
+}
+
+// syncEnded ends the running sync when it was m's peer's, and starts the next one if a peer is
+// ahead.
+func (p *peersActor) syncEnded(ctx actor.Context, m *syncDone) {
+	if m.ID == p.syncPeer {
+		p.syncing = false
+	}
+	p.maybeSync(ctx)
+}
+
+// addPeer adds an operator's peer to the book and dials it now.
+func (p *peersActor) addPeer(ctx actor.Context, m *addPeerRequest) {
+	// The address joins the book (source: import, within its share) and is dialled now: an
+	// operator's explicit request (a connection makes it tried even when its share was
+	// full). It takes a dial token when there is one, so the tick's dials from the book give
+	// way; an empty bucket does not delay it (it would wait behind the whole book).
+	p.book.learn(m.ID, m.Addr, 0, srcImport)
+	p.dials.take(p.d.now())
+	p.dial(ctx, m.ID, m.Addr)
+	ctx.Respond(&addPeersResponse{Added: 1})
+}
+
+// importPeers adds a bundle's peers to the book.
+func (p *peersActor) importPeers(ctx actor.Context, m *importPeersRequest) {
+	// A bundle only fills the book (its share of it): the tick dials from the book at the
+	// bounded rate. added counts the bundle's peers that are in the book afterwards and were
+	// not before (a later peer of the bundle may have replaced an earlier one in the import
+	// group).
+	learnt := map[[32]byte]bool{}
+	for _, r := range m.Peers {
+		if p.book.learn(r.ID, r.Addr, r.LastSeen, srcImport) {
+			learnt[r.ID] = true
+		}
+	}
+	added := 0
+	for id := range learnt {
+		if p.book.entries[id] != nil {
+			added++
+		}
+	}
+	p.tick(ctx)
+	ctx.Respond(&addPeersResponse{Added: added})
 }
 
 func (p *peersActor) start(ctx actor.Context) error {
@@ -414,46 +435,57 @@ func (p *peersActor) register(ctx actor.Context, c *noisep2p.Conn, dialAddr stri
 	}
 	id := c.RemoteID()
 	now := p.d.now()
-	refuse := func(reason string) { p.refuse(c, reason, nil) }
 	if p.book.banned(id, now) {
-		refuse("banned")
+		p.refuse(c, "banned", nil)
 		return
 	}
 	if p.cut(id) {
-		refuse("link cut (fault injection)")
+		p.refuse(c, "link cut (fault injection)", nil)
 		return
 	}
 	if old, dup := p.conns[id]; dup {
-		// Keep one connection per peer: for a simultaneous dial the one initiated by the smaller
-		// id (both sides decide alike); in the same direction the newer one.
-		keepNew := old.outbound == c.Outbound() || noisep2p.KeepOutbound(p.book.self, id, c.Outbound())
-		if !keepNew {
-			refuse("duplicate connection")
-			return
-		}
-		// The child name (peers/<id8>) is taken until the old connection's actor has stopped: the
-		// new one is registered when it has (childStopped).
-		if prev := p.replacing[id]; prev != nil {
-			_ = prev.conn.Close()
-		}
-		p.replacing[id] = &pendingConn{conn: c, dialAddr: dialAddr, outbound: c.Outbound()}
-		p.group.StopChild(ctx, old.name)
+		p.replaceConn(ctx, old, c, dialAddr)
 		return
 	}
 	if !c.Outbound() {
-		in := 0
-		for _, x := range p.conns {
-			if !x.outbound {
-				in++
-			}
-		}
-		if in >= p.d.cfg.MaxInbound {
+		if in, _ := p.directions(); in >= p.d.cfg.MaxInbound {
 			// Full: the peer gets some addresses before it goes, or a newcomer whose only way
 			// in is this node (a seed) would never learn another.
 			p.refuse(c, "too many inbound connections", noisep2p.Addr{Peers: p.addrsFor(id, farewellAddrs)})
 			return
 		}
 	}
+	info, err := p.spawnConn(ctx, c, dialAddr)
+	if err != nil {
+		p.refuse(c, "internal: "+err.Error(), nil)
+		return
+	}
+	p.admitted(ctx, info, now)
+}
+
+// replaceConn settles a second connection c to the peer of old: it refuses c, or stops old and
+// registers c once old's actor has stopped.
+func (p *peersActor) replaceConn(ctx actor.Context, old *peerConnInfo, c *noisep2p.Conn, dialAddr string) {
+	id := c.RemoteID()
+	// Keep one connection per peer: for a simultaneous dial the one initiated by the smaller
+	// id (both sides decide alike); in the same direction the newer one.
+	keepNew := old.outbound == c.Outbound() || noisep2p.KeepOutbound(p.book.self, id, c.Outbound())
+	if !keepNew {
+		p.refuse(c, "duplicate connection", nil)
+		return
+	}
+	// The child name (peers/<id8>) is taken until the old connection's actor has stopped: the
+	// new one is registered when it has (childStopped).
+	if prev := p.replacing[id]; prev != nil {
+		_ = prev.conn.Close()
+	}
+	p.replacing[id] = &pendingConn{conn: c, dialAddr: dialAddr, outbound: c.Outbound()}
+	p.group.StopChild(ctx, old.name)
+}
+
+// spawnConn starts the actor of connection c.
+func (p *peersActor) spawnConn(ctx actor.Context, c *noisep2p.Conn, dialAddr string) (*peerConnInfo, error) {
+	id := c.RemoteID()
 	hello := c.RemoteHello()
 	addr := dialAddr
 	if !c.Outbound() {
@@ -467,17 +499,22 @@ func (p *peersActor) register(ctx actor.Context, c *noisep2p.Conn, dialAddr stri
 		Shutdown: 5 * time.Second,
 	})
 	if err != nil {
-		refuse("internal: " + err.Error())
-		return
+		return nil, err
 	}
 	info.pid = pid
+	return info, nil
+}
+
+// admitted records the connection whose actor runs, in the manager and in the address book.
+func (p *peersActor) admitted(ctx actor.Context, info *peerConnInfo, now time.Time) {
+	id, addr := info.id, info.addr
 	p.conns[id] = info
 	p.byName[info.name] = id
 	// An outbound connection proves the address (the tried table); an inbound one's advertised
 	// address is only heard of, from the connection's network group.
 	switch {
 	case addr == "":
-	case c.Outbound():
+	case info.outbound:
 		p.book.connected(id, addr, now)
 	default:
 		p.book.seen(id, addr, now, sourceGroup(info.remote, id))
@@ -521,8 +558,8 @@ func (p *peersActor) childStopped(ctx actor.Context, name string) {
 	}
 }
 
-func (p *peersActor) countPeers() {
-	in, out := 0, 0
+// directions counts the connections in each direction.
+func (p *peersActor) directions() (in, out int) {
 	for _, c := range p.conns {
 		if c.outbound {
 			out++
@@ -530,6 +567,11 @@ func (p *peersActor) countPeers() {
 			in++
 		}
 	}
+	return in, out
+}
+
+func (p *peersActor) countPeers() {
+	in, out := p.directions()
 	p.d.metrics.peers.WithLabelValues("inbound").Set(float64(in))
 	p.d.metrics.peers.WithLabelValues("outbound").Set(float64(out))
 	p.d.status.count.Store(int64(in + out))

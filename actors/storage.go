@@ -158,74 +158,98 @@ func (a *storageActor) Receive(ctx actor.Context) {
 	}
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		s := a.d.handle.takeInitial()
-		if s == nil {
-			var err error
-			cfg := a.d.cfg
-			s, err = chainstate.Open(cfg.Path, a.d.params, cfg.OpenTimeout)
-			if err != nil {
-				if errors.Is(err, chainstate.ErrDamaged) {
-					a.d.damaged(err)
-				}
-				panic(fmt.Errorf("reopen store: %w", err))
-			}
-		}
-		// The commit hook (debug.fault_injection's storage fault, and tests' hooks) runs just
-		// before every write commits; without one the store runs no hook at all.
-		s.SetBeforeCommit(a.d.commitHook)
-		// Damage met by any read or write stops the node; every page is walked once it is ready.
-		s.SetOnDamage(a.d.damaged)
-		a.s = s
-		a.d.handle.publish(s)
-		a.scheduleProbe(ctx) // commits were failing before this restart
-		a.walk = startPageWalk(a.d.ready, a.d.log, a.d.damaged, s)
+		a.open(ctx)
 	case *actor.Stopping, *actor.Restarting:
 		a.stopProbe()
 		a.close()
 	case *storageProbe:
 		a.runProbe(ctx)
 	case *connectBlockRequest:
-		d, err := a.s.Connect(m.Block)
-		if err == nil {
-			a.d.trace.connect(a.s.LastWriteID(), m.Block)
-		}
-		a.observeCommit(ctx, err)
-		ctx.Respond(&connectBlockResponse{Delta: d, Err: err})
+		a.connect(ctx, m)
 	case *putBlockRequest:
 		err := a.s.PutBlock(m.Block, m.Work)
 		a.observeCommit(ctx, err)
 		ctx.Respond(&storageDone{Err: err})
 	case *reorgRequest:
-		r, err := a.s.Reorg(m.Disconnect, m.Connect)
-		if err == nil {
-			a.d.trace.reorg(a.s.LastWriteID(), r, m.Connect)
-		}
-		a.observeCommit(ctx, err)
-		ctx.Respond(&reorgResponse{Result: r, Err: err})
+		a.reorg(ctx, m)
 	case *markInvalidRequest:
 		err := a.s.MarkInvalid(m.Hash)
 		a.observeCommit(ctx, err)
 		ctx.Respond(&storageDone{Err: err})
 	case *putPeersRequest:
-		// One batch of the peers actor's book, one transaction; answered only when asked (the
-		// last batch at stop).
-		err := a.s.PutPeers(m.Put, m.Remove)
-		a.observeCommit(ctx, err)
-		if err != nil {
-			a.d.log.Warn("address book write failed", "actor", nameStorage, "peers", len(m.Put), "err", err)
-		}
-		if ctx.Sender() != nil {
-			ctx.Respond(&storageDone{Err: err})
-		}
+		a.putPeers(ctx, m)
 	case *persistMempoolRequest:
-		// Every add takes its sender's nonce slot: a replace-by-fee swaps in this one write.
-		skipped, evicted, err := a.s.CommitMempool(m.Add, m.Remove)
-		if err == nil && a.d.trace.on() {
-			a.d.trace.mempool(a.s.LastWriteID(), m.ID, writtenOf(m.Add, skipped), append(evicted, m.Remove...))
-		}
-		a.observeCommit(ctx, err)
-		ctx.Respond(&persistMempoolResponse{ID: m.ID, Add: m.Add, Reply: m.Reply, Skipped: skipped, Err: err})
+		a.persistMempool(ctx, m)
 	}
+}
+
+// open takes the store Start opened, or reopens it after a restart, and publishes it.
+func (a *storageActor) open(ctx actor.Context) {
+	s := a.d.handle.takeInitial()
+	if s == nil {
+		var err error
+		cfg := a.d.cfg
+		s, err = chainstate.Open(cfg.Path, a.d.params, cfg.OpenTimeout)
+		if err != nil {
+			if errors.Is(err, chainstate.ErrDamaged) {
+				a.d.damaged(err)
+			}
+			panic(fmt.Errorf("reopen store: %w", err))
+		}
+	}
+	// The commit hook (debug.fault_injection's storage fault, and tests' hooks) runs just
+	// before every write commits; without one the store runs no hook at all.
+	s.SetBeforeCommit(a.d.commitHook)
+	// Damage met by any read or write stops the node; every page is walked once it is ready.
+	s.SetOnDamage(a.d.damaged)
+	a.s = s
+	a.d.handle.publish(s)
+	a.scheduleProbe(ctx) // commits were failing before this restart
+	a.walk = startPageWalk(a.d.ready, a.d.log, a.d.damaged, s)
+}
+
+// connect connects m.Block to the tip in one write.
+func (a *storageActor) connect(ctx actor.Context, m *connectBlockRequest) {
+	d, err := a.s.Connect(m.Block)
+	if err == nil {
+		a.d.trace.connect(a.s.LastWriteID(), m.Block)
+	}
+	a.observeCommit(ctx, err)
+	ctx.Respond(&connectBlockResponse{Delta: d, Err: err})
+}
+
+// reorg switches the tip to another branch in one write.
+func (a *storageActor) reorg(ctx actor.Context, m *reorgRequest) {
+	r, err := a.s.Reorg(m.Disconnect, m.Connect)
+	if err == nil {
+		a.d.trace.reorg(a.s.LastWriteID(), r, m.Connect)
+	}
+	a.observeCommit(ctx, err)
+	ctx.Respond(&reorgResponse{Result: r, Err: err})
+}
+
+// putPeers writes one batch of the peers actor's book, one transaction; answered only when asked
+// (the last batch at stop).
+func (a *storageActor) putPeers(ctx actor.Context, m *putPeersRequest) {
+	err := a.s.PutPeers(m.Put, m.Remove)
+	a.observeCommit(ctx, err)
+	if err != nil {
+		a.d.log.Warn("address book write failed", "actor", nameStorage, "peers", len(m.Put), "err", err)
+	}
+	if ctx.Sender() != nil {
+		ctx.Respond(&storageDone{Err: err})
+	}
+}
+
+// persistMempool commits a batch of the mempool's additions and removals in one write.
+func (a *storageActor) persistMempool(ctx actor.Context, m *persistMempoolRequest) {
+	// Every add takes its sender's nonce slot: a replace-by-fee swaps in this one write.
+	skipped, evicted, err := a.s.CommitMempool(m.Add, m.Remove)
+	if err == nil && a.d.trace.on() {
+		a.d.trace.mempool(a.s.LastWriteID(), m.ID, writtenOf(m.Add, skipped), append(evicted, m.Remove...))
+	}
+	a.observeCommit(ctx, err)
+	ctx.Respond(&persistMempoolResponse{ID: m.ID, Add: m.Add, Reply: m.Reply, Skipped: skipped, Err: err})
 }
 
 func (a *storageActor) close() {

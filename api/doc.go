@@ -25,7 +25,7 @@
 // served by a Backend that is also a BackupBackend). Every error is {"error", "code"} with a
 // 4xx or 5xx status; the codes and their statuses are package errcode's one table, and a
 // refinement of a code (bad_nonce's nonce_used or nonce_gap) is in an optional "detail" field. Routing (router.go): the route table in
-// NewHandler is a ServeMux of method patterns, one line per endpoint; the router in front of it
+// handler.go (routes) is a ServeMux of method patterns, one line per endpoint; the router in front of it
 // matches paths exactly as sent (a path with an empty, "." or ".." segment is 404, never the
 // mux's redirect), answers 404 not_found and 405 method_not_allowed itself, and answers every
 // /v1/debug/ path as an unknown one while fault injection is off. The answers net/http writes

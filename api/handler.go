@@ -63,9 +63,39 @@ type handler struct {
 // request that is not HTTP, ...) are JSON only on a listener wrapped by Listener, as the node's
 // api actor wraps its own.
 //
-// Routing: the route table below, one line per endpoint, is a ServeMux of method patterns; the
+// Routing: the route table (routes), one line per endpoint, is a ServeMux of method patterns; the
 // router (router.go) sends a request to its route or answers the 404 or 405 itself.
 func NewHandler(b Backend, opts Options) http.Handler {
+	h := newHandler(b, opts)
+	busy := errorJSON(errcode.Busy, fmt.Sprintf("the node did not answer within %s; retry later", h.timeout))
+	timed := http.TimeoutHandler(h.recoverPanics(router{mux: h.routes(b), debug: b.FaultInjection}), h.timeout, string(busy))
+	var prof http.Handler
+	if opts.Pprof {
+		prof = h.recoverPanics(pprofMux())
+	}
+	backup := h.recoverPanics(http.HandlerFunc(h.backup))
+
+	return h.logRequests(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.version != "" {
+			w.Header().Set("Server", "actorchain/"+h.version)
+		}
+		if prof != nil && isPprofPath(r.URL) {
+			prof.ServeHTTP(w, r)
+			return
+		}
+		if isBackup(r) { // streams for as long as the copy takes: outside the timeout (backup.go)
+			backup.ServeHTTP(w, r)
+			return
+		}
+		// NB: http.TimeoutHandler writes its 503 body without a Content-Type; set it here, on
+		// the real writer. A handler that answers in time replaces it with its own.
+		w.Header().Set("Content-Type", "application/json")
+		timed.ServeHTTP(w, r)
+	}))
+}
+
+// newHandler is the handler of b with opts' defaults filled in.
+func newHandler(b Backend, opts Options) *handler {
 	h := &handler{read: b, submit: b, debug: b, log: opts.Logger, version: opts.Version, timeout: opts.Timeout, maxBody: opts.MaxBodyBytes}
 	if bb, ok := b.(BackupBackend); ok {
 		h.copier = bb
@@ -79,7 +109,11 @@ func NewHandler(b Backend, opts Options) http.Handler {
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBodyBytes
 	}
+	return h
+}
 
+// routes is the route table, one line per endpoint (the pprof endpoints: pprofMux).
+func (h *handler) routes(b Backend) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", h.status)
 	mux.HandleFunc("GET /v1/health", h.health)
@@ -102,42 +136,20 @@ func NewHandler(b Backend, opts Options) http.Handler {
 	mux.HandleFunc("POST /v1/debug/links", h.debugOnly(h.setLink))
 	mux.HandleFunc("DELETE /v1/debug/links", h.debugOnly(h.clearLinks))
 	mux.Handle("GET /metrics", b.MetricsHandler())
-	mux.HandleFunc(BackupPath, h.backup)                        // GET is served by the branch below, outside the timeout; h.backup answers other methods 405
+	mux.HandleFunc(BackupPath, h.backup)                        // GET is served by NewHandler's branch, outside the timeout; h.backup answers other methods 405
 	mux.Handle("GET /{$}", dashboard.Handler(b.FaultInjection)) // the operator page (CONTRACT §11)
+	return mux
+}
 
-	busy := errorJSON(errcode.Busy, fmt.Sprintf("the node did not answer within %s; retry later", h.timeout))
-	timed := http.TimeoutHandler(h.recoverPanics(router{mux: mux, debug: b.FaultInjection}), h.timeout, string(busy))
-
-	var prof http.Handler
-	if opts.Pprof {
-		pm := http.NewServeMux()
-		pm.HandleFunc("/debug/pprof/", pprof.Index)
-		pm.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-		pm.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		pm.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		pm.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		prof = h.recoverPanics(pm)
-	}
-
-	backup := h.recoverPanics(http.HandlerFunc(h.backup))
-
-	return h.logRequests(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if h.version != "" {
-			w.Header().Set("Server", "actorchain/"+h.version)
-		}
-		if prof != nil && isPprofPath(r.URL) {
-			prof.ServeHTTP(w, r)
-			return
-		}
-		if isBackup(r) { // streams for as long as the copy takes: outside the timeout (backup.go)
-			backup.ServeHTTP(w, r)
-			return
-		}
-		// NB: http.TimeoutHandler writes its 503 body without a Content-Type; set it here, on
-		// the real writer. A handler that answers in time replaces it with its own.
-		w.Header().Set("Content-Type", "application/json")
-		timed.ServeHTTP(w, r)
-	}))
+// pprofMux serves net/http/pprof's endpoints (Options.Pprof), outside the timeout.
+func pprofMux() *http.ServeMux {
+	pm := http.NewServeMux()
+	pm.HandleFunc("/debug/pprof/", pprof.Index)
+	pm.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	pm.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	pm.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	pm.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return pm
 }
 
 // logRequests writes one Debug record per request.

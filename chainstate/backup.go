@@ -227,42 +227,16 @@ func Restore(src, dst string, p *Params, timeout time.Duration, force bool, now 
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("restore: chain parameters: %w", err)
 	}
-	absSrc, err := filepath.Abs(src)
+	absSrc, abs, err := restorePaths(src, dst)
 	if err != nil {
 		return nil, err
 	}
-	abs, err := filepath.Abs(dst)
+	cur, err := lockForRestore(abs, timeout, force)
 	if err != nil {
 		return nil, err
 	}
-	sst, err := os.Stat(absSrc)
-	if err != nil {
-		return nil, fmt.Errorf("restore: %w", err)
-	}
-	if !sst.Mode().IsRegular() {
-		return nil, fmt.Errorf("restore: %s is not a regular file", absSrc)
-	}
-	if dst0, err := os.Stat(abs); err == nil && os.SameFile(sst, dst0) {
-		return nil, fmt.Errorf("restore: %s is the database itself", absSrc)
-	}
-	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
-		return nil, fmt.Errorf("restore: %w", err)
-	}
-	// Hold the current database's lock for the whole restore: a node cannot open it meanwhile.
-	cur, err := os.Open(abs)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		cur = nil
-	case err != nil:
-		return nil, fmt.Errorf("restore: %w", err)
-	default:
+	if cur != nil {
 		defer cur.Close()
-		if err := lockExclusive(cur, abs, timeout); err != nil {
-			return nil, fmt.Errorf("restore: %w: stop the node first", err)
-		}
-		if !force {
-			return nil, fmt.Errorf("restore: %s: %w; give --force to replace it (it is moved aside, not deleted)", abs, ErrExists)
-		}
 	}
 
 	tmp, err := copyNextTo(absSrc, abs)
@@ -275,6 +249,72 @@ func Restore(src, dst string, p *Params, timeout time.Duration, force bool, now 
 			_ = os.Remove(tmp)
 		}
 	}()
+	out, err := checkRestoreCopy(tmp, absSrc, abs, p, timeout)
+	if err != nil {
+		return nil, err
+	}
+	if err := installRestored(tmp, abs, cur != nil, now, out); err != nil {
+		return nil, err
+	}
+	ok = true
+	if err := os.Remove(tmp); err != nil { // abs is its other name now
+		return out, fmt.Errorf("restore: remove %s: %w", tmp, err)
+	}
+	return out, syncDir(filepath.Dir(abs))
+}
+
+// restorePaths makes src and dst absolute and checks that src is a regular file other than dst,
+// creating dst's directory.
+func restorePaths(src, dst string) (absSrc, abs string, err error) {
+	absSrc, err = filepath.Abs(src)
+	if err != nil {
+		return "", "", err
+	}
+	abs, err = filepath.Abs(dst)
+	if err != nil {
+		return "", "", err
+	}
+	sst, err := os.Stat(absSrc)
+	if err != nil {
+		return "", "", fmt.Errorf("restore: %w", err)
+	}
+	if !sst.Mode().IsRegular() {
+		return "", "", fmt.Errorf("restore: %s is not a regular file", absSrc)
+	}
+	if dst0, err := os.Stat(abs); err == nil && os.SameFile(sst, dst0) {
+		return "", "", fmt.Errorf("restore: %s is the database itself", absSrc)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+		return "", "", fmt.Errorf("restore: %w", err)
+	}
+	return absSrc, abs, nil
+}
+
+// lockForRestore opens the current database at abs and holds its lock, so that a node cannot
+// open it for the whole restore: the caller closes the file returned when done. It returns nil
+// when there is no database at abs, and ErrExists when there is one and force is not given.
+func lockForRestore(abs string, timeout time.Duration, force bool) (*os.File, error) {
+	cur, err := os.Open(abs)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("restore: %w", err)
+	}
+	if err := lockExclusive(cur, abs, timeout); err != nil {
+		_ = cur.Close()
+		return nil, fmt.Errorf("restore: %w: stop the node first", err)
+	}
+	if !force {
+		_ = cur.Close()
+		return nil, fmt.Errorf("restore: %s: %w; give --force to replace it (it is moved aside, not deleted)", abs, ErrExists)
+	}
+	return cur, nil
+}
+
+// checkRestoreCopy checks tmp, the copy of absSrc to be installed at abs, against p, and reports
+// what it holds; errors name absSrc, not tmp.
+func checkRestoreCopy(tmp, absSrc, abs string, p *Params, timeout time.Duration) (*RestoreReport, error) {
 	rep, err := Check(tmp, p, timeout)
 	if err != nil {
 		return nil, fmt.Errorf("restore: %s refused: %w", absSrc, unTmp(err, tmp, absSrc))
@@ -286,12 +326,17 @@ func Restore(src, dst string, p *Params, timeout time.Duration, force bool, now 
 	if err != nil {
 		return nil, fmt.Errorf("restore: %s: %w", absSrc, unTmp(err, tmp, absSrc))
 	}
-	out := &RestoreReport{Path: abs, From: absSrc, Bytes: info.Bytes, Height: info.Height,
-		TipHash: info.TipHash.String(), GenesisHash: info.GenesisHash.String()}
-	if cur != nil {
+	return &RestoreReport{Path: abs, From: absSrc, Bytes: info.Bytes, Height: info.Height,
+		TipHash: info.TipHash.String(), GenesisHash: info.GenesisHash.String()}, nil
+}
+
+// installRestored gives the checked copy tmp the name abs, first moving an existing database
+// (replace) aside (out.MovedAside), and moving it back when the link fails.
+func installRestored(tmp, abs string, replace bool, now time.Time, out *RestoreReport) error {
+	if replace {
 		aside := fmt.Sprintf("%s.before-restore-%d", abs, now.Unix())
 		if err := os.Rename(abs, aside); err != nil {
-			return nil, fmt.Errorf("restore: move %s aside: %w", abs, err)
+			return fmt.Errorf("restore: move %s aside: %w", abs, err)
 		}
 		out.MovedAside = aside
 	}
@@ -302,15 +347,11 @@ func Restore(src, dst string, p *Params, timeout time.Duration, force bool, now 
 			_ = os.Rename(out.MovedAside, abs)
 		}
 		if errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("restore: %s appeared meanwhile (a node started?): %w; stop the node first", abs, ErrExists)
+			return fmt.Errorf("restore: %s appeared meanwhile (a node started?): %w; stop the node first", abs, ErrExists)
 		}
-		return nil, fmt.Errorf("restore: %w", err)
+		return fmt.Errorf("restore: %w", err)
 	}
-	ok = true
-	if err := os.Remove(tmp); err != nil { // abs is its other name now
-		return out, fmt.Errorf("restore: remove %s: %w", tmp, err)
-	}
-	return out, syncDir(filepath.Dir(abs))
+	return nil
 }
 
 // copyNextTo copies src into a new temporary file in dst's directory, synced, and returns its

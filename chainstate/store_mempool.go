@@ -285,30 +285,8 @@ func (s *Store) CommitMempool(add []*Tx, remove []Hash) (skipped, evicted []Hash
 	err = s.update("commit mempool", func(w *writeTx) error {
 		skipped, evicted = skipped[:0], evicted[:0]
 		for _, tx := range add {
-			h := tx.Hash()
-			if w.mempool.Get(h[:]) != nil {
-				continue
-			}
-			sender := tx.Sender()
-			acc, err := w.Account(sender)
-			if err != nil {
-				return err
-			}
-			if tx.Nonce < acc.Nonce {
-				skipped = append(skipped, h)
-				continue
-			}
-			others, err := w.mempoolSlot(sender, tx.Nonce)
-			if err != nil {
-				return err
-			}
-			for _, o := range others {
-				if err := w.deleteMempoolTx(o, nil); err != nil {
-					return err
-				}
-				evicted = append(evicted, o)
-			}
-			if err := w.putMempoolTx(tx, h); err != nil {
+			var err error
+			if skipped, evicted, err = w.addToMempool(tx, skipped, evicted); err != nil {
 				return err
 			}
 		}
@@ -323,6 +301,35 @@ func (s *Store) CommitMempool(add []*Tx, remove []Hash) (skipped, evicted []Hash
 		return nil, nil, err
 	}
 	return skipped, evicted, nil
+}
+
+// addToMempool is one add of CommitMempool: it writes tx in its sender's nonce slot, appending
+// the transactions it evicts from the slot to evicted, or, when the sender's committed account has
+// used its nonce, appends it to skipped instead. A tx already in the bucket is left as it is.
+func (w *writeTx) addToMempool(tx *Tx, skipped, evicted []Hash) ([]Hash, []Hash, error) {
+	h := tx.Hash()
+	if w.mempool.Get(h[:]) != nil {
+		return skipped, evicted, nil
+	}
+	sender := tx.Sender()
+	acc, err := w.Account(sender)
+	if err != nil {
+		return skipped, evicted, err
+	}
+	if tx.Nonce < acc.Nonce {
+		return append(skipped, h), evicted, nil
+	}
+	others, err := w.mempoolSlot(sender, tx.Nonce)
+	if err != nil {
+		return skipped, evicted, err
+	}
+	for _, o := range others {
+		if err := w.deleteMempoolTx(o, nil); err != nil {
+			return skipped, evicted, err
+		}
+		evicted = append(evicted, o)
+	}
+	return skipped, evicted, w.putMempoolTx(tx, h)
 }
 
 // MempoolSlot returns the hashes of the pending transactions of sender with nonce (at most one

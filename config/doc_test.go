@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite the generated parts of ../docs/config.md")
@@ -81,4 +82,27 @@ func TestDocListsEveryKey(t *testing.T) {
 			t.Errorf("%s does not document %s (%s)", docPath, k, EnvName(k))
 		}
 	}
+}
+
+// typeName describes the key's type for documentation.
+func (e *entry) typeName() string {
+	switch e.field(new(Config)).(type) {
+	case *string:
+		return "string"
+	case *int:
+		return "integer"
+	case *uint64:
+		return "unsigned integer"
+	case *bool:
+		return "boolean"
+	case *time.Duration:
+		return "duration"
+	case *time.Time:
+		return "time (RFC 3339)"
+	case *[]string:
+		return "list of strings"
+	case *map[string]uint64:
+		return "map: address -> unsigned integer"
+	}
+	panic("config: unsupported field type of " + e.path)
 }

@@ -2,7 +2,6 @@ package config
 
 import (
 	"strings"
-	"time"
 )
 
 // EnvPrefix starts the name of every environment variable that overrides a key.
@@ -184,27 +183,4 @@ func (e *entry) section() string {
 func (e *entry) name() string {
 	_, n, _ := strings.Cut(e.path, ".")
 	return n
-}
-
-// typeName describes the key's type for documentation.
-func (e *entry) typeName() string {
-	switch e.field(new(Config)).(type) {
-	case *string:
-		return "string"
-	case *int:
-		return "integer"
-	case *uint64:
-		return "unsigned integer"
-	case *bool:
-		return "boolean"
-	case *time.Duration:
-		return "duration"
-	case *time.Time:
-		return "time (RFC 3339)"
-	case *[]string:
-		return "list of strings"
-	case *map[string]uint64:
-		return "map: address -> unsigned integer"
-	}
-	panic("config: unsupported field type of " + e.path)
 }

@@ -82,15 +82,6 @@ func (c Code) Status() int {
 // Known reports whether c is in the table.
 func (c Code) Known() bool { _, ok := statuses[c]; return ok }
 
-// Codes returns every code of the table (in no particular order).
-func Codes() []Code {
-	out := make([]Code, 0, len(statuses))
-	for c := range statuses {
-		out = append(out, c)
-	}
-	return out
-}
-
 // TxCodes are the codes a rejected transaction carries (CONTRACT §3's list and fee_too_low).
 var TxCodes = []Code{BadSignature, BadNonce, InsufficientFunds, WrongChain, Malformed, Duplicate, MempoolFull, FeeTooLow}
 

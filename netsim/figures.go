@@ -245,12 +245,6 @@ func Group(byMsg map[string]float64) Traffic {
 	return t
 }
 
-// ParseBytes reads the sent byte counters of a Prometheus text scrape: msg → bytes.
-func ParseBytes(r io.Reader) (map[string]float64, error) {
-	by, _, err := ParseSent(r)
-	return by, err
-}
-
 // ParseSent reads the sent counters of a Prometheus text scrape: msg → bytes and msg → messages
 // (actorchain_p2p_bytes_total and actorchain_p2p_messages_total, direction "sent").
 func ParseSent(r io.Reader) (bytes, msgs map[string]float64, err error) {

@@ -132,7 +132,7 @@ func TestSummarizeAndTo90(t *testing.T) {
 	}
 }
 
-func TestParseBytesAndGroup(t *testing.T) {
+func TestParseSentAndGroup(t *testing.T) {
 	scrape := `# HELP actorchain_p2p_bytes_total Bytes
 actorchain_p2p_bytes_total{direction="received",msg="block"} 999
 actorchain_p2p_bytes_total{direction="sent",msg="block"} 1000
@@ -143,7 +143,7 @@ actorchain_p2p_bytes_total{direction="sent",msg="getdata"} 3
 actorchain_p2p_bytes_total{direction="sent",msg="ping"} 1.5e+06
 actorchain_p2p_messages_total{direction="sent",msg="tx"} 4
 `
-	by, err := ParseBytes(strings.NewReader(scrape))
+	by, _, err := ParseSent(strings.NewReader(scrape))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ actorchain_p2p_messages_total{direction="sent",msg="tx"} 4
 	if err != nil || len(msgs) != 1 || msgs["tx"] != 4 {
 		t.Fatalf("ParseSent messages %v, %v; want tx 4", msgs, err)
 	}
-	if _, err := ParseBytes(strings.NewReader(`actorchain_p2p_bytes_total{direction="sent",msg="tx"} many` + "\n")); err == nil {
+	if _, _, err := ParseSent(strings.NewReader(`actorchain_p2p_bytes_total{direction="sent",msg="tx"} many` + "\n")); err == nil {
 		t.Fatal("a value that is no number was read")
 	}
 }

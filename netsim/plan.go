@@ -103,15 +103,6 @@ func (p Plan) Miners() []int {
 	return out
 }
 
-// TotalWorkers is the sum of the miners' workers.
-func (p Plan) TotalWorkers() int {
-	t := 0
-	for _, w := range p.Workers {
-		t += w
-	}
-	return t
-}
-
 // PowBits is the fixed difficulty that gives about target between blocks when the miners' workers
 // hash at perThread hashes a second each on cores CPUs (never more threads than cores at once):
 // the expected interval is 2^bits / rate, so bits = round(log2(rate * target)), at least 1. The

@@ -108,88 +108,112 @@ func newVerifyCmd(g *globals) *cobra.Command {
 	}
 }
 
+// txSendOptions are the flags of `node tx send`.
+type txSendOptions struct {
+	keyFile, to        string
+	amount, fee        uint64
+	nonce              uint64
+	wait               bool
+	count, concurrency int
+	waitTimeout        time.Duration
+}
+
 func newTxCmd(g *globals) *cobra.Command {
 	tx := &cobra.Command{Use: "tx", Short: "Send transfers", Args: cobra.NoArgs}
-	var (
-		keyFile, to        string
-		amount, fee        uint64
-		nonce              uint64
-		wait               bool
-		count, concurrency int
-		waitTimeout        time.Duration
-	)
+	o := &txSendOptions{}
 	send := &cobra.Command{
 		Use:   "send --key FILE --to ADDR --amount N",
 		Short: "Build, sign and submit a transfer (or --count C of them: the load generator)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if keyFile == "" || to == "" {
-				return usagef("tx send: --key and --to are required")
-			}
-			if amount == 0 {
-				return usagef("tx send: --amount must be > 0")
-			}
-			if _, err := chainstate.ParseAddress(to); err != nil {
-				return usagef("tx send: --to: %v", err)
-			}
-			if count < 0 || concurrency < 1 {
-				return usagef("tx send: --count must be >= 0 and --concurrency >= 1")
-			}
-			priv, err := chainstate.LoadSigningKey(keyFile)
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			st, err := c.Status(ctxTimeout(ctx, 10*time.Second))
-			if err != nil {
-				return nodeError(c, err)
-			}
-			from := chainstate.PublicKey(priv.Public().(ed25519.PublicKey))
-			start := nonce
-			if !cmd.Flags().Changed("nonce") {
-				acc, err := c.Account(ctxTimeout(ctx, 10*time.Second), from.Address().String())
-				if err != nil {
-					return nodeError(c, err)
-				}
-				start = acc.PendingNonce
-			}
-			toAddr, _ := chainstate.ParseAddress(to)
-			mk := func(n uint64) api.Tx {
-				t := &chainstate.Tx{ChainID: st.ChainID, From: from, To: toAddr, Amount: amount, Fee: fee, Nonce: n}
-				t.Sign(priv)
-				return api.TxFromChain(t)
-			}
-			if count > 0 {
-				return sendLoad(cmd, c, mk, start, count, concurrency)
-			}
-			hash, err := c.SubmitTx(ctxTimeout(ctx, 30*time.Second), mk(start))
-			if err != nil {
-				return nodeError(c, err)
-			}
-			if wait {
-				if err := waitConfirmed(ctx, c, hash, waitTimeout); err != nil {
-					return nodeError(c, err)
-				}
-			}
-			return printJSON(cmd.OutOrStdout(), map[string]string{"hash": hash})
-		},
+		RunE:  func(cmd *cobra.Command, args []string) error { return g.runTxSend(cmd, o) },
 	}
 	f := send.Flags()
-	f.StringVar(&keyFile, "key", "", "spending key file")
-	f.StringVar(&to, "to", "", "recipient address (40 hex)")
-	f.Uint64Var(&amount, "amount", 0, "amount to transfer")
-	f.Uint64Var(&fee, "fee", 0, "fee for the miner")
-	f.Var((*nonceFlag)(&nonce), "nonce", "nonce, 0 or more (default: the account's next pending nonce); a pending transfer's nonce with a higher --fee replaces it (replace-by-fee)")
-	f.BoolVar(&wait, "wait", false, "wait until the transfer is in a block")
-	f.DurationVar(&waitTimeout, "wait-timeout", 60*time.Second, "how long --wait waits")
-	f.IntVar(&count, "count", 0, "send this many transfers with consecutive nonces (load generator)")
-	f.IntVar(&concurrency, "concurrency", 8, "requests in flight with --count")
+	f.StringVar(&o.keyFile, "key", "", "spending key file")
+	f.StringVar(&o.to, "to", "", "recipient address (40 hex)")
+	f.Uint64Var(&o.amount, "amount", 0, "amount to transfer")
+	f.Uint64Var(&o.fee, "fee", 0, "fee for the miner")
+	f.Var((*nonceFlag)(&o.nonce), "nonce", "nonce, 0 or more (default: the account's next pending nonce); a pending transfer's nonce with a higher --fee replaces it (replace-by-fee)")
+	f.BoolVar(&o.wait, "wait", false, "wait until the transfer is in a block")
+	f.DurationVar(&o.waitTimeout, "wait-timeout", 60*time.Second, "how long --wait waits")
+	f.IntVar(&o.count, "count", 0, "send this many transfers with consecutive nonces (load generator)")
+	f.IntVar(&o.concurrency, "concurrency", 8, "requests in flight with --count")
 	tx.AddCommand(send)
 	return tx
+}
+
+// validate checks the flags of `node tx send` before anything is read or sent.
+func (o *txSendOptions) validate() error {
+	if o.keyFile == "" || o.to == "" {
+		return usagef("tx send: --key and --to are required")
+	}
+	if o.amount == 0 {
+		return usagef("tx send: --amount must be > 0")
+	}
+	if _, err := chainstate.ParseAddress(o.to); err != nil {
+		return usagef("tx send: --to: %v", err)
+	}
+	if o.count < 0 || o.concurrency < 1 {
+		return usagef("tx send: --count must be >= 0 and --concurrency >= 1")
+	}
+	return nil
+}
+
+// runTxSend builds, signs and submits one transfer (waiting for its block with --wait), or
+// --count of them with consecutive nonces (sendLoad).
+func (g *globals) runTxSend(cmd *cobra.Command, o *txSendOptions) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	priv, err := chainstate.LoadSigningKey(o.keyFile)
+	if err != nil {
+		return err
+	}
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	st, err := c.Status(ctxTimeout(ctx, 10*time.Second))
+	if err != nil {
+		return nodeError(c, err)
+	}
+	from := chainstate.PublicKey(priv.Public().(ed25519.PublicKey))
+	start, err := o.startNonce(cmd, c, from)
+	if err != nil {
+		return err
+	}
+	toAddr, _ := chainstate.ParseAddress(o.to)
+	mk := func(n uint64) api.Tx {
+		t := &chainstate.Tx{ChainID: st.ChainID, From: from, To: toAddr, Amount: o.amount, Fee: o.fee, Nonce: n}
+		t.Sign(priv)
+		return api.TxFromChain(t)
+	}
+	if o.count > 0 {
+		return sendLoad(cmd, c, mk, start, o.count, o.concurrency)
+	}
+	hash, err := c.SubmitTx(ctxTimeout(ctx, 30*time.Second), mk(start))
+	if err != nil {
+		return nodeError(c, err)
+	}
+	if o.wait {
+		if err := waitConfirmed(ctx, c, hash, o.waitTimeout); err != nil {
+			return nodeError(c, err)
+		}
+	}
+	return printJSON(cmd.OutOrStdout(), map[string]string{"hash": hash})
+}
+
+// startNonce is the first transfer's nonce: --nonce when given, else the account's next pending
+// nonce as the node reports it.
+func (o *txSendOptions) startNonce(cmd *cobra.Command, c *api.Client, from chainstate.PublicKey) (uint64, error) {
+	if cmd.Flags().Changed("nonce") {
+		return o.nonce, nil
+	}
+	acc, err := c.Account(ctxTimeout(cmd.Context(), 10*time.Second), from.Address().String())
+	if err != nil {
+		return 0, nodeError(c, err)
+	}
+	return acc.PendingNonce, nil
 }
 
 // ctxTimeout bounds one request of a short-lived command; the timer releases the context when it
