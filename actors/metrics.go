@@ -31,6 +31,26 @@ type metrics struct {
 
 }
 
+// latencyHistograms makes the latency histograms: block import, sync, tip switch, commits.
+func (m *metrics) latencyHistograms() {
+	m.blockImport = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "actorchain_block_import_seconds", Help: "Consensus's handling of a block whose parent is known: checks, then connect, side-chain store or reorg.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+	})
+	m.syncBlock = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "actorchain_sync_block_seconds", Help: "A block received from the sync peer, from its arrival to consensus's answer (checks, queueing, import).",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+	})
+	m.tipSwitch = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "actorchain_miner_tip_switch_seconds", Help: "From consensus publishing a new main-chain tip to a worker searching on a template that builds on it (template, signature, the old search stopped).",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+	})
+	m.commit = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "actorchain_storage_commit_seconds", Help: "One storage write transaction (with its fsync), by operation.",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+	}, []string{"op"})
+}
+
 func newMetrics(n *Node) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
@@ -56,22 +76,7 @@ func newMetrics(n *Node) *metrics {
 			Name: "actorchain_sync_progress", Help: "Sync progress from 0 to 1 (1 when caught up).",
 		}),
 	}
-	m.blockImport = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name: "actorchain_block_import_seconds", Help: "Consensus's handling of a block whose parent is known: checks, then connect, side-chain store or reorg.",
-		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
-	})
-	m.syncBlock = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name: "actorchain_sync_block_seconds", Help: "A block received from the sync peer, from its arrival to consensus's answer (checks, queueing, import).",
-		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
-	})
-	m.tipSwitch = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name: "actorchain_miner_tip_switch_seconds", Help: "From consensus publishing a new main-chain tip to a worker searching on a template that builds on it (template, signature, the old search stopped).",
-		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
-	})
-	m.commit = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "actorchain_storage_commit_seconds", Help: "One storage write transaction (with its fsync), by operation.",
-		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
-	}, []string{"op"})
+	m.latencyHistograms()
 	for _, op := range commitOps {
 		m.commit.WithLabelValues(op)
 	}

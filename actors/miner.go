@@ -261,19 +261,7 @@ func (m *minerActor) newJob(ctx actor.Context) {
 		return
 	}
 	if wait := paceWait(tip.Header.Time, m.d.nowMs(), m.d.minInterval); wait > 0 && tip.Header.Height > 0 && tip.Hash != m.pacedFor {
-		// Paced: start this job when the interval since the tip has passed.
-		if m.pace != nil {
-			m.pace.Stop()
-		}
-		self, root, parent := ctx.Self(), ctx.ActorSystem().Root, tip.Hash
-		m.pace = time.AfterFunc(wait, func() { root.Send(self, &paceTick{Parent: parent}) })
-		// The workers leave the old tip now: that is the switch (the wait is policy).
-		if tip.Hash == m.tipHash {
-			m.dropJobs(ctx, m.tipAt)
-			m.tipAt = time.Time{}
-		} else {
-			m.idleWorkers(ctx)
-		}
+		m.holdBack(ctx, tip.Hash, wait)
 		return
 	}
 	var txs []*chainstate.Tx
@@ -301,6 +289,22 @@ func (m *minerActor) newJob(ctx actor.Context) {
 		m.sendJob(ctx, i)
 	}
 	m.tipAt = time.Time{} // measured once per tip
+}
+
+// holdBack paces mining (mining.min_block_interval): the job on tip starts after wait, and the
+// workers leave the old tip now (that is the tip switch; the wait is policy).
+func (m *minerActor) holdBack(ctx actor.Context, tip chainstate.Hash, wait time.Duration) {
+	if m.pace != nil {
+		m.pace.Stop()
+	}
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	m.pace = time.AfterFunc(wait, func() { root.Send(self, &paceTick{Parent: tip}) })
+	if tip == m.tipHash {
+		m.dropJobs(ctx, m.tipAt)
+		m.tipAt = time.Time{}
+	} else {
+		m.idleWorkers(ctx)
+	}
 }
 
 // paceWait is how long the miner holds a job on a tip made at tipMs back, at nowMs: until

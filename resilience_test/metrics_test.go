@@ -6,6 +6,7 @@ import (
 
 	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/internal/testutil"
 )
 
 // TestLatencyHistograms: a fresh node exposes the import, sync, tip switch and commit histograms with zero
@@ -33,14 +34,18 @@ func TestLatencyHistograms(t *testing.T) {
 	}
 
 	a.waitHeight(height, netTimeout)
+	// A's one worker switches to each new tip while it mines (the count trails the height by the
+	// switch in flight), each well under a second (it is milliseconds: template, signature, the
+	// old search stopped; the bound only catches a switch that waits for something it should not).
+	testutil.WaitFor(t, netTimeout, "A's tip switches", func() bool {
+		v, _ := a.metric("actorchain_miner_tip_switch_seconds_count")
+		return v >= height-1
+	})
 	setMining(t, a, false)
-	// A's one worker switched to each new tip it mined on: at least once per block after the
-	// first, each well under a second (it is milliseconds: template, signature, the old search
-	// stopped; the bound only catches a switch that waits for something it should not).
 	switches, _ := a.metric("actorchain_miner_tip_switch_seconds_count")
 	sum, _ := a.metric("actorchain_miner_tip_switch_seconds_sum")
-	if switches < height-1 || sum/switches > 0.5 {
-		t.Errorf("tip switches: %v for %d blocks, mean %.4f s", switches, height, sum/switches)
+	if sum/switches > 0.5 {
+		t.Errorf("tip switches: %v, mean %.4f s", switches, sum/switches)
 	}
 	_, top := waitSameTip(t, a) // A's final tip, after the stop took effect
 	if err := b.n.AddPeer(context.Background(), peerAddr(a)); err != nil {
