@@ -3,6 +3,7 @@ package actors
 import (
 	"errors"
 	"fmt"
+	"github.com/actorchain/actorchain/addrbook"
 	"os"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 
 // MaxBundlePeers is api.MaxBundlePeers, which must be the address book's bound: this fails to
 // compile when they differ.
-const _ = uint(api.MaxBundlePeers-maxBook) + uint(maxBook-api.MaxBundlePeers)
+const _ = uint(api.MaxBundlePeers-addrbook.MaxBook) + uint(addrbook.MaxBook-api.MaxBundlePeers)
 
 // ParseBundle decodes a bundle strictly (unknown fields and trailing data are errors). Errors
 // name the field (peers[3].addr) and say what it must hold (bundle_parse.go).
@@ -77,7 +78,7 @@ func ImportStore(cfg *config.Config, b *api.Bundle) (int, error) {
 	var put []chainstate.PeerRecord
 	for _, r := range recs {
 		if !known[r.ID] {
-			r.Source = srcImport // the book's import group when the node loads it
+			r.Source = addrbook.SourceImport // the book's import group when the node loads it
 			put = append(put, r)
 			known[r.ID] = true
 		}

@@ -14,7 +14,7 @@ import (
 // (requestTimeout, storage retries), which measure real elapsed time, and the timers that wake
 // actors (time.AfterFunc through every), which only decide when an actor looks at the Clock again.
 //
-// Time from a Clock is an input to the pure values (blocksync.Sync, peerBook, linkShaper): they
+// Time from a Clock is an input to the pure values (blocksync.Sync, addrbook.Book, linkShaper): they
 // never read a clock themselves, so their tests pass times in directly.
 type Clock interface {
 	Now() time.Time

@@ -118,7 +118,7 @@ func (a *peerConnActor) requestBlocks() {
 		return
 	}
 	var loc [][32]byte
-	for _, h := range locatorHeights(tip.Header.Height) {
+	for _, h := range blocksync.LocatorHeights(tip.Header.Height) {
 		if hash, ok, err := s.MainHash(h); err == nil && ok {
 			loc = append(loc, hash)
 		}

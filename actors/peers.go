@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"github.com/actorchain/actorchain/addrbook"
 	"sync"
 	"time"
 
@@ -120,7 +121,7 @@ type peersActor struct {
 	group   *supervisor.Group
 	ln      *noisep2p.Listener
 	cfg     *noisep2p.Config
-	book    *peerBook
+	book    *addrbook.Book
 	conns   map[noisep2p.ID]*peerConnInfo
 	byName  map[string]noisep2p.ID
 	dialing map[noisep2p.ID]bool
@@ -136,8 +137,8 @@ type peersActor struct {
 	dialCtx   context.Context
 	wg        sync.WaitGroup // dial goroutines
 	stopping  bool
-	dials     *tokenBucket // bounds the dial rate
-	lastFlush time.Time    // when the book's changes were last sent to storage
+	dials     *addrbook.TokenBucket // bounds the dial rate
+	lastFlush time.Time             // when the book's changes were last sent to storage
 }
 
 // cut reports whether fault injection cut the link to id.
@@ -201,7 +202,7 @@ func (p *peersActor) Receive(ctx actor.Context) {
 	case *linkCut:
 		p.cutLink(ctx, m.ID)
 	case *exportPeersRequest:
-		ctx.Respond(&exportPeersResponse{Peers: p.book.list(-1, p.d.now(), [32]byte{})})
+		ctx.Respond(&exportPeersResponse{Peers: p.book.List(-1, p.d.now(), [32]byte{})})
 	}
 }
 
@@ -228,8 +229,8 @@ func (p *peersActor) addPeer(ctx actor.Context, m *addPeerRequest) {
 	// operator's explicit request (a connection makes it tried even when its share was
 	// full). It takes a dial token when there is one, so the tick's dials from the book give
 	// way; an empty bucket does not delay it (it would wait behind the whole book).
-	p.book.learn(m.ID, m.Addr, 0, srcImport)
-	p.dials.take(p.d.now())
+	p.book.Learn(m.ID, m.Addr, 0, addrbook.SourceImport)
+	p.dials.Take(p.d.now())
 	p.dial(ctx, m.ID, m.Addr)
 	ctx.Respond(&addPeersResponse{Added: 1})
 }
@@ -242,13 +243,13 @@ func (p *peersActor) importPeers(ctx actor.Context, m *importPeersRequest) {
 	// group).
 	learnt := map[[32]byte]bool{}
 	for _, r := range m.Peers {
-		if p.book.learn(r.ID, r.Addr, r.LastSeen, srcImport) {
+		if p.book.Learn(r.ID, r.Addr, r.LastSeen, addrbook.SourceImport) {
 			learnt[r.ID] = true
 		}
 	}
 	added := 0
 	for id := range learnt {
-		if p.book.entries[id] != nil {
+		if p.book.Known(id) {
 			added++
 		}
 	}
@@ -266,14 +267,14 @@ func (p *peersActor) start(ctx actor.Context) error {
 		return err
 	}
 	self := p.d.self
-	p.book = newPeerBook(self, recs)
+	p.book = addrbook.New(self, recs)
 	for _, seed := range p.d.cfg.Seeds {
 		id, addr, err := noisep2p.ParsePeerAddr(seed)
 		if err == nil {
-			p.book.learn(id, addr, 0, srcSeed)
+			p.book.Learn(id, addr, 0, addrbook.SourceSeed)
 		}
 	}
-	p.dials = newTokenBucket(dialRate, float64(max(dialBurst, p.d.cfg.MaxOutbound)))
+	p.dials = addrbook.NewTokenBucket(dialRate, float64(max(dialBurst, p.d.cfg.MaxOutbound)))
 	p.flush(ctx, true)
 	p.cfg = p.d.transport()
 	p.dialCtx, p.cancel = context.WithCancel(context.Background())
@@ -341,11 +342,11 @@ func (p *peersActor) tick(ctx actor.Context) {
 		return
 	}
 	now := p.d.now()
-	for _, r := range p.book.candidates(free, now, func(id [32]byte) bool {
+	for _, r := range p.book.Candidates(free, now, func(id [32]byte) bool {
 		_, conn := p.conns[id]
-		return conn || p.dialing[id] || p.ours[p.book.entries[id].rec.Addr] || p.cut(id)
+		return conn || p.dialing[id] || p.ours[p.book.Addr(id)] || p.cut(id)
 	}) {
-		if !p.dials.take(now) {
+		if !p.dials.Take(now) {
 			return
 		}
 		p.dial(ctx, r.ID, r.Addr)
@@ -379,14 +380,14 @@ func outboundCount(conns map[noisep2p.ID]*peerConnInfo, replacing map[noisep2p.I
 
 // dial connects to id at addr in a tracked goroutine; the result comes back as a message.
 func (p *peersActor) dial(ctx actor.Context, id noisep2p.ID, addr string) {
-	if p.stopping || p.dialing[id] || p.ours[addr] || id == p.book.self || p.cut(id) {
+	if p.stopping || p.dialing[id] || p.ours[addr] || id == p.book.Self() || p.cut(id) {
 		return
 	}
 	if _, ok := p.conns[id]; ok {
 		return
 	}
 	p.dialing[id] = true
-	p.book.attempt(id, p.d.now())
+	p.book.Attempt(id, p.d.now())
 	self, root, cfg, dctx := ctx.Self(), ctx.ActorSystem().Root, p.cfg, p.dialCtx
 	p.wg.Add(1)
 	go func() {
@@ -409,13 +410,13 @@ func (p *peersActor) dialed(ctx actor.Context, r *dialResult) {
 		switch {
 		case errors.Is(r.Err, noisep2p.ErrSelf):
 			p.ours[r.Addr] = true
-			p.book.forget(r.ID)
+			p.book.Forget(r.ID)
 			p.d.log.Info("address is this node itself; not dialling it again", "actor", namePeers, "addr", r.Addr)
 		case errors.Is(r.Err, noisep2p.ErrHandshakeAuth):
-			p.book.failed(r.ID, p.d.now())
+			p.book.Failed(r.ID, p.d.now())
 			p.d.log.Warn("peer is on a different chain or version", "actor", namePeers, "peer_id", r.ID.String(), "addr", r.Addr, "err", r.Err)
 		default:
-			p.book.failed(r.ID, p.d.now())
+			p.book.Failed(r.ID, p.d.now())
 			p.d.log.Debug("dial failed", "actor", namePeers, "peer_id", r.ID.String(), "addr", r.Addr, "err", r.Err)
 		}
 		return
@@ -435,7 +436,7 @@ func (p *peersActor) register(ctx actor.Context, c *noisep2p.Conn, dialAddr stri
 	}
 	id := c.RemoteID()
 	now := p.d.now()
-	if p.book.banned(id, now) {
+	if p.book.Banned(id, now) {
 		p.refuse(c, "banned", nil)
 		return
 	}
@@ -469,7 +470,7 @@ func (p *peersActor) replaceConn(ctx actor.Context, old *peerConnInfo, c *noisep
 	id := c.RemoteID()
 	// Keep one connection per peer: for a simultaneous dial the one initiated by the smaller
 	// id (both sides decide alike); in the same direction the newer one.
-	keepNew := old.outbound == c.Outbound() || noisep2p.KeepOutbound(p.book.self, id, c.Outbound())
+	keepNew := old.outbound == c.Outbound() || noisep2p.KeepOutbound(p.book.Self(), id, c.Outbound())
 	if !keepNew {
 		p.refuse(c, "duplicate connection", nil)
 		return
@@ -515,9 +516,9 @@ func (p *peersActor) admitted(ctx actor.Context, info *peerConnInfo, now time.Ti
 	switch {
 	case addr == "":
 	case info.outbound:
-		p.book.connected(id, addr, now)
+		p.book.Connected(id, addr, now)
 	default:
-		p.book.seen(id, addr, now, sourceGroup(info.remote, id))
+		p.book.Seen(id, addr, now, addrbook.SourceGroup(info.remote, id))
 	}
 	p.countPeers()
 	p.d.log.Info("peer connected", "actor", namePeers, "peer_id", id.String(), "addr", info.remote, "direction", direction(info.outbound), "height", info.height)
@@ -606,12 +607,12 @@ func (p *peersActor) learnAddrs(ctx actor.Context, m *addrsLearned) {
 	if c := p.conns[m.From]; c != nil {
 		remote = c.remote
 	}
-	src := sourceGroup(remote, m.From)
+	src := addrbook.SourceGroup(remote, m.From)
 	for _, a := range m.Peers {
 		if p.ours[a.Addr] {
 			continue
 		}
-		if p.book.learn(a.ID, a.Addr, a.LastSeen*1000, src) {
+		if p.book.Learn(a.ID, a.Addr, a.LastSeen*1000, src) {
 			fresh = append(fresh, a)
 		}
 	}
@@ -660,13 +661,13 @@ func (p *peersActor) answerAddrs(ctx actor.Context, to noisep2p.ID) {
 
 // addrsFor picks up to n known addresses for the peer to (ourselves first when we listen).
 func (p *peersActor) addrsFor(to noisep2p.ID, n int) []noisep2p.PeerAddr {
-	recs := p.book.list(n-1, p.d.now(), to)
+	recs := p.book.List(n-1, p.d.now(), to)
 	out := make([]noisep2p.PeerAddr, 0, len(recs)+1)
 	if adv := p.d.advertised(); adv != "" {
-		out = append(out, noisep2p.PeerAddr{ID: p.book.self, Addr: adv, LastSeen: p.d.now().Unix()})
+		out = append(out, noisep2p.PeerAddr{ID: p.book.Self(), Addr: adv, LastSeen: p.d.now().Unix()})
 	}
 	for _, r := range recs {
-		if r.ID == p.book.self {
+		if r.ID == p.book.Self() {
 			continue
 		}
 		out = append(out, noisep2p.PeerAddr{ID: r.ID, Addr: r.Addr, LastSeen: max(r.LastSeen/1000, 0)})
@@ -688,8 +689,8 @@ func (p *peersActor) cutLink(ctx actor.Context, id noisep2p.ID) {
 }
 
 func (p *peersActor) misbehaved(ctx actor.Context, m *misbehaved) {
-	p.book.ban(m.ID, p.d.now())
-	p.d.log.Warn("peer misbehaved; disconnected and discouraged", "actor", namePeers, "peer_id", m.ID.String(), "reason", m.Reason, "ban", banTime)
+	p.book.Ban(m.ID, p.d.now())
+	p.d.log.Warn("peer misbehaved; disconnected and discouraged", "actor", namePeers, "peer_id", m.ID.String(), "reason", m.Reason, "ban", addrbook.BanTime)
 	if c := p.conns[m.ID]; c != nil {
 		ctx.Send(c.pid, &disconnectPeer{Reason: m.Reason})
 	}
@@ -749,20 +750,20 @@ func (p *peersActor) bestPeer(height uint64) (best *peerConnInfo, target uint64)
 // seconds, never one per address.
 func (p *peersActor) flush(ctx actor.Context, force bool) {
 	now := time.Now()
-	if p.book == nil || !p.book.pending() || !force && now.Sub(p.lastFlush) < flushEvery {
+	if p.book == nil || !p.book.Pending() || !force && now.Sub(p.lastFlush) < flushEvery {
 		return
 	}
 	p.lastFlush = now
-	put, remove := p.book.takeChanges(maxFlushBatch)
+	put, remove := p.book.TakeChanges(maxFlushBatch)
 	ctx.Send(p.d.pid(nameStorage), &putPeersRequest{Put: put, Remove: remove})
 }
 
 // flushNow writes the book's last changes at stop and waits (bounded) for the write.
 func (p *peersActor) flushNow(ctx actor.Context) {
-	if p.book == nil || !p.book.pending() {
+	if p.book == nil || !p.book.Pending() {
 		return
 	}
-	put, remove := p.book.takeChanges(0)
+	put, remove := p.book.TakeChanges(0)
 	res, err := ctx.RequestFuture(p.d.pid(nameStorage), &putPeersRequest{Put: put, Remove: remove}, flushTimeout).Result()
 	if err == nil {
 		if d, ok := res.(*storageDone); ok {
@@ -779,7 +780,7 @@ func (p *peersActor) info() api.PeersInfo {
 	for _, c := range p.conns {
 		info.Connected = append(info.Connected, api.PeerInfo{ID: c.id.String(), Addr: c.remote, Direction: direction(c.outbound), Height: c.height})
 	}
-	for _, r := range p.book.list(-1, p.d.now(), [32]byte{}) {
+	for _, r := range p.book.List(-1, p.d.now(), [32]byte{}) {
 		info.Known = append(info.Known, api.KnownPeer{ID: noisep2p.ID(r.ID).String(), Addr: r.Addr, LastSeen: time.UnixMilli(r.LastSeen).UTC()})
 	}
 	return info

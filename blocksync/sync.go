@@ -244,3 +244,26 @@ func (q *queue) pop() (chainstate.Hash, bool) {
 }
 
 func (q *queue) len() int { return len(q.order) }
+
+// LocatorHeights returns the heights of a block locator for a chain whose tip is at tip: the
+// last ten blocks one by one, then doubling steps back, always ending at genesis. At most
+// noisep2p.MaxLocator entries.
+func LocatorHeights(tip uint64) []uint64 {
+	var out []uint64
+	step := uint64(1)
+	h := tip
+	for {
+		out = append(out, h)
+		if h == 0 {
+			return out
+		}
+		if len(out) >= 10 {
+			step *= 2
+		}
+		if h < step {
+			h = 0
+		} else {
+			h -= step
+		}
+	}
+}

@@ -341,3 +341,33 @@ func TestQueueDedup(t *testing.T) {
 		}
 	})
 }
+
+// TestLocatorHeights: the last ten heights one by one, then doubling steps, always ending at
+// genesis, and never more than noisep2p.MaxLocator (101) for any 64-bit height.
+func TestLocatorHeights(t *testing.T) {
+	for _, tc := range []struct {
+		tip  uint64
+		want []uint64
+	}{
+		{0, []uint64{0}},
+		{3, []uint64{3, 2, 1, 0}},
+		{12, []uint64{12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 1, 0}},
+		{30, []uint64{30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 19, 15, 7, 0}},
+	} {
+		if got := LocatorHeights(tc.tip); !slices.Equal(got, tc.want) {
+			t.Errorf("tip %d: %v, want %v", tc.tip, got, tc.want)
+		}
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		tip := rapid.Uint64().Draw(t, "tip")
+		hs := LocatorHeights(tip)
+		if hs[0] != tip || hs[len(hs)-1] != 0 || len(hs) > 101 {
+			t.Fatalf("tip %d: %d heights from %d to %d", tip, len(hs), hs[0], hs[len(hs)-1])
+		}
+		for i := 1; i < len(hs); i++ {
+			if hs[i] >= hs[i-1] {
+				t.Fatalf("tip %d: not descending at %d: %v", tip, i, hs)
+			}
+		}
+	})
+}

@@ -29,8 +29,9 @@ var allowedImports = map[string]struct {
 	"logthrottle": {},
 	"blocksync":   {project: []string{"chainstate"}},
 	"txpool":      {project: []string{"chainstate", "errcode"}},
+	"addrbook":    {project: []string{"chainstate"}},
 	"actors": {
-		project: []string{"api", "errcode", "chain", "chainstate", "powworker", "noisep2p", "config", "supervisor", "logthrottle", "blocksync", "txpool"},
+		project: []string{"api", "errcode", "chain", "chainstate", "powworker", "noisep2p", "config", "supervisor", "logthrottle", "blocksync", "txpool", "addrbook"},
 		outside: []string{"github.com/asynkron/protoactor-go", "github.com/prometheus/client_golang"},
 	},
 	// dashboard is the operator page (embedded HTML, CSS and script): the standard library only.

@@ -1,4 +1,4 @@
-package actors
+package addrbook
 
 import (
 	"fmt"
@@ -18,19 +18,19 @@ import (
 // is then over.
 func TestPeerBookClockStepBack(t *testing.T) {
 	id := [32]byte{7}
-	b := newPeerBook([32]byte{1}, []chainstate.PeerRecord{{ID: id, Addr: "127.0.0.1:1"}})
+	b := New([32]byte{1}, []chainstate.PeerRecord{{ID: id, Addr: "127.0.0.1:1"}})
 	none := func([32]byte) bool { return false }
 	real := time.Unix(1_000_000, 0)
-	b.failed(id, real.Add(40*time.Second)) // the clock ran 40 s ahead
-	if got := b.candidates(1, real, none); len(got) != 1 {
+	b.Failed(id, real.Add(40*time.Second)) // the clock ran 40 s ahead
+	if got := b.Candidates(1, real, none); len(got) != 1 {
 		t.Fatalf("after the clock went back 40 s: %d candidates, want the peer", len(got))
 	}
 	// A failure on a steady clock still backs off.
-	b.failed(id, real)
-	if got := b.candidates(1, real.Add(500*time.Millisecond), none); len(got) != 0 {
+	b.Failed(id, real)
+	if got := b.Candidates(1, real.Add(500*time.Millisecond), none); len(got) != 0 {
 		t.Fatal("redialled within its backoff")
 	}
-	if got := b.candidates(1, real.Add(3*time.Second), none); len(got) != 1 {
+	if got := b.Candidates(1, real.Add(3*time.Second), none); len(got) != 1 {
 		t.Fatal("not redialled after its backoff")
 	}
 }
@@ -55,11 +55,11 @@ func TestSourceGroup(t *testing.T) {
 		{"", "lo:deadbeef01020304"},
 		{"seed.example:7600", "host:seed.example"},
 	} {
-		if got := sourceGroup(c.remote, id); got != c.want {
-			t.Errorf("sourceGroup(%q) = %q, want %q", c.remote, got, c.want)
+		if got := SourceGroup(c.remote, id); got != c.want {
+			t.Errorf("SourceGroup(%q) = %q, want %q", c.remote, got, c.want)
 		}
 	}
-	if sourceGroup("127.0.0.1:1", [32]byte{1}) == sourceGroup("127.0.0.1:1", [32]byte{2}) {
+	if SourceGroup("127.0.0.1:1", [32]byte{1}) == SourceGroup("127.0.0.1:1", [32]byte{2}) {
 		t.Error("two loopback peers share a group: a devnet's nodes would share one share")
 	}
 }
@@ -68,43 +68,43 @@ func TestSourceGroup(t *testing.T) {
 // script's flood) fills at most the import share of the new table and evicts no tried peer,
 // nor the addresses other peers taught.
 func TestPeerBookLoopbackFloodKeepsTried(t *testing.T) {
-	b := newPeerBook([32]byte{1}, nil)
+	b := New([32]byte{1}, nil)
 	now := time.Unix(1_000_000, 0)
 	for i := range 20 {
-		b.connected(bookID(i), fmt.Sprintf("127.0.0.1:%d", 7600+i), now)
+		b.Connected(bookID(i), fmt.Sprintf("127.0.0.1:%d", 7600+i), now)
 	}
 	for i := range 50 {
-		b.learn(bookID(100+i), fmt.Sprintf("127.0.0.1:%d", 8600+i), now.UnixMilli(), sourceGroup("127.0.0.1:5", bookID(0)))
+		b.Learn(bookID(100+i), fmt.Sprintf("127.0.0.1:%d", 8600+i), now.UnixMilli(), SourceGroup("127.0.0.1:5", bookID(0)))
 	}
 	added := 0
 	for i := range 10_000 {
-		if b.learn(bookID(1000+i), fmt.Sprintf("127.0.0.1:%d", 1+i), now.UnixMilli(), srcImport) {
+		if b.Learn(bookID(1000+i), fmt.Sprintf("127.0.0.1:%d", 1+i), now.UnixMilli(), SourceImport) {
 			added++
 		}
 	}
 	if err := b.check(); err != nil {
 		t.Fatal(err)
 	}
-	if want := groupShare(srcImport, maxNew); added != want || b.groups[srcImport].Len() != want {
-		t.Fatalf("added %d, import group %d; want the import share %d", added, b.groups[srcImport].Len(), want)
+	if want := groupShare(SourceImport, maxNew); added != want || b.groups[SourceImport].Len() != want {
+		t.Fatalf("added %d, import group %d; want the import share %d", added, b.groups[SourceImport].Len(), want)
 	}
 	for i := range 20 {
 		if e := b.entries[bookID(i)]; e == nil || !e.rec.Tried {
 			t.Fatalf("tried peer %d evicted or demoted by the flood", i)
 		}
 	}
-	if n := b.groups[sourceGroup("127.0.0.1:5", bookID(0))].Len(); n != 50 {
+	if n := b.groups[SourceGroup("127.0.0.1:5", bookID(0))].Len(); n != 50 {
 		t.Fatalf("a peer's 50 addresses: %d left after the flood", n)
 	}
 	// The flood's addresses fail; a newer one of the same source replaces a failed one.
 	var failed []int
 	for i := range 10_000 {
 		if b.entries[bookID(1000+i)] != nil && len(failed) < 10 {
-			b.failed(bookID(1000+i), now)
+			b.Failed(bookID(1000+i), now)
 			failed = append(failed, i)
 		}
 	}
-	if !b.learn(bookID(20_000), "127.0.0.1:60000", now.UnixMilli(), srcImport) {
+	if !b.Learn(bookID(20_000), "127.0.0.1:60000", now.UnixMilli(), SourceImport) {
 		t.Fatal("a new import did not replace a failed one of its own group")
 	}
 	gone := 0
@@ -113,23 +113,23 @@ func TestPeerBookLoopbackFloodKeepsTried(t *testing.T) {
 			gone++
 		}
 	}
-	if gone != 1 || b.groups[srcImport].Len() != groupShare(srcImport, maxNew) {
-		t.Fatalf("%d failed imports replaced, group %d; want 1, the share", gone, b.groups[srcImport].Len())
+	if gone != 1 || b.groups[SourceImport].Len() != groupShare(SourceImport, maxNew) {
+		t.Fatalf("%d failed imports replaced, group %d; want 1, the share", gone, b.groups[SourceImport].Len())
 	}
 }
 
 func TestPeerBookCandidatesPreferTried(t *testing.T) {
-	b := newPeerBook([32]byte{1}, nil)
+	b := New([32]byte{1}, nil)
 	now := time.Unix(1_000_000, 0)
 	for i := range 4 {
-		b.connected(bookID(i), fmt.Sprintf("127.0.0.1:%d", 7600+i), now)
+		b.Connected(bookID(i), fmt.Sprintf("127.0.0.1:%d", 7600+i), now)
 	}
 	for i := range 10 {
-		b.learn(bookID(100+i), fmt.Sprintf("127.0.0.1:%d", 8600+i), now.Add(time.Hour).UnixMilli(), srcImport)
+		b.Learn(bookID(100+i), fmt.Sprintf("127.0.0.1:%d", 8600+i), now.Add(time.Hour).UnixMilli(), SourceImport)
 	}
 	none := func([32]byte) bool { return false }
 	for _, c := range []struct{ n, tried int }{{1, 1}, {2, 1}, {4, 2}, {5, 3}, {8, 4}, {14, 4}, {20, 4}} {
-		got := b.candidates(c.n, now, none)
+		got := b.Candidates(c.n, now, none)
 		tried := 0
 		for _, r := range got {
 			if r.Tried {
@@ -141,21 +141,21 @@ func TestPeerBookCandidatesPreferTried(t *testing.T) {
 		}
 	}
 	// Without new addresses, the tried fill every slot.
-	b2 := newPeerBook([32]byte{1}, nil)
+	b2 := New([32]byte{1}, nil)
 	for i := range 4 {
-		b2.connected(bookID(i), fmt.Sprintf("127.0.0.1:%d", 7600+i), now)
+		b2.Connected(bookID(i), fmt.Sprintf("127.0.0.1:%d", 7600+i), now)
 	}
-	if got := b2.candidates(4, now, none); len(got) != 4 {
+	if got := b2.Candidates(4, now, none); len(got) != 4 {
 		t.Errorf("only tried peers: %d candidates of 4", len(got))
 	}
 }
 
 func TestPeerBookTriedFullDemotesOldest(t *testing.T) {
-	b := newPeerBookSized([32]byte{1}, nil, 8, 2, 2)
+	b := NewSized([32]byte{1}, nil, 8, 2, 2)
 	t0 := time.Unix(1_000_000, 0)
-	b.connected(bookID(1), "127.0.0.1:1", t0)
-	b.connected(bookID(2), "127.0.0.1:2", t0.Add(time.Second))
-	b.connected(bookID(3), "127.0.0.1:3", t0.Add(2*time.Second))
+	b.Connected(bookID(1), "127.0.0.1:1", t0)
+	b.Connected(bookID(2), "127.0.0.1:2", t0.Add(time.Second))
+	b.Connected(bookID(3), "127.0.0.1:3", t0.Add(2*time.Second))
 	if err := b.check(); err != nil {
 		t.Fatal(err)
 	}
@@ -168,26 +168,26 @@ func TestPeerBookTriedFullDemotesOldest(t *testing.T) {
 }
 
 func TestPeerBookBans(t *testing.T) {
-	b := newPeerBookSized([32]byte{1}, nil, 8, 2, 2)
+	b := NewSized([32]byte{1}, nil, 8, 2, 2)
 	t0 := time.Unix(1_000_000, 0)
 	for i := range 3 {
-		b.ban(bookID(i), t0.Add(time.Duration(i)*time.Second))
+		b.Ban(bookID(i), t0.Add(time.Duration(i)*time.Second))
 	}
 	if err := b.check(); err != nil {
 		t.Fatal(err)
 	}
-	if b.banned(bookID(0), t0) || !b.banned(bookID(1), t0) || !b.banned(bookID(2), t0) {
+	if b.Banned(bookID(0), t0) || !b.Banned(bookID(1), t0) || !b.Banned(bookID(2), t0) {
 		t.Fatal("a full ban list did not give up the ban that ends first")
 	}
 	// A banned peer that becomes known keeps its ban.
-	b.learn(bookID(2), "127.0.0.1:2", 0, srcImport)
+	b.Learn(bookID(2), "127.0.0.1:2", 0, SourceImport)
 	if err := b.check(); err != nil {
 		t.Fatal(err)
 	}
-	if !b.banned(bookID(2), t0) || b.entries[bookID(2)].rec.Addr != "127.0.0.1:2" {
+	if !b.Banned(bookID(2), t0) || b.entries[bookID(2)].rec.Addr != "127.0.0.1:2" {
 		t.Fatal("learning a banned peer's address lost the ban or the address")
 	}
-	if got := b.candidates(8, t0, func([32]byte) bool { return false }); len(got) != 0 {
+	if got := b.Candidates(8, t0, func([32]byte) bool { return false }); len(got) != 0 {
 		t.Fatalf("banned peers are dial candidates: %v", got)
 	}
 }
@@ -196,13 +196,13 @@ func TestPeerBookLoad(t *testing.T) {
 	t0 := time.Unix(1_000_000, 0).UnixMilli()
 	var recs []chainstate.PeerRecord
 	for i := range 5 {
-		recs = append(recs, chainstate.PeerRecord{ID: bookID(i), Addr: "127.0.0.1:1", LastSeen: t0 + int64(i), Tried: true, Source: srcImport})
+		recs = append(recs, chainstate.PeerRecord{ID: bookID(i), Addr: "127.0.0.1:1", LastSeen: t0 + int64(i), Tried: true, Source: SourceImport})
 	}
 	for i := range 20 {
 		recs = append(recs, chainstate.PeerRecord{ID: bookID(100 + i), Addr: "127.0.0.1:2", LastSeen: t0 + int64(i)}) // an old book: no source
 	}
 	recs = append(recs, chainstate.PeerRecord{ID: bookID(500), Addr: "-", BannedUntil: t0})
-	b := newPeerBookSized([32]byte{1}, recs, 8, 3, 2)
+	b := NewSized([32]byte{1}, recs, 8, 3, 2)
 	if err := b.check(); err != nil {
 		t.Fatal(err)
 	}
@@ -216,14 +216,14 @@ func TestPeerBookLoad(t *testing.T) {
 			t.Errorf("tried peer %d (among the most recently seen) not loaded as tried", i)
 		}
 	}
-	put, remove := b.takeChanges(0)
+	put, remove := b.TakeChanges(0)
 	if len(remove) != len(recs)-3-6-1 {
 		t.Fatalf("%d removals, want the %d records that did not fit", len(remove), len(recs)-10)
 	}
 	if len(put) != 6 {
 		t.Fatalf("%d records to write back, want the 4 sourceless ones now in group stored and the 2 demoted", len(put))
 	}
-	if b.pending() {
+	if b.Pending() {
 		t.Fatal("changes pending after taking them all")
 	}
 }
@@ -231,27 +231,27 @@ func TestPeerBookLoad(t *testing.T) {
 // TestPeerBookBatches: changes are taken in batches of at most the limit, until none is left,
 // every change exactly once, removals included.
 func TestPeerBookBatches(t *testing.T) {
-	b := newPeerBook([32]byte{1}, nil)
+	b := New([32]byte{1}, nil)
 	now := time.Unix(1_000_000, 0)
 	for i := range 30 {
-		b.learn(bookID(i), "127.0.0.1:9", now.UnixMilli(), "4:10.1")
+		b.Learn(bookID(i), "127.0.0.1:9", now.UnixMilli(), "4:10.1")
 	}
-	if put, remove := b.takeChanges(0); len(put) != 30 || len(remove) != 0 || b.pending() {
-		t.Fatalf("all changes: %d puts, %d removals, pending %v; want 30, 0, false", len(put), len(remove), b.pending())
+	if put, remove := b.TakeChanges(0); len(put) != 30 || len(remove) != 0 || b.Pending() {
+		t.Fatalf("all changes: %d puts, %d removals, pending %v; want 30, 0, false", len(put), len(remove), b.Pending())
 	}
 	want := map[[32]byte]bool{}
 	for i := range 5 {
-		b.failed(bookID(i), now)
+		b.Failed(bookID(i), now)
 		want[bookID(i)] = true
 	}
 	for i := 10; i < 13; i++ {
-		b.forget(bookID(i))
+		b.Forget(bookID(i))
 		want[bookID(i)] = true
 	}
 	got := map[[32]byte]int{}
 	batches := 0
-	for b.pending() {
-		put, remove := b.takeChanges(3)
+	for b.Pending() {
+		put, remove := b.TakeChanges(3)
 		batches++
 		if n := len(put) + len(remove); n == 0 || n > 3 || batches > 3 {
 			t.Fatalf("batch %d: %d puts and %d removals, limit 3", batches, len(put), len(remove))
@@ -274,30 +274,30 @@ func TestPeerBookBatches(t *testing.T) {
 }
 
 func TestTokenBucket(t *testing.T) {
-	tb := newTokenBucket(4, 8)
+	tb := NewTokenBucket(4, 8)
 	t0 := time.Unix(1_000_000, 0)
 	n := 0
-	for tb.take(t0) {
+	for tb.Take(t0) {
 		n++
 	}
 	if n != 8 {
 		t.Fatalf("burst %d, want 8", n)
 	}
-	if tb.take(t0.Add(200 * time.Millisecond)) {
+	if tb.Take(t0.Add(200 * time.Millisecond)) {
 		t.Fatal("a token 200 ms after the burst at 4/s")
 	}
-	if !tb.take(t0.Add(260 * time.Millisecond)) {
+	if !tb.Take(t0.Add(260 * time.Millisecond)) {
 		t.Fatal("no token 260 ms after the burst at 4/s")
 	}
 	// A clock that goes back refills nothing.
-	if tb.take(t0) {
+	if tb.Take(t0) {
 		t.Fatal("a token after the clock went back")
 	}
 	// 10 s of dials at full demand: at most burst + 10 x rate.
-	tb = newTokenBucket(4, 8)
+	tb = NewTokenBucket(4, 8)
 	n = 0
 	for ms := 0; ms <= 10_000; ms += 10 {
-		if tb.take(t0.Add(time.Duration(ms) * time.Millisecond)) {
+		if tb.Take(t0.Add(time.Duration(ms) * time.Millisecond)) {
 			n++
 		}
 	}
@@ -314,8 +314,8 @@ func TestPeerBookProperties(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		nNew := rapid.IntRange(8, 64).Draw(t, "maxNew")
 		nTried := rapid.IntRange(1, 16).Draw(t, "maxTried")
-		b := newPeerBookSized(bookID(0), nil, nNew, nTried, rapid.IntRange(1, 8).Draw(t, "maxBans"))
-		srcs := []string{srcImport, srcSeed, "4:10.1", "4:10.2", "6:20010db8", "lo:01", "lo:02"}
+		b := NewSized(bookID(0), nil, nNew, nTried, rapid.IntRange(1, 8).Draw(t, "maxBans"))
+		srcs := []string{SourceImport, SourceSeed, "4:10.1", "4:10.2", "6:20010db8", "lo:01", "lo:02"}
 		t0 := time.Unix(1_000_000, 0)
 		steps := rapid.IntRange(1, 300).Draw(t, "steps")
 		for s := range steps {
@@ -330,19 +330,19 @@ func TestPeerBookProperties(t *testing.T) {
 			op := rapid.IntRange(0, 5).Draw(t, "op")
 			switch op {
 			case 0:
-				b.learn(id, addr, now.UnixMilli(), src)
+				b.Learn(id, addr, now.UnixMilli(), src)
 			case 1:
-				b.connected(id, addr, now)
+				b.Connected(id, addr, now)
 			case 2:
-				b.failed(id, now)
+				b.Failed(id, now)
 			case 3:
-				b.ban(id, now)
+				b.Ban(id, now)
 			case 4:
-				b.seen(id, addr, now, src)
+				b.Seen(id, addr, now, src)
 			case 5: // a flood from one source
 				others := b.nNew - b.groups[src].Len()
 				for i := range rapid.IntRange(1, 3*nNew).Draw(t, "flood") {
-					b.learn(bookID(1000+s*1000+i), addr, now.UnixMilli(), src)
+					b.Learn(bookID(1000+s*1000+i), addr, now.UnixMilli(), src)
 				}
 				if left := b.nNew - b.groups[src].Len(); left < min(others, nNew-groupShare(src, nNew)) {
 					t.Fatalf("a flood from %s left the other groups %d of %d (table %d, share %d)", src, left, others, nNew, groupShare(src, nNew))
@@ -360,7 +360,7 @@ func TestPeerBookProperties(t *testing.T) {
 			}
 			k := rapid.IntRange(1, 10).Draw(t, "slots")
 			skip := func(id [32]byte) bool { return id[2]%7 == 0 }
-			if got, want := b.candidates(k, now, skip), refCandidates(b, k, now, skip); (len(got) > 0 || len(want) > 0) && !reflect.DeepEqual(got, want) {
+			if got, want := b.Candidates(k, now, skip), refCandidates(b, k, now, skip); (len(got) > 0 || len(want) > 0) && !reflect.DeepEqual(got, want) {
 				t.Fatalf("candidates(%d): %v\nwant (sorted whole book) %v", k, got, want)
 			}
 		}
@@ -369,7 +369,7 @@ func TestPeerBookProperties(t *testing.T) {
 
 // refCandidates is candidates the plain way: every eligible entry of each table, sorted, then half
 // the slots (rounded up) from the tried ones when there are enough.
-func refCandidates(b *peerBook, n int, now time.Time, skip func([32]byte) bool) []chainstate.PeerRecord {
+func refCandidates(b *Book, n int, now time.Time, skip func([32]byte) bool) []chainstate.PeerRecord {
 	var tried, fresh []chainstate.PeerRecord
 	for id, e := range b.entries {
 		if b.bans[id] || e.rec.Addr == "-" || e.rec.BannedUntil > now.UnixMilli() || skip(id) ||

@@ -1,4 +1,4 @@
-package actors
+package addrbook
 
 import (
 	"container/heap"
@@ -10,7 +10,7 @@ import (
 	"github.com/actorchain/actorchain/chainstate"
 )
 
-// peerBook is the peer manager's pure core: the address book, bucketed like Bitcoin Core's
+// Book is the peer manager's pure core: the address book, bucketed like Bitcoin Core's
 // addrman, with last-seen times, dial failures with backoff, and bans. Time is an argument;
 // persistence is the caller's (changes are collected as dirty and taken in batches).
 //
@@ -23,7 +23,7 @@ import (
 // table is full the largest group gives up an entry. So one peer, one network or one bundle
 // cannot fill the book, and no address from the new table ever evicts a tried one. Bans of
 // peers without an address are kept apart, at most maxBans.
-type peerBook struct {
+type Book struct {
 	self     [32]byte
 	maxNew   int
 	maxTried int
@@ -71,42 +71,42 @@ func (g *newGroup) Pop() any {
 }
 
 const (
-	// maxNew and maxTried bound the book's tables; maxBook is the whole book.
+	// maxNew and maxTried bound the book's tables; MaxBook is the whole book.
 	maxNew   = 8192
 	maxTried = 2048
-	maxBook  = maxNew + maxTried
+	MaxBook  = maxNew + maxTried
 	// maxBans bounds the bans of peers the book has no address for.
 	maxBans = 1024
-	// banTime is how long a misbehaving peer is discouraged.
-	banTime = 10 * time.Minute
+	// BanTime is how long a misbehaving peer is discouraged.
+	BanTime = 10 * time.Minute
 	// maxBackoff caps the wait between dials of a failing address.
 	maxBackoff = 2 * time.Minute
 )
 
 // Source groups that are not network groups.
 const (
-	srcImport = "import" // bundles and POST /v1/peers
-	srcSeed   = "seed"   // p2p.seeds
-	srcStored = "stored" // records written before the book kept sources
+	SourceImport = "import" // bundles and POST /v1/peers
+	SourceSeed   = "seed"   // p2p.seeds
+	srcStored    = "stored" // records written before the book kept sources
 )
 
 // groupShare is how many new-table entries one source group may hold: an eighth of the table
 // for a peer's group, half for imports (the operator's own), all of it for the seeds.
 func groupShare(group string, maxNew int) int {
 	switch group {
-	case srcSeed:
+	case SourceSeed:
 		return maxNew
-	case srcImport, srcStored:
+	case SourceImport, srcStored:
 		return maxNew / 2
 	}
 	return max(maxNew/8, 1)
 }
 
-// sourceGroup is the network group of the peer at remote (its TCP address) with node id id,
+// SourceGroup is the network group of the peer at remote (its TCP address) with node id id,
 // from which addresses were learned: IPv4 by /16, IPv6 by /32, a loopback peer by its node id
 // (on one machine every node is its own host: a devnet's nodes each get their share), a
 // host name as itself.
-func sourceGroup(remote string, id [32]byte) string {
+func SourceGroup(remote string, id [32]byte) string {
 	host, _, err := net.SplitHostPort(remote)
 	if err != nil {
 		host = remote
@@ -125,14 +125,14 @@ func sourceGroup(remote string, id [32]byte) string {
 	}
 }
 
-func newPeerBook(self [32]byte, recs []chainstate.PeerRecord) *peerBook {
-	return newPeerBookSized(self, recs, maxNew, maxTried, maxBans)
+func New(self [32]byte, recs []chainstate.PeerRecord) *Book {
+	return NewSized(self, recs, maxNew, maxTried, maxBans)
 }
 
-// newPeerBookSized loads recs into a book with the given bounds: tried records first (most
+// NewSized loads recs into a book with the given bounds: tried records first (most
 // recently seen kept), then the others; what does not fit is dropped and reported as removed.
-func newPeerBookSized(self [32]byte, recs []chainstate.PeerRecord, nNew, nTried, nBans int) *peerBook {
-	b := &peerBook{self: self, maxNew: nNew, maxTried: nTried, maxBans: nBans,
+func NewSized(self [32]byte, recs []chainstate.PeerRecord, nNew, nTried, nBans int) *Book {
+	b := &Book{self: self, maxNew: nNew, maxTried: nTried, maxBans: nBans,
 		entries: map[[32]byte]*bookEntry{}, groups: map[string]*newGroup{}, tried: map[[32]byte]bool{},
 		bans: map[[32]byte]bool{}, dirty: map[[32]byte]bool{}, removed: map[[32]byte]bool{}}
 	sorted := append([]chainstate.PeerRecord(nil), recs...)
@@ -197,7 +197,7 @@ func poorer(a, b *chainstate.PeerRecord) bool {
 // addNew puts r (not in the book) into the new table under its source group, making room in
 // the group (its worst entry, when r is strictly better) or in the table (the largest group's worst
 // entry). It reports whether r was added.
-func (b *peerBook) addNew(r chainstate.PeerRecord) bool {
+func (b *Book) addNew(r chainstate.PeerRecord) bool {
 	r.Tried = false
 	g := r.Source
 	full := b.groups[g].Len() >= groupShare(g, b.maxNew)
@@ -211,7 +211,7 @@ func (b *peerBook) addNew(r chainstate.PeerRecord) bool {
 		if w == nil || victim == g && !poorer(&w.rec, &r) {
 			return false
 		}
-		b.forget(w.rec.ID)
+		b.Forget(w.rec.ID)
 	}
 	if b.groups[g] == nil {
 		b.groups[g] = &newGroup{}
@@ -220,18 +220,18 @@ func (b *peerBook) addNew(r chainstate.PeerRecord) bool {
 	heap.Push(b.groups[g], e)
 	b.nNew++
 	b.entries[r.ID] = e
-	b.mark(r.ID)
+	b.Mark(r.ID)
 	return true
 }
 
 // changed keeps e's place in its new group's heap after its failures or last-seen time changed.
-func (b *peerBook) changed(e *bookEntry) {
+func (b *Book) changed(e *bookEntry) {
 	if g := b.groups[e.rec.Source]; !e.rec.Tried && g != nil && e.hidx < g.Len() && g.es[e.hidx] == e {
 		heap.Fix(g, e.hidx)
 	}
 }
 
-func (b *peerBook) largestGroup() string {
+func (b *Book) largestGroup() string {
 	best, n := "", 0
 	for g, m := range b.groups {
 		if m.Len() > n || m.Len() == n && n > 0 && g < best {
@@ -241,7 +241,7 @@ func (b *peerBook) largestGroup() string {
 	return best
 }
 
-func (b *peerBook) worstIn(g string) *bookEntry {
+func (b *Book) worstIn(g string) *bookEntry {
 	if m := b.groups[g]; m.Len() > 0 {
 		return m.es[0]
 	}
@@ -249,7 +249,7 @@ func (b *peerBook) worstIn(g string) *bookEntry {
 }
 
 // addBan keeps a ban of a peer without an address, evicting the ban that ends first when full.
-func (b *peerBook) addBan(r chainstate.PeerRecord) bool {
+func (b *Book) addBan(r chainstate.PeerRecord) bool {
 	if len(b.bans) >= b.maxBans {
 		var first *bookEntry
 		for id := range b.bans {
@@ -260,18 +260,18 @@ func (b *peerBook) addBan(r chainstate.PeerRecord) bool {
 		if first == nil || first.rec.BannedUntil >= r.BannedUntil {
 			return false
 		}
-		b.forget(first.rec.ID)
+		b.Forget(first.rec.ID)
 	}
 	b.entries[r.ID] = &bookEntry{rec: r}
 	b.bans[r.ID] = true
-	b.mark(r.ID)
+	b.Mark(r.ID)
 	return true
 }
 
 // learn adds or refreshes an address heard from source group src. A known peer keeps its
 // record but takes a newer last-seen time, and, unless it is tried, a newer address. It
 // reports whether the peer was added.
-func (b *peerBook) learn(id [32]byte, addr string, lastSeen int64, src string) bool {
+func (b *Book) Learn(id [32]byte, addr string, lastSeen int64, src string) bool {
 	if id == b.self || addr == "" || addr == "-" {
 		return false
 	}
@@ -283,11 +283,11 @@ func (b *peerBook) learn(id [32]byte, addr string, lastSeen int64, src string) b
 		}
 		if !e.rec.Tried && e.rec.Addr != addr && lastSeen >= e.rec.LastSeen {
 			e.rec.Addr = addr
-			b.mark(id)
+			b.Mark(id)
 		}
 		if lastSeen > e.rec.LastSeen {
 			e.rec.LastSeen = lastSeen
-			b.mark(id)
+			b.Mark(id)
 			b.changed(e)
 		}
 		return false
@@ -295,7 +295,7 @@ func (b *peerBook) learn(id [32]byte, addr string, lastSeen int64, src string) b
 	return b.addNew(chainstate.PeerRecord{ID: id, Addr: addr, LastSeen: lastSeen, Source: src})
 }
 
-func (b *peerBook) forget(id [32]byte) {
+func (b *Book) Forget(id [32]byte) {
 	e, ok := b.entries[id]
 	if !ok {
 		return
@@ -307,7 +307,7 @@ func (b *peerBook) forget(id [32]byte) {
 }
 
 // unlink takes e out of its table (not out of entries).
-func (b *peerBook) unlink(e *bookEntry) {
+func (b *Book) unlink(e *bookEntry) {
 	id := e.rec.ID
 	switch {
 	case b.bans[id]:
@@ -325,20 +325,20 @@ func (b *peerBook) unlink(e *bookEntry) {
 	}
 }
 
-func (b *peerBook) mark(id [32]byte) {
+func (b *Book) Mark(id [32]byte) {
 	b.dirty[id] = true
 	delete(b.removed, id)
 }
 
 // connected records a successful outbound connection to id at addr: the peer moves to the tried
 // table (the tried peer seen least recently going back to the new table when it is full).
-func (b *peerBook) connected(id [32]byte, addr string, now time.Time) {
+func (b *Book) Connected(id [32]byte, addr string, now time.Time) {
 	if id == b.self {
 		return
 	}
 	e, ok := b.entries[id]
 	if ok && b.bans[id] {
-		b.forget(id) // re-added below with its address, keeping the ban
+		b.Forget(id) // re-added below with its address, keeping the ban
 		defer func(until int64) {
 			if e := b.entries[id]; e != nil {
 				e.rec.BannedUntil = until
@@ -350,7 +350,7 @@ func (b *peerBook) connected(id [32]byte, addr string, now time.Time) {
 		if addr == "" {
 			return
 		}
-		e = &bookEntry{rec: chainstate.PeerRecord{ID: id, Addr: addr, Source: srcImport}}
+		e = &bookEntry{rec: chainstate.PeerRecord{ID: id, Addr: addr, Source: SourceImport}}
 		b.entries[id] = e
 	} else if !e.rec.Tried {
 		b.unlink(e)
@@ -360,7 +360,7 @@ func (b *peerBook) connected(id [32]byte, addr string, now time.Time) {
 	}
 	e.rec.LastSeen = now.UnixMilli()
 	e.rec.Failures = 0
-	b.mark(id)
+	b.Mark(id)
 	if e.rec.Tried {
 		return
 	}
@@ -384,47 +384,47 @@ func (b *peerBook) connected(id [32]byte, addr string, now time.Time) {
 
 // seen records an inbound connection from id, advertising addr (unverified: the peer stays in
 // or goes to the new table, under the source group src of its connection).
-func (b *peerBook) seen(id [32]byte, addr string, now time.Time, src string) {
+func (b *Book) Seen(id [32]byte, addr string, now time.Time, src string) {
 	if id == b.self {
 		return
 	}
 	if _, ok := b.entries[id]; !ok || b.bans[id] {
-		if addr == "" || !b.learn(id, addr, now.UnixMilli(), src) {
+		if addr == "" || !b.Learn(id, addr, now.UnixMilli(), src) {
 			return
 		}
 	}
 	e := b.entries[id]
 	e.rec.LastSeen = now.UnixMilli()
 	e.rec.Failures = 0
-	b.mark(id)
+	b.Mark(id)
 	b.changed(e)
 }
 
 // failed records a failed dial.
-func (b *peerBook) failed(id [32]byte, now time.Time) {
+func (b *Book) Failed(id [32]byte, now time.Time) {
 	if e, ok := b.entries[id]; ok {
 		e.rec.Failures++
 		e.lastAttempt = now
-		b.mark(id)
+		b.Mark(id)
 		b.changed(e)
 	}
 }
 
-// ban discourages a peer until now + banTime.
-func (b *peerBook) ban(id [32]byte, now time.Time) {
+// ban discourages a peer until now + BanTime.
+func (b *Book) Ban(id [32]byte, now time.Time) {
 	if id == b.self {
 		return
 	}
-	until := now.Add(banTime).UnixMilli()
+	until := now.Add(BanTime).UnixMilli()
 	if e, ok := b.entries[id]; ok {
 		e.rec.BannedUntil = until
-		b.mark(id)
+		b.Mark(id)
 		return
 	}
 	b.addBan(chainstate.PeerRecord{ID: id, Addr: "-", BannedUntil: until})
 }
 
-func (b *peerBook) banned(id [32]byte, now time.Time) bool {
+func (b *Book) Banned(id [32]byte, now time.Time) bool {
 	e, ok := b.entries[id]
 	return ok && e.rec.BannedUntil > now.UnixMilli()
 }
@@ -433,7 +433,7 @@ func (b *peerBook) banned(id [32]byte, now time.Time) bool {
 // banned, past their backoff; half of them (rounded up) from the tried table when it has enough,
 // the rest from the new table, each by fewest failures, then seen most recently. It keeps only
 // the best n of each table while it walks the book (no sort of the whole book every tick).
-func (b *peerBook) candidates(n int, now time.Time, skip func([32]byte) bool) []chainstate.PeerRecord {
+func (b *Book) Candidates(n int, now time.Time, skip func([32]byte) bool) []chainstate.PeerRecord {
 	if n <= 0 {
 		return nil
 	}
@@ -483,7 +483,7 @@ func (b *peerBook) candidates(n int, now time.Time, skip func([32]byte) bool) []
 }
 
 // attempt records that a dial of id starts now.
-func (b *peerBook) attempt(id [32]byte, now time.Time) {
+func (b *Book) Attempt(id [32]byte, now time.Time) {
 	if e, ok := b.entries[id]; ok {
 		e.lastAttempt = now
 	}
@@ -500,7 +500,7 @@ func backoff(f uint32) time.Duration {
 
 // list returns every usable entry (not banned, with an address), most recently seen first, up to
 // n, leaving out except.
-func (b *peerBook) list(n int, now time.Time, except [32]byte) []chainstate.PeerRecord {
+func (b *Book) List(n int, now time.Time, except [32]byte) []chainstate.PeerRecord {
 	var out []chainstate.PeerRecord
 	for id, e := range b.entries {
 		if id == except || e.rec.Addr == "-" || e.rec.BannedUntil > now.UnixMilli() {
@@ -521,11 +521,11 @@ func (b *peerBook) list(n int, now time.Time, except [32]byte) []chainstate.Peer
 }
 
 // pending reports whether changes wait to be taken.
-func (b *peerBook) pending() bool { return len(b.dirty) > 0 || len(b.removed) > 0 }
+func (b *Book) Pending() bool { return len(b.dirty) > 0 || len(b.removed) > 0 }
 
 // takeChanges returns up to limit changes (records to write and ids to delete) since the last
 // call, all of them when limit <= 0; the rest stay pending.
-func (b *peerBook) takeChanges(limit int) (put []chainstate.PeerRecord, remove [][32]byte) {
+func (b *Book) TakeChanges(limit int) (put []chainstate.PeerRecord, remove [][32]byte) {
 	if limit <= 0 {
 		limit = len(b.dirty) + len(b.removed)
 	}
@@ -548,18 +548,18 @@ func (b *peerBook) takeChanges(limit int) (put []chainstate.PeerRecord, remove [
 	return put, remove
 }
 
-// tokenBucket bounds a rate: take succeeds while tokens last; they refill at rate a second up to
+// TokenBucket bounds a rate: take succeeds while tokens last; they refill at rate a second up to
 // burst. Time is an argument; a clock that goes back refills nothing.
-type tokenBucket struct {
+type TokenBucket struct {
 	rate, burst, tokens float64
 	last                time.Time
 }
 
-func newTokenBucket(rate, burst float64) *tokenBucket {
-	return &tokenBucket{rate: rate, burst: burst, tokens: burst}
+func NewTokenBucket(rate, burst float64) *TokenBucket {
+	return &TokenBucket{rate: rate, burst: burst, tokens: burst}
 }
 
-func (t *tokenBucket) take(now time.Time) bool {
+func (t *TokenBucket) Take(now time.Time) bool {
 	if !t.last.IsZero() && now.After(t.last) {
 		t.tokens = min(t.burst, t.tokens+now.Sub(t.last).Seconds()*t.rate)
 	}
@@ -573,25 +573,16 @@ func (t *tokenBucket) take(now time.Time) bool {
 	return true
 }
 
-// locatorHeights returns the heights of a block locator for a chain whose tip is at tip: the
-// last ten blocks one by one, then doubling steps back, always ending at genesis. At most
-// noisep2p.MaxLocator entries.
-func locatorHeights(tip uint64) []uint64 {
-	var out []uint64
-	step := uint64(1)
-	h := tip
-	for {
-		out = append(out, h)
-		if h == 0 {
-			return out
-		}
-		if len(out) >= 10 {
-			step *= 2
-		}
-		if h < step {
-			h = 0
-		} else {
-			h -= step
-		}
+// Self is the node's own id (never dialled, never listed).
+func (b *Book) Self() [32]byte { return b.self }
+
+// Known reports whether the book has an entry for id.
+func (b *Book) Known(id [32]byte) bool { return b.entries[id] != nil }
+
+// Addr is id's address ("" when the book has none).
+func (b *Book) Addr(id [32]byte) string {
+	if e := b.entries[id]; e != nil {
+		return e.rec.Addr
 	}
+	return ""
 }

@@ -1,10 +1,10 @@
-package actors
+package addrbook
 
 import "fmt"
 
 // check verifies the book's invariants (for tests): every entry in exactly one table, the
 // tables and each group within their bounds, the counts right.
-func (b *peerBook) check() error {
+func (b *Book) check() error {
 	n := 0
 	for g, m := range b.groups {
 		if m.Len() == 0 {
