@@ -7,7 +7,8 @@
 //	├── storage      owns the chainstate.Store (the *bbolt.DB): every write, group-committed
 //	├── consensus    runs blocks through chain.Machine and executes its writes and publications
 //	├── mempool      pending transfers (txpool.Pool); durable before acknowledged
-//	├── peers        the peer manager's place (networking fills it)
+//	├── peers        the peer manager: listener, dials, addrbook.Book, relay, sync peer choice
+//	│   └── peers/<id8>        one connection each: the wire protocol, blocksync.Sync
 //	├── miner        templates from the tip and the mempool; seals; submits found blocks
 //	│   └── miner/worker-<i>   one nonce search goroutine each (powworker)
 //	└── api          owns the http.Server; serves api.NewHandler over the facade (facade.go)
@@ -70,6 +71,16 @@
 // debug.fault_injection is on, so a node without it runs none of their code: the storage
 // actor's commit hook (Node.commitHook), a skewed Clock in front of Options.Clock (clock.go) and a
 // faulty sender in front of each connection (links.go).
+//
+// # Dependencies
+//
+// No actor holds the *Node: each gets a small dependencies value built by the Node when it
+// produces the actor (deps.go: storageDeps, consensusDeps, mempoolDeps, peersDeps, peerConnDeps,
+// minerDeps, apiDeps) with the refs and functions it needs. The state that several parts read
+// besides messages (the published store, the peer manager's status, the desired mining state,
+// storage health, the replaced-transfer log) has one writer each; docs/architecture.md lists it.
+// The rules live in pure packages (chain, blocksync, txpool, addrbook, chainstate); the actors
+// route messages to them and perform their effects.
 //
 // # Time
 //
