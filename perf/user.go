@@ -192,9 +192,11 @@ func userSync(l *Lab, s Sizes) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	var rates, bares, batches []float64
+	var rates, bares, batches, adds, firsts []float64
+	var notes []string
 	for range max(1, s.UserRounds) {
-		rate, err := l.userSyncOnce(f, peer)
+		rate, add, first, note, err := l.userSyncOnce(f, peer)
+		notes = append(notes, note)
 		if err != nil {
 			return nil, err
 		}
@@ -207,14 +209,18 @@ func userSync(l *Lab, s Sizes) ([]Result, error) {
 			return nil, err
 		}
 		rates, bares, batches = append(rates, rate), append(bares, bare), append(batches, batch)
+		adds, firsts = append(adds, ms(add)), append(firsts, ms(first))
 	}
 	fig := fmt.Sprintf("sync of %s transfers between two `node run` processes (`node peers add`)", thousands(s.UserSyncTxs))
-	note := fmt.Sprintf("syncs %v tx/s; bare %v sig/s; batch %v tx/s", roundAll(rates), roundAll(bares), roundAll(batches))
+	note := fmt.Sprintf("syncs %v tx/s; bare %v sig/s; batch %v tx/s; `peers add` took %v ms, first block connected after %v ms; %s",
+		roundAll(rates), roundAll(bares), roundAll(batches), roundAll(adds), roundAll(firsts), strings.Join(notes, " | "))
 	bareRow := relative("user-sync", fig, median(rates), "tx/s", verifyLimit, median(bares), "sig/s", atLeast(0.8))
 	batchRow := relative("user-sync-batch", fig, median(rates), "tx/s", "chainstate.CheckBlock of the same blocks on all cores, empty signature cache", median(batches), "tx/s", atLeast(0.8))
 	bareRow.Note = note
 	return []Result{bareRow, batchRow}, nil
 }
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // userSyncConfig is a networked node process that neither mines nor dials on its own, on a p2p
 // port chosen now (a child's address must be known before it starts).
@@ -229,34 +235,47 @@ func userSyncConfig(c *config.Config) {
 
 // userSyncOnce starts a fresh `node run` of f's chain, tells it with `node peers add` to connect
 // to peer, and returns the transfers a second from the start of `peers add` until it holds the
-// whole chain.
-func (l *Lab) userSyncOnce(f *fixture, peer string) (float64, error) {
+// whole chain, and how long `peers add` took and how long until the first block was connected
+// (the fixed cost of a sync: process start, dial, handshake, the first locator round).
+func (l *Lab) userSyncOnce(f *fixture, peer string) (rate float64, add, first time.Duration, note string, err error) {
 	h, err := l.Join(f.src, userSyncConfig)
 	if err != nil {
-		return 0, err
+		return 0, 0, 0, "", err
 	}
 	b, err := h.StartChild()
 	if err != nil {
-		return 0, err
+		return 0, 0, 0, "", err
 	}
 	defer func() { _, _ = b.Terminate(30 * time.Second) }()
 	want := uint64(len(f.blocks))
+	cpu0 := b.cpuSeconds()
 	t0 := time.Now()
-	add, err := l.StartProc("peers", "add", peer, "--api", "http://"+h.Cfg.API.Listen)
+	p, err := l.StartProc("peers", "add", peer, "--api", "http://"+h.Cfg.API.Listen)
 	if err != nil {
-		return 0, err
+		return 0, 0, 0, "", err
 	}
-	if err := add.Wait(30 * time.Second); err != nil {
-		return 0, fmt.Errorf("peers add: %w", err)
+	if err := p.Wait(30 * time.Second); err != nil {
+		return 0, 0, 0, "", fmt.Errorf("peers add: %w", err)
 	}
+	add = time.Since(t0)
 	err = l.poll(10*time.Minute, "the sync between the two processes", func() bool {
 		st, err := b.API.Status(context.Background())
+		if err == nil && st.Height > 0 && first == 0 {
+			first = time.Since(t0)
+		}
 		return err == nil && st.Height >= want
 	})
+	d := time.Since(t0)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %s", err, b.logs.tail())
+		return 0, 0, 0, "", fmt.Errorf("%w: %s", err, b.logs.tail())
 	}
-	return float64(len(f.txs)) / time.Since(t0).Seconds(), nil
+	note = fmt.Sprintf("syncing node CPU %.2f cores", (b.cpuSeconds()-cpu0)/d.Seconds())
+	if text, err := b.Metrics(); err == nil {
+		note += fmt.Sprintf(", per block: arrival to consensus's answer %.1f ms, consensus import %.1f ms, of which the commit %.1f ms",
+			histMeanMs(text, "actorchain_sync_block_seconds", ""), histMeanMs(text, "actorchain_block_import_seconds", ""),
+			histMeanMs(text, "actorchain_storage_commit_seconds", `{op="connect"}`))
+	}
+	return float64(len(f.txs)) / d.Seconds(), add, first, note, nil
 }
 
 // BatchVerifyRate runs chainstate.CheckBlock on every block with an empty signature cache each
@@ -297,6 +316,17 @@ func (c *Child) Metrics() (string, error) {
 		return "", fmt.Errorf("GET /metrics: %s", resp.Status)
 	}
 	return string(body), nil
+}
+
+// histMeanMs is the mean of a histogram in Prometheus text (name without _sum/_count, labels as
+// printed), in milliseconds; 0 when it has no observations.
+func histMeanMs(text, name, labels string) float64 {
+	sum, err1 := sampleValue(text, name+"_sum"+labels)
+	count, err2 := sampleValue(text, name+"_count"+labels)
+	if err1 != nil || err2 != nil || count == 0 {
+		return 0
+	}
+	return 1000 * sum / count
 }
 
 // sampleValue is the value of the sample name (labels included, as printed) in Prometheus text.
