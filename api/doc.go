@@ -38,14 +38,15 @@
 //
 // # Concurrency
 //
-// The handler is stateless and safe for concurrent use. Each request runs under
-// http.TimeoutHandler with Options.Timeout (5 s): the handler runs in its own goroutine with a
-// context carrying that deadline, which is passed to the backend, and writes into a buffer; if it
-// has not finished by the deadline the client gets 503 busy, the context is cancelled and the
-// late answer is discarded (TimeoutHandler guards the writer, so a late write never races). A
-// backend call that ignores its context keeps that goroutine until it returns; the node's actors
-// always answer or time out. Handler panics are recovered in that goroutine into 500 internal
-// and logged, so a bug in one request never takes the node down. The pprof endpoints and the
+// The handler is stateless and safe for concurrent use. Each request runs under a time limit of
+// Options.Timeout (5 s) that works as http.TimeoutHandler does, but on the connection's own
+// goroutine (timeout.go: no goroutine per request): the handler gets a context carrying that
+// deadline, which is passed to the backend, and writes into a buffer; if it has not finished by
+// the deadline the client gets 503 busy at once (with "Connection: close"), the context is
+// cancelled and the late answer is discarded (a mutex orders the writes, so a late write never
+// races). A backend call that ignores its context keeps that connection's goroutine until it
+// returns; the node's actors always answer or time out. Handler panics are recovered into 500
+// internal and logged, so a bug in one request never takes the node down. The pprof endpoints and the
 // database backup run outside the time limit, since they last as long as they must: the backup
 // streams straight to the connection, each write bounded (10 s), and the node cancels it when its
 // storage stops.

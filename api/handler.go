@@ -106,7 +106,7 @@ func NewHandler(b Backend, opts Options) http.Handler {
 	mux.Handle("GET /{$}", dashboard.Handler(b.FaultInjection)) // the operator page (CONTRACT §11)
 
 	busy := errorJSON(errcode.Busy, fmt.Sprintf("the node did not answer within %s; retry later", h.timeout))
-	timed := http.TimeoutHandler(h.recoverPanics(router{mux: mux, debug: b.FaultInjection}), h.timeout, string(busy))
+	timed := inlineTimeout{next: h.recoverPanics(router{mux: mux, debug: b.FaultInjection}), d: h.timeout, busy: busy}
 
 	var prof http.Handler
 	if opts.Pprof {
@@ -133,8 +133,8 @@ func NewHandler(b Backend, opts Options) http.Handler {
 			backup.ServeHTTP(w, r)
 			return
 		}
-		// NB: http.TimeoutHandler writes its 503 body without a Content-Type; set it here, on
-		// the real writer. A handler that answers in time replaces it with its own.
+		// NB: the timeout writes its 503 body without a Content-Type; set it here, on the real
+		// writer. A handler that answers in time replaces it with its own.
 		w.Header().Set("Content-Type", "application/json")
 		timed.ServeHTTP(w, r)
 	}))
@@ -181,7 +181,7 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // recoverPanics turns a handler panic into 500 internal and an Error record. It runs inside the
-// TimeoutHandler's goroutine, so the panic never reaches net/http (which would log it and drop
+// time limit (inlineTimeout), so the panic never reaches net/http (which would log it and drop
 // the connection) and never crashes the node.
 func (h *handler) recoverPanics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -35,6 +35,7 @@ type Lab struct {
 	nodes    []*actors.Node      // running in-process nodes (guarded by mu)
 	children []*Child            // started child processes (guarded by mu)
 	fixtures map[[2]int]*fixture // by transfers and block size
+	lastSync string              // where the last in-process sync's time went (its note)
 }
 
 // ChildCommand returns the command that runs a node on home as its own process until SIGTERM
