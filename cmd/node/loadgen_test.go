@@ -120,7 +120,9 @@ func TestLoadConnBounded(t *testing.T) {
 	subs, done := loadSubmitters(c, 1)
 	defer done()
 	for _, bounded := range []func() (context.Context, context.CancelFunc){
-		func() (context.Context, context.CancelFunc) { return context.WithTimeout(context.Background(), 200*time.Millisecond) },
+		func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 200*time.Millisecond)
+		},
 		func() (context.Context, context.CancelFunc) {
 			ctx, cancel := context.WithCancel(context.Background())
 			time.AfterFunc(200*time.Millisecond, cancel)
