@@ -53,7 +53,7 @@ var Quick = Sizes{
 	RSSTxs: 4_000, RSSPeers: 2, WireTxs: 2_000,
 	ScaleTxs: []int{1_000, 4_000}, ScalePeers: []int{1, 2}, ScalePeersTxs: 2_000,
 	AddrPeers: 10_000, AddrAdds: 300, AddrWindow: 5 * time.Second,
-	UserIngestTxs: 2_000, UserSyncTxs: 4_000, UserRounds: 1,
+	UserIngestTxs: 800, UserSyncTxs: 2_000, UserRounds: 1,
 }
 
 // measurement is one selectable part of the run.

@@ -125,9 +125,9 @@ func TestBenchQuickUser(t *testing.T) {
 	out := cli(t, "bench", "--quick", "--only", "user-ingest,user-sync", "--json").want(t, exitOK)
 	got := decode[struct{ Results []perf.Result }](t, out)
 	want := []struct{ name, figure, unit, limitUnit string }{
-		{"user-ingest", "durable ingest from 4 `node tx send --count 500 --concurrency 8` processes", "tx/s", "tx/s"},
-		{"user-sync", "sync of 4,000 transfers between two `node run` processes", "tx/s", "sig/s"},
-		{"user-sync-batch", "sync of 4,000 transfers between two `node run` processes", "tx/s", "tx/s"},
+		{"user-ingest", "durable ingest from 4 `node tx send --count 200 --concurrency 8` processes", "tx/s", "tx/s"},
+		{"user-sync", "sync of 2,000 transfers between two `node run` processes", "tx/s", "sig/s"},
+		{"user-sync-batch", "sync of 2,000 transfers between two `node run` processes", "tx/s", "tx/s"},
 	}
 	if len(got.Results) != len(want) {
 		t.Fatalf("%d rows, want %d:\n%s", len(got.Results), len(want), out)
