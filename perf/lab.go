@@ -28,40 +28,41 @@ type Lab struct {
 	dir   string
 	log   *slog.Logger
 	child ChildCommand
+	node  NodeCommand
 
 	mu       sync.Mutex
 	closed   bool                // Close has run: nothing new may start (guarded by mu)
 	nodes    []*actors.Node      // running in-process nodes (guarded by mu)
 	children []*Child            // started child processes (guarded by mu)
 	fixtures map[[2]int]*fixture // by transfers and block size
+	lastSync string              // where the last in-process sync's time went (its note)
 }
 
 // ChildCommand returns the command that runs a node on home as its own process until SIGTERM
 // (exit 0 after an ordered stop). DefaultChild runs `node run`.
 type ChildCommand func(home string) (*exec.Cmd, error)
 
-// DefaultChild runs this executable as `node run --home HOME`: right when the running program is
-// the node binary (`node bench`).
+// DefaultChild runs this executable as `node run --home HOME --log-format json`: right when the
+// running program is the node binary (`node bench`).
 func DefaultChild(home string) (*exec.Cmd, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("find the node executable: %w", err)
-	}
-	return exec.Command(exe, "run", "--home", home, "--log-format", "json"), nil
+	return DefaultNode("run", "--home", home, "--log-format", "json")
 }
 
-func newLab(log *slog.Logger, child ChildCommand) (*Lab, error) {
+func newLab(log *slog.Logger, child ChildCommand, node NodeCommand) (*Lab, error) {
 	dir, err := os.MkdirTemp("", "actorchain-bench-")
 	if err != nil {
 		return nil, err
 	}
+	if node == nil {
+		node = DefaultNode
+	}
 	if child == nil {
-		child = DefaultChild
+		child = func(home string) (*exec.Cmd, error) { return node("run", "--home", home, "--log-format", "json") }
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Lab{dir: dir, log: log, child: child, fixtures: map[[2]int]*fixture{}}, nil
+	return &Lab{dir: dir, log: log, child: child, node: node, fixtures: map[[2]int]*fixture{}}, nil
 }
 
 // errClosed is returned when a node is started after Close (the run was cancelled).
@@ -231,22 +232,8 @@ func (h *Home) StartChild() (*Child, error) {
 	cmd.Env = childEnv(cmd.Env)
 	c := &Child{Cmd: cmd, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = &c.logs, &c.logs
-	if err := cmd.Start(); err != nil {
+	if err := h.lab.startTracked(c); err != nil {
 		return nil, fmt.Errorf("start child node: %w", err)
-	}
-	go func() { // owned by c: joined by Wait/Kill
-		c.err = cmd.Wait()
-		close(c.done)
-	}()
-	h.lab.mu.Lock()
-	closed := h.lab.closed
-	if !closed {
-		h.lab.children = append(h.lab.children, c)
-	}
-	h.lab.mu.Unlock()
-	if closed {
-		c.Kill()
-		return nil, errClosed
 	}
 	c.API = api.NewClient("http://"+port, &http.Client{Timeout: 5 * time.Second})
 	err = h.lab.poll(30*time.Second, "the child node's API", func() bool {
@@ -268,6 +255,29 @@ func (h *Home) StartChild() (*Child, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// startTracked starts c's process and its waiter, and records c for Close (which kills it); after
+// Close it kills c at once and returns errClosed.
+func (l *Lab) startTracked(c *Child) error {
+	if err := c.Cmd.Start(); err != nil {
+		return err
+	}
+	go func() { // owned by c: joined by Wait/Kill
+		c.err = c.Cmd.Wait()
+		close(c.done)
+	}()
+	l.mu.Lock()
+	closed := l.closed
+	if !closed {
+		l.children = append(l.children, c)
+	}
+	l.mu.Unlock()
+	if closed {
+		c.Kill()
+		return errClosed
+	}
+	return nil
 }
 
 // childEnv is env (or this process's environment) without ACTORCHAIN_* overrides, so that a

@@ -31,6 +31,9 @@ type Sizes struct {
 	AddrPeers     int           // unreachable peers in the address flood's bundle
 	AddrAdds      int           // and added one by one with POST /v1/peers
 	AddrWindow    time.Duration // each window of the address-flood figure
+	UserIngestTxs int           // transfers sent by the user-ingest figure's 4 `node tx send` processes
+	UserSyncTxs   int           // transfers synced between two `node run` processes
+	UserRounds    int           // user runs (alternating with their in-process control) of which the median is taken
 }
 
 // Full are the sizes of the issue's table.
@@ -40,6 +43,7 @@ var Full = Sizes{
 	RSSTxs: 100_000, RSSPeers: 8, WireTxs: 10_000,
 	ScaleTxs: []int{1_000, 10_000, 100_000}, ScalePeers: []int{1, 2, 4, 8}, ScalePeersTxs: 10_000,
 	AddrPeers: 10_000, AddrAdds: 300, AddrWindow: 20 * time.Second,
+	UserIngestTxs: 40_000, UserSyncTxs: 40_000, UserRounds: 2,
 }
 
 // Quick are small sizes for a run of a few seconds per figure: the table's shape, not its figures.
@@ -49,6 +53,7 @@ var Quick = Sizes{
 	RSSTxs: 4_000, RSSPeers: 2, WireTxs: 2_000,
 	ScaleTxs: []int{1_000, 4_000}, ScalePeers: []int{1, 2}, ScalePeersTxs: 2_000,
 	AddrPeers: 10_000, AddrAdds: 300, AddrWindow: 5 * time.Second,
+	UserIngestTxs: 800, UserSyncTxs: 2_000, UserRounds: 1,
 }
 
 // measurement is one selectable part of the run.
@@ -76,6 +81,8 @@ var measurements = []measurement{
 	{name: "wire", run: wire},
 	{name: "flood", run: flood},
 	{name: "addr-flood", run: addrFlood},
+	{name: "user-ingest", run: userIngest},
+	{name: "user-sync", run: userSync},
 	{name: "scale-ingest", run: scaleIngest},
 	{name: "scale-import", run: scaleImport},
 	{name: "scale-sync", run: scaleSync},
@@ -97,8 +104,12 @@ type Options struct {
 	Sizes Sizes
 	// Only selects measurements by name; empty: every one not marked extra.
 	Only []string
-	// Child starts a node process on a home (RSS and SIGTERM figures). Nil: DefaultChild.
+	// Child starts a node process on a home (RSS, SIGTERM, address-flood and user figures). Nil:
+	// Node's `run --home HOME --log-format json`.
 	Child ChildCommand
+	// Node runs the node binary with arguments (the user figures' `tx send` and `peers add`).
+	// Nil: DefaultNode.
+	Node NodeCommand
 	// Progress receives a line as each measurement starts and ends; nil: none.
 	Progress io.Writer
 	// Logger receives the in-process nodes' records; nil: discarded.
@@ -119,7 +130,7 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 			return nil, fmt.Errorf("unknown measurement %q (have %s)", name, strings.Join(Names(), ", "))
 		}
 	}
-	lab, err := newLab(opts.Logger, opts.Child)
+	lab, err := newLab(opts.Logger, opts.Child, opts.Node)
 	if err != nil {
 		return nil, err
 	}

@@ -26,8 +26,10 @@ func newBenchCmd(g *globals) *cobra.Command {
 		Short: "Measure the performance table: each figure next to its limit measured in the same run",
 		Long: `Measure the performance table on loopback: each figure next to the limit it is measured
 against in the same run, their ratio and the goal (docs/performance.md). Nodes run in this
-process and, for resident memory and SIGTERM to exit, as child ` + "`node run`" + ` processes; all of
-it lives in a temporary directory that is removed at the end.
+process and, for resident memory, SIGTERM to exit, the address flood and the user rows, as child
+` + "`node run`" + ` processes of this executable; the user rows also run its ` + "`node tx send --count`" + `
+load generator and ` + "`node peers add`" + ` as processes, as a user does. All of it lives in a
+temporary directory that is removed at the end.
 
 Measurements (--only): ` + strings.Join(perf.Names(), ", ") + `.`,
 		Args: cobra.NoArgs,

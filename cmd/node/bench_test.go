@@ -115,3 +115,55 @@ func TestBenchSignalCancels(t *testing.T) {
 		t.Errorf("left behind in TMPDIR: %v", entries)
 	}
 }
+
+// TestBenchQuickUser runs the user rows at quick sizes: child `node run` processes (this test
+// binary in its node mode), `node tx send --count` senders and a `node peers add` sync. The rows
+// must be well formed, each ratio the quotient of its two measured numbers, and the senders' and
+// node's CPU reported; no figure is asserted (make check runs on shared machines).
+func TestBenchQuickUser(t *testing.T) {
+	t.Setenv(asNodeEnv, "1")
+	out := cli(t, "bench", "--quick", "--only", "user-ingest,user-sync", "--json").want(t, exitOK)
+	got := decode[struct{ Results []perf.Result }](t, out)
+	want := []struct{ name, figure, unit, limitUnit string }{
+		{"user-ingest", "durable ingest from 4 `node tx send --count 200 --concurrency 8` processes", "tx/s", "tx/s"},
+		{"user-sync", "sync of 2,000 transfers between two `node run` processes", "tx/s", "sig/s"},
+		{"user-sync-batch", "sync of 2,000 transfers between two `node run` processes", "tx/s", "tx/s"},
+	}
+	if len(got.Results) != len(want) {
+		t.Fatalf("%d rows, want %d:\n%s", len(got.Results), len(want), out)
+	}
+	for i, w := range want {
+		r := got.Results[i]
+		if r.Name != w.name || !strings.HasPrefix(r.Figure, w.figure) || r.Unit != w.unit || r.LimitUnit != w.limitUnit {
+			t.Errorf("row %d: %+v, want %+v", i, r, w)
+		}
+		if r.Value <= 0 || r.Limit <= 0 || r.Ratio != r.Value/r.Limit {
+			t.Errorf("row %s: ratio %v is not value %v / limit %v", r.Name, r.Ratio, r.Value, r.Limit)
+		}
+		if len(r.Goals) != 1 || r.Met == nil {
+			t.Fatalf("row %s: goals %+v met %v", r.Name, r.Goals, r.Met)
+		}
+		g := r.Goals[0]
+		v := r.Ratio
+		if g.On == "value" {
+			v = r.Value
+		}
+		if *r.Met != (v >= g.Bound) || g.Op != ">=" {
+			t.Errorf("row %s: goal %+v met %v for value %v ratio %v", r.Name, g, *r.Met, r.Value, r.Ratio)
+		}
+	}
+	if g := got.Results[0].Goals[0]; g.On != "value" || g.Bound != 5000 {
+		t.Errorf("user-ingest goal %+v, want value >= 5000", g)
+	}
+	for _, r := range got.Results[1:] {
+		if g := r.Goals[0]; g.On != "ratio" || g.Bound != 0.8 {
+			t.Errorf("%s goal %+v, want ratio >= 0.8", r.Name, g)
+		}
+	}
+	if n := got.Results[0].Note; !strings.Contains(n, "CPU per transfer: node") || !strings.Contains(n, "group commits") {
+		t.Errorf("user-ingest note: %q", n)
+	}
+	if got.Results[1].Value != got.Results[2].Value {
+		t.Errorf("the two sync rows measure one sync: %v and %v", got.Results[1].Value, got.Results[2].Value)
+	}
+}

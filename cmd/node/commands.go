@@ -260,11 +260,14 @@ type loadResult struct {
 // prints the summary; any transfer not accepted makes it fail (exit 1) naming the first reason.
 func sendLoad(cmd *cobra.Command, c *api.Client, mk func(uint64) api.Tx, start uint64, count, concurrency int) error {
 	ctx := cmd.Context()
+	subs, done := loadSubmitters(c, concurrency)
+	defer done()
 	var sent, accepted, rejected, next atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
 	began := time.Now()
 	for w := 0; w < concurrency; w++ {
+		submit := subs[w]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -274,7 +277,7 @@ func sendLoad(cmd *cobra.Command, c *api.Client, mk func(uint64) api.Tx, start u
 					return
 				}
 				sent.Add(1)
-				if _, err := c.SubmitTx(ctxTimeout(ctx, 30*time.Second), mk(start+uint64(i))); err != nil {
+				if _, err := submit(ctx, mk(start+uint64(i))); err != nil {
 					rejected.Add(1)
 					firstErr.CompareAndSwap(nil, nodeError(c, err).Error())
 					continue
