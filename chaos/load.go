@@ -2,14 +2,11 @@ package chaos
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/actorchain/actorchain/api"
-	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/errcode"
 	"github.com/actorchain/actorchain/localnet"
 )
@@ -21,32 +18,8 @@ const senderFunds = 1_000_000_000
 // the next node with the same transaction.
 const submitTimeout = 3 * time.Second
 
-// account is a signing key with the next nonce it signs.
-type account struct {
-	key   ed25519.PrivateKey
-	from  chainstate.PublicKey
-	nonce uint64
-}
-
-func newAccount(key ed25519.PrivateKey) *account {
-	return &account{key: key, from: chainstate.PublicKey(key.Public().(ed25519.PublicKey))}
-}
-
-// senderKey is sender i's key: derived from the seed, so a replay uses the same accounts.
-func senderKey(seed int64, i int) ed25519.PrivateKey {
-	s := sha256.Sum256(fmt.Appendf(nil, "actorchain-chaos sender %d %d", seed, i))
-	return ed25519.NewKeyFromSeed(s[:])
-}
-
-func (a *account) address() string { return a.from.Address().String() }
-
-// sign builds and signs the transfer of the account's next nonce.
-func (a *account) sign(chainID string, to chainstate.Address, amount, fee uint64) (api.Tx, string) {
-	t := &chainstate.Tx{ChainID: chainID, From: a.from, To: to, Amount: amount, Fee: fee, Nonce: a.nonce}
-	t.Sign(a.key)
-	tx := api.TxFromChain(t)
-	return tx, tx.Hash
-}
+// account is a sender of transfers (localnet.Account).
+type account = localnet.Account
 
 // outcome is how a submission ended.
 type outcome int
@@ -121,13 +94,13 @@ func (r *runner) fund(ctx context.Context, wallets, senders []*account, bound ti
 	for i, s := range senders {
 		k := i % len(wallets)
 		w := wallets[k]
-		tx, _ := w.sign(r.chainID, s.from.Address(), senderFunds, 1)
+		tx, _ := w.Sign(r.chainID, s.From.Address(), senderFunds, 1)
 		target := k
 		o, node, ok := r.submit(ctx, tx, &target)
 		if !ok {
 			return fmt.Errorf("funding sender %d: %w", i, ctx.Err())
 		}
-		w.nonce++
+		w.Nonce++
 		r.record(o, tx, node)
 	}
 	for _, s := range senders {
@@ -135,11 +108,11 @@ func (r *runner) fund(ctx context.Context, wallets, senders []*account, bound ti
 			err := poll(ctx, 100*time.Millisecond, func() bool {
 				c, cancel := context.WithTimeout(ctx, submitTimeout)
 				defer cancel()
-				a, err := r.clients[k].Account(c, s.address())
+				a, err := r.clients[k].Account(c, s.Address())
 				return err == nil && a.Balance >= senderFunds
 			})
 			if err != nil {
-				return fmt.Errorf("sender %s not funded on node%d within %s", s.address(), k, bound)
+				return fmt.Errorf("sender %s not funded on node%d within %s", s.Address(), k, bound)
 			}
 		}
 	}
@@ -153,12 +126,12 @@ func (r *runner) load(ctx context.Context, i int, s, to *account, interval time.
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
-		tx, _ := s.sign(r.chainID, to.from.Address(), 1, 1)
+		tx, _ := s.Sign(r.chainID, to.From.Address(), 1, 1)
 		o, node, ok := r.submit(ctx, tx, &target)
 		if !ok {
 			return
 		}
-		s.nonce++
+		s.Nonce++
 		r.record(o, tx, node)
 		select {
 		case <-ctx.Done():

@@ -189,11 +189,11 @@ func (r *runner) runLoad(ctx context.Context, tr *Transcript) error {
 		if err != nil {
 			return err
 		}
-		wallets[k] = newAccount(key)
+		wallets[k] = localnet.NewAccount(key)
 	}
 	senders := make([]*account, cfg.Senders)
 	for i := range senders {
-		senders[i] = newAccount(senderKey(cfg.Seed, i))
+		senders[i] = localnet.NewAccount(localnet.SenderKey("chaos", cfg.Seed, i))
 	}
 	if err := r.fund(ctx, wallets, senders, 2*cfg.Converge); err != nil {
 		return err

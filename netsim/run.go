@@ -2,8 +2,6 @@ package netsim
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -379,28 +377,8 @@ func (r *runner) setMining(ctx context.Context, nodes []int, on bool) error {
 	return errors.Join(errs...)
 }
 
-// account is a signing key with the next nonce it signs.
-type account struct {
-	key   ed25519.PrivateKey
-	from  chainstate.PublicKey
-	nonce uint64
-}
-
-func newAccount(key ed25519.PrivateKey) *account {
-	return &account{key: key, from: chainstate.PublicKey(key.Public().(ed25519.PublicKey))}
-}
-
-// senderKey is sender i's key, derived from the seed.
-func senderKey(seed int64, i int) ed25519.PrivateKey {
-	s := sha256.Sum256(fmt.Appendf(nil, "actorchain-netsim sender %d %d", seed, i))
-	return ed25519.NewKeyFromSeed(s[:])
-}
-
-func (a *account) sign(chainID string, to chainstate.Address, amount uint64) api.Tx {
-	t := &chainstate.Tx{ChainID: chainID, From: a.from, To: to, Amount: amount, Fee: 1, Nonce: a.nonce}
-	t.Sign(a.key)
-	return api.TxFromChain(t)
-}
+// account is a sender of transfers (localnet.Account).
+type account = localnet.Account
 
 // submit sends tx to node k, then to the following nodes, until one acknowledges it or knows it
 // (duplicate, nonce used); false when ctx ends first.
@@ -432,32 +410,32 @@ func (r *runner) fund(ctx context.Context) ([]*account, error) {
 	senders := make([]*account, r.cfg.Senders)
 	wallets := map[int]*account{}
 	for i := range senders {
-		senders[i] = newAccount(senderKey(r.cfg.Seed, i))
+		senders[i] = localnet.NewAccount(localnet.SenderKey("netsim", r.cfg.Seed, i))
 		k := i % len(r.homes)
 		if wallets[k] == nil {
 			key, err := chainstate.LoadSigningKey(r.homes[k].WalletKey)
 			if err != nil {
 				return nil, err
 			}
-			wallets[k] = newAccount(key)
+			wallets[k] = localnet.NewAccount(key)
 		}
 		w := wallets[k]
-		if _, ok := r.submit(bound, w.sign(r.chainID, senders[i].from.Address(), senderFunds), k); !ok {
+		if _, ok := r.submit(bound, signed(w.Sign(r.chainID, senders[i].From.Address(), senderFunds, 1)), k); !ok {
 			return nil, fmt.Errorf("funding sender %d: %w", i, bound.Err())
 		}
-		w.nonce++
+		w.Nonce++
 	}
 	for _, s := range senders {
 		for k := range r.homes {
 			err := localnet.Poll(bound, 250*time.Millisecond, func() bool {
 				c, cancel := context.WithTimeout(bound, callTimeout)
 				defer cancel()
-				a, err := r.clients[k].Account(c, s.from.Address().String())
+				a, err := r.clients[k].Account(c, s.From.Address().String())
 				return err == nil && a.Balance >= senderFunds
 			})
 			if err != nil {
 				pi, _ := r.peersOf(ctx, k)
-				return nil, fmt.Errorf("sender %s not funded on node%d in time (node%d has %d connections)", s.from.Address(), k, k, len(pi.Connected))
+				return nil, fmt.Errorf("sender %s not funded on node%d in time (node%d has %d connections)", s.From.Address(), k, k, len(pi.Connected))
 			}
 		}
 	}
@@ -590,12 +568,12 @@ func (r *runner) send(ctx context.Context, i int, s, to *account) {
 	defer tick.Stop()
 	target := i
 	for {
-		tx := s.sign(r.chainID, to.from.Address(), 1)
+		tx := signed(s.Sign(r.chainID, to.From.Address(), 1, 1))
 		acked, ok := r.submit(ctx, tx, target%len(r.homes))
 		if !ok {
 			return
 		}
-		s.nonce++
+		s.Nonce++
 		target++
 		if acked {
 			r.mu.Lock()
@@ -898,3 +876,6 @@ func (r *runner) teardown() error {
 	}
 	return r.links.Close()
 }
+
+// signed is the transfer of Account.Sign (its hash is the tx's Hash field as well).
+func signed(tx api.Tx, _ string) api.Tx { return tx }

@@ -40,7 +40,7 @@ var allowedImports = map[string]struct {
 	// handler and to answer with its types, so that a client never links the node.
 	"api":      {project: []string{"errcode", "chainstate", "dashboard", "noisep2p"}},
 	"chaos":    {project: []string{"api", "errcode", "chainstate", "noisep2p", "localnet"}},
-	"localnet": {},
+	"localnet": {project: []string{"api", "chainstate"}},
 	"netsim":   {project: []string{"api", "errcode", "chainstate", "localnet", "powworker"}},
 	"perf":     {project: []string{"actors", "api", "chainstate", "config", "noisep2p", "powworker"}},
 	// The shared test helpers: imported by test files only (go list below sees no test imports,
