@@ -92,7 +92,7 @@ func (c *consensusActor) load() error {
 		return fmt.Errorf("tip %s is not in the block index", tip.Hash)
 	}
 	c.m, err = chain.New(chain.Config{
-		Rules:      chain.ParamsRules{Params: c.n.params, Sigs: c.n.sigs},
+		Rules:      chain.RulesFor(c.n.params, c.n.sigs),
 		Tip:        t,
 		Load:       c.loadEntry,
 		MainHash:   c.mainHash,
