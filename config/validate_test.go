@@ -48,7 +48,7 @@ func TestValidate(t *testing.T) {
 		{"pow bits 64", func(c *Config) { c.Chain.PowBits = 64 }, "", ""},
 		{"pow bits 65", func(c *Config) { c.Chain.PowBits = 65 }, "chain.pow_bits", "must be between 0 and 64, got 65"},
 		{"pow bits -1", func(c *Config) { c.Chain.PowBits = -1 }, "chain.pow_bits", "must be between 0 and 64, got -1"},
-		{"adjusting", func(c *Config) { c.Chain.TargetBlockTime, c.Chain.DifficultyHalfLife = time.Second, 5 * time.Minute }, "", ""},
+		{"adjusting", func(c *Config) { c.Chain.TargetBlockTime, c.Chain.DifficultyHalfLife = time.Second, 5*time.Minute }, "", ""},
 		{"fixed without half-life", func(c *Config) { c.Chain.DifficultyHalfLife = 0 }, "", ""},
 		{"target block time negative", func(c *Config) { c.Chain.TargetBlockTime = -time.Second }, "chain.target_block_time", "must be >= 0, got -1s"},
 		{"target block time sub-ms", func(c *Config) { c.Chain.TargetBlockTime = 1500 * time.Microsecond }, "chain.target_block_time", "must be whole milliseconds, got 1.5ms"},
