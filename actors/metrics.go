@@ -27,6 +27,8 @@ type metrics struct {
 	blockImport     prometheus.Histogram     // consensus: a block with a known parent, checked and stored
 	syncBlock       prometheus.Histogram     // a block received during a sync, until consensus answered
 	commit          *prometheus.HistogramVec // storage: one write transaction, by commitOps
+	difficulty      prometheus.Gauge         // the tip's difficulty: genesis target / its target
+	blockInterval   prometheus.Histogram     // time between a main-chain block and its parent
 
 }
 
@@ -67,6 +69,13 @@ func newMetrics(n *Node) *metrics {
 		Name: "actorchain_storage_commit_seconds", Help: "One storage write transaction (with its fsync), by operation.",
 		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 	}, []string{"op"})
+	m.difficulty = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "actorchain_difficulty", Help: "Difficulty of the main-chain tip: the genesis target over the tip's target (1 on a fixed-difficulty chain).",
+	})
+	m.blockInterval = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "actorchain_block_interval_seconds", Help: "Time between a block connected to the main chain and its parent, from the headers' times.",
+		Buckets: prometheus.ExponentialBuckets(0.01, 2, 16),
+	})
 	for _, op := range commitOps {
 		m.commit.WithLabelValues(op)
 	}
@@ -74,7 +83,7 @@ func newMetrics(n *Node) *metrics {
 	m.peers.WithLabelValues("outbound").Set(0)
 	m.syncProgress.Set(1)
 	m.reg.MustRegister(m.height, m.peers, m.mempool, m.blocksConnected, m.txsConnected, m.hashes, m.syncProgress,
-		m.blockImport, m.syncBlock, m.commit,
+		m.blockImport, m.syncBlock, m.commit, m.difficulty, m.blockInterval,
 		&restartCollector{tree: n.tree}, &trafficCollector{t: &n.traffic},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "actorchain_healthy", Help: "1 when GET /v1/health says the node is healthy, else 0 (CONTRACT §9).",

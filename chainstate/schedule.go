@@ -223,3 +223,15 @@ func (s *Store) NextAfterTip() (TipInfo, Next, error) {
 	}
 	return TipInfo{Hash: tip.Hash, Header: tip.Header, Work: tip.Work}, next, nil
 }
+
+// Difficulty returns GenesisTarget / Target(h) (1 for a genesis-target block, 2 for one with
+// half the target), as a float64; 0 for bits that encode no target.
+func (p *Params) Difficulty(h *Header) float64 {
+	t, err := p.Target(h)
+	if err != nil || t.Sign() == 0 {
+		return 0
+	}
+	q := new(big.Float).Quo(new(big.Float).SetInt(p.GenesisTarget()), new(big.Float).SetInt(t))
+	f, _ := q.Float64()
+	return f
+}
