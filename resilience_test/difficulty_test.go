@@ -1,0 +1,109 @@
+package resilience_test
+
+import (
+	"context"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/actorchain/actorchain/actors"
+	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/powworker"
+)
+
+// probeWorkerRate is one mining worker's hash rate on this machine now (hashes a second), over
+// about d on as many goroutines as the node will mine with, as powworker.Search computes them.
+func probeWorkerRate(d time.Duration, workers int) float64 {
+	deadline := time.Now().Add(d)
+	began := time.Now()
+	counts := make([]uint64, workers)
+	var wg sync.WaitGroup
+	for i := range workers {
+		wg.Go(func() {
+			var hdr [chainstate.WorkHeaderSize]byte
+			hdr[0] = byte(i)
+			for time.Now().Before(deadline) {
+				counts[i] += powworker.Search(hdr, 256, powworker.Range{Start: uint32(counts[i]), Count: 1 << 13}, 0, nil).Hashes
+			}
+		})
+	}
+	wg.Wait()
+	var total uint64
+	for _, c := range counts {
+		total += c
+	}
+	return float64(total) / time.Since(began).Seconds()
+}
+
+// TestAdjustingChainConverges runs a real node mining on an adjusting chain (target 50 ms, half-life
+// 500 ms) whose genesis difficulty is 16x too easy for this machine's measured hash rate: its first
+// blocks come far faster than the target; ASERT raises the difficulty, and the blocks after the
+// first 80 come at about the target interval. Then the stored chain verifies (every block's bits
+// against the schedule, the median-time-past rule, work 2^256/(target+1)).
+func TestAdjustingChainConverges(t *testing.T) {
+	const (
+		target   = 50 * time.Millisecond
+		halfLife = 500 * time.Millisecond
+		workers  = 1
+	)
+	rate := probeWorkerRate(200*time.Millisecond, workers)
+	// A block takes 2^bits hashes on average: bits for the target, minus 4 (16x too easy).
+	bits := max(1, int(math.Round(math.Log2(rate*target.Seconds())))-4)
+	h := newHome(t, func(c *config.Config) {
+		c.Chain.PowBits = bits
+		c.Chain.TargetBlockTime, c.Chain.DifficultyHalfLife = target, halfLife
+		c.Mining.Workers = workers
+		c.Mining.MinBlockInterval = 0
+	})
+	nd := h.start(t, actors.Options{})
+	p := nd.n.Params()
+	if !p.Adjusting() {
+		t.Fatal("the chain does not adjust")
+	}
+	const (
+		early = 20 // blocks 1..early: the genesis difficulty, too easy
+		from  = 80 // blocks from..to: after convergence
+		to    = 140
+	)
+	nd.waitHeight(to, 60*time.Second)
+	times := make([]uint64, to+1)
+	bitsSeen := map[uint32]bool{}
+	for height := uint64(1); height <= to; height++ {
+		bi, err := nd.n.BlockAt(context.Background(), height)
+		if err != nil {
+			t.Fatal(err)
+		}
+		times[height] = bi.Block.Header.Time
+		bitsSeen[bi.Block.Header.Bits] = true
+	}
+	mean := func(a, b int) time.Duration {
+		return time.Duration(times[b]-times[a]) * time.Millisecond / time.Duration(b-a)
+	}
+	firstMean, lateMean := mean(1, early), mean(from, to)
+	st := nd.status()
+	t.Logf("rate %.0f H/s, genesis pow_bits %d; mean interval blocks 1-%d %s, %d-%d %s; difficulty %.1f; %d distinct targets",
+		rate, bits, early, firstMean, from, to, lateMean, st.Difficulty, len(bitsSeen))
+	// The control: the first blocks come well below the target (16x too easy; under the race
+	// detector a block's own handling adds more than a few ms), at most half the later interval.
+	if firstMean > target/2 || 2*firstMean > lateMean {
+		t.Errorf("the first %d blocks came every %s, later ones every %s: the genesis difficulty was not easy (probe %.0f H/s)", early, firstMean, lateMean, rate)
+	}
+	// After convergence: within a factor 2 of the target (60 blocks: the mean's own spread is
+	// about 13%; the rest is this shared machine's changing hash rate).
+	if lateMean < target/2 || lateMean > 2*target {
+		t.Errorf("blocks %d-%d came every %s, want about %s", from, to, lateMean, target)
+	}
+	if st.Difficulty < 2 || len(bitsSeen) < 10 {
+		t.Errorf("difficulty %.2f with %d distinct targets: the schedule did not raise it", st.Difficulty, len(bitsSeen))
+	}
+	nd.stop()
+	rep, err := chainstate.Verify(h.cfg.Storage.Path, p, 5*time.Second)
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if rep.Height < to {
+		t.Fatalf("verified to %d", rep.Height)
+	}
+}
