@@ -409,3 +409,23 @@ func mustTarget(t *testing.T, c uint32) *big.Int {
 	}
 	return x
 }
+
+// BenchmarkNextAfter is the schedule's cost per block on an adjusting chain (what CheckHeader
+// adds to a fixed chain's check): the median time past of 11 headers and one ASERT step, with
+// ancestors read from memory.
+func BenchmarkNextAfter(b *testing.B) {
+	p := adjParams()
+	c := newAdjChain(p)
+	k := testKey(1)
+	g := c.headers[0].Time
+	for i := uint64(1); i <= 20; i++ {
+		c.next(b, k, g+i*700)
+	}
+	parent := &c.headers[20]
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.NextAfter(parent, c.anc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
