@@ -108,3 +108,53 @@ func TestAdjustingChainConverges(t *testing.T) {
 		t.Fatalf("verified to %d", rep.Height)
 	}
 }
+
+// TestAdjustingChainsReorgAcrossAnchors: two nodes of one adjusting chain mine apart, so each
+// branch has its own block 1 (its own anchor) and its own targets; once connected, the node with
+// less work syncs the other's branch, checking every header against that branch's schedule, and
+// reorganises onto it. Both stores verify.
+func TestAdjustingChainsReorgAcrossAnchors(t *testing.T) {
+	edit := func(c *config.Config) {
+		c.Chain.TargetBlockTime, c.Chain.DifficultyHalfLife = 20*time.Millisecond, 2*time.Second
+		c.Mining.MinBlockInterval = 0
+	}
+	ah := netHome(t, edit)
+	bh := joinHome(t, ah, edit)
+	a := ah.start(t, actors.Options{})
+	b := bh.start(t, actors.Options{})
+	if !a.n.Params().Adjusting() || a.n.Params().GenesisHash() != b.n.Params().GenesisHash() {
+		t.Fatal("the two homes are not one adjusting chain")
+	}
+	b.waitHeight(5, netTimeout)
+	setMining(t, b, false)
+	a.waitHeight(40, netTimeout)
+	block1 := func(nd *node) chainstate.Hash {
+		bi, err := nd.n.BlockAt(context.Background(), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bi.Hash
+	}
+	if block1(a) == block1(b) {
+		t.Fatal("the two nodes mined the same block 1")
+	}
+	if err := b.n.AddPeer(context.Background(), peerAddr(a)); err != nil {
+		t.Fatal(err)
+	}
+	waitConnected(t, b, a)
+	setMining(t, a, false)
+	_, height := waitSameTip(t, a, b)
+	if block1(b) != block1(a) || height < 40 {
+		t.Fatalf("B did not take A's branch (block 1 %s vs %s, height %d)", block1(b), block1(a), height)
+	}
+	sa, sb := a.status(), b.status()
+	if sa.Difficulty != sb.Difficulty || sa.Target != sb.Target || sa.Difficulty <= 1 {
+		t.Fatalf("A's difficulty %g target %s, B's %g %s", sa.Difficulty, sa.Target, sb.Difficulty, sb.Target)
+	}
+	for _, nd := range []*node{a, b} {
+		nd.stop()
+		if _, err := chainstate.Verify(nd.h.cfg.Storage.Path, nd.n.Params(), 5*time.Second); err != nil {
+			t.Fatalf("verify %s: %v", short(nd), err)
+		}
+	}
+}
