@@ -103,6 +103,7 @@ func (c *consensusActor) load() error {
 		return err
 	}
 	c.d.metrics.height.Set(float64(t.Header.Height))
+	c.d.metrics.difficulty.Set(c.d.params.Difficulty(&t.Header))
 	return nil
 }
 
@@ -201,10 +202,30 @@ func (c *consensusActor) publish(ctx actor.Context, d chain.Decision, blocks []*
 	m := c.d.metrics
 	m.height.Set(float64(d.Height))
 	m.blocksConnected.Add(float64(len(blocks)))
+	if len(blocks) > 0 {
+		tip := &blocks[len(blocks)-1].Header
+		m.difficulty.Set(c.d.params.Difficulty(tip))
+		c.observeIntervals(blocks)
+	}
 	m.txsConnected.Add(float64(txs))
 	ctx.Send(c.d.pid(nameMempool), &chainUpdate{Connected: blocks, Returned: returned, Resync: resync})
 	ctx.Send(c.d.pid(nameMiner), &tipChanged{Hash: d.Hash, Height: d.Height, At: time.Now()})
 	ctx.Send(c.d.pid(namePeers), &announce{Kind: invBlock, Hashes: []chainstate.Hash{d.Hash}, Source: d.Source.Peer, Height: d.Height})
+}
+
+// observeIntervals records the time between each of blocks, newly on the main chain in order,
+// and its parent (the first one's parent read from the index; none when it cannot be read).
+func (c *consensusActor) observeIntervals(blocks []*chainstate.Block) {
+	prev, ok := uint64(0), false
+	if e, found := c.loadEntry(blocks[0].Header.PrevHash); found {
+		prev, ok = e.Header.Time, true
+	}
+	for _, b := range blocks {
+		if ok && b.Header.Time >= prev {
+			c.d.metrics.blockInterval.Observe(float64(b.Header.Time-prev) / 1000)
+		}
+		prev, ok = b.Header.Time, true
+	}
 }
 
 // blockExec performs the machine's writes against the storage actor for one submitted block,

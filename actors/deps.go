@@ -197,6 +197,7 @@ func (n *Node) storageDeps() storageDeps {
 // consensusDeps is what the consensus actor needs.
 type consensusDeps struct {
 	actorEnv
+	params  *chainstate.Params // the difficulty gauge
 	rules   chain.Rules
 	metrics *metrics // height, blocks and transfers connected, block import time
 	// waitStore waits (bounded) for storage to publish the store (the machine's first load).
@@ -205,12 +206,12 @@ type consensusDeps struct {
 }
 
 func (n *Node) consensusDeps() consensusDeps {
-	return consensusDeps{actorEnv: n.env(), rules: n.rules(), metrics: n.metrics, waitStore: n.handle.wait,
+	return consensusDeps{actorEnv: n.env(), params: n.params, rules: n.rules(), metrics: n.metrics, waitStore: n.handle.wait,
 		calls: n.retrier()}
 }
 
 // rules are the chain rules consensus applies (package chain).
-func (n *Node) rules() chain.Rules { return chain.ParamsRules{Params: n.params, Sigs: n.sigs} }
+func (n *Node) rules() chain.Rules { return chain.RulesFor(n.params, n.sigs) }
 
 // apiDeps is what the api actor needs: the facade it serves and its listener.
 type apiDeps struct {

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"math/big"
 	"slices"
 
 	"github.com/actorchain/actorchain/api"
@@ -48,6 +49,8 @@ func (n *Node) Status(ctx context.Context) (api.Status, error) {
 		Height:      sum.Tip.Header.Height,
 		TipHash:     sum.Tip.Hash.String(),
 		TotalWork:   sum.Tip.Work,
+		Target:      api.TargetHex(n.blockTarget(&sum.Tip.Header), sum.Tip.Header.Bits),
+		Difficulty:  n.params.Difficulty(&sum.Tip.Header),
 		Peers:       int(n.peer.count.Load()),
 		Mempool:     sum.Mempool,
 		Mining:      n.mining.Load(),
@@ -91,7 +94,17 @@ func (n *Node) BlockByHash(ctx context.Context, h chainstate.Hash) (api.BlockInf
 	if err != nil {
 		return api.BlockInfo{}, unavailable(err)
 	}
-	return api.BlockInfo{Block: b, Hash: h, Main: main == h}, nil
+	return api.BlockInfo{Block: b, Hash: h, Main: main == h, Target: n.blockTarget(&b.Header)}, nil
+}
+
+// blockTarget is the target h's hash met (nil for bits that encode none: such a block is never
+// stored).
+func (n *Node) blockTarget(h *chainstate.Header) *big.Int {
+	t, err := n.params.Target(h)
+	if err != nil {
+		return nil
+	}
+	return t
 }
 
 // Account returns an account's committed state and its next pending nonce, both from one read

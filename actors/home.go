@@ -22,8 +22,15 @@ type InitResult struct {
 const DevnetFunds = 1_000_000_000_000
 
 // InitHome writes node.yaml and the three keys. Without chainFile the chain is a fresh devnet whose
-// genesis funds the wallet key.
+// genesis funds the wallet key, with the defaults of the chain section (fixed difficulty).
 func InitHome(home, cfgFile, chainFile string, force bool) (*InitResult, error) {
+	return InitHomeChain(home, cfgFile, chainFile, force, nil)
+}
+
+// InitHomeChain is InitHome where fresh, when not nil, sets up a fresh chain's section (not one
+// copied from chainFile) before it is written: `node init` and `node devnet` give new chains a
+// target block time and a measured genesis difficulty (CONTRACT §10).
+func InitHomeChain(home, cfgFile, chainFile string, force bool, fresh func(*config.Chain)) (*InitResult, error) {
 	if _, err := os.Stat(cfgFile); err == nil && !force {
 		return nil, fmt.Errorf("%s already exists: HOME %s is initialised (use --force to overwrite)", cfgFile, home)
 	}
@@ -62,6 +69,9 @@ func InitHome(home, cfgFile, chainFile string, force bool) (*InitResult, error) 
 		cfg.Chain = ch
 	} else {
 		cfg.Chain.Alloc = map[string]uint64{wallet: DevnetFunds}
+		if fresh != nil {
+			fresh(&cfg.Chain)
+		}
 	}
 	if err := config.Write(cfgFile, cfg); err != nil {
 		return nil, err

@@ -28,10 +28,12 @@ type metrics struct {
 	syncBlock       prometheus.Histogram     // a block received during a sync, until consensus answered
 	commit          *prometheus.HistogramVec // storage: one write transaction, by commitOps
 	tipSwitch       prometheus.Histogram     // a new tip published, until a worker searches on it
+	difficulty      prometheus.Gauge         // the tip's difficulty: genesis target / its target
+	blockInterval   prometheus.Histogram     // time between a main-chain block and its parent
 
 }
 
-// latencyHistograms makes the latency histograms: block import, sync, tip switch, commits.
+// latencyHistograms makes the histograms: block import, sync, tip switch, commits, block intervals.
 func (m *metrics) latencyHistograms() {
 	m.blockImport = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "actorchain_block_import_seconds", Help: "Consensus's handling of a block whose parent is known: checks, then connect, side-chain store or reorg.",
@@ -49,6 +51,10 @@ func (m *metrics) latencyHistograms() {
 		Name: "actorchain_storage_commit_seconds", Help: "One storage write transaction (with its fsync), by operation.",
 		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 	}, []string{"op"})
+	m.blockInterval = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "actorchain_block_interval_seconds", Help: "Time between a block connected to the main chain and its parent, from the headers' times.",
+		Buckets: prometheus.ExponentialBuckets(0.01, 2, 16),
+	})
 }
 
 func newMetrics(n *Node) *metrics {
@@ -75,6 +81,9 @@ func newMetrics(n *Node) *metrics {
 		syncProgress: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "actorchain_sync_progress", Help: "Sync progress from 0 to 1 (1 when caught up).",
 		}),
+		difficulty: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "actorchain_difficulty", Help: "Difficulty of the main-chain tip: the genesis target over the tip's target (1 on a fixed-difficulty chain).",
+		}),
 	}
 	m.latencyHistograms()
 	for _, op := range commitOps {
@@ -84,7 +93,7 @@ func newMetrics(n *Node) *metrics {
 	m.peers.WithLabelValues("outbound").Set(0)
 	m.syncProgress.Set(1)
 	m.reg.MustRegister(m.height, m.peers, m.mempool, m.blocksConnected, m.txsConnected, m.hashes, m.syncProgress,
-		m.blockImport, m.syncBlock, m.commit, m.tipSwitch,
+		m.blockImport, m.syncBlock, m.commit, m.tipSwitch, m.difficulty, m.blockInterval,
 		&restartCollector{tree: n.tree}, &trafficCollector{t: &n.traffic},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "actorchain_healthy", Help: "1 when GET /v1/health says the node is healthy, else 0 (CONTRACT §9).",

@@ -23,7 +23,7 @@ type (
 	mineJob struct {
 		ID     uint64
 		Header [chainstate.WorkHeaderSize]byte
-		Bits   uint32
+		Target powworker.Target // the block's target (chainstate.Params.Target)
 		Range  powworker.Range
 		// TipAt is when consensus published the tip this job builds on, for the first job on
 		// that tip (the tip switch metric); zero otherwise.
@@ -66,6 +66,7 @@ type minerActor struct {
 	enabled  bool
 	jobID    uint64
 	template *chainstate.Block
+	target   powworker.Target                // the template's target
 	header   [chainstate.WorkHeaderSize]byte // the template's work header, time patched
 	parent   chainstate.Hash
 	builtAt  int // mempool size when the template was built
@@ -256,7 +257,9 @@ func (m *minerActor) newJob(ctx actor.Context) {
 	if err != nil {
 		return // storage restarting: the next tip or tick retries
 	}
-	tip, err := s.Tip()
+	// The tip and what the rules require of the block on it: its bits (the next target of an
+	// adjusting chain) and its earliest time (the median time past).
+	tip, next, err := s.NextAfterTip()
 	if err != nil {
 		return
 	}
@@ -269,7 +272,7 @@ func (m *minerActor) newJob(ctx actor.Context) {
 	if r, err := askFrom[*selectTxsResponse](ctx, m.d.pid(nameMempool), &selectTxsRequest{Max: m.d.params.MaxBlockTxs}, 2*time.Second); err == nil {
 		txs, m.builtAt = r.Txs, r.Size
 	}
-	now := max(m.d.nowMs(), tip.Header.Time)
+	now := max(m.d.nowMs(), tip.Header.Time, next.MinTimeMs)
 	var tmpl *chainstate.Block
 	err = s.View(func(r chainstate.AccountReader) error {
 		b, _, err := chainstate.BuildTemplate(m.d.params, &tip.Header, r, m.d.pub, txs, now)
@@ -280,9 +283,16 @@ func (m *minerActor) newJob(ctx actor.Context) {
 		m.d.log.Warn("cannot build a block template", "actor", nameMiner, "err", err)
 		return
 	}
+	tmpl.Header.Bits = next.Bits
+	target, err := m.d.params.Target(&tmpl.Header)
+	if err != nil {
+		m.d.log.Warn("cannot build a block template", "actor", nameMiner, "err", err)
+		return
+	}
 	tmpl.Header.Seal(m.d.key)
 	m.jobID++
 	m.template = tmpl
+	m.target = powworker.TargetOf(target)
 	m.parent = tip.Hash
 	m.header = tmpl.Header.WorkHeader()
 	for i := 0; i < m.workers; i++ {
@@ -326,7 +336,7 @@ func (m *minerActor) sendJob(ctx actor.Context, i int) {
 	if pid == nil {
 		return
 	}
-	job := &mineJob{ID: m.jobID, Header: m.header, Bits: m.template.Header.Bits, Range: m.ranges[i]}
+	job := &mineJob{ID: m.jobID, Header: m.header, Target: m.target, Range: m.ranges[i]}
 	if m.parent == m.tipHash {
 		job.TipAt = m.tipAt
 	}
@@ -478,7 +488,7 @@ func (w *workerActor) start(ctx actor.Context, job *mineJob) {
 		r := job.Range
 		for r.Count > 0 && !quit.Load() {
 			n := min(r.Count, searchChunk)
-			res := powworker.Search(hdr, job.Bits, powworker.Range{Start: r.Start, Count: n}, 0, stop)
+			res := powworker.SearchTarget(hdr, job.Target, powworker.Range{Start: r.Start, Count: n}, 0, stop)
 			hashes.Add(float64(res.Hashes))
 			if res.Found {
 				root.Send(parent, &workerFound{ID: job.ID, TimeMs: binary.BigEndian.Uint64(hdr[chainstate.WorkTimeOffset:]), Nonce: res.Nonce})

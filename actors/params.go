@@ -18,6 +18,11 @@ func ParamsFromConfig(cfg *config.Config) (*chainstate.Params, error) {
 		Alloc:         make(map[chainstate.Address]uint64, len(c.Alloc)),
 		MaxBlockTxs:   c.MaxBlockTxs,
 	}
+	if c.TargetBlockTime > 0 {
+		// A fixed chain's half-life is not part of it (nor of its genesis hash).
+		p.TargetBlockTimeMs = uint64(c.TargetBlockTime.Milliseconds())
+		p.HalfLifeMs = uint64(c.DifficultyHalfLife.Milliseconds())
+	}
 	for _, v := range c.Validators {
 		k, err := chainstate.ParsePublicKey(v)
 		if err != nil {

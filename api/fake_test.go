@@ -104,7 +104,7 @@ func newFake() *fake {
 		txs:      map[chainstate.Hash]TxInfo{},
 		status: Status{NodeID: strings.Repeat("11", 32), ChainID: exChainID,
 			GenesisHash: strings.Repeat("22", 32), Height: 3, TipHash: strings.Repeat("33", 32),
-			TotalWork: big.NewInt(4 << 16), Peers: 2, Mempool: 1, Mining: true, Version: "v-test"},
+			TotalWork: big.NewInt(4 << 16), Target: "00000fff" + strings.Repeat("f", 56), Difficulty: 2.5, Peers: 2, Mempool: 1, Mining: true, Version: "v-test"},
 	}
 }
 

@@ -26,7 +26,10 @@ func TestStatus(t *testing.T) {
 	}
 	m := a.json(t)
 	wantKeys(t, "status", m, "node_id", "chain_id", "genesis_hash", "height", "tip_hash", "total_work",
-		"peers", "mempool", "mining", "syncing", "sync_target_height", "version", "healthy")
+		"target", "difficulty", "peers", "mempool", "mining", "syncing", "sync_target_height", "version", "healthy")
+	if m["target"] != "00000fff"+strings.Repeat("f", 56) || m["difficulty"] != 2.5 {
+		t.Errorf("status target/difficulty: %q", a.raw)
+	}
 	if m["height"] != 3.0 || m["sync_target_height"] != 9.0 || m["total_work"] != float64(4<<16) || m["peers"] != 2.0 || m["mempool"] != 1.0 ||
 		m["mining"] != true || m["syncing"] != false || m["version"] != "v-test" || m["chain_id"] != exChainID {
 		t.Errorf("status values: %q", a.raw)
@@ -75,11 +78,11 @@ func TestBlock(t *testing.T) {
 			t.Fatalf("GET /v1/blocks/%s: %d %q", id, a.status, a.raw)
 		}
 		m := a.json(t)
-		wantKeys(t, "block", m, "hash", "height", "prev_hash", "time", "bits", "nonce", "miner", "tx_root",
+		wantKeys(t, "block", m, "hash", "height", "prev_hash", "time", "bits", "target", "nonce", "miner", "tx_root",
 			"state_root", "version", "miner_signature", "main_chain", "txs")
 		want := map[string]any{
 			"hash": strings.Repeat("99", 32), "height": 5.0, "prev_hash": strings.Repeat("01", 32),
-			"time": 1767225600123.0, "bits": 16.0, "nonce": 42.0, "miner": strings.Repeat("04", 32),
+			"time": 1767225600123.0, "bits": 16.0, "target": "0000" + strings.Repeat("f", 60), "nonce": 42.0, "miner": strings.Repeat("04", 32),
 			"tx_root": strings.Repeat("02", 32), "state_root": strings.Repeat("03", 32), "version": 1.0,
 			"miner_signature": strings.Repeat("05", 64), "main_chain": true,
 		}
@@ -98,6 +101,23 @@ func TestBlock(t *testing.T) {
 			tx["amount"] != 7.0 || tx["fee"] != 1.0 || tx["nonce"] != 0.0 || tx["chain_id"] != exChainID {
 			t.Errorf("block tx: %v", tx)
 		}
+	}
+}
+
+// TestBlockTarget: a block of an adjusting chain shows the target the backend gives, in 64 hex,
+// beside its compact bits.
+func TestBlockTarget(t *testing.T) {
+	f := newFake()
+	hash, b := blockFixture(f)
+	b.Header.Bits = 0x1f123456
+	target, err := chainstate.CompactToTarget(b.Header.Bits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.set(func(f *fake) { f.blocks[hash] = BlockInfo{Block: b, Hash: hash, Main: true, Target: target} })
+	m := get(t, server(t, f, Options{}), "/v1/blocks/5").json(t)
+	if m["target"] != "00123456"+strings.Repeat("0", 56) || m["bits"] != float64(0x1f123456) {
+		t.Errorf("target %v bits %v", m["target"], m["bits"])
 	}
 }
 

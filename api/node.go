@@ -21,13 +21,17 @@ type Status struct {
 	Height      uint64   `json:"height"`
 	TipHash     string   `json:"tip_hash"`
 	TotalWork   *big.Int `json:"total_work"`
-	Peers       int      `json:"peers"`
-	Mempool     int      `json:"mempool"`
-	Mining      bool     `json:"mining"`
-	Syncing     bool     `json:"syncing"`
-	SyncTarget  uint64   `json:"sync_target_height"` // the best height a connected peer announced (0 with none)
-	Version     string   `json:"version"`
-	Healthy     bool     `json:"healthy"` // GET /v1/health's verdict
+	// Target is the tip's target (64 hex), Difficulty the genesis target over it (CONTRACT §10;
+	// 1 on a fixed-difficulty chain).
+	Target     string  `json:"target"`
+	Difficulty float64 `json:"difficulty"`
+	Peers      int     `json:"peers"`
+	Mempool    int     `json:"mempool"`
+	Mining     bool    `json:"mining"`
+	Syncing    bool    `json:"syncing"`
+	SyncTarget uint64  `json:"sync_target_height"` // the best height a connected peer announced (0 with none)
+	Version    string  `json:"version"`
+	Healthy    bool    `json:"healthy"` // GET /v1/health's verdict
 }
 
 // AccountInfo is GET /v1/accounts/{address}.
@@ -44,6 +48,9 @@ type BlockInfo struct {
 	Block *chainstate.Block
 	Hash  chainstate.Hash
 	Main  bool
+	// Target is the target the block's hash met (chainstate.Params.Target); nil: the fixed
+	// difficulty of its bits (chainstate.TargetForBits).
+	Target *big.Int
 }
 
 // TxInfo is what the node knows of a transaction; the handler answers it as a TxStatus.

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/hex"
 	"fmt"
+	"math/big"
 
 	"github.com/actorchain/actorchain/chainstate"
 )
@@ -78,6 +79,7 @@ type Block struct {
 	PrevHash       string `json:"prev_hash"`
 	Time           uint64 `json:"time"`
 	Bits           uint32 `json:"bits"`
+	Target         string `json:"target"` // 64 hex (CONTRACT §10)
 	Nonce          uint32 `json:"nonce"`
 	Miner          string `json:"miner"`
 	TxRoot         string `json:"tx_root"`
@@ -86,6 +88,19 @@ type Block struct {
 	MinerSignature string `json:"miner_signature"`
 	MainChain      bool   `json:"main_chain"`
 	Txs            []Tx   `json:"txs"`
+}
+
+// TargetHex is target as 64 hex digits; a nil target is that of the fixed difficulty of bits
+// leading zero bits.
+func TargetHex(target *big.Int, bits uint32) string {
+	if target == nil {
+		target = chainstate.TargetForBits(bits)
+	}
+	var b [32]byte
+	if target.Sign() > 0 && target.BitLen() <= 256 {
+		target.FillBytes(b[:])
+	}
+	return encodeHex(b[:])
 }
 
 // blockFromInfo converts a backend block. It computes every transaction's hash (chainstate).
@@ -97,6 +112,7 @@ func blockFromInfo(bi BlockInfo) Block {
 		PrevHash:       encodeHex(h.PrevHash[:]),
 		Time:           h.Time,
 		Bits:           h.Bits,
+		Target:         TargetHex(bi.Target, h.Bits),
 		Nonce:          h.Nonce,
 		Miner:          encodeHex(h.Miner[:]),
 		TxRoot:         encodeHex(h.TxRoot[:]),

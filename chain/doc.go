@@ -31,7 +31,9 @@
 //     done.
 //
 // Difficulty lives in Rules (CheckHeader with HeaderContext.Ancestor, Work), so a per-height
-// expected target changes the Rules value, not the machine. Ancestor walks back to the main chain
+// expected target changes the Rules value, not the machine: RulesFor gives ParamsRules for a
+// fixed-difficulty chain and ScheduleRules for one that adjusts (ASERT anchored at block 1 of the
+// block's own branch, the median time past of its last 11 blocks, work 2^256/(target+1)). Ancestor walks back to the main chain
 // and then reads the store's main chain (Config.MainHash), so an anchor such as block 1 costs the
 // distance to the main chain, not the chain's length.
 //

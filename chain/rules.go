@@ -35,6 +35,15 @@ type HeaderContext struct {
 	Ancestor func(height uint64) (chainstate.Header, bool)
 }
 
+// RulesFor returns the rules of the chain p: ScheduleRules when it adjusts its difficulty
+// (Params.Adjusting), else ParamsRules. sigs is the signature cache (may be nil).
+func RulesFor(p *chainstate.Params, sigs *chainstate.SigCache) Rules {
+	if p.Adjusting() {
+		return ScheduleRules{Params: p, Sigs: sigs}
+	}
+	return ParamsRules{Params: p, Sigs: sigs}
+}
+
 // ParamsRules are the rules of a chain with the fixed difficulty of Params.PowBits:
 // chainstate.CheckHeaderContext, chainstate.CheckBlock (with Sigs, the signature cache, which may
 // be nil) and chainstate.WorkForBits.
@@ -45,7 +54,7 @@ type ParamsRules struct {
 
 // CheckHeader implements Rules.
 func (r ParamsRules) CheckHeader(h *chainstate.Header, ctx HeaderContext) error {
-	return chainstate.CheckHeaderContext(r.Params, h, ctx.Parent, ctx.NowMs)
+	return chainstate.CheckHeaderContext(r.Params, h, ctx.Parent, nil, ctx.NowMs)
 }
 
 // CheckBlock implements Rules.
@@ -55,3 +64,26 @@ func (r ParamsRules) CheckBlock(b *chainstate.Block) error {
 
 // Work implements Rules.
 func (r ParamsRules) Work(h *chainstate.Header) *big.Int { return chainstate.WorkForBits(h.Bits) }
+
+// ScheduleRules are the rules of a chain that adjusts its difficulty (Params.TargetBlockTimeMs >
+// 0, CONTRACT §10): CheckHeader is chainstate.CheckHeaderContext with the block's ancestors (the
+// bits must be the ASERT target anchored at block 1 of the block's own branch, the time above the
+// median time past of the last 11 blocks), CheckBlock checks the hash against the header's
+// compact target, and Work is 2^256 / (target + 1) (chainstate.Params.Work).
+type ScheduleRules struct {
+	Params *chainstate.Params
+	Sigs   *chainstate.SigCache
+}
+
+// CheckHeader implements Rules.
+func (r ScheduleRules) CheckHeader(h *chainstate.Header, ctx HeaderContext) error {
+	return chainstate.CheckHeaderContext(r.Params, h, ctx.Parent, ctx.Ancestor, ctx.NowMs)
+}
+
+// CheckBlock implements Rules.
+func (r ScheduleRules) CheckBlock(b *chainstate.Block) error {
+	return chainstate.CheckBlock(r.Params, b, r.Sigs)
+}
+
+// Work implements Rules.
+func (r ScheduleRules) Work(h *chainstate.Header) *big.Int { return r.Params.Work(h) }

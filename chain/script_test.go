@@ -22,7 +22,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testda
 //
 // Commands (block names are words; the genesis block is g):
 //
-//	block NAME parent=P [src=mined|peer:ID] [bits=N] [time=MS] [check=bad] [apply=bad] [writes=MODE,...]
+//	block NAME parent=P [src=mined|peer:ID] [bits=N] [target=C] [time=MS] [check=bad] [apply=bad] [writes=MODE,...]
 //	chain NAME... parent=P [options as for block]  a line of blocks, each on the previous one
 //	make NAME... parent=P [options as for block]   builds a line of blocks without sending them
 //	block NAME / chain NAME...                      (re)sends blocks already made
@@ -36,13 +36,25 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testda
 // fails Rules.CheckBlock, apply=bad makes the store's state transition fail (a rule error in a
 // connect or reorg), writes lists how each write of the block ends: done (default), already (it
 // committed, reported as found done by an earlier attempt) or lost (no effect; a non-rule error).
+//
+// Every script runs twice: with work 2^bits (a fixed-difficulty chain's count), and with bits
+// holding compact targets and work 2^256 / (target + 1) as an adjusting chain counts it
+// (chainstate.Params.Work); there bits=N means the target 2^(256-N) - 1, whose work is 2^N for
+// the small N the scripts use, so both runs must print the same. target=C (hex compact) sets
+// any target: scripts named targets*.txt use it and run only in the second way.
 func TestScripts(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.txt")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no scripts: %v", err)
 	}
 	for _, f := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) { runScript(t, f) })
+		name := strings.TrimSuffix(filepath.Base(f), ".txt")
+		if !strings.HasPrefix(name, "targets") {
+			t.Run(name, func(t *testing.T) { runScript(t, f, false) })
+		}
+		if !*rewrite || strings.HasPrefix(name, "targets") {
+			t.Run(name+"/targets", func(t *testing.T) { runScript(t, f, true) })
+		}
 	}
 }
 
@@ -99,9 +111,9 @@ func parseScript(t *testing.T, path string) []scriptCase {
 	return cases
 }
 
-func runScript(t *testing.T, path string) {
+func runScript(t *testing.T, path string, targets bool) {
 	cases := parseScript(t, path)
-	w := newWorld(t)
+	w := newWorldMode(t, targets)
 	var out strings.Builder
 	for _, c := range cases {
 		got := w.run(c.pos, c.cmd)
@@ -138,17 +150,23 @@ type world struct {
 	srcs   map[string]string // the src= a block was made with
 	nowMs  uint64
 	nonce  uint32
+	// targets: bits are compact targets (see TestScripts).
+	targets bool
 }
 
 const genesisTime = 1_000_000
 
-func newWorld(t *testing.T) *world {
-	g := &chainstate.Block{Header: chainstate.Header{Version: 1, Bits: 1, Time: genesisTime}}
+func newWorld(t *testing.T) *world { return newWorldMode(t, false) }
+
+func newWorldMode(t *testing.T, targets bool) *world {
+	g := &chainstate.Block{Header: chainstate.Header{Version: 1, Bits: bitsArg(1, targets), Time: genesisTime}}
 	w := &world{
 		t: t, blocks: map[string]*chainstate.Block{"g": g}, names: map[chainstate.Hash]string{g.Hash(): "g"}, srcs: map[string]string{},
-		rules: &testRules{genesis: g.Hash(), badCheck: map[chainstate.Hash]bool{}}, nowMs: genesisTime + 10_000,
+		rules: &testRules{genesis: g.Hash(), badCheck: map[chainstate.Hash]bool{}, targets: targets}, nowMs: genesisTime + 10_000,
+		targets: targets,
 	}
-	w.store = newFakeStore(g, workOf(&g.Header))
+	w.store = newFakeStore(g, headerWork(&g.Header, targets))
+	w.store.targets = targets
 	w.restart()
 	return w
 }
@@ -258,10 +276,20 @@ func (w *world) makeBlock(pos, name string, opts map[string]string) *chainstate.
 		w.t.Fatalf("%s: block %s: unknown parent %q", pos, name, opts["parent"])
 	}
 	w.nonce++
-	h := chainstate.Header{Version: 1, PrevHash: parent.Hash(), Height: parent.Header.Height + 1, Bits: 1,
+	h := chainstate.Header{Version: 1, PrevHash: parent.Hash(), Height: parent.Header.Height + 1, Bits: bitsArg(1, w.targets),
 		Time: parent.Header.Time + 1, Nonce: w.nonce}
 	if v, ok := opts["bits"]; ok {
-		h.Bits = uint32(w.num(pos, v))
+		h.Bits = bitsArg(uint32(w.num(pos, v)), w.targets)
+	}
+	if v, ok := opts["target"]; ok {
+		if !w.targets {
+			w.t.Fatalf("%s: target= in a script that runs with bits", pos)
+		}
+		c, err := strconv.ParseUint(v, 16, 32)
+		if err != nil {
+			w.t.Fatalf("%s: target %q: %v", pos, v, err)
+		}
+		h.Bits = uint32(c)
 	}
 	if v, ok := opts["time"]; ok {
 		h.Time = w.num(pos, v)
@@ -275,6 +303,14 @@ func (w *world) makeBlock(pos, name string, opts map[string]string) *chainstate.
 		w.store.badApply[b.Hash()] = true
 	}
 	return b
+}
+
+// bitsArg is the header bits of bits=n: n, or with targets the compact form of 2^(256-n) - 1.
+func bitsArg(n uint32, targets bool) uint32 {
+	if !targets {
+		return n
+	}
+	return chainstate.TargetToCompact(chainstate.TargetForBits(n))
 }
 
 func (w *world) num(pos, s string) uint64 {

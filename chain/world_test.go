@@ -15,6 +15,7 @@ import (
 type testRules struct {
 	genesis  chainstate.Hash
 	badCheck map[chainstate.Hash]bool
+	targets  bool // bits are compact targets: work is 2^256 / (target + 1)
 }
 
 const driftMs = 1000
@@ -41,9 +42,7 @@ func (r *testRules) CheckBlock(b *chainstate.Block) error {
 	return nil
 }
 
-func (r *testRules) Work(h *chainstate.Header) *big.Int {
-	return new(big.Int).Lsh(big.NewInt(1), uint(h.Bits))
-}
+func (r *testRules) Work(h *chainstate.Header) *big.Int { return headerWork(h, r.targets) }
 
 // fakeStore is the store the scripts write to, with chainstate.Store's semantics for what the
 // machine relies on: Connect extends the tip only, PutBlock never downgrades, Reorg is all or
@@ -54,6 +53,7 @@ type fakeStore struct {
 	bodies   map[chainstate.Hash]*chainstate.Block
 	tip      chainstate.Hash
 	badApply map[chainstate.Hash]bool // blocks whose state transition fails
+	targets  bool                     // work from compact targets (headerWork)
 }
 
 func newFakeStore(g *chainstate.Block, work *big.Int) *fakeStore {
@@ -82,7 +82,20 @@ func (s *fakeStore) mainHash(height uint64) (chainstate.Hash, bool) {
 	return e.Hash, e.Header.Height == height
 }
 
-func workOf(h *chainstate.Header) *big.Int { return new(big.Int).Lsh(big.NewInt(1), uint(h.Bits)) }
+func workOf(h *chainstate.Header) *big.Int { return headerWork(h, false) }
+
+// headerWork is the work of h: 2^Bits, or with targets the work of the compact target in Bits as
+// an adjusting chain counts it (chainstate.Params.Work: 2^256 / (target + 1), 0 for bits that
+// encode no target).
+func headerWork(h *chainstate.Header, targets bool) *big.Int {
+	if !targets {
+		return new(big.Int).Lsh(big.NewInt(1), uint(h.Bits))
+	}
+	return targetParams.Work(h)
+}
+
+// targetParams is an adjusting chain, for its Work.
+var targetParams = &chainstate.Params{ChainID: "t", PowBits: 1, TargetBlockTimeMs: 1000, HalfLifeMs: 60_000}
 
 // connectOn applies b on top of tip into entries (a working copy).
 func (s *fakeStore) connectOn(entries map[chainstate.Hash]chainstate.IndexEntry, tip chainstate.Hash, b *chainstate.Block) error {
@@ -93,7 +106,7 @@ func (s *fakeStore) connectOn(entries map[chainstate.Hash]chainstate.IndexEntry,
 	if s.badApply[h] {
 		return &chainstate.RuleError{Code: chainstate.CodeBadStateRoot, Reason: "state root mismatch"}
 	}
-	work := new(big.Int).Add(entries[tip].Work, workOf(&b.Header))
+	work := new(big.Int).Add(entries[tip].Work, headerWork(&b.Header, s.targets))
 	entries[h] = chainstate.IndexEntry{Hash: h, Header: b.Header, Work: work, Status: chainstate.StatusMain}
 	return nil
 }

@@ -124,12 +124,16 @@
 // # Usage
 //
 // A block from the network goes through CheckBlock (stateless, signatures in parallel, with the
-// mempool's SigCache) and CheckHeaderContext (against its parent and the local clock), then
+// mempool's SigCache) and CheckHeaderContext (against its parent and the local clock; on a chain
+// that adjusts its difficulty also against the ASERT schedule anchored at block 1 and the median
+// time past, reading ancestors through an Ancestors function; schedule.go), then
 // either Store.Connect (it extends the tip), Store.PutBlock (a side chain with less work), or
 // Store.Reorg with the lists from ForkPath (a side chain that now has more work, MoreWork); the
 // consensus state machine of package chain takes these decisions, fork choice being these two. The
 // store re-executes every connected block with ApplyBlock inside its write transaction. A miner
-// calls BuildTemplate over Store.View, then Header.Seal, then searches the work header's nonce.
+// asks Store.NextAfterTip for the block's bits and earliest time (Params.NextAfter), calls
+// BuildTemplate over Store.View, sets the bits, then Header.Seal, then searches the work
+// header's nonce until the hash is at most Params.Target.
 //
 // # Concurrency
 //

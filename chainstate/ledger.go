@@ -272,7 +272,9 @@ func ApplyBlock(p *Params, prevRoot Hash, r AccountReader, b *Block) (*Delta, er
 
 // BuildTemplate selects, in order, the txs that apply cleanly on top of parent (skipping those
 // that do not), up to p.MaxBlockTxs, credits the miner and returns an unsealed block (Nonce 0,
-// Time timeMs, MinerSig unset; call Header.Seal) and the delta.
+// Time timeMs, MinerSig unset; call Header.Seal) and the delta. Its Bits are p.PowBits, right on a
+// fixed-difficulty chain; on an adjusting chain the caller sets them (and picks timeMs) from
+// Params.NextAfter before sealing.
 //
 // r must hold the state after parent. Transactions for another chain id, with a zero amount, an
 // amount + fee overflow, a nonce other than the sender's next one, too little balance, or whose

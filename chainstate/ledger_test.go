@@ -151,7 +151,7 @@ func TestBuildTemplate(t *testing.T) {
 	if err := CheckBlock(p, blk, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := CheckHeaderContext(p, &blk.Header, &parent, parent.Time+10); err != nil {
+	if err := CheckHeaderContext(p, &blk.Header, &parent, nil, parent.Time+10); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -15,6 +15,8 @@ const ParamsTag = "actorchain-chain/1"
 const (
 	DefaultMaxBlockTxs      = 5000
 	DefaultMaxFutureDriftMs = 120_000
+	// MaxScheduleMs bounds the target block time and the half-life (about 292 years).
+	MaxScheduleMs = 1 << 53
 )
 
 // Params are the chain parameters (the config's chain: section), identical on every node.
@@ -32,6 +34,11 @@ type Params struct {
 	// MaxFutureDriftMs bounds how far a block's time may lead the local clock (default 2 minutes
 	// when 0).
 	MaxFutureDriftMs uint64
+	// TargetBlockTimeMs is the block interval the difficulty schedule aims at (chain.
+	// target_block_time); 0 keeps the fixed difficulty of PowBits. HalfLifeMs is the schedule's
+	// half-life (chain.difficulty_halflife), > 0 when TargetBlockTimeMs is.
+	TargetBlockTimeMs uint64
+	HalfLifeMs        uint64
 }
 
 // Validate reports the first problem with p: a chain id of 1..MaxChainIDLen bytes, pow bits at
@@ -45,6 +52,12 @@ func (p *Params) Validate() error {
 		return fmt.Errorf("pow bits: must be <= 256, got %d", p.PowBits)
 	case p.MaxBlockTxs < 0 || p.MaxBlockTxs > MaxBlockTxsDecode:
 		return fmt.Errorf("max block txs: must be 0..%d, got %d", MaxBlockTxsDecode, p.MaxBlockTxs)
+	case p.TargetBlockTimeMs > MaxScheduleMs:
+		return fmt.Errorf("target block time: must be at most %d ms, got %d", uint64(MaxScheduleMs), p.TargetBlockTimeMs)
+	case p.Adjusting() && (p.HalfLifeMs == 0 || p.HalfLifeMs > MaxScheduleMs):
+		return fmt.Errorf("difficulty half-life: must be 1..%d ms when the target block time is set, got %d", uint64(MaxScheduleMs), p.HalfLifeMs)
+	case p.Adjusting() && p.PowBits > 255:
+		return fmt.Errorf("pow bits: must be <= 255 on an adjusting chain, got %d", p.PowBits)
 	}
 	seen := make(map[PublicKey]bool, len(p.Validators))
 	for _, v := range p.Validators {
@@ -84,10 +97,12 @@ func (p *Params) IsValidator(k PublicKey) bool {
 //	ParamsTag ‖ u8 len ‖ chain id ‖ genesis time ms u64 ‖ pow bits u32 ‖ block reward u64 ‖
 //	u32 n ‖ n validator keys (32 each, sorted, duplicates once) ‖
 //	u32 m ‖ m × (address (20) ‖ balance u64), sorted by address, zero balances left out ‖
-//	max block txs u64 ‖ max future drift ms u64
+//	max block txs u64 ‖ max future drift ms u64 [‖ target block time ms u64 ‖ half-life ms u64]
 //
-// The last two are the effective values (BlockTxLimit, FutureDriftMs), so a zero field and its
-// default give the same chain.
+// Max block txs and the drift are the effective values (BlockTxLimit, FutureDriftMs), so a zero
+// field and its default give the same chain. The last two fields are there only on an adjusting
+// chain (TargetBlockTimeMs > 0): a fixed-difficulty chain keeps the encoding, and so the genesis
+// hash, it had before difficulty adjustment existed.
 func (p *Params) CanonicalBytes() []byte {
 	b := append([]byte(nil), ParamsTag...)
 	b = append(b, byte(len(p.ChainID)))
@@ -113,7 +128,12 @@ func (p *Params) CanonicalBytes() []byte {
 	}
 
 	b = be.AppendUint64(b, uint64(p.BlockTxLimit()))
-	return be.AppendUint64(b, p.FutureDriftMs())
+	b = be.AppendUint64(b, p.FutureDriftMs())
+	if p.Adjusting() {
+		b = be.AppendUint64(b, p.TargetBlockTimeMs)
+		b = be.AppendUint64(b, p.HalfLifeMs)
+	}
+	return b
 }
 
 // allocAccounts returns the genesis account set: Alloc without zero balances.
@@ -131,7 +151,8 @@ func (p *Params) allocAccounts() map[Address]Account {
 // a chain built outside any node starts.
 func (p *Params) GenesisAccounts() AccountMap { return AccountMap(p.allocAccounts()) }
 
-// Genesis returns the genesis block: Version 1, Height 0, Bits PowBits, PrevHash SHA-256 of
+// Genesis returns the genesis block: Version 1, Height 0, Bits GenesisBits (PowBits on a
+// fixed-difficulty chain, the compact genesis target on an adjusting one), PrevHash SHA-256 of
 // CanonicalBytes, TxRoot of no transactions, StateRoot of the Alloc accounts, zero Miner and
 // MinerSig, Time GenesisTimeMs, Nonce 0 and no transactions. It needs no proof of work. Each call
 // returns a new Block the caller may modify.
@@ -140,7 +161,7 @@ func (p *Params) Genesis() *Block {
 		Version:   HeaderVersion,
 		PrevHash:  sha256.Sum256(p.CanonicalBytes()),
 		Height:    0,
-		Bits:      p.PowBits,
+		Bits:      p.GenesisBits(),
 		TxRoot:    TxRoot(nil),
 		StateRoot: StateRootOf(p.allocAccounts()),
 		Time:      p.GenesisTimeMs,

@@ -249,7 +249,7 @@ func connectSalvaged(p *Params, dst *Store, prev *Header, b *Block, cache *SigCa
 	if err := CheckBlock(p, b, cache); err != nil {
 		return fmt.Sprintf("height %d: block %s: %v", b.Header.Height, h, err)
 	}
-	if err := CheckHeaderContext(p, &b.Header, prev, math.MaxUint64); err != nil {
+	if err := CheckHeaderContext(p, &b.Header, prev, dst.MainAncestors(), math.MaxUint64); err != nil {
 		return fmt.Sprintf("height %d: block %s: %v", b.Header.Height, h, err)
 	}
 	if _, err := dst.Connect(b); err != nil {

@@ -223,7 +223,7 @@ func (s *Store) initLocked(tx *bolt.Tx, genesis *Block) error {
 		meta.Put(metaMempoolCount, be.AppendUint64(nil, 0)),
 		tx.Bucket(bucketBlocks).Put(clone(h[:]), genesis.Encode()),
 		tx.Bucket(bucketIndex).Put(clone(h[:]), encodeEntry(&IndexEntry{
-			Hash: h, Header: genesis.Header, Work: WorkForBits(genesis.Header.Bits), Status: StatusMain,
+			Hash: h, Header: genesis.Header, Work: s.params.Work(&genesis.Header), Status: StatusMain,
 		})),
 		tx.Bucket(bucketMain).Put(heightKey(0), clone(h[:])),
 	); err != nil {

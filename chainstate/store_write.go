@@ -15,7 +15,7 @@ type writeTx struct {
 
 // PutBlock stores a block that is not (yet) on the main chain: its body and an index entry with
 // status side and cumulative work work. It does nothing when the block is already indexed, so it
-// never downgrades a main or invalid entry. A nil work is computed as the parent's + WorkForBits
+// never downgrades a main or invalid entry. A nil work is computed as the parent's + Params.Work
 // (ErrNotFound when the parent is not indexed). PutBlock does not validate the block.
 func (s *Store) PutBlock(b *Block, work *big.Int) error {
 	h := b.Hash()
@@ -31,7 +31,7 @@ func (s *Store) PutBlock(b *Block, work *big.Int) error {
 			if !ok {
 				return fmt.Errorf("parent %s: %w", b.Header.PrevHash, ErrNotFound)
 			}
-			work = new(big.Int).Add(parent.Work, WorkForBits(b.Header.Bits))
+			work = new(big.Int).Add(parent.Work, w.p.Work(&b.Header))
 		}
 		if err := w.putBody(h, b); err != nil {
 			return err
@@ -43,7 +43,7 @@ func (s *Store) PutBlock(b *Block, work *big.Int) error {
 // Connect extends the main chain by b, whose PrevHash must be the tip (else an error wrapping
 // ErrNotTip). In one transaction it executes b with ApplyBlock against the stored accounts
 // (starting from the tip's state root) and writes the block body (when new), its index entry
-// (status main, work = parent's + WorkForBits(bits)), the account changes, the undo record,
+// (status main, work = parent's + Params.Work), the account changes, the undo record,
 // main[height], the tx index entries and the new tip, and removes b's transactions from the
 // mempool bucket. A block that does not apply (a *RuleError, also for a height that is not the
 // tip's + 1) writes nothing.
@@ -253,7 +253,7 @@ func (w *writeTx) connect(h Hash, b *Block, tip IndexEntry) (*Delta, IndexEntry,
 		return nil, IndexEntry{}, err
 	}
 	e := IndexEntry{Hash: h, Header: b.Header, Status: StatusMain,
-		Work: new(big.Int).Add(tip.Work, WorkForBits(b.Header.Bits))}
+		Work: new(big.Int).Add(tip.Work, w.p.Work(&b.Header))}
 	if err := w.putBody(h, b); err != nil {
 		return nil, e, err
 	}

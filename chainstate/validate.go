@@ -116,8 +116,10 @@ func checkTxHash(p *Params, tx *Tx, h Hash, cache *SigCache) error {
 // CheckBlock is the stateless check of a block: work, miner signature and validator set,
 // commitment, tx count limit, tx root, duplicate txs, every CheckTx (signatures in parallel).
 //
-// For a block at height > 0, in this order: Version is HeaderVersion, Bits is p.PowBits, the
-// hash meets Bits (the hash commits to every header field, so this also checks the commitment),
+// For a block at height > 0, in this order: Version is HeaderVersion, the proof of work (on a
+// fixed chain Bits is p.PowBits and the hash has that many leading zero bits; on an adjusting
+// chain Bits is a valid compact target and the hash is at most that target; the hash commits to
+// every header field, so this also checks the commitment),
 // the miner is a validator, the miner's signature over SealBytes verifies, the block has at most
 // BlockTxLimit transactions, TxRoot matches, no transaction appears twice, and every transaction
 // passes CheckTx. The signatures are batch-verified (ZIP-215, see VerifySignature) by up to
@@ -142,11 +144,8 @@ func CheckBlock(p *Params, b *Block, cache *SigCache) error {
 	if h.Version != HeaderVersion {
 		return ruleErr(CodeBadVersion, "version %d, want %d", h.Version, HeaderVersion)
 	}
-	if h.Bits != p.PowBits {
-		return ruleErr(CodeBadBits, "bits %d, chain requires %d", h.Bits, p.PowBits)
-	}
-	if hash := h.Hash(); !MeetsBits(hash, h.Bits) {
-		return ruleErr(CodeBadPoW, "hash %s has fewer than %d leading zero bits", hash, h.Bits)
+	if err := p.checkWork(h); err != nil {
+		return err
 	}
 	if !p.IsValidator(h.Miner) {
 		return ruleErr(CodeNotValidator, "miner %s is not a validator", h.Miner)
@@ -207,21 +206,24 @@ func checkTxs(p *Params, txs []*Tx, hashes []Hash, cache *SigCache) error {
 	return badErr
 }
 
-// CheckHeaderContext checks h against its parent: height, bits, time not before the parent's and
-// not more than the drift past nowMs.
+// CheckHeaderContext checks h against its parent (and, on an adjusting chain, its ancestors):
+// height, bits, time not before the parent's and not more than the drift past nowMs.
 //
-// Precisely: Height is parent.Height + 1, PrevHash is parent.Hash(), Bits is p.PowBits, Time >=
-// parent.Time (times are milliseconds and may repeat, so a fast chain can have many blocks per
-// second) and Time <= nowMs + FutureDriftMs (saturating; pass math.MaxUint64 to skip the clock
-// check, as Verify does). Failures are *RuleError.
-func CheckHeaderContext(p *Params, h *Header, parent *Header, nowMs uint64) error {
+// Precisely: Height is parent.Height + 1, PrevHash is parent.Hash(), Bits is p.PowBits on a fixed
+// chain, Time >= parent.Time (times are milliseconds and may repeat, so a fast chain can have
+// many blocks per second) and Time <= nowMs + FutureDriftMs (saturating; pass math.MaxUint64 to
+// skip the clock check, as Verify does). On an adjusting chain Bits is instead the scheduled
+// compact target and Time is also above the median time past (NextAfter), which reads block 1
+// and the parent's 10 ancestors through anc (nil is fine on a fixed chain). Failures are
+// *RuleError, except an ancestor anc does not know.
+func CheckHeaderContext(p *Params, h *Header, parent *Header, anc Ancestors, nowMs uint64) error {
 	if h.Height != parent.Height+1 {
 		return ruleErr(CodeBadHeight, "height %d, parent is at %d", h.Height, parent.Height)
 	}
 	if ph := parent.Hash(); h.PrevHash != ph {
 		return ruleErr(CodeBadPrevHash, "prev hash %s, parent is %s", h.PrevHash, ph)
 	}
-	if h.Bits != p.PowBits {
+	if !p.Adjusting() && h.Bits != p.PowBits {
 		return ruleErr(CodeBadBits, "bits %d, chain requires %d", h.Bits, p.PowBits)
 	}
 	if h.Time < parent.Time {
@@ -233,6 +235,9 @@ func CheckHeaderContext(p *Params, h *Header, parent *Header, nowMs uint64) erro
 	}
 	if h.Time > limit {
 		return ruleErr(CodeTimeTooNew, "time %d ms is more than %d ms past the local clock %d ms", h.Time, p.FutureDriftMs(), nowMs)
+	}
+	if p.Adjusting() {
+		return p.checkSchedule(h, parent, anc)
 	}
 	return nil
 }

@@ -294,14 +294,14 @@ func TestCheckHeaderContext(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := ok()
 			tt.edit(h)
-			wantCode(t, CheckHeaderContext(p, h, &parent, tt.now), tt.code)
+			wantCode(t, CheckHeaderContext(p, h, &parent, nil, tt.now), tt.code)
 		})
 	}
 	pp := *p
 	pp.MaxFutureDriftMs = 10
 	h := ok()
 	h.Time = now + 11
-	wantCode(t, CheckHeaderContext(&pp, h, &parent, now), CodeTimeTooNew)
+	wantCode(t, CheckHeaderContext(&pp, h, &parent, nil, now), CodeTimeTooNew)
 }
 
 func TestErrorCodeStrings(t *testing.T) {

@@ -118,7 +118,7 @@ func verifyBlock(p *Params, r *readTx, state AccountMap, prev *Header, height ui
 		}
 		rep.Txs += uint64(len(b.Txs))
 	}
-	work.Add(work, WorkForBits(b.Header.Bits))
+	work.Add(work, p.Work(&b.Header))
 	if e.Work.Cmp(work) != 0 {
 		return nil, fmt.Errorf("index entry work %s, recomputed %s", e.Work, work)
 	}
@@ -175,7 +175,7 @@ func verifyConnect(p *Params, r *readTx, state AccountMap, prev *Header, b *Bloc
 	if err := CheckBlock(p, b, nil); err != nil {
 		return err
 	}
-	if err := CheckHeaderContext(p, &b.Header, prev, math.MaxUint64); err != nil {
+	if err := CheckHeaderContext(p, &b.Header, prev, r.mainAncestors, math.MaxUint64); err != nil {
 		return err
 	}
 	d, err := ApplyBlock(p, prev.StateRoot, state, b)

@@ -36,13 +36,18 @@ type Log struct {
 // Chain is the genesis of a network: every node of one network must have an identical Chain,
 // because the genesis hash is a hash of all of it (in chainstate's canonical form).
 type Chain struct {
-	ID          string            `mapstructure:"id"`            // 1..64 printable ASCII characters, no spaces
-	GenesisTime time.Time         `mapstructure:"genesis_time"`  // UTC after Load
-	PowBits     int               `mapstructure:"pow_bits"`      // 0..64 leading zero bits of a block hash
-	BlockReward uint64            `mapstructure:"block_reward"`  // units minted per block
-	Validators  []string          `mapstructure:"validators"`    // lower-case 64-hex ed25519 public keys; empty = anyone may mine
-	Alloc       map[string]uint64 `mapstructure:"alloc"`         // lower-case 40-hex address -> balance > 0
-	MaxBlockTxs int               `mapstructure:"max_block_txs"` // 1..100000
+	ID          string    `mapstructure:"id"`           // 1..64 printable ASCII characters, no spaces
+	GenesisTime time.Time `mapstructure:"genesis_time"` // UTC after Load
+	PowBits     int       `mapstructure:"pow_bits"`     // 0..64 leading zero bits of a block hash (the genesis target of an adjusting chain)
+	// TargetBlockTime is the block interval the difficulty adjustment aims at (CONTRACT §10);
+	// 0 keeps the fixed difficulty of PowBits. DifficultyHalfLife is its half-life (> 0 when
+	// TargetBlockTime is). Both are whole milliseconds.
+	TargetBlockTime    time.Duration     `mapstructure:"target_block_time"`
+	DifficultyHalfLife time.Duration     `mapstructure:"difficulty_halflife"`
+	BlockReward        uint64            `mapstructure:"block_reward"`  // units minted per block
+	Validators         []string          `mapstructure:"validators"`    // lower-case 64-hex ed25519 public keys; empty = anyone may mine
+	Alloc              map[string]uint64 `mapstructure:"alloc"`         // lower-case 40-hex address -> balance > 0
+	MaxBlockTxs        int               `mapstructure:"max_block_txs"` // 1..100000
 }
 
 // Node holds the node's identity.
@@ -122,12 +127,13 @@ func Default() *Config {
 	return &Config{
 		Log: Log{Level: "info", Format: "text"},
 		Chain: Chain{
-			ID:          "actorchain-devnet",
-			GenesisTime: DefaultGenesisTime,
-			PowBits:     20,
-			BlockReward: 50,
-			Alloc:       map[string]uint64{},
-			MaxBlockTxs: 5000,
+			ID:                 "actorchain-devnet",
+			GenesisTime:        DefaultGenesisTime,
+			PowBits:            20,
+			DifficultyHalfLife: time.Hour,
+			BlockReward:        50,
+			Alloc:              map[string]uint64{},
+			MaxBlockTxs:        5000,
 		},
 		Node:    Node{KeyFile: "keys/node.key"},
 		Storage: Storage{Path: "data/chain.db", OpenTimeout: 5 * time.Second},

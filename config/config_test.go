@@ -16,10 +16,13 @@ func TestDefaultMatchesContract(t *testing.T) {
 			ID:          "actorchain-devnet",
 			GenesisTime: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 			PowBits:     20,
-			BlockReward: 50,
-			Validators:  nil,
-			Alloc:       map[string]uint64{},
-			MaxBlockTxs: 5000,
+			// CONTRACT §10: fixed difficulty unless target_block_time is set; half-life 1h.
+			TargetBlockTime:    0,
+			DifficultyHalfLife: time.Hour,
+			BlockReward:        50,
+			Validators:         nil,
+			Alloc:              map[string]uint64{},
+			MaxBlockTxs:        5000,
 		},
 		Node:        Node{KeyFile: "keys/node.key"},
 		Storage:     Storage{Path: "data/chain.db", OpenTimeout: 5 * time.Second},
@@ -50,7 +53,8 @@ func TestDefaultReturnsFreshValues(t *testing.T) {
 func TestKeys(t *testing.T) {
 	want := []string{
 		"log.level", "log.format",
-		"chain.id", "chain.genesis_time", "chain.pow_bits", "chain.block_reward", "chain.validators",
+		"chain.id", "chain.genesis_time", "chain.pow_bits", "chain.target_block_time", "chain.difficulty_halflife",
+		"chain.block_reward", "chain.validators",
 		"chain.alloc", "chain.max_block_txs",
 		"node.key_file",
 		"storage.path", "storage.open_timeout",

@@ -58,6 +58,16 @@ var entries = []entry{
 	{"chain.pow_bits", func(c *Config) any { return &c.Chain.PowBits },
 		"Leading zero bits a block hash needs (fixed difficulty), 0 to 64.",
 		func(c *Config) *Error { return checkRange("chain.pow_bits", c.Chain.PowBits, 0, 64) }},
+	{"chain.target_block_time", func(c *Config) any { return &c.Chain.TargetBlockTime },
+		"Block interval the difficulty adjustment (ASERT) aims at, whole milliseconds; 0s keeps the fixed difficulty of chain.pow_bits, which is then the genesis target.",
+		func(c *Config) *Error {
+			return checkScheduleDuration("chain.target_block_time", c.Chain.TargetBlockTime, false)
+		}},
+	{"chain.difficulty_halflife", func(c *Config) any { return &c.Chain.DifficultyHalfLife },
+		"Half-life of the difficulty adjustment, whole milliseconds: a chain one half-life behind (ahead of) its schedule has twice (half) the genesis target; > 0 when chain.target_block_time is set.",
+		func(c *Config) *Error {
+			return checkScheduleDuration("chain.difficulty_halflife", c.Chain.DifficultyHalfLife, c.Chain.TargetBlockTime > 0)
+		}},
 	{"chain.block_reward", func(c *Config) any { return &c.Chain.BlockReward },
 		"Units minted to the miner of each block, on top of the block's fees.",
 		nil},

@@ -76,6 +76,20 @@ func checkPositiveDuration(key string, d time.Duration) *Error {
 	return nil
 }
 
+// checkScheduleDuration checks a difficulty schedule duration: >= 0 (> 0 when positive is set)
+// and whole milliseconds. (A duration's milliseconds are within chainstate.MaxScheduleMs.)
+func checkScheduleDuration(key string, d time.Duration, positive bool) *Error {
+	switch {
+	case d < 0:
+		return newError(key, fmt.Sprintf("must be >= 0, got %s", d))
+	case positive && d == 0:
+		return newError(key, "must be > 0 when chain.target_block_time is set, got 0s")
+	case d%time.Millisecond != 0:
+		return newError(key, fmt.Sprintf("must be whole milliseconds, got %s", d))
+	}
+	return nil
+}
+
 func checkNonNegativeDuration(key string, d time.Duration) *Error {
 	if d < 0 {
 		return newError(key, fmt.Sprintf("must be >= 0, got %s", d))

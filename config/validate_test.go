@@ -48,6 +48,13 @@ func TestValidate(t *testing.T) {
 		{"pow bits 64", func(c *Config) { c.Chain.PowBits = 64 }, "", ""},
 		{"pow bits 65", func(c *Config) { c.Chain.PowBits = 65 }, "chain.pow_bits", "must be between 0 and 64, got 65"},
 		{"pow bits -1", func(c *Config) { c.Chain.PowBits = -1 }, "chain.pow_bits", "must be between 0 and 64, got -1"},
+		{"adjusting", func(c *Config) { c.Chain.TargetBlockTime, c.Chain.DifficultyHalfLife = time.Second, 5*time.Minute }, "", ""},
+		{"fixed without half-life", func(c *Config) { c.Chain.DifficultyHalfLife = 0 }, "", ""},
+		{"target block time negative", func(c *Config) { c.Chain.TargetBlockTime = -time.Second }, "chain.target_block_time", "must be >= 0, got -1s"},
+		{"target block time sub-ms", func(c *Config) { c.Chain.TargetBlockTime = 1500 * time.Microsecond }, "chain.target_block_time", "must be whole milliseconds, got 1.5ms"},
+		{"half-life 0 when adjusting", func(c *Config) { c.Chain.TargetBlockTime, c.Chain.DifficultyHalfLife = time.Second, 0 }, "chain.difficulty_halflife", "must be > 0 when chain.target_block_time is set, got 0s"},
+		{"half-life negative", func(c *Config) { c.Chain.DifficultyHalfLife = -time.Second }, "chain.difficulty_halflife", "must be >= 0, got -1s"},
+		{"half-life sub-ms", func(c *Config) { c.Chain.DifficultyHalfLife = time.Second + time.Microsecond }, "chain.difficulty_halflife", "must be whole milliseconds, got 1.000001s"},
 
 		{"block reward 0", func(c *Config) { c.Chain.BlockReward = 0 }, "", ""},
 

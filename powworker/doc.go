@@ -17,7 +17,11 @@
 //	    76     4  nonce (u32)                                       chainstate.WorkNonceOffset
 //
 // A block's hash is the double SHA-256 of these 80 bytes, and its work is met when that hash, read
-// as a 256-bit big-endian number, has at least pow_bits leading zero bits ([Meets]). Only the time
+// as a 256-bit big-endian number, is at most the block's target ([Target], [SearchTarget]): on a
+// fixed-difficulty chain 2^(256-pow_bits) - 1, i.e. at least pow_bits leading zero bits ([Meets],
+// [BitsTarget], [Search]); on an adjusting chain the compact target in the header's bits
+// (CONTRACT §10). The search compares the hash's first 64-bit word with the target's and looks
+// further only on a tie, so a 256-bit target costs no more per hash than counting zero bits. Only the time
 // and the nonce change while mining, so the miner signs the commitment once per template and then
 // patches those two fields with [SetTime] and [SetNonce].
 //
@@ -30,7 +34,7 @@
 //
 //	ranges := powworker.Split(workers)
 //	// in worker i's tracked goroutine:
-//	res := powworker.Search(hdr, bits, ranges[i], 0, stopped.Load)
+//	res := powworker.SearchTarget(hdr, target, ranges[i], 0, stopped.Load)
 //	switch {
 //	case res.Found: // SetNonce(&hdr, res.Nonce); res.Hash is the block hash; report it
 //	case res.Done:  // range exhausted: report it

@@ -46,3 +46,46 @@ func TestMineBlock(t *testing.T) {
 		t.Fatalf("an overspending transfer: err %v, want the template to refuse it", err)
 	}
 }
+
+// TestMineBlockAt: on an adjusting chain each mined block carries the scheduled bits, a time
+// above the median time past, and a hash at most its target; the chain passes the context and
+// stateless checks; without ancestors only block 1 can be mined.
+func TestMineBlockAt(t *testing.T) {
+	sealer := ed25519.NewKeyFromSeed(append(make([]byte, ed25519.SeedSize-1), 9))
+	p := &chainstate.Params{ChainID: "mine-adj", GenesisTimeMs: 1_000, PowBits: 6, BlockReward: 5,
+		TargetBlockTimeMs: 1000, HalfLifeMs: 5000}
+	ledger := chainstate.AccountMap{}
+	headers := []chainstate.Header{p.Genesis().Header}
+	anc := func(h uint64) (chainstate.Header, bool) {
+		if h >= uint64(len(headers)) {
+			return chainstate.Header{}, false
+		}
+		return headers[h], true
+	}
+	for i := 1; i <= 8; i++ {
+		parent := headers[len(headers)-1]
+		// Every block at the parent's time: the median-time-past rule moves them on.
+		b, err := MineBlockAt(p, &parent, anc, ledger, sealer, nil, parent.Time)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := chainstate.CheckHeaderContext(p, &b.Header, &parent, anc, b.Header.Time); err != nil {
+			t.Fatalf("block %d: %v", i, err)
+		}
+		if err := chainstate.CheckBlock(p, b, nil); err != nil {
+			t.Fatalf("block %d: %v", i, err)
+		}
+		d, err := chainstate.ApplyBlock(p, parent.StateRoot, ledger, b)
+		if err != nil {
+			t.Fatalf("block %d: %v", i, err)
+		}
+		d.ApplyTo(ledger)
+		headers = append(headers, b.Header)
+	}
+	if headers[8].Bits == p.GenesisBits() {
+		t.Fatal("eight blocks far ahead of schedule kept the genesis target")
+	}
+	if _, err := MineBlock(p, &headers[3], ledger, sealer, nil, headers[3].Time+1); err == nil {
+		t.Fatal("MineBlock without ancestors on an adjusting chain past block 1 did not fail")
+	}
+}

@@ -59,34 +59,40 @@ func Split(n int) []Range {
 // Result is the outcome of a Search. Exactly one of three cases holds: Found (Nonce and Hash are
 // set), Done (the range was exhausted without a find), or neither (stop() returned true first).
 type Result struct {
-	// Found reports that Nonce meets the bits.
+	// Found reports that Nonce meets the target.
 	Found bool
-	// Nonce is the first nonce in the range that meets the bits; valid only when Found.
+	// Nonce is the first nonce in the range that meets the target; valid only when Found.
 	Nonce uint32
 	// Hash is the block hash (double SHA-256 of the header with Nonce); valid only when Found.
 	Hash chainstate.Hash
 	// Hashes is the number of nonces hashed, including the found one.
 	Hashes uint64
-	// Done reports that the whole range was hashed and no nonce met the bits.
+	// Done reports that the whole range was hashed and no nonce met the target.
 	Done bool
 }
 
-// Search hashes the work header hdr with the nonces of r in ascending order and returns the first
-// one whose block hash meets bits (see Meets). It works in batches of batch nonces (DefaultBatch
-// when batch <= 0) and calls stop before each batch, the first included; when stop returns true it
+// Search is SearchTarget with the target of bits leading zero bits (BitsTarget): the fixed
+// difficulty of chain.pow_bits.
+func Search(hdr [chainstate.WorkHeaderSize]byte, bits uint32, r Range, batch int, stop func() bool) Result {
+	return search(&hdr, BitsTarget(bits), r, batch, stop, true)
+}
+
+// SearchTarget hashes the work header hdr with the nonces of r in ascending order and returns the
+// first one whose block hash, read big-endian, is at most target (Target.Meets). It works in
+// batches of batch nonces (DefaultBatch when batch <= 0) and calls stop before each batch, the first included; when stop returns true it
 // returns at once with Found and Done false and Hashes counting the nonces hashed so far. A nil stop
 // never stops. Search never calls stop once the range is exhausted or a nonce is found.
 //
 // hdr is passed by value: Search patches only the nonce bytes of its own copy, and the caller's
 // header is never modified. Search blocks until it returns, starts no goroutines, and does not
 // allocate per hash (a few small allocations per call set up the SHA-256 midstate).
-func Search(hdr [chainstate.WorkHeaderSize]byte, bits uint32, r Range, batch int, stop func() bool) Result {
-	return search(&hdr, bits, r, batch, stop, true)
+func SearchTarget(hdr [chainstate.WorkHeaderSize]byte, target Target, r Range, batch int, stop func() bool) Result {
+	return search(&hdr, target, r, batch, stop, true)
 }
 
-// search is Search with the choice of hashing strategy exposed, so that tests can check the
+// search is SearchTarget with the choice of hashing strategy exposed, so that tests can check the
 // midstate path against the plain one.
-func search(hdr *[chainstate.WorkHeaderSize]byte, bits uint32, r Range, batch int, stop func() bool, useMidstate bool) Result {
+func search(hdr *[chainstate.WorkHeaderSize]byte, target Target, r Range, batch int, stop func() bool, useMidstate bool) Result {
 	if batch <= 0 {
 		batch = DefaultBatch
 	}
@@ -104,9 +110,9 @@ func search(hdr *[chainstate.WorkHeaderSize]byte, bits uint32, r Range, batch in
 		var n uint64
 		var found bool
 		if ms != nil {
-			n, found = ms.scan(next, to, bits, &res.Hash)
+			n, found = ms.scan(next, to, &target, &res.Hash)
 		} else {
-			n, found = scanPlain(hdr, next, to, bits, &res.Hash)
+			n, found = scanPlain(hdr, next, to, &target, &res.Hash)
 		}
 		if found {
 			res.Found, res.Nonce = true, uint32(n)
@@ -121,16 +127,16 @@ func search(hdr *[chainstate.WorkHeaderSize]byte, bits uint32, r Range, batch in
 }
 
 // scanPlain hashes hdr with each nonce in [from, to) using two sha256.Sum256 calls, and returns the
-// first nonce that meets bits, writing its hash to out. It is the fallback when the midstate cannot
-// be captured (e.g. a BoringCrypto build).
-func scanPlain(hdr *[chainstate.WorkHeaderSize]byte, from, to uint64, bits uint32, out *chainstate.Hash) (uint64, bool) {
-	head := min(bits, 64)
+// first nonce that meets target, writing its hash to out. It is the fallback when the midstate
+// cannot be captured (e.g. a BoringCrypto build).
+func scanPlain(hdr *[chainstate.WorkHeaderSize]byte, from, to uint64, target *Target, out *chainstate.Hash) (uint64, bool) {
+	head := target[0]
 	nonce := hdr[chainstate.WorkNonceOffset : chainstate.WorkNonceOffset+4]
 	for n := from; n < to; n++ {
 		binary.BigEndian.PutUint32(nonce, uint32(n))
 		first := sha256.Sum256(hdr[:])
 		h := sha256.Sum256(first[:])
-		if lz64(binary.BigEndian.Uint64(h[:8])) >= head && (bits <= 64 || Meets(&h, bits)) {
+		if binary.BigEndian.Uint64(h[:8]) <= head && target.Meets(&h) {
 			*out = h
 			return n, true
 		}
@@ -169,8 +175,8 @@ func newMidstate(hdr *[chainstate.WorkHeaderSize]byte) *midstate {
 
 // scan is scanPlain on the midstate: per nonce it restores the state, writes the 16-byte tail (which
 // only fills the digest's buffer) and finishes, so only two SHA-256 compressions run instead of three.
-func (ms *midstate) scan(from, to uint64, bits uint32, out *chainstate.Hash) (uint64, bool) {
-	head := min(bits, 64)
+func (ms *midstate) scan(from, to uint64, target *Target, out *chainstate.Hash) (uint64, bool) {
+	head := target[0]
 	nonce := ms.tail[chainstate.WorkNonceOffset-midstateLen:]
 	for n := from; n < to; n++ {
 		binary.BigEndian.PutUint32(nonce, uint32(n))
@@ -180,7 +186,7 @@ func (ms *midstate) scan(from, to uint64, bits uint32, out *chainstate.Hash) (ui
 		ms.d.Write(ms.tail[:])
 		first := ms.d.Sum(ms.first)
 		h := sha256.Sum256(first)
-		if lz64(binary.BigEndian.Uint64(h[:8])) >= head && (bits <= 64 || Meets(&h, bits)) {
+		if binary.BigEndian.Uint64(h[:8]) <= head && target.Meets(&h) {
 			*out = h
 			return n, true
 		}

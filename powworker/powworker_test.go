@@ -271,7 +271,7 @@ func TestSearchFindsFirst(t *testing.T) {
 		want := naiveSearch(hdr, bits, r)
 		for _, mid := range []bool{true, false} {
 			h := hdr
-			got := search(&h, bits, r, batch, nil, mid)
+			got := search(&h, BitsTarget(bits), r, batch, nil, mid)
 			if got != want {
 				t.Fatalf("search(midstate=%v, %+v, bits %d, batch %d) = %+v\nwant %+v", mid, r, bits, batch, got, want)
 			}

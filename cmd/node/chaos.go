@@ -134,7 +134,7 @@ func (g *globals) runChaos(cmd *cobra.Command, o *chaosOptions) error {
 	if err := o.validate(cmd); err != nil {
 		return err
 	}
-	dev := &devnetOptions{nodes: o.nodes, basePort: o.basePort, powBits: o.powBits, powSet: true, faultInjection: true,
+	dev := &devnetOptions{nodes: o.nodes, basePort: o.basePort, powBits: o.powBits, powSet: true, fixedDifficulty: true, faultInjection: true,
 		supervision: &config.Supervision{MaxRestarts: chaos.CrashLoopBudget, Window: chaos.CrashLoopWindow}}
 	if err := o.checkPortsFree(dev); err != nil {
 		return err

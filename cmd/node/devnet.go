@@ -51,6 +51,9 @@ type devnetOptions struct {
 	// supervision, when set, is every node's restart budget (node chaos: a crash loop gives up
 	// within its fault).
 	supervision *config.Supervision
+	// fixedDifficulty keeps a new chain at the fixed difficulty of pow_bits (node chaos and node
+	// netsim choose their own); else it adjusts towards 1 s blocks (CONTRACT §10).
+	fixedDifficulty bool
 }
 
 // devnetNode is one row of the devnet table.
@@ -85,7 +88,9 @@ highest index first, each in its own dependency order) and exit 0. A second sign
 
 Ports: node k listens for peers on 127.0.0.1:P+2k and serves its API on 127.0.0.1:P+2k+1.
 Genesis funds every node's wallet key (keys/wallet.key) with 1,000,000,000,000 units; each node
-mines with one worker (mining.workers: 1); --pow-bits sets the new chain's difficulty. Once all nodes are up the table of nodes is printed on
+mines with one worker (mining.workers: 1). A new chain adjusts its difficulty towards one block a
+second (chain.target_block_time 1s, difficulty_halflife 5m) from a genesis difficulty measured by a
+short hash-rate probe of all cores; --pow-bits sets that genesis difficulty instead. Once all nodes are up the table of nodes is printed on
 stdout (text, or JSON with --json); logs go to stderr, every record tagged node=<k>.
 
 --init-only writes the homes, prints the same table and exits, so that each node can run as its
@@ -123,7 +128,7 @@ per-node keys (ports, seeds, paths) are refused.`,
 	f.IntVar(&o.nodes, "nodes", defaultDevnetNodes, "number of nodes")
 	f.StringVar(&o.dir, "dir", defaultDevnetDir, "directory holding the node homes node0, node1, ...")
 	f.IntVar(&o.basePort, "base-port", defaultDevnetBasePort, "node k listens on P+2k (p2p) and P+2k+1 (API)")
-	f.IntVar(&o.powBits, "pow-bits", config.Default().Chain.PowBits, "chain.pow_bits of a new devnet's chain (lower mines faster)")
+	f.IntVar(&o.powBits, "pow-bits", config.Default().Chain.PowBits, "chain.pow_bits of a new devnet's chain: its genesis difficulty (lower mines faster); default: measured")
 	f.BoolVar(&o.initOnly, "init-only", false, "write the homes, print the table and exit")
 	f.BoolVar(&o.json, "json", false, "print the table as JSON")
 	return c
@@ -256,11 +261,23 @@ func (o *devnetOptions) initHomes(dir string, made *[]string) ([]string, []*acto
 		}
 		*made = append(*made, homes[k])
 		var err error
-		if res[k], err = actors.InitHome(homes[k], filepath.Join(homes[k], config.FileName), chainFile, false); err != nil {
+		if res[k], err = actors.InitHomeChain(homes[k], filepath.Join(homes[k], config.FileName), chainFile, false, o.freshChain()); err != nil {
 			return nil, nil, fmt.Errorf("devnet: init %s: %w", homes[k], err)
 		}
 	}
 	return homes, res, nil
+}
+
+// freshChain is how a new devnet's chain is set up: nil (the defaults: fixed difficulty) with
+// fixedDifficulty, else difficulty adjustment from --pow-bits or a measured genesis difficulty.
+func (o *devnetOptions) freshChain() func(*config.Chain) {
+	if o.fixedDifficulty {
+		return nil
+	}
+	if o.powSet {
+		return adjustingChain(o.powBits)
+	}
+	return adjustingChain(-1)
 }
 
 // configureHomes rewrites each home's config for the devnet (devnetConfig), node0 first: its

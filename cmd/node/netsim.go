@@ -181,7 +181,7 @@ func (g *globals) runNetsim(cmd *cobra.Command, o *netsimOptions) error {
 		return err
 	}
 	workers, _ := o.minerWorkers()
-	dev := &devnetOptions{nodes: o.nodes, basePort: o.basePort, faultInjection: true, powSet: true}
+	dev := &devnetOptions{nodes: o.nodes, basePort: o.basePort, faultInjection: true, powSet: true, fixedDifficulty: true}
 	if err := o.loopbackPortsFree(dev); err != nil {
 		return err
 	}

@@ -23,13 +23,17 @@ func newInitCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "init",
 		Short: "Create HOME with node.yaml and keys (a fresh devnet chain, or --chain FILE to join one)",
-		Args:  cobra.NoArgs,
+		Long: `Create HOME with node.yaml and keys. Without --chain the chain is a fresh devnet whose genesis
+funds the wallet key, with difficulty adjustment (chain.target_block_time 1s, difficulty_halflife 5m)
+from a genesis difficulty (chain.pow_bits) measured by a short hash-rate probe of all cores, so that
+it makes about one block a second from its first blocks.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			home, err := g.homeDir()
 			if err != nil {
 				return err
 			}
-			out, err := actors.InitHome(home, g.configFile(home), chainFile, force)
+			out, err := actors.InitHomeChain(home, g.configFile(home), chainFile, force, adjustingChain(-1))
 			if err != nil {
 				return err
 			}
@@ -53,7 +57,7 @@ func newRunCmd(g *globals) *cobra.Command {
 			}
 			cfgFile := g.configFile(home)
 			if _, err := os.Stat(cfgFile); errors.Is(err, os.ErrNotExist) && g.config == "" {
-				res, err := actors.InitHome(home, cfgFile, "", false)
+				res, err := actors.InitHomeChain(home, cfgFile, "", false, adjustingChain(-1))
 				if err != nil {
 					return fmt.Errorf("initialise %s: %w", home, err)
 				}

@@ -163,11 +163,14 @@
     $('mining').textContent = (s.mining ? 'mining' : 'not mining') + ' · ' + (s.syncing ? 'syncing' : 'in sync') +
       (typeof s.sync_target_height === 'number' && s.syncing ? ' to ' + s.sync_target_height : '');
     $('version').textContent = 'Node version ' + s.version + '.';
-    // difficulty: GET /v1/status gains "difficulty" (a float) with CONTRACT §10; until then the
-    // chain's difficulty is fixed and the tip's pow bits is what there is to show.
+    // difficulty: GET /v1/status has "difficulty" (a float) and "target" since CONTRACT §10 (1 on a
+    // fixed-difficulty chain); a node from before shows the tip's pow bits instead.
     if (typeof s.difficulty === 'number') {
       $('difficulty').textContent = s.difficulty.toPrecision(4);
-      $('difficulty-note').textContent = (tip ? 'pow bits ' + tip.bits + ' · ' : '') + (s.target ? 'target ' + short(s.target, 16) + '…' : '');
+      // bits: pow bits on a fixed-difficulty chain (at most 256), a compact target (hex) on an
+      // adjusting one.
+      var bits = !tip ? '' : tip.bits <= 256 ? 'pow bits ' + tip.bits + ' · ' : 'bits ' + ('0000000' + tip.bits.toString(16)).slice(-8) + ' · ';
+      $('difficulty-note').textContent = bits + (s.target ? 'target ' + short(s.target, 16) + '…' : '');
     } else {
       $('difficulty').textContent = tip ? tip.bits + ' bits' : '—';
       $('difficulty-note').textContent = 'fixed difficulty (pow bits of the tip)';

@@ -61,12 +61,24 @@ func (b *Builder) Add(t testing.TB, blk *chainstate.Block) {
 // Mine mines the next block holding txs (every one must apply), adds it and returns it.
 func (b *Builder) Mine(t testing.TB, key ed25519.PrivateKey, txs []*chainstate.Tx) *chainstate.Block {
 	t.Helper()
-	blk, err := powworker.MineBlock(b.p, &b.tip, b.accounts, key, txs, pastTime(&b.tip))
+	blk, err := powworker.MineBlockAt(b.p, &b.tip, b.ancestor, b.accounts, key, txs, pastTime(&b.tip))
 	if err != nil {
 		t.Fatalf("mine block %d: %v", b.tip.Height+1, err)
 	}
 	b.Add(t, blk)
 	return blk
+}
+
+// ancestor is the builder's header at height (chainstate.Ancestors: a chain that adjusts its
+// difficulty reads block 1 and the last blocks' times).
+func (b *Builder) ancestor(height uint64) (chainstate.Header, bool) {
+	switch {
+	case height == 0:
+		return b.p.Genesis().Header, true
+	case height <= uint64(len(b.Blocks)):
+		return b.Blocks[height-1].Header, true
+	}
+	return chainstate.Header{}, false
 }
 
 // pastTime is a block time after parent's and a minute behind the wall clock, so that no node

@@ -72,3 +72,29 @@ func TestBuilder(t *testing.T) {
 		}
 	}
 }
+
+// TestBuilderAdjusting: on a chain that adjusts its difficulty the builder's blocks carry the
+// scheduled bits and pass the context checks (block 1 as anchor, the median time past).
+func TestBuilderAdjusting(t *testing.T) {
+	p := &chainstate.Params{ChainID: "testchain-adj", GenesisTimeMs: 1_767_225_600_000, PowBits: 4, BlockReward: 50,
+		TargetBlockTimeMs: 60_000, HalfLifeMs: 600_000}
+	b := New(p)
+	for range 12 {
+		b.Mine(t, key(2), nil)
+	}
+	anc := func(h uint64) (chainstate.Header, bool) { return b.ancestor(h) }
+	prev := p.Genesis().Header
+	for i, blk := range b.Blocks {
+		if err := chainstate.CheckHeaderContext(p, &blk.Header, &prev, anc, blk.Header.Time); err != nil {
+			t.Fatalf("block %d: %v", i+1, err)
+		}
+		if err := chainstate.CheckBlock(p, blk, nil); err != nil {
+			t.Fatalf("block %d: %v", i+1, err)
+		}
+		prev = blk.Header
+	}
+	// Blocks a few ms apart on a 1-minute schedule: the targets got harder.
+	if last := b.Tip(); last.Bits == p.GenesisBits() {
+		t.Fatalf("the target did not move: %08x", last.Bits)
+	}
+}

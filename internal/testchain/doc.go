@@ -5,7 +5,8 @@
 //
 // Only tests import it (resilience_test/TestImportDirection fails when a production package
 // does). `node bench` mines its chains with perf's own small miner; both rest on
-// powworker.MineBlock.
+// powworker.MineBlock (the Builder on MineBlockAt with its own blocks as ancestors, so that it
+// also builds chains that adjust their difficulty: each block gets the scheduled bits).
 //
 // # Usage
 //
