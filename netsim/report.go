@@ -27,6 +27,7 @@ type Report struct {
 	PowBits      int               `json:"pow_bits"`
 	PowWhy       string            `json:"pow_bits_reason"`
 	TargetS      float64           `json:"target_block_time_s"`
+	HalfLifeS    float64           `json:"difficulty_halflife_s"` // 0: fixed difficulty
 	Senders      int               `json:"senders"`
 
 	// The measured window: main-chain heights [FromHeight, ToHeight] while the load ran.
@@ -153,7 +154,7 @@ type Goal struct {
 func newReport(cfg Config, p Plan) *Report {
 	rep := &Report{Seed: cfg.Seed, Nodes: p.Nodes, MaxOutbound: cfg.MaxOutbound,
 		LatencyMinMs: int(cfg.Plan.LatencyMin / time.Millisecond), LatencyMaxMs: int(cfg.Plan.LatencyMax / time.Millisecond),
-		PowBits: cfg.PowBits, PowWhy: cfg.PowWhy, TargetS: cfg.BlockTime.Seconds(), Senders: cfg.Senders}
+		PowBits: cfg.PowBits, PowWhy: cfg.PowWhy, TargetS: cfg.BlockTime.Seconds(), HalfLifeS: cfg.HalfLife.Seconds(), Senders: cfg.Senders}
 	for _, k := range p.Miners() {
 		rep.Miners = append(rep.Miners, Miner{Node: k, Workers: p.Workers[k]})
 	}
@@ -338,8 +339,12 @@ func tipSwitch(h Histogram) TipSwitch {
 
 // Print writes the report's summary.
 func (rep *Report) Print(w io.Writer) {
-	fmt.Fprintf(w, "netsim: %d nodes, links %s, latency %d-%d ms one way, pow_bits %d, target %.1fs\n",
-		rep.Nodes, rep.LinkMode, rep.LatencyMinMs, rep.LatencyMaxMs, rep.PowBits, rep.TargetS)
+	difficulty := "fixed"
+	if rep.HalfLifeS > 0 {
+		difficulty = fmt.Sprintf("adjusting, half-life %.0fs", rep.HalfLifeS)
+	}
+	fmt.Fprintf(w, "netsim: %d nodes, links %s, latency %d-%d ms one way, genesis pow_bits %d, target %.1fs, difficulty %s\n",
+		rep.Nodes, rep.LinkMode, rep.LatencyMinMs, rep.LatencyMaxMs, rep.PowBits, rep.TargetS, difficulty)
 	fmt.Fprintf(w, "  window: heights %d..%d (%d blocks) in %.1fs, mean interval %.2fs\n", rep.FromHeight, rep.ToHeight, rep.Blocks, rep.WindowS, rep.IntervalS)
 	for _, m := range rep.Miners {
 		fmt.Fprintf(w, "  miner node%d: %d workers, %d blocks (%.0f%%)\n", m.Node, m.Workers, m.Blocks, 100*m.Share)

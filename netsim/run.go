@@ -33,7 +33,10 @@ type Config struct {
 	BlockTime time.Duration
 	PowBits   int
 	PowWhy    string
-	Senders   int
+	// HalfLife is the chain's difficulty_halflife: the difficulty adjusts towards BlockTime from
+	// the genesis difficulty PowBits (0: it stays fixed).
+	HalfLife time.Duration
+	Senders  int
 	// TxInterval is the time between two transfers of one sender; TxSampleEvery how often one of
 	// them is followed to every node (transfer propagation).
 	TxInterval    time.Duration

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -54,6 +55,8 @@ type devnetOptions struct {
 	// fixedDifficulty keeps a new chain at the fixed difficulty of pow_bits (node chaos and node
 	// netsim choose their own); else it adjusts towards 1 s blocks (CONTRACT §10).
 	fixedDifficulty bool
+	// targetBlockTime and halfLife, when set, replace the new chain's 1 s and 5 m (node netsim).
+	targetBlockTime, halfLife time.Duration
 }
 
 // devnetNode is one row of the devnet table.
@@ -274,10 +277,18 @@ func (o *devnetOptions) freshChain() func(*config.Chain) {
 	if o.fixedDifficulty {
 		return nil
 	}
+	bits := -1
 	if o.powSet {
-		return adjustingChain(o.powBits)
+		bits = o.powBits
 	}
-	return adjustingChain(-1)
+	adjust := adjustingChain(bits)
+	if o.targetBlockTime <= 0 {
+		return adjust
+	}
+	return func(c *config.Chain) {
+		adjust(c)
+		c.TargetBlockTime, c.DifficultyHalfLife = o.targetBlockTime, o.halfLife
+	}
 }
 
 // configureHomes rewrites each home's config for the devnet (devnetConfig), node0 first: its

@@ -33,6 +33,7 @@ type netsimOptions struct {
 	seed                                                   int64
 	miners, links, dir, jsonFile                           string
 	blockTime, latMin, latMax, txInterval, txSample        time.Duration
+	halfLife                                               time.Duration
 	idle, warmup, addrEvery, converge                      time.Duration
 	keep                                                   bool
 }
@@ -61,8 +62,10 @@ bytes sent per node per block and per transfer (actorchain_p2p_bytes_total), the
 and connection slots over time, the idle cost, and issue 11's goals met or not. Exit 0 when the
 checks hold (one tip, transfers mined once, verify, no process died), 1 otherwise, 2 on bad usage.
 
-The difficulty is fixed (chain.pow_bits): --pow-bits 0 (the default) picks it from a short
-hash-rate probe so that the block interval is near --block-time; see docs/performance.md.
+The chain adjusts its difficulty towards --block-time (chain.target_block_time, with
+--difficulty-halflife as chain.difficulty_halflife; CONTRACT §10) from a genesis difficulty that
+--pow-bits 0 (the default) picks from a short hash-rate probe; --difficulty-halflife 0 keeps that
+difficulty fixed instead. See docs/performance.md.
 Ports: node k uses P+2k (p2p) and P+2k+1 (API). DIR defaults to a new temporary directory,
 removed after a run whose checks held unless --keep.`,
 		Args: cobra.NoArgs,
@@ -74,7 +77,8 @@ removed after a run whose checks held unless --keep.`,
 	f.IntVar(&o.blocks, "blocks", defaultNetsimBlocks, "run length: main-chain blocks mined under load")
 	f.DurationVar(&o.blockTime, "block-time", 5*time.Second, "block interval aimed at (sets --pow-bits 0's choice)")
 	f.StringVar(&o.miners, "miners", "2,1,1", "mining.workers of each miner, comma-separated (their hash-rate shares)")
-	f.IntVar(&o.powBits, "pow-bits", 0, "chain.pow_bits; 0: chosen from a hash-rate probe and --block-time")
+	f.IntVar(&o.powBits, "pow-bits", 0, "chain.pow_bits, the genesis difficulty; 0: chosen from a hash-rate probe and --block-time")
+	f.DurationVar(&o.halfLife, "difficulty-halflife", 2*time.Minute, "chain.difficulty_halflife of the adjusting chain; 0: fixed difficulty")
 	f.DurationVar(&o.latMin, "latency-min", 20*time.Millisecond, "shortest one-way link delay")
 	f.DurationVar(&o.latMax, "latency-max", 150*time.Millisecond, "longest one-way link delay")
 	f.IntVar(&o.maxOutbound, "max-outbound", 8, "p2p.max_outbound of every node")
@@ -117,6 +121,8 @@ func (o *netsimOptions) validate() error {
 		return usagef("netsim: --blocks must be >= 1, got %d", o.blocks)
 	case o.blockTime <= 0:
 		return usagef("netsim: --block-time must be > 0, got %s", o.blockTime)
+	case o.halfLife < 0:
+		return usagef("netsim: --difficulty-halflife must be >= 0, got %s", o.halfLife)
 	case o.powBits < 0 || o.powBits > 64:
 		return usagef("netsim: --pow-bits must be in 0..64, got %d", o.powBits)
 	case o.latMin < 0 || o.latMax < o.latMin || o.latMax > time.Minute:
@@ -181,7 +187,8 @@ func (g *globals) runNetsim(cmd *cobra.Command, o *netsimOptions) error {
 		return err
 	}
 	workers, _ := o.minerWorkers()
-	dev := &devnetOptions{nodes: o.nodes, basePort: o.basePort, faultInjection: true, powSet: true, fixedDifficulty: true}
+	dev := &devnetOptions{nodes: o.nodes, basePort: o.basePort, faultInjection: true, powSet: true,
+		fixedDifficulty: o.halfLife == 0, targetBlockTime: o.blockTime, halfLife: o.halfLife}
 	if err := o.loopbackPortsFree(dev); err != nil {
 		return err
 	}
@@ -210,7 +217,7 @@ func (g *globals) runNetsim(cmd *cobra.Command, o *netsimOptions) error {
 	}()
 	rep, err := netsim.Run(ctx, netsim.Config{
 		Exe: exe, Dir: dir, Seed: o.seed, Links: localnet.LinkMode(o.links), Blocks: o.blocks, BlockTime: o.blockTime,
-		PowBits: bits, PowWhy: why, Senders: o.senders, TxInterval: o.txInterval, TxSampleEvery: o.txSample,
+		PowBits: bits, PowWhy: why, HalfLife: o.halfLife, Senders: o.senders, TxInterval: o.txInterval, TxSampleEvery: o.txSample,
 		Idle: o.idle, Warmup: o.warmup, AddrSampleEvery: o.addrEvery, Converge: o.converge, MaxOutbound: o.maxOutbound,
 		Plan: netsim.PlanSettings{Nodes: o.nodes, MinerWorkers: workers, LatencyMin: o.latMin, LatencyMax: o.latMax},
 		Out:  cmd.OutOrStdout(),
