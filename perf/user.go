@@ -100,28 +100,10 @@ func (l *Lab) userIngestOnce(count int) (float64, string, error) {
 	per := count / userSenders
 	to := addrOf(keyFromSeed(99)).String()
 	url := "http://" + h.Cfg.API.Listen
-	procs := make([]*Proc, userSenders)
 	t0 := time.Now()
-	for i := range procs {
-		procs[i], err = l.StartProc("tx", "send", "--api", url, "--key", keys[i], "--to", to, "--amount", "1",
-			"--count", strconv.Itoa(per), "--concurrency", strconv.Itoa(userInflight))
-		if err != nil {
-			return 0, "", err
-		}
-	}
-	var sendersCPU time.Duration
-	for i, p := range procs {
-		if err := p.Wait(10 * time.Minute); err != nil {
-			return 0, "", fmt.Errorf("sender %d: %w", i, err)
-		}
-		var res struct{ Sent, Accepted, Rejected int }
-		if err := json.Unmarshal(p.Stdout(), &res); err != nil {
-			return 0, "", fmt.Errorf("sender %d printed %q: %w", i, p.Stdout(), err)
-		}
-		if res.Accepted != per || res.Rejected != 0 {
-			return 0, "", fmt.Errorf("sender %d: %d of %d accepted, %d rejected", i, res.Accepted, per, res.Rejected)
-		}
-		sendersCPU += p.CPU()
+	sendersCPU, err := l.runSenders(keys, url, to, per)
+	if err != nil {
+		return 0, "", err
 	}
 	d := time.Since(t0)
 	cpu1 := node.cpuSeconds()
@@ -138,6 +120,35 @@ func (l *Lab) userIngestOnce(count int) (float64, string, error) {
 		note += "; " + groupCommitNote(commits, sum, per*userSenders)
 	}
 	return total / d.Seconds(), note, nil
+}
+
+// runSenders runs one `node tx send --count per` process for each key against the API at url
+// and waits for all of them; each must have had every transfer accepted. It returns their CPU.
+func (l *Lab) runSenders(keys []string, url, to string, per int) (time.Duration, error) {
+	procs := make([]*Proc, len(keys))
+	for i := range procs {
+		var err error
+		procs[i], err = l.StartProc("tx", "send", "--api", url, "--key", keys[i], "--to", to, "--amount", "1",
+			"--count", strconv.Itoa(per), "--concurrency", strconv.Itoa(userInflight))
+		if err != nil {
+			return 0, err
+		}
+	}
+	var cpu time.Duration
+	for i, p := range procs {
+		if err := p.Wait(10 * time.Minute); err != nil {
+			return 0, fmt.Errorf("sender %d: %w", i, err)
+		}
+		var res struct{ Sent, Accepted, Rejected int }
+		if err := json.Unmarshal(p.Stdout(), &res); err != nil {
+			return 0, fmt.Errorf("sender %d printed %q: %w", i, p.Stdout(), err)
+		}
+		if res.Accepted != per || res.Rejected != 0 {
+			return 0, fmt.Errorf("sender %d: %d of %d accepted, %d rejected", i, res.Accepted, per, res.Rejected)
+		}
+		cpu += p.CPU()
+	}
+	return cpu, nil
 }
 
 // childCommits reads the mempool commit histogram (sum of seconds, count) from a child's /metrics.
