@@ -118,9 +118,12 @@ func messageCorpus() map[string][]any {
 		Inv{Items: []InvItem{{InvTx, [32]byte{9}}}}, GetData{Items: []InvItem{{InvBlock, [32]byte{8}}}},
 		NotFound{Items: []InvItem{{InvTx, [32]byte{7}}}}, Block{Raw: []byte{1, 2, 3}}, Tx{Raw: []byte{4, 5}},
 		GetBlocks{Locator: [][32]byte{{1}}}, GetMempool{}, Disconnect{Reason: "bye"},
+		SendCmpct{HighBandwidth: true}, CmpctBlock{ShortIDs: []uint64{1}}, GetBlockTxn{Indexes: []uint32{0}},
+		BlockTxn{Txs: [][]byte{{1}}},
 	}
 	out := map[string][]any{
 		"unknown-type-0":   {uint8(0), []byte{}},
+		"unknown-type-17":  {uint8(17), []byte{}},
 		"unknown-type-200": {uint8(200), []byte{1}},
 		"unknown-type-255": {uint8(255), []byte{}},
 	}
