@@ -9,6 +9,7 @@ import (
 
 	"github.com/actorchain/actorchain/chain"
 	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/compact"
 )
 
 // BlockResult says what consensus did with a submitted block.
@@ -92,7 +93,7 @@ func (c *consensusActor) load() error {
 		return fmt.Errorf("tip %s is not in the block index", tip.Hash)
 	}
 	c.m, err = chain.New(chain.Config{
-		Rules:      chain.ParamsRules{Params: c.n.params, Sigs: c.n.sigs},
+		Rules:      c.n.chainRules(),
 		Tip:        t,
 		Load:       c.loadEntry,
 		MainHash:   c.mainHash,
@@ -142,6 +143,10 @@ var statusOf = map[chain.Kind]string{
 // back, each outcome published. The reply is the submitted block's outcome, the first one; the
 // orphans it releases follow.
 func (c *consensusActor) submit(ctx actor.Context, req *submitBlockRequest) (BlockResult, error) {
+	if req.Source == "miner" && c.n.cfg.P2P.CompactBlocks {
+		// Our own block: pushed to the high-bandwidth peers before it is stored.
+		ctx.Send(c.n.pid(namePeers), &earlyRelay{Block: req.Block, Hashes: compact.Hashes(req.Block)})
+	}
 	x := &blockExec{c: c, ctx: ctx}
 	var (
 		res      *BlockResult

@@ -9,6 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/actorchain/actorchain/chain"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
 	"github.com/actorchain/actorchain/noisep2p"
@@ -51,11 +52,15 @@ type peerConnDeps struct {
 	stopping func() bool
 	// sender builds the connection's sender (links.go): decorated under fault injection.
 	sender func(id noisep2p.ID, c *noisep2p.Conn, wake func(), name string) linkSender
+	// compact: p2p.compact_blocks (this node speaks compact blocks); rules: the chain rules a
+	// relayed header is checked with before it is pushed on (peerconn_compact.go).
+	compact bool
+	rules   chain.Rules
 }
 
 func (n *Node) peerConnDeps() peerConnDeps {
 	return peerConnDeps{actorEnv: n.env(), params: n.params, sigs: n.sigs, metrics: n.metrics,
-		stopping: n.stopping.Load, sender: n.linkSender}
+		stopping: n.stopping.Load, sender: n.linkSender, compact: n.cfg.P2P.CompactBlocks, rules: n.chainRules()}
 }
 
 // peersDeps is what the peer manager needs.

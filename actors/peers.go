@@ -108,6 +108,9 @@ type peerConnInfo struct {
 	addr     string // dial address (outbound) or advertised listen address (inbound)
 	remote   string // TCP remote address
 	height   uint64
+	// compact: both sides speak compact blocks; hb: this node asked the peer for high-bandwidth
+	// relay (peerconn_compact.go).
+	compact, hb bool
 }
 
 // peersActor is the peer manager: it owns the listener and the dialler, keeps the address book
@@ -181,6 +184,8 @@ func (p *peersActor) Receive(ctx actor.Context) {
 		p.dialed(ctx, m)
 	case *announce:
 		p.relay(ctx, m)
+	case *earlyRelay:
+		p.relayEarly(ctx, m)
 	case *addrsLearned:
 		p.learnAddrs(ctx, m)
 	case *addrsWanted:
@@ -447,7 +452,8 @@ func (p *peersActor) register(ctx actor.Context, c *noisep2p.Conn, dialAddr stri
 	if !c.Outbound() {
 		addr = hello.ListenAddr
 	}
-	info := &peerConnInfo{id: id, name: id.Short(), outbound: c.Outbound(), addr: addr, remote: c.RemoteAddr().String(), height: hello.BestHeight}
+	info := &peerConnInfo{id: id, name: id.Short(), outbound: c.Outbound(), addr: addr, remote: c.RemoteAddr().String(), height: hello.BestHeight,
+		compact: p.d.conn.compact && hello.HasFeature(noisep2p.FeatureCompactBlocks)}
 	pid, err := p.group.Add(ctx, supervisor.Spec{
 		Name:     info.name,
 		Producer: func() actor.Actor { return newPeerConnActor(p.d.conn, c) },
@@ -472,6 +478,7 @@ func (p *peersActor) register(ctx actor.Context, c *noisep2p.Conn, dialAddr stri
 	}
 	p.countPeers()
 	p.d.log.Info("peer connected", "actor", namePeers, "peer_id", id.String(), "addr", info.remote, "direction", direction(info.outbound), "height", info.height)
+	p.pickHighBandwidth(ctx)
 	p.maybeSync(ctx)
 }
 
@@ -505,6 +512,7 @@ func (p *peersActor) childStopped(ctx actor.Context, name string) {
 		p.register(ctx, pc.conn, pc.dialAddr)
 	}
 	if !p.stopping {
+		p.pickHighBandwidth(ctx)
 		p.maybeSync(ctx)
 	}
 }

@@ -1,0 +1,424 @@
+package actors
+
+import (
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchain/actorchain/blocksync"
+	"github.com/actorchain/actorchain/chain"
+	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/compact"
+	"github.com/actorchain/actorchain/noisep2p"
+)
+
+// Compact block relay on one connection (docs/protocol.md §4 "Compact blocks", §7.3): the
+// messages of protocol minor 1, used when both hellos carry noisep2p.FeatureCompactBlocks.
+//
+//   - A new block goes to such a peer as a CmpctBlock (compact.Build: short ids for what the
+//     peer is known to have, the rest prefilled) instead of a Block or an Inv.
+//   - High bandwidth: the manager asks up to highBandwidthPeers peers (SendCmpct{1}) to push
+//     new blocks before they store them; this node pushes (earlyBlock) to every peer that asked
+//     it, as soon as a block's header and proof of work check out, before it validates the
+//     block fully and stores it (the receiver validates fully before connecting it).
+//   - A receiver reconstructs the block from its mempool (compactMatchRequest), asks for what
+//     it lacks (GetBlockTxn), and falls back to the full block (a GetData through the sync) on
+//     a short-id collision, a root mismatch or no answer within compactWait.
+//   - Misbehaviour: an invalid header or proof of work, an undecodable message or a bad
+//     BlockTxn. A block whose header and work are valid but that fails validation costs a
+//     high-bandwidth peer nothing (it relayed before validating, as asked); from any other peer
+//     it is an invalid block like a whole one.
+
+const (
+	// highBandwidthPeers is how many peers a node asks to push compact blocks before storing.
+	highBandwidthPeers = 3
+	// maxPartials bounds the reconstructions one connection keeps waiting (for the mempool or a
+	// BlockTxn); a compact block beyond them is fetched whole.
+	maxPartials = 8
+	// sentKeep is how many blocks a connection keeps after sending them compactly, to answer
+	// GetBlockTxn before they are stored.
+	sentKeep = 8
+	// compactWait bounds the wait for a BlockTxn: then the block is fetched whole.
+	compactWait = 4 * time.Second
+)
+
+type (
+	// setHighBandwidth tells a connection to ask its peer for high-bandwidth pushes.
+	setHighBandwidth struct{}
+	// earlyRelay asks the manager to push a block whose header and work checked out to the
+	// high-bandwidth peers, before it is validated and stored. Source is the peer id (hex) it
+	// came from, "" when mined here.
+	earlyRelay struct {
+		Block  *chainstate.Block
+		Hashes []chainstate.Hash
+		Source string
+	}
+	// earlyBlock is the manager's earlyRelay, to one connection.
+	earlyBlock struct {
+		Block  *chainstate.Block
+		Hashes []chainstate.Hash
+	}
+	// compactMatchRequest asks the mempool for the transactions with these short ids under Key
+	// (compact.Match); the answer, compactMatchResponse, is aligned with IDs.
+	compactMatchRequest struct {
+		Key compact.Key
+		IDs []uint64
+	}
+	compactMatchResponse struct{ Txs []*chainstate.Tx }
+)
+
+// compactConn is a connection's compact block state.
+type compactConn struct {
+	// recv: this node announced the feature (the peer may send the messages); send: both did
+	// (this node may send them).
+	recv, send bool
+	peerHB     bool // the peer asked for high-bandwidth pushes
+	askedHB    bool // this node asked the peer for them
+	sent       []*chainstate.Block
+	partials   map[chainstate.Hash]*partialBlock
+}
+
+// partialBlock is a block being reconstructed.
+type partialBlock struct {
+	p        *compact.Partial
+	received time.Time // real time, the sync latency metric
+	asked    time.Time // when the GetBlockTxn went; zero while the mempool is asked
+}
+
+func newCompactConn(ours bool, peer noisep2p.Hello) compactConn {
+	return compactConn{recv: ours, send: ours && peer.HasFeature(noisep2p.FeatureCompactBlocks),
+		partials: map[chainstate.Hash]*partialBlock{}}
+}
+
+// remember keeps b to answer GetBlockTxn, forgetting the oldest beyond sentKeep.
+func (c *compactConn) remember(b *chainstate.Block) {
+	if len(c.sent) >= sentKeep {
+		c.sent = append(c.sent[:0], c.sent[1:]...)
+	}
+	c.sent = append(c.sent, b)
+}
+
+func (c *compactConn) sentBlock(h chainstate.Hash) *chainstate.Block {
+	for _, b := range c.sent {
+		if b.Hash() == h {
+			return b
+		}
+	}
+	return nil
+}
+
+// handleCompact takes the compact block messages; ok is false for any other message.
+func (a *peerConnActor) handleCompact(ctx actor.Context, msg noisep2p.Message) (ok bool) {
+	switch msg.(type) {
+	case noisep2p.SendCmpct, noisep2p.CmpctBlock, noisep2p.GetBlockTxn, noisep2p.BlockTxn:
+	default:
+		return false
+	}
+	if !a.cmpct.recv {
+		a.misbehave(ctx, "unexpected message %s: compact blocks were not announced", noisep2p.MsgName(msg.Type()))
+		return true
+	}
+	switch m := msg.(type) {
+	case noisep2p.SendCmpct:
+		a.cmpct.peerHB = m.HighBandwidth
+	case noisep2p.CmpctBlock:
+		a.onCmpctBlock(ctx, m)
+	case noisep2p.GetBlockTxn:
+		a.onGetBlockTxn(ctx, m)
+	case noisep2p.BlockTxn:
+		a.onBlockTxn(ctx, m)
+	}
+	return true
+}
+
+// askHighBandwidth asks the peer to push compact blocks before storing them.
+func (a *peerConnActor) askHighBandwidth() {
+	if a.cmpct.send && !a.cmpct.askedHB {
+		a.cmpct.askedHB = true
+		a.send(noisep2p.SendCmpct{HighBandwidth: true})
+	}
+}
+
+// sendCompact sends b as a compact block unless the peer has it; hashes are its transactions'
+// hashes (nil: computed here).
+func (a *peerConnActor) sendCompact(b *chainstate.Block, hashes []chainstate.Hash) {
+	h := b.Hash()
+	if a.known.has(h) {
+		return
+	}
+	a.known.add(h)
+	if hashes == nil {
+		hashes = compact.Hashes(b)
+	}
+	a.cmpct.remember(b)
+	a.send(compact.Build(b, hashes, rand.Uint64(), a.known.has))
+}
+
+// onEarlyBlock pushes a block that is not yet validated to a peer that asked for high-bandwidth
+// relay; other peers hear of it once it is connected.
+func (a *peerConnActor) onEarlyBlock(m *earlyBlock) {
+	if a.cmpct.send && a.cmpct.peerHB {
+		a.sendCompact(m.Block, m.Hashes)
+	}
+}
+
+// onCmpctBlock starts reconstructing a compact block: its header and work are checked first
+// (failing them is misbehaviour), then the mempool is asked for the short ids.
+func (a *peerConnActor) onCmpctBlock(ctx actor.Context, m noisep2p.CmpctBlock) {
+	received := time.Now()
+	hdr, err := chainstate.DecodeHeader(m.Header[:])
+	if err != nil {
+		a.misbehave(ctx, "undecodable compact block header: %v", err)
+		return
+	}
+	h := hdr.Hash()
+	a.known.add(h)
+	s, err := a.d.store()
+	if err != nil {
+		return
+	}
+	if _, ok, err := s.Entry(h); err != nil || ok || a.cmpct.partials[h] != nil {
+		return // known (or being reconstructed) already
+	}
+	parent, ok, err := s.Entry(hdr.PrevHash)
+	switch {
+	case err != nil:
+		return
+	case !ok:
+		// The parent is unknown: fetch the block like an announced one (the sync asks for it, an
+		// orphan starts a locator round).
+		a.fetchWhole(ctx, h)
+		return
+	case parent.Status == chainstate.StatusInvalid:
+		return // consensus refuses it; the sender may not have known the parent was invalid
+	}
+	if err := a.checkRelayHeader(s, hdr, &parent); err != nil {
+		var re *chainstate.RuleError
+		if errors.As(err, &re) && re.Code == chainstate.CodeTimeTooNew {
+			return // may become valid: not the peer's fault
+		}
+		a.misbehave(ctx, "invalid compact block header %s: %v", h, err)
+		return
+	}
+	p, err := compact.NewPartial(m)
+	switch {
+	case errors.Is(err, compact.ErrCollision):
+		a.d.log.Debug("compact block short id collision; fetching it whole", "actor", a.name(), "block_hash", h)
+		a.fetchWhole(ctx, h)
+		return
+	case err != nil:
+		a.misbehave(ctx, "%v", err)
+		return
+	case len(a.cmpct.partials) >= maxPartials:
+		a.fetchWhole(ctx, h)
+		return
+	}
+	pb := &partialBlock{p: p, received: received}
+	a.cmpct.partials[h] = pb
+	if len(p.ShortIDs()) == 0 {
+		a.completeCompact(ctx, h, pb)
+		return
+	}
+	a.askMempool(ctx, mempoolJob{msg: &compactMatchRequest{Key: p.Key, IDs: p.ShortIDs()}, timeout: mempoolLookupTimeout,
+		then: func(res any, err error) {
+			if r, ok := res.(*compactMatchResponse); ok && err == nil {
+				p.Fill(r.Txs)
+			}
+			if a.closed || a.cmpct.partials[h] != pb {
+				return
+			}
+			if miss := p.Missing(); len(miss) > 0 {
+				pb.asked = a.d.local.Now()
+				a.send(noisep2p.GetBlockTxn{Hash: h, Indexes: miss})
+				return
+			}
+			a.completeCompact(ctx, h, pb)
+		}})
+}
+
+// checkRelayHeader checks a header before the block is relayed on: against its parent (the
+// chain's CheckHeader: height, previous hash, target, time) and on its own (version, proof of
+// work, validator, seal), with exactly the header part of chainstate.CheckBlock: CheckBlock on
+// the header with no transactions fails on its tx root, the first check after the header's.
+func (a *peerConnActor) checkRelayHeader(s *chainstate.Store, h *chainstate.Header, parent *chainstate.IndexEntry) error {
+	ancestor := func(height uint64) (chainstate.Header, bool) {
+		if hash, ok, err := s.MainHash(height); err == nil && ok && parent.Status == chainstate.StatusMain {
+			if e, ok, err := s.Entry(hash); err == nil && ok {
+				return e.Header, true
+			}
+		}
+		e := *parent
+		for e.Header.Height > height {
+			next, ok, err := s.Entry(e.Header.PrevHash)
+			if err != nil || !ok {
+				return chainstate.Header{}, false
+			}
+			e = next
+		}
+		return e.Header, e.Header.Height == height
+	}
+	ctx := chain.HeaderContext{Parent: &parent.Header, NowMs: uint64(a.d.now().UnixMilli()), Ancestor: ancestor}
+	if err := a.d.rules.CheckHeader(h, ctx); err != nil {
+		return err
+	}
+	err := chainstate.CheckBlock(a.d.params, &chainstate.Block{Header: *h}, nil)
+	var re *chainstate.RuleError
+	if errors.As(err, &re) && re.Code == chainstate.CodeBadTxRoot {
+		return nil
+	}
+	return err
+}
+
+// fetchWhole asks for block h whole, as if the peer had announced it.
+func (a *peerConnActor) fetchWhole(ctx actor.Context, h chainstate.Hash) {
+	delete(a.cmpct.partials, h)
+	a.doSync(ctx, a.sync.Announced(a.d.local.Now(), []chainstate.Hash{h}, false, a.knownBlocks()))
+}
+
+// onBlockTxn fills a reconstruction with the transactions it asked for. An unasked BlockTxn is
+// ignored (it may answer a reconstruction given up on).
+func (a *peerConnActor) onBlockTxn(ctx actor.Context, m noisep2p.BlockTxn) {
+	pb := a.cmpct.partials[m.Hash]
+	if pb == nil || pb.asked.IsZero() {
+		return
+	}
+	if err := pb.p.FillTxn(m); err != nil {
+		delete(a.cmpct.partials, m.Hash)
+		a.misbehave(ctx, "%v", err)
+		return
+	}
+	a.completeCompact(ctx, m.Hash, pb)
+}
+
+// completeCompact takes a reconstruction with nothing missing: a block that matches its root is
+// pushed on to the high-bandwidth peers, then checked fully and handed to consensus; one that
+// does not is fetched whole.
+func (a *peerConnActor) completeCompact(ctx actor.Context, h chainstate.Hash, pb *partialBlock) {
+	delete(a.cmpct.partials, h)
+	b, hashes, err := pb.p.Block()
+	if err != nil {
+		a.d.log.Debug("compact block reconstruction failed; fetching it whole", "actor", a.name(), "block_hash", h, "err", err)
+		a.fetchWhole(ctx, h)
+		return
+	}
+	ctx.Send(ctx.Parent(), &earlyRelay{Block: b, Hashes: hashes, Source: a.id.String()})
+	hb, synced := a.cmpct.askedHB, a.sync.Syncing()
+	a.sync.Received(pb.received, h)
+	if err := chainstate.CheckBlock(a.d.params, b, a.d.sigs); err != nil {
+		a.invalidCompact(ctx, h, hb, err)
+		return
+	}
+	a.sync.Submit(h)
+	f := ctx.RequestFuture(a.d.pid(nameConsensus), &submitBlockRequest{Block: b, Source: a.id.String()}, storageTimeout+requestTimeout)
+	ctx.ReenterAfter(f, func(res any, err error) {
+		if synced {
+			observeSince(a.d.metrics.syncBlock, pb.received)
+		}
+		outcome, ruleErr := blockOutcome(res, err)
+		act := a.sync.BlockDone(a.d.local.Now(), h, outcome, a.knownBlocks())
+		if a.closed {
+			return
+		}
+		if outcome == blocksync.Rejected {
+			a.invalidCompact(ctx, h, hb, ruleErr)
+			return
+		}
+		ctx.Send(ctx.Parent(), &peerHeight{ID: a.id, Height: b.Header.Height})
+		a.doSync(ctx, act)
+	})
+}
+
+// invalidCompact handles a compact block with a valid header and work that failed validation:
+// misbehaviour unless the peer relayed it in high-bandwidth mode (before validating, as asked).
+func (a *peerConnActor) invalidCompact(ctx actor.Context, h chainstate.Hash, hb bool, err error) {
+	if !hb {
+		a.misbehave(ctx, "invalid block %s: %v", h, err)
+		return
+	}
+	a.d.log.Info("block relayed before validation is invalid; peer not punished (its header and work are valid)",
+		"actor", a.name(), "peer_id", a.id.String(), "block_hash", h, "err", err)
+}
+
+// onGetBlockTxn answers with the transactions asked for, from a block sent recently or stored;
+// a block this node does not have is answered NotFound, an index past the block is misbehaviour.
+func (a *peerConnActor) onGetBlockTxn(ctx actor.Context, m noisep2p.GetBlockTxn) {
+	b := a.cmpct.sentBlock(m.Hash)
+	if b == nil {
+		if s, err := a.d.store(); err == nil {
+			if sb, ok, err := s.Block(m.Hash); err == nil && ok {
+				b = sb
+			}
+		}
+	}
+	if b == nil {
+		a.send(noisep2p.NotFound{Items: []noisep2p.InvItem{{Kind: invBlock, Hash: m.Hash}}})
+		return
+	}
+	txn, err := compact.Txn(b, m.Indexes)
+	if err != nil {
+		a.misbehave(ctx, "%v", err)
+		return
+	}
+	a.send(txn)
+}
+
+// expirePartials fetches whole the blocks whose BlockTxn did not come within compactWait.
+func (a *peerConnActor) expirePartials(ctx actor.Context) {
+	now := a.d.local.Now()
+	for h, pb := range a.cmpct.partials {
+		if !pb.asked.IsZero() && now.Sub(pb.asked) >= compactWait {
+			a.fetchWhole(ctx, h)
+		}
+	}
+}
+
+// compactMatch answers a compactMatchRequest from the pool (compact.Match).
+func (m *mempoolActor) compactMatch(r *compactMatchRequest) *compactMatchResponse {
+	return &compactMatchResponse{Txs: compact.Match(r.Key, r.IDs, func(yield func(chainstate.Hash, *chainstate.Tx) bool) {
+		for h, t := range m.pool.byHash {
+			if !yield(h, t.tx) {
+				return
+			}
+		}
+	})}
+}
+
+// relayEarly passes a block whose header and work checked out to every connection that speaks
+// compact blocks but its source; each pushes it if its peer asked for high-bandwidth relay.
+func (p *peersActor) relayEarly(ctx actor.Context, m *earlyRelay) {
+	msg := &earlyBlock{Block: m.Block, Hashes: m.Hashes}
+	for id, c := range p.conns {
+		if c.compact && id.String() != m.Source {
+			ctx.Send(c.pid, msg)
+		}
+	}
+}
+
+// pickHighBandwidth asks connections that speak compact blocks for high-bandwidth relay until
+// highBandwidthPeers do (outbound ones first: a node chose them).
+func (p *peersActor) pickHighBandwidth(ctx actor.Context) {
+	n := 0
+	for _, c := range p.conns {
+		if c.hb {
+			n++
+		}
+	}
+	for _, outbound := range []bool{true, false} {
+		for _, c := range p.conns {
+			if n >= highBandwidthPeers {
+				return
+			}
+			if c.compact && !c.hb && c.outbound == outbound {
+				c.hb = true
+				n++
+				ctx.Send(c.pid, &setHighBandwidth{})
+			}
+		}
+	}
+}
+
+// chainRules are the chain rules consensus applies, and the connections check relayed headers
+// with.
+func (n *Node) chainRules() chain.Rules { return chain.ParamsRules{Params: n.params, Sigs: n.sigs} }
