@@ -382,6 +382,7 @@ func TestCompactFeatureOff(t *testing.T) {
 	if h := peer.conn.RemoteHello(); h.Minor != 0 || h.Features != 0 {
 		t.Fatalf("hello minor %d features %x, want 0 0", h.Minor, h.Features)
 	}
+	peer.expect(t, noisep2p.MsgGetMempool) // the connection is registered: blocks are relayed to it
 	p := nd.n.Params()
 	blk := testchain.New(p).Mine(t, newKey(t, 9), nil)
 	if _, err := nd.n.SubmitBlock(context.Background(), blk); err != nil {
