@@ -294,3 +294,10 @@ func FuzzPartial(f *testing.F) {
 		}
 	})
 }
+
+// TestHeaderSize: the CmpctBlock header field is the canonical header encoding.
+func TestHeaderSize(t *testing.T) {
+	if noisep2p.CmpctHeaderSize != chainstate.HeaderSize {
+		t.Fatalf("CmpctHeaderSize %d, chainstate.HeaderSize %d", noisep2p.CmpctHeaderSize, chainstate.HeaderSize)
+	}
+}

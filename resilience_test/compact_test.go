@@ -397,3 +397,36 @@ func TestCompactFeatureOff(t *testing.T) {
 		t.Fatalf("disconnected with %q (%v)", r, err)
 	}
 }
+
+// TestCompactMinorZeroPeer: a peer whose hello is minor 0 without feature bits (an
+// implementation of the protocol before compact blocks) gets blocks as before, whole, and never
+// a message of types 13 to 16, from a node that speaks compact blocks.
+func TestCompactMinorZeroPeer(t *testing.T) {
+	nd := netHome(t, func(c *config.Config) { c.Mining.Enabled = false }).start(t, actors.Options{})
+	peer := dialCmpct(t, nd, 1, false)
+	peer.expect(t, noisep2p.MsgGetMempool) // registered
+	p := nd.n.Params()
+	blk := testchain.New(p).Mine(t, newKey(t, 9), []*chainstate.Tx{transfer(p, nd.h.wallet, addrOf(newKey(t, 3)), 1, 1, 0)})
+	if _, err := nd.n.SubmitBlock(context.Background(), blk); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(netTimeout)
+	for {
+		select {
+		case m := <-peer.msgs:
+			if m.Type() >= noisep2p.MsgSendCmpct {
+				t.Fatalf("a minor-0 peer got %s", noisep2p.MsgName(m.Type()))
+			}
+			if b, ok := m.(noisep2p.Block); ok {
+				if string(b.Raw) != string(blk.Encode()) {
+					t.Fatal("the node relayed another block")
+				}
+				return
+			}
+		case err := <-peer.closed:
+			t.Fatalf("closed: %v", err)
+		case <-deadline:
+			t.Fatal("no block relayed to the minor-0 peer")
+		}
+	}
+}
