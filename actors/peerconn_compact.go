@@ -66,7 +66,7 @@ type (
 		Key compact.Key
 		IDs []uint64
 	}
-	compactMatchResponse struct{ Txs []*chainstate.Tx }
+	compactMatchResponse struct{ Found []compact.Found }
 )
 
 // compactConn is a connection's compact block state.
@@ -224,7 +224,7 @@ func (a *peerConnActor) onCmpctBlock(ctx actor.Context, m noisep2p.CmpctBlock) {
 	a.askMempool(ctx, mempoolJob{msg: &compactMatchRequest{Key: p.Key, IDs: p.ShortIDs()}, timeout: mempoolLookupTimeout,
 		then: func(res any, err error) {
 			if r, ok := res.(*compactMatchResponse); ok && err == nil {
-				p.Fill(r.Txs)
+				p.Fill(r.Found)
 			}
 			if a.closed || a.cmpct.partials[h] != pb {
 				return
@@ -376,7 +376,7 @@ func (a *peerConnActor) expirePartials(ctx actor.Context) {
 
 // compactMatch answers a compactMatchRequest from the pool (compact.Match).
 func (m *mempoolActor) compactMatch(r *compactMatchRequest) *compactMatchResponse {
-	return &compactMatchResponse{Txs: compact.Match(r.Key, r.IDs, func(yield func(chainstate.Hash, *chainstate.Tx) bool) {
+	return &compactMatchResponse{Found: compact.Match(r.Key, r.IDs, func(yield func(chainstate.Hash, *chainstate.Tx) bool) {
 		for h, t := range m.pool.byHash {
 			if !yield(h, t.tx) {
 				return

@@ -93,15 +93,22 @@ func Txn(b *chainstate.Block, idx []uint32) (noisep2p.BlockTxn, error) {
 	return m, nil
 }
 
+// Found is a pool transaction that matched a short id, with its hash (so that it is not hashed
+// again); the zero Found is "not found".
+type Found struct {
+	Tx   *chainstate.Tx
+	Hash chainstate.Hash
+}
+
 // Match looks short ids up in a pool of transactions: for each of ids, the pool's transaction
-// with that short id under k, or nil when none has it or more than one does (an ambiguous id is
-// then asked for like a missing one). pool yields hash and transaction.
-func Match(k Key, ids []uint64, pool iter.Seq2[chainstate.Hash, *chainstate.Tx]) []*chainstate.Tx {
+// with that short id under k, or the zero Found when none has it or more than one does (an
+// ambiguous id is then asked for like a missing one). pool yields hash and transaction.
+func Match(k Key, ids []uint64, pool iter.Seq2[chainstate.Hash, *chainstate.Tx]) []Found {
 	want := make(map[uint64]int, len(ids)) // short id -> index in ids
 	for i, id := range ids {
 		want[id] = i
 	}
-	out := make([]*chainstate.Tx, len(ids))
+	out := make([]Found, len(ids))
 	ambiguous := map[uint64]bool{}
 	for h, tx := range pool {
 		id := k.ShortID(h)
@@ -109,13 +116,13 @@ func Match(k Key, ids []uint64, pool iter.Seq2[chainstate.Hash, *chainstate.Tx])
 		if !ok {
 			continue
 		}
-		if out[i] != nil {
+		if out[i].Tx != nil {
 			ambiguous[id] = true
 		}
-		out[i] = tx
+		out[i] = Found{Tx: tx, Hash: h}
 	}
 	for id := range ambiguous {
-		out[want[id]] = nil
+		out[want[id]] = Found{}
 	}
 	return out
 }
@@ -127,6 +134,7 @@ type Partial struct {
 	Hash   chainstate.Hash
 	Key    Key
 	txs    []*chainstate.Tx
+	hashes []chainstate.Hash // of each filled slot
 	ids    []uint64 // short id of each slot without a prefilled transaction, in slot order
 	slots  []uint32 // the slot of each id
 }
@@ -138,14 +146,14 @@ func NewPartial(m noisep2p.CmpctBlock) (*Partial, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
 	}
-	p := &Partial{Header: *h, Hash: h.Hash(), txs: make([]*chainstate.Tx, m.TxCount())}
+	p := &Partial{Header: *h, Hash: h.Hash(), txs: make([]*chainstate.Tx, m.TxCount()), hashes: make([]chainstate.Hash, m.TxCount())}
 	p.Key = NewKey(p.Hash, m.Nonce)
 	for _, pre := range m.Prefilled {
 		tx, err := chainstate.DecodeTx(pre.Raw)
 		if err != nil {
 			return nil, fmt.Errorf("%w: prefilled transaction %d: %v", ErrMalformed, pre.Index, err)
 		}
-		p.txs[pre.Index] = tx
+		p.txs[pre.Index], p.hashes[pre.Index] = tx, tx.Hash()
 	}
 	seen := make(map[uint64]struct{}, len(m.ShortIDs))
 	p.ids, p.slots = m.ShortIDs, make([]uint32, 0, len(m.ShortIDs))
@@ -166,12 +174,12 @@ func NewPartial(m noisep2p.CmpctBlock) (*Partial, error) {
 // ShortIDs are the short ids to look up, in slot order.
 func (p *Partial) ShortIDs() []uint64 { return p.ids }
 
-// Fill puts the pool's matches into their slots: found[i] (nil: not found) is the transaction of
-// ShortIDs()[i]. found shorter than the ids fills what it has.
-func (p *Partial) Fill(found []*chainstate.Tx) {
-	for i, tx := range found {
-		if i < len(p.slots) && tx != nil {
-			p.txs[p.slots[i]] = tx
+// Fill puts the pool's matches into their slots: found[i] (zero: not found) is the transaction of
+// ShortIDs()[i] with its hash. found shorter than the ids fills what it has.
+func (p *Partial) Fill(found []Found) {
+	for i, f := range found {
+		if i < len(p.slots) && f.Tx != nil {
+			p.txs[p.slots[i]], p.hashes[p.slots[i]] = f.Tx, f.Hash
 		}
 	}
 }
@@ -203,7 +211,7 @@ func (p *Partial) FillTxn(m noisep2p.BlockTxn) error {
 		txs[i] = tx
 	}
 	for i, s := range miss {
-		p.txs[s] = txs[i]
+		p.txs[s], p.hashes[s] = txs[i], txs[i].Hash()
 	}
 	return nil
 }
@@ -215,9 +223,8 @@ func (p *Partial) Block() (*chainstate.Block, []chainstate.Hash, error) {
 	if miss := p.Missing(); len(miss) > 0 {
 		return nil, nil, fmt.Errorf("compact block: %d transactions still missing", len(miss))
 	}
-	b := &chainstate.Block{Header: p.Header, Txs: p.txs}
-	if chainstate.TxRoot(b.Txs) != p.Header.TxRoot {
+	if chainstate.TxRootOfHashes(p.hashes) != p.Header.TxRoot {
 		return nil, nil, ErrRootMismatch
 	}
-	return b, Hashes(b), nil
+	return &chainstate.Block{Header: p.Header, Txs: p.txs}, p.hashes, nil
 }

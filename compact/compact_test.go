@@ -161,8 +161,11 @@ func TestReconstructFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrong := append([]*chainstate.Tx(nil), b.Txs...)
-	wrong[2] = testTx(12345)
+	var wrong []Found
+	for i, tx := range b.Txs {
+		wrong = append(wrong, Found{Tx: tx, Hash: hs[i]})
+	}
+	wrong[2] = Found{Tx: testTx(12345), Hash: testTx(12345).Hash()}
 	p.Fill(wrong)
 	if _, _, err := p.Block(); !errors.Is(err, ErrRootMismatch) {
 		t.Fatalf("wrong transaction: %v", err)
@@ -170,7 +173,7 @@ func TestReconstructFailures(t *testing.T) {
 
 	// A BlockTxn with the wrong count or an undecodable transaction.
 	p, _ = NewPartial(Build(b, hs, 1, all))
-	p.Fill(b.Txs[:4])
+	p.Fill([]Found{{b.Txs[0], hs[0]}, {b.Txs[1], hs[1]}, {b.Txs[2], hs[2]}, {b.Txs[3], hs[3]}})
 	if err := p.FillTxn(noisep2p.BlockTxn{Txs: [][]byte{b.Txs[4].Encode()}}); !errors.Is(err, ErrBadTxn) {
 		t.Fatalf("short blocktxn: %v", err)
 	}
@@ -208,7 +211,7 @@ func TestMatchAmbiguous(t *testing.T) {
 	k := Key{K0: 1, K1: 2}
 	ids := []uint64{k.ShortID(a.Hash()), k.ShortID(b.Hash()), 77}
 	got := Match(k, ids, maps.All(pool(a, b)))
-	if got[0] != a || got[1] != b || got[2] != nil {
+	if got[0].Tx != a || got[0].Hash != a.Hash() || got[1].Tx != b || got[2].Tx != nil {
 		t.Fatalf("match = %v", got)
 	}
 	// Two pool transactions under one id (forced: a pool view keyed by two hashes with one id
@@ -218,7 +221,7 @@ func TestMatchAmbiguous(t *testing.T) {
 		_ = yield(h1, a) && yield(h1, b) && yield(h2, b)
 	}
 	got = Match(k, ids[:2], seq)
-	if got[0] != nil || got[1] != b {
+	if got[0].Tx != nil || got[1].Tx != b {
 		t.Fatalf("ambiguous match = %v", got)
 	}
 }
@@ -232,6 +235,9 @@ func TestReconstructProperty(t *testing.T) {
 		n := rapid.IntRange(0, 300).Draw(t, "txs")
 		b := testBlock(n, rapid.Uint64Range(1, 1<<20).Draw(t, "seed"))
 		hs := Hashes(b)
+		if chainstate.TxRootOfHashes(hs) != chainstate.TxRoot(b.Txs) {
+			t.Fatal("TxRootOfHashes differs from TxRoot")
+		}
 		knownMask := rapid.SliceOfN(rapid.Bool(), n, n).Draw(t, "known")
 		pooledMask := rapid.SliceOfN(rapid.Bool(), n, n).Draw(t, "pooled")
 		known := map[chainstate.Hash]bool{}
