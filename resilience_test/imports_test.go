@@ -28,8 +28,9 @@ var allowedImports = map[string]struct {
 	"supervisor":  {outside: []string{"github.com/asynkron/protoactor-go"}},
 	"logthrottle": {},
 	"blocksync":   {project: []string{"chainstate"}},
+	"compact":     {project: []string{"chainstate", "noisep2p"}, outside: []string{"github.com/dchest/siphash"}},
 	"actors": {
-		project: []string{"api", "errcode", "chain", "chainstate", "powworker", "noisep2p", "config", "supervisor", "logthrottle", "blocksync"},
+		project: []string{"api", "errcode", "chain", "chainstate", "powworker", "noisep2p", "config", "supervisor", "logthrottle", "blocksync", "compact"},
 		outside: []string{"github.com/asynkron/protoactor-go", "github.com/prometheus/client_golang"},
 	},
 	// dashboard is the operator page (embedded HTML, CSS and script): the standard library only.
