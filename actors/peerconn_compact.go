@@ -3,6 +3,7 @@ package actors
 import (
 	"errors"
 	"math/rand/v2"
+	"runtime"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -304,6 +305,9 @@ func (a *peerConnActor) completeCompact(ctx actor.Context, h chainstate.Hash, pb
 		return
 	}
 	ctx.Send(ctx.Parent(), &earlyRelay{Block: b, Hashes: hashes, Source: a.id.String()})
+	// Let the relay run before this goroutine's validation: the manager's mailbox goroutine
+	// waits in this P's next slot, and would otherwise run only after the checks below.
+	runtime.Gosched()
 	hb, synced := a.cmpct.askedHB, a.sync.Syncing()
 	a.sync.Received(pb.received, h)
 	if err := chainstate.CheckBlock(a.d.params, b, a.d.sigs); err != nil {

@@ -36,7 +36,7 @@ type Sizes struct {
 // Full are the sizes of the table.
 var Full = Sizes{
 	HashPhase: 2 * time.Second, IngestTxs: 20_000, ImportTxs: 5_000, ImportRuns: 3, SyncTxs: 40_000,
-	ReadyBlocks: []int{3_000, 30_000}, ReadyRuns: 15, SigtermRuns: 5, HopRounds: 5,
+	ReadyBlocks: []int{3_000, 30_000}, ReadyRuns: 15, SigtermRuns: 5, HopRounds: 9,
 	RSSTxs: 100_000, RSSPeers: 8, WireTxs: 10_000,
 	ScaleTxs: []int{1_000, 10_000, 100_000}, ScalePeers: []int{1, 2, 4, 8}, ScalePeersTxs: 10_000,
 	AddrPeers: 10_000, AddrAdds: 300, AddrWindow: 20 * time.Second,
