@@ -272,6 +272,28 @@ func (a *peerConnActor) checkRelayHeader(s *chainstate.Store, h *chainstate.Head
 	return err
 }
 
+// relayWholeEarly pushes a block that came whole (from a peer without compact blocks, or asked
+// for) and passed the stateless checks on to the high-bandwidth peers before it is stored, once
+// its header checks out against its parent; a block whose parent is unknown waits for consensus.
+func (a *peerConnActor) relayWholeEarly(ctx actor.Context, b *chainstate.Block) {
+	if !a.d.compact {
+		return
+	}
+	s, err := a.d.store()
+	if err != nil {
+		return
+	}
+	if _, known, err := s.Entry(b.Hash()); err != nil || known {
+		return
+	}
+	parent, ok, err := s.Entry(b.Header.PrevHash)
+	if err != nil || !ok || parent.Status == chainstate.StatusInvalid || a.checkRelayHeader(s, &b.Header, &parent) != nil {
+		return
+	}
+	ctx.Send(ctx.Parent(), &earlyRelay{Block: b, Hashes: compact.Hashes(b), Source: a.id.String()})
+	runtime.Gosched()
+}
+
 // fetchWhole asks for block h whole, as if the peer had announced it.
 func (a *peerConnActor) fetchWhole(ctx actor.Context, h chainstate.Hash) {
 	delete(a.cmpct.partials, h)

@@ -129,6 +129,9 @@ func (a *peerConnActor) onBlock(ctx actor.Context, raw []byte) {
 		a.misbehave(ctx, "invalid block %s: %v", h, err)
 		return
 	}
+	if !synced {
+		a.relayWholeEarly(ctx, b) // a new block: on to the high-bandwidth peers before the commit
+	}
 	// Consensus answers asynchronously: while it connects this block, this actor goes on
 	// receiving and checking the next ones (a pipeline). Submitted blocks count against the
 	// sync's window until consensus answered.
