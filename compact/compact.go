@@ -135,8 +135,8 @@ type Partial struct {
 	Key    Key
 	txs    []*chainstate.Tx
 	hashes []chainstate.Hash // of each filled slot
-	ids    []uint64 // short id of each slot without a prefilled transaction, in slot order
-	slots  []uint32 // the slot of each id
+	ids    []uint64          // short id of each slot without a prefilled transaction, in slot order
+	slots  []uint32          // the slot of each id
 }
 
 // NewPartial starts the reconstruction of m. A header or prefilled transaction that does not
