@@ -9,7 +9,6 @@ import (
 
 	"github.com/actorchain/actorchain/chain"
 	"github.com/actorchain/actorchain/chainstate"
-	"github.com/actorchain/actorchain/compact"
 )
 
 // BlockResult says what consensus did with a submitted block.
@@ -145,7 +144,7 @@ var statusOf = map[chain.Kind]string{
 func (c *consensusActor) submit(ctx actor.Context, req *submitBlockRequest) (BlockResult, error) {
 	if req.Source == "miner" && c.n.cfg.P2P.CompactBlocks {
 		// Our own block: pushed to the high-bandwidth peers before it is stored.
-		ctx.Send(c.n.pid(namePeers), &earlyRelay{Block: req.Block, Hashes: compact.Hashes(req.Block)})
+		ctx.Send(c.n.pid(namePeers), &earlyRelay{Block: req.Block})
 	}
 	x := &blockExec{c: c, ctx: ctx}
 	var (

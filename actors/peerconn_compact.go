@@ -49,7 +49,8 @@ type (
 	// setHighBandwidth tells a connection to ask its peer for high-bandwidth pushes.
 	setHighBandwidth struct{}
 	// earlyRelay asks the manager to push a block whose header and work checked out to the
-	// high-bandwidth peers, before it is validated and stored. Source is the peer id (hex) it
+	// high-bandwidth peers, before it is validated and stored. Hashes are its transactions'
+	// (nil: the manager computes them, off the sender's path). Source is the peer id (hex) it
 	// came from, "" when mined here.
 	earlyRelay struct {
 		Block  *chainstate.Block
@@ -414,11 +415,18 @@ func (m *mempoolActor) compactMatch(r *compactMatchRequest) *compactMatchRespons
 // relayEarly passes a block whose header and work checked out to every connection that speaks
 // compact blocks but its source; each pushes it if its peer asked for high-bandwidth relay.
 func (p *peersActor) relayEarly(ctx actor.Context, m *earlyRelay) {
-	msg := &earlyBlock{Block: m.Block, Hashes: m.Hashes}
+	var msg *earlyBlock
 	for id, c := range p.conns {
-		if c.compact && id.String() != m.Source {
-			ctx.Send(c.pid, msg)
+		if !c.compact || id.String() == m.Source {
+			continue
 		}
+		if msg == nil {
+			msg = &earlyBlock{Block: m.Block, Hashes: m.Hashes}
+			if msg.Hashes == nil {
+				msg.Hashes = compact.Hashes(m.Block)
+			}
+		}
+		ctx.Send(c.pid, msg)
 	}
 }
 
