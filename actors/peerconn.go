@@ -107,7 +107,7 @@ func (a *peerConnActor) Receive(ctx actor.Context) {
 		a.checkStall(ctx)
 		a.expirePartials(ctx)
 	case *setHighBandwidth:
-		a.askHighBandwidth()
+		a.askHighBandwidth(m.On)
 	case *earlyBlock:
 		a.onEarlyBlock(m)
 	case *connClosed:

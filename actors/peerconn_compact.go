@@ -1,9 +1,12 @@
 package actors
 
 import (
+	"bytes"
+	"cmp"
 	"errors"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -21,16 +24,18 @@ import (
 //   - A new block goes to such a peer as a CmpctBlock (compact.Build: short ids for what the
 //     peer is known to have, the rest prefilled) instead of a Block or an Inv.
 //   - High bandwidth: the manager asks up to highBandwidthPeers peers (SendCmpct{1}) to push
-//     new blocks before they store them; this node pushes (earlyBlock) to every peer that asked
-//     it, as soon as a block's header and proof of work check out, before it validates the
-//     block fully and stores it (the receiver validates fully before connecting it).
+//     new blocks before they store them: the first to connect, then those that delivered a new
+//     block first (planHighBandwidth; the one chosen longest ago is released with SendCmpct{0}).
+//     This node pushes (earlyBlock) to every peer that asked it, as soon as a block's header and
+//     proof of work check out, before it validates the block fully and stores it (the receiver
+//     validates fully before connecting it).
 //   - A receiver reconstructs the block from its mempool (compactMatchRequest), asks for what
 //     it lacks (GetBlockTxn), and falls back to the full block (a GetData through the sync) on
 //     a short-id collision, a root mismatch or no answer within compactWait.
 //   - Misbehaviour: an invalid header or proof of work, an undecodable message or a bad
-//     BlockTxn. A block whose header and work are valid but that fails validation costs a
-//     high-bandwidth peer nothing (it relayed before validating, as asked); from any other peer
-//     it is an invalid block like a whole one.
+//     BlockTxn. A block whose header and work are valid but that fails validation costs a peer
+//     this node asked for high-bandwidth relay on this connection nothing (it relayed before
+//     validating, as asked); from any other peer it is an invalid block like a whole one.
 
 const (
 	// highBandwidthPeers is how many peers a node asks to push compact blocks before storing.
@@ -46,8 +51,9 @@ const (
 )
 
 type (
-	// setHighBandwidth tells a connection to ask its peer for high-bandwidth pushes.
-	setHighBandwidth struct{}
+	// setHighBandwidth tells a connection to ask its peer for high-bandwidth pushes (On) or to
+	// release it from them.
+	setHighBandwidth struct{ On bool }
 	// earlyRelay asks the manager to push a block whose header and work checked out to the
 	// high-bandwidth peers, before it is validated and stored. Hashes are its transactions'
 	// (nil: the manager computes them, off the sender's path). Source is the peer id (hex) it
@@ -77,9 +83,12 @@ type compactConn struct {
 	// (this node may send them).
 	recv, send bool
 	peerHB     bool // the peer asked for high-bandwidth pushes
-	askedHB    bool // this node asked the peer for them
-	sent       []*chainstate.Block
-	partials   map[chainstate.Hash]*partialBlock
+	askedHB    bool // this node asks the peer for them
+	// everHB: this node asked the peer for them at some time on this connection, so a block with
+	// a valid header and work that fails validation may have been pushed before validation.
+	everHB   bool
+	sent     []*chainstate.Block
+	partials map[chainstate.Hash]*partialBlock
 }
 
 // partialBlock is a block being reconstructed.
@@ -135,11 +144,12 @@ func (a *peerConnActor) handleCompact(ctx actor.Context, msg noisep2p.Message) (
 	return true
 }
 
-// askHighBandwidth asks the peer to push compact blocks before storing them.
-func (a *peerConnActor) askHighBandwidth() {
-	if a.cmpct.send && !a.cmpct.askedHB {
-		a.cmpct.askedHB = true
-		a.send(noisep2p.SendCmpct{HighBandwidth: true})
+// askHighBandwidth asks the peer to push compact blocks before storing them (on), or to stop.
+func (a *peerConnActor) askHighBandwidth(on bool) {
+	if a.cmpct.send && a.cmpct.askedHB != on {
+		a.cmpct.askedHB = on
+		a.cmpct.everHB = a.cmpct.everHB || on
+		a.send(noisep2p.SendCmpct{HighBandwidth: on})
 	}
 }
 
@@ -331,7 +341,7 @@ func (a *peerConnActor) completeCompact(ctx actor.Context, h chainstate.Hash, pb
 	// Let the relay run before this goroutine's validation: the manager's mailbox goroutine
 	// waits in this P's next slot, and would otherwise run only after the checks below.
 	runtime.Gosched()
-	hb, synced := a.cmpct.askedHB, a.sync.Syncing()
+	hb, synced := a.cmpct.everHB, a.sync.Syncing()
 	a.sync.Received(pb.received, h)
 	if err := chainstate.CheckBlock(a.d.params, b, a.d.sigs); err != nil {
 		a.invalidCompact(ctx, h, hb, err)
@@ -358,7 +368,8 @@ func (a *peerConnActor) completeCompact(ctx actor.Context, h chainstate.Hash, pb
 }
 
 // invalidCompact handles a compact block with a valid header and work that failed validation:
-// misbehaviour unless the peer relayed it in high-bandwidth mode (before validating, as asked).
+// misbehaviour unless this node asked the peer for high-bandwidth relay on this connection (it may
+// have relayed before validating, as asked; a release may cross the push on the wire).
 func (a *peerConnActor) invalidCompact(ctx actor.Context, h chainstate.Hash, hb bool, err error) {
 	if !hb {
 		a.misbehave(ctx, "invalid block %s: %v", h, err)
@@ -430,26 +441,90 @@ func (p *peersActor) relayEarly(ctx actor.Context, m *earlyRelay) {
 	}
 }
 
-// pickHighBandwidth asks connections that speak compact blocks for high-bandwidth relay until
-// highBandwidthPeers do (outbound ones first: a node chose them).
-func (p *peersActor) pickHighBandwidth(ctx actor.Context) {
-	n := 0
-	for _, c := range p.conns {
-		if c.hb {
-			n++
+// hbPeer is a connection as the choice of high-bandwidth peers sees it.
+type hbPeer struct {
+	id       noisep2p.ID
+	outbound bool
+	at       uint64 // when it was made high-bandwidth; 0: it is not
+}
+
+// planHighBandwidth chooses the high-bandwidth peers among peers (those that speak compact blocks):
+// deliverer, when not nil and not one already, becomes one (it delivered a new block first);
+// then the ones chosen longest ago give way until at most max are left, and free places go to
+// the others, outbound first (a node chose them), then in id order. It returns whom to ask (on)
+// and whom to release (off).
+func planHighBandwidth(peers []hbPeer, deliverer *noisep2p.ID, max int) (on, off []noisep2p.ID) {
+	var hb, rest []hbPeer
+	for _, c := range peers {
+		switch {
+		case c.at > 0:
+			hb = append(hb, c)
+		case deliverer != nil && c.id == *deliverer:
+			on = append(on, c.id)
+		default:
+			rest = append(rest, c)
 		}
 	}
-	for _, outbound := range []bool{true, false} {
-		for _, c := range p.conns {
-			if n >= highBandwidthPeers {
-				return
+	slices.SortFunc(hb, func(x, y hbPeer) int { return cmp.Compare(x.at, y.at) })
+	for len(hb)+len(on) > max && len(hb) > 0 {
+		off, hb = append(off, hb[0].id), hb[1:]
+	}
+	slices.SortFunc(rest, func(x, y hbPeer) int {
+		if x.outbound != y.outbound {
+			if x.outbound {
+				return -1
 			}
-			if c.compact && !c.hb && c.outbound == outbound {
-				c.hb = true
-				n++
-				ctx.Send(c.pid, &setHighBandwidth{})
-			}
+			return 1
 		}
+		return bytes.Compare(x.id[:], y.id[:])
+	})
+	for _, c := range rest {
+		if len(hb)+len(on) >= max {
+			break
+		}
+		on = append(on, c.id)
+	}
+	return on, off
+}
+
+// pickHighBandwidth applies planHighBandwidth to the connections: new ones get asked, released
+// ones told (SendCmpct).
+func (p *peersActor) pickHighBandwidth(ctx actor.Context, deliverer *noisep2p.ID) {
+	var peers []hbPeer
+	for _, c := range p.conns {
+		if c.compact {
+			peers = append(peers, hbPeer{id: c.id, outbound: c.outbound, at: c.hbAt})
+		}
+	}
+	on, off := planHighBandwidth(peers, deliverer, highBandwidthPeers)
+	for _, id := range off {
+		c := p.conns[id]
+		c.hbAt = 0
+		ctx.Send(c.pid, &setHighBandwidth{On: false})
+	}
+	for _, id := range on {
+		c := p.conns[id]
+		p.hbSeq++
+		c.hbAt = p.hbSeq
+		ctx.Send(c.pid, &setHighBandwidth{On: true})
+	}
+}
+
+// blockDelivered takes a new block connected from source (a peer id in hex, or local): the peer
+// that delivered it first joins the high-bandwidth peers, or moves to their latest (BIP152's
+// choice: the peers that were fastest lately).
+func (p *peersActor) blockDelivered(ctx actor.Context, source string) {
+	for id, c := range p.conns {
+		if !c.compact || id.String() != source {
+			continue
+		}
+		if c.hbAt > 0 {
+			p.hbSeq++
+			c.hbAt = p.hbSeq
+			return
+		}
+		p.pickHighBandwidth(ctx, &id)
+		return
 	}
 }
 

@@ -108,9 +108,10 @@ type peerConnInfo struct {
 	addr     string // dial address (outbound) or advertised listen address (inbound)
 	remote   string // TCP remote address
 	height   uint64
-	// compact: both sides speak compact blocks; hb: this node asked the peer for high-bandwidth
-	// relay (peerconn_compact.go).
-	compact, hb bool
+	// compact: both sides speak compact blocks; hbAt: when this node asked the peer for
+	// high-bandwidth relay (a sequence number, larger is later; 0: not asked) (peerconn_compact.go).
+	compact bool
+	hbAt    uint64
 }
 
 // peersActor is the peer manager: it owns the listener and the dialler, keeps the address book
@@ -140,6 +141,7 @@ type peersActor struct {
 	stopping  bool
 	dials     *tokenBucket // bounds the dial rate
 	lastFlush time.Time    // when the book's changes were last sent to storage
+	hbSeq     uint64       // the last high-bandwidth choice (peerConnInfo.hbAt)
 }
 
 // cut reports whether fault injection cut the link to id.
@@ -478,7 +480,7 @@ func (p *peersActor) register(ctx actor.Context, c *noisep2p.Conn, dialAddr stri
 	}
 	p.countPeers()
 	p.d.log.Info("peer connected", "actor", namePeers, "peer_id", id.String(), "addr", info.remote, "direction", direction(info.outbound), "height", info.height)
-	p.pickHighBandwidth(ctx)
+	p.pickHighBandwidth(ctx, nil)
 	p.maybeSync(ctx)
 }
 
@@ -512,7 +514,7 @@ func (p *peersActor) childStopped(ctx actor.Context, name string) {
 		p.register(ctx, pc.conn, pc.dialAddr)
 	}
 	if !p.stopping {
-		p.pickHighBandwidth(ctx)
+		p.pickHighBandwidth(ctx, nil)
 		p.maybeSync(ctx)
 	}
 }
@@ -548,6 +550,7 @@ func (p *peersActor) relay(ctx actor.Context, a *announce) {
 		ctx.Send(c.pid, msg)
 	}
 	if a.Kind == invBlock {
+		p.blockDelivered(ctx, a.Source)
 		p.maybeSync(ctx)
 	}
 }

@@ -430,3 +430,37 @@ func TestCompactMinorZeroPeer(t *testing.T) {
 		}
 	}
 }
+
+// TestCompactHighBandwidthChoice: the node asks its first 3 compact peers for high-bandwidth
+// relay; a fourth that delivers a new block first takes the place of the one chosen longest ago,
+// which is released (SendCmpct 0).
+func TestCompactHighBandwidthChoice(t *testing.T) {
+	nd := netHome(t, func(c *config.Config) { c.Mining.Enabled = false }).start(t, actors.Options{})
+	var hb []*cmpctPeer
+	for seed := byte(1); seed <= 3; seed++ {
+		q := dialCmpct(t, nd, seed, true)
+		if m := q.expect(t, noisep2p.MsgSendCmpct).(noisep2p.SendCmpct); !m.HighBandwidth {
+			t.Fatalf("peer %d not asked for high-bandwidth relay", seed)
+		}
+		hb = append(hb, q)
+	}
+	fourth := dialCmpct(t, nd, 4, true)
+	fourth.expect(t, noisep2p.MsgGetMempool) // registered, and not asked
+	p := nd.n.Params()
+	blk := testchain.New(p).Mine(t, newKey(t, 9), nil)
+	fourth.send(t, compact.Build(blk, nil, 1, func(chainstate.Hash) bool { return false }))
+	nd.waitHeight(1, netTimeout)
+	if m := fourth.expect(t, noisep2p.MsgSendCmpct).(noisep2p.SendCmpct); !m.HighBandwidth {
+		t.Fatal("the peer that delivered the block first was not asked for high-bandwidth relay")
+	}
+	if m := hb[0].expect(t, noisep2p.MsgSendCmpct).(noisep2p.SendCmpct); m.HighBandwidth {
+		t.Fatal("the peer chosen longest ago was not released")
+	}
+	for _, q := range hb[1:] {
+		for len(q.msgs) > 0 {
+			if s, ok := (<-q.msgs).(noisep2p.SendCmpct); ok {
+				t.Fatalf("a newer high-bandwidth peer got %+v", s)
+			}
+		}
+	}
+}
