@@ -855,6 +855,12 @@ func (l *Lab) hopRound(nodes []*actors.Node, cb *chainMiner, txs []*chainstate.T
 		if err != nil {
 			return nil, 0, err
 		}
+		// The last nodes may still be writing the transfers to their mempool buckets (group
+		// commits, each with an fsync): the block's commits would queue behind them. Wait until
+		// no node's mempool commit count has moved for 50 ms (whole and compact rows alike).
+		if err := l.poll(30*time.Second, "the mempool commits to settle", mempoolCommitsSettled(nodes, 50*time.Millisecond)); err != nil {
+			return nil, 0, err
+		}
 	}
 	blk, err := cb.mine(keyFromSeed(98), txs)
 	if err != nil {
@@ -930,6 +936,24 @@ func mempoolsAtLeast(nodes []*actors.Node, base []int, extra int) bool {
 		}
 	}
 	return true
+}
+
+// mempoolCommitsSettled returns a condition that holds once no node's count of mempool commits
+// has changed for quiet.
+func mempoolCommitsSettled(nodes []*actors.Node, quiet time.Duration) func() bool {
+	var last []float64
+	var since time.Time
+	return func() bool {
+		now := make([]float64, len(nodes))
+		for i, n := range nodes {
+			now[i], _ = metricValue(n, `actorchain_storage_commit_seconds_count{op="mempool"}`)
+		}
+		if !slices.Equal(now, last) {
+			last, since = now, time.Now()
+			return false
+		}
+		return time.Since(since) >= quiet
+	}
 }
 
 // mempoolsAtMost reports whether no node's mempool holds more than its base.
