@@ -45,7 +45,7 @@ const (
 	maxPartials = 8
 	// sentKeep is how many blocks a connection keeps after sending them compactly, to answer
 	// GetBlockTxn before they are stored.
-	sentKeep = 8
+	sentKeep = 8 // a GetBlockTxn or GetData for an older one is answered from the store
 	// compactWait bounds the wait for a BlockTxn: then the block is fetched whole.
 	compactWait = 4 * time.Second
 )
@@ -87,7 +87,7 @@ type compactConn struct {
 	// everHB: this node asked the peer for them at some time on this connection, so a block with
 	// a valid header and work that fails validation may have been pushed before validation.
 	everHB   bool
-	sent     []*chainstate.Block
+	sent     []sentBlock
 	partials map[chainstate.Hash]*partialBlock
 }
 
@@ -103,18 +103,25 @@ func newCompactConn(ours bool, peer noisep2p.Hello) compactConn {
 		partials: map[chainstate.Hash]*partialBlock{}}
 }
 
-// remember keeps b to answer GetBlockTxn, forgetting the oldest beyond sentKeep.
-func (c *compactConn) remember(b *chainstate.Block) {
+// sentBlock is a block sent compactly, kept to answer GetBlockTxn and GetData before it is stored.
+type sentBlock struct {
+	hash  chainstate.Hash
+	block *chainstate.Block
+}
+
+// remember keeps b (hash h) to answer GetBlockTxn and GetData, forgetting the oldest beyond
+// sentKeep.
+func (c *compactConn) remember(h chainstate.Hash, b *chainstate.Block) {
 	if len(c.sent) >= sentKeep {
 		c.sent = append(c.sent[:0], c.sent[1:]...)
 	}
-	c.sent = append(c.sent, b)
+	c.sent = append(c.sent, sentBlock{hash: h, block: b})
 }
 
 func (c *compactConn) sentBlock(h chainstate.Hash) *chainstate.Block {
-	for _, b := range c.sent {
-		if b.Hash() == h {
-			return b
+	for _, s := range c.sent {
+		if s.hash == h {
+			return s.block
 		}
 	}
 	return nil
@@ -164,7 +171,7 @@ func (a *peerConnActor) sendCompact(b *chainstate.Block, hashes []chainstate.Has
 	if hashes == nil {
 		hashes = compact.Hashes(b)
 	}
-	a.cmpct.remember(b)
+	a.cmpct.remember(h, b)
 	a.send(compact.Build(b, hashes, rand.Uint64(), a.known.has))
 }
 

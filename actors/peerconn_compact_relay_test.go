@@ -160,6 +160,19 @@ func TestCompactRelayBeforeCommit(t *testing.T) {
 		t.Fatalf("height %d when the block was relayed: it was committed first", st.Height)
 	}
 	testutil.WaitFor(t, 10*time.Second, "the block's commit held", func() bool { return gate.held.Load() > 0 })
+	// Not stored yet, the block is served from what the connection sent: its transactions and
+	// the whole block.
+	to.send(t, noisep2p.GetBlockTxn{Hash: blk.Hash(), Indexes: []uint32{0}})
+	if txn := to.expect(t, noisep2p.MsgBlockTxn).(noisep2p.BlockTxn); len(txn.Txs) != 1 || string(txn.Txs[0]) != string(tx.Encode()) {
+		t.Fatal("getblocktxn before the commit answered wrongly")
+	}
+	to.send(t, noisep2p.GetData{Items: []noisep2p.InvItem{{Kind: noisep2p.InvBlock, Hash: blk.Hash()}}})
+	if whole := to.expect(t, noisep2p.MsgBlock).(noisep2p.Block); string(whole.Raw) != string(blk.Encode()) {
+		t.Fatal("getdata before the commit answered with another block")
+	}
+	if st, err := n.Status(context.Background()); err != nil || st.Height != 0 {
+		t.Fatalf("height %d (%v) while the commit is held", st.Height, err)
+	}
 	gate.closed.Store(false)
 	close(gate.release)
 	testutil.WaitFor(t, 10*time.Second, "height 1", func() bool {

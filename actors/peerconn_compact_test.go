@@ -37,7 +37,7 @@ func TestCompactConnRemember(t *testing.T) {
 	for i := range sentKeep + 3 {
 		b := &chainstate.Block{Header: chainstate.Header{Height: uint64(i + 1)}}
 		blocks = append(blocks, b)
-		c.remember(b)
+		c.remember(b.Hash(), b)
 	}
 	if len(c.sent) != sentKeep {
 		t.Fatalf("%d kept, want %d", len(c.sent), sentKeep)
