@@ -144,6 +144,10 @@ var statusOf = map[chain.Kind]string{
 // back, each outcome published. The reply is the submitted block's outcome, the first one; the
 // orphans it releases follow.
 func (c *consensusActor) submit(ctx actor.Context, req *submitBlockRequest) (BlockResult, error) {
+	if req.Source == "miner" && c.d.earlyRelay {
+		// Our own block: pushed to the high-bandwidth peers before it is stored.
+		ctx.Send(c.d.pid(namePeers), &earlyRelay{Block: req.Block})
+	}
 	x := &blockExec{c: c, ctx: ctx}
 	var (
 		res      *BlockResult

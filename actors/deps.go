@@ -57,11 +57,15 @@ type peerConnDeps struct {
 	stopping func() bool
 	// sender builds the connection's sender (links.go): decorated under fault injection.
 	sender func(id noisep2p.ID, c *noisep2p.Conn, wake func(), name string) linkSender
+	// compact: p2p.compact_blocks (this node speaks compact blocks); rules: the chain rules a
+	// relayed header is checked with before it is pushed on (peerconn_compact.go).
+	compact bool
+	rules   chain.Rules
 }
 
 func (n *Node) peerConnDeps() peerConnDeps {
 	return peerConnDeps{actorEnv: n.env(), params: n.params, sigs: n.sigs, metrics: n.metrics,
-		stopping: n.stopping.Load, sender: n.linkSender}
+		stopping: n.stopping.Load, sender: n.linkSender, compact: n.cfg.P2P.CompactBlocks, rules: n.rules()}
 }
 
 // peersDeps is what the peer manager needs.
@@ -203,11 +207,14 @@ type consensusDeps struct {
 	// waitStore waits (bounded) for storage to publish the store (the machine's first load).
 	waitStore func(time.Duration) (*chainstate.Store, error)
 	calls     retrier // the storage writes
+	// earlyRelay: p2p.compact_blocks; this node's mined blocks go to the peer manager's early
+	// relay before they are stored.
+	earlyRelay bool
 }
 
 func (n *Node) consensusDeps() consensusDeps {
 	return consensusDeps{actorEnv: n.env(), params: n.params, rules: n.rules(), metrics: n.metrics, waitStore: n.handle.wait,
-		calls: n.retrier()}
+		calls: n.retrier(), earlyRelay: n.cfg.P2P.CompactBlocks}
 }
 
 // rules are the chain rules consensus applies (package chain).

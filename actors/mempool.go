@@ -137,6 +137,8 @@ func (m *mempoolActor) Receive(ctx actor.Context) {
 		ctx.Respond(&mempoolHasResponse{Has: has})
 	case *mempoolListRequest:
 		ctx.Respond(&mempoolListResponse{Hashes: m.pool.Hashes()})
+	case *compactMatchRequest:
+		ctx.Respond(m.compactMatch(msg))
 	}
 }
 

@@ -369,6 +369,9 @@ func (n *Node) p2pConfig() *noisep2p.Config {
 		Traffic:   &n.traffic,
 		Hello: func() noisep2p.Hello {
 			h := noisep2p.Hello{ListenAddr: n.advertisedAddr()}
+			if n.cfg.P2P.CompactBlocks {
+				h.Minor, h.Features = noisep2p.MinorCompact, noisep2p.FeatureCompactBlocks
+			}
 			if s, err := n.store(); err == nil {
 				if tip, err := s.Tip(); err == nil {
 					h.BestHeight, h.TipHash = tip.Header.Height, tip.Hash

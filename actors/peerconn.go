@@ -70,6 +70,8 @@ type peerConnActor struct {
 	// mempoolAsked is when this side sent GetMempool, zero once an Inv without block items has
 	// come (taken as the answer): an empty answer must not read as "nothing after the locator".
 	mempoolAsked time.Time
+
+	cmpct compactConn // compact block relay (peerconn_compact.go)
 }
 
 // stallCheck is the connection's periodic check for a stalled sync.
@@ -84,7 +86,8 @@ func newPeerConnActor(d peerConnDeps, c *noisep2p.Conn) *peerConnActor {
 		remote = ra.String()
 	}
 	return &peerConnActor{d: d, conn: c, id: c.RemoteID(), known: newHashSet(knownCap), remote: remote,
-		sync: blocksync.New(blocksync.DefaultConfig()), mempool: newWorkWindow[mempoolJob](mempoolWindow, mempoolWaitMax)}
+		sync: blocksync.New(blocksync.DefaultConfig()), mempool: newWorkWindow[mempoolJob](mempoolWindow, mempoolWaitMax),
+		cmpct: newCompactConn(d.compact, c.RemoteHello())}
 }
 
 func (a *peerConnActor) Receive(ctx actor.Context) {
@@ -102,6 +105,12 @@ func (a *peerConnActor) Receive(ctx actor.Context) {
 		}
 	case *stallCheck:
 		a.checkStall(ctx)
+		a.expirePartials(ctx)
+		a.armStallCheck(ctx)
+	case *setHighBandwidth:
+		a.askHighBandwidth(m.On)
+	case *earlyBlock:
+		a.onEarlyBlock(m)
 	case *connClosed:
 		a.connClosed(ctx, m.Err)
 	case *wireIn:
@@ -204,8 +213,13 @@ func (a *peerConnActor) relayBlocks(hs []chainstate.Hash) {
 		if a.known.has(h) {
 			continue
 		}
+		b, ok, err := s.Block(h)
+		if err == nil && ok && a.cmpct.send {
+			a.sendCompact(b, nil) // compact to a peer that speaks it (peerconn_compact.go)
+			continue
+		}
 		a.known.add(h)
-		if b, ok, err := s.Block(h); err == nil && ok {
+		if err == nil && ok {
 			if raw := b.Encode(); len(raw) <= pushBlockMax {
 				a.send(noisep2p.Block{Raw: raw})
 				continue
@@ -235,6 +249,9 @@ func (a *peerConnActor) handle(ctx actor.Context, in *wireIn) {
 	msg, err := noisep2p.DecodeMessage(in.Type, in.Payload)
 	if err != nil {
 		a.misbehave(ctx, "protocol violation: %v", err)
+		return
+	}
+	if a.handleCompact(ctx, msg) {
 		return
 	}
 	switch m := msg.(type) {

@@ -126,6 +126,11 @@ func (a *peerConnActor) onGetData(ctx actor.Context, items []noisep2p.InvItem) {
 		case invBlock:
 			b, ok, err := s.Block(it.Hash)
 			if err != nil || !ok {
+				if sb := a.cmpct.sentBlock(it.Hash); sb != nil {
+					b, ok, err = sb, true, nil // pushed compact before this node stored it
+				}
+			}
+			if err != nil || !ok {
 				missing = append(missing, it)
 				continue
 			}

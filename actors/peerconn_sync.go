@@ -34,9 +34,10 @@ func (a *peerConnActor) doSync(ctx actor.Context, act blocksync.Actions) {
 }
 
 // armStallCheck runs the stall check tick only while the sync may need it (a round runs or a
-// requested block is awaited): an idle connection has no timer.
+// requested block is awaited) or a compact block waits for its BlockTxn: an idle connection has
+// no timer.
 func (a *peerConnActor) armStallCheck(ctx actor.Context) {
-	switch need := a.sync.NeedsTick() && !a.closed; {
+	switch need := (a.sync.NeedsTick() || a.cmpct.awaitingTxn()) && !a.closed; {
 	case need && a.stopCheck == nil:
 		self, root := ctx.Self(), ctx.ActorSystem().Root
 		a.stopCheck = every(stallCheckEvery, func() { root.Send(self, &stallCheck{}) })
@@ -142,6 +143,9 @@ func (a *peerConnActor) onBlock(ctx actor.Context, raw []byte) {
 	if err := chainstate.CheckBlock(a.d.params, b, a.d.sigs); err != nil {
 		a.misbehave(ctx, "invalid block %s: %v", h, err)
 		return
+	}
+	if !synced {
+		a.relayWholeEarly(ctx, b) // a new block: on to the high-bandwidth peers before the commit
 	}
 	// Consensus answers asynchronously: while it connects this block, this actor goes on
 	// receiving and checking the next ones (a pipeline). Submitted blocks count against the

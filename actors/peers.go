@@ -110,6 +110,10 @@ type peerConnInfo struct {
 	addr     string // dial address (outbound) or advertised listen address (inbound)
 	remote   string // TCP remote address
 	height   uint64
+	// compact: both sides speak compact blocks; hbAt: when this node asked the peer for
+	// high-bandwidth relay (a sequence number, larger is later; 0: not asked) (peerconn_compact.go).
+	compact bool
+	hbAt    uint64
 }
 
 // peersActor is the peer manager: it owns the listener and the dialler, keeps the address book
@@ -139,6 +143,7 @@ type peersActor struct {
 	stopping  bool
 	dials     *addrbook.TokenBucket // bounds the dial rate
 	lastFlush time.Time             // when the book's changes were last sent to storage
+	hbSeq     uint64                // the last high-bandwidth choice (peerConnInfo.hbAt)
 }
 
 // cut reports whether fault injection cut the link to id.
@@ -183,6 +188,8 @@ func (p *peersActor) Receive(ctx actor.Context) {
 		p.dialed(ctx, m)
 	case *announce:
 		p.relay(ctx, m)
+	case *earlyRelay:
+		p.relayEarly(ctx, m)
 	case *addrsLearned:
 		p.learnAddrs(ctx, m)
 	case *addrsWanted:
@@ -492,7 +499,8 @@ func (p *peersActor) spawnConn(ctx actor.Context, c *noisep2p.Conn, dialAddr str
 	if !c.Outbound() {
 		addr = hello.ListenAddr
 	}
-	info := &peerConnInfo{id: id, name: id.Short(), outbound: c.Outbound(), addr: addr, remote: c.RemoteAddr().String(), height: hello.BestHeight}
+	info := &peerConnInfo{id: id, name: id.Short(), outbound: c.Outbound(), addr: addr, remote: c.RemoteAddr().String(), height: hello.BestHeight,
+		compact: p.d.conn.compact && hello.HasFeature(noisep2p.FeatureCompactBlocks)}
 	pid, err := p.group.Add(ctx, supervisor.Spec{
 		Name:     info.name,
 		Producer: func() actor.Actor { return newPeerConnActor(p.d.conn, c) },
@@ -522,6 +530,7 @@ func (p *peersActor) admitted(ctx actor.Context, info *peerConnInfo, now time.Ti
 	}
 	p.countPeers()
 	p.d.log.Info("peer connected", "actor", namePeers, "peer_id", id.String(), "addr", info.remote, "direction", direction(info.outbound), "height", info.height)
+	p.pickHighBandwidth(ctx, nil)
 	p.maybeSync(ctx)
 }
 
@@ -555,6 +564,7 @@ func (p *peersActor) childStopped(ctx actor.Context, name string) {
 		p.register(ctx, pc.conn, pc.dialAddr)
 	}
 	if !p.stopping {
+		p.pickHighBandwidth(ctx, nil)
 		p.maybeSync(ctx)
 	}
 }
@@ -595,6 +605,7 @@ func (p *peersActor) relay(ctx actor.Context, a *announce) {
 		ctx.Send(c.pid, msg)
 	}
 	if a.Kind == invBlock {
+		p.blockDelivered(ctx, a.Source)
 		p.maybeSync(ctx)
 	}
 }

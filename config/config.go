@@ -68,6 +68,9 @@ type P2P struct {
 	Seeds        []string `mapstructure:"seeds"`         // ID@HOST:PORT, ID lower-case 64 hex
 	MaxInbound   int      `mapstructure:"max_inbound"`   // >= 0
 	MaxOutbound  int      `mapstructure:"max_outbound"`  // >= 0
+	// CompactBlocks announces and uses compact block relay (docs/protocol.md §4); false makes
+	// the node speak protocol minor 0 only.
+	CompactBlocks bool `mapstructure:"compact_blocks"`
 }
 
 // AdvertisedAddr returns the address the node tells peers to dial: ExternalAddr when set, else
@@ -138,9 +141,10 @@ func Default() *Config {
 		Node:    Node{KeyFile: "keys/node.key"},
 		Storage: Storage{Path: "data/chain.db", OpenTimeout: 5 * time.Second},
 		P2P: P2P{
-			Listen:      "127.0.0.1:7600",
-			MaxInbound:  32,
-			MaxOutbound: 8,
+			Listen:        "127.0.0.1:7600",
+			MaxInbound:    32,
+			MaxOutbound:   8,
+			CompactBlocks: true,
 		},
 		Mempool:     Mempool{MaxTxs: 50000, ReplaceFeeBumpPercent: 10},
 		Mining:      Mining{Enabled: true, Workers: 0, KeyFile: "keys/miner.key", MinBlockInterval: 100 * time.Millisecond},

@@ -107,6 +107,9 @@ var entries = []entry{
 	{"p2p.max_outbound", func(c *Config) any { return &c.P2P.MaxOutbound },
 		"Most outbound peer connections (>= 0).",
 		func(c *Config) *Error { return checkMin("p2p.max_outbound", c.P2P.MaxOutbound, 0) }},
+	{"p2p.compact_blocks", func(c *Config) any { return &c.P2P.CompactBlocks },
+		"Relay blocks as compact blocks to peers that support them, high-bandwidth (before storing) to up to 3; false: protocol minor 0, whole blocks only.",
+		nil},
 
 	{"mempool.max_txs", func(c *Config) any { return &c.Mempool.MaxTxs },
 		"Most pending transactions the mempool holds (>= 1).",

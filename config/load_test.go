@@ -132,6 +132,7 @@ p2p:
     - `+v2+`@10.0.0.1:9000
   max_inbound: 0
   max_outbound: 3
+  compact_blocks: false
 mempool: {max_txs: 7}
 mining: {enabled: false, workers: 4, key_file: m.key}
 api: {listen: ""}

@@ -344,7 +344,7 @@ func TestDecodeMessageTable(t *testing.T) {
 		{"disconnect bad utf-8", MsgDisconnect, reason("\xff"), false},
 		{"disconnect length past the end", MsgDisconnect, []byte{0, 9, 'a'}, false},
 		{"unknown", 0, nil, false},
-		{"unknown 13", 13, nil, false},
+		{"unknown 17", 17, nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := DecodeMessage(tc.typ, tc.b)

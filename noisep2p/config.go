@@ -58,7 +58,8 @@ type Config struct {
 	SendQueue      int           // outbound queue length; full => ErrSlowPeer (default 64)
 	// MaxMessage overrides the payload limit (L) of a message type, at most MaxMessageCap; 0 keeps
 	// the default. Defaults: Block 8 MiB, Tx 64 KiB, Addr 296,002 B, Inv/GetData/NotFound
-	// 1,650,004 B, every other type (including unknown ones) 64 KiB.
+	// 1,650,004 B, CmpctBlock and BlockTxn 8 MiB, GetBlockTxn 400,036 B, every other type
+	// (including unknown ones) 64 KiB.
 	MaxMessage map[uint8]uint32
 	// Traffic, when not nil, counts every connection's messages and bytes (shared by all of them).
 	Traffic *Traffic
@@ -95,6 +96,12 @@ func DefaultLimit(typ uint8) uint32 {
 		return AddrLimit
 	case MsgInv, MsgGetData, MsgNotFound:
 		return InvLimit
+	case MsgCmpctBlock:
+		return CmpctBlockLimit
+	case MsgGetBlockTxn:
+		return GetBlockTxnLimit
+	case MsgBlockTxn:
+		return BlockTxnLimit
 	}
 	return ControlLimit
 }

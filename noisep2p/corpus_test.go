@@ -21,14 +21,17 @@ import (
 func TestFuzzCorpus(t *testing.T) {
 	one := testutil.BytesCorpus
 	testutil.CheckCorpus(t, map[string]map[string][]any{
-		"FuzzDecodeHello":      one(helloCorpus()),
-		"FuzzDecodePing":       one(pingCorpus()),
-		"FuzzDecodeAddr":       one(addrCorpus()),
-		"FuzzDecodeInv":        one(invCorpus()),
-		"FuzzDecodeGetBlocks":  one(getBlocksCorpus()),
-		"FuzzDecodeDisconnect": one(disconnectCorpus()),
-		"FuzzDecodeMessage":    messageCorpus(),
-		"FuzzReadFrame":        one(frameCorpus()),
+		"FuzzDecodeHello":       one(helloCorpus()),
+		"FuzzDecodePing":        one(pingCorpus()),
+		"FuzzDecodeAddr":        one(addrCorpus()),
+		"FuzzDecodeInv":         one(invCorpus()),
+		"FuzzDecodeGetBlocks":   one(getBlocksCorpus()),
+		"FuzzDecodeDisconnect":  one(disconnectCorpus()),
+		"FuzzDecodeMessage":     messageCorpus(),
+		"FuzzReadFrame":         one(frameCorpus()),
+		"FuzzDecodeCmpctBlock":  one(cmpctCorpus()),
+		"FuzzDecodeGetBlockTxn": one(getBlockTxnCorpus()),
+		"FuzzDecodeBlockTxn":    one(blockTxnCorpus()),
 	})
 }
 
@@ -102,6 +105,28 @@ func getBlocksCorpus() map[string][]byte {
 	return out
 }
 
+func cmpctCorpus() map[string][]byte {
+	out := map[string][]byte{"empty": {}}
+	variants(out, "valid", CmpctBlock{Nonce: 3, ShortIDs: []uint64{1, MaxShortID}, Prefilled: []PrefilledTx{{Index: 1, Raw: []byte{1, 2}}}}.Encode(), 4)
+	variants(out, "valid-empty-block", CmpctBlock{}.Encode(), 2)
+	over := append(make([]byte, CmpctHeaderSize+8), 0xff, 0xff, 0xff, 0xff)
+	out["count-over-limit"] = over
+	return out
+}
+
+func getBlockTxnCorpus() map[string][]byte {
+	out := map[string][]byte{"empty": {}}
+	variants(out, "valid", GetBlockTxn{Hash: [32]byte{1}, Indexes: []uint32{0, 3, MaxCmpctTxs - 1}}.Encode(), 2)
+	return out
+}
+
+func blockTxnCorpus() map[string][]byte {
+	out := map[string][]byte{"empty": {}}
+	variants(out, "valid", BlockTxn{Hash: [32]byte{1}, Txs: [][]byte{{1}, {2, 3}}}.Encode(), 2)
+	out["sendcmpct-1"] = SendCmpct{HighBandwidth: true}.Encode()
+	return out
+}
+
 func disconnectCorpus() map[string][]byte {
 	out := map[string][]byte{"empty": {}}
 	variants(out, "valid", Disconnect{Reason: "invalid block"}.Encode(), 2)
@@ -118,9 +143,12 @@ func messageCorpus() map[string][]any {
 		Inv{Items: []InvItem{{InvTx, [32]byte{9}}}}, GetData{Items: []InvItem{{InvBlock, [32]byte{8}}}},
 		NotFound{Items: []InvItem{{InvTx, [32]byte{7}}}}, Block{Raw: []byte{1, 2, 3}}, Tx{Raw: []byte{4, 5}},
 		GetBlocks{Locator: [][32]byte{{1}}}, GetMempool{}, Disconnect{Reason: "bye"},
+		SendCmpct{HighBandwidth: true}, CmpctBlock{ShortIDs: []uint64{1}}, GetBlockTxn{Indexes: []uint32{0}},
+		BlockTxn{Txs: [][]byte{{1}}},
 	}
 	out := map[string][]any{
 		"unknown-type-0":   {uint8(0), []byte{}},
+		"unknown-type-17":  {uint8(17), []byte{}},
 		"unknown-type-200": {uint8(200), []byte{1}},
 		"unknown-type-255": {uint8(255), []byte{}},
 	}

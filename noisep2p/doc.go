@@ -1,9 +1,10 @@
 // Package noisep2p is Actorchain's peer-to-peer transport: a Noise XX handshake over TCP
 // (Noise_XX_25519_ChaChaPoly_BLAKE2s, github.com/flynn/noise), encrypted framing with per-type
 // size limits and deadlines, a listener with admission limits, and the wire codec of the p2p
-// messages. Block and transaction payloads are opaque bytes here; the package imports nothing of
-// the node. The byte-level specification, precise enough for an independent implementation, is
-// docs/protocol.md.
+// messages, those of compact block relay included (compact.go: minor 1, FeatureCompactBlocks;
+// package compact builds and reconstructs them). Block, header and transaction payloads are opaque
+// bytes here; the package imports nothing of the node. The byte-level specification, precise
+// enough for an independent implementation, is docs/protocol.md.
 //
 // A node's identity is its X25519 static key; its ID is the 32-byte public key, written as 64
 // lower-case hex digits. Noise authenticates that key directly, so there is no second key type

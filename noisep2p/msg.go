@@ -7,8 +7,8 @@ import (
 	"unicode/utf8"
 )
 
-// Message types. Numbers are part of the wire format (docs/protocol.md); 0 and 13..255 are
-// unassigned.
+// Message types. Numbers are part of the wire format (docs/protocol.md); 13..16 are the compact
+// block messages of minor version 1 (compact.go); 0 and 17..255 are unassigned.
 const (
 	MsgPing       uint8 = 1  // Ping{Nonce}; answered by the transport
 	MsgPong       uint8 = 2  // Pong{Nonce}; consumed by the transport (RTT)
@@ -89,6 +89,14 @@ func MsgName(typ uint8) string {
 		return "getmempool"
 	case MsgDisconnect:
 		return "disconnect"
+	case MsgSendCmpct:
+		return "sendcmpct"
+	case MsgCmpctBlock:
+		return "cmpctblock"
+	case MsgGetBlockTxn:
+		return "getblocktxn"
+	case MsgBlockTxn:
+		return "blocktxn"
 	}
 	return fmt.Sprintf("type-%d", typ)
 }
@@ -121,6 +129,14 @@ func DecodeMessage(typ uint8, b []byte) (Message, error) {
 		return DecodeGetMempool(b)
 	case MsgDisconnect:
 		return DecodeDisconnect(b)
+	case MsgSendCmpct:
+		return DecodeSendCmpct(b)
+	case MsgCmpctBlock:
+		return DecodeCmpctBlock(b)
+	case MsgGetBlockTxn:
+		return DecodeGetBlockTxn(b)
+	case MsgBlockTxn:
+		return DecodeBlockTxn(b)
 	}
 	return nil, fmt.Errorf("%w: %d", ErrUnknownMessage, typ)
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/actorchain/actorchain/api"
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
+	"github.com/actorchain/actorchain/noisep2p"
 )
 
 const (
@@ -735,12 +736,15 @@ func rss(l *Lab, s Sizes) ([]Result, error) {
 // ---- block hop ----
 
 // blockHop measures how fast a block of 1,000 transfers crosses a line of 5 nodes A-B-C-D-E:
-// per hop beyond the first, (E - B) / 3, the median of s.HopRounds blocks. warm: every mempool
-// already holds (and has verified) the block's transactions, as in a live network; cold: none
-// has seen them.
-func blockHop(l *Lab, s Sizes, warm bool) ([]Result, error) {
+// per hop beyond the first, (E - B) / 3, the median of s.HopRounds blocks, each node's time
+// being when its tip reached the block (stored). warm: every mempool already holds (and has
+// verified) the block's transactions, as in a live network; cold: none has seen them. compact:
+// the nodes relay compact blocks (p2p.compact_blocks, the default), else whole blocks (the
+// control rows hop-full and hop-full-cold). A warm compact run also gives the bytes on the wire
+// per relayed block (hop-bytes).
+func blockHop(l *Lab, s Sizes, warm, compact bool) ([]Result, error) {
 	var senders []ed25519.PrivateKey
-	nodes, err := l.startHopLine(func(c *config.Config) { senders = fundSenders(c, hopSenders) })
+	nodes, err := l.startHopLine(compact, func(c *config.Config) { senders = fundSenders(c, hopSenders) })
 	defer func() {
 		for _, n := range nodes {
 			_ = l.Stop(n)
@@ -756,19 +760,42 @@ func blockHop(l *Lab, s Sizes, warm bool) ([]Result, error) {
 	cb := newChainMiner(p)
 	nonces := make([]uint64, hopSenders)
 	var hopMs, totalMs []float64
+	var fullBytes float64
+	bytes0 := relayBytes(nodes[1:])
 	for range s.HopRounds {
 		txs := signTransfers(p, senders, nonces, hopPerBlock)
-		at, err := l.hopRound(nodes, cb, txs, warm)
+		at, size, err := l.hopRound(nodes, cb, txs, warm)
 		if err != nil {
 			return nil, err
 		}
 		hopMs = append(hopMs, float64((at[4]-at[1]).Microseconds())/3000)
 		totalMs = append(totalMs, float64(at[4].Microseconds())/1000)
+		fullBytes += float64(noisep2p.WireSize(size))
 	}
-	r := hopResult(warm, median(hopMs))
+	r := hopResult(warm, compact, median(hopMs))
 	r.Note = fmt.Sprintf("median of %d blocks; A to E %v ms; on B..E a block import takes %.1f ms on average, of which the commit %.1f ms",
 		len(hopMs), roundAll(totalMs), meanMs(nodes[1:], "actorchain_block_import_seconds"), meanMs(nodes[1:], `actorchain_storage_commit_seconds{op="connect"}`))
-	return []Result{r}, nil
+	out := []Result{r}
+	if warm && compact {
+		links := float64(len(nodes) - 1)
+		per := (relayBytes(nodes[1:]) - bytes0) / links / float64(s.HopRounds)
+		b := hopBytesResult(per, fullBytes/float64(s.HopRounds))
+		b.Note = fmt.Sprintf("mean over %d blocks and %d links of the cmpctblock, getblocktxn, blocktxn and block messages, as on the wire (frames and tags); receivers' mempools hold the transfers", s.HopRounds, len(nodes)-1)
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// relayBytes is what the nodes received, as on the wire, in the messages that carry blocks.
+func relayBytes(nodes []*actors.Node) float64 {
+	var sum float64
+	for _, n := range nodes {
+		for _, msg := range []string{"block", "cmpctblock", "getblocktxn", "blocktxn"} {
+			v, _ := metricValue(n, fmt.Sprintf(`actorchain_p2p_bytes_total{direction="received",msg="%s"}`, msg))
+			sum += v
+		}
+	}
+	return sum
 }
 
 // The block-hop line: hopNodes nodes, a block of hopPerBlock transfers from hopSenders senders.
@@ -776,7 +803,8 @@ const hopPerBlock, hopSenders, hopNodes = 1000, 10, 5
 
 // hopLineConfig makes a node of the block-hop line: one inbound and one outbound slot, so the
 // nodes can only form a line.
-func hopLineConfig(c *config.Config) {
+func hopLineConfig(c *config.Config, compact bool) {
+	c.P2P.CompactBlocks = compact
 	c.P2P.Listen = "127.0.0.1:0"
 	c.P2P.MaxInbound = 1
 	c.P2P.MaxOutbound = 1
@@ -787,9 +815,9 @@ func hopLineConfig(c *config.Config) {
 // startHopLine starts the hopNodes nodes of the line, each seeded with the one before it; fund
 // edits the first home's config (the others copy it). It returns the nodes it started, also on
 // error: the caller stops them.
-func (l *Lab) startHopLine(fund func(*config.Config)) ([]*actors.Node, error) {
+func (l *Lab) startHopLine(compact bool, fund func(*config.Config)) ([]*actors.Node, error) {
 	first, err := l.NewHome(func(c *config.Config) {
-		hopLineConfig(c)
+		hopLineConfig(c, compact)
 		c.P2P.MaxOutbound = 0 // A only accepts: its one inbound slot is B's
 		fund(c)
 	})
@@ -801,7 +829,7 @@ func (l *Lab) startHopLine(fund func(*config.Config)) ([]*actors.Node, error) {
 		h := first
 		if i > 0 {
 			prev := nodes[i-1]
-			if h, err = l.Join(first, func(c *config.Config) { hopLineConfig(c); c.P2P.Seeds = []string{peerAddr(prev)} }); err != nil {
+			if h, err = l.Join(first, func(c *config.Config) { hopLineConfig(c, compact); c.P2P.Seeds = []string{peerAddr(prev)} }); err != nil {
 				return nodes, err
 			}
 		}
@@ -815,39 +843,45 @@ func (l *Lab) startHopLine(fund func(*config.Config)) ([]*actors.Node, error) {
 }
 
 // hopRound sends one block of txs down the line (first into every mempool when warm) and returns
-// when each node reached it, from the block's submission to A; it returns once every mempool is
-// back to its size before the round.
-func (l *Lab) hopRound(nodes []*actors.Node, cb *chainMiner, txs []*chainstate.Tx, warm bool) ([]time.Duration, error) {
+// when each node reached it, from the block's submission to A, and the block's encoded size; it
+// returns once every mempool is back to its size before the round.
+func (l *Lab) hopRound(nodes []*actors.Node, cb *chainMiner, txs []*chainstate.Tx, warm bool) ([]time.Duration, int, error) {
 	base := make([]int, len(nodes))
 	for i, n := range nodes {
 		base[i] = statusOf(n).Mempool
 	}
 	if warm {
 		if err := submitAll(nodes[0], txs, hopSenders); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		err := l.poll(60*time.Second, "every mempool holding the block's transfers", func() bool {
 			return mempoolsAtLeast(nodes, base, len(txs))
 		})
 		if err != nil {
-			return nil, err
+			return nil, 0, err
+		}
+		// The last nodes may still be writing the transfers to their mempool buckets (group
+		// commits, each with an fsync): the block's commits would queue behind them. Wait until
+		// no node's mempool commit count has moved for 50 ms (whole and compact rows alike).
+		if err := l.poll(30*time.Second, "the mempool commits to settle", mempoolCommitsSettled(nodes, 50*time.Millisecond)); err != nil {
+			return nil, 0, err
 		}
 	}
 	blk, err := cb.mine(keyFromSeed(98), txs)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	at, err := l.timeBlockArrival(nodes, blk)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	err = l.poll(30*time.Second, "mempools emptied by the block", func() bool {
 		return mempoolsAtMost(nodes, base)
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return at, nil
+	return at, len(blk.Encode()), nil
 }
 
 // timeBlockArrival submits blk to the line's first node and returns when each node's height
@@ -909,6 +943,24 @@ func mempoolsAtLeast(nodes []*actors.Node, base []int, extra int) bool {
 	return true
 }
 
+// mempoolCommitsSettled returns a condition that holds once no node's count of mempool commits
+// has changed for quiet.
+func mempoolCommitsSettled(nodes []*actors.Node, quiet time.Duration) func() bool {
+	var last []float64
+	var since time.Time
+	return func() bool {
+		now := make([]float64, len(nodes))
+		for i, n := range nodes {
+			now[i], _ = metricValue(n, `actorchain_storage_commit_seconds_count{op="mempool"}`)
+		}
+		if !slices.Equal(now, last) {
+			last, since = now, time.Now()
+			return false
+		}
+		return time.Since(since) >= quiet
+	}
+}
+
 // mempoolsAtMost reports whether no node's mempool holds more than its base.
 func mempoolsAtMost(nodes []*actors.Node, base []int) bool {
 	for i, n := range nodes {
@@ -919,14 +971,30 @@ func mempoolsAtMost(nodes []*actors.Node, base []int) bool {
 	return true
 }
 
-// hopResult is the block-hop row for a median hop of hopMs: warm rows have the goal of at most
-// 20 ms a hop, cold rows none.
-func hopResult(warm bool, hopMs float64) Result {
+// hopResult is the block-hop row for a median hop of hopMs: with compact blocks, warm rows have
+// the goal of at most 3 ms a hop, cold rows 20 ms; the control rows without compact blocks
+// (hop-full, hop-full-cold) have none.
+func hopResult(warm, compact bool, hopMs float64) Result {
 	name, fig := "hop", "block of 1,000 transfers, per hop, 5-node line"
-	if !warm {
-		return absolute(name+"-cold", fig+", mempools cold", hopMs, "ms")
+	if !compact {
+		name, fig = "hop-full", fig+", whole blocks (p2p.compact_blocks off)"
 	}
-	return absolute(name, fig, hopMs, "ms", valueAtMost(20))
+	switch {
+	case !compact && warm:
+		return absolute(name, fig, hopMs, "ms")
+	case !compact:
+		return absolute(name+"-cold", fig+", mempools cold", hopMs, "ms")
+	case !warm:
+		return absolute(name+"-cold", fig+", mempools cold", hopMs, "ms", valueAtMost(20))
+	}
+	return absolute(name, fig, hopMs, "ms", valueAtMost(3))
+}
+
+// hopBytesResult is the bytes-per-relayed-block row: per bytes on the wire for a block whose
+// whole encoding takes full bytes on the wire, the goal at most 0.1 of it.
+func hopBytesResult(per, full float64) Result {
+	return relative("hop-bytes", "bytes on the wire per relayed block of 1,000 transfers, mempools warm", per, "B",
+		"the whole block", full, "B", atMost(0.1))
 }
 
 // meanMs is the mean of a histogram series (name without _sum/_count, labels included) over

@@ -13,9 +13,14 @@ func TestFigureRows(t *testing.T) {
 		row, fig   string
 		goals, met bool
 	}{
-		{"hop warm", hopResult(true, 25), "hop", "block of 1,000 transfers, per hop, 5-node line", true, false},
-		{"hop warm met", hopResult(true, 20), "hop", "block of 1,000 transfers, per hop, 5-node line", true, true},
-		{"hop cold", hopResult(false, 5), "hop-cold", "block of 1,000 transfers, per hop, 5-node line, mempools cold", false, false},
+		{"hop warm", hopResult(true, true, 3.5), "hop", "block of 1,000 transfers, per hop, 5-node line", true, false},
+		{"hop warm met", hopResult(true, true, 3), "hop", "block of 1,000 transfers, per hop, 5-node line", true, true},
+		{"hop cold", hopResult(false, true, 21), "hop-cold", "block of 1,000 transfers, per hop, 5-node line, mempools cold", true, false},
+		{"hop cold met", hopResult(false, true, 20), "hop-cold", "block of 1,000 transfers, per hop, 5-node line, mempools cold", true, true},
+		{"hop full control", hopResult(true, false, 9), "hop-full", "block of 1,000 transfers, per hop, 5-node line, whole blocks (p2p.compact_blocks off)", false, false},
+		{"hop full cold control", hopResult(false, false, 9), "hop-full-cold", "block of 1,000 transfers, per hop, 5-node line, whole blocks (p2p.compact_blocks off), mempools cold", false, false},
+		{"hop bytes met", hopBytesResult(17_000, 170_000), "hop-bytes", "bytes on the wire per relayed block of 1,000 transfers, mempools warm", true, true},
+		{"hop bytes missed", hopBytesResult(17_001, 170_000), "hop-bytes", "bytes on the wire per relayed block of 1,000 transfers, mempools warm", true, false},
 		{"ingest API", ingestResult(false, 6000), "ingest", "durable API ingest, 4 senders x 8 requests in flight", true, true},
 		{"ingest API missed", ingestResult(false, 4999), "ingest", "durable API ingest, 4 senders x 8 requests in flight", true, false},
 		{"ingest direct", ingestResult(true, 6000), "ingest-direct", "durable ingest without HTTP (SubmitTx), 4 senders x 8 in flight", false, false},

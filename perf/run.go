@@ -39,7 +39,7 @@ type Sizes struct {
 // Full are the sizes of the table.
 var Full = Sizes{
 	HashPhase: 2 * time.Second, IngestTxs: 20_000, ImportTxs: 5_000, ImportRuns: 3, SyncTxs: 40_000,
-	ReadyBlocks: []int{3_000, 30_000}, ReadyRuns: 15, SigtermRuns: 5, HopRounds: 5,
+	ReadyBlocks: []int{3_000, 30_000}, ReadyRuns: 15, SigtermRuns: 5, HopRounds: 9,
 	RSSTxs: 100_000, RSSPeers: 8, WireTxs: 10_000,
 	ScaleTxs: []int{1_000, 10_000, 100_000}, ScalePeers: []int{1, 2, 4, 8}, ScalePeersTxs: 10_000,
 	AddrPeers: 10_000, AddrAdds: 300, AddrWindow: 20 * time.Second,
@@ -75,8 +75,10 @@ var measurements = []measurement{
 	{name: "sync", run: syncHeadline},
 	{name: "ready", run: ready},
 	{name: "sigterm", run: sigterm},
-	{name: "hop", run: func(l *Lab, s Sizes) ([]Result, error) { return blockHop(l, s, true) }},
-	{name: "hop-cold", extra: true, run: func(l *Lab, s Sizes) ([]Result, error) { return blockHop(l, s, false) }},
+	{name: "hop", run: func(l *Lab, s Sizes) ([]Result, error) { return blockHop(l, s, true, true) }},
+	{name: "hop-cold", run: func(l *Lab, s Sizes) ([]Result, error) { return blockHop(l, s, false, true) }},
+	{name: "hop-full", extra: true, run: func(l *Lab, s Sizes) ([]Result, error) { return blockHop(l, s, true, false) }},
+	{name: "hop-full-cold", extra: true, run: func(l *Lab, s Sizes) ([]Result, error) { return blockHop(l, s, false, false) }},
 	{name: "rss", run: rss},
 	{name: "wire", run: wire},
 	{name: "flood", run: flood},

@@ -30,8 +30,9 @@ var allowedImports = map[string]struct {
 	"blocksync":   {project: []string{"chainstate"}},
 	"txpool":      {project: []string{"chainstate", "errcode"}},
 	"addrbook":    {project: []string{"chainstate"}},
+	"compact":     {project: []string{"chainstate", "noisep2p"}, outside: []string{"github.com/dchest/siphash"}},
 	"actors": {
-		project: []string{"api", "errcode", "chain", "chainstate", "powworker", "noisep2p", "config", "supervisor", "logthrottle", "blocksync", "txpool", "addrbook"},
+		project: []string{"api", "errcode", "chain", "chainstate", "powworker", "noisep2p", "config", "supervisor", "logthrottle", "blocksync", "txpool", "addrbook", "compact"},
 		outside: []string{"github.com/asynkron/protoactor-go", "github.com/prometheus/client_golang"},
 	},
 	// dashboard is the operator page (embedded HTML, CSS and script): the standard library only.

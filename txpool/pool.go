@@ -3,6 +3,7 @@ package txpool
 import (
 	"container/heap"
 	"fmt"
+	"iter"
 	"math/bits"
 	"sort"
 
@@ -274,7 +275,19 @@ func (p *Pool) Select(max int, committedNonce func(chainstate.Address) uint64) [
 	return out
 }
 
-// hashes lists every pending transaction's hash, in selection order first, then the rest by
+// All yields every pending transaction with its hash, in no particular order (the pool must not
+// change while it runs).
+func (p *Pool) All() iter.Seq2[chainstate.Hash, *chainstate.Tx] {
+	return func(yield func(chainstate.Hash, *chainstate.Tx) bool) {
+		for h, e := range p.byHash {
+			if !yield(h, e.Tx) {
+				return
+			}
+		}
+	}
+}
+
+// Hashes lists every pending transaction's hash, in selection order first, then the rest by
 // arrival.
 func (p *Pool) Hashes() []chainstate.Hash {
 	all := make([]*Entry, 0, len(p.byHash))
