@@ -224,7 +224,16 @@ func (c *Conn) Close() error {
 // Disconnect sends a Disconnect message with reason (cut to 256 bytes), gives the peer up to
 // DisconnectTimeout to read it and close, then closes like Close. Messages still queued are
 // dropped. The peer's connection fails with a *DisconnectError carrying the reason.
-func (c *Conn) Disconnect(reason string) error {
+func (c *Conn) Disconnect(reason string) error { return c.disconnect(nil, reason) }
+
+// DisconnectAfter sends m, then disconnects with reason like Disconnect, on a Conn that was never
+// started (whose cipher state is still ours). A node that refuses a peer for want of slots hands
+// it some addresses this way before it goes, so that a newcomer whose only way in is a full seed
+// still learns where else to connect. On a started Conn it is Disconnect: m is not sent (queued
+// messages are dropped by a disconnect).
+func (c *Conn) DisconnectAfter(m Message, reason string) error { return c.disconnect(m, reason) }
+
+func (c *Conn) disconnect(first Message, reason string) error {
 	c.mu.Lock()
 	select {
 	case <-c.done:
@@ -239,6 +248,13 @@ func (c *Conn) Disconnect(reason string) error {
 	}
 	if !c.started {
 		// No writer: we own the cipher state.
+		if first != nil {
+			_ = c.nc.SetWriteDeadline(time.Now().Add(DisconnectTimeout))
+			if err := c.fw.writeMessage(c.nc, first.Type(), first.Encode()); err != nil {
+				c.mu.Unlock()
+				return c.Close()
+			}
+		}
 		c.disconnectLocked(context.Background(), reason)
 		c.mu.Unlock()
 		return c.Close()
@@ -254,32 +270,6 @@ func (c *Conn) Disconnect(reason string) error {
 	case <-t.C:
 	}
 	t.Stop()
-	return c.Close()
-}
-
-// DisconnectAfter sends m, then disconnects with reason like Disconnect, on a Conn that was never
-// started (whose cipher state is still ours). A node that refuses a peer for want of slots hands
-// it some addresses this way before it goes, so that a newcomer whose only way in is a full seed
-// still learns where else to connect. On a started Conn it is Disconnect: m is not sent (queued
-// messages are dropped by a disconnect).
-func (c *Conn) DisconnectAfter(m Message, reason string) error {
-	c.mu.Lock()
-	if c.started || c.closing {
-		c.mu.Unlock()
-		return c.Disconnect(reason)
-	}
-	select {
-	case <-c.done:
-		c.mu.Unlock()
-		return c.Close()
-	default:
-	}
-	c.localClose.Store(true)
-	_ = c.nc.SetWriteDeadline(time.Now().Add(DisconnectTimeout))
-	if err := c.fw.writeMessage(c.nc, m.Type(), m.Encode()); err == nil {
-		c.disconnectLocked(context.Background(), reason)
-	}
-	c.mu.Unlock()
 	return c.Close()
 }
 
