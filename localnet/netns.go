@@ -38,6 +38,7 @@ type Netns struct {
 	// made lists what exists, so that close removes exactly that.
 	madeNS   []string
 	madeHost bool
+	neigh    map[string]string // the neighbour table limits to restore (neigh.go)
 }
 
 // nsName is the namespace prefix of a run: chaos-<pid>. A namespace whose pid no longer runs is
@@ -156,6 +157,9 @@ func SetupNetns(ctx context.Context, n int, shaping bool) (_ *Netns, err error) 
 			_ = ns.Close()
 		}
 	}()
+	if ns.neigh, err = neighbourRoom(n); err != nil {
+		return nil, err
+	}
 	b := &nsBuilder{ctx: ctx, ns: ns}
 	b.network(n)
 	if !shaping {
@@ -321,6 +325,10 @@ func (ns *Netns) Close() error {
 		}
 	}
 	ns.madeNS = nil
+	if ns.neigh != nil {
+		errs = append(errs, restoreNeighbour(ns.neigh))
+		ns.neigh = nil
+	}
 	return errors.Join(errs...)
 }
 

@@ -142,3 +142,21 @@ func TestNetnsLinks(t *testing.T) {
 		t.Errorf("host interface %s is still there after close", ns.hostIf)
 	}
 }
+
+// TestNeighbourLimits: the limits n nodes need (about n*(n+1) neighbours), never lowered.
+func TestNeighbourLimits(t *testing.T) {
+	for _, tc := range []struct {
+		n         int
+		cur, want [2]int
+	}{
+		{3, [2]int{512, 1024}, [2]int{512, 1024}},
+		{16, [2]int{512, 1024}, [2]int{512, 1024}},
+		{32, [2]int{512, 1024}, [2]int{1056, 2112}},
+		{64, [2]int{512, 1024}, [2]int{4160, 8320}},
+		{64, [2]int{8192, 16384}, [2]int{8192, 16384}},
+	} {
+		if got := neighbourLimits(tc.n, tc.cur); got != tc.want {
+			t.Errorf("%d nodes from %v: %v, want %v", tc.n, tc.cur, got, tc.want)
+		}
+	}
+}
