@@ -3,10 +3,11 @@ package actors
 import (
 	"context"
 	"crypto/ed25519"
-	"github.com/actorchain/actorchain/internal/testutil"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/actorchain/actorchain/internal/testutil"
 
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
@@ -62,9 +63,10 @@ func TestRestartedMempoolNeverAcksBeforeItsCommit(t *testing.T) {
 	}
 }
 
-// startQuietNode starts a node with mining and networking off and fault injection on; it returns
-// the node and the funded wallet key. Stop runs at cleanup.
-func startQuietNode(t *testing.T, opts Options) (*Node, ed25519.PrivateKey) {
+// quietHome makes a node home on a new chain for a test: its config with the p2p and API
+// listeners off, mining off and fault injection on (callers change what they need), and the
+// wallet key that genesis funds.
+func quietHome(t *testing.T) (*config.Config, ed25519.PrivateKey) {
 	t.Helper()
 	home := t.TempDir()
 	file := filepath.Join(home, config.FileName)
@@ -82,6 +84,14 @@ func startQuietNode(t *testing.T, opts Options) (*Node, ed25519.PrivateKey) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg, wallet
+}
+
+// startQuietNode starts a node with mining and networking off and fault injection on; it returns
+// the node and the funded wallet key. Stop runs at cleanup.
+func startQuietNode(t *testing.T, opts Options) (*Node, ed25519.PrivateKey) {
+	t.Helper()
+	cfg, wallet := quietHome(t)
 	n, err := Start(cfg, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -5,12 +5,12 @@ import (
 	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
-	"github.com/actorchain/actorchain/internal/testutil"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/actorchain/actorchain/internal/testutil"
 
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/config"
@@ -33,23 +33,10 @@ type rbfNode struct {
 
 func startRBFNode(t *testing.T) *rbfNode {
 	t.Helper()
-	home := t.TempDir()
-	file := filepath.Join(home, config.FileName)
-	if _, err := InitHome(home, file, "", false); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(home, file, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.P2P.Listen, cfg.API.Listen = "", ""
-	cfg.Mining.Enabled = false
-	cfg.Debug.FaultInjection = true
+	cfg, wallet := quietHome(t)
 	cfg.Chain.PowBits = 4
-	r := &rbfNode{t: t, cfg: cfg, pause: &commitPause{}}
-	if r.wallet, err = chainstate.LoadSigningKey(filepath.Join(home, "keys", "wallet.key")); err != nil {
-		t.Fatal(err)
-	}
+	r := &rbfNode{t: t, cfg: cfg, pause: &commitPause{}, wallet: wallet}
+	var err error
 	if r.miner, err = chainstate.LoadSigningKey(cfg.Mining.KeyFile); err != nil {
 		t.Fatal(err)
 	}

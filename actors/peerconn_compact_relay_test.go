@@ -4,14 +4,12 @@ import (
 	"context"
 	"crypto/ecdh"
 	"crypto/rand"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/actorchain/actorchain/chainstate"
 	"github.com/actorchain/actorchain/compact"
-	"github.com/actorchain/actorchain/config"
 	"github.com/actorchain/actorchain/internal/testchain"
 	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/actorchain/actorchain/noisep2p"
@@ -101,22 +99,10 @@ func (p *testPeer) send(t *testing.T, m noisep2p.Message) {
 // high-bandwidth peer while this node's commit of it is still held, and is stored once the
 // commit goes on.
 func TestCompactRelayBeforeCommit(t *testing.T) {
-	home := t.TempDir()
-	file := filepath.Join(home, config.FileName)
-	if _, err := InitHome(home, file, "", false); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(home, file, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.P2P.Listen, cfg.API.Listen = "127.0.0.1:0", ""
-	cfg.Mining.Enabled = false
+	cfg, wallet := quietHome(t)
+	cfg.P2P.Listen = "127.0.0.1:0"
+	cfg.Debug.FaultInjection = false
 	cfg.Chain.PowBits = 4
-	wallet, err := chainstate.LoadSigningKey(filepath.Join(home, "keys", "wallet.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	gate := &commitGate{release: make(chan struct{})}
 	n, err := Start(cfg, Options{beforeCommit: gate.hook})
 	if err != nil {
