@@ -85,13 +85,15 @@
 // One bbolt file. Buckets:
 //
 //	meta      "schema" → u32 (SchemaVersion), "chain_id" → bytes, "genesis" → hash, "tip" → hash,
-//	          "mempool_count" → u64
+//	          "mempool_count" → u64, "txindex_merged" → u64
 //	index     block hash → header encoding (220) ‖ status u8 ‖ cumulative work (big-endian bytes)
 //	blocks    block hash → block encoding
 //	main      height u64 → block hash, for the main chain only
 //	accounts  address → balance u64 ‖ nonce u64 (zero accounts are deleted)
 //	undo      block hash → u32 n ‖ n × (address ‖ old balance u64 ‖ old nonce u64), main chain only
-//	txindex   tx hash → block hash ‖ height u64 ‖ index u32, main chain only
+//	txindex   tx hash → block hash ‖ height u64 ‖ index u32, main chain up to txindex_merged
+//	txrecent  height u64 → block hash ‖ n × (tx hash ‖ index u32) sorted by hash, main chain
+//	          above txindex_merged (txindex.go: the index's two levels)
 //	mempool   tx hash → tx encoding
 //	mempool_sender  sender address ‖ nonce u64 ‖ tx hash → empty (each sender's pending nonces)
 //	peers, bans  created empty for the peer store

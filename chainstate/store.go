@@ -51,6 +51,8 @@ type Store struct {
 	// beforeCommit, when set, runs at the end of every write transaction, just before bbolt
 	// commits it; an error rolls the transaction back (fault injection).
 	beforeCommit atomic.Pointer[func() error]
+	// recentMax and recentKeep are the tx index's merge policy (txindex.go).
+	recentMax, recentKeep int
 	// lastWrite is the bbolt transaction id of the last write transaction that committed.
 	lastWrite atomic.Uint64
 }
@@ -119,7 +121,7 @@ func Open(path string, p *Params, timeout time.Duration) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, path: abs, params: p, genesis: genesis.Hash()}
+	s := &Store{db: db, path: abs, params: p, genesis: genesis.Hash(), recentMax: defaultRecentMax, recentKeep: defaultRecentKeep}
 	if err := s.checkOpen(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -177,7 +179,7 @@ func checkMeta(tx *bolt.Tx, abs string, genesis Hash) (fresh bool, err error) {
 		return false, fmt.Errorf("open %s: the database's genesis hash %s differs from the configured chain's genesis hash %s: %w", abs, g, genesis, ErrWrongChain)
 	}
 	for _, name := range allBuckets {
-		if tx.Bucket(name) == nil && !(be.Uint32(sv) == 1 && bytes.Equal(name, bucketMempoolSender)) {
+		if tx.Bucket(name) == nil && be.Uint32(sv) >= bucketSince(name) {
 			return false, fmt.Errorf("open %s: bucket %q missing: %w", abs, name, ErrCorrupt)
 		}
 	}
@@ -200,7 +202,18 @@ func (s *Store) upgrade() error {
 	if v == SchemaVersion {
 		return nil
 	}
-	if err := s.boltUpdate("upgrade", migrateMempoolIndex); err != nil {
+	err := s.boltUpdate("upgrade", func(tx *bolt.Tx) error {
+		if v < 2 {
+			if err := migrateMempoolIndex(tx); err != nil {
+				return err
+			}
+		}
+		if err := migrateTxRecent(tx); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(metaSchema, be.AppendUint32(nil, SchemaVersion))
+	})
+	if err != nil {
 		return fmt.Errorf("open %s: upgrade schema %d to %d: %w", s.path, v, SchemaVersion, err)
 	}
 	return nil
@@ -221,6 +234,7 @@ func (s *Store) initLocked(tx *bolt.Tx, genesis *Block) error {
 		meta.Put(metaGenesis, clone(h[:])),
 		meta.Put(metaTip, clone(h[:])),
 		meta.Put(metaMempoolCount, be.AppendUint64(nil, 0)),
+		meta.Put(metaTxMerged, be.AppendUint64(nil, 0)),
 		tx.Bucket(bucketBlocks).Put(clone(h[:]), genesis.Encode()),
 		tx.Bucket(bucketIndex).Put(clone(h[:]), encodeEntry(&IndexEntry{
 			Hash: h, Header: genesis.Header, Work: s.params.Work(&genesis.Header), Status: StatusMain,
@@ -290,7 +304,7 @@ func (s *Store) view(op string, fn func(r *readTx) error) error {
 func (s *Store) update(op string, fn func(w *writeTx) error) error {
 	var id uint64
 	err := s.boltUpdate(op, func(tx *bolt.Tx) error {
-		if err := fn(&writeTx{readTx: newReadTx(tx), p: s.params}); err != nil {
+		if err := fn(&writeTx{readTx: newReadTx(tx), p: s.params, recentMax: s.recentMax, recentKeep: s.recentKeep}); err != nil {
 			return err
 		}
 		id = uint64(tx.ID())
@@ -414,6 +428,7 @@ type readTx struct {
 	tx                                                          *bolt.Tx
 	meta, index, blocks, main, accounts, undo, txindex, mempool *bolt.Bucket
 	mempoolSender                                               *bolt.Bucket // nil in a schema 1 file opened read-only
+	txrecent                                                    *bolt.Bucket // nil in a schema 1 or 2 file opened read-only
 }
 
 func newReadTx(tx *bolt.Tx) *readTx {
@@ -429,6 +444,7 @@ func newReadTx(tx *bolt.Tx) *readTx {
 		mempool:  tx.Bucket(bucketMempool),
 
 		mempoolSender: tx.Bucket(bucketMempoolSender),
+		txrecent:      tx.Bucket(bucketTxRecent),
 	}
 }
 
@@ -492,15 +508,6 @@ func (r *readTx) mainHash(height uint64) (Hash, bool, error) {
 		return h, false, fmt.Errorf("main chain entry %d: %d bytes: %w", height, len(v), ErrCorrupt)
 	}
 	return h, true, nil
-}
-
-func (r *readTx) txLocation(h Hash) (TxLocation, bool, error) {
-	v := r.txindex.Get(h[:])
-	if v == nil {
-		return TxLocation{}, false, nil
-	}
-	l, err := decodeTxLoc(h, v)
-	return l, err == nil, err
 }
 
 func (r *readTx) undoRecord(h Hash) ([]AccountChange, bool, error) {

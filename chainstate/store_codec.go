@@ -6,9 +6,10 @@ import (
 )
 
 // SchemaVersion is the database layout version this code writes and reads. Version 2 added the
-// mempool's sender index and count (store_mempool.go); a version 1 file is upgraded when a Store
-// opens it and read as it is by the read-only paths.
-const SchemaVersion = 2
+// mempool's sender index and count (store_mempool.go), version 3 the tx index's recent level
+// (txindex.go); an older file is upgraded when a Store opens it and read as it is by the
+// read-only paths.
+const SchemaVersion = 3
 
 // Bucket names. peers and bans are created empty for the peer store.
 var (
@@ -26,9 +27,20 @@ var (
 	allBuckets = [][]byte{
 		bucketMeta, bucketIndex, bucketBlocks, bucketMain, bucketAccounts,
 		bucketUndo, bucketTxIndex, bucketMempool, bucketPeers, bucketBans,
-		bucketMempoolSender,
+		bucketMempoolSender, bucketTxRecent,
 	}
 )
+
+// bucketSince returns the schema version that added bucket name.
+func bucketSince(name []byte) uint32 {
+	switch string(name) {
+	case string(bucketMempoolSender):
+		return 2
+	case string(bucketTxRecent):
+		return 3
+	}
+	return 1
+}
 
 // Keys of the meta bucket.
 var (

@@ -149,8 +149,11 @@ func (r *readTx) mempoolCount() (uint64, error) {
 // transfer from memory before its mempool commit lands; the commit that follows the block's
 // connect must not leave it pending in the bucket.)
 func (w *writeTx) putMempoolTx(tx *Tx, h Hash) error {
-	if w.mempool.Get(h[:]) != nil || w.txindex.Get(h[:]) != nil {
+	if w.mempool.Get(h[:]) != nil {
 		return nil
+	}
+	if _, confirmed, err := w.txLocation(h); err != nil || confirmed {
+		return err
 	}
 	if err := w.mempool.Put(clone(h[:]), tx.Encode()); err != nil {
 		return err
@@ -218,10 +221,7 @@ func migrateMempoolIndex(tx *bolt.Tx) error {
 		return err
 	}
 	meta := tx.Bucket(bucketMeta)
-	return firstErr(
-		meta.Put(metaMempoolCount, be.AppendUint64(nil, n)),
-		meta.Put(metaSchema, be.AppendUint32(nil, SchemaVersion)),
-	)
+	return meta.Put(metaMempoolCount, be.AppendUint64(nil, n))
 }
 
 // checkMempoolIndex reports whether the mempool bucket, its sender index and its count agree.

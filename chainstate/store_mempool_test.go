@@ -143,6 +143,7 @@ func TestStoreUpgradesSchema1(t *testing.T) {
 	rawUpdate(t, path, func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		return firstErr(tx.DeleteBucket(bucketMempoolSender), meta.Delete(metaMempoolCount),
+			tx.DeleteBucket(bucketTxRecent), meta.Delete(metaTxMerged),
 			meta.Put(metaSchema, be.AppendUint32(nil, 1)))
 	})
 	if _, err := Verify(path, p, testTimeout); err != nil {

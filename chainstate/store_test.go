@@ -415,7 +415,7 @@ func TestStoreReorg(t *testing.T) {
 	// The loser's returned transfer t2 is s1's only pending one; the rest of meta is the same.
 	takeMempoolCount(t, d1, 1)
 	takeMempoolCount(t, d2, 0)
-	for _, name := range []string{"accounts", "main", "txindex", "undo", "meta"} {
+	for _, name := range []string{"accounts", "main", "txindex", "txrecent", "undo", "meta"} {
 		if !maps.Equal(d1[name], d2[name]) {
 			t.Fatalf("bucket %s differs from the store that only connected the winner", name)
 		}
@@ -453,7 +453,7 @@ func TestStoreReorg(t *testing.T) {
 	d1, d3 := dump(t, s1), dump(t, s3)
 	takeMempoolCount(t, d1, 1) // t3
 	takeMempoolCount(t, d3, 0)
-	for _, name := range []string{"accounts", "main", "txindex", "undo", "meta"} {
+	for _, name := range []string{"accounts", "main", "txindex", "txrecent", "undo", "meta"} {
 		if !maps.Equal(d1[name], d3[name]) {
 			t.Fatalf("bucket %s differs after reorging back", name)
 		}

@@ -10,7 +10,8 @@ import (
 // transaction, so a failure anywhere rolls back everything.
 type writeTx struct {
 	*readTx
-	p *Params
+	p                     *Params
+	recentMax, recentKeep int // the tx index's merge policy (txindex.go)
 }
 
 // PutBlock stores a block that is not (yet) on the main chain: its body and an index entry with
@@ -271,12 +272,15 @@ func (w *writeTx) connect(h Hash, b *Block, tip IndexEntry) (*Delta, IndexEntry,
 	if err := w.main.Put(heightKey(b.Header.Height), clone(h[:])); err != nil {
 		return nil, e, err
 	}
+	hashes := make([]Hash, len(b.Txs))
 	for i, tx := range b.Txs {
-		th := tx.Hash()
-		if err := w.txindex.Put(clone(th[:]), encodeTxLoc(TxLocation{BlockHash: h, Height: b.Header.Height, Index: i})); err != nil {
-			return nil, e, err
-		}
-		if err := w.deleteMempoolTx(th, tx); err != nil {
+		hashes[i] = tx.Hash()
+	}
+	if err := w.indexTxs(h, b.Header.Height, hashes); err != nil {
+		return nil, e, err
+	}
+	for i, tx := range b.Txs {
+		if err := w.deleteMempoolTx(hashes[i], tx); err != nil {
 			return nil, e, err
 		}
 	}
@@ -315,11 +319,8 @@ func (w *writeTx) disconnect(tip IndexEntry) (*Block, error) {
 	if err := w.main.Delete(heightKey(tip.Header.Height)); err != nil {
 		return nil, err
 	}
-	for _, tx := range b.Txs {
-		th := tx.Hash()
-		if err := w.txindex.Delete(th[:]); err != nil {
-			return nil, err
-		}
+	if err := w.unindexTxs(h, b); err != nil {
+		return nil, err
 	}
 	tip.Status = StatusSide
 	if err := w.putEntry(&tip); err != nil {

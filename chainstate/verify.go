@@ -235,7 +235,15 @@ func compareUndo(stored, recomputed []AccountChange) error {
 
 func verifyCounts(r *readTx, rep *VerifyReport) error {
 	mains, undos, txs := r.counts()
+	records, recent := r.recentCounts()
+	txs += recent
+	merged, err := r.txMerged()
+	if err != nil {
+		return err
+	}
 	switch {
+	case r.txrecent != nil && uint64(records) != rep.Blocks-1-min(merged, rep.Blocks-1):
+		return fmt.Errorf("%d txrecent records, want %d (the blocks above height %d)", records, rep.Blocks-1-min(merged, rep.Blocks-1), merged)
 	case uint64(mains) != rep.Blocks:
 		return fmt.Errorf("main chain has %d entries, want %d", mains, rep.Blocks)
 	case uint64(undos) != rep.Blocks-1:

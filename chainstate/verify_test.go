@@ -18,6 +18,8 @@ func verifiedStore(t *testing.T) (string, *forkScenario) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// b1 (t1) is merged into txindex, b2 (t3) and b3 are recent records.
+	s.recentMax, s.recentKeep = 2, 2
 	connectAll(t, s, f.b1, f.b2, f.b3)
 	// A side branch and mempool content must not disturb Verify.
 	if err := s.PutBlock(f.a1, nil); err != nil {
@@ -111,9 +113,21 @@ func TestVerifyDetectsCorruption(t *testing.T) {
 			return tx.Bucket(bucketUndo).Put(h[:], encodeUndo(nil))
 		}, []string{"height 0", "genesis has an undo record"}},
 		{"missing tx index entry", func(f *forkScenario, tx *bolt.Tx) error {
-			h := f.t3.Hash()
+			h := f.t1.Hash()
 			return tx.Bucket(bucketTxIndex).Delete(h[:])
-		}, []string{"has no tx index entry"}},
+		}, []string{"height 1", "has no tx index entry"}},
+		{"missing recent record", func(f *forkScenario, tx *bolt.Tx) error {
+			return tx.Bucket(bucketTxRecent).Delete(heightKey(2))
+		}, []string{"height 2", "has no tx index entry"}},
+		{"recent record of another block", func(f *forkScenario, tx *bolt.Tx) error {
+			return tx.Bucket(bucketTxRecent).Put(heightKey(2), encodeRecent(f.b1.Hash(), []Hash{f.t3.Hash()}))
+		}, []string{"height 2", "tx index says"}},
+		{"extra recent record", func(f *forkScenario, tx *bolt.Tx) error {
+			return tx.Bucket(bucketTxRecent).Put(heightKey(7), encodeRecent(f.b3.Hash(), nil))
+		}, []string{"3 txrecent records, want 2"}},
+		{"merged height", func(f *forkScenario, tx *bolt.Tx) error {
+			return tx.Bucket(bucketMeta).Put(metaTxMerged, be.AppendUint64(nil, 3))
+		}, []string{"2 txrecent records, want 0"}},
 		{"main chain gap", func(f *forkScenario, tx *bolt.Tx) error {
 			return tx.Bucket(bucketMain).Delete(heightKey(2))
 		}, []string{"height 2", "no main chain entry"}},

@@ -39,6 +39,7 @@ var valueChecks = map[string]func(k, v []byte) error{
 	string(bucketAccounts): checkAccountValue,
 	string(bucketUndo):     checkUndoValue,
 	string(bucketTxIndex):  checkTxIndexValue,
+	string(bucketTxRecent): checkRecentRecord,
 	string(bucketMempool):  checkMempoolValue,
 	string(bucketPeers):    checkPeerValue,
 }

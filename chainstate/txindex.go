@@ -1,0 +1,247 @@
+package chainstate
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The transaction index has two levels, so that connecting a block does not rewrite a page of a
+// large hash-keyed tree for each of its transactions:
+//
+//	txrecent  height u64 → block hash ‖ n × (tx hash ‖ index u32), sorted by tx hash
+//	txindex   tx hash → block hash ‖ height u64 ‖ index u32
+//	meta "txindex_merged" → u64: every main-chain block up to this height is in txindex,
+//	          every one above it in txrecent
+//
+// Connect appends one txrecent record (keys grow with the height, so it writes the last leaf and
+// the record's own pages). Once more than recentMax blocks are recent, the oldest are merged into
+// txindex in one go, sorted, all but the newest recentKeep: the tree's pages are then written
+// once for many blocks' transactions instead of once for each block's. A lookup reads txindex and
+// then the recent records, newest first, each by binary search: at most recentMax of them.
+//
+// Disconnecting a recent block deletes its record; disconnecting a merged one deletes its
+// transactions from txindex and lowers txindex_merged below it (blocks are disconnected from the
+// tip down, so every block above it was recent or is gone).
+var (
+	bucketTxRecent = []byte("txrecent")
+	metaTxMerged   = []byte("txindex_merged") // u64
+)
+
+// The merge policy's defaults: merge when more than 64 blocks are recent, keeping the newest 16
+// (a shallow reorg then touches only recent records).
+const (
+	defaultRecentMax  = 64
+	defaultRecentKeep = 16
+)
+
+// recentEntrySize is the size of one (tx hash ‖ index u32) of a txrecent record.
+const recentEntrySize = 36
+
+// encodeRecent returns block h's txrecent record: h ‖ its transactions' (hash ‖ index), sorted by
+// hash; hashes are the block's transaction hashes in block order.
+func encodeRecent(h Hash, hashes []Hash) []byte {
+	type entry struct {
+		hash  Hash
+		index int
+	}
+	es := make([]entry, len(hashes))
+	for i, th := range hashes {
+		es[i] = entry{th, i}
+	}
+	slices.SortFunc(es, func(a, b entry) int { return bytes.Compare(a.hash[:], b.hash[:]) })
+	out := make([]byte, 0, 32+recentEntrySize*len(es))
+	out = append(out, h[:]...)
+	for _, e := range es {
+		out = append(out, e.hash[:]...)
+		out = be.AppendUint32(out, uint32(e.index))
+	}
+	return out
+}
+
+// checkRecentRecord checks a txrecent record's shape: a block hash and whole entries in strictly
+// increasing hash order.
+func checkRecentRecord(k, v []byte) error {
+	if len(k) != 8 {
+		return fmt.Errorf("txrecent key of %d bytes: %w", len(k), ErrCorrupt)
+	}
+	if len(v) < 32 || (len(v)-32)%recentEntrySize != 0 {
+		return fmt.Errorf("txrecent record %d: %d bytes: %w", be.Uint64(k), len(v), ErrCorrupt)
+	}
+	entries := v[32:]
+	for i := recentEntrySize; i < len(entries); i += recentEntrySize {
+		if bytes.Compare(entries[i-recentEntrySize:i-recentEntrySize+32], entries[i:i+32]) >= 0 {
+			return fmt.Errorf("txrecent record %d: entries out of order: %w", be.Uint64(k), ErrCorrupt)
+		}
+	}
+	return nil
+}
+
+// findRecent looks h up in the txrecent record v of height height by binary search.
+func findRecent(height uint64, v []byte, h Hash) (TxLocation, bool) {
+	if len(v) < 32 {
+		return TxLocation{}, false
+	}
+	entries := v[32:]
+	n := len(entries) / recentEntrySize
+	lo, hi := 0, n
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		e := entries[mid*recentEntrySize:]
+		switch c := bytes.Compare(e[:32], h[:]); {
+		case c == 0:
+			l := TxLocation{Height: height, Index: int(be.Uint32(e[32:]))}
+			copy(l.BlockHash[:], v[:32])
+			return l, true
+		case c < 0:
+			lo = mid + 1
+		default:
+			hi = mid
+		}
+	}
+	return TxLocation{}, false
+}
+
+// txMerged returns the height up to which the main chain's transactions are in txindex. A file
+// without the recent level (schema 2 and older, read-only) has all of them there.
+func (r *readTx) txMerged() (uint64, error) {
+	if r.txrecent == nil {
+		return ^uint64(0), nil
+	}
+	v := r.meta.Get(metaTxMerged)
+	if len(v) != 8 {
+		return 0, fmt.Errorf("meta %s missing or malformed: %w", metaTxMerged, ErrCorrupt)
+	}
+	return be.Uint64(v), nil
+}
+
+// txLocation returns where the main chain confirmed h: from txindex, else from the recent
+// records, newest first.
+func (r *readTx) txLocation(h Hash) (TxLocation, bool, error) {
+	if v := r.txindex.Get(h[:]); v != nil {
+		l, err := decodeTxLoc(h, v)
+		return l, err == nil, err
+	}
+	if r.txrecent == nil {
+		return TxLocation{}, false, nil
+	}
+	c := r.txrecent.Cursor()
+	for k, v := c.Last(); k != nil; k, v = c.Prev() {
+		if len(k) != 8 {
+			return TxLocation{}, false, fmt.Errorf("txrecent key of %d bytes: %w", len(k), ErrCorrupt)
+		}
+		if l, ok := findRecent(be.Uint64(k), v, h); ok {
+			return l, true, nil
+		}
+	}
+	return TxLocation{}, false, nil
+}
+
+// recentCounts returns the number of txrecent records and of the entries in them.
+func (r *readTx) recentCounts() (records, entries int) {
+	if r.txrecent == nil {
+		return 0, 0
+	}
+	_ = r.txrecent.ForEach(func(_, v []byte) error {
+		records++
+		if len(v) >= 32 {
+			entries += (len(v) - 32) / recentEntrySize
+		}
+		return nil
+	})
+	return records, entries
+}
+
+// indexTxs records the transactions (hashes, in block order) of main-chain block h at height in
+// the index: a txrecent record, then a merge when too many blocks are recent.
+func (w *writeTx) indexTxs(h Hash, height uint64, hashes []Hash) error {
+	if err := w.txrecent.Put(heightKey(height), encodeRecent(h, hashes)); err != nil {
+		return err
+	}
+	merged, err := w.txMerged()
+	if err != nil {
+		return err
+	}
+	if height-merged <= uint64(w.recentMax) {
+		return nil
+	}
+	return w.mergeRecent(height - uint64(w.recentKeep))
+}
+
+// mergeRecent moves the txrecent records up to height upTo into txindex, sorted by hash, and
+// sets txindex_merged to upTo.
+func (w *writeTx) mergeRecent(upTo uint64) error {
+	type entry struct {
+		hash Hash
+		loc  []byte
+	}
+	var all []entry
+	var keys [][]byte
+	c := w.txrecent.Cursor()
+	for k, v := c.First(); k != nil && be.Uint64(k) <= upTo; k, v = c.Next() {
+		if err := checkRecentRecord(k, v); err != nil {
+			return err
+		}
+		height := be.Uint64(k)
+		for e := v[32:]; len(e) > 0; e = e[recentEntrySize:] {
+			var th Hash
+			copy(th[:], e[:32])
+			l := TxLocation{Height: height, Index: int(be.Uint32(e[32:]))}
+			copy(l.BlockHash[:], v[:32])
+			all = append(all, entry{th, encodeTxLoc(l)})
+		}
+		keys = append(keys, clone(k))
+	}
+	slices.SortFunc(all, func(a, b entry) int { return bytes.Compare(a.hash[:], b.hash[:]) })
+	for _, e := range all {
+		if err := w.txindex.Put(clone(e.hash[:]), e.loc); err != nil {
+			return err
+		}
+	}
+	for _, k := range keys {
+		if err := w.txrecent.Delete(k); err != nil {
+			return err
+		}
+	}
+	return w.meta.Put(metaTxMerged, be.AppendUint64(nil, upTo))
+}
+
+// unindexTxs removes the transactions of the main chain's tip block b (hash h) from the index.
+func (w *writeTx) unindexTxs(h Hash, b *Block) error {
+	merged, err := w.txMerged()
+	if err != nil {
+		return err
+	}
+	height := b.Header.Height
+	if height > merged {
+		k := heightKey(height)
+		v := w.txrecent.Get(k)
+		if len(v) < 32 || !bytes.Equal(v[:32], h[:]) {
+			return fmt.Errorf("main chain block %d %s has no txrecent record: %w", height, h, ErrCorrupt)
+		}
+		return w.txrecent.Delete(k)
+	}
+	for _, tx := range b.Txs {
+		th := tx.Hash()
+		if err := w.txindex.Delete(th[:]); err != nil {
+			return err
+		}
+	}
+	return w.meta.Put(metaTxMerged, be.AppendUint64(nil, height-1))
+}
+
+// migrateTxRecent upgrades a schema 2 database: every main-chain transaction is in txindex, so
+// the recent level starts empty and merged at the tip.
+func migrateTxRecent(tx *bolt.Tx) error {
+	if _, err := tx.CreateBucketIfNotExists(bucketTxRecent); err != nil {
+		return err
+	}
+	r := newReadTx(tx)
+	tip, err := r.tipEntry()
+	if err != nil {
+		return err
+	}
+	return r.meta.Put(metaTxMerged, be.AppendUint64(nil, tip.Header.Height))
+}

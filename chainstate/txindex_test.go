@@ -1,0 +1,194 @@
+package chainstate
+
+import (
+	"crypto/ed25519"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+	"pgregory.net/rapid"
+)
+
+// TestTxIndexProperty: under any sequence of block connects and reorgs, with any merge policy,
+// TxLocation finds every main-chain transaction where the chain has it and no other, the recent
+// records cover exactly the blocks above the merged height, and verifyChain passes.
+func TestTxIndexProperty(t *testing.T) {
+	wallet := testKey(1)
+	p := testParams(map[Address]uint64{addrOf(wallet): 1 << 40})
+	rapid.Check(t, func(rt *rapid.T) {
+		s, err := Open(filepath.Join(t.TempDir(), "chain.db"), p, testTimeout)
+		if err != nil {
+			rt.Fatal(err)
+		}
+		defer s.Close()
+		s.recentMax = rapid.IntRange(0, 6).Draw(rt, "recentMax")
+		s.recentKeep = rapid.IntRange(0, s.recentMax).Draw(rt, "recentKeep")
+		c := newChain(p)
+		seen := map[Hash]bool{} // every transaction ever connected
+		for range rapid.IntRange(1, 25).Draw(rt, "steps") {
+			if h := len(c.blocks) - 1; h > 0 && rapid.IntRange(0, 3).Draw(rt, "op") == 0 {
+				c = reorgStep(t, rt, s, c, rapid.IntRange(1, min(h, 5)).Draw(rt, "depth"), seen)
+				continue
+			}
+			b := c.add(t, testKey(2), drawTransfers(rt, p, wallet, c)...)
+			if _, err := s.Connect(b); err != nil {
+				rt.Fatalf("connect %d: %v", b.Header.Height, err)
+			}
+			for _, tx := range b.Txs {
+				seen[tx.Hash()] = true
+			}
+		}
+		checkTxIndex(rt, s, c, seen)
+	})
+}
+
+// drawTransfers draws 0 to 3 transfers from wallet at c's tip: amounts from a small range, so a
+// branch often holds the same transfer as the one it replaces.
+func drawTransfers(rt *rapid.T, p *Params, wallet ed25519.PrivateKey, c *chain) []*Tx {
+	nonce := c.state[addrOf(wallet)].Nonce
+	var txs []*Tx
+	for i := range rapid.IntRange(0, 3).Draw(rt, "txs") {
+		amount := uint64(rapid.IntRange(1, 2).Draw(rt, "amount"))
+		txs = append(txs, signedTx(p, wallet, addrOf(testKey(3)), amount, 1, nonce+uint64(i)))
+	}
+	return txs
+}
+
+// reorgStep replaces the top depth blocks of c (s's main chain) with depth+1 new ones and returns
+// the new chain.
+func reorgStep(t *testing.T, rt *rapid.T, s *Store, c *chain, depth int, seen map[Hash]bool) *chain {
+	wallet := testKey(1)
+	h := len(c.blocks) - 1
+	f := c.fork(t, h-depth)
+	for range depth + 1 {
+		b := f.add(t, testKey(4), drawTransfers(rt, c.p, wallet, f)...)
+		for _, tx := range b.Txs {
+			seen[tx.Hash()] = true
+		}
+	}
+	var disconnect []Hash
+	for i := h; i > h-depth; i-- {
+		disconnect = append(disconnect, c.blocks[i].Hash())
+	}
+	if _, err := s.Reorg(disconnect, f.blocks[h-depth+1:]); err != nil {
+		rt.Fatalf("reorg of depth %d: %v", depth, err)
+	}
+	return f
+}
+
+// checkTxIndex compares s's tx index with main chain c; seen holds every transaction connected.
+func checkTxIndex(rt *rapid.T, s *Store, c *chain, seen map[Hash]bool) {
+	want := map[Hash]TxLocation{}
+	for height, b := range c.blocks {
+		for i, tx := range b.Txs {
+			want[tx.Hash()] = TxLocation{BlockHash: b.Hash(), Height: uint64(height), Index: i}
+		}
+	}
+	for h := range seen {
+		l, ok, err := s.TxLocation(h)
+		w, main := want[h]
+		if err != nil || ok != main || (main && l != w) {
+			rt.Fatalf("tx %s: location %+v %v %v, want %+v %v", h, l, ok, err, w, main)
+		}
+	}
+	err := s.view("check", func(r *readTx) error {
+		merged, err := r.txMerged()
+		if err != nil {
+			return err
+		}
+		tip := uint64(len(c.blocks) - 1)
+		if records, _ := r.recentCounts(); uint64(records) != tip-min(merged, tip) {
+			return fmt.Errorf("%d recent records at tip %d, merged %d", records, tip, merged)
+		}
+		if tip-min(merged, tip) > uint64(s.recentMax) {
+			return fmt.Errorf("%d recent blocks, the policy keeps at most %d", tip-merged, s.recentMax)
+		}
+		_, err = verifyChain(s.params, r)
+		return err
+	})
+	if err != nil {
+		rt.Fatal(err)
+	}
+}
+
+// TestStoreUpgradesSchema2: a schema 2 file (every confirmed transaction in txindex, no recent
+// level) is read as it is by Verify and upgraded by Open: its transactions are found, the recent
+// level starts at the tip, and new blocks go there.
+func TestStoreUpgradesSchema2(t *testing.T) {
+	f := newForkScenario(t)
+	path := filepath.Join(t.TempDir(), "chain.db")
+	s, err := Open(path, f.p, testTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.recentMax, s.recentKeep = 0, 0 // everything merged, as schema 2 kept it
+	connectAll(t, s, f.b1, f.b2)
+	s.Close()
+	rawUpdate(t, path, func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		return firstErr(tx.DeleteBucket(bucketTxRecent), meta.Delete(metaTxMerged),
+			meta.Put(metaSchema, be.AppendUint32(nil, 2)))
+	})
+	if _, err := Verify(path, f.p, testTimeout); err != nil {
+		t.Fatalf("Verify of a schema 2 file: %v", err)
+	}
+	s, err = Open(path, f.p, testTimeout)
+	if err != nil {
+		t.Fatalf("Open of a schema 2 file: %v", err)
+	}
+	connectAll(t, s, f.b3)
+	for _, tx := range []*Tx{f.t1, f.t3} {
+		if _, ok, err := s.TxLocation(tx.Hash()); !ok || err != nil {
+			t.Fatalf("tx %s after the upgrade: found %v, %v", tx.Hash(), ok, err)
+		}
+	}
+	var merged uint64
+	var schema uint32
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		schema = be.Uint32(tx.Bucket(bucketMeta).Get(metaSchema))
+		merged, err = newReadTx(tx).txMerged()
+		return err
+	}); err != nil || schema != SchemaVersion || merged != 2 {
+		t.Fatalf("after the upgrade: schema %d, merged %d, %v; want %d, 2", schema, merged, err, SchemaVersion)
+	}
+	s.Close()
+	if _, err := Verify(path, f.p, testTimeout); err != nil {
+		t.Fatalf("Verify after the upgrade: %v", err)
+	}
+}
+
+// TestRecentRecordShape: encodeRecent sorts by hash and keeps each index; checkRecentRecord
+// refuses what encodeRecent never writes.
+func TestRecentRecordShape(t *testing.T) {
+	hashes := []Hash{{3}, {1}, {2}}
+	v := encodeRecent(Hash{9}, hashes)
+	if err := checkRecentRecord(heightKey(5), v); err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range hashes {
+		l, ok := findRecent(5, v, h)
+		if !ok || l != (TxLocation{BlockHash: Hash{9}, Height: 5, Index: i}) {
+			t.Fatalf("find %v: %+v %v", h, l, ok)
+		}
+	}
+	if _, ok := findRecent(5, v, Hash{4}); ok {
+		t.Fatal("found a hash the record does not hold")
+	}
+	unsorted := append(append(append([]byte{}, v[:32]...), v[32+recentEntrySize:32+2*recentEntrySize]...), v[32:32+recentEntrySize]...)
+	bad := []struct {
+		name string
+		k, v []byte
+	}{
+		{"short key", []byte{1}, v},
+		{"no block hash", heightKey(5), v[:31]},
+		{"partial entry", heightKey(5), v[:len(v)-1]},
+		{"out of order", heightKey(5), unsorted},
+		{"duplicate", heightKey(5), append(append([]byte{}, v[:32+recentEntrySize]...), v[32:32+recentEntrySize]...)},
+	}
+	for _, b := range bad {
+		if err := checkRecentRecord(b.k, b.v); err == nil {
+			t.Errorf("%s: accepted", b.name)
+		}
+	}
+}
