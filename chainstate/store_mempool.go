@@ -152,7 +152,7 @@ func (w *writeTx) putMempoolTx(tx *Tx, h Hash) error {
 	if w.mempool.Get(h[:]) != nil {
 		return nil
 	}
-	if _, confirmed, err := w.txLocation(h); err != nil || confirmed {
+	if confirmed, err := w.confirmed(tx, h); err != nil || confirmed {
 		return err
 	}
 	if err := w.mempool.Put(clone(h[:]), tx.Encode()); err != nil {
@@ -162,6 +162,18 @@ func (w *writeTx) putMempoolTx(tx *Tx, h Hash) error {
 		return err
 	}
 	return w.addMempoolCount(1)
+}
+
+// confirmed reports whether the main chain holds tx (hash h). Every confirmed transaction of a
+// sender has a nonce below the sender's account nonce, so one account read answers most calls
+// without the tx index.
+func (w *writeTx) confirmed(tx *Tx, h Hash) (bool, error) {
+	acc, err := w.Account(tx.Sender())
+	if err != nil || tx.Nonce >= acc.Nonce {
+		return false, err
+	}
+	_, ok, err := w.txLocation(h)
+	return ok, err
 }
 
 // deleteMempoolTx removes h from the mempool bucket, its sender index and the count. tx, when
