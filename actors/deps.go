@@ -103,6 +103,8 @@ type peerStatus struct {
 	syncing atomic.Bool
 	// syncTarget is the best height a connected peer announced (sync_target_height).
 	syncTarget atomic.Uint64
+	// relayed is the height of the last block handed to early relay (RelayedHeight).
+	relayed atomic.Uint64
 }
 
 func (n *Node) peersDeps() peersDeps {

@@ -297,6 +297,12 @@ func (n *Node) P2PAddr() string {
 	return s
 }
 
+// RelayedHeight is the height of the last block the peer manager handed to early relay (a block
+// received compact or whole, or mined here, whose header and work checked out, on its way to the
+// high-bandwidth peers before this node validated and stored it); 0 before the first. The
+// per-hop relay figure of `node bench` reads it.
+func (n *Node) RelayedHeight() uint64 { return n.peer.relayed.Load() }
+
 // advertisedAddr is the address peers are told to dial: p2p.external_addr, else the bound
 // listen address.
 func (n *Node) advertisedAddr() string {

@@ -460,6 +460,7 @@ func (m *mempoolActor) compactMatch(r *compactMatchRequest) *compactMatchRespons
 // relayEarly passes a block whose header and work checked out to every connection that speaks
 // compact blocks but its source; each pushes it if its peer asked for high-bandwidth relay.
 func (p *peersActor) relayEarly(ctx actor.Context, m *earlyRelay) {
+	p.d.status.relayed.Store(m.Block.Header.Height)
 	var msg *earlyBlock
 	for id, c := range p.conns {
 		if !c.compact || id.String() == m.Source {

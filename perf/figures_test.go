@@ -19,6 +19,8 @@ func TestFigureRows(t *testing.T) {
 		{"hop cold met", hopResult(false, true, 20), "hop-cold", "block of 1,000 transfers, per hop, 5-node line, mempools cold", true, true},
 		{"hop full control", hopResult(true, false, 9), "hop-full", "block of 1,000 transfers, per hop, 5-node line, whole blocks (p2p.compact_blocks off)", false, false},
 		{"hop full cold control", hopResult(false, false, 9), "hop-full-cold", "block of 1,000 transfers, per hop, 5-node line, whole blocks (p2p.compact_blocks off), mempools cold", false, false},
+		{"hop relay", hopRelayResult(true, 1.2, 9), "hop-relay", "block of 1,000 transfers, per hop to the early relay, 5-node line", false, false},
+		{"hop relay cold", hopRelayResult(false, 1.2, 9), "hop-relay-cold", "block of 1,000 transfers, per hop to the early relay, 5-node line, mempools cold", false, false},
 		{"hop bytes met", hopBytesResult(17_000, 170_000), "hop-bytes", "bytes on the wire per relayed block of 1,000 transfers, mempools warm", true, true},
 		{"hop bytes missed", hopBytesResult(17_001, 170_000), "hop-bytes", "bytes on the wire per relayed block of 1,000 transfers, mempools warm", true, false},
 		{"ingest API", ingestResult(false, 6000), "ingest", "durable API ingest, 4 senders x 8 requests in flight", true, true},
