@@ -742,7 +742,16 @@ func rss(l *Lab, s Sizes) ([]Result, error) {
 // the nodes relay compact blocks (p2p.compact_blocks, the default), else whole blocks (the
 // control rows hop-full and hop-full-cold). A warm compact run also gives the bytes on the wire
 // per relayed block (hop-bytes).
+//
+// The five nodes run in this process. Five node processes would have GOMAXPROCS Ps each, their
+// threads time-sliced by the kernel; five nodes in one process would share GOMAXPROCS Ps, and a
+// node's relay would wait in Go's run queue behind another node's validation and commit (Go
+// preempts a running goroutine after 10 ms): a cost of the harness, not of the node. So the line
+// runs with GOMAXPROCS Ps per node, as five processes would.
 func blockHop(l *Lab, s Sizes, warm, compact bool) ([]Result, error) {
+	prev := runtime.GOMAXPROCS(0)
+	runtime.GOMAXPROCS(hopNodes * prev)
+	defer runtime.GOMAXPROCS(prev)
 	var senders []ed25519.PrivateKey
 	nodes, err := l.startHopLine(compact, func(c *config.Config) { senders = fundSenders(c, hopSenders) })
 	defer func() {
