@@ -13,6 +13,7 @@ import sys
 
 COLUMNS = [
     ("nodes", lambda r: str(r["nodes"])),
+    ("links", lambda r: r.get("link_mode", "-")),
     ("blocks", lambda r: str(r["blocks"])),
     ("interval s", lambda r: "%.2f" % r["block_interval_s"]),
     ("block to 50% p50/p95 ms", lambda r: dist(r["block_to_50_ms"])),
@@ -125,7 +126,7 @@ def main(argv):
     for f in files:
         with open(f) as fh:
             reports.append(json.load(fh))
-    reports.sort(key=lambda r: r["nodes"])
+    reports.sort(key=lambda r: (r["nodes"], r.get("link_mode", "")))
     print(table(reports))
     if svg_file:
         with open(svg_file, "w") as fh:
