@@ -241,9 +241,10 @@ func verifyCounts(r *readTx, rep *VerifyReport) error {
 	if err != nil {
 		return err
 	}
+	tip := rep.Blocks - 1
 	switch {
-	case r.txrecent != nil && uint64(records) != rep.Blocks-1-min(merged, rep.Blocks-1):
-		return fmt.Errorf("%d txrecent records, want %d (the blocks above height %d)", records, rep.Blocks-1-min(merged, rep.Blocks-1), merged)
+	case r.txrecent != nil && uint64(records) != tip-min(merged, tip):
+		return fmt.Errorf("%d txrecent records, want %d (the blocks above height %d)", records, tip-min(merged, tip), merged)
 	case uint64(mains) != rep.Blocks:
 		return fmt.Errorf("main chain has %d entries, want %d", mains, rep.Blocks)
 	case uint64(undos) != rep.Blocks-1:
