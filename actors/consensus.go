@@ -213,7 +213,11 @@ func (c *consensusActor) publish(ctx actor.Context, d chain.Decision, blocks []*
 	}
 	m.txsConnected.Add(float64(txs))
 	ctx.Send(c.d.pid(nameMempool), &chainUpdate{Connected: blocks, Returned: returned, Resync: resync})
-	ctx.Send(c.d.pid(nameMiner), &tipChanged{Hash: d.Hash, Height: d.Height, At: time.Now()})
+	// The epoch first: the miner's workers leave the old tip at their next poll, before the
+	// message reaches the miner.
+	at := time.Now()
+	c.d.tips.advance(at)
+	ctx.Send(c.d.pid(nameMiner), &tipChanged{Hash: d.Hash, Height: d.Height, At: at})
 	ctx.Send(c.d.pid(namePeers), &announce{Kind: invBlock, Hashes: []chainstate.Hash{d.Hash}, Source: d.Source.Peer, Height: d.Height})
 }
 

@@ -138,19 +138,24 @@ type minerDeps struct {
 	pub            chainstate.PublicKey
 	hashes         interface{ Add(float64) }     // the hashes counter
 	tipSwitch      interface{ Observe(float64) } // the tip switch histogram
+	staleStop      interface{ Observe(float64) } // the stale stop histogram
 	// mining is the desired mining state, kept across miner restarts (set by the API and the root).
 	mining *atomic.Bool
 	// storageFailing reports failing commits (health): no hashing then.
 	storageFailing func() bool
 	calls          retrier // submits solved blocks to consensus
+	// tips is consensus's tip epoch: a worker stops its search when it moves on.
+	tips *tipEpoch
+	// lowPriority: mining.low_priority.
+	lowPriority bool
 }
 
 func (n *Node) minerDeps() minerDeps {
 	return minerDeps{actorEnv: n.env(), params: n.params, tree: n.tree, faultInjection: n.cfg.Debug.FaultInjection,
 		intensity: n.intensity(), workers: n.workers(), minInterval: n.minBlockInterval(),
-		key: n.minerKey, pub: n.minerPub, hashes: n.metrics.hashes, tipSwitch: n.metrics.tipSwitch, mining: &n.mining,
+		key: n.minerKey, pub: n.minerPub, hashes: n.metrics.hashes, tipSwitch: n.metrics.tipSwitch, staleStop: n.metrics.staleStop, mining: &n.mining,
 		storageFailing: func() bool { failing, _ := n.healthState.storageFailing(); return failing },
-		calls:          n.retrier()}
+		calls:          n.retrier(), tips: &n.tips, lowPriority: n.cfg.Mining.LowPriority}
 }
 
 // mempoolDeps is what the mempool needs.
@@ -212,11 +217,13 @@ type consensusDeps struct {
 	// earlyRelay: p2p.compact_blocks; this node's mined blocks go to the peer manager's early
 	// relay before they are stored.
 	earlyRelay bool
+	// tips is advanced before each new tip is sent to the miner (its workers watch it).
+	tips *tipEpoch
 }
 
 func (n *Node) consensusDeps() consensusDeps {
 	return consensusDeps{actorEnv: n.env(), params: n.params, rules: n.rules(), metrics: n.metrics, waitStore: n.handle.wait,
-		calls: n.retrier(), earlyRelay: n.cfg.P2P.CompactBlocks}
+		calls: n.retrier(), earlyRelay: n.cfg.P2P.CompactBlocks, tips: &n.tips}
 }
 
 // rules are the chain rules consensus applies (package chain).

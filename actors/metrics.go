@@ -28,6 +28,7 @@ type metrics struct {
 	syncBlock       prometheus.Histogram     // a block received during a sync, until consensus answered
 	commit          *prometheus.HistogramVec // storage: one write transaction, by commitOps
 	tipSwitch       prometheus.Histogram     // a new tip published, until a worker searches on it
+	staleStop       prometheus.Histogram     // a new tip published, until a worker's search on the old one stopped
 	difficulty      prometheus.Gauge         // the tip's difficulty: genesis target / its target
 	blockInterval   prometheus.Histogram     // time between a main-chain block and its parent
 
@@ -45,6 +46,10 @@ func (m *metrics) latencyHistograms() {
 	})
 	m.tipSwitch = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "actorchain_miner_tip_switch_seconds", Help: "From consensus publishing a new main-chain tip to a worker searching on a template that builds on it (template, signature, the old search stopped).",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+	})
+	m.staleStop = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "actorchain_miner_stale_stop_seconds", Help: "From consensus publishing a new main-chain tip, or a worker's last poll before it noticed if later, to that worker's search on the previous tip stopping: a bound on the hashing that went into the old tip (one sample per search that was running on it).",
 		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 	})
 	m.commit = prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -93,7 +98,7 @@ func newMetrics(n *Node) *metrics {
 	m.peers.WithLabelValues("outbound").Set(0)
 	m.syncProgress.Set(1)
 	m.reg.MustRegister(m.height, m.peers, m.mempool, m.blocksConnected, m.txsConnected, m.hashes, m.syncProgress,
-		m.blockImport, m.syncBlock, m.commit, m.tipSwitch, m.difficulty, m.blockInterval,
+		m.blockImport, m.syncBlock, m.commit, m.tipSwitch, m.staleStop, m.difficulty, m.blockInterval,
 		&restartCollector{tree: n.tree}, &trafficCollector{t: &n.traffic},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "actorchain_healthy", Help: "1 when GET /v1/health says the node is healthy, else 0 (CONTRACT §9).",

@@ -28,6 +28,9 @@ type (
 		// TipAt is when consensus published the tip this job builds on, for the first job on
 		// that tip (the tip switch metric); zero otherwise.
 		TipAt time.Time
+		// Epoch is the tip epoch the template was built in: the search stops as soon as
+		// consensus publishes another tip (tipEpoch).
+		Epoch uint64
 	}
 	// stopJob makes a worker drop its job. TipAt as in mineJob: set when the job is dropped
 	// for a new tip whose job is held back (mining.min_block_interval).
@@ -49,6 +52,42 @@ type (
 	// paceTick starts the job that pacing held back.
 	paceTick struct{ Parent chainstate.Hash }
 )
+
+// tipEpoch numbers the main-chain tips consensus has published. Consensus advances it before it
+// sends tipChanged; a worker's search carries the epoch its template was built in and stops at
+// its next poll (every ~0.6 ms of hashing) once the epoch has moved on, so no hashing goes into a
+// stale tip while the new one travels to the miner and its template is built.
+type tipEpoch struct {
+	n  atomic.Uint64
+	at atomic.Int64 // when it last advanced (Unix ns): the stale stop metric
+}
+
+// advance records a new tip published at at.
+func (e *tipEpoch) advance(at time.Time) {
+	e.at.Store(at.UnixNano())
+	e.n.Add(1)
+}
+
+func (e *tipEpoch) load() uint64 { return e.n.Load() }
+
+// publishedAt is when the epoch last advanced.
+func (e *tipEpoch) publishedAt() time.Time { return time.Unix(0, e.at.Load()) }
+
+// since is how long ago the epoch last advanced.
+func (e *tipEpoch) since() time.Duration { return time.Since(e.publishedAt()) }
+
+// baseProcs is GOMAXPROCS as the process started (the runtime's choice, or the GOMAXPROCS
+// environment variable).
+var baseProcs = runtime.GOMAXPROCS(0)
+
+// lowPriorityProcs gives the process a P per low-priority worker besides its own: such a
+// worker's search holds its P while it hashes and never yields it (workerActor.start), so without
+// these the node's goroutines would wait for the runtime to preempt a search. Raised only.
+func lowPriorityProcs(workers int) {
+	if want := baseProcs + workers; runtime.GOMAXPROCS(0) < want {
+		runtime.GOMAXPROCS(want)
+	}
+}
 
 // templateRefresh is how often the miner rebuilds its template when the mempool has new
 // transactions but no new block arrived.
@@ -76,6 +115,13 @@ type minerActor struct {
 	// tipAt is when consensus published tipHash, until the first job on it goes out.
 	tipAt   time.Time
 	tipHash chainstate.Hash
+	// epoch is the tip epoch the template was built in (read before the store's tip).
+	epoch uint64
+	// txs is the last mempool selection: a new tip's template is built from it at once, and
+	// rebuilt when a fresh selection (asked for then, without waiting) differs.
+	txs []*chainstate.Tx
+	// priorityWarned: the workers' failure to lower their priority has been logged.
+	priorityWarned bool
 }
 
 func newMinerActor(d minerDeps) *minerActor {
@@ -84,8 +130,11 @@ func newMinerActor(d minerDeps) *minerActor {
 	specs := make([]supervisor.Spec, m.workers)
 	for i := range specs {
 		specs[i] = supervisor.Spec{
-			Name:      fmt.Sprintf("worker-%d", i),
-			Producer:  func() actor.Actor { return &workerActor{hashes: d.hashes, tipSwitch: d.tipSwitch, index: i} },
+			Name: fmt.Sprintf("worker-%d", i),
+			Producer: func() actor.Actor {
+				return &workerActor{hashes: d.hashes, tipSwitch: d.tipSwitch, staleStop: d.staleStop, tips: d.tips,
+					lowPriority: d.lowPriority, index: i}
+			},
 			Restart:   supervisor.Permanent,
 			Shutdown:  5 * time.Second,
 			Intensity: d.intensity,
@@ -122,10 +171,20 @@ func (m *minerActor) Receive(ctx actor.Context) {
 		m.setEnabled(ctx, msg.Enabled)
 		ctx.Respond(&setMiningResponse{})
 	case *tipChanged:
-		if m.enabled && msg.Hash != m.parent {
+		switch {
+		case !m.enabled:
+		case msg.Hash != m.parent:
 			m.tipAt, m.tipHash = msg.At, msg.Hash
 			m.newJob(ctx)
+		case m.template != nil && m.epoch != m.d.tips.load():
+			// The template was built on this tip before consensus published it (a block of ours,
+			// or a refresh between the commit and the publication): the publication stopped the
+			// workers, and the same template, still current, goes out again.
+			m.tipAt, m.tipHash = msg.At, msg.Hash
+			m.dispatch(ctx, m.d.tips.load())
 		}
+	case *selectTxsResponse:
+		m.selected(ctx, msg)
 	case *storageHealthChanged:
 		// Failing commits: stop hashing (a block could not be stored); commits again: mine on.
 		if m.enabled {
@@ -135,7 +194,7 @@ func (m *minerActor) Receive(ctx actor.Context) {
 		m.refresh(ctx)
 	case *mempoolSizeResponse:
 		if m.enabled && m.template != nil && msg.Size != m.builtAt {
-			m.newJob(ctx)
+			m.selectTxs(ctx)
 		}
 	case *workerReady:
 		if m.enabled && m.template != nil {
@@ -148,6 +207,11 @@ func (m *minerActor) Receive(ctx actor.Context) {
 	case *workerExhausted:
 		if m.enabled && msg.ID == m.jobID {
 			m.rollTime(ctx)
+		}
+	case *workerPriority:
+		if !m.priorityWarned {
+			m.priorityWarned = true
+			m.d.log.Warn("mining at the node's priority: mining.low_priority failed", "actor", nameMiner, "err", msg.Err)
 		}
 	}
 }
@@ -190,6 +254,10 @@ func (m *minerActor) refresh(ctx actor.Context) {
 	switch {
 	case !m.enabled:
 	case m.template == nil:
+		m.newJob(ctx)
+	case m.epoch != m.d.tips.load() && m.d.tips.since() > templateRefresh:
+		// The workers left this template for a tip published a tick ago whose tipChanged has
+		// not been acted on (it always follows within milliseconds): a safety net.
 		m.newJob(ctx)
 	default:
 		ctx.Request(m.d.pid(nameMempool), &mempoolSizeRequest{})
@@ -241,8 +309,47 @@ func (m *minerActor) dropJobs(ctx actor.Context, tipAt time.Time) {
 	}
 }
 
-// newJob builds and signs a template on the committed tip and hands it to every worker.
+// newJob builds and signs a template on the committed tip from the last mempool selection and
+// hands it to every worker, then asks the mempool for a fresh selection without waiting for it
+// (selected rebuilds the template when it differs): a new tip reaches the workers through no
+// other actor's mailbox. The template drops what the new tip confirmed (BuildTemplate keeps only
+// transfers valid on it).
 func (m *minerActor) newJob(ctx actor.Context) {
+	if m.build(ctx) {
+		m.selectTxs(ctx)
+	}
+}
+
+// selectTxs asks the mempool for a fresh selection (answered with selectTxsResponse).
+func (m *minerActor) selectTxs(ctx actor.Context) {
+	ctx.Request(m.d.pid(nameMempool), &selectTxsRequest{Max: m.d.params.MaxBlockTxs})
+}
+
+// selected keeps a fresh mempool selection and rebuilds the template from it unless the
+// template already holds exactly those transfers.
+func (m *minerActor) selected(ctx actor.Context, r *selectTxsResponse) {
+	m.txs, m.builtAt = r.Txs, r.Size
+	if m.enabled && m.template != nil && !sameTxs(m.template.Txs, r.Txs) {
+		m.build(ctx)
+	}
+}
+
+// sameTxs reports whether a and b are the same transfers in the same order.
+func sameTxs(a, b []*chainstate.Tx) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] && a[i].Hash() != b[i].Hash() {
+			return false
+		}
+	}
+	return true
+}
+
+// build builds and signs a template on the committed tip from m.txs and hands it to every
+// worker. It reports whether a job went out (not while storage fails or pacing holds it back).
+func (m *minerActor) build(ctx actor.Context) bool {
 	// Until the new template is built, results of the old one are ignored; if it cannot be built
 	// (storage restarting), the refresh tick retries.
 	m.template = nil
@@ -251,50 +358,55 @@ func (m *minerActor) newJob(ctx actor.Context) {
 		// Paused: nothing mined now could be stored. The refresh tick and the storage actor's
 		// storageHealthChanged bring the next job once commits succeed.
 		m.idleWorkers(ctx)
-		return
+		return false
 	}
 	s, err := m.d.store()
 	if err != nil {
-		return // storage restarting: the next tip or tick retries
+		return false // storage restarting: the next tip or tick retries
 	}
+	// The epoch is read before the tip: a tip committed after this read but published later
+	// stops the workers, and its tipChanged sends this template out again (Receive).
+	epoch := m.d.tips.load()
 	// The tip and what the rules require of the block on it: its bits (the next target of an
 	// adjusting chain) and its earliest time (the median time past).
 	tip, next, err := s.NextAfterTip()
 	if err != nil {
-		return
+		return false
 	}
 	if wait := paceWait(tip.Header.Time, m.d.nowMs(), m.d.minInterval); wait > 0 && tip.Header.Height > 0 && tip.Hash != m.pacedFor {
 		m.holdBack(ctx, tip.Hash, wait)
-		return
-	}
-	var txs []*chainstate.Tx
-	m.builtAt = 0
-	if r, err := askFrom[*selectTxsResponse](ctx, m.d.pid(nameMempool), &selectTxsRequest{Max: m.d.params.MaxBlockTxs}, 2*time.Second); err == nil {
-		txs, m.builtAt = r.Txs, r.Size
+		return false
 	}
 	now := max(m.d.nowMs(), tip.Header.Time, next.MinTimeMs)
 	var tmpl *chainstate.Block
 	err = s.View(func(r chainstate.AccountReader) error {
-		b, _, err := chainstate.BuildTemplate(m.d.params, &tip.Header, r, m.d.pub, txs, now)
+		b, _, err := chainstate.BuildTemplate(m.d.params, &tip.Header, r, m.d.pub, m.txs, now)
 		tmpl = b
 		return err
 	})
 	if err != nil {
 		m.d.log.Warn("cannot build a block template", "actor", nameMiner, "err", err)
-		return
+		return false
 	}
 	tmpl.Header.Bits = next.Bits
 	target, err := m.d.params.Target(&tmpl.Header)
 	if err != nil {
 		m.d.log.Warn("cannot build a block template", "actor", nameMiner, "err", err)
-		return
+		return false
 	}
 	tmpl.Header.Seal(m.d.key)
-	m.jobID++
 	m.template = tmpl
 	m.target = powworker.TargetOf(target)
 	m.parent = tip.Hash
 	m.header = tmpl.Header.WorkHeader()
+	m.dispatch(ctx, epoch)
+	return true
+}
+
+// dispatch hands the template to every worker as a new job built in the given tip epoch.
+func (m *minerActor) dispatch(ctx actor.Context, epoch uint64) {
+	m.jobID++
+	m.epoch = epoch
 	for i := 0; i < m.workers; i++ {
 		m.sendJob(ctx, i)
 	}
@@ -336,7 +448,7 @@ func (m *minerActor) sendJob(ctx actor.Context, i int) {
 	if pid == nil {
 		return
 	}
-	job := &mineJob{ID: m.jobID, Header: m.header, Target: m.target, Range: m.ranges[i]}
+	job := &mineJob{ID: m.jobID, Header: m.header, Target: m.target, Range: m.ranges[i], Epoch: m.epoch}
 	if m.parent == m.tipHash {
 		job.TipAt = m.tipAt
 	}
@@ -415,15 +527,19 @@ func (k *ticker) stop() {
 }
 
 // workerActor runs the nonce search of its job in one tracked goroutine, counted in the hash
-// metric, and reports found or exhausted to the miner. The goroutine is stopped and joined on
-// every new job and in Stopping/Restarting.
+// metric, and reports found or exhausted to the miner. A new job or a stop tells the running
+// goroutine to end without waiting for it; Stopping and Restarting join every one.
 type workerActor struct {
 	// hashes counts the hashes tried (the hashes metric).
 	hashes interface{ Add(float64) }
-	// tipSwitch observes how long a new tip took to reach this worker's search.
-	tipSwitch interface{ Observe(float64) }
-	index     int
-	wg        sync.WaitGroup
+	// tipSwitch observes how long a new tip took to reach this worker's search; staleStop how
+	// long its search on the old tip went on after the new tip was published.
+	tipSwitch, staleStop interface{ Observe(float64) }
+	tips                 *tipEpoch
+	// lowPriority: mining.low_priority (each search on a thread of the lowest priority).
+	lowPriority bool
+	index       int
+	wg          sync.WaitGroup
 	// cur is the running search's quit flag (replaced per job).
 	cur *atomic.Bool
 }
@@ -436,18 +552,22 @@ func (w *workerActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		ctx.Send(ctx.Parent(), &workerReady{Index: w.index})
 	case *actor.Stopping, *actor.Restarting:
-		w.stopSearch()
+		w.leaveSearch()
+		w.wg.Wait() // every search joined before the worker stops or restarts
 	case *mineJob:
-		w.stopSearch()
+		w.leaveSearch()
 		w.start(ctx, msg)
 		w.observeSwitch(msg.TipAt)
 	case *stopJob:
-		w.stopSearch()
+		w.leaveSearch()
 		w.observeSwitch(msg.TipAt)
 	case *workerPanic:
 		panic(msg.reason)
 	}
 }
+
+// workerPriority reports that a worker's search could not lower its thread's priority.
+type workerPriority struct{ Err error }
 
 type workerPanic struct{ reason any }
 
@@ -458,19 +578,21 @@ func (w *workerActor) observeSwitch(tipAt time.Time) {
 	}
 }
 
-func (w *workerActor) stopSearch() {
+// leaveSearch tells the running search to stop without waiting for it: it ends at its next
+// poll, which a search at the lowest priority reaches only when the CPU is free, and the next
+// job must not wait for that. Stopping and Restarting join every search.
+func (w *workerActor) leaveSearch() {
 	if w.cur != nil {
 		w.cur.Store(true)
 		w.cur = nil
 	}
-	w.wg.Wait()
 }
 
 func (w *workerActor) start(ctx actor.Context, job *mineJob) {
 	quit := &atomic.Bool{}
 	w.cur = quit
 	parent, self, root := ctx.Parent(), ctx.Self(), ctx.ActorSystem().Root
-	hashes := w.hashes
+	hashes, tips, staleStop, lowPriority := w.hashes, w.tips, w.staleStop, w.lowPriority
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
@@ -481,12 +603,37 @@ func (w *workerActor) start(ctx actor.Context, job *mineJob) {
 			}
 		}()
 		hdr := job.Header
-		// Search polls stop every ~0.6 ms: yielding there lets the node's actors (a new tip, a
-		// new job) run at once instead of waiting for the scheduler to preempt a hashing
-		// goroutine (up to 10 ms each time on a machine whose cores the workers fill).
-		stop := func() bool { runtime.Gosched(); return quit.Load() }
+		// stale: consensus has published another tip since the template was built.
+		stale := func() bool { return tips != nil && tips.load() != job.Epoch }
+		// Search polls stop every ~0.6 ms. At the node's priority it yields there, so that the
+		// node's actors (a new tip, a new job) run at once instead of waiting for the scheduler
+		// to preempt a hashing goroutine (up to 10 ms each time on a machine whose cores the
+		// workers fill). On a thread of its own at the lowest priority it does not: the kernel
+		// runs the node's threads first, and the node has a P per worker besides its own
+		// (lowPriorityProcs).
+		yield := true
+		if lowPriority {
+			if err := lowerPriority(); err != nil {
+				root.Send(parent, &workerPriority{Err: err})
+			} else {
+				yield = false
+			}
+		}
+		// lastPoll is the search's last poll that let it go on: after the publication of a new
+		// tip it hashed at most from then (or from the publication, if later) to its stop.
+		lastPoll := time.Now()
+		stop := func() bool {
+			if yield {
+				runtime.Gosched()
+			}
+			if quit.Load() || stale() {
+				return true
+			}
+			lastPoll = time.Now()
+			return false
+		}
 		r := job.Range
-		for r.Count > 0 && !quit.Load() {
+		for r.Count > 0 && !quit.Load() && !stale() {
 			n := min(r.Count, searchChunk)
 			res := powworker.SearchTarget(hdr, job.Target, powworker.Range{Start: r.Start, Count: n}, 0, stop)
 			hashes.Add(float64(res.Hashes))
@@ -495,12 +642,24 @@ func (w *workerActor) start(ctx actor.Context, job *mineJob) {
 				return
 			}
 			if !res.Done {
-				return // stopped
+				break // stopped
 			}
 			r.Start += uint32(n)
 			r.Count -= n
 		}
-		if !quit.Load() {
+		switch {
+		case stale():
+			// Left for a new tip (by the epoch, or by the job or stop that followed it): the
+			// miner's next job comes with tipChanged; nothing to report.
+			if staleStop != nil {
+				from := tips.publishedAt()
+				if lastPoll.After(from) {
+					from = lastPoll
+				}
+				staleStop.Observe(time.Since(from).Seconds())
+			}
+		case quit.Load():
+		default:
 			root.Send(parent, &workerExhausted{ID: job.ID, Index: w.index})
 		}
 	}()

@@ -94,6 +94,7 @@ type Node struct {
 	traffic  noisep2p.Traffic // every peer connection's messages (p2pCfg.Traffic; metrics)
 
 	mining  atomic.Bool  // desired mining state; survives miner restarts
+	tips    tipEpoch     // counts the tips consensus published (miner.go: workers stop on a stale tip)
 	apiAddr atomic.Value // string: the API's bound address once listening
 	p2pAddr atomic.Value // string: the p2p listener's bound address
 	peer    peerStatus   // what the peer manager publishes (deps.go)
@@ -123,6 +124,9 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	n, err := newNode(cfg, opts, throttle)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Mining.LowPriority {
+		lowPriorityProcs(n.workers())
 	}
 	if err := n.bindListeners(); err != nil {
 		_ = n.handle.takeInitial().Close()

@@ -98,6 +98,9 @@ type Mining struct {
 	// MinBlockInterval paces this node's own mining (local policy, >= 0, 0 = unpaced): no
 	// template goes to the workers sooner than this after the tip's time.
 	MinBlockInterval time.Duration `mapstructure:"min_block_interval"`
+	// LowPriority runs each worker's hashing on an OS thread of the lowest priority (nice 19,
+	// Linux): the node's own work and other processes run first, hashing takes what is left.
+	LowPriority bool `mapstructure:"low_priority"`
 }
 
 // API configures the HTTP API.

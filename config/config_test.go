@@ -61,7 +61,7 @@ func TestKeys(t *testing.T) {
 		"p2p.listen", "p2p.external_addr", "p2p.seeds", "p2p.max_inbound", "p2p.max_outbound",
 		"p2p.compact_blocks",
 		"mempool.max_txs", "mempool.replace_fee_bump_percent",
-		"mining.enabled", "mining.workers", "mining.key_file", "mining.min_block_interval",
+		"mining.enabled", "mining.workers", "mining.key_file", "mining.min_block_interval", "mining.low_priority",
 		"api.listen",
 		"supervision.max_restarts", "supervision.window",
 		"debug.fault_injection", "debug.pprof",

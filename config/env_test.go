@@ -57,7 +57,7 @@ func nonDefault() *Config {
 		P2P: P2P{Listen: "0.0.0.0:0", ExternalAddr: "example.com:1",
 			Seeds: []string{hex64 + "@[::1]:7602", hex64 + "@h:7604"}, MaxInbound: 0, MaxOutbound: 100},
 		Mempool:     Mempool{MaxTxs: 1, ReplaceFeeBumpPercent: 1000},
-		Mining:      Mining{Enabled: false, Workers: 1024, KeyFile: "/abs/miner.key"},
+		Mining:      Mining{Enabled: false, Workers: 1024, KeyFile: "/abs/miner.key", LowPriority: true},
 		API:         API{Listen: ""},
 		Supervision: Supervision{MaxRestarts: 3, Window: 90 * time.Second},
 		Debug:       Debug{FaultInjection: true, Pprof: true},

@@ -134,6 +134,9 @@ var entries = []entry{
 		func(c *Config) *Error {
 			return checkNonNegativeDuration("mining.min_block_interval", c.Mining.MinBlockInterval)
 		}},
+	{"mining.low_priority", func(c *Config) any { return &c.Mining.LowPriority },
+		"Hash on OS threads of the lowest priority (nice 19; Linux only): the node's relay, validation and API, and other processes, run before the hashing, which takes the CPU left over.",
+		nil},
 
 	{"api.listen", func(c *Config) any { return &c.API.Listen },
 		`TCP address (HOST:PORT) of the HTTP API; "" disables the API.`,

@@ -29,6 +29,8 @@ type Report struct {
 	TargetS      float64           `json:"target_block_time_s"`
 	HalfLifeS    float64           `json:"difficulty_halflife_s"` // 0: fixed difficulty
 	Senders      int               `json:"senders"`
+	// MinersLowPriority: the miners hashed at the lowest OS priority (mining.low_priority).
+	MinersLowPriority bool `json:"miners_low_priority"`
 
 	// The measured window: main-chain heights [FromHeight, ToHeight] while the load ran.
 	FromHeight uint64  `json:"from_height"`
@@ -72,6 +74,10 @@ type Report struct {
 	// TipSwitch is how long the miners took from a new tip to searching on it (ms, the upper
 	// bounds of actorchain_miner_tip_switch_seconds's buckets over every miner's workers).
 	TipSwitch TipSwitch `json:"miner_tip_switch_ms"`
+	// StaleStop is how long the miners' searches on a tip went on after a new one was
+	// published (actorchain_miner_stale_stop_seconds, as TipSwitch): the hashing that can make a
+	// stale block of its own.
+	StaleStop TipSwitch `json:"miner_stale_stop_ms"`
 
 	AddrBook []AddrSample `json:"address_book"`
 	// SlotFill is the last sample's outbound connections over p2p.max_outbound, the mean over
@@ -154,7 +160,8 @@ type Goal struct {
 func newReport(cfg Config, p Plan) *Report {
 	rep := &Report{Seed: cfg.Seed, Nodes: p.Nodes, MaxOutbound: cfg.MaxOutbound,
 		LatencyMinMs: int(cfg.Plan.LatencyMin / time.Millisecond), LatencyMaxMs: int(cfg.Plan.LatencyMax / time.Millisecond),
-		PowBits: cfg.PowBits, PowWhy: cfg.PowWhy, TargetS: cfg.BlockTime.Seconds(), HalfLifeS: cfg.HalfLife.Seconds(), Senders: cfg.Senders}
+		PowBits: cfg.PowBits, PowWhy: cfg.PowWhy, TargetS: cfg.BlockTime.Seconds(), HalfLifeS: cfg.HalfLife.Seconds(), Senders: cfg.Senders,
+		MinersLowPriority: cfg.MinersLowPriority}
 	for _, k := range p.Miners() {
 		rep.Miners = append(rep.Miners, Miner{Node: k, Workers: p.Workers[k]})
 	}
@@ -346,8 +353,12 @@ func (rep *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "netsim: %d nodes, links %s, latency %d-%d ms one way, genesis pow_bits %d, target %.1fs, difficulty %s\n",
 		rep.Nodes, rep.LinkMode, rep.LatencyMinMs, rep.LatencyMaxMs, rep.PowBits, rep.TargetS, difficulty)
 	fmt.Fprintf(w, "  window: heights %d..%d (%d blocks) in %.1fs, mean interval %.2fs\n", rep.FromHeight, rep.ToHeight, rep.Blocks, rep.WindowS, rep.IntervalS)
+	priority := "the nodes' priority"
+	if rep.MinersLowPriority {
+		priority = "the lowest OS priority"
+	}
 	for _, m := range rep.Miners {
-		fmt.Fprintf(w, "  miner node%d: %d workers, %d blocks (%.0f%%)\n", m.Node, m.Workers, m.Blocks, 100*m.Share)
+		fmt.Fprintf(w, "  miner node%d: %d workers at %s, %d blocks (%.0f%%)\n", m.Node, m.Workers, priority, m.Blocks, 100*m.Share)
 	}
 	d := func(name string, x Dist) {
 		fmt.Fprintf(w, "  %-28s p50 %7.0f ms  p95 %7.0f ms  max %7.0f ms  (n %d)\n", name, x.P50, x.P95, x.Max, x.N)
@@ -359,7 +370,8 @@ func (rep *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "  stale blocks: %d of %d connected (%.3f; propagation implies %.3f)\n", rep.StaleBlocks, rep.ConnectedBlocks, rep.StaleRate, rep.ExpectedStale)
 	fmt.Fprintf(w, "  bytes sent per node: %.0f per block (%.1f block messages), %.0f per transfer, %.0f per announced item, %.0f/s other\n",
 		rep.BytesPerBlock, rep.BlockCopies, rep.BytesPerTransfer, rep.AnnounceBytesPerItem, rep.OtherBytesPerSecond)
-	fmt.Fprintf(w, "  miners' switch to a new tip: p50 <= %.1f ms, p95 <= %.1f ms (n %d)\n", rep.TipSwitch.P50, rep.TipSwitch.P95, rep.TipSwitch.N)
+	fmt.Fprintf(w, "  miners' switch to a new tip: p50 <= %.1f ms, p95 <= %.1f ms (n %d); search on the old tip stopped: p50 <= %.1f ms, p95 <= %.1f ms (n %d)\n",
+		rep.TipSwitch.P50, rep.TipSwitch.P95, rep.TipSwitch.N, rep.StaleStop.P50, rep.StaleStop.P95, rep.StaleStop.N)
 	for _, a := range rep.AddrBook {
 		fmt.Fprintf(w, "  at %5.0fs: known peers p50 %.0f (min %.0f), outbound p50 %.0f (min %.0f, max %.0f), inbound max %.0f\n",
 			a.AtS, a.KnownD.P50, a.KnownD.Min, a.OutboundD.P50, a.OutboundD.Min, a.OutboundD.Max, a.InboundD.Max)

@@ -50,6 +50,9 @@ type Config struct {
 	// Converge bounds each wait after the load (transfers confirmed, one tip).
 	Converge    time.Duration
 	MaxOutbound int
+	// MinersLowPriority records that the homes' miners hash at the lowest OS priority
+	// (mining.low_priority; MakeHomes sets it).
+	MinersLowPriority bool
 	// MakeHomes creates the homes, node k listening on hosts[k], on a chain of powBits, each
 	// with p2p.seeds, mining.workers and p2p.max_outbound from plan, mining off at start, the
 	// debug hooks on (the link filter) and JSON logs at info.
@@ -461,12 +464,12 @@ func (r *runner) heights(ctx context.Context) ([]uint64, uint64) {
 	return hs, top
 }
 
-// scrapeTipSwitch sums the miners' tip switch histograms.
-func (r *runner) scrapeTipSwitch(ctx context.Context) (Histogram, error) {
+// scrapeMiners sums the miners' histograms of one family.
+func (r *runner) scrapeMiners(ctx context.Context, family string) (Histogram, error) {
 	sum := Histogram{}
 	for _, k := range r.plan.Miners() {
 		err := r.metrics(ctx, k, func(body io.Reader) error {
-			h, err := ParseHistogram(body, "actorchain_miner_tip_switch_seconds")
+			h, err := ParseHistogram(body, family)
 			sum.Add(h)
 			return err
 		})
@@ -653,10 +656,15 @@ func (r *runner) finish(ctx context.Context, rep *Report) error {
 	if err := r.setMining(ctx, r.plan.Miners(), false); err != nil {
 		return err
 	}
-	if h, err := r.scrapeTipSwitch(ctx); err == nil {
+	if h, err := r.scrapeMiners(ctx, "actorchain_miner_tip_switch_seconds"); err == nil {
 		rep.TipSwitch = tipSwitch(h)
 	} else {
 		r.printf("netsim: miners' tip switch histogram: %v\n", err)
+	}
+	if h, err := r.scrapeMiners(ctx, "actorchain_miner_stale_stop_seconds"); err == nil {
+		rep.StaleStop = tipSwitch(h)
+	} else {
+		r.printf("netsim: miners' stale stop histogram: %v\n", err)
 	}
 	tips := r.oneTip(bound, tieWait)
 	if len(distinct(tips)) > 1 {

@@ -20,7 +20,7 @@ func TestLatencyHistograms(t *testing.T) {
 	a := ah.start(t, actors.Options{})
 	bh := joinHome(t, ah, func(c *config.Config) { c.Mining.Enabled = false })
 	b := bh.start(t, actors.Options{})
-	zero := []string{"actorchain_block_import_seconds_count", "actorchain_sync_block_seconds_count", "actorchain_miner_tip_switch_seconds_count"}
+	zero := []string{"actorchain_block_import_seconds_count", "actorchain_sync_block_seconds_count", "actorchain_miner_tip_switch_seconds_count", "actorchain_miner_stale_stop_seconds_count"}
 	for _, op := range ops {
 		zero = append(zero, `actorchain_storage_commit_seconds_count{op="`+op+`"}`)
 	}
@@ -59,5 +59,31 @@ func TestLatencyHistograms(t *testing.T) {
 	}
 	if v, _ := b.metric("actorchain_block_import_seconds_sum"); v <= 0 {
 		t.Errorf("actorchain_block_import_seconds_sum = %v after %d imports", v, top)
+	}
+}
+
+// TestMinerLeavesStaleTip: when one worker finds a block, the other worker's search on the
+// same parent stops through the tip epoch that consensus advances, and the miner goes on
+// mining: the stale stop histogram counts those searches, each well under a second (the bound
+// only catches a search that waits for a message instead of polling the epoch).
+func TestMinerLeavesStaleTip(t *testing.T) {
+	const height = 12
+	h := newHome(t, func(c *config.Config) {
+		c.Mining.Enabled = true
+		c.Mining.Workers = 2
+		c.Chain.PowBits = 14 // a few ms a block: the other worker is searching when one finds
+	})
+	// No pacing: the next template goes out at once, so nothing but the epoch stops the
+	// searches on the old tip before the new job reaches the workers.
+	a := h.start(t, actors.Options{MinBlockInterval: -1})
+	a.waitHeight(height, netTimeout)
+	setMining(t, a, false)
+	stops, _ := a.metric("actorchain_miner_stale_stop_seconds_count")
+	sum, _ := a.metric("actorchain_miner_stale_stop_seconds_sum")
+	if stops < 1 {
+		t.Fatalf("%v searches left a stale tip in %d blocks of 2 workers", stops, height)
+	}
+	if sum/stops > 0.5 {
+		t.Errorf("stale stops: %v, mean %.4f s", stops, sum/stops)
 	}
 }

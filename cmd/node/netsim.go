@@ -35,7 +35,7 @@ type netsimOptions struct {
 	blockTime, latMin, latMax, txInterval, txSample        time.Duration
 	halfLife                                               time.Duration
 	idle, warmup, addrEvery, converge                      time.Duration
-	keep                                                   bool
+	keep, lowPriority                                      bool
 }
 
 func newNetsimCmd(g *globals) *cobra.Command {
@@ -50,7 +50,8 @@ p2p.max_outbound slots from the addresses it learns. Each directed link gets a o
 drawn from the seed between --latency-min and --latency-max, through the sending node's link
 filter (POST /v1/debug/links) in both link modes. After the connections settle it measures
 the idle cost (RSS and CPU of every node), turns on the miners (--miners lists their
-mining.workers: their hash-rate shares), funds --senders accounts, and sends transfers until the
+mining.workers: their hash-rate shares; they hash at the lowest OS priority unless
+--miners-low-priority=false, as if on hardware of their own), funds --senders accounts, and sends transfers until the
 main chain has grown by --blocks. Then it stops the miners, checks that every node is on one tip
 and every acknowledged transfer is mined exactly once, stops every node and runs 'node verify' on
 every home.
@@ -96,6 +97,7 @@ removed after a run whose checks held unless --keep.`,
 	f.IntVar(&o.basePort, "base-port", defaultNetsimBasePort, "node k listens on P+2k (p2p) and P+2k+1 (API)")
 	f.StringVar(&o.jsonFile, "json", "", "write the report as JSON to this file (default DIR/netsim.json)")
 	f.BoolVar(&o.keep, "keep", false, "keep DIR even when every check held")
+	f.BoolVar(&o.lowPriority, "miners-low-priority", true, "the miners hash at the lowest OS priority (mining.low_priority): on one machine the hashing stands in for mining hardware of its own and takes the CPU the nodes leave")
 	return c
 }
 
@@ -219,8 +221,9 @@ func (g *globals) runNetsim(cmd *cobra.Command, o *netsimOptions) error {
 		Exe: exe, Dir: dir, Seed: o.seed, Links: localnet.LinkMode(o.links), Blocks: o.blocks, BlockTime: o.blockTime,
 		PowBits: bits, PowWhy: why, HalfLife: o.halfLife, Senders: o.senders, TxInterval: o.txInterval, TxSampleEvery: o.txSample,
 		Idle: o.idle, Warmup: o.warmup, AddrSampleEvery: o.addrEvery, Converge: o.converge, MaxOutbound: o.maxOutbound,
-		Plan: netsim.PlanSettings{Nodes: o.nodes, MinerWorkers: workers, LatencyMin: o.latMin, LatencyMax: o.latMax},
-		Out:  cmd.OutOrStdout(),
+		MinersLowPriority: o.lowPriority,
+		Plan:              netsim.PlanSettings{Nodes: o.nodes, MinerWorkers: workers, LatencyMin: o.latMin, LatencyMax: o.latMax},
+		Out:               cmd.OutOrStdout(),
 		MakeHomes: func(hosts []string, plan netsim.Plan, powBits int) ([]localnet.Home, error) {
 			dev.hosts, dev.powBits = hosts, powBits
 			return netsimHomes(dev, plan, o)
@@ -309,6 +312,7 @@ func netsimHomes(dev *devnetOptions, plan netsim.Plan, o *netsimOptions) ([]loca
 		cfg.Mining.Enabled = false
 		cfg.Mining.Workers = max(plan.Workers[k], 1)
 		cfg.Mining.MinBlockInterval = 0
+		cfg.Mining.LowPriority = o.lowPriority
 		if err := writeHomeConfig(file, cfg); err != nil {
 			return nil, err
 		}

@@ -1,0 +1,120 @@
+package actors
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchain/actorchain/powworker"
+)
+
+// hashCount counts the hashes a worker reports.
+type hashCount struct{ n atomic.Int64 }
+
+func (c *hashCount) Add(v float64) { c.n.Add(int64(v)) }
+
+// observations sends each observed value to a channel.
+type observations chan float64
+
+func (o observations) Observe(v float64) { o <- v }
+
+// workerHarness is a worker under a parent that forwards what the worker sends it.
+type workerHarness struct {
+	sys    *actor.ActorSystem
+	parent *actor.PID
+	worker chan *actor.PID
+	got    chan any
+}
+
+func newWorkerHarness(t *testing.T, w *workerActor) *workerHarness {
+	t.Helper()
+	h := &workerHarness{sys: actor.NewActorSystem(), worker: make(chan *actor.PID, 1), got: make(chan any, 16)}
+	h.parent = h.sys.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		switch msg := ctx.Message().(type) {
+		case *actor.Started:
+			h.worker <- ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return w }))
+		case *workerReady, *workerFound, *workerExhausted:
+			h.got <- msg
+		}
+	}))
+	t.Cleanup(func() {
+		if err := h.sys.Root.StopFuture(h.parent).Wait(); err != nil {
+			t.Errorf("stop the worker's parent: %v", err)
+		}
+		h.sys.Shutdown()
+	})
+	return h
+}
+
+// waitHashing waits until c has grown past from.
+func waitHashing(t *testing.T, c *hashCount, from int64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for c.n.Load() <= from {
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker did not hash within 5 s (%d hashes)", c.n.Load())
+		}
+		time.Sleep(time.Millisecond) // a poll with a deadline
+	}
+}
+
+// TestWorkerLeavesStaleTip: a worker's search stops on its own as soon as consensus publishes
+// another tip (the tip epoch moves on), without a message from the miner, reports neither a
+// find nor an exhausted range, and the next job resumes hashing.
+func TestWorkerLeavesStaleTip(t *testing.T) {
+	tips := &tipEpoch{}
+	hashes := &hashCount{}
+	stops := make(observations, 4)
+	w := &workerActor{hashes: hashes, staleStop: stops, tips: tips}
+	h := newWorkerHarness(t, w)
+	pid := <-h.worker
+	if _, ok := (<-h.got).(*workerReady); !ok {
+		t.Fatal("the worker did not announce itself")
+	}
+	// A target no hash meets: the search runs until it is stopped.
+	job := func(epoch uint64) *mineJob {
+		return &mineJob{ID: epoch + 1, Range: powworker.Range{Start: 0, Count: 1 << 31}, Epoch: epoch}
+	}
+	h.sys.Root.Send(pid, job(tips.load()))
+	waitHashing(t, hashes, 0)
+
+	published := time.Now()
+	tips.advance(published)
+	select {
+	case v := <-stops:
+		if max := time.Since(published).Seconds(); v > max {
+			t.Errorf("stale stop observed %.4f s, more than the %.4f s since the tip", v, max)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the search on the stale tip did not stop within 5 s")
+	}
+	// Stopped: the count stays where it is.
+	n := hashes.n.Load()
+	h.sys.Root.Send(pid, job(tips.load()))
+	waitHashing(t, hashes, n)
+	select {
+	case msg := <-h.got:
+		t.Errorf("the worker reported %T for a search it left for a new tip", msg)
+	default:
+	}
+
+	// A job that is stale when it arrives (built before the tip it missed) does not hash.
+	tips.advance(time.Now())
+	select {
+	case <-stops:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second search did not stop within 5 s")
+	}
+	n = hashes.n.Load()
+	h.sys.Root.Send(pid, job(tips.load()-1))
+	select {
+	case <-stops:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a stale job was not dropped within 5 s")
+	}
+	if got := hashes.n.Load(); got != n {
+		t.Errorf("a job stale on arrival hashed %d times", got-n)
+	}
+}
