@@ -49,7 +49,7 @@ func (m *metrics) latencyHistograms() {
 		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 	})
 	m.staleStop = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name: "actorchain_miner_stale_stop_seconds", Help: "From consensus publishing a new main-chain tip, or a worker's last poll before it noticed if later, to that worker's search on the previous tip stopping: a bound on the hashing that went into the old tip (one sample per search that was running on it).",
+		Name: "actorchain_miner_stale_stop_seconds", Help: "From consensus publishing a new main-chain tip, or a worker's last poll before it noticed if later, to that worker's search on the previous tip stopping (wall time: it includes waiting for a CPU; the hashing after the publication is at most one poll's batch). One sample per search that was running on it.",
 		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 	})
 	m.commit = prometheus.NewHistogramVec(prometheus.HistogramOpts{

@@ -14,6 +14,7 @@ import sys
 COLUMNS = [
     ("nodes", lambda r: str(r["nodes"])),
     ("links", lambda r: r.get("link_mode", "-")),
+    ("hashing at", lambda r: "nice 19" if r.get("miners_low_priority") else "nice 0"),
     ("blocks", lambda r: str(r["blocks"])),
     ("interval s", lambda r: "%.2f" % r["block_interval_s"]),
     ("block to 50% p50/p95 ms", lambda r: dist(r["block_to_50_ms"])),
@@ -21,6 +22,7 @@ COLUMNS = [
     ("to 100% p50/p95 ms", lambda r: dist(r["block_to_100_ms"])),
     ("stale (implied)", lambda r: "%.3f (%.3f)" % (r["stale_rate"], r["expected_stale_rate"])),
     ("tx to 90% p50/p95 ms", lambda r: dist(r["tx_to_90_ms"])),
+    ("tip switch p50/p95 ms", lambda r: switch(r.get("miner_tip_switch_ms"))),
     ("B/node/block", lambda r: "%.0f" % r["bytes_per_node_per_block"]),
     ("block msgs/node/block", lambda r: opt(r.get("block_messages_per_node_per_block"), lambda v: "%.1f" % v)),
     ("B/node/tx", lambda r: "%.0f" % r["bytes_per_node_per_transfer"]),
@@ -43,6 +45,13 @@ def dist(d):
     if not d or not d.get("n"):
         return "-"
     return "%.0f / %.0f" % (d["p50"], d["p95"])
+
+
+def switch(d):
+    """The bucket bounds of a histogram summary: "<= p50 / <= p95"."""
+    if not d or not d.get("n"):
+        return "-"
+    return "<= %g / <= %g" % (d["p50_at_most"], d["p95_at_most"])
 
 
 def book(r, key):
