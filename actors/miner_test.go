@@ -7,6 +7,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/actorchain/actorchain/powworker"
 )
 
@@ -51,13 +52,7 @@ func newWorkerHarness(t *testing.T, w *workerActor) *workerHarness {
 // waitHashing waits until c has grown past from.
 func waitHashing(t *testing.T, c *hashCount, from int64) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for c.n.Load() <= from {
-		if time.Now().After(deadline) {
-			t.Fatalf("the worker did not hash within 5 s (%d hashes)", c.n.Load())
-		}
-		time.Sleep(time.Millisecond) // a poll with a deadline
-	}
+	testutil.WaitFor(t, 5*time.Second, "the worker hashing", func() bool { return c.n.Load() > from })
 }
 
 // TestWorkerLeavesStaleTip: a worker's search stops on its own as soon as consensus publishes

@@ -3,6 +3,7 @@
 package actors
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/actorchain/actorchain/powworker"
 )
 
@@ -45,16 +47,10 @@ func lowestThreads(t *testing.T) (all, others int) {
 	return all, others
 }
 
-// waitLowest polls until count() reports want threads at the lowest priority.
+// waitLowest waits until count() reports want threads at the lowest priority.
 func waitLowest(t *testing.T, what string, want int, count func() int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for count() != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d %s at nice %d after 5 s, want %d", count(), what, lowestNice, want)
-		}
-		time.Sleep(time.Millisecond) // a poll with a deadline
-	}
+	testutil.WaitFor(t, 5*time.Second, fmt.Sprintf("%d %s at nice %d", want, what, lowestNice), func() bool { return count() == want })
 }
 
 // TestWorkerLowPriority: with mining.low_priority a worker hashes on a thread of its own at
