@@ -44,8 +44,12 @@
 // has not finished by the deadline the client gets 503 busy, the context is cancelled and the
 // late answer is discarded (TimeoutHandler guards the writer, so a late write never races). A
 // backend call that ignores its context keeps that goroutine until it returns; the node's actors
-// always answer or time out. Handler panics are recovered in that goroutine into 500 internal
-// and logged, so a bug in one request never takes the node down. The pprof endpoints and the
+// always answer or time out. POST /v1/txs, the hot path, runs on the connection's own goroutine
+// instead (no goroutine and no buffer per request) under the same deadline and guarantee: a
+// watchdog on the deadline answers busy (with Connection: close) if the handler has not begun
+// its answer, an error written after the deadline is busy too, and the body read ends at the
+// deadline. Handler panics are recovered into 500 internal and logged, so a bug in one request
+// never takes the node down. The pprof endpoints and the
 // database backup run outside the time limit, since they last as long as they must: the backup
 // streams straight to the connection, each write bounded (10 s), and the node cancels it when its
 // storage stops.
