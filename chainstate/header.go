@@ -65,7 +65,7 @@ func (h *Header) SealBytes() []byte {
 // Seal sets Miner to priv's public key and MinerSig to priv's signature over SealBytes.
 func (h *Header) Seal(priv ed25519.PrivateKey) {
 	copy(h.Miner[:], priv.Public().(ed25519.PublicKey))
-	copy(h.MinerSig[:], ed25519.Sign(priv, h.SealBytes()))
+	copy(h.MinerSig[:], sign(priv, h.SealBytes()))
 }
 
 // VerifySeal reports whether MinerSig is Miner's signature over SealBytes (the chain's rule:

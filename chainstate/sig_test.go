@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"testing"
 
 	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
@@ -139,6 +140,25 @@ func TestVerifySignatureAcceptsStdlib(t *testing.T) {
 			t.Fatalf("crypto/ed25519 accepts a signature the chain rejects")
 		}
 	})
+}
+
+// TestSignMatchesStdlib: the chain's signer makes exactly crypto/ed25519's signature.
+func TestSignMatchesStdlib(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		priv := ed25519.NewKeyFromSeed(rapid.SliceOfN(rapid.Byte(), ed25519.SeedSize, ed25519.SeedSize).Draw(t, "seed"))
+		msg := rapid.SliceOfN(rapid.Byte(), 0, 300).Draw(t, "msg")
+		if got, want := sign(priv, msg), ed25519.Sign(priv, msg); !slices.Equal(got, want) {
+			t.Fatalf("sign = %x, crypto/ed25519 = %x", got, want)
+		}
+	})
+}
+
+func BenchmarkSign(b *testing.B) {
+	priv := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	msg := make([]byte, TxFixedSize-64)
+	for b.Loop() {
+		sign(priv, msg)
+	}
 }
 
 func TestVerifySignatureEdgeCases(t *testing.T) {

@@ -55,7 +55,7 @@ func (tx *Tx) SigningBytes() []byte {
 // Sign sets From to priv's public key and Sig to priv's signature over SigningBytes.
 func (tx *Tx) Sign(priv ed25519.PrivateKey) {
 	copy(tx.From[:], priv.Public().(ed25519.PublicKey))
-	copy(tx.Sig[:], ed25519.Sign(priv, tx.SigningBytes()))
+	copy(tx.Sig[:], sign(priv, tx.SigningBytes()))
 }
 
 // VerifySig reports whether Sig is From's valid signature over SigningBytes under the chain's
