@@ -21,12 +21,17 @@ import (
 var sigRule = &voi.Options{Verify: voi.VerifyOptionsZIP_215}
 
 // VerifySignature reports whether sig is pub's valid signature over msg under the chain's rule
-// (ZIP-215, see above). pub and sig of the wrong length are invalid, never a panic.
+// (ZIP-215, see above). pub and sig of the wrong length are invalid, never a panic. The key's
+// expanded form comes from expandedKeys (22.6 µs a verification where decompressing the key
+// each time takes 26.7 µs on the reference machine).
 func VerifySignature(pub, msg, sig []byte) bool {
 	if len(pub) != voi.PublicKeySize || len(sig) != voi.SignatureSize {
 		return false
 	}
-	return voi.VerifyWithOptions(pub, msg, sig, sigRule)
+	if ek := expandedKeys.get(pub); ek != nil {
+		return voi.VerifyExpandedWithOptions(ek, msg, sig, sigRule)
+	}
+	return voi.VerifyWithOptions(pub, msg, sig, sigRule) // pub is not a point: false
 }
 
 // sign is priv's ed25519 signature over msg (RFC 8032: deterministic, so byte for byte what
@@ -62,8 +67,10 @@ func verifyAll(items []sigItem) int {
 		return n
 	}
 	workers := max(1, min(runtime.GOMAXPROCS(0), n/minBatch))
-	// Contiguous chunks, several per worker so that a slow chunk does not idle the others.
-	chunk := max(minBatch, (n+4*workers-1)/(4*workers))
+	// Contiguous chunks, two per worker: a batch's cost per signature falls as it grows (11.4,
+	// 10.4 and 9.7 µs at 125, 250 and 500 signatures by cached keys on the reference machine),
+	// and a second chunk each lets a worker that finished early take over from a slow one.
+	chunk := max(minBatch, (n+2*workers-1)/(2*workers))
 	var next atomic.Int64
 	var failAt atomic.Int64 // lowest failing index so far; n while none failed
 	failAt.Store(int64(n))
@@ -94,7 +101,11 @@ func verifyAll(items []sigItem) int {
 func verifyChunk(bv *voi.BatchVerifier, items []sigItem) int {
 	bv.Reset()
 	for _, it := range items {
-		bv.AddWithOptions(it.pub, it.msg, it.sig, sigRule)
+		if ek := expandedKeys.get(it.pub); ek != nil {
+			bv.AddExpandedWithOptions(ek, it.msg, it.sig, sigRule)
+		} else {
+			bv.AddWithOptions(it.pub, it.msg, it.sig, sigRule) // not a point: the entry fails
+		}
 	}
 	ok, valid := bv.Verify(nil)
 	if ok {

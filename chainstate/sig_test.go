@@ -81,10 +81,19 @@ func addLE(a, b []byte) []byte {
 	return out
 }
 
-// serialFirstBad is the reference: the first item VerifySignature rejects, checked in order.
+// verifyPlain is the reference rule: curve25519-voi's single ZIP-215 verification, the key
+// decompressed every time (no expandedKeys).
+func verifyPlain(it sigItem) bool {
+	if len(it.pub) != voi.PublicKeySize || len(it.sig) != voi.SignatureSize {
+		return false
+	}
+	return voi.VerifyWithOptions(it.pub, it.msg, it.sig, sigRule)
+}
+
+// serialFirstBad is the reference: the first item verifyPlain rejects, checked in order.
 func serialFirstBad(items []sigItem) int {
 	for i, it := range items {
-		if !VerifySignature(it.pub, it.msg, it.sig) {
+		if !verifyPlain(it) {
 			return i
 		}
 	}
