@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -38,6 +39,12 @@ const (
 	pushBlockMax = 32 << 10
 	// stallCheckEvery is how often a connection checks for a stalled sync (blocksync.Sync.Tick).
 	stallCheckEvery = time.Second
+	// pipeChecks is how many of a sync's blocks a connection checks at once (blockPipe): two keep
+	// two cores busy through each check's serial part.
+	pipeChecks = 2
+	// maxPipedBlocks bounds a connection's blocks waiting for their checks: twice the sync's
+	// window of requested blocks.
+	maxPipedBlocks = 64
 )
 
 // peerConnActor is `peers/<id8>`: it owns one noisep2p.Conn (a reader and a writer goroutine,
@@ -72,6 +79,11 @@ type peerConnActor struct {
 	mempoolAsked time.Time
 
 	cmpct compactConn // compact block relay (peerconn_compact.go)
+
+	// pipe holds a sync's blocks while their checks run on goroutines of checks, which release
+	// joins (peerconn_sync.go: pipeBlock).
+	pipe   blockPipe
+	checks sync.WaitGroup
 }
 
 // stallCheck is the connection's periodic check for a stalled sync.
@@ -87,7 +99,7 @@ func newPeerConnActor(d peerConnDeps, c *noisep2p.Conn) *peerConnActor {
 	}
 	return &peerConnActor{d: d, conn: c, id: c.RemoteID(), known: newHashSet(knownCap), remote: remote,
 		sync: blocksync.New(blocksync.DefaultConfig()), mempool: newWorkWindow[mempoolJob](mempoolWindow, mempoolWaitMax),
-		cmpct: newCompactConn(d.compact, c.RemoteHello())}
+		cmpct: newCompactConn(d.compact, c.RemoteHello()), pipe: newBlockPipe(pipeChecks)}
 }
 
 func (a *peerConnActor) Receive(ctx actor.Context) {
@@ -111,6 +123,8 @@ func (a *peerConnActor) Receive(ctx actor.Context) {
 		a.askHighBandwidth(m.On)
 	case *earlyBlock:
 		a.onEarlyBlock(m)
+	case *blockChecked:
+		a.onBlockChecked(ctx, m)
 	case *connClosed:
 		a.connClosed(ctx, m.Err)
 	case *wireIn:
@@ -170,6 +184,7 @@ func (a *peerConnActor) release() {
 		a.out.stop()
 	}
 	_ = a.conn.Close()
+	a.checks.Wait() // block checks: CPU only, done within a block's verification time
 }
 
 // connClosed ends the actor with its connection; a transport violation discourages the peer.

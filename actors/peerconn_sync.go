@@ -137,19 +137,82 @@ func (a *peerConnActor) onBlock(ctx actor.Context, raw []byte) {
 	h := b.Hash()
 	a.known.add(h)
 	a.sync.Received(received, h)
-	// The stateless checks, signatures above all, run here on this connection's goroutine (in
-	// parallel with other connections, outside consensus's mailbox); they fill the signature
-	// cache, so consensus does not verify them again.
+	if synced || a.pipe.len() > 0 {
+		a.pipeBlock(ctx, &pipedBlock{block: b, hash: h, received: received, synced: synced})
+		return
+	}
+	// A new block outside a sync: checked here and now, for the shortest hop. The stateless
+	// checks, signatures above all, run on this connection's goroutine (in parallel with other
+	// connections, outside consensus's mailbox); they fill the signature cache, so consensus does
+	// not verify them again.
 	if err := chainstate.CheckBlock(a.d.params, b, a.d.sigs); err != nil {
 		a.misbehave(ctx, "invalid block %s: %v", h, err)
 		return
 	}
-	if !synced {
-		a.relayWholeEarly(ctx, b) // a new block: on to the high-bandwidth peers before the commit
+	a.relayWholeEarly(ctx, b) // a new block: on to the high-bandwidth peers before the commit
+	a.submitBlock(ctx, b, h, received, false)
+}
+
+// pipeBlock puts a block of a sync (or one that came behind them) into the connection's pipe,
+// whose checks run on their own goroutines (blockPipe): the block holds its place in the sync's
+// window from now on. A peer that keeps more blocks unanswered than a sync's window and a few
+// announcements is misbehaving.
+func (a *peerConnActor) pipeBlock(ctx actor.Context, pb *pipedBlock) {
+	if a.pipe.len() >= maxPipedBlocks {
+		a.misbehave(ctx, "more than %d blocks waiting for their checks", maxPipedBlocks)
+		return
 	}
-	// Consensus answers asynchronously: while it connects this block, this actor goes on
-	// receiving and checking the next ones (a pipeline). Submitted blocks count against the
-	// sync's window until consensus answered.
+	a.sync.Submit(pb.hash)
+	a.startChecks(ctx, a.pipe.add(pb))
+}
+
+// startChecks runs the stateless checks of blocks on goroutines that the actor joins when it
+// stops (release); each reports back with a blockChecked.
+func (a *peerConnActor) startChecks(ctx actor.Context, start []*pipedBlock) {
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	for _, pb := range start {
+		seq, b := pb.seq, pb.block
+		a.checks.Go(func() {
+			err := chainstate.CheckBlock(a.d.params, b, a.d.sigs)
+			root.Send(self, &blockChecked{owner: a, seq: seq, err: err})
+		})
+	}
+}
+
+// blockChecked is a piped block's check result; owner is the actor incarnation that started it
+// (a restarted connection actor ignores its predecessor's).
+type blockChecked struct {
+	owner *peerConnActor
+	seq   uint64
+	err   error
+}
+
+// onBlockChecked hands on the blocks whose checks are done, in the order they came: a block that
+// failed is the peer's misbehaviour and leaves the sync's window; one that passed goes to
+// consensus as a block checked inline does.
+func (a *peerConnActor) onBlockChecked(ctx actor.Context, m *blockChecked) {
+	if m.owner != a || a.closed {
+		return
+	}
+	ready, start := a.pipe.finished(m.seq, m.err)
+	a.startChecks(ctx, start)
+	for _, pb := range ready {
+		if pb.err != nil {
+			a.misbehave(ctx, "invalid block %s: %v", pb.hash, pb.err)
+			a.doSync(ctx, a.sync.BlockDone(a.d.local.Now(), pb.hash, blocksync.Rejected, a.knownBlocks()))
+			continue
+		}
+		if !pb.synced {
+			a.relayWholeEarly(ctx, pb.block)
+		}
+		a.submitBlock(ctx, pb.block, pb.hash, pb.received, pb.synced)
+	}
+}
+
+// submitBlock hands a checked block to consensus. Consensus answers asynchronously: while it
+// connects this block, this actor goes on receiving and checking the next ones (a pipeline).
+// Submitted blocks count against the sync's window until consensus answered.
+func (a *peerConnActor) submitBlock(ctx actor.Context, b *chainstate.Block, h chainstate.Hash, received time.Time, synced bool) {
 	a.sync.Submit(h)
 	f := ctx.RequestFuture(a.d.pid(nameConsensus), &submitBlockRequest{Block: b, Source: a.id.String()}, storageTimeout+requestTimeout)
 	ctx.ReenterAfter(f, func(res any, err error) {

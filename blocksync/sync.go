@@ -148,7 +148,7 @@ func (s *Sync) Received(now time.Time, h chainstate.Hash) {
 	}
 }
 
-// Submit records that h passed the stateless checks and was handed to consensus: it holds its
+// Submit records that h is being checked or was handed to consensus: it holds its
 // place in the window until BlockDone.
 func (s *Sync) Submit(h chainstate.Hash) { s.submitted[h] = struct{}{} }
 
