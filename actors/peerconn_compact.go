@@ -372,7 +372,7 @@ func (a *peerConnActor) completeCompact(ctx actor.Context, h chainstate.Hash, pb
 		return
 	}
 	a.sync.Submit(h)
-	f := ctx.RequestFuture(a.d.pid(nameConsensus), &submitBlockRequest{Block: b, Source: a.id.String()}, storageTimeout+requestTimeout)
+	f := ctx.RequestFuture(a.d.pid(nameConsensus), &submitBlockRequest{Block: b, Source: a.id.String(), Checked: true}, storageTimeout+requestTimeout)
 	ctx.ReenterAfter(f, func(res any, err error) {
 		if a.closed { // after the stop: see blockDone
 			return

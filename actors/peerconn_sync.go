@@ -214,7 +214,7 @@ func (a *peerConnActor) onBlockChecked(ctx actor.Context, m *blockChecked) {
 // Submitted blocks count against the sync's window until consensus answered.
 func (a *peerConnActor) submitBlock(ctx actor.Context, b *chainstate.Block, h chainstate.Hash, received time.Time, synced bool) {
 	a.sync.Submit(h)
-	f := ctx.RequestFuture(a.d.pid(nameConsensus), &submitBlockRequest{Block: b, Source: a.id.String()}, storageTimeout+requestTimeout)
+	f := ctx.RequestFuture(a.d.pid(nameConsensus), &submitBlockRequest{Block: b, Source: a.id.String(), Checked: true}, storageTimeout+requestTimeout)
 	ctx.ReenterAfter(f, func(res any, err error) {
 		if synced {
 			observeSince(a.d.metrics.syncBlock, received)
