@@ -25,8 +25,9 @@ type blockPipe struct {
 // outcome once finished.
 type pipedBlock struct {
 	seq      uint64
-	block    *chainstate.Block
-	hash     chainstate.Hash
+	raw      []byte            // the block's encoding, decoded by its check
+	block    *chainstate.Block // decoded, once done without a decoding error
+	hash     chainstate.Hash   // its header's hash
 	received time.Time // when it came off the wire (the sync latency metric)
 	synced   bool      // it came during a sync (no relay before commit)
 
@@ -46,13 +47,14 @@ func (p *blockPipe) add(b *pipedBlock) (start []*pipedBlock) {
 	return p.fill()
 }
 
-// finished records the check of seq's verdict and returns the blocks now ready in order (the
-// finished prefix of the pipe, removed from it) and the entries to start in the freed slots.
-// A seq the pipe does not hold (finished already, or from before a reset) changes nothing.
-func (p *blockPipe) finished(seq uint64, err error) (ready, start []*pipedBlock) {
+// finished records the check of seq's outcome (the decoded block, and the verdict) and returns
+// the blocks now ready in order (the finished prefix of the pipe, removed from it) and the
+// entries to start in the freed slots. A seq the pipe does not hold (finished already, or from
+// before a reset) changes nothing.
+func (p *blockPipe) finished(seq uint64, b *chainstate.Block, err error) (ready, start []*pipedBlock) {
 	for _, e := range p.entries {
 		if e.seq == seq && e.started && !e.done {
-			e.done, e.err = true, err
+			e.done, e.block, e.err = true, b, err
 			p.running--
 			break
 		}

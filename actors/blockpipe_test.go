@@ -39,7 +39,7 @@ func TestBlockPipeOrder(t *testing.T) {
 			k := rapid.IntRange(0, len(running)-1).Draw(t, fmt.Sprint("finish ", i))
 			e := running[k]
 			running = slices.Delete(running, k, k+1)
-			ready, s := p.finished(e.seq, nil)
+			ready, s := p.finished(e.seq, nil, nil)
 			for _, r := range ready {
 				if !r.done {
 					t.Fatalf("block %d handed on before its check finished", r.seq)
@@ -51,7 +51,7 @@ func TestBlockPipeOrder(t *testing.T) {
 		for len(running) > 0 { // drain
 			e := running[0]
 			running = running[1:]
-			ready, s := p.finished(e.seq, nil)
+			ready, s := p.finished(e.seq, nil, nil)
 			for _, r := range ready {
 				out = append(out, r.seq)
 			}
@@ -85,18 +85,18 @@ func TestBlockPipeVerdicts(t *testing.T) {
 	}
 	bad := errors.New("bad signature")
 	// b finishes first: nothing is ready (a is still running), c takes b's slot.
-	ready, s := p.finished(b.seq, bad)
+	ready, s := p.finished(b.seq, nil, bad)
 	if len(ready) != 0 || len(s) != 1 || s[0] != c {
 		t.Fatalf("after b: ready %d, started %v", len(ready), s)
 	}
 	// An unknown or repeated sequence number changes nothing.
-	if ready, s := p.finished(b.seq, nil); len(ready) != 0 || len(s) != 0 || b.err != bad {
+	if ready, s := p.finished(b.seq, nil, nil); len(ready) != 0 || len(s) != 0 || b.err != bad {
 		t.Fatalf("a repeated finish changed the pipe: ready %d, started %d, b.err %v", len(ready), len(s), b.err)
 	}
-	if ready, s := p.finished(99, nil); len(ready) != 0 || len(s) != 0 {
+	if ready, s := p.finished(99, nil, nil); len(ready) != 0 || len(s) != 0 {
 		t.Fatalf("an unknown finish changed the pipe: ready %d, started %d", len(ready), len(s))
 	}
-	ready, _ = p.finished(a.seq, nil)
+	ready, _ = p.finished(a.seq, nil, nil)
 	if len(ready) != 2 || ready[0] != a || ready[1] != b || ready[0].err != nil || ready[1].err != bad {
 		t.Fatalf("after a: ready %v", ready)
 	}

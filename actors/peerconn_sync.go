@@ -2,6 +2,7 @@ package actors
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -129,6 +130,13 @@ func (a *peerConnActor) requestBlocks() {
 
 func (a *peerConnActor) onBlock(ctx actor.Context, raw []byte) {
 	received, synced := time.Now(), a.sync.Syncing() // received: a latency metric, real time
+	if synced || a.pipe.len() > 0 {
+		a.pipeBlock(ctx, raw, received, synced)
+		return
+	}
+	// A new block outside a sync: decoded and checked here and now, for the shortest hop. The
+	// stateless checks, signatures above all, run on this connection's goroutine (in parallel
+	// with other connections, outside consensus's mailbox); they fill the signature cache.
 	b, err := chainstate.DecodeBlock(raw)
 	if err != nil {
 		a.misbehave(ctx, "undecodable block: %v", err)
@@ -137,14 +145,6 @@ func (a *peerConnActor) onBlock(ctx actor.Context, raw []byte) {
 	h := b.Hash()
 	a.known.add(h)
 	a.sync.Received(received, h)
-	if synced || a.pipe.len() > 0 {
-		a.pipeBlock(ctx, &pipedBlock{block: b, hash: h, received: received, synced: synced})
-		return
-	}
-	// A new block outside a sync: checked here and now, for the shortest hop. The stateless
-	// checks, signatures above all, run on this connection's goroutine (in parallel with other
-	// connections, outside consensus's mailbox); they fill the signature cache, so consensus does
-	// not verify them again.
 	if err := chainstate.CheckBlock(a.d.params, b, a.d.sigs); err != nil {
 		a.misbehave(ctx, "invalid block %s: %v", h, err)
 		return
@@ -153,30 +153,58 @@ func (a *peerConnActor) onBlock(ctx actor.Context, raw []byte) {
 	a.submitBlock(ctx, b, h, received, false)
 }
 
-// pipeBlock puts a block of a sync (or one that came behind them) into the connection's pipe,
-// whose checks run on their own goroutines (blockPipe): the block holds its place in the sync's
-// window from now on. A peer that keeps more blocks unanswered than a sync's window and a few
-// announcements is misbehaving.
-func (a *peerConnActor) pipeBlock(ctx actor.Context, pb *pipedBlock) {
+// pipeBlock puts a block of a sync (or one that came behind them) into the connection's pipe
+// (blockPipe), whose goroutines decode and check it: here only its header is read, so that the
+// actor keeps up with a sync's burst of blocks and hands checked ones on without waiting behind
+// their decoding. The block holds its place in the sync's window from now on. A peer that keeps
+// more blocks unanswered than a sync's window and a few announcements is misbehaving.
+func (a *peerConnActor) pipeBlock(ctx actor.Context, raw []byte, received time.Time, synced bool) {
+	if len(raw) < chainstate.HeaderSize+4 {
+		_, err := chainstate.DecodeBlock(raw) // the decoder's own words for what is missing
+		a.misbehave(ctx, "undecodable block: %v", err)
+		return
+	}
+	hdr, err := chainstate.DecodeHeader(raw[:chainstate.HeaderSize])
+	if err != nil {
+		a.misbehave(ctx, "undecodable block: %v", err)
+		return
+	}
+	h := hdr.Hash()
+	a.known.add(h)
+	a.sync.Received(received, h)
 	if a.pipe.len() >= maxPipedBlocks {
 		a.misbehave(ctx, "more than %d blocks waiting for their checks", maxPipedBlocks)
 		return
 	}
-	a.sync.Submit(pb.hash)
-	a.startChecks(ctx, a.pipe.add(pb))
+	a.sync.Submit(h)
+	a.startChecks(ctx, a.pipe.add(&pipedBlock{raw: raw, hash: h, received: received, synced: synced}))
 }
 
-// startChecks runs the stateless checks of blocks on goroutines that the actor joins when it
-// stops (release); each reports back with a blockChecked.
+// startChecks decodes and checks blocks on goroutines that the actor joins when it stops
+// (release); each reports back with a blockChecked.
 func (a *peerConnActor) startChecks(ctx actor.Context, start []*pipedBlock) {
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	for _, pb := range start {
-		seq, b := pb.seq, pb.block
+		seq, raw, h := pb.seq, pb.raw, pb.hash
+		pb.raw = nil // the goroutine's now
 		a.checks.Go(func() {
-			err := chainstate.CheckBlock(a.d.params, b, a.d.sigs)
-			root.Send(self, &blockChecked{owner: a, seq: seq, err: err})
+			b, err := checkRaw(a.d.params, a.d.sigs, raw, h)
+			root.Send(self, &blockChecked{owner: a, seq: seq, block: b, err: err})
 		})
 	}
+}
+
+// checkRaw decodes a block whose header hashes to h and runs the stateless checks; the error
+// says which failed, as the peer's misbehaviour.
+func checkRaw(p *chainstate.Params, sigs *chainstate.SigCache, raw []byte, h chainstate.Hash) (*chainstate.Block, error) {
+	b, err := chainstate.DecodeBlock(raw)
+	if err != nil {
+		return nil, fmt.Errorf("undecodable block: %v", err)
+	}
+	if err := chainstate.CheckBlock(p, b, sigs); err != nil {
+		return nil, fmt.Errorf("invalid block %s: %v", h, err)
+	}
+	return b, nil
 }
 
 // blockChecked is a piped block's check result; owner is the actor incarnation that started it
@@ -184,6 +212,7 @@ func (a *peerConnActor) startChecks(ctx actor.Context, start []*pipedBlock) {
 type blockChecked struct {
 	owner *peerConnActor
 	seq   uint64
+	block *chainstate.Block
 	err   error
 }
 
@@ -194,11 +223,11 @@ func (a *peerConnActor) onBlockChecked(ctx actor.Context, m *blockChecked) {
 	if m.owner != a || a.closed {
 		return
 	}
-	ready, start := a.pipe.finished(m.seq, m.err)
+	ready, start := a.pipe.finished(m.seq, m.block, m.err)
 	a.startChecks(ctx, start)
 	for _, pb := range ready {
 		if pb.err != nil {
-			a.misbehave(ctx, "invalid block %s: %v", pb.hash, pb.err)
+			a.misbehave(ctx, "%v", pb.err)
 			a.doSync(ctx, a.sync.BlockDone(a.d.local.Now(), pb.hash, blocksync.Rejected, a.knownBlocks()))
 			continue
 		}

@@ -418,55 +418,68 @@ func TestBannedPeerCannotStallPeerManager(t *testing.T) {
 	})
 }
 
-// TestInvalidBlockInSyncIsMisbehaviour: during a sync a connection checks several blocks at once
-// (actors' blockPipe) and hands them on in order. A peer that claims a longer chain and answers
-// the node's sync with two valid blocks, one without enough work and a valid child of the third
-// one's honest version has the two valid ones connected, in order, and is disconnected and
-// discouraged for the invalid one; nothing after it is connected.
+// TestInvalidBlockInSyncIsMisbehaviour: during a sync a connection decodes and checks several
+// blocks at once (actors' blockPipe) and hands them on in order. A peer that claims a longer chain
+// and answers the node's sync with two valid blocks, a bad third one and a valid fourth has the
+// two valid ones connected, in order, and is disconnected and discouraged for the third, whether
+// it lacks work or its body does not decode; nothing after it is connected.
 func TestInvalidBlockInSyncIsMisbehaviour(t *testing.T) {
-	ah := netHome(t, func(c *config.Config) { c.Mining.Enabled = false })
-	ah.cfg.Chain.Validators = []string{pubHex(ah.miner)}
-	rewrite(t, ah)
-	a := ah.start(t, actors.Options{})
-	p := a.n.Params()
-	chain := testchain.New(p)
-	var blocks []*chainstate.Block
-	for range 4 {
-		blocks = append(blocks, chain.Mine(t, ah.miner, nil))
+	cases := []struct {
+		name string
+		want string // in the Disconnect reason
+		bad  func(*chainstate.Block) []byte
+	}{
+		{"without enough work", "invalid block", func(b *chainstate.Block) []byte { return withBadWork(b).Encode() }},
+		{"undecodable body", "undecodable block", func(b *chainstate.Block) []byte {
+			return append(b.Header.Encode(), 0, 0, 0, 9, 1) // 9 transactions promised, one byte given
+		}},
 	}
-	blocks[2] = withBadWork(blocks[2])
+	for i, tc := range cases {
+		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
+			ah := netHome(t, func(c *config.Config) { c.Mining.Enabled = false })
+			ah.cfg.Chain.Validators = []string{pubHex(ah.miner)}
+			rewrite(t, ah)
+			a := ah.start(t, actors.Options{})
+			chain := testchain.New(a.n.Params())
+			var blocks []*chainstate.Block
+			for range 4 {
+				blocks = append(blocks, chain.Mine(t, ah.miner, nil))
+			}
+			raws := [][]byte{blocks[0].Encode(), blocks[1].Encode(), tc.bad(blocks[2]), blocks[3].Encode()}
 
-	key := rawKey(t, 122)
-	id := noisep2p.IDFromKey(key.PublicKey()).String()
-	r, err := dialRaw(t, a, key, func(c *noisep2p.Config) {
-		c.Hello = func() noisep2p.Hello { return noisep2p.Hello{BestHeight: 10} }
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	testutil.WaitFor(t, netTimeout, "A to start a sync with the raw peer (a getblocks)", func() bool {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		return r.got[noisep2p.MsgGetBlocks] > 0
-	})
-	for i, b := range blocks {
-		if err := r.conn.SendMsg(noisep2p.Block{Raw: b.Encode()}); err != nil {
-			t.Fatalf("send block %d: %v", i+1, err)
-		}
-	}
-	if got := disconnectReason(r.waitClosed(t, netTimeout)); !strings.Contains(got, "invalid block") {
-		t.Fatalf("closed with reason %q, want one that names the invalid block", got)
-	}
-	testutil.WaitFor(t, netTimeout, "A to log the misbehaviour", func() bool {
-		return len(a.recordsWith(misbehavedMsg, "peer_id", id)) > 0
-	})
-	testutil.WaitFor(t, netTimeout, "A to connect the two valid blocks", func() bool { return a.status().Height == 2 })
-	for i, b := range blocks[:2] {
-		if _, err := a.n.BlockByHash(context.Background(), b.Hash()); err != nil {
-			t.Fatalf("valid block %d is not stored: %v", i+1, err)
-		}
-	}
-	if st := a.status(); st.Height != 2 || st.TipHash != blocks[1].Hash().String() {
-		t.Fatalf("A is at height %d tip %s, want 2 and %s", st.Height, st.TipHash, blocks[1].Hash())
+			key := rawKey(t, byte(122+i))
+			id := noisep2p.IDFromKey(key.PublicKey()).String()
+			r, err := dialRaw(t, a, key, func(c *noisep2p.Config) {
+				c.Hello = func() noisep2p.Hello { return noisep2p.Hello{BestHeight: 10} }
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			testutil.WaitFor(t, netTimeout, "A to start a sync with the raw peer (a getblocks)", func() bool {
+				r.mu.Lock()
+				defer r.mu.Unlock()
+				return r.got[noisep2p.MsgGetBlocks] > 0
+			})
+			for i, raw := range raws {
+				if err := r.conn.SendMsg(noisep2p.Block{Raw: raw}); err != nil {
+					t.Fatalf("send block %d: %v", i+1, err)
+				}
+			}
+			if got := disconnectReason(r.waitClosed(t, netTimeout)); !strings.Contains(got, tc.want) {
+				t.Fatalf("closed with reason %q, want one containing %q", got, tc.want)
+			}
+			testutil.WaitFor(t, netTimeout, "A to log the misbehaviour", func() bool {
+				return len(a.recordsWith(misbehavedMsg, "peer_id", id)) > 0
+			})
+			testutil.WaitFor(t, netTimeout, "A to connect the two valid blocks", func() bool { return a.status().Height == 2 })
+			for i, b := range blocks[:2] {
+				if _, err := a.n.BlockByHash(context.Background(), b.Hash()); err != nil {
+					t.Fatalf("valid block %d is not stored: %v", i+1, err)
+				}
+			}
+			if st := a.status(); st.Height != 2 || st.TipHash != blocks[1].Hash().String() {
+				t.Fatalf("A is at height %d tip %s, want 2 and %s", st.Height, st.TipHash, blocks[1].Hash())
+			}
+		})
 	}
 }
