@@ -28,8 +28,8 @@ type pipedBlock struct {
 	raw      []byte            // the block's encoding, decoded by its check
 	block    *chainstate.Block // decoded, once done without a decoding error
 	hash     chainstate.Hash   // its header's hash
-	received time.Time // when it came off the wire (the sync latency metric)
-	synced   bool      // it came during a sync (no relay before commit)
+	received time.Time         // when it came off the wire (the sync latency metric)
+	synced   bool              // it came during a sync (no relay before commit)
 
 	started, done bool
 	err           error // the check's verdict once done

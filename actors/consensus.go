@@ -172,9 +172,9 @@ func (c *consensusActor) submit(ctx actor.Context, req *submitBlockRequest) (Blo
 	}
 	x := &blockExec{c: c, ctx: ctx}
 	var (
-		res      *BlockResult
-		err      error
-		started  = time.Now()
+		res     *BlockResult
+		err     error
+		started = time.Now()
 	)
 	if req.Checked {
 		c.rules.checked = req.Block
