@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -35,14 +36,7 @@ func TestSubmitStuckClosesConnection(t *testing.T) {
 	}
 	t.Cleanup(release)
 
-	conn, err := net.DialTimeout("tcp", srv.Listener.Addr().String(), 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	body := exampleBody()
-	fmt.Fprintf(conn, "POST /v1/txs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	conn := rawSubmit(t, srv, exampleBody(), -1)
 	br := bufio.NewReader(conn)
 	res, err := http.ReadResponse(br, nil)
 	if err != nil {
@@ -72,15 +66,8 @@ func TestSubmitStuckClosesConnection(t *testing.T) {
 func TestSubmitSlowBody(t *testing.T) {
 	const timeout = 150 * time.Millisecond
 	srv := server(t, newFake(), Options{Timeout: timeout})
-	conn, err := net.DialTimeout("tcp", srv.Listener.Addr().String(), 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	body := exampleBody()
 	start := time.Now()
-	fmt.Fprintf(conn, "POST /v1/txs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:10])
+	conn := rawSubmit(t, srv, exampleBody(), 10)
 	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -147,4 +134,21 @@ func TestSubmitPanicRecovered(t *testing.T) {
 	if a := post(t, srv, "/v1/txs", exampleBody()); a.status != http.StatusAccepted {
 		t.Errorf("after a panic: %d %q", a.status, a.raw)
 	}
+}
+
+// rawSubmit dials srv and writes a POST /v1/txs whose Content-Length is body's, with only the
+// first send bytes of body (all of it when send < 0); the connection closes with the test.
+func rawSubmit(t *testing.T, srv *httptest.Server, body string, send int) net.Conn {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", srv.Listener.Addr().String(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if send < 0 {
+		send = len(body)
+	}
+	fmt.Fprintf(conn, "POST /v1/txs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:send])
+	return conn
 }
