@@ -124,10 +124,11 @@ func (a *peerConnActor) onGetData(ctx actor.Context, items []noisep2p.InvItem) {
 	for _, it := range items {
 		switch it.Kind {
 		case invBlock:
-			b, ok, err := s.Block(it.Hash)
+			// The stored bytes go out as they are (no decoding and encoding again).
+			raw, ok, err := s.RawBlock(it.Hash)
 			if err != nil || !ok {
 				if sb := a.cmpct.sentBlock(it.Hash); sb != nil {
-					b, ok, err = sb, true, nil // pushed compact before this node stored it
+					raw, ok, err = sb.Encode(), true, nil // pushed compact before this node stored it
 				}
 			}
 			if err != nil || !ok {
@@ -135,7 +136,7 @@ func (a *peerConnActor) onGetData(ctx actor.Context, items []noisep2p.InvItem) {
 				continue
 			}
 			a.known.add(it.Hash)
-			a.send(noisep2p.Block{Raw: b.Encode()})
+			a.send(noisep2p.Block{Raw: raw})
 		case invTx:
 			txs = append(txs, it.Hash)
 		}

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func BenchmarkTxEncode(b *testing.B) {
@@ -62,6 +64,45 @@ func BenchmarkCheckBlock1000(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkServeBlock1000 measures what a node serving a sync spends to read a stored
+// 1,000-transfer block for the wire: decoded and encoded again (Block, then Encode), or its
+// stored bytes copied (RawBlock).
+func BenchmarkServeBlock1000(b *testing.B) {
+	p := testParams(nil)
+	p.MaxBlockTxs = 1000
+	txs := make([]*Tx, 1000)
+	for i := range txs {
+		txs[i] = signedTx(p, testKey(1), Address{byte(i)}, 1, 0, uint64(i))
+	}
+	blk := rawBlock(b, p, testKey(7), txs, nil)
+	s, err := Open(filepath.Join(b.TempDir(), "chain.db"), p, time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	h := blk.Hash()
+	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketBlocks).Put(h[:], blk.Encode()) }); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("decode-encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			got, ok, err := s.Block(h)
+			if err != nil || !ok || len(got.Encode()) == 0 {
+				b.Fatal(ok, err)
+			}
+		}
+	})
+	b.Run("raw", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if raw, ok, err := s.RawBlock(h); err != nil || !ok || len(raw) == 0 {
+				b.Fatal(ok, err)
+			}
+		}
+	})
 }
 
 // BenchmarkConnect measures Store.Connect of 100-tx blocks (one bbolt transaction each, with

@@ -372,6 +372,33 @@ func (s *Store) Block(h Hash) (b *Block, ok bool, err error) {
 	return b, ok, err
 }
 
+// RawBlock returns a copy of the stored encoding of block h (Block.Encode's bytes), for sending
+// as it is: a node serving a sync neither decodes nor encodes its blocks again. The value must
+// hold a header that hashes to h; anything else is ErrCorrupt. Unlike Block it does not decode
+// the transactions, so damage inside them reaches the peer, whose checks reject the block (the
+// startup page walk decodes every stored block). ok is false when h is not stored.
+func (s *Store) RawBlock(h Hash) (raw []byte, ok bool, err error) {
+	err = s.view("block", func(r *readTx) error {
+		v := r.blocks.Get(h[:])
+		if v == nil {
+			return nil
+		}
+		if len(v) < HeaderSize {
+			return fmt.Errorf("block %s: %d bytes, shorter than a header: %w", h, len(v), ErrCorrupt)
+		}
+		hdr, err := DecodeHeader(v[:HeaderSize])
+		if err != nil {
+			return fmt.Errorf("block %s: %v: %w", h, err, ErrCorrupt)
+		}
+		if got := hdr.Hash(); got != h {
+			return fmt.Errorf("block %s: the stored header hashes to %s: %w", h, got, ErrCorrupt)
+		}
+		raw, ok = bytes.Clone(v), true
+		return nil
+	})
+	return raw, ok, err
+}
+
 // MainHash returns the hash of the main-chain block at height; ok is false above the tip.
 func (s *Store) MainHash(height uint64) (h Hash, ok bool, err error) {
 	err = s.view("main hash", func(r *readTx) error {

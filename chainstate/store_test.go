@@ -591,3 +591,44 @@ func TestStoreConcurrentReads(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStoreRawBlock: RawBlock gives the stored encoding of a block (equal to Encode), a copy the
+// caller may keep after the read transaction, nothing for an unknown hash, and ErrCorrupt when
+// the value under a hash is not that block's (too short, or another block's header).
+func TestStoreRawBlock(t *testing.T) {
+	f := newForkScenario(t)
+	s, _ := openTestStore(t, f.p, false) // damaged on purpose below
+	if _, err := s.Connect(f.a1); err != nil {
+		t.Fatal(err)
+	}
+	raw, ok, err := s.RawBlock(f.a1.Hash())
+	if err != nil || !ok || !bytes.Equal(raw, f.a1.Encode()) {
+		t.Fatalf("RawBlock(a1) = %d bytes, %v, %v; want a1's encoding", len(raw), ok, err)
+	}
+	raw[0] ^= 0xff // a copy: the store's value is unchanged
+	if again, _, err := s.RawBlock(f.a1.Hash()); err != nil || !bytes.Equal(again, f.a1.Encode()) {
+		t.Fatalf("RawBlock(a1) after the caller changed its copy: %v", err)
+	}
+	if raw, ok, err := s.RawBlock(f.b1.Hash()); ok || err != nil || raw != nil {
+		t.Fatalf("RawBlock(unknown) = %d bytes, %v, %v", len(raw), ok, err)
+	}
+	for _, tc := range []struct {
+		name  string
+		value []byte
+		want  string
+	}{
+		{"shorter than a header", f.a1.Encode()[:HeaderSize-1], "shorter than a header"},
+		{"another block", f.b1.Encode(), "hashes to " + f.b1.Hash().String()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := f.a1.Hash()
+			if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketBlocks).Put(h[:], tc.value) }); err != nil {
+				t.Fatal(err)
+			}
+			raw, ok, err := s.RawBlock(h)
+			if !errors.Is(err, ErrCorrupt) || ok || raw != nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("RawBlock = %d bytes, %v, %v; want ErrCorrupt saying %q", len(raw), ok, err, tc.want)
+			}
+		})
+	}
+}
