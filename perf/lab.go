@@ -367,6 +367,21 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// since returns the output from offset off on (the whole lines only) and the offset after them.
+func (b *syncBuffer) since(off int) (string, int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	data := b.buf.Bytes()
+	if off >= len(data) {
+		return "", off
+	}
+	end := bytes.LastIndexByte(data[off:], '\n')
+	if end < 0 {
+		return "", off
+	}
+	return string(data[off : off+end+1]), off + end + 1
+}
+
 func (b *syncBuffer) tail() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()

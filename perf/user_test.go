@@ -3,6 +3,7 @@ package perf
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/actorchain/actorchain/actors"
 	"github.com/actorchain/actorchain/config"
@@ -45,5 +46,40 @@ func TestBatchVerifyRate(t *testing.T) {
 	bad.Txs[3] = &tx
 	if _, err := BatchVerifyRate(p, append(cb.blocks[:1:1], &bad)); err == nil || !strings.Contains(err.Error(), "block 2") {
 		t.Errorf("a block with a bad signature: %v", err)
+	}
+}
+
+// TestConnectedLog: the sync row reads "block connected" records from a JSON log that arrives in
+// pieces: only whole lines count, the first connect's time is kept, and the wait ends at the
+// first record at or above the height wanted (other records and non-JSON lines are skipped).
+func TestConnectedLog(t *testing.T) {
+	var buf syncBuffer
+	var c connectedLog
+	read := func(want uint64) (time.Time, bool) {
+		lines, off := buf.since(c.off)
+		c.off = off
+		return c.scan(lines, want)
+	}
+	write := func(s string) { _, _ = buf.Write([]byte(s)) }
+	write(`{"time":"2026-12-03T07:00:00.001Z","level":"INFO","msg":"peer connected","height":40}` + "\n")
+	write(`not json, "block connected"` + "\n")
+	write(`{"time":"2026-12-03T07:00:00.010Z","level":"INFO","msg":"block connected","height":1}` + "\n")
+	write(`{"time":"2026-12-03T07:00:00.020Z","level":"INFO","msg":"block conn`) // half a line
+	if at, done := read(2); done || !at.IsZero() {
+		t.Fatalf("done %v at %v before height 2", done, at)
+	}
+	if want := time.Date(2026, 12, 3, 7, 0, 0, 10e6, time.UTC); !c.first.Equal(want) {
+		t.Fatalf("first = %v, want %v", c.first, want)
+	}
+	write(`ected","height":2}` + "\n")
+	at, done := read(2)
+	if want := time.Date(2026, 12, 3, 7, 0, 0, 20e6, time.UTC); !done || !at.Equal(want) {
+		t.Fatalf("done %v at %v, want height 2's %v", done, at, want)
+	}
+	if want := time.Date(2026, 12, 3, 7, 0, 0, 10e6, time.UTC); !c.first.Equal(want) {
+		t.Fatalf("first moved to %v", c.first)
+	}
+	if lines, off := buf.since(c.off); lines != "" || off != c.off {
+		t.Fatalf("since at the end = %q, %d", lines, off)
 	}
 }
