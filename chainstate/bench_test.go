@@ -48,16 +48,21 @@ func BenchmarkVerifySig(b *testing.B) {
 	}
 }
 
-// BenchmarkCheckBlock1000 checks a 1000-tx block without a signature cache, so every signature
-// is verified (in parallel across GOMAXPROCS).
-func BenchmarkCheckBlock1000(b *testing.B) {
+// block1000 is a block of 1,000 transfers by one sender, on parameters that allow it.
+func block1000(b *testing.B) (*Params, *Block) {
 	p := testParams(nil)
 	p.MaxBlockTxs = 1000
 	txs := make([]*Tx, 1000)
 	for i := range txs {
 		txs[i] = signedTx(p, testKey(1), Address{byte(i)}, 1, 0, uint64(i))
 	}
-	blk := rawBlock(b, p, testKey(7), txs, nil)
+	return p, rawBlock(b, p, testKey(7), txs, nil)
+}
+
+// BenchmarkCheckBlock1000 checks a 1000-tx block without a signature cache, so every signature
+// is verified (in parallel across GOMAXPROCS).
+func BenchmarkCheckBlock1000(b *testing.B) {
+	p, blk := block1000(b)
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := CheckBlock(p, blk, nil); err != nil {
@@ -70,13 +75,7 @@ func BenchmarkCheckBlock1000(b *testing.B) {
 // 1,000-transfer block for the wire: decoded and encoded again (Block, then Encode), or its
 // stored bytes copied (RawBlock).
 func BenchmarkServeBlock1000(b *testing.B) {
-	p := testParams(nil)
-	p.MaxBlockTxs = 1000
-	txs := make([]*Tx, 1000)
-	for i := range txs {
-		txs[i] = signedTx(p, testKey(1), Address{byte(i)}, 1, 0, uint64(i))
-	}
-	blk := rawBlock(b, p, testKey(7), txs, nil)
+	p, blk := block1000(b)
 	s, err := Open(filepath.Join(b.TempDir(), "chain.db"), p, time.Second)
 	if err != nil {
 		b.Fatal(err)
