@@ -92,6 +92,11 @@ func (c *consensusActor) Receive(ctx actor.Context) {
 	case *submitBlockRequest:
 		res, err := c.submit(ctx, m)
 		ctx.Respond(&submitBlockResponse{Result: res, Err: err})
+	case *submitBlocksRequest:
+		res := &submitBlocksResponse{Results: c.submitBlocks(ctx, m)}
+		if ctx.Sender() != nil { // a stopping connection's last blocks: nobody waits (handOff)
+			ctx.Respond(res)
+		}
 	}
 }
 

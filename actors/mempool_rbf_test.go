@@ -102,6 +102,11 @@ func (r *rbfNode) block(txs ...*chainstate.Tx) *chainstate.Block {
 	if err != nil || len(b.Txs) != len(txs) {
 		r.t.Fatalf("template: %v (%d of %d transfers)", err, len(b.Txs), len(txs))
 	}
+	return r.sealAndMine(b)
+}
+
+// sealAndMine signs b's header with the miner's key and finds a nonce that meets its bits.
+func (r *rbfNode) sealAndMine(b *chainstate.Block) *chainstate.Block {
 	b.Header.Seal(r.miner)
 	w := b.Header.WorkHeader()
 	for n := uint32(0); ; n++ {
@@ -353,15 +358,7 @@ func (r *rbfNode) blockOn(parent *chainstate.Header, state chainstate.AccountMap
 		r.t.Fatalf("template: %v (%d of %d transfers)", err, len(b.Txs), len(txs))
 	}
 	d.ApplyTo(state)
-	b.Header.Seal(r.miner)
-	w := b.Header.WorkHeader()
-	for n := uint32(0); ; n++ {
-		binary.BigEndian.PutUint32(w[chainstate.WorkNonceOffset:], n)
-		if chainstate.MeetsBits(chainstate.HashWork(&w), b.Header.Bits) {
-			b.Header.Nonce = n
-			return b
-		}
-	}
+	return r.sealAndMine(b)
 }
 
 // TestReplaceByFeeAcrossReorgs: the replaced transfer is mined on a branch that becomes the main

@@ -124,7 +124,7 @@ var commitOps = []string{"connect", "put_block", "reorg", "mark_invalid", "mempo
 // commitOp names the storage write a message asks for ("" for anything else).
 func commitOp(msg any) string {
 	switch msg.(type) {
-	case *connectBlockRequest:
+	case *connectBlockRequest, *connectBlocksRequest:
 		return "connect"
 	case *putBlockRequest:
 		return "put_block"

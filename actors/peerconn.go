@@ -84,6 +84,10 @@ type peerConnActor struct {
 	// joins (peerconn_sync.go: pipeBlock).
 	pipe   blockPipe
 	checks sync.WaitGroup
+	// waiting are the pipe's checked blocks not yet handed to consensus; submitting says a
+	// submitBlocksRequest is unanswered (peerconn_sync.go: submitWaiting).
+	waiting    []*pipedBlock
+	submitting bool
 }
 
 // stallCheck is the connection's periodic check for a stalled sync.
@@ -107,9 +111,11 @@ func (a *peerConnActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		a.started(ctx)
 	case *actor.Stopping:
+		a.handOff(ctx)
 		a.release()
 		a.d.log.Info("peer disconnected", "actor", a.name(), "peer_id", a.id.String(), "addr", a.remote, "reason", a.stopReason())
 	case *actor.Restarting:
+		a.handOff(ctx)
 		a.release()
 	case *linkDue:
 		if !a.closed {

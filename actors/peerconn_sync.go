@@ -130,7 +130,7 @@ func (a *peerConnActor) requestBlocks() {
 
 func (a *peerConnActor) onBlock(ctx actor.Context, raw []byte) {
 	received, synced := time.Now(), a.sync.Syncing() // received: a latency metric, real time
-	if synced || a.pipe.len() > 0 {
+	if synced || a.pipe.len() > 0 || a.submitting || len(a.waiting) > 0 {
 		a.pipeBlock(ctx, raw, received, synced)
 		return
 	}
@@ -234,8 +234,64 @@ func (a *peerConnActor) onBlockChecked(ctx actor.Context, m *blockChecked) {
 		if !pb.synced {
 			a.relayWholeEarly(ctx, pb.block)
 		}
-		a.submitBlock(ctx, pb.block, pb.hash, pb.received, pb.synced)
+		a.waiting = append(a.waiting, pb)
 	}
+	a.submitWaiting(ctx)
+}
+
+// handOff gives consensus the checked blocks still waiting when the connection stops, without
+// waiting for its answer: they passed every check a connection makes, and the peer's later
+// misbehaviour or departure does not make them worse (a block went to consensus as soon as it
+// was checked before blocks went in runs).
+func (a *peerConnActor) handOff(ctx actor.Context) {
+	for len(a.waiting) > 0 {
+		n := min(len(a.waiting), maxConnectRun)
+		blocks := make([]*chainstate.Block, n)
+		for i, pb := range a.waiting[:n] {
+			blocks[i] = pb.block
+		}
+		a.waiting = a.waiting[n:]
+		ctx.Send(a.d.pid(nameConsensus), &submitBlocksRequest{Blocks: blocks, Source: a.id.String(), Checked: true})
+	}
+}
+
+// submitWaiting hands the checked blocks waiting for consensus over in one submitBlocksRequest
+// (at most maxConnectRun), unless the last one is unanswered: the blocks whose checks finish
+// while consensus imports go together next, and consensus connects such a run in one storage
+// write. The answers come per block, as submitBlock's.
+func (a *peerConnActor) submitWaiting(ctx actor.Context) {
+	if a.submitting || len(a.waiting) == 0 || a.closed {
+		return
+	}
+	n := min(len(a.waiting), maxConnectRun)
+	run := a.waiting[:n:n]
+	a.waiting = a.waiting[n:]
+	blocks := make([]*chainstate.Block, n)
+	for i, pb := range run {
+		blocks[i] = pb.block
+		a.sync.Submit(pb.hash)
+	}
+	a.submitting = true
+	req := &submitBlocksRequest{Blocks: blocks, Source: a.id.String(), Checked: true}
+	f := ctx.RequestFuture(a.d.pid(nameConsensus), req, storageTimeout+requestTimeout)
+	ctx.ReenterAfter(f, func(res any, err error) {
+		if a.closed { // as in blockDone: the continuation may run on a successor's mailbox
+			return
+		}
+		a.submitting = false
+		r, _ := res.(*submitBlocksResponse)
+		for i, pb := range run {
+			var one any // nil, with err: no answer (the node's failure, not the peer's)
+			if r != nil && i < len(r.Results) {
+				one = &r.Results[i]
+			}
+			if pb.synced {
+				observeSince(a.d.metrics.syncBlock, pb.received)
+			}
+			a.blockDone(ctx, pb.block, pb.hash, one, err)
+		}
+		a.submitWaiting(ctx)
+	})
 }
 
 // submitBlock hands a checked block to consensus. Consensus answers asynchronously: while it

@@ -108,7 +108,11 @@ type (
 		Delta *chainstate.Delta
 		Err   error
 	}
-	putBlockRequest struct {
+	// connectBlocksRequest connects Blocks, each the child of the one before and the first the
+	// child of the tip, in one write (chainstate.Store.Reorg with nothing to disconnect); the
+	// answer is a storageDone. A block that does not apply fails the whole write.
+	connectBlocksRequest struct{ Blocks []*chainstate.Block }
+	putBlockRequest      struct {
 		Block *chainstate.Block
 		Work  *big.Int // cumulative work
 	}
@@ -172,6 +176,8 @@ func (a *storageActor) Receive(ctx actor.Context) {
 		ctx.Respond(&storageDone{Err: err})
 	case *reorgRequest:
 		a.reorg(ctx, m)
+	case *connectBlocksRequest:
+		a.connectBlocks(ctx, m)
 	case *markInvalidRequest:
 		err := a.s.MarkInvalid(m.Hash)
 		a.observeCommit(ctx, err)
@@ -216,6 +222,19 @@ func (a *storageActor) connect(ctx actor.Context, m *connectBlockRequest) {
 	}
 	a.observeCommit(ctx, err)
 	ctx.Respond(&connectBlockResponse{Delta: d, Err: err})
+}
+
+// connectBlocks connects a run of blocks on the tip in one write.
+func (a *storageActor) connectBlocks(ctx actor.Context, m *connectBlocksRequest) {
+	_, err := a.s.Reorg(nil, m.Blocks)
+	if err == nil {
+		id := a.s.LastWriteID()
+		for _, b := range m.Blocks {
+			a.d.trace.connect(id, b)
+		}
+	}
+	a.observeCommit(ctx, err)
+	ctx.Respond(&storageDone{Err: err})
 }
 
 // reorg switches the tip to another branch in one write.

@@ -302,7 +302,7 @@ func (l *Lab) userSyncOnce(f *fixture, peer string) (rate float64, add, first ti
 	d := last.Sub(t0)
 	note = fmt.Sprintf("syncing node CPU %.2f cores", (b.cpuSeconds()-cpu0)/d.Seconds())
 	if text, err := b.Metrics(); err == nil {
-		note += fmt.Sprintf(", per block: arrival to consensus's answer %.1f ms, consensus import %.1f ms, of which the commit %.1f ms",
+		note += fmt.Sprintf(", per block: arrival to consensus's answer %.1f ms, consensus import %.1f ms; a connect commit (a block, or a run of them) %.1f ms",
 			histMeanMs(text, "actorchain_sync_block_seconds", ""), histMeanMs(text, "actorchain_block_import_seconds", ""),
 			histMeanMs(text, "actorchain_storage_commit_seconds", `{op="connect"}`))
 	}

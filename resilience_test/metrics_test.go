@@ -11,8 +11,8 @@ import (
 
 // TestLatencyHistograms: a fresh node exposes the import, sync, tip switch and commit histograms with zero
 // counts from its first scrape (every op label of the commit histogram included); after it
-// synced A's chain of 10 blocks, each block was imported and committed exactly once and the
-// sync's blocks were timed.
+// synced A's chain of 10 blocks, each block was imported exactly once, committed in at most one
+// write each (a run of a sync's blocks shares one), and the sync's blocks were timed.
 func TestLatencyHistograms(t *testing.T) {
 	const height = 10
 	ops := []string{"connect", "put_block", "reorg", "mark_invalid", "mempool", "peers"}
@@ -53,7 +53,11 @@ func TestLatencyHistograms(t *testing.T) {
 	}
 	b.waitHeight(top, netTimeout)
 	b.waitMetric("actorchain_block_import_seconds_count", float64(top))
-	b.waitMetric(`actorchain_storage_commit_seconds_count{op="connect"}`, float64(top))
+	// A sync's blocks that are ready together are connected in one write: at most one commit a
+	// block (the imports are observed after their commits).
+	if v, _ := b.metric(`actorchain_storage_commit_seconds_count{op="connect"}`); v < 1 || v > float64(top) {
+		t.Errorf("%v connect commits for a sync of %d blocks", v, top)
+	}
 	if v, _ := b.metric("actorchain_sync_block_seconds_count"); v < 1 || v > float64(top) {
 		t.Errorf("actorchain_sync_block_seconds_count = %v after a sync of %d blocks", v, top)
 	}
