@@ -95,14 +95,7 @@ func (r *runNode) submitRun(blocks []*chainstate.Block) []submitBlockResponse {
 
 func (r *runNode) tip() chainstate.Hash {
 	r.t.Helper()
-	s, err := r.n.store()
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	tip, err := s.Tip()
-	if err != nil {
-		r.t.Fatal(err)
-	}
+	_, tip := r.storeTip()
 	return tip.Hash
 }
 

@@ -85,16 +85,9 @@ func (r *rbfNode) submit(tx *chainstate.Tx) error {
 // block builds and mines the next block on the node's tip holding exactly txs.
 func (r *rbfNode) block(txs ...*chainstate.Tx) *chainstate.Block {
 	r.t.Helper()
-	s, err := r.n.store()
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	tip, err := s.Tip()
-	if err != nil {
-		r.t.Fatal(err)
-	}
+	s, tip := r.storeTip()
 	var b *chainstate.Block
-	err = s.View(func(ar chainstate.AccountReader) error {
+	err := s.View(func(ar chainstate.AccountReader) error {
 		var err error
 		b, _, err = chainstate.BuildTemplate(r.n.params, &tip.Header, ar, chainstate.PublicKey(r.miner.Public().(ed25519.PublicKey)), txs, max(uint64(time.Now().UnixMilli()), tip.Header.Time+1))
 		return err
@@ -103,6 +96,20 @@ func (r *rbfNode) block(txs ...*chainstate.Tx) *chainstate.Block {
 		r.t.Fatalf("template: %v (%d of %d transfers)", err, len(b.Txs), len(txs))
 	}
 	return r.sealAndMine(b)
+}
+
+// storeTip returns the node's store and its tip.
+func (r *rbfNode) storeTip() (*chainstate.Store, chainstate.TipInfo) {
+	r.t.Helper()
+	s, err := r.n.store()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	tip, err := s.Tip()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return s, tip
 }
 
 // sealAndMine signs b's header with the miner's key and finds a nonce that meets its bits.
