@@ -100,7 +100,9 @@ func (c *consensusActor) connectRun(ctx actor.Context, req *submitBlocksRequest)
 	last := connected[len(connected)-1]
 	x := &blockExec{c: c, ctx: ctx}
 	r := storageCall[*storageDone](ctx, c.d.calls, &connectBlocksRequest{Blocks: blocks}, tipIs(last.Hash))
-	if !r.Applied && !x.storedTip(r.Err, last.Hash) && r.Err != nil {
+	// Applied, or ErrNotTip with the run's last block as the store's tip: an earlier attempt
+	// committed (as blockExec.connect takes it).
+	if r.Err != nil && !x.storedTip(r.Err, last.Hash) {
 		c.reload()
 		var be *chainstate.BlockError
 		var re *chainstate.RuleError
