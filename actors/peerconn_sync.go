@@ -245,14 +245,21 @@ func (a *peerConnActor) onBlockChecked(ctx actor.Context, m *blockChecked) {
 // was checked before blocks went in runs).
 func (a *peerConnActor) handOff(ctx actor.Context) {
 	for len(a.waiting) > 0 {
-		n := min(len(a.waiting), maxConnectRun)
-		blocks := make([]*chainstate.Block, n)
-		for i, pb := range a.waiting[:n] {
-			blocks[i] = pb.block
-		}
-		a.waiting = a.waiting[n:]
-		ctx.Send(a.d.pid(nameConsensus), &submitBlocksRequest{Blocks: blocks, Source: a.id.String(), Checked: true})
+		_, req := a.takeRun()
+		ctx.Send(a.d.pid(nameConsensus), req)
 	}
+}
+
+// takeRun takes the next run of waiting blocks (at most maxConnectRun) and its request.
+func (a *peerConnActor) takeRun() ([]*pipedBlock, *submitBlocksRequest) {
+	n := min(len(a.waiting), maxConnectRun)
+	run := a.waiting[:n:n]
+	a.waiting = a.waiting[n:]
+	blocks := make([]*chainstate.Block, n)
+	for i, pb := range run {
+		blocks[i] = pb.block
+	}
+	return run, &submitBlocksRequest{Blocks: blocks, Source: a.id.String(), Checked: true}
 }
 
 // submitWaiting hands the checked blocks waiting for consensus over in one submitBlocksRequest
@@ -263,16 +270,11 @@ func (a *peerConnActor) submitWaiting(ctx actor.Context) {
 	if a.submitting || len(a.waiting) == 0 || a.closed {
 		return
 	}
-	n := min(len(a.waiting), maxConnectRun)
-	run := a.waiting[:n:n]
-	a.waiting = a.waiting[n:]
-	blocks := make([]*chainstate.Block, n)
-	for i, pb := range run {
-		blocks[i] = pb.block
+	run, req := a.takeRun()
+	for _, pb := range run {
 		a.sync.Submit(pb.hash)
 	}
 	a.submitting = true
-	req := &submitBlocksRequest{Blocks: blocks, Source: a.id.String(), Checked: true}
 	f := ctx.RequestFuture(a.d.pid(nameConsensus), req, storageTimeout+requestTimeout)
 	ctx.ReenterAfter(f, func(res any, err error) {
 		if a.closed { // as in blockDone: the continuation may run on a successor's mailbox
