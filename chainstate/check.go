@@ -94,7 +94,7 @@ func checkTx(abs string, p *Params, tx *bolt.Tx, probs *problemList) error {
 		return nil
 	}
 	for _, name := range names {
-		w := &bucketWalk{name: name, check: valueCheck(name)}
+		w := newBucketWalk(name)
 		probs.add(guarded(abs, "bucket "+string(name), func() error {
 			_, err := w.step(tx.Bucket(name), int(^uint(0)>>1))
 			return err

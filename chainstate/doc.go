@@ -87,7 +87,8 @@
 //	meta      "schema" → u32 (SchemaVersion), "chain_id" → bytes, "genesis" → hash, "tip" → hash,
 //	          "mempool_count" → u64, "txindex_merged" → u64
 //	index     block hash → header encoding (220) ‖ status u8 ‖ cumulative work (big-endian bytes)
-//	blocks    block hash → block encoding
+//	blocks    block hash → block encoding, or its first bodyPiece bytes when longer, the rest
+//	          under block hash ‖ u32 1, 2, ... in pieces of bodyPiece bytes (body.go; schema 4)
 //	main      height u64 → block hash, for the main chain only
 //	accounts  address → balance u64 ‖ nonce u64 (zero accounts are deleted)
 //	undo      block hash → u32 n ‖ n × (address ‖ old balance u64 ‖ old nonce u64), main chain only

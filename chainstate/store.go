@@ -208,9 +208,13 @@ func (s *Store) upgrade() error {
 				return err
 			}
 		}
-		if err := migrateTxRecent(tx); err != nil {
-			return err
+		if v < 3 {
+			if err := migrateTxRecent(tx); err != nil {
+				return err
+			}
 		}
+		// Schema 4 stores large bodies in pieces; a body of schema 3 is one piece: nothing
+		// to rewrite.
 		return tx.Bucket(bucketMeta).Put(metaSchema, be.AppendUint32(nil, SchemaVersion))
 	})
 	if err != nil {
@@ -379,9 +383,9 @@ func (s *Store) Block(h Hash) (b *Block, ok bool, err error) {
 // startup page walk decodes every stored block). ok is false when h is not stored.
 func (s *Store) RawBlock(h Hash) (raw []byte, ok bool, err error) {
 	err = s.view("block", func(r *readTx) error {
-		v := r.blocks.Get(h[:])
-		if v == nil {
-			return nil
+		v, found, err := bodyOf(r.blocks, h)
+		if err != nil || !found {
+			return err
 		}
 		if len(v) < HeaderSize {
 			return fmt.Errorf("block %s: %d bytes, shorter than a header: %w", h, len(v), ErrCorrupt)
@@ -514,9 +518,9 @@ func (r *readTx) entry(h Hash) (IndexEntry, bool, error) {
 }
 
 func (r *readTx) block(h Hash) (*Block, bool, error) {
-	v := r.blocks.Get(h[:])
-	if v == nil {
-		return nil, false, nil
+	v, ok, err := bodyOf(r.blocks, h)
+	if err != nil || !ok {
+		return nil, false, err
 	}
 	b, err := DecodeBlock(v)
 	if err != nil {

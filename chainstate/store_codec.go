@@ -7,9 +7,10 @@ import (
 
 // SchemaVersion is the database layout version this code writes and reads. Version 2 added the
 // mempool's sender index and count (store_mempool.go), version 3 the tx index's recent level
-// (txindex.go); an older file is upgraded when a Store opens it and read as it is by the
+// (txindex.go), version 4 block bodies in pieces (body.go: an older binary would read only a
+// body's first piece); an older file is upgraded when a Store opens it and read as it is by the
 // read-only paths.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // Bucket names. peers and bans are created empty for the peer store.
 var (

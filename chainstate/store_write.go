@@ -229,7 +229,7 @@ func (w *writeTx) putBody(h Hash, b *Block) error {
 	if w.blocks.Get(h[:]) != nil {
 		return nil
 	}
-	return w.blocks.Put(clone(h[:]), b.Encode())
+	return putBodyPieces(w.blocks, h, b.Encode())
 }
 
 func (w *writeTx) putEntry(e *IndexEntry) error {

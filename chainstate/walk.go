@@ -26,15 +26,20 @@ type WalkReport struct {
 	Chunks  int // read transactions
 }
 
-// valueCheck returns the check of a value of the top-level bucket name (nil: any bytes).
-func valueCheck(name []byte) func(k, v []byte) error {
-	return valueChecks[string(name)]
+// newBucketWalk is a walk of the top-level bucket name with the store's checks of its values:
+// valueChecks, or for the blocks bucket a bodyWalk, which checks each body once it has all its
+// pieces.
+func newBucketWalk(name []byte) *bucketWalk {
+	if bytes.Equal(name, bucketBlocks) {
+		bw := &bodyWalk{}
+		return &bucketWalk{name: name, check: bw.add, finish: bw.flush}
+	}
+	return &bucketWalk{name: name, check: valueChecks[string(name)]}
 }
 
 // valueChecks are the checks of the values of the buckets the store knows, by bucket name.
 var valueChecks = map[string]func(k, v []byte) error{
 	string(bucketIndex):    checkIndexValue,
-	string(bucketBlocks):   checkBlockValue,
 	string(bucketMain):     checkMainValue,
 	string(bucketAccounts): checkAccountValue,
 	string(bucketUndo):     checkUndoValue,
@@ -134,10 +139,11 @@ func checkPeerValue(k, v []byte) error {
 
 // bucketWalk is the position of a chunked walk in one top-level bucket.
 type bucketWalk struct {
-	name  []byte
-	check func(k, v []byte) error
-	last  []byte // the last key read (nil: none yet)
-	done  bool
+	name   []byte
+	check  func(k, v []byte) error
+	finish func() error // after the last key (nil: nothing)
+	last   []byte       // the last key read (nil: none yet)
+	done   bool
 }
 
 // step reads up to max keys of the bucket after w.last from b, checking order and values, and
@@ -183,6 +189,11 @@ func (w *bucketWalk) step(b *bolt.Bucket, max int) (int, error) {
 		}
 	}
 	w.done = true
+	if w.finish != nil {
+		if err := w.finish(); err != nil {
+			return n, fmt.Errorf("bucket %s: %w", w.name, err)
+		}
+	}
 	return n, nil
 }
 
@@ -216,7 +227,7 @@ func (s *Store) WalkPages(ctx context.Context, chunk int) (WalkReport, error) {
 	}
 	rep.Chunks++
 	for _, name := range names {
-		w := &bucketWalk{name: name, check: valueCheck(name)}
+		w := newBucketWalk(name)
 		rep.Buckets++
 		for !w.done {
 			if err := ctx.Err(); err != nil {
@@ -275,7 +286,7 @@ func walkAll(tx *bolt.Tx) error {
 		return err
 	}
 	for _, name := range names {
-		w := &bucketWalk{name: name, check: valueCheck(name)}
+		w := newBucketWalk(name)
 		if _, err := w.step(tx.Bucket(name), int(^uint(0)>>1)); err != nil {
 			return err
 		}

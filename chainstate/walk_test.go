@@ -58,11 +58,14 @@ func TestValueCheck(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			check := valueCheck([]byte(tc.bucket))
-			if check == nil {
+			w := newBucketWalk([]byte(tc.bucket))
+			if w.check == nil {
 				t.Fatalf("no check for bucket %s", tc.bucket)
 			}
-			err := check(tc.k, tc.v)
+			err := w.check(tc.k, tc.v)
+			if err == nil && w.finish != nil {
+				err = w.finish()
+			}
 			if tc.ok && err != nil {
 				t.Fatalf("good value refused: %v", err)
 			}
@@ -72,7 +75,7 @@ func TestValueCheck(t *testing.T) {
 		})
 	}
 	for _, name := range []string{"meta", "bans", "mempool_sender", "unknown"} {
-		if valueCheck([]byte(name)) != nil {
+		if newBucketWalk([]byte(name)).check != nil {
 			t.Errorf("bucket %s has a check, want none", name)
 		}
 	}
