@@ -298,8 +298,8 @@ func TestStoreUpgradesSchema3(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if want := (len(b2.Encode()) + bodyPiece - 1) / bodyPiece; schema != 4 || keys1 != 1 || keys2 != want || want < 2 {
-		t.Fatalf("after the upgrade: schema %d, the old body under %d keys, the new under %d; want 4, 1, %d (> 1)", schema, keys1, keys2, want)
+	if want := (len(b2.Encode()) + bodyPiece - 1) / bodyPiece; schema != SchemaVersion || keys1 != 1 || keys2 != want || want < 2 {
+		t.Fatalf("after the upgrade: schema %d, the old body under %d keys, the new under %d; want %d, 1, %d (> 1)", schema, keys1, keys2, SchemaVersion, want)
 	}
 	if got, ok, err := s.Block(h2); err != nil || !ok || got.Hash() != h2 {
 		t.Fatalf("a body in pieces: %v, %v", ok, err)

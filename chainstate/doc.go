@@ -85,7 +85,7 @@
 // One bbolt file. Buckets:
 //
 //	meta      "schema" → u32 (SchemaVersion), "chain_id" → bytes, "genesis" → hash, "tip" → hash,
-//	          "mempool_count" → u64, "txindex_merged" → u64
+//	          "mempool_count" → u64, "txindex_merged" → u64, "txruns" → n × (id u64 ‖ entries u64)
 //	index     block hash → header encoding (220) ‖ status u8 ‖ cumulative work (big-endian bytes)
 //	blocks    block hash → block encoding, or its first bodyPiece bytes when longer, the rest
 //	          under block hash ‖ u32 1, 2, ... in pieces of bodyPiece bytes (body.go; schema 4)
@@ -93,6 +93,9 @@
 //	accounts  address → balance u64 ‖ nonce u64 (zero accounts are deleted)
 //	undo      block hash → u32 n ‖ n × (address ‖ old balance u64 ‖ old nonce u64), main chain only
 //	txindex   tx hash → block hash ‖ height u64 ‖ index u32, main chain up to txindex_merged
+//	          (schema 4 and older; from schema 5 on the oldest run, no longer written)
+//	txruns    run id u64 → bucket of tx hash → block hash ‖ height u64 ‖ index u32: the rest of
+//	          the main chain up to txindex_merged, in sorted runs listed in meta "txruns"
 //	txrecent  height u64 → block hash ‖ n × (tx hash ‖ index u32) sorted by hash, main chain
 //	          above txindex_merged (txindex.go: the index's two levels)
 //	mempool   tx hash → tx encoding

@@ -51,8 +51,9 @@ type Store struct {
 	// beforeCommit, when set, runs at the end of every write transaction, just before bbolt
 	// commits it; an error rolls the transaction back (fault injection).
 	beforeCommit atomic.Pointer[func() error]
-	// recentMax and recentKeep are the tx index's merge policy (txindex.go).
-	recentMax, recentKeep int
+	// recentMax and recentKeep are the tx index's merge policy (txindex.go), chunkEntries the
+	// most entries of a run's chunk (txruns.go; tests make it small).
+	recentMax, recentKeep, chunkEntries int
 	// lastWrite is the bbolt transaction id of the last write transaction that committed.
 	lastWrite atomic.Uint64
 }
@@ -121,7 +122,7 @@ func Open(path string, p *Params, timeout time.Duration) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, path: abs, params: p, genesis: genesis.Hash(), recentMax: defaultRecentMax, recentKeep: defaultRecentKeep}
+	s := &Store{db: db, path: abs, params: p, genesis: genesis.Hash(), recentMax: defaultRecentMax, recentKeep: defaultRecentKeep, chunkEntries: runChunkEntries}
 	if err := s.checkOpen(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -210,6 +211,11 @@ func (s *Store) upgrade() error {
 		}
 		if v < 3 {
 			if err := migrateTxRecent(tx); err != nil {
+				return err
+			}
+		}
+		if v < 5 {
+			if _, err := tx.CreateBucketIfNotExists(bucketTxRuns); err != nil {
 				return err
 			}
 		}
@@ -308,7 +314,7 @@ func (s *Store) view(op string, fn func(r *readTx) error) error {
 func (s *Store) update(op string, fn func(w *writeTx) error) error {
 	var id uint64
 	err := s.boltUpdate(op, func(tx *bolt.Tx) error {
-		if err := fn(&writeTx{readTx: newReadTx(tx), p: s.params, recentMax: s.recentMax, recentKeep: s.recentKeep}); err != nil {
+		if err := fn(&writeTx{readTx: newReadTx(tx), p: s.params, recentMax: s.recentMax, recentKeep: s.recentKeep, chunkEntries: s.chunkEntries}); err != nil {
 			return err
 		}
 		id = uint64(tx.ID())
@@ -460,6 +466,7 @@ type readTx struct {
 	meta, index, blocks, main, accounts, undo, txindex, mempool *bolt.Bucket
 	mempoolSender                                               *bolt.Bucket // nil in a schema 1 file opened read-only
 	txrecent                                                    *bolt.Bucket // nil in a schema 1 or 2 file opened read-only
+	txruns                                                      *bolt.Bucket // nil in a schema 4 or older file opened read-only
 }
 
 func newReadTx(tx *bolt.Tx) *readTx {
@@ -476,6 +483,7 @@ func newReadTx(tx *bolt.Tx) *readTx {
 
 		mempoolSender: tx.Bucket(bucketMempoolSender),
 		txrecent:      tx.Bucket(bucketTxRecent),
+		txruns:        tx.Bucket(bucketTxRuns),
 	}
 }
 
@@ -565,9 +573,11 @@ func (r *readTx) forEachAccount(fn func(Address, Account) error) error {
 	})
 }
 
-// counts returns the number of keys in main, undo and txindex.
-func (r *readTx) counts() (main, undo, txindex int) {
-	return r.main.Stats().KeyN, r.undo.Stats().KeyN, r.txindex.Stats().KeyN
+// counts returns the number of keys in main, undo and txindex (the tx index's merged level:
+// the txindex bucket and the runs).
+func (r *readTx) counts() (main, undo, txindex int, err error) {
+	_, runs, err := r.runEntries()
+	return r.main.Stats().KeyN, r.undo.Stats().KeyN, r.txindex.Stats().KeyN + runs, err
 }
 
 // withReadOnly opens an existing database read-only (a shared lock: it fails with ErrInUse while

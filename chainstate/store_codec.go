@@ -8,9 +8,9 @@ import (
 // SchemaVersion is the database layout version this code writes and reads. Version 2 added the
 // mempool's sender index and count (store_mempool.go), version 3 the tx index's recent level
 // (txindex.go), version 4 block bodies in pieces (body.go: an older binary would read only a
-// body's first piece); an older file is upgraded when a Store opens it and read as it is by the
+// body's first piece), version 5 the tx index's merged level in runs (txruns.go); an older file is upgraded when a Store opens it and read as it is by the
 // read-only paths.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // Bucket names. peers and bans are created empty for the peer store.
 var (
@@ -28,7 +28,7 @@ var (
 	allBuckets = [][]byte{
 		bucketMeta, bucketIndex, bucketBlocks, bucketMain, bucketAccounts,
 		bucketUndo, bucketTxIndex, bucketMempool, bucketPeers, bucketBans,
-		bucketMempoolSender, bucketTxRecent,
+		bucketMempoolSender, bucketTxRecent, bucketTxRuns,
 	}
 )
 
@@ -39,6 +39,8 @@ func bucketSince(name []byte) uint32 {
 		return 2
 	case string(bucketTxRecent):
 		return 3
+	case string(bucketTxRuns):
+		return 5
 	}
 	return 1
 }

@@ -12,6 +12,7 @@ type writeTx struct {
 	*readTx
 	p                     *Params
 	recentMax, recentKeep int // the tx index's merge policy (txindex.go)
+	chunkEntries          int // the most entries of a run's chunk (txruns.go)
 }
 
 // PutBlock stores a block that is not (yet) on the main chain: its body and an index entry with

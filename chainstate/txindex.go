@@ -2,6 +2,7 @@ package chainstate
 
 import (
 	"bytes"
+	"container/heap"
 	"fmt"
 	"slices"
 
@@ -12,19 +13,20 @@ import (
 // large hash-keyed tree for each of its transactions:
 //
 //	txrecent  height u64 → block hash ‖ n × (tx hash ‖ index u32), sorted by tx hash
-//	txindex   tx hash → block hash ‖ height u64 ‖ index u32
-//	meta "txindex_merged" → u64: every main-chain block up to this height is in txindex,
-//	          every one above it in txrecent
+//	txruns    run id u64 → a bucket of tx hash → block hash ‖ height u64 ‖ index u32 (txruns.go)
+//	txindex   tx hash → block hash ‖ height u64 ‖ index u32 (schema 4 and older: the oldest run)
+//	meta "txindex_merged" → u64: every main-chain block up to this height is in the merged level
+//	          (txindex and the runs), every one above it in txrecent
 //
 // Connect appends one txrecent record (keys grow with the height, so it writes the last leaf and
-// the record's own pages). Once more than recentMax blocks are recent, the oldest are merged into
-// txindex in one go, sorted, all but the newest recentKeep: the tree's pages are then written
-// once for many blocks' transactions instead of once for each block's. A lookup reads txindex and
-// then the recent records, newest first, each by binary search: at most recentMax of them.
+// the record's own pages). Once more than recentMax blocks are recent, the oldest are merged, all
+// but the newest recentKeep, sorted, into a new run, whose pages are written once and full; runs
+// are then merged two by two as they grow (txruns.go). A lookup reads txindex, the runs, then the
+// recent records, newest first, each by binary search: at most recentMax of them.
 //
 // Disconnecting a recent block deletes its record; disconnecting a merged one deletes its
-// transactions from txindex and lowers txindex_merged below it (blocks are disconnected from the
-// tip down, so every block above it was recent or is gone).
+// transactions from the merged level and lowers txindex_merged below it (blocks are disconnected
+// from the tip down, so every block above it was recent or is gone).
 var (
 	bucketTxRecent = []byte("txrecent")
 	metaTxMerged   = []byte("txindex_merged") // u64
@@ -117,12 +119,15 @@ func (r *readTx) txMerged() (uint64, error) {
 	return be.Uint64(v), nil
 }
 
-// txLocation returns where the main chain confirmed h: from txindex, else from the recent
-// records, newest first.
+// txLocation returns where the main chain confirmed h: from txindex, else from the runs, else
+// from the recent records, newest first.
 func (r *readTx) txLocation(h Hash) (TxLocation, bool, error) {
 	if v := r.txindex.Get(h[:]); v != nil {
 		l, err := decodeTxLoc(h, v)
 		return l, err == nil, err
+	}
+	if l, ok, err := r.runLocation(h); ok || err != nil {
+		return l, ok, err
 	}
 	if r.txrecent == nil {
 		return TxLocation{}, false, nil
@@ -170,35 +175,42 @@ func (w *writeTx) indexTxs(h Hash, height uint64, hashes []Hash) error {
 	return w.mergeRecent(height - uint64(w.recentKeep))
 }
 
-// mergeRecent moves the txrecent records up to height upTo into txindex, sorted by hash, and
-// sets txindex_merged to upTo.
+// mergeRecent moves the txrecent records up to height upTo into a new run of the merged level
+// (txruns.go), sorted by hash, and sets txindex_merged to upTo.
 func (w *writeTx) mergeRecent(upTo uint64) error {
-	type entry struct {
-		hash Hash
-		loc  []byte
-	}
-	var all []entry
+	var recs recentHeap
 	var keys [][]byte
 	c := w.txrecent.Cursor()
 	for k, v := c.First(); k != nil && be.Uint64(k) <= upTo; k, v = c.Next() {
 		if err := checkRecentRecord(k, v); err != nil {
 			return err
 		}
-		height := be.Uint64(k)
-		for e := v[32:]; len(e) > 0; e = e[recentEntrySize:] {
-			var th Hash
-			copy(th[:], e[:32])
-			l := TxLocation{Height: height, Index: int(be.Uint32(e[32:]))}
-			copy(l.BlockHash[:], v[:32])
-			all = append(all, entry{th, encodeTxLoc(l)})
+		if len(v) > 32 {
+			recs = append(recs, recentCursor{height: be.Uint64(k), block: v[:32], entries: v[32:]})
 		}
 		keys = append(keys, clone(k))
 	}
-	slices.SortFunc(all, func(a, b entry) int { return bytes.Compare(a.hash[:], b.hash[:]) })
-	for _, e := range all {
-		if err := w.txindex.Put(clone(e.hash[:]), e.loc); err != nil {
-			return err
+	// Each record is sorted by hash: merge them through a heap of their heads.
+	heap.Init(&recs)
+	err := w.addRun(func(rw *runWriter) error {
+		entry := make([]byte, 0, runEntrySize)
+		for len(recs) > 0 {
+			r := &recs[0]
+			entry = append(append(entry[:0], r.entries[:32]...), r.block...)
+			entry = be.AppendUint32(be.AppendUint64(entry, r.height), be.Uint32(r.entries[32:]))
+			if err := rw.add(entry); err != nil {
+				return err
+			}
+			if r.entries = r.entries[recentEntrySize:]; len(r.entries) == 0 {
+				heap.Pop(&recs)
+			} else {
+				heap.Fix(&recs, 0)
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for _, k := range keys {
 		if err := w.txrecent.Delete(k); err != nil {
@@ -225,7 +237,13 @@ func (w *writeTx) unindexTxs(h Hash, b *Block) error {
 	}
 	for _, tx := range b.Txs {
 		th := tx.Hash()
-		if err := w.txindex.Delete(th[:]); err != nil {
+		if w.txindex.Get(th[:]) != nil {
+			if err := w.txindex.Delete(th[:]); err != nil {
+				return err
+			}
+			continue
+		}
+		if _, err := w.unindexRuns(th); err != nil {
 			return err
 		}
 	}
@@ -244,4 +262,27 @@ func migrateTxRecent(tx *bolt.Tx) error {
 		return err
 	}
 	return r.meta.Put(metaTxMerged, be.AppendUint64(nil, tip.Header.Height))
+}
+
+// recentCursor is what is left to merge of a txrecent record.
+type recentCursor struct {
+	height  uint64
+	block   []byte // the block's hash
+	entries []byte // (tx hash ‖ index u32) entries, sorted by hash
+}
+
+// recentHeap orders the records being merged by their next entry's hash (container/heap).
+type recentHeap []recentCursor
+
+func (h recentHeap) Len() int { return len(h) }
+func (h recentHeap) Less(i, j int) bool {
+	return bytes.Compare(h[i].entries[:32], h[j].entries[:32]) < 0
+}
+func (h recentHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *recentHeap) Push(x any)   { *h = append(*h, x.(recentCursor)) }
+func (h *recentHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }

@@ -3,6 +3,7 @@ package chainstate
 import (
 	"crypto/ed25519"
 	"fmt"
+	"math/bits"
 	"path/filepath"
 	"testing"
 
@@ -24,6 +25,7 @@ func TestTxIndexProperty(t *testing.T) {
 		defer s.Close()
 		s.recentMax = rapid.IntRange(0, 6).Draw(rt, "recentMax")
 		s.recentKeep = rapid.IntRange(0, s.recentMax).Draw(rt, "recentKeep")
+		s.chunkEntries = rapid.IntRange(1, 4).Draw(rt, "chunkEntries")
 		c := newChain(p)
 		seen := map[Hash]bool{} // every transaction ever connected
 		for range rapid.IntRange(1, 25).Draw(rt, "steps") {
@@ -123,12 +125,23 @@ func TestStoreUpgradesSchema2(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.recentMax, s.recentKeep = 0, 0 // everything merged, as schema 2 kept it
-	connectAll(t, s, f.b1, f.b2)
+	connectAll(t, s, f.b1)
 	s.Close()
-	rawUpdate(t, path, func(tx *bolt.Tx) error {
+	rawUpdate(t, path, func(tx *bolt.Tx) error { // schema 2: the merged entries in txindex, no runs
 		meta := tx.Bucket(bucketMeta)
-		return firstErr(tx.DeleteBucket(bucketTxRecent), meta.Delete(metaTxMerged),
-			meta.Put(metaSchema, be.AppendUint32(nil, 2)))
+		runs := tx.Bucket(bucketTxRuns)
+		err := runs.ForEachBucket(func(k []byte) error {
+			return runs.Bucket(k).ForEach(func(_, v []byte) error {
+				for ; len(v) > 0; v = v[runEntrySize:] {
+					if err := tx.Bucket(bucketTxIndex).Put(v[:32], v[32:runEntrySize]); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		})
+		return firstErr(err, tx.DeleteBucket(bucketTxRecent), tx.DeleteBucket(bucketTxRuns), meta.Delete(metaTxMerged),
+			meta.Delete(metaTxRuns), meta.Put(metaSchema, be.AppendUint32(nil, 2)))
 	})
 	if _, err := Verify(path, f.p, testTimeout); err != nil {
 		t.Fatalf("Verify of a schema 2 file: %v", err)
@@ -137,7 +150,8 @@ func TestStoreUpgradesSchema2(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open of a schema 2 file: %v", err)
 	}
-	connectAll(t, s, f.b3)
+	s.recentMax, s.recentKeep = 0, 0 // b2 goes to a run, beside the old tree's entries
+	connectAll(t, s, f.b2, f.b3)
 	for _, tx := range []*Tx{f.t1, f.t3} {
 		if _, ok, err := s.TxLocation(tx.Hash()); !ok || err != nil {
 			t.Fatalf("tx %s after the upgrade: found %v, %v", tx.Hash(), ok, err)
@@ -149,8 +163,17 @@ func TestStoreUpgradesSchema2(t *testing.T) {
 		schema = be.Uint32(tx.Bucket(bucketMeta).Get(metaSchema))
 		merged, err = newReadTx(tx).txMerged()
 		return err
-	}); err != nil || schema != SchemaVersion || merged != 2 {
-		t.Fatalf("after the upgrade: schema %d, merged %d, %v; want %d, 2", schema, merged, err, SchemaVersion)
+	}); err != nil || schema != SchemaVersion || merged != 3 {
+		t.Fatalf("after the upgrade: schema %d, merged %d, %v; want %d, 3", schema, merged, err, SchemaVersion)
+	}
+	var runs []txRun
+	var old int
+	if err := s.view("runs", func(r *readTx) error {
+		old = r.txindex.Stats().KeyN
+		runs, err = r.txRuns()
+		return err
+	}); err != nil || len(runs) != 1 || runs[0].n != uint64(len(f.b2.Txs)) || old != len(f.b1.Txs) {
+		t.Fatalf("after the upgrade: runs %+v, %d entries in the old tree, %v; want one run of b2's %d and b1's %d in the tree", runs, old, err, len(f.b2.Txs), len(f.b1.Txs))
 	}
 	s.Close()
 	if _, err := Verify(path, f.p, testTimeout); err != nil {
@@ -190,5 +213,74 @@ func TestRecentRecordShape(t *testing.T) {
 		if err := checkRecentRecord(b.k, b.v); err == nil {
 			t.Errorf("%s: accepted", b.name)
 		}
+	}
+}
+
+// TestTxRunsStayLogarithmic: merged a block at a time, the runs keep each one more than twice
+// the size of the next newer (so at most log2 of the entries plus one of them), hold every
+// merged transaction once, and write each new run's keys in order.
+func TestTxRunsStayLogarithmic(t *testing.T) {
+	wallet := testKey(1)
+	p := testParams(map[Address]uint64{addrOf(wallet): 1 << 40})
+	s, err := Open(filepath.Join(t.TempDir(), "chain.db"), p, testTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.recentMax, s.recentKeep = 1, 0 // each block merged as it is connected
+	s.chunkEntries = 3
+	c := newChain(p)
+	var nonce uint64
+	merges, total, prevRuns := 0, 0, 0
+	perBlock := []int{0} // transactions per height, genesis none
+	for i := range 60 {
+		var txs []*Tx
+		for range 1 + i%5 {
+			txs = append(txs, signedTx(p, wallet, addrOf(testKey(3)), 1, 1, nonce))
+			nonce++
+		}
+		connectAll(t, s, c.add(t, testKey(2), txs...))
+		total += len(txs)
+		perBlock = append(perBlock, len(txs))
+		var runs []txRun
+		var upTo uint64
+		if err := s.view("runs", func(r *readTx) error {
+			if upTo, err = r.txMerged(); err != nil {
+				return err
+			}
+			runs, err = r.txRuns()
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		merged := 0
+		for _, n := range perBlock[:upTo+1] {
+			merged += n
+		}
+		sum := 0
+		for j, run := range runs {
+			sum += int(run.n)
+			if j > 0 && runs[j-1].n <= runMergeRatio*run.n {
+				t.Fatalf("block %d: run %d of %d entries before run %d of %d: should have been merged", i+1, runs[j-1].id, runs[j-1].n, run.id, run.n)
+			}
+		}
+		if sum != merged {
+			t.Fatalf("block %d: merged up to %d, the runs hold %d entries, want %d", i+1, upTo, sum, merged)
+		}
+		if bound := bits.Len(uint(merged)); len(runs) > bound {
+			t.Fatalf("block %d: %d runs for %d entries, want at most %d", i+1, len(runs), merged, bound)
+		}
+		if i > 1 && len(runs) <= prevRuns {
+			merges++ // a new run, and fewer or as many as before
+		}
+		prevRuns = len(runs)
+	}
+	if merges < 10 {
+		t.Fatalf("only %d blocks merged runs: the test does not exercise merging", merges)
+	}
+	if rep, err := func() (*VerifyReport, error) { s.Close(); return Verify(s.path, p, testTimeout) }(); err != nil {
+		t.Fatalf("Verify: %v", err)
+	} else if rep.Txs != uint64(total) {
+		t.Fatalf("Verify counted %d transactions, want %d", rep.Txs, total)
 	}
 }

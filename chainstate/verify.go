@@ -234,7 +234,15 @@ func compareUndo(stored, recomputed []AccountChange) error {
 }
 
 func verifyCounts(r *readTx, rep *VerifyReport) error {
-	mains, undos, txs := r.counts()
+	mains, undos, txs, err := r.counts()
+	if err != nil {
+		return err
+	}
+	if listed, counted, err := r.runEntries(); err != nil {
+		return err
+	} else if listed != counted {
+		return fmt.Errorf("the tx index's runs hold %d entries, listed as %d", counted, listed)
+	}
 	records, recent := r.recentCounts()
 	txs += recent
 	merged, err := r.txMerged()

@@ -18,7 +18,7 @@ func verifiedStore(t *testing.T) (string, *forkScenario) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// b1 (t1) is merged into txindex, b2 (t3) and b3 are recent records.
+	// b1 (t1) is merged (run 1 of the tx index), b2 (t3) and b3 are recent records.
 	s.recentMax, s.recentKeep = 2, 2
 	connectAll(t, s, f.b1, f.b2, f.b3)
 	// A side branch and mempool content must not disturb Verify.
@@ -114,8 +114,14 @@ func TestVerifyDetectsCorruption(t *testing.T) {
 		}, []string{"height 0", "genesis has an undo record"}},
 		{"missing tx index entry", func(f *forkScenario, tx *bolt.Tx) error {
 			h := f.t1.Hash()
-			return tx.Bucket(bucketTxIndex).Delete(h[:])
+			return deleteMerged(tx, h)
 		}, []string{"height 1", "has no tx index entry"}},
+		{"tx index run missing", func(f *forkScenario, tx *bolt.Tx) error {
+			return tx.Bucket(bucketTxRuns).DeleteBucket(heightKey(1))
+		}, []string{"tx index run 1 is listed but missing"}},
+		{"tx index run size", func(f *forkScenario, tx *bolt.Tx) error {
+			return tx.Bucket(bucketMeta).Put(metaTxRuns, be.AppendUint64(be.AppendUint64(nil, 1), 5))
+		}, []string{"the tx index's runs hold 1 entries, listed as 5"}},
 		{"missing recent record", func(f *forkScenario, tx *bolt.Tx) error {
 			return tx.Bucket(bucketTxRecent).Delete(heightKey(2))
 		}, []string{"height 2", "has no tx index entry"}},
@@ -149,4 +155,14 @@ func TestVerifyDetectsCorruption(t *testing.T) {
 			}
 		})
 	}
+}
+
+// deleteMerged deletes tx h from the tx index's merged level, wherever it is.
+func deleteMerged(tx *bolt.Tx, h Hash) error {
+	if err := tx.Bucket(bucketTxIndex).Delete(h[:]); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketTxRuns).ForEachBucket(func(k []byte) error {
+		return tx.Bucket(bucketTxRuns).Bucket(k).Delete(h[:])
+	})
 }

@@ -28,13 +28,21 @@ type WalkReport struct {
 
 // newBucketWalk is a walk of the top-level bucket name with the store's checks of its values:
 // valueChecks, or for the blocks bucket a bodyWalk, which checks each body once it has all its
-// pieces.
+// pieces, or for txruns the tx index's check of every run's entries.
 func newBucketWalk(name []byte) *bucketWalk {
 	if bytes.Equal(name, bucketBlocks) {
 		bw := &bodyWalk{}
 		return &bucketWalk{name: name, check: bw.add, finish: bw.flush}
 	}
+	if bytes.Equal(name, bucketTxRuns) {
+		return &bucketWalk{name: name, check: checkNotARun, nested: checkRunChunk}
+	}
 	return &bucketWalk{name: name, check: valueChecks[string(name)]}
+}
+
+// checkNotARun: txruns holds only runs, nested buckets.
+func checkNotARun(k, _ []byte) error {
+	return fmt.Errorf("txruns key %x holds a value, not a run: %w", k, ErrCorrupt)
 }
 
 // valueChecks are the checks of the values of the buckets the store knows, by bucket name.
@@ -141,8 +149,9 @@ func checkPeerValue(k, v []byte) error {
 type bucketWalk struct {
 	name   []byte
 	check  func(k, v []byte) error
-	finish func() error // after the last key (nil: nothing)
-	last   []byte       // the last key read (nil: none yet)
+	finish func() error            // after the last key (nil: nothing)
+	nested func(k, v []byte) error // the check of nested buckets' values (nil: any bytes)
+	last   []byte                  // the last key read (nil: none yet)
 	done   bool
 }
 
@@ -174,7 +183,7 @@ func (w *bucketWalk) step(b *bolt.Bucket, max int) (int, error) {
 			if nb == nil {
 				return n, fmt.Errorf("bucket %s: key %x has no value and is not a bucket: %w", w.name, k, ErrCorrupt)
 			}
-			sub := &bucketWalk{name: append(append(clone(w.name), '/'), k...)}
+			sub := &bucketWalk{name: append(append(clone(w.name), '/'), k...), check: w.nested}
 			m, err := sub.step(nb, int(^uint(0)>>1))
 			n += m
 			if err != nil {

@@ -1,6 +1,7 @@
 package chainstate
 
 import (
+	"bytes"
 	"errors"
 	"math/big"
 	"testing"
@@ -24,6 +25,17 @@ func TestValueCheck(t *testing.T) {
 	peer := encodePeer(&PeerRecord{Addr: "127.0.0.1:9", LastSeen: 1, Source: "x"})
 	id := make([]byte, 32)
 	ak := addrOf(k)
+	lo, hi := txh, h
+	if bytes.Compare(lo[:], hi[:]) > 0 {
+		lo, hi = hi, lo
+	}
+	chunk := func(hashes ...Hash) []byte { // a run's chunk of these entries, in this order
+		var v []byte
+		for i, th := range hashes {
+			v = append(append(v, th[:]...), encodeTxLoc(TxLocation{BlockHash: h, Height: 1, Index: i})...)
+		}
+		return v
+	}
 	tests := []struct {
 		name, bucket string
 		k, v         []byte
@@ -52,6 +64,11 @@ func TestValueCheck(t *testing.T) {
 		{"mempool tx", "mempool", txh[:], tx.Encode(), true},
 		{"mempool tx under another hash", "mempool", h[:], tx.Encode(), false},
 		{"mempool garbage", "mempool", txh[:], []byte{0}, false},
+		{"tx index chunk", "txruns", txh[:], chunk(txh), true},
+		{"tx index chunk under another hash", "txruns", h[:], chunk(txh), false},
+		{"tx index chunk in order", "txruns", lo[:], chunk(lo, hi), true},
+		{"tx index chunk out of order", "txruns", hi[:], chunk(hi, lo), false},
+		{"tx index chunk cut short", "txruns", txh[:], chunk(txh)[:70], false},
 		{"peer", "peers", id, peer, true},
 		{"peer short id", "peers", id[:31], peer, false},
 		{"peer short value", "peers", id, []byte{0}, false},
@@ -59,6 +76,9 @@ func TestValueCheck(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newBucketWalk([]byte(tc.bucket))
+			if tc.bucket == "txruns" { // the runs' chunks are the values of its nested buckets
+				w.check = w.nested
+			}
 			if w.check == nil {
 				t.Fatalf("no check for bucket %s", tc.bucket)
 			}
