@@ -203,6 +203,15 @@ func (m *mempoolActor) submit(ctx actor.Context, req *submitTxRequest) {
 		return
 	}
 	old, rej := m.pool.Check(req.Tx, req.Hash, acc)
+	if rej != nil && rej.Detail == errcode.NonceGap {
+		// The store can be ahead of the pool: a reorg's write has put the sender's transfers
+		// back in the mempool bucket and its chain update has not reached this actor yet (the
+		// account read above is after the reorg, the pool before it). The gap is measured
+		// against the durable mempool too, read with the account in one transaction.
+		if acc2, stored, err := s.AccountPending(req.Tx.Sender()); err == nil {
+			old, rej = m.pool.CheckPending(req.Tx, req.Hash, acc2, stored)
+		}
+	}
 	if rej != nil {
 		ctx.Respond(&submitTxResponse{Err: rej})
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,4 +160,40 @@ func TestMempoolResyncTakesBackAReorgsTransfers(t *testing.T) {
 	}
 	n.sys.Root.Send(n.pid(nameMempool), &chainUpdate{Resync: true})
 	testutil.WaitFor(t, 5*time.Second, "the resynced mempool to hold the returned transfer", inPool)
+}
+
+// TestNonceGapCountsTheDurableMempool: between a reorg's write, which puts the sender's transfers
+// back in the mempool bucket, and its chain update reaching the mempool, the pool lacks them while
+// the account is already rolled back. A transfer that follows them must not be refused as too far
+// ahead (the soak's stream saw "nonce 3600 is too far ahead of the next pending nonce 3124"); one
+// too far ahead of the bucket's run still is.
+func TestNonceGapCountsTheDurableMempool(t *testing.T) {
+	n, wallet := startQuietNode(t, Options{})
+	to := chainstate.PublicKey(wallet.Public().(ed25519.PublicKey)).Address()
+	to[0] ^= 1
+	const returned = 300 // more than the gap the pool allows
+	var txs []*chainstate.Tx
+	for i := range returned {
+		txs = append(txs, signTransfer(n.params, wallet, to, uint64(i)))
+	}
+	s, err := n.store()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutMempool(txs, nil); err != nil { // the reorg's write; its update is on the way
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := n.SubmitTx(ctx, signTransfer(n.params, wallet, to, returned+300)); err == nil || !strings.Contains(err.Error(), "too far ahead") {
+		t.Fatalf("a transfer 300 past the bucket's run: %v, want refused as too far ahead", err)
+	}
+	if _, err := n.SubmitTx(ctx, signTransfer(n.params, wallet, to, returned)); err != nil {
+		t.Fatalf("the transfer after the returned ones: %v", err)
+	}
+	n.sys.Root.Send(n.pid(nameMempool), &chainUpdate{Resync: true})
+	testutil.WaitFor(t, 5*time.Second, "the mempool to hold all the transfers", func() bool {
+		hs, err := n.Mempool(ctx)
+		return err == nil && len(hs) == returned+1
+	})
 }

@@ -116,6 +116,13 @@ func (p *Pool) PendingNonce(a chainstate.Address, committed uint64) uint64 {
 // (replace-by-fee) when its fee is at least MinReplaceFee of the pending one's and the balance
 // covers the sender's queue with the swap made: check then returns the one it replaces.
 func (p *Pool) Check(tx *chainstate.Tx, h chainstate.Hash, acc chainstate.Account) (replaces *Entry, rej *errcode.Error) {
+	return p.CheckPending(tx, h, acc, 0)
+}
+
+// CheckPending is Check with the sender's pending nonce at least stored: the pending nonce of
+// the durable mempool, which can be ahead of the pool's while a reorg's returned transactions
+// are on their way to it. The nonce gap is measured from the higher of the two.
+func (p *Pool) CheckPending(tx *chainstate.Tx, h chainstate.Hash, acc chainstate.Account, stored uint64) (replaces *Entry, rej *errcode.Error) {
 	if p.Has(h) {
 		return nil, &errcode.Error{Code: errcode.Duplicate, Reason: fmt.Sprintf("transaction %s is already pending", h)}
 	}
@@ -127,7 +134,7 @@ func (p *Pool) Check(tx *chainstate.Tx, h chainstate.Hash, acc chainstate.Accoun
 	if tx.Nonce < acc.Nonce {
 		return nil, &errcode.Error{Code: errcode.BadNonce, Detail: errcode.NonceUsed, Reason: fmt.Sprintf("nonce %d is already used (account nonce is %d)", tx.Nonce, acc.Nonce)}
 	}
-	if pending := p.PendingNonce(sender, acc.Nonce); tx.Nonce >= pending+maxNonceGap {
+	if pending := max(p.PendingNonce(sender, acc.Nonce), stored); tx.Nonce >= pending+maxNonceGap {
 		return nil, &errcode.Error{Code: errcode.BadNonce, Detail: errcode.NonceGap, Reason: fmt.Sprintf("nonce %d is too far ahead of the next pending nonce %d (at most %d ahead)", tx.Nonce, pending, maxNonceGap-1)}
 	}
 	if old != nil {

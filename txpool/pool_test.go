@@ -34,7 +34,9 @@ func TestTxPoolAdmission(t *testing.T) {
 		setup []*chainstate.Tx
 		tx    *chainstate.Tx
 		max   int
-		code  errcode.Code
+		// stored is the durable mempool's pending nonce (CheckPending; 0: Check).
+		stored uint64
+		code   errcode.Code
 		// detail is the refinement a bad_nonce must carry ("" for every other code).
 		detail errcode.Code
 	}{
@@ -42,6 +44,9 @@ func TestTxPoolAdmission(t *testing.T) {
 		{name: "future nonce within the gap", tx: poolTxOf(k, 10, 10, 1)},
 		{name: "used nonce", tx: poolTxOf(k, 2, 10, 1), code: "bad_nonce", detail: errcode.NonceUsed},
 		{name: "too far ahead", tx: poolTxOf(k, 3+maxNonceGap, 10, 1), code: "bad_nonce", detail: errcode.NonceGap},
+		{name: "within the gap of the durable mempool", tx: poolTxOf(k, 3+maxNonceGap, 10, 1), stored: 10},
+		{name: "too far ahead of the durable mempool", tx: poolTxOf(k, 10+maxNonceGap, 10, 1), stored: 10, code: "bad_nonce", detail: errcode.NonceGap},
+		{name: "a durable mempool behind the pool", setup: []*chainstate.Tx{poolTxOf(k, 3, 1, 0), poolTxOf(k, 4, 1, 0)}, tx: poolTxOf(k, 4+maxNonceGap, 1, 1), stored: 3},
 		{name: "same nonce pending, same fee", setup: []*chainstate.Tx{poolTxOf(k, 3, 10, 1)}, tx: poolTxOf(k, 3, 11, 1), code: "fee_too_low"},
 		{name: "replacement 10% higher", setup: []*chainstate.Tx{poolTxOf(k, 3, 10, 20)}, tx: poolTxOf(k, 3, 11, 22)},
 		{name: "replacement under 10% higher", setup: []*chainstate.Tx{poolTxOf(k, 3, 10, 20)}, tx: poolTxOf(k, 3, 11, 21), code: "fee_too_low"},
@@ -64,7 +69,7 @@ func TestTxPoolAdmission(t *testing.T) {
 			for i, s := range tc.setup {
 				p.Add(s, s.Hash(), uint64(i))
 			}
-			_, rej := p.Check(tc.tx, tc.tx.Hash(), acc)
+			_, rej := p.CheckPending(tc.tx, tc.tx.Hash(), acc, tc.stored)
 			switch {
 			case tc.code == "" && rej != nil:
 				t.Fatalf("rejected %s: %s", rej.Code, rej.Reason)
