@@ -94,9 +94,11 @@
 //	undo      block hash → u32 n ‖ n × (address ‖ old balance u64 ‖ old nonce u64), main chain only
 //	txindex   tx hash → block hash ‖ height u64 ‖ index u32, main chain up to txindex_merged
 //	          (schema 4 and older; from schema 5 on the oldest run, no longer written)
-//	txruns    run id u64 → bucket of tx hash → block hash ‖ height u64 ‖ index u32: the rest of
-//	          the main chain up to txindex_merged, in sorted runs listed in meta "txruns"
-//	txrecent  height u64 → block hash ‖ n × (tx hash ‖ index u32) sorted by hash, main chain
+//	txruns    run id u64 → bucket of first tx hash → up to 107 × (tx hash ‖ block hash ‖
+//	          height u64 ‖ index u32), sorted: the rest of the main chain up to txindex_merged,
+//	          in runs listed in meta "txruns" (txruns.go)
+//	txrecent  height u64 → block hash ‖ n × (tx hash ‖ index u32) sorted by hash (a long record in
+//	          pieces: the rest under height ‖ u32 1, 2, ..., txrecent.go), main chain
 //	          above txindex_merged (txindex.go: the index's two levels)
 //	mempool   tx hash → tx encoding
 //	mempool_sender  sender address ‖ nonce u64 ‖ tx hash → empty (each sender's pending nonces)

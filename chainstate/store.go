@@ -52,8 +52,9 @@ type Store struct {
 	// commits it; an error rolls the transaction back (fault injection).
 	beforeCommit atomic.Pointer[func() error]
 	// recentMax and recentKeep are the tx index's merge policy (txindex.go), chunkEntries the
-	// most entries of a run's chunk (txruns.go; tests make it small).
-	recentMax, recentKeep, chunkEntries int
+	// most entries of a run's chunk (txruns.go), recentPiece of a txrecent record's piece
+	// (txrecent.go; tests make both small).
+	recentMax, recentKeep, chunkEntries, recentPiece int
 	// lastWrite is the bbolt transaction id of the last write transaction that committed.
 	lastWrite atomic.Uint64
 }
@@ -122,7 +123,7 @@ func Open(path string, p *Params, timeout time.Duration) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, path: abs, params: p, genesis: genesis.Hash(), recentMax: defaultRecentMax, recentKeep: defaultRecentKeep, chunkEntries: runChunkEntries}
+	s := &Store{db: db, path: abs, params: p, genesis: genesis.Hash(), recentMax: defaultRecentMax, recentKeep: defaultRecentKeep, chunkEntries: runChunkEntries, recentPiece: recentPieceEntries}
 	if err := s.checkOpen(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -314,7 +315,7 @@ func (s *Store) view(op string, fn func(r *readTx) error) error {
 func (s *Store) update(op string, fn func(w *writeTx) error) error {
 	var id uint64
 	err := s.boltUpdate(op, func(tx *bolt.Tx) error {
-		if err := fn(&writeTx{readTx: newReadTx(tx), p: s.params, recentMax: s.recentMax, recentKeep: s.recentKeep, chunkEntries: s.chunkEntries}); err != nil {
+		if err := fn(&writeTx{readTx: newReadTx(tx), p: s.params, recentMax: s.recentMax, recentKeep: s.recentKeep, chunkEntries: s.chunkEntries, recentPiece: s.recentPiece}); err != nil {
 			return err
 		}
 		id = uint64(tx.ID())

@@ -8,7 +8,8 @@ import (
 // SchemaVersion is the database layout version this code writes and reads. Version 2 added the
 // mempool's sender index and count (store_mempool.go), version 3 the tx index's recent level
 // (txindex.go), version 4 block bodies in pieces (body.go: an older binary would read only a
-// body's first piece), version 5 the tx index's merged level in runs (txruns.go); an older file is upgraded when a Store opens it and read as it is by the
+// body's first piece), version 5 the tx index's merged level in runs (txruns.go) and its recent records in pieces
+// (txrecent.go); an older file is upgraded when a Store opens it and read as it is by the
 // read-only paths.
 const SchemaVersion = 5
 

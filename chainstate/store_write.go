@@ -13,6 +13,7 @@ type writeTx struct {
 	p                     *Params
 	recentMax, recentKeep int // the tx index's merge policy (txindex.go)
 	chunkEntries          int // the most entries of a run's chunk (txruns.go)
+	recentPiece           int // the most entries of a txrecent record's piece (txrecent.go)
 }
 
 // PutBlock stores a block that is not (yet) on the main chain: its body and an index entry with

@@ -63,47 +63,25 @@ func encodeRecent(h Hash, hashes []Hash) []byte {
 	return out
 }
 
-// checkRecentRecord checks a txrecent record's shape: a block hash and whole entries in strictly
-// increasing hash order.
+// checkRecentRecord checks a txrecent key and value (a record's first piece or a later one):
+// readRecentPiece.
 func checkRecentRecord(k, v []byte) error {
-	if len(k) != 8 {
-		return fmt.Errorf("txrecent key of %d bytes: %w", len(k), ErrCorrupt)
-	}
-	if len(v) < 32 || (len(v)-32)%recentEntrySize != 0 {
-		return fmt.Errorf("txrecent record %d: %d bytes: %w", be.Uint64(k), len(v), ErrCorrupt)
-	}
-	entries := v[32:]
-	for i := recentEntrySize; i < len(entries); i += recentEntrySize {
-		if bytes.Compare(entries[i-recentEntrySize:i-recentEntrySize+32], entries[i:i+32]) >= 0 {
-			return fmt.Errorf("txrecent record %d: entries out of order: %w", be.Uint64(k), ErrCorrupt)
-		}
-	}
-	return nil
+	_, err := readRecentPiece(k, v)
+	return err
 }
 
-// findRecent looks h up in the txrecent record v of height height by binary search.
+// findRecent looks h up in the one-piece txrecent record v of height by binary search.
 func findRecent(height uint64, v []byte, h Hash) (TxLocation, bool) {
 	if len(v) < 32 {
 		return TxLocation{}, false
 	}
-	entries := v[32:]
-	n := len(entries) / recentEntrySize
-	lo, hi := 0, n
-	for lo < hi {
-		mid := int(uint(lo+hi) >> 1)
-		e := entries[mid*recentEntrySize:]
-		switch c := bytes.Compare(e[:32], h[:]); {
-		case c == 0:
-			l := TxLocation{Height: height, Index: int(be.Uint32(e[32:]))}
-			copy(l.BlockHash[:], v[:32])
-			return l, true
-		case c < 0:
-			lo = mid + 1
-		default:
-			hi = mid
-		}
+	index, ok := findEntry(v[32:], h)
+	if !ok {
+		return TxLocation{}, false
 	}
-	return TxLocation{}, false
+	l := TxLocation{Height: height, Index: int(index)}
+	copy(l.BlockHash[:], v[:32])
+	return l, true
 }
 
 // txMerged returns the height up to which the main chain's transactions are in txindex. A file
@@ -132,16 +110,7 @@ func (r *readTx) txLocation(h Hash) (TxLocation, bool, error) {
 	if r.txrecent == nil {
 		return TxLocation{}, false, nil
 	}
-	c := r.txrecent.Cursor()
-	for k, v := c.Last(); k != nil; k, v = c.Prev() {
-		if len(k) != 8 {
-			return TxLocation{}, false, fmt.Errorf("txrecent key of %d bytes: %w", len(k), ErrCorrupt)
-		}
-		if l, ok := findRecent(be.Uint64(k), v, h); ok {
-			return l, true, nil
-		}
-	}
-	return TxLocation{}, false, nil
+	return r.recentLocation(h)
 }
 
 // recentCounts returns the number of txrecent records and of the entries in them.
@@ -149,10 +118,13 @@ func (r *readTx) recentCounts() (records, entries int) {
 	if r.txrecent == nil {
 		return 0, 0
 	}
-	_ = r.txrecent.ForEach(func(_, v []byte) error {
-		records++
-		if len(v) >= 32 {
+	_ = r.txrecent.ForEach(func(k, v []byte) error {
+		switch {
+		case len(k) == 8 && len(v) >= 32:
+			records++
 			entries += (len(v) - 32) / recentEntrySize
+		case len(k) == 12:
+			entries += len(v) / recentEntrySize
 		}
 		return nil
 	})
@@ -162,7 +134,7 @@ func (r *readTx) recentCounts() (records, entries int) {
 // indexTxs records the transactions (hashes, in block order) of main-chain block h at height in
 // the index: a txrecent record, then a merge when too many blocks are recent.
 func (w *writeTx) indexTxs(h Hash, height uint64, hashes []Hash) error {
-	if err := w.txrecent.Put(heightKey(height), encodeRecent(h, hashes)); err != nil {
+	if err := putRecent(w.txrecent, height, encodeRecent(h, hashes), w.recentPiece); err != nil {
 		return err
 	}
 	merged, err := w.txMerged()
@@ -181,15 +153,25 @@ func (w *writeTx) mergeRecent(upTo uint64) error {
 	var recs recentHeap
 	var keys [][]byte
 	c := w.txrecent.Cursor()
-	for k, v := c.First(); k != nil && be.Uint64(k) <= upTo; k, v = c.Next() {
-		if err := checkRecentRecord(k, v); err != nil {
+	var walk recentWalk // the pieces must follow their first piece, in sequence and hash order
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if err := walk.add(k, v); err != nil {
 			return err
 		}
-		if len(v) > 32 {
-			recs = append(recs, recentCursor{height: be.Uint64(k), block: v[:32], entries: v[32:]})
+		if be.Uint64(k) > upTo {
+			break
+		}
+		p, _ := readRecentPieceFast(k, v)
+		switch {
+		case p.piece == 0:
+			recs = append(recs, recentCursor{height: p.height, block: p.block, entries: p.entries})
+		case len(recs) > 0 && recs[len(recs)-1].height == p.height:
+			r := &recs[len(recs)-1]
+			r.more = append(r.more, p.entries)
 		}
 		keys = append(keys, clone(k))
 	}
+	recs = slices.DeleteFunc(recs, func(r recentCursor) bool { return !r.next() })
 	// Each record is sorted by hash: merge them through a heap of their heads.
 	heap.Init(&recs)
 	err := w.addRun(func(rw *runWriter) error {
@@ -201,7 +183,7 @@ func (w *writeTx) mergeRecent(upTo uint64) error {
 			if err := rw.add(entry); err != nil {
 				return err
 			}
-			if r.entries = r.entries[recentEntrySize:]; len(r.entries) == 0 {
+			if r.entries = r.entries[recentEntrySize:]; !r.next() {
 				heap.Pop(&recs)
 			} else {
 				heap.Fix(&recs, 0)
@@ -228,12 +210,11 @@ func (w *writeTx) unindexTxs(h Hash, b *Block) error {
 	}
 	height := b.Header.Height
 	if height > merged {
-		k := heightKey(height)
-		v := w.txrecent.Get(k)
+		v := w.txrecent.Get(heightKey(height))
 		if len(v) < 32 || !bytes.Equal(v[:32], h[:]) {
 			return fmt.Errorf("main chain block %d %s has no txrecent record: %w", height, h, ErrCorrupt)
 		}
-		return w.txrecent.Delete(k)
+		return w.deleteRecent(height)
 	}
 	for _, tx := range b.Txs {
 		th := tx.Hash()
@@ -267,8 +248,18 @@ func migrateTxRecent(tx *bolt.Tx) error {
 // recentCursor is what is left to merge of a txrecent record.
 type recentCursor struct {
 	height  uint64
-	block   []byte // the block's hash
-	entries []byte // (tx hash ‖ index u32) entries, sorted by hash
+	block   []byte   // the block's hash
+	entries []byte   // (tx hash ‖ index u32) entries, sorted by hash: the current piece's rest
+	more    [][]byte // the record's next pieces
+}
+
+// next moves to the next piece when the current one is used up and reports whether an entry is
+// left.
+func (r *recentCursor) next() bool {
+	for len(r.entries) == 0 && len(r.more) > 0 {
+		r.entries, r.more = r.more[0], r.more[1:]
+	}
+	return len(r.entries) > 0
 }
 
 // recentHeap orders the records being merged by their next entry's hash (container/heap).

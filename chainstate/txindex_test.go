@@ -1,9 +1,12 @@
 package chainstate
 
 import (
+	"bytes"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"math/bits"
+	"math/rand/v2"
 	"path/filepath"
 	"testing"
 
@@ -26,6 +29,7 @@ func TestTxIndexProperty(t *testing.T) {
 		s.recentMax = rapid.IntRange(0, 6).Draw(rt, "recentMax")
 		s.recentKeep = rapid.IntRange(0, s.recentMax).Draw(rt, "recentKeep")
 		s.chunkEntries = rapid.IntRange(1, 4).Draw(rt, "chunkEntries")
+		s.recentPiece = rapid.IntRange(1, 3).Draw(rt, "recentPiece")
 		c := newChain(p)
 		seen := map[Hash]bool{} // every transaction ever connected
 		for range rapid.IntRange(1, 25).Draw(rt, "steps") {
@@ -228,7 +232,7 @@ func TestTxRunsStayLogarithmic(t *testing.T) {
 	}
 	defer s.Close()
 	s.recentMax, s.recentKeep = 1, 0 // each block merged as it is connected
-	s.chunkEntries = 3
+	s.chunkEntries, s.recentPiece = 3, 2
 	c := newChain(p)
 	var nonce uint64
 	merges, total, prevRuns := 0, 0, 0
@@ -282,5 +286,94 @@ func TestTxRunsStayLogarithmic(t *testing.T) {
 		t.Fatalf("Verify: %v", err)
 	} else if rep.Txs != uint64(total) {
 		t.Fatalf("Verify counted %d transactions, want %d", rep.Txs, total)
+	}
+}
+
+// TestRecentPieces: a record of 1,000 transfers goes in pieces that each hold whole, sorted
+// entries, which the walk accepts in order and refuses out of sequence, out of hash order or
+// without their first piece; appending a record writes about its own pages (before pieces, the
+// leaf it landed in held two or three 36 KiB records, all rewritten).
+func TestRecentPieces(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	hashes := make([]Hash, 1000)
+	for i := range hashes {
+		for j := range hashes[i] {
+			hashes[i][j] = byte(r.Uint32())
+		}
+	}
+	rec := encodeRecent(Hash{7}, hashes)
+	db := blocksBucketDB(t)
+	if err := db.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucket(bucketTxRecent)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	own := (len(rec) + 4095) / 4096
+	var worst int
+	for height := uint64(1); height <= 60; height++ {
+		before := db.Stats()
+		if err := db.Update(func(tx *bolt.Tx) error {
+			return putRecent(tx.Bucket(bucketTxRecent), height, rec, recentPieceEntries)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		after := db.Stats()
+		if height > 10 {
+			worst = max(worst, int(after.TxStats.GetPageCount()-before.TxStats.GetPageCount()))
+		}
+	}
+	if limit := own + own/8 + 12; worst > limit { // its own pages, the last leaf before, branches, freelist
+		t.Fatalf("appending a record of %d pages allocated up to %d pages, want at most %d", own, worst, limit)
+	}
+	type kv struct{ k, v []byte }
+	var pieces []kv
+	if err := db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketTxRecent).Cursor()
+		prefix := heightKey(5)
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			pieces = append(pieces, kv{clone(k), clone(v)})
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := 1 + (len(hashes)-recentFirstEntries+recentPieceEntries-1)/recentPieceEntries; len(pieces) != want {
+		t.Fatalf("a record of %d entries in %d pieces, want %d", len(hashes), len(pieces), want)
+	}
+	walk := func(ps []kv) error {
+		var w recentWalk
+		for _, p := range ps {
+			if err := w.add(p.k, p.v); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := walk(pieces); err != nil {
+		t.Fatalf("the pieces as written: %v", err)
+	}
+	swapped := append([]kv{}, pieces...)
+	swapped[1], swapped[2] = kv{swapped[1].k, swapped[2].v}, kv{swapped[2].k, swapped[1].v}
+	for name, ps := range map[string][]kv{
+		"a piece missing":          append(append([]kv{}, pieces[:1]...), pieces[2:]...),
+		"no first piece":           pieces[1:],
+		"pieces out of hash order": swapped,
+	} {
+		if err := walk(ps); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: %v, want ErrCorrupt", name, err)
+		}
+	}
+	if err := db.View(func(tx *bolt.Tx) error {
+		r := &readTx{txrecent: tx.Bucket(bucketTxRecent)}
+		for i, h := range hashes[:50] {
+			l, ok, err := r.recentLocation(h)
+			if err != nil || !ok || l.BlockHash != (Hash{7}) || l.Index != i || l.Height != 60 {
+				return fmt.Errorf("tx %d: %+v %v %v", i, l, ok, err)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -34,6 +34,10 @@ func newBucketWalk(name []byte) *bucketWalk {
 		bw := &bodyWalk{}
 		return &bucketWalk{name: name, check: bw.add, finish: bw.flush}
 	}
+	if bytes.Equal(name, bucketTxRecent) {
+		rw := &recentWalk{}
+		return &bucketWalk{name: name, check: rw.add}
+	}
 	if bytes.Equal(name, bucketTxRuns) {
 		return &bucketWalk{name: name, check: checkNotARun, nested: checkRunChunk}
 	}
@@ -52,7 +56,6 @@ var valueChecks = map[string]func(k, v []byte) error{
 	string(bucketAccounts): checkAccountValue,
 	string(bucketUndo):     checkUndoValue,
 	string(bucketTxIndex):  checkTxIndexValue,
-	string(bucketTxRecent): checkRecentRecord,
 	string(bucketMempool):  checkMempoolValue,
 	string(bucketPeers):    checkPeerValue,
 }
