@@ -62,7 +62,7 @@ func (r *runner) crashLoop(ctx context.Context, k int, p *proc, cl *crashLoop) {
 		}
 		select {
 		case <-p.Done():
-			cl.exited, cl.exitErr = true, p.Err()
+			r.exitedInLoop(k, p, cl)
 			return
 		case <-ctx.Done():
 			return
@@ -81,10 +81,21 @@ func (r *runner) crashLoop(ctx context.Context, k int, p *proc, cl *crashLoop) {
 	}
 	select { // the last crash is past the budget: the ordered stop follows
 	case <-p.Done():
-		cl.exited, cl.exitErr = true, p.Err()
+		r.exitedInLoop(k, p, cl)
 	case <-ctx.Done():
 	case <-time.After(20 * time.Second):
 	}
+}
+
+// exitedInLoop records that node k's process p gave up during the crash loop, and marks it down
+// at once: a crash of the same actor by another fault counts towards the restart budget, so the
+// node can give up before the crash that exceeds the budget, and the faults that end meanwhile
+// must leave it alone until the loop's end restarts it.
+func (r *runner) exitedInLoop(k int, p *proc, cl *crashLoop) {
+	cl.exited, cl.exitErr = true, p.Err()
+	r.mu.Lock()
+	r.down[k] = true
+	r.mu.Unlock()
 }
 
 // watchHealth polls node k's health until the next crash is due, noting the first crash (i)
@@ -97,7 +108,7 @@ func (r *runner) watchHealth(ctx context.Context, k, i int, p *proc, cl *crashLo
 		}
 		select {
 		case <-p.Done():
-			cl.exited, cl.exitErr = true, p.Err()
+			r.exitedInLoop(k, p, cl)
 			return false
 		case <-ctx.Done():
 			return false
