@@ -12,8 +12,10 @@ import (
 // The transaction index has two levels, so that connecting a block does not rewrite a page of a
 // large hash-keyed tree for each of its transactions:
 //
-//	txrecent  height u64 → block hash ‖ n × (tx hash ‖ index u32), sorted by tx hash
-//	txruns    run id u64 → a bucket of tx hash → block hash ‖ height u64 ‖ index u32 (txruns.go)
+//	txrecent  height u64 → block hash ‖ n × (tx hash ‖ index u32), sorted by tx hash (a long
+//	          record in pieces, txrecent.go)
+//	txruns    run id u64 → a bucket of chunks of (tx hash ‖ block hash ‖ height u64 ‖ index u32),
+//	          sorted by tx hash, each under its first hash (txruns.go)
 //	txindex   tx hash → block hash ‖ height u64 ‖ index u32 (schema 4 and older: the oldest run)
 //	meta "txindex_merged" → u64: every main-chain block up to this height is in the merged level
 //	          (txindex and the runs), every one above it in txrecent
@@ -171,7 +173,13 @@ func (w *writeTx) mergeRecent(upTo uint64) error {
 		}
 		keys = append(keys, clone(k))
 	}
-	recs = slices.DeleteFunc(recs, func(r recentCursor) bool { return !r.next() })
+	live := recs[:0]
+	for i := range recs {
+		if recs[i].next() { // the cursor at its first entry (pieces may follow an empty first)
+			live = append(live, recs[i])
+		}
+	}
+	recs = live
 	// Each record is sorted by hash: merge them through a heap of their heads.
 	heap.Init(&recs)
 	err := w.addRun(func(rw *runWriter) error {
