@@ -492,6 +492,17 @@ func sendersOf(txs []*chainstate.Tx) []chainstate.Address {
 // already updated the mempool bucket in the same transaction), and prunes what can no longer be
 // mined.
 func (m *mempoolActor) chainUpdate(ctx actor.Context, u *chainUpdate) {
+	returned := u.Returned
+	if u.Resync {
+		returned = m.bucketTxs()
+	}
+	if m.pool.Len() == 0 && len(returned) == 0 {
+		// Nothing pending (a node that syncs, or an idle one): the blocks can remove, replace or
+		// make unminable nothing here, so their transfers are not hashed again (two SHA-256 each:
+		// 2.6% of a syncing process's CPU).
+		m.publishSize()
+		return
+	}
 	touched := map[chainstate.Address]bool{}
 	for _, b := range u.Connected {
 		for _, tx := range b.Txs {
@@ -505,10 +516,6 @@ func (m *mempoolActor) chainUpdate(ctx actor.Context, u *chainUpdate) {
 				m.d.replaced.record(occ.Hash, h)
 			}
 		}
-	}
-	returned := u.Returned
-	if u.Resync {
-		returned = m.bucketTxs()
 	}
 	var back, losers []chainstate.Hash
 	for _, tx := range returned {

@@ -64,7 +64,7 @@ func (s *Store) Connect(b *Block) (*Delta, error) {
 		if b.Header.PrevHash != tip.Hash {
 			return fmt.Errorf("parent %s is not the tip %s: %w", b.Header.PrevHash, tip.Hash, ErrNotTip)
 		}
-		d, _, err = w.connect(h, b, tip)
+		d, _, _, err = w.connect(h, b, tip)
 		return err
 	})
 	if err != nil {
@@ -157,14 +157,14 @@ func (w *writeTx) connectAll(connect []*Block, tip IndexEntry, inBranch map[Hash
 		if b.Header.PrevHash != tip.Hash {
 			return nil, fmt.Errorf("connect[%d] %s: parent %s is not the tip %s: %w", i, h, b.Header.PrevHash, tip.Hash, ErrNotTip)
 		}
-		_, next, err := w.connect(h, b, tip)
+		_, next, hashes, err := w.connect(h, b, tip)
 		if err != nil {
 			return nil, &BlockError{Hash: h, Height: b.Header.Height, Err: err}
 		}
 		tip = next
 		connected = append(connected, h)
-		for _, tx := range b.Txs {
-			inBranch[tx.Hash()] = struct{}{}
+		for _, th := range hashes {
+			inBranch[th] = struct{}{}
 		}
 	}
 	return connected, nil
@@ -246,50 +246,50 @@ func (w *writeTx) setAccount(a Address, v Account) error {
 }
 
 // connect connects b (hash h) on top of tip, which must be the current tip and b's parent. It
-// returns the delta and b's new index entry.
-func (w *writeTx) connect(h Hash, b *Block, tip IndexEntry) (*Delta, IndexEntry, error) {
+// returns the delta, b's new index entry and its transactions' hashes, in block order.
+func (w *writeTx) connect(h Hash, b *Block, tip IndexEntry) (*Delta, IndexEntry, []Hash, error) {
 	if b.Header.Height != tip.Header.Height+1 {
-		return nil, IndexEntry{}, ruleErr(CodeBadHeight, "height %d, parent is at %d", b.Header.Height, tip.Header.Height)
+		return nil, IndexEntry{}, nil, ruleErr(CodeBadHeight, "height %d, parent is at %d", b.Header.Height, tip.Header.Height)
 	}
 	d, err := ApplyBlock(w.p, tip.Header.StateRoot, w.readTx, b)
 	if err != nil {
-		return nil, IndexEntry{}, err
+		return nil, IndexEntry{}, nil, err
 	}
 	e := IndexEntry{Hash: h, Header: b.Header, Status: StatusMain,
 		Work: new(big.Int).Add(tip.Work, w.p.Work(&b.Header))}
 	if err := w.putBody(h, b); err != nil {
-		return nil, e, err
+		return nil, e, nil, err
 	}
 	if err := w.putEntry(&e); err != nil {
-		return nil, e, err
+		return nil, e, nil, err
 	}
 	for _, c := range d.Changes {
 		if err := w.setAccount(c.Addr, c.New); err != nil {
-			return nil, e, err
+			return nil, e, nil, err
 		}
 	}
 	if err := w.undo.Put(clone(h[:]), encodeUndo(d.Changes)); err != nil {
-		return nil, e, err
+		return nil, e, nil, err
 	}
 	if err := w.main.Put(heightKey(b.Header.Height), clone(h[:])); err != nil {
-		return nil, e, err
+		return nil, e, nil, err
 	}
 	hashes := make([]Hash, len(b.Txs))
 	for i, tx := range b.Txs {
 		hashes[i] = tx.Hash()
 	}
 	if err := w.indexTxs(h, b.Header.Height, hashes); err != nil {
-		return nil, e, err
+		return nil, e, nil, err
 	}
 	for i, tx := range b.Txs {
 		if err := w.deleteMempoolTx(hashes[i], tx); err != nil {
-			return nil, e, err
+			return nil, e, nil, err
 		}
 	}
 	if err := w.meta.Put(metaTip, clone(h[:])); err != nil {
-		return nil, e, err
+		return nil, e, nil, err
 	}
-	return d, e, nil
+	return d, e, hashes, nil
 }
 
 // disconnect removes the tip block (entry tip) from the main chain and returns its body. The new
