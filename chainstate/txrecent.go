@@ -77,10 +77,8 @@ func readRecentPiece(k, v []byte) (recentPiece, error) {
 	if len(p.entries)%recentEntrySize != 0 {
 		return p, fmt.Errorf("txrecent record %d: piece %d of %d bytes: %w", p.height, p.piece, len(v), ErrCorrupt)
 	}
-	for i := recentEntrySize; i < len(p.entries); i += recentEntrySize {
-		if bytes.Compare(p.entries[i-recentEntrySize:i-recentEntrySize+32], p.entries[i:i+32]) >= 0 {
-			return p, fmt.Errorf("txrecent record %d: entries out of order: %w", p.height, ErrCorrupt)
-		}
+	if !entriesInOrder(p.entries, recentEntrySize) {
+		return p, fmt.Errorf("txrecent record %d: entries out of order: %w", p.height, ErrCorrupt)
 	}
 	return p, nil
 }
@@ -117,23 +115,45 @@ func (w *recentWalk) add(k, v []byte) error {
 	return nil
 }
 
-// findEntry looks h up among sorted entries by binary search and returns its index in its
-// block.
+// findEntry looks h up among sorted recent entries and returns its index in its block.
 func findEntry(entries []byte, h Hash) (index uint32, ok bool) {
-	lo, hi := 0, len(entries)/recentEntrySize
+	at := searchEntries(entries, recentEntrySize, h)
+	if at < 0 {
+		return 0, false
+	}
+	return be.Uint32(entries[at+32:]), true
+}
+
+// The tx index's sorted records (recent records and their pieces, runs' chunks) are arrays of
+// fixed-size entries that begin with a transaction hash.
+
+// entriesInOrder reports whether entries of size bytes each are in strictly increasing order
+// of their hashes.
+func entriesInOrder(entries []byte, size int) bool {
+	for i := size; i < len(entries); i += size {
+		if bytes.Compare(entries[i-size:i-size+32], entries[i:i+32]) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// searchEntries finds h among entries of size bytes each, sorted by hash, by binary search: the
+// offset of its entry, or -1.
+func searchEntries(entries []byte, size int, h Hash) int {
+	lo, hi := 0, len(entries)/size
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
-		e := entries[mid*recentEntrySize:]
-		switch c := bytes.Compare(e[:32], h[:]); {
+		switch c := bytes.Compare(entries[mid*size:mid*size+32], h[:]); {
 		case c == 0:
-			return be.Uint32(e[32:]), true
+			return mid * size
 		case c < 0:
 			lo = mid + 1
 		default:
 			hi = mid
 		}
 	}
-	return 0, false
+	return -1
 }
 
 // recentLocation looks h up in the recent records, newest first, piece by piece.

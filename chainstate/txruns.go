@@ -82,10 +82,8 @@ func checkRunChunk(k, v []byte) error {
 	if !bytes.Equal(k, v[:32]) {
 		return fmt.Errorf("tx index chunk %x: its first entry is %x: %w", k, v[:32], ErrCorrupt)
 	}
-	for i := runEntrySize; i < len(v); i += runEntrySize {
-		if bytes.Compare(v[i-runEntrySize:i-runEntrySize+32], v[i:i+32]) >= 0 {
-			return fmt.Errorf("tx index chunk %x: entries out of order: %w", k, ErrCorrupt)
-		}
+	if !entriesInOrder(v, runEntrySize) {
+		return fmt.Errorf("tx index chunk %x: entries out of order: %w", k, ErrCorrupt)
 	}
 	return nil
 }
@@ -107,19 +105,7 @@ func findChunk(b *bolt.Bucket, h Hash) (k, v []byte, at int, err error) {
 	if len(v) == 0 || len(v)%runEntrySize != 0 {
 		return nil, nil, -1, fmt.Errorf("tx index chunk %x: %d bytes: %w", k, len(v), ErrCorrupt)
 	}
-	lo, hi := 0, len(v)/runEntrySize
-	for lo < hi {
-		mid := int(uint(lo+hi) >> 1)
-		switch c := bytes.Compare(v[mid*runEntrySize:mid*runEntrySize+32], h[:]); {
-		case c == 0:
-			return k, v, mid * runEntrySize, nil
-		case c < 0:
-			lo = mid + 1
-		default:
-			hi = mid
-		}
-	}
-	return k, v, -1, nil
+	return k, v, searchEntries(v, runEntrySize, h), nil
 }
 
 // runLocation looks h up in the runs, newest first.
