@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 
 	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
@@ -113,6 +114,59 @@ func TestVerifyAllAgreesWithSingle(t *testing.T) {
 			t.Fatalf("verifyAll = %d, serial verification first rejects %d", got, want)
 		}
 	})
+}
+
+func TestVerifyWorkers(t *testing.T) {
+	tests := []struct {
+		procs, busy, n, want int
+	}{
+		{2, 0, 1000, 2},  // alone: every core
+		{2, 2, 1000, 1},  // another check holds both: one goroutine
+		{2, 1, 1000, 1},  // one core free
+		{2, 5, 1000, 1},  // oversubscribed: still one
+		{8, 0, 1000, 8},  //
+		{8, 3, 1000, 5},  //
+		{8, 0, 3 * 8, 3}, // no more than n/minBatch
+		{8, 0, minBatch, 1},
+	}
+	for _, tt := range tests {
+		if got := verifyWorkers(tt.procs, tt.busy, tt.n); got != tt.want {
+			t.Errorf("verifyWorkers(%d, %d, %d) = %d, want %d", tt.procs, tt.busy, tt.n, got, tt.want)
+		}
+	}
+}
+
+// TestVerifyAllConcurrent: checks running at once share the cores (each sees the others'
+// workers) and still agree with single verification; the count of verifying goroutines is
+// back to zero once they all return.
+func TestVerifyAllConcurrent(t *testing.T) {
+	items := make([]sigItem, 200)
+	for i := range items {
+		tx := signedTx(testParams(nil), testKey(byte(i%7+1)), Address{byte(i)}, 1, 0, uint64(i))
+		items[i] = sigItem{pub: tx.From[:], msg: tx.SigningBytes(), sig: tx.Sig[:]}
+	}
+	bad := append([]sigItem(nil), items...)
+	bad[150] = sigItem{pub: items[150].pub, msg: items[149].msg, sig: items[150].sig}
+	var wg sync.WaitGroup
+	got := make([]int, 8)
+	for g := range got {
+		wg.Go(func() {
+			if g%2 == 0 {
+				got[g] = verifyAll(items)
+			} else {
+				got[g] = verifyAll(bad)
+			}
+		})
+	}
+	wg.Wait()
+	for g, v := range got {
+		if want := []int{len(items), 150}[g%2]; v != want {
+			t.Errorf("check %d: first bad %d, want %d", g, v, want)
+		}
+	}
+	if n := verifying.Load(); n != 0 {
+		t.Fatalf("%d verifying goroutines counted after every check returned", n)
+	}
 }
 
 // TestVerifyChunkAgreesWithSingle checks one batch directly, where every entry's verdict of the

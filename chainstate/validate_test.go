@@ -3,7 +3,9 @@ package chainstate
 import (
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"math"
+	"pgregory.net/rapid"
 	"strings"
 	"sync"
 	"testing"
@@ -87,29 +89,72 @@ func TestVerifyTxSigCache(t *testing.T) {
 }
 
 func TestSigCacheBounded(t *testing.T) {
-	c := NewSigCache(3)
-	for i := range 4 {
+	c := NewSigCache(4) // two generations of 2
+	has := func(want string) {
+		t.Helper()
+		got := ""
+		for i := range 8 {
+			if c.Contains(Hash{byte(i)}) {
+				got += fmt.Sprint(i)
+			}
+		}
+		if got != want || c.Len() != len(want) {
+			t.Fatalf("holds %q (len %d), want %q", got, c.Len(), want)
+		}
+	}
+	for i := range 3 {
 		c.Add(Hash{byte(i)})
 	}
-	if c.Len() != 3 || c.Contains(Hash{0}) || !c.Contains(Hash{1}) || !c.Contains(Hash{3}) {
-		t.Fatalf("after 4 adds to a cache of 3: len %d", c.Len())
-	}
-	c.Add(Hash{3}) // already present: no eviction
-	if !c.Contains(Hash{1}) {
-		t.Fatal("re-adding evicted an entry")
-	}
+	has("012") // old {0 1}, current {2}
+	c.Add(Hash{0})
+	has("012") // 0 moved to the current generation: old {1}, current {2 0}
+	c.Add(Hash{3})
+	has("023") // the current generation was full: old {2 0}, current {3}; 1 dropped
 	c.Add(Hash{4})
-	if c.Contains(Hash{1}) || !c.Contains(Hash{2}) || !c.Contains(Hash{4}) {
-		t.Fatal("oldest not evicted first")
-	}
+	has("0234")
+	c.Add(Hash{5})
+	has("345") // old {3 4}, current {5}
+	c.AddAll([]Hash{{6}, {7}, {7}})
+	has("567") // old {5 6}, current {7}
 	var nilCache *SigCache
 	nilCache.Add(Hash{1})
+	nilCache.AddAll([]Hash{{1}})
 	if nilCache.Contains(Hash{1}) || nilCache.Len() != 0 {
 		t.Fatal("nil cache")
 	}
-	if NewSigCache(0).max != DefaultSigCacheSize {
+	if NewSigCache(0).half != DefaultSigCacheSize/2 {
 		t.Fatal("default size")
 	}
+}
+
+// TestSigCacheKeepsTheNewest: whatever the size and the adds, the cache never holds more than
+// its size and always holds the last size/2 distinct hashes added.
+func TestSigCacheKeepsTheNewest(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		size := rapid.IntRange(1, 20).Draw(t, "size")
+		c := NewSigCache(size)
+		var added []Hash
+		for _, v := range rapid.SliceOf(rapid.IntRange(0, 40)).Draw(t, "adds") {
+			h := Hash{byte(v)}
+			c.Add(h)
+			added = append(added, h)
+			if c.Len() > size {
+				t.Fatalf("%d entries in a cache of %d", c.Len(), size)
+			}
+			if !c.Contains(h) {
+				t.Fatalf("%x not held right after its Add", h[0])
+			}
+		}
+		seen := map[Hash]bool{}
+		for i := len(added) - 1; i >= 0 && len(seen) < max(1, size/2); i-- {
+			seen[added[i]] = true
+		}
+		for h := range seen {
+			if !c.Contains(h) {
+				t.Fatalf("one of the last %d distinct hashes added, %x, was dropped", max(1, size/2), h[0])
+			}
+		}
+	})
 }
 
 func TestSigCacheConcurrent(t *testing.T) {
