@@ -7,6 +7,9 @@ import (
 	"testing"
 
 	"pgregory.net/rapid"
+
+	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/internal/testchain"
 )
 
 // TestBlockPipeOrder: whatever order the checks finish in, blocks come out exactly once each in
@@ -102,5 +105,39 @@ func TestBlockPipeVerdicts(t *testing.T) {
 	}
 	if p.len() != 1 {
 		t.Fatalf("pipe holds %d, want c only", p.len())
+	}
+}
+
+// TestPipeSigsLeavesASyncOut: a piped check of a sync's block finds the signature cache's
+// entries but adds none of its own; a new block's check adds its transactions.
+func TestPipeSigsLeavesASyncOut(t *testing.T) {
+	cfg, wallet := quietHome(t)
+	p, err := ParamsFromConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := signTransfer(p, wallet, chainstate.Address{9}, 0)
+	blk := testchain.New(p).Mine(t, wallet, []*chainstate.Tx{tx})
+	for _, synced := range []bool{true, false} {
+		cache := chainstate.NewSigCache(10)
+		if _, err := checkRaw(p, pipeSigs(cache, synced), blk.Encode(), blk.Hash()); err != nil {
+			t.Fatal(err)
+		}
+		if got := cache.Contains(tx.Hash()); got == synced {
+			t.Errorf("synced %v: the cache holds the block's transfer: %v", synced, got)
+		}
+	}
+	// A sync's check still finds what the cache holds: an entry for the transfer lets even a
+	// broken signature through, as for any cached transfer.
+	cache := chainstate.NewSigCache(10)
+	bad := *tx
+	bad.Sig[0] ^= 1
+	cache.Add(bad.Hash())
+	badBlk := testchain.New(p).Mine(t, wallet, []*chainstate.Tx{&bad})
+	if _, err := checkRaw(p, pipeSigs(cache, true), badBlk.Encode(), badBlk.Hash()); err != nil {
+		t.Fatalf("the sync's check did not consult the cache: %v", err)
+	}
+	if _, err := checkRaw(p, pipeSigs(chainstate.NewSigCache(10), true), badBlk.Encode(), badBlk.Hash()); err == nil {
+		t.Fatal("a broken signature passed without a cache entry")
 	}
 }

@@ -2,121 +2,7 @@ package chainstate
 
 import (
 	"math"
-	"sync"
 )
-
-// DefaultSigCacheSize is the capacity NewSigCache uses when given max <= 0.
-const DefaultSigCacheSize = 100_000
-
-// SigCache remembers transaction hashes whose signatures verified (bounded, goroutine-safe).
-// A transaction hash covers the signature, so a hit means this exact signed transaction was
-// verified before. It holds at most size entries in two generations of size/2: adding to a full
-// current generation makes it the old one, dropping the old one's entries at once (the oldest
-// half of the cache goes first); adding a hash the old generation holds moves it to the
-// current. A nil *SigCache is valid and empty: Contains reports false and Add does nothing.
-//
-// Generations instead of a ring of single evictions: deleting from a Go map leaves tombstones
-// that make it rehash again and again under steady churn (about 1 µs an Add of a 200,000-entry
-// cache during a sync, 5% of the syncing process's CPU); a new generation is a map sized once
-// and never deleted from.
-type SigCache struct {
-	mu       sync.RWMutex
-	half     int               // entries per generation, fixed at construction
-	keepOld  bool              // size >= 2: the old generation is kept (a cache of 1 has one)
-	cur, old map[Hash]struct{} // guarded by mu
-}
-
-// NewSigCache returns an empty cache of at most size entries (DefaultSigCacheSize when max <= 0).
-func NewSigCache(size int) *SigCache {
-	if size <= 0 {
-		size = DefaultSigCacheSize
-	}
-	return &SigCache{half: max(1, size/2), keepOld: size >= 2, cur: make(map[Hash]struct{})}
-}
-
-// Add records h as verified.
-func (c *SigCache) Add(h Hash) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.addLocked(h)
-}
-
-// AddAll records every hash in hs as verified, under one lock.
-func (c *SigCache) AddAll(hs []Hash) {
-	if c == nil || len(hs) == 0 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, h := range hs {
-		c.addLocked(h)
-	}
-}
-
-func (c *SigCache) addLocked(h Hash) {
-	if _, ok := c.cur[h]; ok {
-		return
-	}
-	if len(c.cur) >= c.half {
-		c.old = nil
-		if c.keepOld {
-			c.old = c.cur
-		}
-		c.cur = make(map[Hash]struct{}, c.half)
-	}
-	c.cur[h] = struct{}{} // a hash of the old generation moves into the current one
-	delete(c.old, h)
-}
-
-// missing returns the indexes of the hashes in hs that the cache does not hold (all of them for
-// a nil cache), under one read lock.
-func (c *SigCache) missing(hs []Hash) []int {
-	idx := make([]int, 0, len(hs))
-	if c == nil {
-		for i := range hs {
-			idx = append(idx, i)
-		}
-		return idx
-	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	for i, h := range hs {
-		if _, ok := c.cur[h]; ok {
-			continue
-		}
-		if _, ok := c.old[h]; !ok {
-			idx = append(idx, i)
-		}
-	}
-	return idx
-}
-
-// Contains reports whether h was added and not yet dropped.
-func (c *SigCache) Contains(h Hash) bool {
-	if c == nil {
-		return false
-	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if _, ok := c.cur[h]; ok {
-		return true
-	}
-	_, ok := c.old[h]
-	return ok
-}
-
-// Len returns the number of entries.
-func (c *SigCache) Len() int {
-	if c == nil {
-		return 0
-	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.cur) + len(c.old)
-}
 
 // verifyTxSigHash verifies the signature of tx, whose hash is h, consulting and filling cache
 // (nil: no cache).
@@ -237,9 +123,16 @@ func checkTxs(p *Params, txs []*Tx, hashes []Hash, cache *SigCache) error {
 	}
 	index := cache.missing(hashes[:firstBad]) // items[k] is the signature of txs[index[k]]
 	items := make([]sigItem, len(index))
+	size := 0
+	for _, i := range index {
+		size += TxFixedSize - 64 + len(txs[i].ChainID)
+	}
+	msgs := make([]byte, 0, size) // every signed message in one allocation
 	for k, i := range index {
 		tx := txs[i]
-		items[k] = sigItem{pub: tx.From[:], msg: tx.SigningBytes(), sig: tx.Sig[:]}
+		at := len(msgs)
+		msgs = tx.appendSigning(msgs)
+		items[k] = sigItem{pub: tx.From[:], msg: msgs[at:len(msgs):len(msgs)], sig: tx.Sig[:]}
 	}
 	sigBad := verifyAll(items)
 	if cache != nil {

@@ -116,13 +116,27 @@ func TestSigCacheBounded(t *testing.T) {
 	has("345") // old {3 4}, current {5}
 	c.AddAll([]Hash{{6}, {7}, {7}})
 	has("567") // old {5 6}, current {7}
+	view := c.LookupOnly()
+	view.Add(Hash{0})
+	view.AddAll([]Hash{{1}})
+	has("567") // the view adds nothing
+	if !view.Contains(Hash{7}) || view.Len() != 3 {
+		t.Fatal("the view does not see the cache")
+	}
+	c.Add(Hash{0})
+	if !view.Contains(Hash{0}) {
+		t.Fatal("the view does not see what the cache adds later")
+	}
 	var nilCache *SigCache
+	if nilCache.LookupOnly() != nil {
+		t.Fatal("nil cache's view")
+	}
 	nilCache.Add(Hash{1})
 	nilCache.AddAll([]Hash{{1}})
 	if nilCache.Contains(Hash{1}) || nilCache.Len() != 0 {
 		t.Fatal("nil cache")
 	}
-	if NewSigCache(0).half != DefaultSigCacheSize/2 {
+	if NewSigCache(0).s.half != DefaultSigCacheSize/2 {
 		t.Fatal("default size")
 	}
 }
