@@ -212,7 +212,7 @@ func checkRaw(p *chainstate.Params, sigs *chainstate.SigCache, raw []byte, h cha
 	if err != nil {
 		return nil, fmt.Errorf("undecodable block: %v", err)
 	}
-	if err := chainstate.CheckBlock(p, b, sigs); err != nil {
+	if err := chainstate.CheckBlockAlone(p, b, sigs); err != nil { // pipeChecks of them at once
 		return nil, fmt.Errorf("invalid block %s: %v", h, err)
 	}
 	return b, nil

@@ -66,10 +66,10 @@ type sigItem struct {
 
 // verifyAll checks every item under the chain's rule and returns the index of the lowest item
 // that does not verify, or len(items) when all do. Items are verified in batches split across up
-// to GOMAXPROCS goroutines (fewer while other checks verify: verifyWorkers), all joined before
-// it returns; the answer equals checking each item
-// with VerifySignature in order (a failed batch is re-checked item by item).
-func verifyAll(items []sigItem) int {
+// to most goroutines (0: GOMAXPROCS, fewer while other checks verify: verifyWorkers), all joined
+// before it returns; the answer equals checking each item with VerifySignature in order (a
+// failed batch is re-checked item by item).
+func verifyAll(items []sigItem, most int) int {
 	n := len(items)
 	if n < minBatch {
 		for i, it := range items {
@@ -80,6 +80,9 @@ func verifyAll(items []sigItem) int {
 		return n
 	}
 	workers := verifyWorkers(runtime.GOMAXPROCS(0), int(verifying.Load()), n)
+	if most > 0 {
+		workers = min(workers, most)
+	}
 	verifying.Add(int32(workers))
 	defer verifying.Add(-int32(workers))
 	// Contiguous chunks, two per worker: a batch's cost per signature falls as it grows (11.4,

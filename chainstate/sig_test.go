@@ -4,7 +4,9 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"fmt"
+	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -110,7 +112,7 @@ func TestVerifyAllAgreesWithSingle(t *testing.T) {
 		for i := range items {
 			items[i], _ = drawSigItem(t, fmt.Sprint(i))
 		}
-		if got, want := verifyAll(items), serialFirstBad(items); got != want {
+		if got, want := verifyAll(items, 0), serialFirstBad(items); got != want {
 			t.Fatalf("verifyAll = %d, serial verification first rejects %d", got, want)
 		}
 	})
@@ -152,9 +154,9 @@ func TestVerifyAllConcurrent(t *testing.T) {
 	for g := range got {
 		wg.Go(func() {
 			if g%2 == 0 {
-				got[g] = verifyAll(items)
+				got[g] = verifyAll(items, g%3)
 			} else {
-				got[g] = verifyAll(bad)
+				got[g] = verifyAll(bad, g%3)
 			}
 		})
 	}
@@ -253,8 +255,8 @@ func TestVerifySignatureEdgeCases(t *testing.T) {
 	}
 }
 
-// TestCheckBlockAgreesWithSerial: CheckBlock's batched, parallel, cached check of a block's
-// transactions returns the same error (or none) as CheckTx on each transaction in order, and
+// TestCheckBlockAgreesWithSerial: CheckBlock's (and CheckBlockAlone's) batched, parallel, cached
+// check of a block's transactions returns the same error (or none) as CheckTx on each transaction in order, and
 // leaves exactly the transactions before the first failure cached.
 func TestCheckBlockAgreesWithSerial(t *testing.T) {
 	p := testParams(nil)
@@ -300,7 +302,8 @@ func TestCheckBlockAgreesWithSerial(t *testing.T) {
 				break
 			}
 		}
-		got := checkTxs(p, txs, hashes, cache)
+		most := rapid.IntRange(0, 3).Draw(t, "most goroutines") // 0: all free cores; 1: CheckBlockAlone
+		got := checkTxs(p, txs, hashes, cache, most)
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("checkTxs = %v\nserial    = %v", got, want)
 		}
@@ -315,4 +318,49 @@ func TestCheckBlockAgreesWithSerial(t *testing.T) {
 			t.Fatalf("cache grew by %d, at most %d txs passed", cache.Len()-before, firstBad)
 		}
 	})
+}
+
+// TestCheckBlockAloneVerifiesOnOneGoroutine: CheckBlockAlone checks a block as CheckBlock does,
+// on at most one verifying goroutine, whatever the cores.
+func TestCheckBlockAloneVerifiesOnOneGoroutine(t *testing.T) {
+	p := testParams(nil)
+	p.MaxBlockTxs = 64
+	txs := make([]*Tx, 64)
+	for i := range txs {
+		txs[i] = signedTx(p, testKey(byte(i%3+1)), Address{byte(i)}, 1, 0, uint64(i))
+	}
+	blk := rawBlock(t, p, testKey(7), txs, nil)
+	if err := CheckBlockAlone(p, blk, nil); err != nil {
+		t.Fatal(err)
+	}
+	items := make([]sigItem, len(txs))
+	for i, tx := range txs {
+		items[i] = sigItem{pub: tx.From[:], msg: tx.SigningBytes(), sig: tx.Sig[:]}
+	}
+	// Watch the count of verifying goroutines while a one-goroutine verification runs.
+	done := make(chan int)
+	go func() { done <- verifyAll(items, 1) }()
+	most := int32(0)
+	for waiting := true; waiting; {
+		select {
+		case got := <-done:
+			if got != len(items) {
+				t.Fatalf("verifyAll = %d, want %d", got, len(items))
+			}
+			waiting = false
+		default:
+			most = max(most, verifying.Load())
+			runtime.Gosched()
+		}
+	}
+	if most > 1 {
+		t.Fatalf("%d goroutines verified at once, want at most 1", most)
+	}
+	bad := *txs[10]
+	bad.Sig[3] ^= 1
+	txs[10] = &bad
+	blk = rawBlock(t, p, testKey(7), txs, nil)
+	if err := CheckBlockAlone(p, blk, nil); err == nil || !strings.Contains(err.Error(), "signature") {
+		t.Fatalf("a broken signature: %v", err)
+	}
 }

@@ -66,6 +66,21 @@ func checkTxHash(p *Params, tx *Tx, h Hash, cache *SigCache) error {
 // Failures are *RuleError. CheckBlock does not look at the parent or the ledger: see
 // CheckHeaderContext and ApplyBlock.
 func CheckBlock(p *Params, b *Block, cache *SigCache) error {
+	return checkBlock(p, b, cache, 0)
+}
+
+// CheckBlockAlone is CheckBlock with the signatures verified on the calling goroutine alone
+// (in batches of half the block), for a caller that checks several blocks at once and so keeps
+// the cores busy itself: a sync checks two, and a check that took both cores would leave the
+// connection's reader and consensus waiting for one (Go's scheduler lets a busy goroutine run
+// 10 ms before it preempts it).
+func CheckBlockAlone(p *Params, b *Block, cache *SigCache) error {
+	return checkBlock(p, b, cache, 1)
+}
+
+// checkBlock is CheckBlock with the signatures verified by at most most goroutines (0: the free
+// cores, verifyWorkers).
+func checkBlock(p *Params, b *Block, cache *SigCache, most int) error {
 	h := &b.Header
 	if h.Height == 0 {
 		if len(b.Txs) != 0 {
@@ -105,7 +120,7 @@ func CheckBlock(p *Params, b *Block, cache *SigCache) error {
 		}
 		seen[th] = struct{}{}
 	}
-	return checkTxs(p, b.Txs, hashes, cache)
+	return checkTxs(p, b.Txs, hashes, cache, most)
 }
 
 // checkTxs runs checkTxHash on every transaction and returns the error of the lowest failing
@@ -113,7 +128,7 @@ func CheckBlock(p *Params, b *Block, cache *SigCache) error {
 // order; then the signatures not in cache, up to the first transaction that failed them, are
 // verified in batches across goroutines that are joined before it returns (verifyAll), and the
 // ones that verify are added to cache.
-func checkTxs(p *Params, txs []*Tx, hashes []Hash, cache *SigCache) error {
+func checkTxs(p *Params, txs []*Tx, hashes []Hash, cache *SigCache, most int) error {
 	firstBad, badErr := len(txs), error(nil)
 	for i, tx := range txs {
 		if err := checkTxFields(p, tx, hashes[i]); err != nil {
@@ -134,7 +149,7 @@ func checkTxs(p *Params, txs []*Tx, hashes []Hash, cache *SigCache) error {
 		msgs = tx.appendSigning(msgs)
 		items[k] = sigItem{pub: tx.From[:], msg: msgs[at:len(msgs):len(msgs)], sig: tx.Sig[:]}
 	}
-	sigBad := verifyAll(items)
+	sigBad := verifyAll(items, most)
 	if cache != nil {
 		verified := make([]Hash, sigBad)
 		for k := range verified {
