@@ -74,6 +74,18 @@ func BenchmarkCheckBlock1000(b *testing.B) {
 // BenchmarkServeBlock1000 measures what a node serving a sync spends to read a stored
 // 1,000-transfer block for the wire: decoded and encoded again (Block, then Encode), or its
 // stored bytes copied (RawBlock).
+func BenchmarkDecodeBlock1000(b *testing.B) {
+	_, blk := block1000(b)
+	raw := blk.Encode()
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeBlock(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkServeBlock1000(b *testing.B) {
 	p, blk := block1000(b)
 	s, err := Open(filepath.Join(b.TempDir(), "chain.db"), p, time.Second)

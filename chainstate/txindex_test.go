@@ -188,7 +188,8 @@ func TestStoreUpgradesSchema2(t *testing.T) {
 // TestRecentRecordShape: encodeRecent sorts by hash and keeps each index; checkRecentRecord
 // refuses what encodeRecent never writes.
 func TestRecentRecordShape(t *testing.T) {
-	hashes := []Hash{{3}, {1}, {2}}
+	// Two pairs alike in their first 8 bytes: the order comes from the bytes after them.
+	hashes := []Hash{{3}, {1}, {2}, {1, 8: 2}, {1, 8: 1, 31: 1}, {1, 31: 1}}
 	v := encodeRecent(Hash{9}, hashes)
 	if err := checkRecentRecord(heightKey(5), v); err != nil {
 		t.Fatal(err)
