@@ -148,7 +148,10 @@
 // Values (Params, Block, Tx, Header) are not synchronised: share them read-only. SigCache and
 // Store are goroutine-safe. Store reads each run one read transaction and return copies; writes
 // are meant to come from one owner (the storage actor). CheckBlock verifies signatures on up to
-// GOMAXPROCS goroutines and joins them before it returns.
+// GOMAXPROCS goroutines, fewer while other checks verify (the process counts its verifying
+// goroutines), and joins them before it returns; CheckBlockAlone verifies on one, for a caller
+// that runs several checks at once. SigCache keeps two generations and drops the older whole;
+// SigCache.LookupOnly is a view that finds its entries and adds none.
 //
 // # Shutdown
 //
