@@ -378,3 +378,74 @@ func TestRecentPieces(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestFailedMergeRollsBack: a connect whose commit fails while it merges the tx index (each
+// block merged as it is connected, so every connect builds a run and most cascade) leaves the
+// store as it was: the tip, every earlier transaction found where it was, none of the failed
+// block's; the same block then connects and the index holds all of them. The store keeps no
+// copy of the index's layout outside the file that a rolled-back merge could leave behind.
+func TestFailedMergeRollsBack(t *testing.T) {
+	wallet := testKey(1)
+	p := testParams(map[Address]uint64{addrOf(wallet): 1 << 40})
+	s, err := Open(filepath.Join(t.TempDir(), "chain.db"), p, testTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.recentMax, s.recentKeep = 1, 0
+	s.chunkEntries, s.recentPiece = 3, 2
+	c := newChain(p)
+	var nonce uint64
+	var txs []*Tx // every transfer, in block order
+	injected := errors.New("injected commit failure")
+	failures := 0
+	for i := range 40 {
+		var bt []*Tx
+		for range 1 + i%4 {
+			bt = append(bt, signedTx(p, wallet, addrOf(testKey(3)), 1, 1, nonce))
+			nonce++
+		}
+		b := c.add(t, testKey(2), bt...)
+		if i%3 == 2 { // fail this block's first commit
+			s.SetBeforeCommit(func() error { return injected })
+			_, err := s.Connect(b)
+			s.SetBeforeCommit(nil)
+			if !errors.Is(err, injected) {
+				t.Fatalf("block %d: Connect with a failing commit: %v", i+1, err)
+			}
+			failures++
+			tip, err := s.Tip()
+			if err != nil || tip.Header.Height != uint64(i) {
+				t.Fatalf("block %d: after the failed commit the tip is %v (%v), want height %d", i+1, tip, err, i)
+			}
+			for _, tx := range bt {
+				if _, ok, err := s.TxLocation(tx.Hash()); ok || err != nil {
+					t.Fatalf("block %d: a transfer of the failed connect is indexed (%v)", i+1, err)
+				}
+			}
+			for j, tx := range txs {
+				if l, ok, err := s.TxLocation(tx.Hash()); !ok || err != nil || l.Height == 0 {
+					t.Fatalf("block %d: transfer %d lost from the index after the failed commit (%v %v)", i+1, j, ok, err)
+				}
+			}
+		}
+		connectAll(t, s, b)
+		txs = append(txs, bt...)
+	}
+	for j, tx := range txs {
+		if _, ok, err := s.TxLocation(tx.Hash()); !ok || err != nil {
+			t.Fatalf("transfer %d not indexed at the end (%v)", j, err)
+		}
+	}
+	if failures < 10 {
+		t.Fatalf("only %d failed commits", failures)
+	}
+	s.Close()
+	rep, err := Verify(s.path, p, testTimeout)
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if rep.Txs != uint64(len(txs)) {
+		t.Fatalf("Verify counted %d transactions, want %d", rep.Txs, len(txs))
+	}
+}
