@@ -1,24 +1,19 @@
 package actors
 
 import (
+	"sync"
 	"time"
 
 	"github.com/actorchain/actorchain/chainstate"
 )
 
 // blockPipe is a connection's bookkeeping for blocks whose stateless checks run off the actor's
-// goroutine: at most window checks run at once, and the blocks come out in the order they came
-// in, whatever order their checks finish in (consensus must see a sync's blocks parent first).
-// It is a plain value: the actor starts the checks it returns and feeds back their results.
-//
-// Checking block n+1 while block n's check finishes (and consensus connects block n-1) keeps
-// both cores busy during a sync: a block's check is serial for its decoding, hashing and Merkle
-// root, and parallel only for its signatures.
+// goroutine (on its checkQueue): the blocks come out in the order they came in, whatever order
+// their checks finish in (consensus must see a sync's blocks parent first). It is a plain value:
+// the actor queues the checks and feeds back their results.
 type blockPipe struct {
-	window  int
 	next    uint64        // sequence number of the next block added
-	entries []*pipedBlock // oldest first: the running, the finished not yet handed on, the waiting
-	running int           // entries started and not finished
+	entries []*pipedBlock // oldest first: checking, or checked and not yet handed on
 }
 
 // pipedBlock is a block in the pipe: what the connection knew when it arrived, and its check's
@@ -31,31 +26,26 @@ type pipedBlock struct {
 	received time.Time         // when it came off the wire (the sync latency metric)
 	synced   bool              // it came during a sync (no relay before commit)
 
-	started, done bool
-	err           error // the check's verdict once done
+	done bool
+	err  error // the check's verdict once done
 }
 
-func newBlockPipe(window int) blockPipe { return blockPipe{window: max(1, window)} }
-
-// len is the number of blocks in the pipe (running, finished and waiting).
+// len is the number of blocks in the pipe (checking, or checked and waiting for an older one).
 func (p *blockPipe) len() int { return len(p.entries) }
 
-// add appends b and returns the entries to start now (b itself when a check slot is free).
-func (p *blockPipe) add(b *pipedBlock) (start []*pipedBlock) {
+// add appends b, numbering it.
+func (p *blockPipe) add(b *pipedBlock) {
 	b.seq, p.next = p.next, p.next+1
 	p.entries = append(p.entries, b)
-	return p.fill()
 }
 
 // finished records the check of seq's outcome (the decoded block, and the verdict) and returns
-// the blocks now ready in order (the finished prefix of the pipe, removed from it) and the
-// entries to start in the freed slots. A seq the pipe does not hold (finished already, or from
-// before a reset) changes nothing.
-func (p *blockPipe) finished(seq uint64, b *chainstate.Block, err error) (ready, start []*pipedBlock) {
+// the blocks now ready in order: the finished prefix of the pipe, removed from it. A seq the
+// pipe does not hold (finished already, or from before a reset) changes nothing.
+func (p *blockPipe) finished(seq uint64, b *chainstate.Block, err error) (ready []*pipedBlock) {
 	for _, e := range p.entries {
-		if e.seq == seq && e.started && !e.done {
+		if e.seq == seq && !e.done {
 			e.done, e.block, e.err = true, b, err
-			p.running--
 			break
 		}
 	}
@@ -65,20 +55,69 @@ func (p *blockPipe) finished(seq uint64, b *chainstate.Block, err error) (ready,
 	}
 	ready = p.entries[:n:n]
 	p.entries = p.entries[n:]
-	return ready, p.fill()
+	return ready
 }
 
-// fill starts waiting entries, oldest first, while slots are free.
-func (p *blockPipe) fill() (start []*pipedBlock) {
-	for _, e := range p.entries {
-		if p.running >= p.window {
-			break
-		}
-		if !e.started {
-			e.started = true
-			p.running++
-			start = append(start, e)
-		}
+// checkQueue runs a connection's block checks, oldest first, on at most width goroutines. A
+// goroutine that finishes a check takes the next waiting one itself: handing the free slot back
+// through the actor's mailbox left it empty for up to a scheduler time slice (10 ms) whenever
+// both cores were busy, a sixth of a sync's time with one check where two could run. No
+// goroutine lingers: the last one out finds the queue empty and ends.
+type checkQueue struct {
+	width int
+	wg    sync.WaitGroup
+
+	mu      sync.Mutex
+	jobs    []func()
+	running int
+	stopped bool
+}
+
+func newCheckQueue(width int) *checkQueue { return &checkQueue{width: max(1, width)} }
+
+// push queues job, starting a goroutine for it when fewer than width run; after stop it drops
+// job.
+func (q *checkQueue) push(job func()) {
+	q.mu.Lock()
+	if q.stopped {
+		q.mu.Unlock()
+		return
 	}
-	return start
+	q.jobs = append(q.jobs, job)
+	start := q.running < q.width
+	if start {
+		q.running++
+	}
+	q.mu.Unlock()
+	if start {
+		q.wg.Go(q.work)
+	}
+}
+
+// work runs queued jobs until none waits.
+func (q *checkQueue) work() {
+	for {
+		q.mu.Lock()
+		if len(q.jobs) == 0 {
+			q.running--
+			q.mu.Unlock()
+			return
+		}
+		job := q.jobs[0]
+		q.jobs[0] = nil
+		q.jobs = q.jobs[1:]
+		q.mu.Unlock()
+		job()
+	}
+}
+
+// stop drops the jobs not yet started and waits for the running ones (CPU only: each within a
+// block's verification time).
+func (q *checkQueue) stop() {
+	q.mu.Lock()
+	q.stopped = true
+	clear(q.jobs)
+	q.jobs = nil
+	q.mu.Unlock()
+	q.wg.Wait()
 }

@@ -3,8 +3,12 @@ package actors
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"pgregory.net/rapid"
 
@@ -12,61 +16,41 @@ import (
 	"github.com/actorchain/actorchain/internal/testchain"
 )
 
-// TestBlockPipeOrder: whatever order the checks finish in, blocks come out exactly once each in
-// the order they were added, every block is started exactly once, never more than window run at
-// once, and a finished check frees its slot for the oldest waiting block.
+// TestBlockPipeOrder: whatever order the checks finish in, blocks come out exactly once each, in
+// the order they were added, and only once their checks finished.
 func TestBlockPipeOrder(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		window := rapid.IntRange(1, 4).Draw(t, "window")
-		p := newBlockPipe(window)
+		var p blockPipe
 		var added, out []uint64
 		var running []*pipedBlock
-		starts := map[uint64]int{}
-		start := func(s []*pipedBlock) {
-			for _, e := range s {
-				starts[e.seq]++
-				running = append(running, e)
-			}
-			if len(running) > window {
-				t.Fatalf("%d checks running, window %d", len(running), window)
-			}
-		}
 		steps := rapid.IntRange(1, 60).Draw(t, "steps")
 		for i := range steps {
 			if len(running) == 0 || rapid.Bool().Draw(t, fmt.Sprint("add ", i)) {
 				e := &pipedBlock{}
-				start(p.add(e))
+				p.add(e)
 				added = append(added, e.seq)
+				running = append(running, e)
 				continue
 			}
 			k := rapid.IntRange(0, len(running)-1).Draw(t, fmt.Sprint("finish ", i))
 			e := running[k]
 			running = slices.Delete(running, k, k+1)
-			ready, s := p.finished(e.seq, nil, nil)
-			for _, r := range ready {
+			for _, r := range p.finished(e.seq, nil, nil) {
 				if !r.done {
 					t.Fatalf("block %d handed on before its check finished", r.seq)
 				}
 				out = append(out, r.seq)
 			}
-			start(s)
 		}
 		for len(running) > 0 { // drain
 			e := running[0]
 			running = running[1:]
-			ready, s := p.finished(e.seq, nil, nil)
-			for _, r := range ready {
+			for _, r := range p.finished(e.seq, nil, nil) {
 				out = append(out, r.seq)
 			}
-			start(s)
 		}
 		if !slices.Equal(out, added) {
 			t.Fatalf("handed on %v, added %v", out, added)
-		}
-		for _, seq := range added {
-			if starts[seq] != 1 {
-				t.Fatalf("block %d started %d times", seq, starts[seq])
-			}
 		}
 		if p.len() != 0 {
 			t.Fatalf("%d blocks left in the pipe", p.len())
@@ -75,31 +59,24 @@ func TestBlockPipeOrder(t *testing.T) {
 }
 
 func TestBlockPipeVerdicts(t *testing.T) {
-	p := newBlockPipe(2)
+	var p blockPipe
 	a, b, c := &pipedBlock{}, &pipedBlock{}, &pipedBlock{}
-	if s := p.add(a); len(s) != 1 || s[0] != a {
-		t.Fatalf("first add started %v", s)
-	}
-	if s := p.add(b); len(s) != 1 || s[0] != b {
-		t.Fatalf("second add started %v", s)
-	}
-	if s := p.add(c); len(s) != 0 {
-		t.Fatalf("third add started %d with the window full", len(s))
-	}
+	p.add(a)
+	p.add(b)
+	p.add(c)
 	bad := errors.New("bad signature")
-	// b finishes first: nothing is ready (a is still running), c takes b's slot.
-	ready, s := p.finished(b.seq, nil, bad)
-	if len(ready) != 0 || len(s) != 1 || s[0] != c {
-		t.Fatalf("after b: ready %d, started %v", len(ready), s)
+	// b finishes first: nothing is ready (a is still checking).
+	if ready := p.finished(b.seq, nil, bad); len(ready) != 0 {
+		t.Fatalf("after b: ready %d", len(ready))
 	}
 	// An unknown or repeated sequence number changes nothing.
-	if ready, s := p.finished(b.seq, nil, nil); len(ready) != 0 || len(s) != 0 || b.err != bad {
-		t.Fatalf("a repeated finish changed the pipe: ready %d, started %d, b.err %v", len(ready), len(s), b.err)
+	if ready := p.finished(b.seq, nil, nil); len(ready) != 0 || b.err != bad {
+		t.Fatalf("a repeated finish changed the pipe: ready %d, b.err %v", len(ready), b.err)
 	}
-	if ready, s := p.finished(99, nil, nil); len(ready) != 0 || len(s) != 0 {
-		t.Fatalf("an unknown finish changed the pipe: ready %d, started %d", len(ready), len(s))
+	if ready := p.finished(99, nil, nil); len(ready) != 0 {
+		t.Fatalf("an unknown finish changed the pipe: ready %d", len(ready))
 	}
-	ready, _ = p.finished(a.seq, nil, nil)
+	ready := p.finished(a.seq, nil, nil)
 	if len(ready) != 2 || ready[0] != a || ready[1] != b || ready[0].err != nil || ready[1].err != bad {
 		t.Fatalf("after a: ready %v", ready)
 	}
@@ -139,5 +116,93 @@ func TestPipeSigsLeavesASyncOut(t *testing.T) {
 	}
 	if _, err := checkRaw(p, pipeSigs(chainstate.NewSigCache(10), true), badBlk.Encode(), badBlk.Hash()); err == nil {
 		t.Fatal("a broken signature passed without a cache entry")
+	}
+}
+
+// TestCheckQueue: every job pushed before stop runs exactly once, never more than width at
+// once, and a goroutine that finishes one takes the next itself (jobs pushed while all
+// goroutines are busy still run, without another push); stop drops what has not started,
+// waits for what has, and drops later pushes.
+func TestCheckQueue(t *testing.T) {
+	for _, width := range []int{1, 2, 3} {
+		t.Run(fmt.Sprint("width ", width), func(t *testing.T) {
+			q := newCheckQueue(width)
+			const jobs = 200
+			var mu sync.Mutex
+			running, most := 0, 0
+			ran := make([]int, jobs)
+			var done sync.WaitGroup
+			done.Add(jobs)
+			for i := range jobs {
+				q.push(func() {
+					mu.Lock()
+					running++
+					most = max(most, running)
+					ran[i]++
+					mu.Unlock()
+					runtime.Gosched()
+					mu.Lock()
+					running--
+					mu.Unlock()
+					done.Done()
+				})
+			}
+			waitGroupWithin(t, &done, 10*time.Second)
+			q.stop()
+			if most > width {
+				t.Fatalf("%d jobs ran at once, width %d", most, width)
+			}
+			for i, n := range ran {
+				if n != 1 {
+					t.Fatalf("job %d ran %d times", i, n)
+				}
+			}
+			q.push(func() { t.Error("a job pushed after stop ran") })
+			q.stop()
+		})
+	}
+}
+
+// TestCheckQueueStopDropsWaiting: stop returns once the running jobs end; the queued ones never
+// start.
+func TestCheckQueueStopDropsWaiting(t *testing.T) {
+	q := newCheckQueue(1)
+	release, started := make(chan struct{}), make(chan struct{})
+	q.push(func() { close(started); <-release })
+	var late atomic.Int32
+	for range 5 {
+		q.push(func() { late.Add(1) })
+	}
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first job did not start")
+	}
+	stopped := make(chan struct{})
+	go func() { q.stop(); close(stopped) }()
+	select {
+	case <-stopped:
+		t.Fatal("stop returned while a job ran")
+	case <-time.After(20 * time.Millisecond): // a bound on how long stop could wrongly take
+	}
+	close(release)
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("stop did not return after the running job ended")
+	}
+	if n := late.Load(); n != 0 {
+		t.Fatalf("%d queued jobs ran after stop", n)
+	}
+}
+
+func waitGroupWithin(t *testing.T, wg *sync.WaitGroup, d time.Duration) {
+	t.Helper()
+	ch := make(chan struct{})
+	go func() { wg.Wait(); close(ch) }()
+	select {
+	case <-ch:
+	case <-time.After(d):
+		t.Fatalf("jobs not done within %v", d)
 	}
 }

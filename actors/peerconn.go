@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -39,8 +38,8 @@ const (
 	pushBlockMax = 32 << 10
 	// stallCheckEvery is how often a connection checks for a stalled sync (blocksync.Sync.Tick).
 	stallCheckEvery = time.Second
-	// pipeChecks is how many of a sync's blocks a connection checks at once (blockPipe): two keep
-	// two cores busy through each check's serial part.
+	// pipeChecks is how many of a sync's blocks a connection checks at once (its checkQueue's
+	// width): two keep two cores busy through each check's serial part.
 	pipeChecks = 2
 	// maxPipedBlocks bounds a connection's blocks waiting for their checks: twice the sync's
 	// window of requested blocks.
@@ -80,10 +79,10 @@ type peerConnActor struct {
 
 	cmpct compactConn // compact block relay (peerconn_compact.go)
 
-	// pipe holds a sync's blocks while their checks run on goroutines of checks, which release
+	// pipe holds a sync's blocks while their checks run on checks' goroutines, which release
 	// joins (peerconn_sync.go: pipeBlock).
 	pipe   blockPipe
-	checks sync.WaitGroup
+	checks *checkQueue
 	// waiting are the pipe's checked blocks not yet handed to consensus; submitting says a
 	// submitBlocksRequest is unanswered (peerconn_sync.go: submitWaiting).
 	waiting    []*pipedBlock
@@ -103,7 +102,7 @@ func newPeerConnActor(d peerConnDeps, c *noisep2p.Conn) *peerConnActor {
 	}
 	return &peerConnActor{d: d, conn: c, id: c.RemoteID(), known: newHashSet(knownCap), remote: remote,
 		sync: blocksync.New(blocksync.DefaultConfig()), mempool: newWorkWindow[mempoolJob](mempoolWindow, mempoolWaitMax),
-		cmpct: newCompactConn(d.compact, c.RemoteHello()), pipe: newBlockPipe(pipeChecks)}
+		cmpct: newCompactConn(d.compact, c.RemoteHello()), checks: newCheckQueue(pipeChecks)}
 }
 
 func (a *peerConnActor) Receive(ctx actor.Context) {
@@ -190,7 +189,7 @@ func (a *peerConnActor) release() {
 		a.out.stop()
 	}
 	_ = a.conn.Close()
-	a.checks.Wait() // block checks: CPU only, done within a block's verification time
+	a.checks.stop() // block checks: CPU only, done within a block's verification time
 }
 
 // connClosed ends the actor with its connection; a transport violation discourages the peer.

@@ -177,22 +177,22 @@ func (a *peerConnActor) pipeBlock(ctx actor.Context, raw []byte, received time.T
 		return
 	}
 	a.sync.Submit(h)
-	a.startChecks(ctx, a.pipe.add(&pipedBlock{raw: raw, hash: h, received: received, synced: synced}))
+	pb := &pipedBlock{raw: raw, hash: h, received: received, synced: synced}
+	a.pipe.add(pb)
+	a.queueCheck(ctx, pb)
 }
 
-// startChecks decodes and checks blocks on goroutines that the actor joins when it stops
-// (release); each reports back with a blockChecked.
-func (a *peerConnActor) startChecks(ctx actor.Context, start []*pipedBlock) {
+// queueCheck decodes and checks pb on the connection's checkQueue, whose goroutines the actor
+// joins when it stops (release); the check reports back with a blockChecked.
+func (a *peerConnActor) queueCheck(ctx actor.Context, pb *pipedBlock) {
 	self, root := ctx.Self(), ctx.ActorSystem().Root
-	for _, pb := range start {
-		seq, raw, h := pb.seq, pb.raw, pb.hash
-		pb.raw = nil // the goroutine's now
-		sigs := pipeSigs(a.d.sigs, pb.synced)
-		a.checks.Go(func() {
-			b, err := checkRaw(a.d.params, sigs, raw, h)
-			root.Send(self, &blockChecked{owner: a, seq: seq, block: b, err: err})
-		})
-	}
+	seq, raw, h := pb.seq, pb.raw, pb.hash
+	pb.raw = nil // the check's now
+	sigs := pipeSigs(a.d.sigs, pb.synced)
+	a.checks.push(func() {
+		b, err := checkRaw(a.d.params, sigs, raw, h)
+		root.Send(self, &blockChecked{owner: a, seq: seq, block: b, err: err})
+	})
 }
 
 // pipeSigs is the signature cache a piped block's check uses: a sync's history only looks it up,
@@ -234,8 +234,7 @@ func (a *peerConnActor) onBlockChecked(ctx actor.Context, m *blockChecked) {
 	if m.owner != a || a.closed {
 		return
 	}
-	ready, start := a.pipe.finished(m.seq, m.block, m.err)
-	a.startChecks(ctx, start)
+	ready := a.pipe.finished(m.seq, m.block, m.err)
 	for _, pb := range ready {
 		if pb.err != nil {
 			a.misbehave(ctx, "%v", pb.err)
