@@ -71,6 +71,42 @@ func BenchmarkCheckBlock1000(b *testing.B) {
 	}
 }
 
+// BenchmarkApplyBlock1000 executes a block of 1,000 transfers by 10 senders to 1,000 new
+// addresses (a sync's block of the user-sync bench row) against an in-memory state.
+func BenchmarkApplyBlock1000(b *testing.B) {
+	p := testParams(nil)
+	p.MaxBlockTxs = 1000
+	state := AccountMap{}
+	txs := make([]*Tx, 1000)
+	for i := range txs {
+		k := testKey(byte(100 + i%10))
+		state[pubOf(k).Address()] = Account{Balance: 1 << 40}
+		txs[i] = signedTx(p, k, Address{byte(i), byte(i >> 8), 1}, 1, 1, uint64(i/10))
+	}
+	root := StateRootOf(state)
+	blk := &Block{Header: Header{Height: 1, Miner: pubOf(testKey(7))}, Txs: txs}
+	if _, err := ApplyBlock(p, root, state, blk); err == nil {
+		b.Fatal("a block without its state root applied")
+	} else {
+		o := newOverlay(state, len(txs))
+		for _, tx := range txs {
+			if err := o.applyTx(tx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := o.credit(blk.Header.Miner.Address(), p.BlockReward, uint64(len(txs))); err != nil {
+			b.Fatal(err)
+		}
+		blk.Header.StateRoot = o.delta(root).StateRoot
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ApplyBlock(p, root, state, blk); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkServeBlock1000 measures what a node serving a sync spends to read a stored
 // 1,000-transfer block for the wire: decoded and encoded again (Block, then Encode), or its
 // stored bytes copied (RawBlock).
