@@ -133,19 +133,12 @@ func Open(path string, p *Params, timeout time.Duration) (*Store, error) {
 	return s, nil
 }
 
-// initialMmapSize is the address space the store maps from the start: bbolt maps the file anew
-// each time it outgrows the mapping (doubling up to 1 GiB), and a remap waits for every read
-// transaction to end, holds new ones off, and copies every node the writing transaction holds
-// out of the old mapping (20 MB of copies in a 200-block sync into a fresh home). Only pages the
-// node reads take memory: the rest is address space.
-const initialMmapSize = 1 << 30
-
 // openBolt opens the bbolt file with a lock timeout and turns its errors into ours.
 func openBolt(abs string, readOnly bool, timeout time.Duration) (*bolt.DB, error) {
 	if timeout <= 0 {
 		timeout = DefaultOpenTimeout
 	}
-	db, err := bolt.Open(abs, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: readOnly, InitialMmapSize: initialMmapSize})
+	db, err := bolt.Open(abs, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: readOnly})
 	switch {
 	case err == nil:
 		return db, nil
