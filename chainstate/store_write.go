@@ -107,7 +107,10 @@ func (s *Store) Reorg(disconnect []Hash, connect []*Block) (*ReorgResult, error)
 		if err != nil {
 			return err
 		}
-		inBranch := make(map[Hash]struct{})
+		var inBranch map[Hash]struct{} // only a reorg that drops blocks needs the new branch's txs
+		if len(dropped) > 0 {
+			inBranch = make(map[Hash]struct{})
+		}
 		if res.Connected, err = w.connectAll(connect, tip, inBranch); err != nil {
 			return err
 		}
@@ -149,7 +152,7 @@ func (w *writeTx) disconnectAll(disconnect []Hash, tip IndexEntry) ([]*Block, In
 }
 
 // connectAll connects the blocks of connect in order on tip, returns their hashes and adds their
-// transactions' hashes to inBranch. A block that does not apply fails with a *BlockError.
+// transactions' hashes to inBranch (unless it is nil). A block that does not apply fails with a *BlockError.
 func (w *writeTx) connectAll(connect []*Block, tip IndexEntry, inBranch map[Hash]struct{}) ([]Hash, error) {
 	var connected []Hash
 	for i, b := range connect {
@@ -163,8 +166,10 @@ func (w *writeTx) connectAll(connect []*Block, tip IndexEntry, inBranch map[Hash
 		}
 		tip = next
 		connected = append(connected, h)
-		for _, th := range hashes {
-			inBranch[th] = struct{}{}
+		if inBranch != nil {
+			for _, th := range hashes {
+				inBranch[th] = struct{}{}
+			}
 		}
 	}
 	return connected, nil

@@ -45,25 +45,44 @@ const (
 // recentEntrySize is the size of one (tx hash ‖ index u32) of a txrecent record.
 const recentEntrySize = 36
 
-// encodeRecent returns block h's txrecent record: h ‖ its transactions' (hash ‖ index), sorted by
-// hash; hashes are the block's transaction hashes in block order.
-func encodeRecent(h Hash, hashes []Hash) []byte {
-	// Sorted by the hashes' first 8 bytes as a number, the rest compared only on a tie: hashes
-	// are uniform, so a tie is rare, and comparing one uint64 is a third of bytes.Compare's cost.
-	type entry struct {
-		prefix uint64
-		index  int
-	}
-	es := make([]entry, len(hashes))
+// hashRank is a hash's first 8 bytes as a number and its index in a list (hashOrder).
+type hashRank struct {
+	prefix uint64
+	index  int
+}
+
+// hashOrder returns hashes' positions in the order of their bytes. It sorts by the first 8 bytes
+// as a number and compares the rest only on a tie: hashes are uniform, so a tie is rare, and
+// comparing one uint64 is a third of bytes.Compare's cost.
+func hashOrder(hashes []Hash) []hashRank {
+	es := make([]hashRank, len(hashes))
 	for i, th := range hashes {
-		es[i] = entry{be.Uint64(th[:8]), i}
+		es[i] = hashRank{be.Uint64(th[:8]), i}
 	}
-	slices.SortFunc(es, func(a, b entry) int {
+	slices.SortFunc(es, func(a, b hashRank) int {
 		if c := cmp.Compare(a.prefix, b.prefix); c != 0 {
 			return c
 		}
 		return bytes.Compare(hashes[a.index][8:], hashes[b.index][8:])
 	})
+	return es
+}
+
+// hasDuplicate tells whether a hash appears twice in hashes.
+func hasDuplicate(hashes []Hash) bool {
+	es := hashOrder(hashes)
+	for i := 1; i < len(es); i++ {
+		if es[i].prefix == es[i-1].prefix && hashes[es[i].index] == hashes[es[i-1].index] {
+			return true
+		}
+	}
+	return false
+}
+
+// encodeRecent returns block h's txrecent record: h ‖ its transactions' (hash ‖ index), sorted by
+// hash; hashes are the block's transaction hashes in block order.
+func encodeRecent(h Hash, hashes []Hash) []byte {
+	es := hashOrder(hashes)
 	out := make([]byte, 0, 32+recentEntrySize*len(es))
 	out = append(out, h[:]...)
 	for _, e := range es {

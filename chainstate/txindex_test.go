@@ -449,3 +449,35 @@ func TestFailedMergeRollsBack(t *testing.T) {
 		t.Fatalf("Verify counted %d transactions, want %d", rep.Txs, len(txs))
 	}
 }
+
+// TestHasDuplicate: the sorted check agrees with a set on lists with repeats and with hashes
+// that share their first 8 bytes.
+func TestHasDuplicate(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(0, 40).Draw(t, "n")
+		hashes := make([]Hash, n)
+		for i := range hashes {
+			switch rapid.IntRange(0, 2).Draw(t, fmt.Sprint("kind ", i)) {
+			case 0: // drawn
+				copy(hashes[i][:], rapid.SliceOfN(rapid.Byte(), 32, 32).Draw(t, fmt.Sprint("hash ", i)))
+			case 1: // a prefix tie with an earlier one, the rest drawn
+				if i > 0 {
+					copy(hashes[i][:8], hashes[rapid.IntRange(0, i-1).Draw(t, fmt.Sprint("tie ", i))][:8])
+				}
+				copy(hashes[i][8:], rapid.SliceOfN(rapid.Byte(), 24, 24).Draw(t, fmt.Sprint("tail ", i)))
+			case 2: // a repeat
+				if i > 0 {
+					hashes[i] = hashes[rapid.IntRange(0, i-1).Draw(t, fmt.Sprint("repeat ", i))]
+				}
+			}
+		}
+		seen, want := map[Hash]bool{}, false
+		for _, h := range hashes {
+			want = want || seen[h]
+			seen[h] = true
+		}
+		if got := hasDuplicate(hashes); got != want {
+			t.Fatalf("hasDuplicate = %v, a set says %v", got, want)
+		}
+	})
+}
