@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -58,26 +59,32 @@ func (p *blockPipe) finished(seq uint64, b *chainstate.Block, err error) (ready 
 	return ready
 }
 
-// checkQueue runs a connection's block checks, oldest first, on at most width goroutines. A
-// goroutine that finishes a check takes the next waiting one itself: handing the free slot back
-// through the actor's mailbox left it empty for up to a scheduler time slice (10 ms) whenever
-// both cores were busy, a sixth of a sync's time with one check where two could run. No
-// goroutine lingers: the last one out finds the queue empty and ends.
-type checkQueue struct {
-	width int
-	wg    sync.WaitGroup
+// checkQueue runs a connection's block checks, oldest first, on at most width goroutines, each
+// taking up to batch waiting jobs at once (run gets them in order): a sync's checks verify two
+// blocks' signatures in one batch, which costs less a signature than two batches (8.2 against
+// 8.7 µs here), and never wait for a second block that is not there. A goroutine that finishes
+// takes the next waiting jobs itself: handing the free slot back through the actor's mailbox
+// left it empty for up to a scheduler time slice (10 ms) whenever both cores were busy, a sixth
+// of a sync's time with one check where two could run. No goroutine lingers: the last one out
+// finds the queue empty and ends.
+type checkQueue[T any] struct {
+	width, batch int
+	run          func([]T)
+	wg           sync.WaitGroup
 
 	mu      sync.Mutex
-	jobs    []func()
+	jobs    []T
 	running int
 	stopped bool
 }
 
-func newCheckQueue(width int) *checkQueue { return &checkQueue{width: max(1, width)} }
+func newCheckQueue[T any](width, batch int, run func([]T)) *checkQueue[T] {
+	return &checkQueue[T]{width: max(1, width), batch: max(1, batch), run: run}
+}
 
 // push queues job, starting a goroutine for it when fewer than width run; after stop it drops
 // job.
-func (q *checkQueue) push(job func()) {
+func (q *checkQueue[T]) push(job T) {
 	q.mu.Lock()
 	if q.stopped {
 		q.mu.Unlock()
@@ -94,8 +101,8 @@ func (q *checkQueue) push(job func()) {
 	}
 }
 
-// work runs queued jobs until none waits.
-func (q *checkQueue) work() {
+// work runs queued jobs, up to batch at a time, until none waits.
+func (q *checkQueue[T]) work() {
 	for {
 		q.mu.Lock()
 		if len(q.jobs) == 0 {
@@ -103,17 +110,18 @@ func (q *checkQueue) work() {
 			q.mu.Unlock()
 			return
 		}
-		job := q.jobs[0]
-		q.jobs[0] = nil
-		q.jobs = q.jobs[1:]
+		n := min(len(q.jobs), q.batch)
+		jobs := slices.Clone(q.jobs[:n])
+		clear(q.jobs[:n])
+		q.jobs = q.jobs[n:]
 		q.mu.Unlock()
-		job()
+		q.run(jobs)
 	}
 }
 
 // stop drops the jobs not yet started and waits for the running ones (CPU only: each within a
 // block's verification time).
-func (q *checkQueue) stop() {
+func (q *checkQueue[T]) stop() {
 	q.mu.Lock()
 	q.stopped = true
 	clear(q.jobs)

@@ -38,9 +38,12 @@ const (
 	pushBlockMax = 32 << 10
 	// stallCheckEvery is how often a connection checks for a stalled sync (blocksync.Sync.Tick).
 	stallCheckEvery = time.Second
-	// pipeChecks is how many of a sync's blocks a connection checks at once (its checkQueue's
-	// width): two keep two cores busy through each check's serial part.
+	// pipeChecks is how many goroutines check a connection's piped blocks at once (its
+	// checkQueue's width): two keep two cores busy through each check's serial part.
 	pipeChecks = 2
+	// pipeBatch is how many waiting blocks one of them takes at once, their signatures in one
+	// batch.
+	pipeBatch = 2
 	// maxPipedBlocks bounds a connection's blocks waiting for their checks: twice the sync's
 	// window of requested blocks.
 	maxPipedBlocks = 64
@@ -82,7 +85,7 @@ type peerConnActor struct {
 	// pipe holds a sync's blocks while their checks run on checks' goroutines, which release
 	// joins (peerconn_sync.go: pipeBlock).
 	pipe   blockPipe
-	checks *checkQueue
+	checks *checkQueue[checkJob]
 	// waiting are the pipe's checked blocks not yet handed to consensus; submitting says a
 	// submitBlocksRequest is unanswered (peerconn_sync.go: submitWaiting).
 	waiting    []*pipedBlock
@@ -102,7 +105,7 @@ func newPeerConnActor(d peerConnDeps, c *noisep2p.Conn) *peerConnActor {
 	}
 	return &peerConnActor{d: d, conn: c, id: c.RemoteID(), known: newHashSet(knownCap), remote: remote,
 		sync: blocksync.New(blocksync.DefaultConfig()), mempool: newWorkWindow[mempoolJob](mempoolWindow, mempoolWaitMax),
-		cmpct: newCompactConn(d.compact, c.RemoteHello()), checks: newCheckQueue(pipeChecks)}
+		cmpct: newCompactConn(d.compact, c.RemoteHello()), checks: newCheckQueue(pipeChecks, pipeBatch, func(jobs []checkJob) { checkJobs(d.params, d.sigs, jobs) })}
 }
 
 func (a *peerConnActor) Receive(ctx actor.Context) {

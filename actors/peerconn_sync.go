@@ -186,13 +186,36 @@ func (a *peerConnActor) pipeBlock(ctx actor.Context, raw []byte, received time.T
 // joins when it stops (release); the check reports back with a blockChecked.
 func (a *peerConnActor) queueCheck(ctx actor.Context, pb *pipedBlock) {
 	self, root := ctx.Self(), ctx.ActorSystem().Root
-	seq, raw, h := pb.seq, pb.raw, pb.hash
-	pb.raw = nil // the check's now
-	sigs := pipeSigs(a.d.sigs, pb.synced)
-	a.checks.push(func() {
-		b, err := checkRaw(a.d.params, sigs, raw, h)
+	seq := pb.seq
+	a.checks.push(checkJob{raw: pb.raw, hash: pb.hash, synced: pb.synced, report: func(b *chainstate.Block, err error) {
 		root.Send(self, &blockChecked{owner: a, seq: seq, block: b, err: err})
-	})
+	}})
+	pb.raw = nil // the check's now
+}
+
+// checkJob is a piped block's check: its encoding, the hash of its header, whether a sync
+// fetched it (pipeSigs), and where its result goes.
+type checkJob struct {
+	raw    []byte
+	hash   chainstate.Hash
+	synced bool
+	report func(*chainstate.Block, error)
+}
+
+// checkJobs decodes and checks jobs in order and reports each one's result; the signatures of
+// jobs that use the same cache are verified in one batch (chainstate.CheckBlocksAlone).
+func checkJobs(p *chainstate.Params, sigs *chainstate.SigCache, jobs []checkJob) {
+	for len(jobs) > 0 {
+		n := 1
+		for n < len(jobs) && jobs[n].synced == jobs[0].synced {
+			n++
+		}
+		blocks, errs := checkRaw(p, pipeSigs(sigs, jobs[0].synced), jobs[:n])
+		for i, j := range jobs[:n] {
+			j.report(blocks[i], errs[i])
+		}
+		jobs = jobs[n:]
+	}
 }
 
 // pipeSigs is the signature cache a piped block's check uses: a sync's history only looks it up,
@@ -205,17 +228,29 @@ func pipeSigs(sigs *chainstate.SigCache, synced bool) *chainstate.SigCache {
 	return sigs
 }
 
-// checkRaw decodes a block whose header hashes to h and runs the stateless checks; the error
-// says which failed, as the peer's misbehaviour.
-func checkRaw(p *chainstate.Params, sigs *chainstate.SigCache, raw []byte, h chainstate.Hash) (*chainstate.Block, error) {
-	b, err := chainstate.DecodeBlock(raw)
-	if err != nil {
-		return nil, fmt.Errorf("undecodable block: %v", err)
+// checkRaw decodes each job's block and runs the stateless checks, all their signatures in one
+// batch on this goroutine; blocks[i] is job i's block when it passed, else errs[i] says which
+// check failed, as the peer's misbehaviour.
+func checkRaw(p *chainstate.Params, sigs *chainstate.SigCache, jobs []checkJob) (blocks []*chainstate.Block, errs []error) {
+	blocks, errs = make([]*chainstate.Block, len(jobs)), make([]error, len(jobs))
+	decoded := make([]*chainstate.Block, 0, len(jobs))
+	at := make([]int, 0, len(jobs)) // decoded[k] is job at[k]'s block
+	for i, j := range jobs {
+		b, err := chainstate.DecodeBlock(j.raw)
+		if err != nil {
+			errs[i] = fmt.Errorf("undecodable block: %v", err)
+			continue
+		}
+		decoded, at = append(decoded, b), append(at, i)
 	}
-	if err := chainstate.CheckBlockAlone(p, b, sigs); err != nil { // pipeChecks of them at once
-		return nil, fmt.Errorf("invalid block %s: %v", h, err)
+	for k, err := range chainstate.CheckBlocksAlone(p, decoded, sigs) { // pipeChecks of these at once
+		if i := at[k]; err != nil {
+			errs[i] = fmt.Errorf("invalid block %s: %v", jobs[i].hash, err)
+		} else {
+			blocks[i] = decoded[k]
+		}
 	}
-	return b, nil
+	return blocks, errs
 }
 
 // blockChecked is a piped block's check result; owner is the actor incarnation that started it

@@ -364,3 +364,66 @@ func TestCheckBlockAloneVerifiesOnOneGoroutine(t *testing.T) {
 		t.Fatalf("a broken signature: %v", err)
 	}
 }
+
+// TestCheckBlocksAloneAgreesWithOneByOne: checking several blocks with their signatures in one
+// batch gives each block the error CheckBlockAlone gives it on its own, whatever fails where
+// (signatures in any of the blocks, fields, the root, the miner's seal), and caches what
+// CheckBlockAlone would: every transfer of a block that passed.
+func TestCheckBlocksAloneAgreesWithOneByOne(t *testing.T) {
+	p := testParams(nil)
+	p.MaxBlockTxs = 100
+	keys := []ed25519.PrivateKey{testKey(1), testKey(2), testKey(3)}
+	rapid.Check(t, func(rt *rapid.T) {
+		nb := rapid.IntRange(0, 4).Draw(rt, "blocks")
+		blocks := make([]*Block, nb)
+		for bi := range blocks {
+			n := rapid.IntRange(0, 40).Draw(rt, "txs")
+			txs := make([]*Tx, n)
+			for i := range txs {
+				k := rapid.SampledFrom(keys).Draw(rt, "key")
+				tx := signedTx(p, k, Address{byte(bi), byte(i)}, 1, 0, uint64(i))
+				switch rapid.IntRange(0, 39).Draw(rt, fmt.Sprint("fault ", i)) {
+				case 0:
+					tx.Sig[rapid.IntRange(0, 63).Draw(rt, "sig byte")] ^= 1
+				case 1:
+					tx.Amount = 0
+					tx.Sign(k)
+				case 2:
+					tx.Amount++ // signature no longer matches
+				}
+				txs[i] = tx
+			}
+			b := rawBlock(t, p, testKey(7), txs, nil)
+			switch rapid.IntRange(0, 9).Draw(rt, fmt.Sprint("block fault ", bi)) {
+			case 0:
+				b.Header.TxRoot[0] ^= 1
+				sealAndMine(t, b, testKey(7))
+			case 1:
+				b.Header.MinerSig[0] ^= 1
+			}
+			blocks[bi] = b
+		}
+		want := make([]string, nb)
+		wantCache := NewSigCache(1000)
+		for i, b := range blocks {
+			want[i] = fmt.Sprint(CheckBlockAlone(p, b, wantCache))
+		}
+		cache := NewSigCache(1000)
+		errs := CheckBlocksAlone(p, blocks, cache)
+		if len(errs) != nb {
+			rt.Fatalf("%d errors for %d blocks", len(errs), nb)
+		}
+		for i := range errs {
+			if got := fmt.Sprint(errs[i]); got != want[i] {
+				rt.Fatalf("block %d: CheckBlocksAlone says %s, CheckBlockAlone %s", i, got, want[i])
+			}
+		}
+		for _, b := range blocks {
+			for _, tx := range b.Txs {
+				if h := tx.Hash(); cache.Contains(h) != wantCache.Contains(h) {
+					rt.Fatalf("tx %s cached %v, one by one %v", h, cache.Contains(h), wantCache.Contains(h))
+				}
+			}
+		}
+	})
+}

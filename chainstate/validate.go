@@ -2,6 +2,7 @@ package chainstate
 
 import (
 	"math"
+	"slices"
 )
 
 // verifyTxSigHash verifies the signature of tx, whose hash is h, consulting and filling cache
@@ -70,7 +71,7 @@ func CheckBlock(p *Params, b *Block, cache *SigCache) error {
 }
 
 // CheckBlockAlone is CheckBlock with the signatures verified on the calling goroutine alone
-// (in batches of half the block), for a caller that checks several blocks at once and so keeps
+// (in one batch), for a caller that checks several blocks at once and so keeps
 // the cores busy itself: a sync checks two, and a check that took both cores would leave the
 // connection's reader and consensus waiting for one (Go's scheduler lets a busy goroutine run
 // 10 ms before it preempts it).
@@ -78,51 +79,107 @@ func CheckBlockAlone(p *Params, b *Block, cache *SigCache) error {
 	return checkBlock(p, b, cache, 1)
 }
 
+// CheckBlocksAlone checks each of blocks as CheckBlockAlone does and returns their errors in
+// order (nil: the block passed). The signatures of all of them are verified on the calling
+// goroutine in one batch: a batch's cost per signature falls as it grows (8.7 µs at 1,000, 8.2
+// at 2,000 here), and a sync has blocks waiting. Each block's error is the one CheckBlockAlone
+// would report: after a failed signature, the blocks behind the failing one are verified on
+// their own.
+func CheckBlocksAlone(p *Params, blocks []*Block, cache *SigCache) []error {
+	errs := make([]error, len(blocks))
+	pend := make([]*blockSigs, len(blocks))
+	var items []sigItem
+	for i, b := range blocks {
+		pend[i], items, errs[i] = prepareBlock(p, b, cache, items)
+	}
+	bad := verifyAll(items, 1)
+	for i, c := range pend {
+		if c == nil {
+			continue
+		}
+		lo, hi := c.lo, c.lo+len(c.index)
+		switch {
+		case bad >= hi: // every signature of this block verified
+			errs[i] = c.finish(items[lo:hi], len(c.index), cache)
+		case bad >= lo: // the first failure is this block's
+			errs[i] = c.finish(items[lo:hi], bad-lo, cache)
+		default: // behind the first failure: verified on its own
+			errs[i] = c.finish(items[lo:hi], verifyAll(items[lo:hi], 1), cache)
+		}
+	}
+	return errs
+}
+
 // checkBlock is CheckBlock with the signatures verified by at most most goroutines (0: the free
 // cores, verifyWorkers).
 func checkBlock(p *Params, b *Block, cache *SigCache, most int) error {
+	c, items, err := prepareBlock(p, b, cache, nil)
+	if c == nil {
+		return err
+	}
+	return c.finish(items, verifyAll(items, most), cache)
+}
+
+// blockSigs is a block's stateless check done up to its signatures: the transactions' hashes,
+// the signatures to verify and the error to report when they all verify.
+type blockSigs struct {
+	hashes []Hash
+	// index: the k-th signature to verify is that of transaction index[k]; they are the
+	// items from lo of the slice prepareBlock appended them to.
+	index []int
+	lo    int
+	// badErr is the first transaction's failure before the signatures (nil: none); only the
+	// signatures of the transactions before it are verified.
+	badErr error
+}
+
+// prepareBlock runs b's stateless checks up to its signatures and appends the signatures left
+// to verify (not in cache) to items. c is nil when the check is already over: err is then its
+// result (a failure, or nil for the genesis block).
+func prepareBlock(p *Params, b *Block, cache *SigCache, items []sigItem) (c *blockSigs, out []sigItem, err error) {
 	h := &b.Header
 	if h.Height == 0 {
 		if len(b.Txs) != 0 {
-			return ruleErr(CodeBadGenesis, "genesis block with %d transactions", len(b.Txs))
+			return nil, items, ruleErr(CodeBadGenesis, "genesis block with %d transactions", len(b.Txs))
 		}
 		if got, want := b.Hash(), p.GenesisHash(); got != want {
-			return ruleErr(CodeBadGenesis, "height 0 block %s is not genesis %s", got, want)
+			return nil, items, ruleErr(CodeBadGenesis, "height 0 block %s is not genesis %s", got, want)
 		}
-		return nil
+		return nil, items, nil
 	}
 	if h.Version != HeaderVersion {
-		return ruleErr(CodeBadVersion, "version %d, want %d", h.Version, HeaderVersion)
+		return nil, items, ruleErr(CodeBadVersion, "version %d, want %d", h.Version, HeaderVersion)
 	}
 	if err := p.checkWork(h); err != nil {
-		return err
+		return nil, items, err
 	}
 	if !p.IsValidator(h.Miner) {
-		return ruleErr(CodeNotValidator, "miner %s is not a validator", h.Miner)
+		return nil, items, ruleErr(CodeNotValidator, "miner %s is not a validator", h.Miner)
 	}
 	if !h.VerifySeal() {
-		return ruleErr(CodeBadMinerSig, "miner signature does not verify")
+		return nil, items, ruleErr(CodeBadMinerSig, "miner signature does not verify")
 	}
 	if limit := p.BlockTxLimit(); len(b.Txs) > limit {
-		return ruleErr(CodeTooManyTxs, "%d transactions, limit %d", len(b.Txs), limit)
+		return nil, items, ruleErr(CodeTooManyTxs, "%d transactions, limit %d", len(b.Txs), limit)
 	}
 	hashes := make([]Hash, len(b.Txs))
 	for i, tx := range b.Txs {
 		hashes[i] = tx.Hash()
 	}
 	if root := merkleRoot(hashes); root != h.TxRoot {
-		return ruleErr(CodeBadTxRoot, "tx root %s, header says %s", root, h.TxRoot)
+		return nil, items, ruleErr(CodeBadTxRoot, "tx root %s, header says %s", root, h.TxRoot)
 	}
 	if hasDuplicate(hashes) { // sorted (16 bytes a transfer), not a set (83 KB a block of 1,000)
 		seen := make(map[Hash]struct{}, len(hashes))
 		for i, th := range hashes {
 			if _, dup := seen[th]; dup {
-				return ruleErr(CodeDuplicateTx, "tx %d %s appears twice", i, th)
+				return nil, items, ruleErr(CodeDuplicateTx, "tx %d %s appears twice", i, th)
 			}
 			seen[th] = struct{}{}
 		}
 	}
-	return checkTxs(p, b.Txs, hashes, cache, most)
+	c, items = prepareTxs(p, b.Txs, hashes, cache, items)
+	return c, items, nil
 }
 
 // checkTxs runs checkTxHash on every transaction and returns the error of the lowest failing
@@ -131,39 +188,52 @@ func checkBlock(p *Params, b *Block, cache *SigCache, most int) error {
 // verified in batches across goroutines that are joined before it returns (verifyAll), and the
 // ones that verify are added to cache.
 func checkTxs(p *Params, txs []*Tx, hashes []Hash, cache *SigCache, most int) error {
-	firstBad, badErr := len(txs), error(nil)
+	c, items := prepareTxs(p, txs, hashes, cache, nil)
+	return c.finish(items, verifyAll(items, most), cache)
+}
+
+// prepareTxs runs the cheap stateless checks of txs in order and appends the signatures to
+// verify, those not in cache up to the first transaction that failed, to items.
+func prepareTxs(p *Params, txs []*Tx, hashes []Hash, cache *SigCache, items []sigItem) (*blockSigs, []sigItem) {
+	c := &blockSigs{hashes: hashes, lo: len(items)}
+	firstBad := len(txs)
 	for i, tx := range txs {
 		if err := checkTxFields(p, tx, hashes[i]); err != nil {
-			firstBad, badErr = i, err
+			firstBad, c.badErr = i, err
 			break
 		}
 	}
-	index := cache.missing(hashes[:firstBad]) // items[k] is the signature of txs[index[k]]
-	items := make([]sigItem, len(index))
+	c.index = cache.missing(hashes[:firstBad])
 	size := 0
-	for _, i := range index {
+	for _, i := range c.index {
 		size += TxFixedSize - 64 + len(txs[i].ChainID)
 	}
+	items = slices.Grow(items, len(c.index))
 	msgs := make([]byte, 0, size) // every signed message in one allocation
-	for k, i := range index {
+	for _, i := range c.index {
 		tx := txs[i]
 		at := len(msgs)
 		msgs = tx.appendSigning(msgs)
-		items[k] = sigItem{pub: tx.From[:], msg: msgs[at:len(msgs):len(msgs)], sig: tx.Sig[:]}
+		items = append(items, sigItem{pub: tx.From[:], msg: msgs[at:len(msgs):len(msgs)], sig: tx.Sig[:]})
 	}
-	sigBad := verifyAll(items, most)
+	return c, items
+}
+
+// finish ends the check given that items (this block's signatures to verify) verified up to
+// sigBad, the first that does not (len(items): all did): the verified ones go into cache, and the
+// error is the lowest failing transaction's.
+func (c *blockSigs) finish(items []sigItem, sigBad int, cache *SigCache) error {
 	if cache != nil {
 		verified := make([]Hash, sigBad)
 		for k := range verified {
-			verified[k] = hashes[index[k]]
+			verified[k] = c.hashes[c.index[k]]
 		}
 		cache.AddAll(verified)
 	}
 	if sigBad < len(items) {
-		i := index[sigBad]
-		return ruleErr(CodeBadSignature, "tx %s: signature does not verify", hashes[i])
+		return ruleErr(CodeBadSignature, "tx %s: signature does not verify", c.hashes[c.index[sigBad]])
 	}
-	return badErr
+	return c.badErr
 }
 
 // CheckHeaderContext checks h against its parent (and, on an adjusting chain, its ancestors):
