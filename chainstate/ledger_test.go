@@ -371,3 +371,19 @@ func TestCompareAddr(t *testing.T) {
 		}
 	})
 }
+
+// TestOverlaySenderTable: the overlay's sender table gives every key its own address, also for
+// keys that share a slot and alternate, and for the all-zero key (an empty slot is not a hit).
+func TestOverlaySenderTable(t *testing.T) {
+	o := newOverlay(AccountMap{}, 0)
+	var zero, a, b PublicKey
+	a[0], a[5] = 3, 1
+	b[0], b[5] = 3+64, 2 // the same slot as a
+	for i := range 3 {
+		for _, k := range []PublicKey{zero, a, b, a} {
+			if got, want := o.sender(&k), k.Address(); got != want {
+				t.Fatalf("round %d: key %x: address %s, want %s", i, k[:6], got, want)
+			}
+		}
+	}
+}
