@@ -1,0 +1,117 @@
+// Command stwprobe measures how long Go's garbage collector waits to stop the world in a process
+// that hashes on an OS thread of lowered priority (as mining.low_priority does) while other
+// processes keep the cores busy. It starts -hogs busy processes (itself with -hog, at the
+// default priority), one hashing goroutine locked to its thread at -nice (none with -nice -1),
+// runs -gcs collections and prints the time each runtime.GC() took and the runtime's own
+// histogram of the time spent stopping the world. Linux only; see docs/performance.md.
+package main
+
+import (
+	"crypto/sha256"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/metrics"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+)
+
+var sink [32]byte
+
+// hash hashes on its own OS thread at the given nice value until stop closes.
+func hash(nice int, stop <-chan struct{}, started chan<- error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	started <- syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), nice)
+	var b [80]byte
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		for range 2000 {
+			b[0]++
+			sink = sha256.Sum256(b[:])
+		}
+	}
+}
+
+func main() {
+	nice := flag.Int("nice", 19, "nice value of the hashing thread; -1: no hashing thread")
+	hogs := flag.Int("hogs", 40, "busy processes beside the probe")
+	gcs := flag.Int("gcs", 10, "collections to time")
+	hog := flag.Bool("hog", false, "be a busy process (internal)")
+	flag.Parse()
+	if *hog {
+		for {
+			sink[0]++
+		}
+	}
+	var procs []*exec.Cmd
+	defer func() {
+		for _, p := range procs {
+			_ = p.Process.Kill()
+			_ = p.Wait()
+		}
+	}()
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "stwprobe:", err)
+		os.Exit(1)
+	}
+	for range *hogs {
+		p := exec.Command(self, "-hog")
+		if err := p.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, "stwprobe: start a busy process:", err)
+			return
+		}
+		procs = append(procs, p)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	if *nice >= 0 {
+		started := make(chan error)
+		wg.Go(func() { hash(*nice, stop, started) })
+		if err := <-started; err != nil {
+			fmt.Fprintln(os.Stderr, "stwprobe: setpriority:", err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	var took []time.Duration
+	for range *gcs {
+		t0 := time.Now()
+		runtime.GC()
+		took = append(took, time.Since(t0))
+		time.Sleep(50 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	s := []metrics.Sample{{Name: "/sched/pauses/stopping/gc:seconds"}}
+	metrics.Read(s)
+	h := s[0].Value.Float64Histogram()
+	slices.Sort(took)
+	fmt.Printf("nice %d, %d busy processes, %d collections: runtime.GC() median %v, max %v; stopping the world: median <= %s, max <= %s\n",
+		*nice, *hogs, len(took), took[len(took)/2].Round(time.Microsecond), took[len(took)-1].Round(time.Microsecond),
+		quantile(h, 0.5), quantile(h, 1))
+}
+
+// quantile is the upper bound of the bucket holding quantile q of h.
+func quantile(h *metrics.Float64Histogram, q float64) string {
+	var n uint64
+	for _, c := range h.Counts {
+		n += c
+	}
+	want, acc := uint64(q*float64(n)+0.5), uint64(0)
+	for i, c := range h.Counts {
+		acc += c
+		if acc >= want && c > 0 {
+			return (time.Duration(h.Buckets[i+1] * float64(time.Second))).Round(time.Microsecond).String()
+		}
+	}
+	return "?"
+}
