@@ -3,7 +3,10 @@
 // processes keep the cores busy. It starts -hogs busy processes (itself with -hog, at the
 // default priority), one hashing goroutine locked to its thread at -nice (none with -nice -1),
 // runs -gcs collections and prints the time each runtime.GC() took and the runtime's own
-// histogram of the time spent stopping the world. Linux only; see docs/performance.md.
+// histogram of the time spent stopping the world. With -yielding the hashing thread stays at the
+// default priority and, after each round, sleeps as long as it waited for a core during it (read
+// from /proc/thread-self/schedstat): a candidate for mining.low_priority. Linux only; see
+// docs/performance.md.
 package main
 
 import (
@@ -15,12 +18,18 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
 
 var sink [32]byte
+
+// hashed counts the hashing thread's rounds of 2,000 hashes.
+var hashed atomic.Int64
 
 // hash hashes on its own OS thread at the given nice value until stop closes.
 func hash(nice int, stop <-chan struct{}, started chan<- error) {
@@ -38,11 +47,57 @@ func hash(nice int, stop <-chan struct{}, started chan<- error) {
 			b[0]++
 			sink = sha256.Sum256(b[:])
 		}
+		hashed.Add(1)
+	}
+}
+
+// hashYielding hashes at the default priority on its own thread, but after each round reads the
+// thread's run-queue wait from /proc/thread-self/schedstat: when it waited for a core during the
+// round (others want it), it sleeps as long as it waited, leaving its P and the core.
+func hashYielding(stop <-chan struct{}, started chan<- error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	f, err := os.Open("/proc/thread-self/schedstat")
+	started <- err
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	buf := make([]byte, 128)
+	wait := func() int64 {
+		n, _ := f.ReadAt(buf, 0)
+		fs := strings.Fields(string(buf[:n]))
+		if len(fs) < 2 {
+			return 0
+		}
+		v, _ := strconv.ParseInt(fs[1], 10, 64)
+		return v
+	}
+	var b [80]byte
+	last := wait()
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		for range 2000 {
+			b[0]++
+			sink = sha256.Sum256(b[:])
+		}
+		hashed.Add(1)
+		if w := wait(); w-last > int64(100*time.Microsecond) {
+			time.Sleep(time.Duration(w - last))
+			last = wait()
+		} else {
+			last = w
+		}
 	}
 }
 
 func main() {
 	nice := flag.Int("nice", 19, "nice value of the hashing thread; -1: no hashing thread")
+	yielding := flag.Bool("yielding", false, "hash at the default priority, sleeping as long as the thread waited for a core")
 	hogs := flag.Int("hogs", 40, "busy processes beside the probe")
 	gcs := flag.Int("gcs", 10, "collections to time")
 	hog := flag.Bool("hog", false, "be a busy process (internal)")
@@ -74,7 +129,13 @@ func main() {
 	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	if *nice >= 0 {
+	if *yielding {
+		started := make(chan error)
+		wg.Go(func() { hashYielding(stop, started) })
+		if err := <-started; err != nil {
+			fmt.Fprintln(os.Stderr, "stwprobe: schedstat:", err)
+		}
+	} else if *nice >= 0 {
 		started := make(chan error)
 		wg.Go(func() { hash(*nice, stop, started) })
 		if err := <-started; err != nil {
@@ -83,21 +144,27 @@ func main() {
 	}
 	time.Sleep(200 * time.Millisecond)
 	var took []time.Duration
+	t0, h0 := time.Now(), hashed.Load()
 	for range *gcs {
 		t0 := time.Now()
 		runtime.GC()
 		took = append(took, time.Since(t0))
 		time.Sleep(50 * time.Millisecond)
 	}
+	rate := float64(hashed.Load()-h0) * 2000 / time.Since(t0).Seconds()
 	close(stop)
 	wg.Wait()
 	s := []metrics.Sample{{Name: "/sched/pauses/stopping/gc:seconds"}}
 	metrics.Read(s)
 	h := s[0].Value.Float64Histogram()
 	slices.Sort(took)
-	fmt.Printf("nice %d, %d busy processes, %d collections: runtime.GC() median %v, max %v; stopping the world: median <= %s, max <= %s\n",
-		*nice, *hogs, len(took), took[len(took)/2].Round(time.Microsecond), took[len(took)-1].Round(time.Microsecond),
-		quantile(h, 0.5), quantile(h, 1))
+	mode := fmt.Sprintf("nice %d", *nice)
+	if *yielding {
+		mode = "yielding"
+	}
+	fmt.Printf("%s, %d busy processes, %d collections: runtime.GC() median %v, max %v; stopping the world: median <= %s, max <= %s; %.0f hashes/s\n",
+		mode, *hogs, len(took), took[len(took)/2].Round(time.Microsecond), took[len(took)-1].Round(time.Microsecond),
+		quantile(h, 0.5), quantile(h, 1), rate)
 }
 
 // quantile is the upper bound of the bucket holding quantile q of h.
