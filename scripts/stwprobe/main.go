@@ -31,11 +31,44 @@ var sink [32]byte
 // hashed counts the hashing thread's rounds of 2,000 hashes.
 var hashed atomic.Int64
 
-// hash hashes on its own OS thread at the given nice value until stop closes.
-func hash(nice int, stop <-chan struct{}, started chan<- error) {
+// hash hashes on its own OS thread until stop closes: at the given nice value, or, yielding, at
+// the default priority, reading the thread's run-queue wait from /proc/thread-self/schedstat
+// after each round of 2,000 hashes and, when it waited for a core during the round (others want
+// it), sleeping as long as it waited, which leaves its P and the core.
+func hash(nice int, yielding bool, stop <-chan struct{}, started chan<- error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	started <- syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), nice)
+	after := func() {}
+	if yielding {
+		f, err := os.Open("/proc/thread-self/schedstat")
+		if err != nil {
+			started <- err
+			return
+		}
+		defer f.Close()
+		buf := make([]byte, 128)
+		wait := func() int64 {
+			n, _ := f.ReadAt(buf, 0)
+			fs := strings.Fields(string(buf[:n]))
+			if len(fs) < 2 {
+				return 0
+			}
+			v, _ := strconv.ParseInt(fs[1], 10, 64)
+			return v
+		}
+		last := wait()
+		after = func() {
+			if w := wait(); w-last > int64(100*time.Microsecond) {
+				time.Sleep(time.Duration(w - last))
+				last = wait()
+			} else {
+				last = w
+			}
+		}
+		started <- nil
+	} else {
+		started <- syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), nice)
+	}
 	var b [80]byte
 	for {
 		select {
@@ -48,50 +81,7 @@ func hash(nice int, stop <-chan struct{}, started chan<- error) {
 			sink = sha256.Sum256(b[:])
 		}
 		hashed.Add(1)
-	}
-}
-
-// hashYielding hashes at the default priority on its own thread, but after each round reads the
-// thread's run-queue wait from /proc/thread-self/schedstat: when it waited for a core during the
-// round (others want it), it sleeps as long as it waited, leaving its P and the core.
-func hashYielding(stop <-chan struct{}, started chan<- error) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	f, err := os.Open("/proc/thread-self/schedstat")
-	started <- err
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	buf := make([]byte, 128)
-	wait := func() int64 {
-		n, _ := f.ReadAt(buf, 0)
-		fs := strings.Fields(string(buf[:n]))
-		if len(fs) < 2 {
-			return 0
-		}
-		v, _ := strconv.ParseInt(fs[1], 10, 64)
-		return v
-	}
-	var b [80]byte
-	last := wait()
-	for {
-		select {
-		case <-stop:
-			return
-		default:
-		}
-		for range 2000 {
-			b[0]++
-			sink = sha256.Sum256(b[:])
-		}
-		hashed.Add(1)
-		if w := wait(); w-last > int64(100*time.Microsecond) {
-			time.Sleep(time.Duration(w - last))
-			last = wait()
-		} else {
-			last = w
-		}
+		after()
 	}
 }
 
@@ -129,17 +119,11 @@ func main() {
 	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	if *yielding {
+	if *yielding || *nice >= 0 {
 		started := make(chan error)
-		wg.Go(func() { hashYielding(stop, started) })
+		wg.Go(func() { hash(*nice, *yielding, stop, started) })
 		if err := <-started; err != nil {
-			fmt.Fprintln(os.Stderr, "stwprobe: schedstat:", err)
-		}
-	} else if *nice >= 0 {
-		started := make(chan error)
-		wg.Go(func() { hash(*nice, stop, started) })
-		if err := <-started; err != nil {
-			fmt.Fprintln(os.Stderr, "stwprobe: setpriority:", err)
+			fmt.Fprintln(os.Stderr, "stwprobe: the hashing thread:", err)
 		}
 	}
 	time.Sleep(200 * time.Millisecond)
