@@ -150,7 +150,8 @@
 // are meant to come from one owner (the storage actor). CheckBlock verifies signatures on up to
 // GOMAXPROCS goroutines, fewer while other checks verify (the process counts its verifying
 // goroutines), and joins them before it returns; CheckBlockAlone verifies on one, for a caller
-// that runs several checks at once. SigCache keeps two generations and drops the older whole;
+// that runs several checks at once, and CheckBlocksAlone checks several blocks with their
+// signatures in one batch on one (a sync's checks). SigCache keeps two generations and drops the older whole;
 // SigCache.LookupOnly is a view that finds its entries and adds none.
 //
 // # Shutdown
