@@ -2,6 +2,7 @@ package actors
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -536,12 +537,21 @@ type workerActor struct {
 	// long its search on the old tip went on after the new tip was published.
 	tipSwitch, staleStop interface{ Observe(float64) }
 	tips                 *tipEpoch
-	// lowPriority: mining.low_priority (each search on a thread of the lowest priority).
+	// lowPriority: mining.low_priority (each search yields its core to whoever waits for it:
+	// workeryield.go).
 	lowPriority bool
-	index       int
-	wg          sync.WaitGroup
-	// cur is the running search's quit flag (replaced per job).
-	cur *atomic.Bool
+	// runWait opens the search thread's run-queue wait (nil: openRunWait; tests replace it).
+	runWait func() (runWait, error)
+	index   int
+	wg      sync.WaitGroup
+	// cur is the running search's quit flag and leave signal (replaced per job).
+	cur *searchCtl
+}
+
+// searchCtl tells one search to end: quit is polled while it hashes, left wakes it from a yield.
+type searchCtl struct {
+	quit atomic.Bool
+	left chan struct{}
 }
 
 // searchChunk is how many nonces one Search call covers before the hash metric is updated.
@@ -579,20 +589,26 @@ func (w *workerActor) observeSwitch(tipAt time.Time) {
 }
 
 // leaveSearch tells the running search to stop without waiting for it: it ends at its next
-// poll, which a search at the lowest priority reaches only when the CPU is free, and the next
-// job must not wait for that. Stopping and Restarting join every search.
+// poll (at once, if it sleeps in a yield), which its thread reaches only when the kernel runs it
+// again, and the next job must not wait for that. Stopping and Restarting join every search.
 func (w *workerActor) leaveSearch() {
 	if w.cur != nil {
-		w.cur.Store(true)
+		w.cur.quit.Store(true)
+		close(w.cur.left)
 		w.cur = nil
 	}
 }
 
 func (w *workerActor) start(ctx actor.Context, job *mineJob) {
-	quit := &atomic.Bool{}
-	w.cur = quit
+	ctl := &searchCtl{left: make(chan struct{})}
+	w.cur = ctl
+	quit := &ctl.quit
 	parent, self, root := ctx.Parent(), ctx.Self(), ctx.ActorSystem().Root
 	hashes, tips, staleStop, lowPriority := w.hashes, w.tips, w.staleStop, w.lowPriority
+	openWait := w.runWait
+	if openWait == nil {
+		openWait = openRunWait
+	}
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
@@ -605,26 +621,35 @@ func (w *workerActor) start(ctx actor.Context, job *mineJob) {
 		hdr := job.Header
 		// stale: consensus has published another tip since the template was built.
 		stale := func() bool { return tips != nil && tips.load() != job.Epoch }
-		// Search polls stop every ~0.6 ms. At the node's priority it yields there, so that the
-		// node's actors (a new tip, a new job) run at once instead of waiting for the scheduler
-		// to preempt a hashing goroutine (up to 10 ms each time on a machine whose cores the
-		// workers fill). On a thread of its own at the lowest priority it does not: the kernel
-		// runs the node's threads first, and the node has a P per worker besides its own
-		// (lowPriorityProcs).
-		yield := true
+		// Search polls stop every ~0.6 ms. At the node's priority it yields there to the node's
+		// goroutines, so that its actors (a new tip, a new job) run at once instead of waiting
+		// for the scheduler to preempt a hashing goroutine (up to 10 ms each time on a machine
+		// whose cores the workers fill). With mining.low_priority it yields its core instead,
+		// when its thread waited for it (yielder); the node has a P per worker besides its own
+		// (lowPriorityProcs), so its goroutines do not wait for a search's P.
+		var y *yielder
 		if lowPriority {
-			if err := lowerPriority(); err != nil {
+			rw, err := openWait()
+			if err == nil {
+				defer rw.Close()
+				y, err = newYielder(rw)
+			}
+			if err != nil {
 				root.Send(parent, &workerPriority{Err: err})
-			} else {
-				yield = false
 			}
 		}
 		// lastPoll is the search's last poll that let it go on: after the publication of a new
 		// tip it hashed at most from then (or from the publication, if later) to its stop.
 		lastPoll := time.Now()
 		stop := func() bool {
-			if yield {
+			if y == nil {
 				runtime.Gosched()
+			} else if err := y.poll(ctl.left); errors.Is(err, errLeft) {
+				return true
+			} else if err != nil {
+				// Hash on without yielding the core rather than not at all.
+				root.Send(parent, &workerPriority{Err: err})
+				y = nil
 			}
 			if quit.Load() || stale() {
 				return true

@@ -36,7 +36,7 @@ func newWorkerHarness(t *testing.T, w *workerActor) *workerHarness {
 		switch msg := ctx.Message().(type) {
 		case *actor.Started:
 			h.worker <- ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return w }))
-		case *workerReady, *workerFound, *workerExhausted:
+		case *workerReady, *workerFound, *workerExhausted, *workerPriority:
 			h.got <- msg
 		}
 	}))

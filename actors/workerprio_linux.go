@@ -4,23 +4,39 @@ package actors
 
 import (
 	"fmt"
+	"os"
 	"runtime"
-	"syscall"
+	"time"
 )
 
-// lowestNice is the lowest scheduling priority of a Linux thread.
-const lowestNice = 19
+// threadRunWait reads one thread's run-queue wait from its schedstat file.
+type threadRunWait struct {
+	f   *os.File
+	buf [96]byte
+}
 
-// lowerPriority locks the calling goroutine to its OS thread and gives that thread the lowest
-// priority (nice 19): every other thread of the node, and every other process, runs before it
-// when they want the CPU. The thread is never unlocked: Go ends a thread whose goroutine exits
-// locked to it, so no other goroutine ever runs at this priority. On failure the goroutine is
-// unlocked and its thread keeps its priority.
-func lowerPriority() error {
+// openRunWait locks the calling goroutine to its OS thread and opens that thread's schedstat.
+// Close unlocks it.
+func openRunWait() (runWait, error) {
 	runtime.LockOSThread()
-	if err := syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), lowestNice); err != nil {
+	f, err := os.Open("/proc/thread-self/schedstat")
+	if err != nil {
 		runtime.UnlockOSThread()
-		return fmt.Errorf("lower the hashing thread's priority: %w", err)
+		return nil, fmt.Errorf("mining.low_priority reads the hashing thread's run-queue wait: %w", err)
 	}
-	return nil
+	return &threadRunWait{f: f}, nil
+}
+
+func (t *threadRunWait) wait() (time.Duration, error) {
+	n, err := t.f.ReadAt(t.buf[:], 0)
+	if n == 0 && err != nil {
+		return 0, fmt.Errorf("read the hashing thread's schedstat: %w", err)
+	}
+	return parseSchedstat(t.buf[:n])
+}
+
+func (t *threadRunWait) Close() error {
+	err := t.f.Close()
+	runtime.UnlockOSThread()
+	return err
 }

@@ -98,8 +98,8 @@ type Mining struct {
 	// MinBlockInterval paces this node's own mining (local policy, >= 0, 0 = unpaced): no
 	// template goes to the workers sooner than this after the tip's time.
 	MinBlockInterval time.Duration `mapstructure:"min_block_interval"`
-	// LowPriority runs each worker's hashing on an OS thread of the lowest priority (nice 19,
-	// Linux): the node's own work and other processes run first, hashing takes what is left.
+	// LowPriority makes each worker's hashing yield its core (Linux): a search sleeps as long as
+	// its thread waited for a core, so the node's own work and other processes run first.
 	LowPriority bool `mapstructure:"low_priority"`
 }
 

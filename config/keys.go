@@ -135,7 +135,7 @@ var entries = []entry{
 			return checkNonNegativeDuration("mining.min_block_interval", c.Mining.MinBlockInterval)
 		}},
 	{"mining.low_priority", func(c *Config) any { return &c.Mining.LowPriority },
-		"Hash on OS threads of the lowest priority (nice 19; Linux only): the node's relay, validation and API, and other processes, run before the hashing, which takes the CPU left over. Not for a machine whose cores stay busy: each garbage collection then waits for these threads before it can stop the world, and the node stands still meanwhile (seconds; docs/performance.md).",
+		"Hashing yields its core (Linux only): each worker's search watches how long its thread waits for a core and sleeps as long whenever it waited, so the node's relay, validation and API, and other processes, get the CPU they ask for, and the hashing takes what is left (about half of a fair share on a busy machine, all of an idle one; docs/performance.md).",
 		nil},
 
 	{"api.listen", func(c *Config) any { return &c.API.Listen },

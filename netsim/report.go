@@ -29,8 +29,11 @@ type Report struct {
 	TargetS      float64           `json:"target_block_time_s"`
 	HalfLifeS    float64           `json:"difficulty_halflife_s"` // 0: fixed difficulty
 	Senders      int               `json:"senders"`
-	// MinersLowPriority: the miners hashed at the lowest OS priority (mining.low_priority).
+	// MinersLowPriority: the miners ran with mining.low_priority; MinersYielding: in its form
+	// that yields the cores (reports before 2026-12-04 have only the first field, and their
+	// miners hashed on threads at nice 19).
 	MinersLowPriority bool `json:"miners_low_priority"`
+	MinersYielding    bool `json:"miners_yielding"`
 
 	// The measured window: main-chain heights [FromHeight, ToHeight] while the load ran.
 	FromHeight uint64  `json:"from_height"`
@@ -161,7 +164,7 @@ func newReport(cfg Config, p Plan) *Report {
 	rep := &Report{Seed: cfg.Seed, Nodes: p.Nodes, MaxOutbound: cfg.MaxOutbound,
 		LatencyMinMs: int(cfg.Plan.LatencyMin / time.Millisecond), LatencyMaxMs: int(cfg.Plan.LatencyMax / time.Millisecond),
 		PowBits: cfg.PowBits, PowWhy: cfg.PowWhy, TargetS: cfg.BlockTime.Seconds(), HalfLifeS: cfg.HalfLife.Seconds(), Senders: cfg.Senders,
-		MinersLowPriority: cfg.MinersLowPriority}
+		MinersLowPriority: cfg.MinersLowPriority, MinersYielding: cfg.MinersLowPriority}
 	for _, k := range p.Miners() {
 		rep.Miners = append(rep.Miners, Miner{Node: k, Workers: p.Workers[k]})
 	}
@@ -355,7 +358,7 @@ func (rep *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "  window: heights %d..%d (%d blocks) in %.1fs, mean interval %.2fs\n", rep.FromHeight, rep.ToHeight, rep.Blocks, rep.WindowS, rep.IntervalS)
 	priority := "the nodes' priority"
 	if rep.MinersLowPriority {
-		priority = "the lowest OS priority"
+		priority = "a priority that yields the cores"
 	}
 	for _, m := range rep.Miners {
 		fmt.Fprintf(w, "  miner node%d: %d workers at %s, %d blocks (%.0f%%)\n", m.Node, m.Workers, priority, m.Blocks, 100*m.Share)

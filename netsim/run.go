@@ -50,8 +50,8 @@ type Config struct {
 	// Converge bounds each wait after the load (transfers confirmed, one tip).
 	Converge    time.Duration
 	MaxOutbound int
-	// MinersLowPriority records that the homes' miners hash at the lowest OS priority
-	// (mining.low_priority; MakeHomes sets it).
+	// MinersLowPriority records that the homes' miners yield the cores (mining.low_priority;
+	// MakeHomes sets it).
 	MinersLowPriority bool
 	// MakeHomes creates the homes, node k listening on hosts[k], on a chain of powBits, each
 	// with p2p.seeds, mining.workers and p2p.max_outbound from plan, mining off at start, the

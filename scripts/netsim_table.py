@@ -14,7 +14,7 @@ import sys
 COLUMNS = [
     ("nodes", lambda r: str(r["nodes"])),
     ("links", lambda r: r.get("link_mode", "-")),
-    ("hashing at", lambda r: "nice 19" if r.get("miners_low_priority") else "nice 0"),
+    ("hashing at", lambda r: ("yielding" if r.get("miners_yielding") else "nice 19") if r.get("miners_low_priority") else "nice 0"),
     ("blocks", lambda r: str(r["blocks"])),
     ("interval s", lambda r: "%.2f" % r["block_interval_s"]),
     ("block to 50% p50/p95 ms", lambda r: dist(r["block_to_50_ms"])),

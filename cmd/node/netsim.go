@@ -50,8 +50,8 @@ p2p.max_outbound slots from the addresses it learns. Each directed link gets a o
 drawn from the seed between --latency-min and --latency-max, through the sending node's link
 filter (POST /v1/debug/links) in both link modes. After the connections settle it measures
 the idle cost (RSS and CPU of every node), turns on the miners (--miners lists their
-mining.workers: their hash-rate shares; they hash at the lowest OS priority unless
---miners-low-priority=false, as if on hardware of their own), funds --senders accounts, and sends transfers until the
+mining.workers: their hash-rate shares; their hashing yields the cores
+(mining.low_priority) unless --miners-low-priority=false, as if on hardware of their own), funds --senders accounts, and sends transfers until the
 main chain has grown by --blocks. Then it stops the miners, checks that every node is on one tip
 and every acknowledged transfer is mined exactly once, stops every node and runs 'node verify' on
 every home.
@@ -97,7 +97,7 @@ removed after a run whose checks held unless --keep.`,
 	f.IntVar(&o.basePort, "base-port", defaultNetsimBasePort, "node k listens on P+2k (p2p) and P+2k+1 (API)")
 	f.StringVar(&o.jsonFile, "json", "", "write the report as JSON to this file (default DIR/netsim.json)")
 	f.BoolVar(&o.keep, "keep", false, "keep DIR even when every check held")
-	f.BoolVar(&o.lowPriority, "miners-low-priority", true, "the miners hash at the lowest OS priority (mining.low_priority): on one machine the hashing stands in for mining hardware of its own and takes the CPU the nodes leave")
+	f.BoolVar(&o.lowPriority, "miners-low-priority", true, "the miners' hashing yields the cores (mining.low_priority): on one machine the hashing stands in for mining hardware of its own and takes mostly the CPU the nodes leave")
 	return c
 }
 

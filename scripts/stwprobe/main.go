@@ -1,11 +1,11 @@
 // Command stwprobe measures how long Go's garbage collector waits to stop the world in a process
-// that hashes on an OS thread of lowered priority (as mining.low_priority does) while other
+// that hashes on an OS thread of lowered priority (as mining.low_priority did at first) while other
 // processes keep the cores busy. It starts -hogs busy processes (itself with -hog, at the
 // default priority), one hashing goroutine locked to its thread at -nice (none with -nice -1),
 // runs -gcs collections and prints the time each runtime.GC() took and the runtime's own
 // histogram of the time spent stopping the world. With -yielding the hashing thread stays at the
 // default priority and, after each round, sleeps as long as it waited for a core during it (read
-// from /proc/thread-self/schedstat): a candidate for mining.low_priority. Linux only; see
+// from /proc/thread-self/schedstat), as mining.low_priority does since 2026-12-04 (nice 19 before). Linux only; see
 // docs/performance.md.
 package main
 
