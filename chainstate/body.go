@@ -51,6 +51,18 @@ func putBodyPieces(b *bolt.Bucket, h Hash, enc []byte) error {
 // piece is bbolt's own memory, valid until the transaction ends; a body of several is a new
 // slice. A piece out of sequence, empty or a nested bucket is ErrCorrupt.
 func bodyOf(b *bolt.Bucket, h Hash) (body []byte, ok bool, err error) {
+	return readBody(b, h, false)
+}
+
+// ownBodyOf is bodyOf with a body the caller owns however it is stored: a body of one piece is
+// copied out of bbolt's memory, one of several is the new slice bodyOf makes anyway (copying it
+// again doubled RawBlock: 205-214 against 89-108 µs for a 1,000-transfer block here).
+func ownBodyOf(b *bolt.Bucket, h Hash) (body []byte, ok bool, err error) {
+	return readBody(b, h, true)
+}
+
+// readBody is bodyOf, and ownBodyOf when own is set.
+func readBody(b *bolt.Bucket, h Hash, own bool) (body []byte, ok bool, err error) {
 	c := b.Cursor()
 	k, v := c.Seek(h[:])
 	if !bytes.Equal(k, h[:]) {
@@ -68,6 +80,9 @@ func bodyOf(b *bolt.Bucket, h Hash) (body []byte, ok bool, err error) {
 		size += len(v)
 	}
 	if pieces == 0 {
+		if own {
+			return bytes.Clone(first), true, nil
+		}
 		return first, true, nil
 	}
 	body = make([]byte, 0, size)

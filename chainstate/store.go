@@ -390,7 +390,7 @@ func (s *Store) Block(h Hash) (b *Block, ok bool, err error) {
 // startup page walk decodes every stored block). ok is false when h is not stored.
 func (s *Store) RawBlock(h Hash) (raw []byte, ok bool, err error) {
 	err = s.view("block", func(r *readTx) error {
-		v, found, err := bodyOf(r.blocks, h)
+		v, found, err := ownBodyOf(r.blocks, h)
 		if err != nil || !found {
 			return err
 		}
@@ -404,7 +404,7 @@ func (s *Store) RawBlock(h Hash) (raw []byte, ok bool, err error) {
 		if got := hdr.Hash(); got != h {
 			return fmt.Errorf("block %s: the stored header hashes to %s: %w", h, got, ErrCorrupt)
 		}
-		raw, ok = bytes.Clone(v), true
+		raw, ok = v, true
 		return nil
 	})
 	return raw, ok, err
