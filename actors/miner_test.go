@@ -49,6 +49,22 @@ func newWorkerHarness(t *testing.T, w *workerActor) *workerHarness {
 	return h
 }
 
+// readyWorker waits for the harness's worker to announce itself and returns its PID.
+func (h *workerHarness) readyWorker(t *testing.T) *actor.PID {
+	t.Helper()
+	pid := <-h.worker
+	if _, ok := (<-h.got).(*workerReady); !ok {
+		t.Fatal("the worker did not announce itself")
+	}
+	return pid
+}
+
+// endlessJob is job id over a range no search finishes while a test runs (no target is met:
+// the search runs until it is stopped).
+func endlessJob(id uint64) *mineJob {
+	return &mineJob{ID: id, Range: powworker.Range{Start: 0, Count: 1 << 31}}
+}
+
 // waitHashing waits until c has grown past from.
 func waitHashing(t *testing.T, c *hashCount, from int64) {
 	t.Helper()
@@ -64,10 +80,7 @@ func TestWorkerLeavesStaleTip(t *testing.T) {
 	stops := make(observations, 4)
 	w := &workerActor{hashes: hashes, staleStop: stops, tips: tips}
 	h := newWorkerHarness(t, w)
-	pid := <-h.worker
-	if _, ok := (<-h.got).(*workerReady); !ok {
-		t.Fatal("the worker did not announce itself")
-	}
+	pid := h.readyWorker(t)
 	// A target no hash meets: the search runs until it is stopped.
 	job := func(epoch uint64) *mineJob {
 		return &mineJob{ID: epoch + 1, Range: powworker.Range{Start: 0, Count: 1 << 31}, Epoch: epoch}

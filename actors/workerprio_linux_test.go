@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/actorchain/actorchain/internal/testutil"
-	"github.com/actorchain/actorchain/powworker"
 )
 
 // TestThreadRunWaitGrowsUnderLoad: the thread's run-queue wait read from schedstat grows while
@@ -61,9 +60,8 @@ func TestWorkerLowPriorityHashes(t *testing.T) {
 	hashes := &hashCount{}
 	w := &workerActor{hashes: hashes, tips: &tipEpoch{}, lowPriority: true}
 	h := newWorkerHarness(t, w)
-	pid := <-h.worker
-	<-h.got // workerReady
-	h.sys.Root.Send(pid, &mineJob{ID: 1, Range: powworker.Range{Start: 0, Count: 1 << 31}})
+	pid := h.readyWorker(t)
+	h.sys.Root.Send(pid, endlessJob(1))
 	waitHashing(t, hashes, 0)
 	select {
 	case msg := <-h.got:

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/actorchain/actorchain/internal/testutil"
-	"github.com/actorchain/actorchain/powworker"
 )
 
 func TestYieldFor(t *testing.T) {
@@ -156,9 +155,8 @@ func TestWorkerYieldingStopsAtOnce(t *testing.T) {
 	}
 	w := &workerActor{hashes: hashes, tips: &tipEpoch{}, lowPriority: true, runWait: open}
 	h := newWorkerHarness(t, w)
-	pid := <-h.worker
-	<-h.got // workerReady
-	h.sys.Root.Send(pid, &mineJob{ID: 1, Range: powworker.Range{Start: 0, Count: 1 << 31}})
+	pid := h.readyWorker(t)
+	h.sys.Root.Send(pid, endlessJob(1))
 	first := func() *fakeRunWait {
 		mu.Lock()
 		defer mu.Unlock()
@@ -181,7 +179,7 @@ func TestWorkerYieldingStopsAtOnce(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the yielding search did not end after a stop")
 	}
-	h.sys.Root.Send(pid, &mineJob{ID: 2, Range: powworker.Range{Start: 0, Count: 1 << 31}})
+	h.sys.Root.Send(pid, endlessJob(2))
 	waitHashing(t, hashes, 0)
 	select {
 	case msg := <-h.got:
@@ -204,9 +202,8 @@ func TestWorkerYieldFailureHashesOn(t *testing.T) {
 			hashes := &hashCount{}
 			w := &workerActor{hashes: hashes, tips: &tipEpoch{}, lowPriority: true, runWait: c.open}
 			h := newWorkerHarness(t, w)
-			pid := <-h.worker
-			<-h.got // workerReady
-			h.sys.Root.Send(pid, &mineJob{ID: 1, Range: powworker.Range{Start: 0, Count: 1 << 31}})
+			pid := h.readyWorker(t)
+			h.sys.Root.Send(pid, endlessJob(1))
 			select {
 			case msg := <-h.got:
 				if _, ok := msg.(*workerPriority); !ok {
