@@ -59,6 +59,17 @@ func (h *workerHarness) readyWorker(t *testing.T) *actor.PID {
 	return pid
 }
 
+// noReport fails the test if the worker has reported anything (a find, an exhausted range, a
+// priority failure) so far; what names the case for the message.
+func (h *workerHarness) noReport(t *testing.T, what string) {
+	t.Helper()
+	select {
+	case msg := <-h.got:
+		t.Errorf("the worker reported %T %+v %s", msg, msg, what)
+	default:
+	}
+}
+
 // endlessJob is job id over a range no search finishes while a test runs (no target is met:
 // the search runs until it is stopped).
 func endlessJob(id uint64) *mineJob {
@@ -102,11 +113,7 @@ func TestWorkerLeavesStaleTip(t *testing.T) {
 	n := hashes.n.Load()
 	h.sys.Root.Send(pid, job(tips.load()))
 	waitHashing(t, hashes, n)
-	select {
-	case msg := <-h.got:
-		t.Errorf("the worker reported %T for a search it left for a new tip", msg)
-	default:
-	}
+	h.noReport(t, "for a search it left for a new tip")
 
 	// A job that is stale when it arrives (built before the tip it missed) does not hash.
 	tips.advance(time.Now())

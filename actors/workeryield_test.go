@@ -181,11 +181,7 @@ func TestWorkerYieldingStopsAtOnce(t *testing.T) {
 	}
 	h.sys.Root.Send(pid, endlessJob(2))
 	waitHashing(t, hashes, 0)
-	select {
-	case msg := <-h.got:
-		t.Fatalf("the worker reported %T %+v", msg, msg)
-	default:
-	}
+	h.noReport(t, "for searches it stopped or that hash on")
 }
 
 // TestWorkerYieldFailureHashesOn: a search whose run-queue wait cannot be read (at the start, or
