@@ -29,6 +29,10 @@ func TestYieldFor(t *testing.T) {
 }
 
 func TestParseSchedstat(t *testing.T) {
+	line := []byte("1844674 95122 31\n")
+	if n := testing.AllocsPerRun(100, func() { _, _ = parseSchedstat(line) }); n != 0 {
+		t.Errorf("parseSchedstat allocates %v times a call, want 0", n)
+	}
 	for _, c := range []struct {
 		in      string
 		want    time.Duration
@@ -42,6 +46,9 @@ func TestParseSchedstat(t *testing.T) {
 		{"12 x 3\n", 0, true},
 		{"12 -5 3\n", 0, true},
 		{"12 99999999999999999999 3\n", 0, true},
+		{"12 9223372036854775807 3\n", 9223372036854775807, false},
+		{"12 9223372036854775808 3\n", 0, true},
+		{"12 \n", 0, true},
 	} {
 		got, err := parseSchedstat([]byte(c.in))
 		if (err != nil) != c.wantErr || got != c.want {
