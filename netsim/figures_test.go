@@ -209,11 +209,42 @@ func TestProcReaders(t *testing.T) {
 	if cpu[0] <= 0 || cpu[1] != -1 || sw[0] <= 0 || sw[1] != -1 {
 		t.Fatalf("readCPU %v, readSwitches %v", cpu, sw)
 	}
+	if st := readSchedTimes([]int{self, -5}); st[0].Run <= 0 || st[0].Wait < 0 || st[1].Run != -1 {
+		t.Fatalf("readSchedTimes %v", st)
+	}
 	if m, err := readRSS(self); err != nil || m <= 1 {
 		t.Fatalf("readRSS = %v, %v", m, err)
 	}
 	if _, err := readRSS(-5); err == nil {
 		t.Fatal("readRSS of no process: no error")
+	}
+}
+
+// TestContention: CPU and run-queue wait per CPU ms from the sums at both ends of a window;
+// unread nodes and nodes whose counts went back (a thread ended) are left out; miners apart
+// from the rest.
+func TestContention(t *testing.T) {
+	before := []SchedTimes{{Run: 0, Wait: 0}, {Run: 1e9, Wait: 1e9}, {Run: -1}, {Run: 5e9, Wait: 0}, {Run: 0, Wait: 0}}
+	after := []SchedTimes{{Run: 1e9, Wait: 4e9}, {Run: 3e9, Wait: 2e9}, {Run: 9e9, Wait: 1e9}, {Run: 4e9, Wait: 0}, {Run: 5e8, Wait: 5e9}}
+	c := contention(before, after, 10, []int{1, 2})
+	// node0: 1 s on a core in 10 s (10%), 4 ms waited per ms; node1 (a miner): 0.5 ms per ms;
+	// node4: 5%, 10.
+	if c.CPUPercent.N != 2 || c.CPUPercent.Min != 5 || c.CPUPercent.Max != 10 {
+		t.Errorf("CPU %+v", c.CPUPercent)
+	}
+	if c.WaitPerCPU.N != 2 || c.WaitPerCPU.Min != 4 || c.WaitPerCPU.Max != 10 {
+		t.Errorf("wait %+v", c.WaitPerCPU)
+	}
+	if c.Miners.N != 1 || c.Miners.P50 != 0.5 {
+		t.Errorf("miners %+v", c.Miners)
+	}
+	for _, bad := range []string{"", "12", "x 3 4", "1 y 2"} {
+		if _, _, ok := parseSchedstat(bad); ok {
+			t.Errorf("parseSchedstat(%q) ok", bad)
+		}
+	}
+	if r, w, ok := parseSchedstat("123 456 7\n"); !ok || r != 123 || w != 456 {
+		t.Errorf("parseSchedstat = %v %v %v", r, w, ok)
 	}
 }
 

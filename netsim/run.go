@@ -529,6 +529,7 @@ func (r *runner) load(ctx context.Context, rep *Report, senders []*account) erro
 		return err
 	}
 	rep.FromHeight, rep.windowStart = h0+1, time.Now()
+	sched0 := readSchedTimes(r.pids())
 	r.printf("netsim: load from height %d until %d\n", h0, h0+uint64(r.cfg.Blocks))
 	loadCtx, stop := context.WithCancel(ctx)
 	var lwg sync.WaitGroup
@@ -550,6 +551,7 @@ func (r *runner) load(ctx context.Context, rep *Report, senders []*account) erro
 	stop()
 	lwg.Wait()
 	rep.windowEnd = time.Now()
+	rep.Contention = contention(sched0, readSchedTimes(r.pids()), rep.windowEnd.Sub(rep.windowStart).Seconds(), r.plan.Miners())
 	if err != nil {
 		return fmt.Errorf("node0 did not reach height %d within %s: %w", h0+uint64(r.cfg.Blocks), bound, err)
 	}
@@ -784,10 +786,7 @@ func (r *runner) idleCost(ctx context.Context, rep *Report) error {
 	if r.cfg.Idle <= 0 {
 		return nil
 	}
-	pids := make([]int, len(r.homes))
-	for k, p := range r.procs {
-		pids[k] = p.Cmd.Process.Pid
-	}
+	pids := r.pids()
 	t0, before, sw0 := time.Now(), readCPU(pids), readSwitches(pids)
 	if !localnet.SleepCtx(ctx, r.cfg.Idle) {
 		return ctx.Err()
@@ -810,6 +809,19 @@ func (r *runner) idleCost(ctx context.Context, rep *Report) error {
 	r.printf("netsim: idle over %.0fs: CPU per node p50 %.2f%% max %.2f%%, RSS p50 %.1f MiB max %.1f MiB, context switches p50 %.0f/s\n",
 		took.Seconds(), rep.Idle.CPUPercent.P50, rep.Idle.CPUPercent.Max, rep.Idle.RSSMiB.P50, rep.Idle.RSSMiB.Max, rep.Idle.SwitchesPerS.P50)
 	return nil
+}
+
+// pids are the node processes' ids (0 for one not started).
+func (r *runner) pids() []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	pids := make([]int, len(r.procs))
+	for k, p := range r.procs {
+		if p != nil {
+			pids[k] = p.Cmd.Process.Pid
+		}
+	}
+	return pids
 }
 
 // stopAll stops every node with SIGTERM, each within stopBound (else SIGKILL, recorded).

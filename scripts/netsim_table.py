@@ -23,6 +23,7 @@ COLUMNS = [
     ("stale (implied)", lambda r: "%.3f (%.3f)" % (r["stale_rate"], r["expected_stale_rate"])),
     ("tx to 90% p50/p95 ms", lambda r: dist(r["tx_to_90_ms"])),
     ("tip switch p50/p95 ms", lambda r: switch(r.get("miner_tip_switch_ms"))),
+    ("run-queue wait ms per CPU ms p50", lambda r: opt((r.get("contention") or {}).get("run_queue_wait_ms_per_cpu_ms"), lambda d: "%.1f" % d["p50"] if d.get("n") else "-")),
     ("B/node/block", lambda r: "%.0f" % r["bytes_per_node_per_block"]),
     ("block msgs/node/block", lambda r: opt(r.get("block_messages_per_node_per_block"), lambda v: "%.1f" % v)),
     ("B/node/tx", lambda r: "%.0f" % r["bytes_per_node_per_transfer"]),
