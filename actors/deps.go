@@ -53,6 +53,8 @@ type peerConnDeps struct {
 	params  *chainstate.Params
 	sigs    *chainstate.SigCache
 	metrics *metrics // syncBlock
+	// txreq: the node's transfers asked of one peer, shared by every connection.
+	txreq *txRequests
 	// stopping reports that the node's ordered stop has begun (the `peer disconnected` reason).
 	stopping func() bool
 	// sender builds the connection's sender (links.go): decorated under fault injection.
@@ -64,7 +66,7 @@ type peerConnDeps struct {
 }
 
 func (n *Node) peerConnDeps() peerConnDeps {
-	return peerConnDeps{actorEnv: n.env(), params: n.params, sigs: n.sigs, metrics: n.metrics,
+	return peerConnDeps{actorEnv: n.env(), params: n.params, sigs: n.sigs, metrics: n.metrics, txreq: n.txreq,
 		stopping: n.stopping.Load, sender: n.linkSender, compact: n.cfg.P2P.CompactBlocks, rules: n.rules()}
 }
 

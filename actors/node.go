@@ -78,6 +78,7 @@ type Node struct {
 	root     *actor.PID
 	handle   storeHandle
 	sigs     *chainstate.SigCache
+	txreq    *txRequests  // the transfers asked of one peer (txrequests.go)
 	replaced *replacedLog // transfers a replace-by-fee replaced, for GET /v1/txs (replaced.go)
 	metrics  *metrics
 	// clock is the node's clock: Options.Clock, decorated with the injected skew when
@@ -178,6 +179,7 @@ func newNode(cfg *config.Config, opts Options, throttle *logthrottle.Handler) (*
 		log:      opts.Logger,
 		tree:     supervisor.NewTree(rootName),
 		sigs:     chainstate.NewSigCache(200_000),
+		txreq:    newTxRequests(txRequestTimeout, txRequestsMax),
 		replaced: newReplacedLog(cfg.Mempool.MaxTxs),
 		nodeID:   hex.EncodeToString(nodeKey.PublicKey().Bytes()),
 		minerKey: minerKey,

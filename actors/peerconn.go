@@ -79,6 +79,9 @@ type peerConnActor struct {
 	// mempoolAsked is when this side sent GetMempool, zero once an Inv without block items has
 	// come (taken as the answer): an empty answer must not read as "nothing after the locator".
 	mempoolAsked time.Time
+	// deferredTxs are transfers this peer announced while another connection's request for
+	// them was awaited (txRequests): the stall check tick asks again for those still missing.
+	deferredTxs []chainstate.Hash
 
 	cmpct compactConn // compact block relay (peerconn_compact.go)
 
@@ -126,6 +129,7 @@ func (a *peerConnActor) Receive(ctx actor.Context) {
 	case *stallCheck:
 		a.checkStall(ctx)
 		a.expirePartials(ctx)
+		a.retryDeferredTxs(ctx)
 		a.armStallCheck(ctx)
 	case *setHighBandwidth:
 		a.askHighBandwidth(m.On)

@@ -65,6 +65,7 @@ func (a *peerConnActor) onTx(ctx actor.Context, raw []byte) {
 	}
 	h := tx.Hash()
 	a.known.add(h)
+	a.d.txreq.done(h)
 	// Stateless checks here, on this connection's goroutine: connections verify in parallel.
 	if err := chainstate.CheckTx(a.d.params, tx, a.d.sigs); err != nil {
 		a.misbehave(ctx, "invalid transaction %s: %v", h, err)
@@ -89,27 +90,68 @@ func (a *peerConnActor) requestMissingTxs(ctx actor.Context, hs []chainstate.Has
 	a.askMempool(ctx, mempoolJob{msg: &mempoolHasRequest{Hashes: hs}, timeout: mempoolLookupTimeout,
 		then: func(res any, err error) {
 			if r, ok := res.(*mempoolHasResponse); ok && err == nil && len(r.Has) == len(hs) && !a.closed {
-				a.requestTxs(hs, r.Has)
+				a.requestTxs(ctx, hs, r.Has)
 			}
 		}})
 }
 
 // requestTxs sends a getdata for the transactions of hs that are neither pending (has) nor
-// confirmed.
-func (a *peerConnActor) requestTxs(hs []chainstate.Hash, has []bool) {
+// confirmed: the pending ones need no lookup, the others one read of the store together.
+func (a *peerConnActor) requestTxs(ctx actor.Context, hs []chainstate.Hash, has []bool) {
+	var unknown []chainstate.Hash
+	for i, h := range hs {
+		if !has[i] {
+			unknown = append(unknown, h)
+		}
+	}
+	if len(unknown) == 0 {
+		return
+	}
 	s, err := a.d.store()
 	if err != nil {
 		return
 	}
-	var want []noisep2p.InvItem
-	for i, h := range hs {
-		if _, ok, err := s.TxLocation(h); !has[i] && err == nil && !ok {
-			want = append(want, noisep2p.InvItem{Kind: invTx, Hash: h})
+	confirmed, err := s.TxsConfirmed(unknown)
+	if err != nil {
+		return
+	}
+	missing := unknown[:0]
+	for i, h := range unknown {
+		if !confirmed[i] {
+			missing = append(missing, h)
 		}
 	}
-	if len(want) > 0 {
+	ask, wait := a.d.txreq.claim(a.d.local.Now(), missing)
+	if len(ask) > 0 {
+		want := make([]noisep2p.InvItem, len(ask))
+		for i, h := range ask {
+			want[i] = noisep2p.InvItem{Kind: invTx, Hash: h}
+		}
 		a.send(noisep2p.GetData{Items: want})
 	}
+	a.deferTxs(ctx, wait)
+}
+
+// deferTxs keeps announced transfers another connection's request is awaited for, up to
+// deferredTxsMax, for the stall check tick to ask again (retryDeferredTxs).
+func (a *peerConnActor) deferTxs(ctx actor.Context, hs []chainstate.Hash) {
+	if len(hs) == 0 || a.closed {
+		return
+	}
+	n := min(len(hs), deferredTxsMax-len(a.deferredTxs))
+	a.deferredTxs = append(a.deferredTxs, hs[:max(n, 0)]...)
+	a.armStallCheck(ctx)
+}
+
+// retryDeferredTxs asks again for the deferred transfers still neither pending nor confirmed:
+// those whose first request expired go out now, the rest are deferred again.
+func (a *peerConnActor) retryDeferredTxs(ctx actor.Context) {
+	if len(a.deferredTxs) == 0 || a.closed {
+		return
+	}
+	hs := a.deferredTxs
+	a.deferredTxs = nil
+	a.requestMissingTxs(ctx, hs)
 }
 
 // onGetData sends the requested blocks at once and the requested transactions when the mempool

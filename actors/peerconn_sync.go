@@ -35,10 +35,10 @@ func (a *peerConnActor) doSync(ctx actor.Context, act blocksync.Actions) {
 }
 
 // armStallCheck runs the stall check tick only while the sync may need it (a round runs or a
-// requested block is awaited) or a compact block waits for its BlockTxn: an idle connection has
-// no timer.
+// requested block is awaited), a compact block waits for its BlockTxn or announced transfers
+// wait for another connection's request: an idle connection has no timer.
 func (a *peerConnActor) armStallCheck(ctx actor.Context) {
-	switch need := (a.sync.NeedsTick() || a.cmpct.awaitingTxn()) && !a.closed; {
+	switch need := (a.sync.NeedsTick() || a.cmpct.awaitingTxn() || len(a.deferredTxs) > 0) && !a.closed; {
 	case need && a.stopCheck == nil:
 		self, root := ctx.Self(), ctx.ActorSystem().Root
 		a.stopCheck = every(stallCheckEvery, func() { root.Send(self, &stallCheck{}) })
@@ -92,6 +92,9 @@ func (a *peerConnActor) onNotFound(ctx actor.Context, items []noisep2p.InvItem) 
 	hs := make([]chainstate.Hash, len(items))
 	for i, it := range items {
 		hs[i] = it.Hash
+		if it.Kind == invTx {
+			a.d.txreq.done(it.Hash) // another announcer may be asked at once
+		}
 	}
 	a.doSync(ctx, a.sync.NotFound(a.d.local.Now(), hs, a.knownBlocks()))
 }

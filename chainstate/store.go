@@ -437,6 +437,23 @@ func (s *Store) TxLocation(h Hash) (l TxLocation, ok bool, err error) {
 	return l, ok, err
 }
 
+// TxsConfirmed reports, for each of hs, whether the main chain holds it (TxLocation found it), in
+// one read transaction.
+func (s *Store) TxsConfirmed(hs []Hash) ([]bool, error) {
+	out := make([]bool, len(hs))
+	err := s.view("tx locations", func(r *readTx) error {
+		for i, h := range hs {
+			_, ok, err := r.txLocation(h)
+			if err != nil {
+				return err
+			}
+			out[i] = ok
+		}
+		return nil
+	})
+	return out, err
+}
+
 // MempoolTxs returns every transaction in the mempool bucket, in hash order.
 func (s *Store) MempoolTxs() ([]*Tx, error) {
 	var out []*Tx

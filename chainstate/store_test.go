@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -173,6 +174,9 @@ func TestStoreOpenCloseReopen(t *testing.T) {
 	}
 	if _, ok, _ := s.TxLocation(f.t3.Hash()); ok {
 		t.Fatal("unconfirmed tx has a location")
+	}
+	if got, err := s.TxsConfirmed([]Hash{f.t3.Hash(), f.t2.Hash(), {}}); err != nil || !slices.Equal(got, []bool{false, true, false}) {
+		t.Fatalf("TxsConfirmed = %v, %v", got, err)
 	}
 	idx, err := s.Index()
 	if err != nil || len(idx) != 3 || idx[0].Header.Height != 0 || idx[2].Hash != f.a2.Hash() {
