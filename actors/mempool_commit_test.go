@@ -92,7 +92,16 @@ func quietHome(t *testing.T) (*config.Config, ed25519.PrivateKey) {
 // the node and the funded wallet key. Stop runs at cleanup.
 func startQuietNode(t *testing.T, opts Options) (*Node, ed25519.PrivateKey) {
 	t.Helper()
+	return startQuietNodeWith(t, opts, nil)
+}
+
+// startQuietNodeWith is startQuietNode with edit applied to the configuration first (nil: none).
+func startQuietNodeWith(t *testing.T, opts Options, edit func(*config.Config)) (*Node, ed25519.PrivateKey) {
+	t.Helper()
 	cfg, wallet := quietHome(t)
+	if edit != nil {
+		edit(cfg)
+	}
 	n, err := Start(cfg, opts)
 	if err != nil {
 		t.Fatal(err)

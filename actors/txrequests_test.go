@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/actorchain/actorchain/chainstate"
+	"github.com/actorchain/actorchain/config"
 	"github.com/actorchain/actorchain/internal/testutil"
 	"github.com/actorchain/actorchain/noisep2p"
 )
@@ -82,19 +83,9 @@ func TestTxRequestsConcurrent(t *testing.T) {
 // and the second once the first has not delivered it within txRequestTimeout; the second's
 // copy is admitted.
 func TestTxAskedOfOnePeer(t *testing.T) {
-	cfg, wallet := quietHome(t)
-	cfg.P2P.Listen = "127.0.0.1:0"
-	cfg.Debug.FaultInjection = false
-	n, err := Start(cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := n.Stop(ctx); err != nil {
-			t.Error(err)
-		}
+	n, wallet := startQuietNodeWith(t, Options{}, func(c *config.Config) {
+		c.P2P.Listen = "127.0.0.1:0"
+		c.Debug.FaultInjection = false
 	})
 	first, second := dialTestPeer(t, n), dialTestPeer(t, n)
 	tx := signTransfer(n.Params(), wallet, chainstate.Address{9}, 0)
