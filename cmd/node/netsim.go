@@ -60,7 +60,9 @@ It prints and writes as JSON (--json, default DIR/netsim.json) the figures: bloc
 50%, 90% and 100% of nodes (p50/p95 over blocks, from every node's 'block connected' records),
 the stale rate next to what propagation implies, transfer propagation to 90% of nodes (sampled),
 bytes sent per node per block and per transfer (actorchain_p2p_bytes_total), the address books
-and connection slots over time, the idle cost, and issue 11's goals met or not. Exit 0 when the
+and connection slots over time, the idle cost, the load's contention (each node's CPU and its
+threads' run-queue wait per millisecond on a core, from /proc/PID/task/*/schedstat), and issue
+11's goals met or not. Exit 0 when the
 checks hold (one tip, transfers mined once, verify, no process died), 1 otherwise, 2 on bad usage.
 
 The chain adjusts its difficulty towards --block-time (chain.target_block_time, with
