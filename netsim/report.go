@@ -187,27 +187,38 @@ func contention(before, after []SchedTimes, seconds float64, miners []int) Conte
 func readSchedTimes(pids []int) []SchedTimes {
 	out := make([]SchedTimes, len(pids))
 	for i, pid := range pids {
-		dir := "/proc/" + strconv.Itoa(pid) + "/task"
-		tasks, err := os.ReadDir(dir)
-		if err != nil {
-			out[i].Run = -1
-			continue
-		}
-		for _, t := range tasks {
-			b, err := os.ReadFile(dir + "/" + t.Name() + "/schedstat")
-			if err != nil {
-				continue // the thread ended
-			}
+		ok := eachThread(pid, "schedstat", func(b []byte) bool {
 			run, wait, ok := parseSchedstat(string(b))
-			if !ok {
-				out[i].Run = -1
-				break
-			}
 			out[i].Run += run
 			out[i].Wait += wait
+			return ok
+		})
+		if !ok {
+			out[i].Run = -1
 		}
 	}
 	return out
+}
+
+// eachThread calls fn with the content of /proc/PID/task/TID/name for every thread of process
+// pid (a thread that ended meanwhile is skipped). It reports false when the threads cannot be
+// listed or fn returns false (the content did not parse), which stops it.
+func eachThread(pid int, name string, fn func([]byte) bool) bool {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, t := range tasks {
+		b, err := os.ReadFile(dir + "/" + t.Name() + "/" + name)
+		if err != nil {
+			continue // the thread ended
+		}
+		if !fn(b) {
+			return false
+		}
+	}
+	return true
 }
 
 // parseSchedstat reads a schedstat line: time on a core, time waiting in the run queue (ns),
@@ -553,23 +564,17 @@ func readRSS(pid int) (float64, error) {
 func readSwitches(pids []int) []float64 {
 	out := make([]float64, len(pids))
 	for i, pid := range pids {
-		dir := "/proc/" + strconv.Itoa(pid) + "/task"
-		tasks, err := os.ReadDir(dir)
-		if err != nil {
-			out[i] = -1
-			continue
-		}
-		for _, t := range tasks {
-			b, err := os.ReadFile(dir + "/" + t.Name() + "/status")
-			if err != nil {
-				continue // the thread ended
-			}
+		ok := eachThread(pid, "status", func(b []byte) bool {
 			for _, line := range strings.Split(string(b), "\n") {
 				if k, v, ok := strings.Cut(line, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
 					n, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
 					out[i] += n
 				}
 			}
+			return true
+		})
+		if !ok {
+			out[i] = -1
 		}
 	}
 	return out
