@@ -284,3 +284,17 @@ actorchain_block_import_seconds_bucket{le="0.0005"} 99
 		t.Fatal("a bad bound was read")
 	}
 }
+
+// TestTipSwitchOver10: the samples beyond the histogram's 10 ms bound are counted; a histogram
+// without that bound (the stale stop's) has no count.
+func TestTipSwitchOver10(t *testing.T) {
+	h := Histogram{0.0064: 5, 0.010: 7, 0.0128: 9, math.Inf(1): 10}
+	got := tipSwitch(h)
+	if got.N != 10 || got.Over10 == nil || *got.Over10 != 3 || got.over10() != "3" {
+		t.Fatalf("got %+v", got)
+	}
+	delete(h, 0.010)
+	if got := tipSwitch(h); got.Over10 != nil || got.over10() != "?" {
+		t.Fatalf("without a 10 ms bound: %+v", got)
+	}
+}
