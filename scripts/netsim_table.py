@@ -3,15 +3,17 @@
 
 Usage: scripts/netsim_table.py REPORT.json... [--svg FILE]
 
-Prints a Markdown table with one row per report (sorted by node count) and, with --svg, writes an
+Prints a Markdown table with one row per report (named by its file, sorted by node count) and, with --svg, writes an
 SVG plot of block propagation (to 50%, 90% and 100% of the nodes, p50 over blocks, and to 90% at
 p95) and transfer propagation to 90% (p50) against the number of nodes. The standard library only.
 """
 
 import json
+import os
 import sys
 
 COLUMNS = [
+    ("report", lambda r: "`%s`" % r["_file"]),
     ("nodes", lambda r: str(r["nodes"])),
     ("links", lambda r: r.get("link_mode", "-")),
     ("hashing at", lambda r: ("yielding" if r.get("miners_yielding") else "nice 19") if r.get("miners_low_priority") else "nice 0"),
@@ -49,10 +51,14 @@ def dist(d):
 
 
 def switch(d):
-    """The bucket bounds of a histogram summary: "<= p50 / <= p95"."""
+    """The bucket bounds of a histogram summary: "<= p50 / <= p95", and the samples over 10 ms
+    when the report counts them: "(k of n > 10)"."""
     if not d or not d.get("n"):
         return "-"
-    return "<= %g / <= %g" % (d["p50_at_most"], d["p95_at_most"])
+    s = "<= %g / <= %g" % (d["p50_at_most"], d["p95_at_most"])
+    if "over_10_ms" in d:
+        s += " (%d of %d > 10)" % (d["over_10_ms"], d["n"])
+    return s
 
 
 def book(r, key):
@@ -135,7 +141,9 @@ def main(argv):
     reports = []
     for f in files:
         with open(f) as fh:
-            reports.append(json.load(fh))
+            r = json.load(fh)
+        r["_file"] = os.path.basename(f)
+        reports.append(r)
     reports.sort(key=lambda r: (r["nodes"], r.get("link_mode", "")))
     print(table(reports))
     if svg_file:
