@@ -65,7 +65,7 @@ func (a *peerConnActor) onTx(ctx actor.Context, raw []byte) {
 	}
 	h := tx.Hash()
 	a.known.add(h)
-	a.d.txreq.done(h)
+	a.txAnswered(ctx, h)
 	// Stateless checks here, on this connection's goroutine: connections verify in parallel.
 	if err := chainstate.CheckTx(a.d.params, tx, a.d.sigs); err != nil {
 		a.misbehave(ctx, "invalid transaction %s: %v", h, err)
@@ -121,15 +121,44 @@ func (a *peerConnActor) requestTxs(ctx actor.Context, hs []chainstate.Hash, has 
 			missing = append(missing, h)
 		}
 	}
-	ask, wait := a.d.txreq.claim(a.d.local.Now(), missing)
+	now := a.d.local.Now()
+	room := a.txRoom(now)
+	over := missing[min(room, len(missing)):]
+	ask, wait := a.d.txreq.claim(now, missing[:min(room, len(missing))])
 	if len(ask) > 0 {
 		want := make([]noisep2p.InvItem, len(ask))
 		for i, h := range ask {
 			want[i] = noisep2p.InvItem{Kind: invTx, Hash: h}
+			a.txAsked[h] = now
 		}
 		a.send(noisep2p.GetData{Items: want})
 	}
-	a.deferTxs(ctx, wait)
+	a.deferTxs(ctx, append(wait, over...))
+}
+
+// txRoom is how many more transfers this peer may be asked for now (peerTxInFlightMax less
+// those asked of it and neither answered nor expired).
+func (a *peerConnActor) txRoom(now time.Time) int {
+	if a.txAsked == nil {
+		a.txAsked = make(map[chainstate.Hash]time.Time)
+	}
+	for h, at := range a.txAsked {
+		if now.Sub(at) >= txRequestTimeout {
+			delete(a.txAsked, h)
+		}
+	}
+	return max(peerTxInFlightMax-len(a.txAsked), 0)
+}
+
+// txAnswered: the peer delivered transfer h or has none. Once every request to it is answered,
+// the announcements deferred meanwhile are asked for at once rather than at the next stall tick
+// (a burst of more than peerTxInFlightMax announcements goes out in rounds, not in seconds).
+func (a *peerConnActor) txAnswered(ctx actor.Context, h chainstate.Hash) {
+	delete(a.txAsked, h)
+	a.d.txreq.done(h)
+	if len(a.txAsked) == 0 && len(a.deferredTxs) > 0 {
+		a.retryDeferredTxs(ctx)
+	}
 }
 
 // deferTxs keeps announced transfers another connection's request is awaited for, up to

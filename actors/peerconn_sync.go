@@ -93,7 +93,7 @@ func (a *peerConnActor) onNotFound(ctx actor.Context, items []noisep2p.InvItem) 
 	for i, it := range items {
 		hs[i] = it.Hash
 		if it.Kind == invTx {
-			a.d.txreq.done(it.Hash) // another announcer may be asked at once
+			a.txAnswered(ctx, it.Hash) // another announcer may be asked at once
 		}
 	}
 	a.doSync(ctx, a.sync.NotFound(a.d.local.Now(), hs, a.knownBlocks()))

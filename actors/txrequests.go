@@ -27,6 +27,11 @@ const (
 	// deferredTxsMax bounds one connection's deferred announcements; beyond it they are
 	// dropped (the transfer still comes from the peer that was asked, or in a block).
 	deferredTxsMax = 4096
+	// peerTxInFlightMax bounds the transfers asked of one peer and not yet answered; more of its
+	// announcements are deferred (asked of it when its requests are answered or expire, or of
+	// another announcer). A peer that announces first and never delivers then holds back at
+	// most this many transfers, each for txRequestTimeout, instead of every one it announced.
+	peerTxInFlightMax = 500
 )
 
 // txRequests is safe for use by every connection at once.

@@ -120,3 +120,46 @@ func (p *testPeer) expectGetTx(t *testing.T, h chainstate.Hash) {
 	}
 	t.Fatalf("no getdata for %x within 10 s", h[:4])
 }
+
+// TestTxInFlightPerPeer: a peer is asked for at most peerTxInFlightMax transfers at a time; what
+// else it announced meanwhile is asked of another announcer at once, not after the first peer's
+// requests expire, and of the first peer once it has answered.
+func TestTxInFlightPerPeer(t *testing.T) {
+	n, _ := startQuietNodeWith(t, Options{}, func(c *config.Config) {
+		c.P2P.Listen = "127.0.0.1:0"
+		c.Debug.FaultInjection = false
+	})
+	first, second := dialTestPeer(t, n), dialTestPeer(t, n)
+	hs := make([]chainstate.Hash, peerTxInFlightMax+1)
+	inv := noisep2p.Inv{Items: make([]noisep2p.InvItem, len(hs))}
+	for i := range hs {
+		hs[i] = chainstate.Hash{0xee, byte(i >> 8), byte(i)}
+		inv.Items[i] = noisep2p.InvItem{Kind: noisep2p.InvTx, Hash: hs[i]}
+	}
+	last := hs[len(hs)-1]
+	first.send(t, inv)
+	asked := map[chainstate.Hash]bool{}
+	for len(asked) < peerTxInFlightMax {
+		for _, it := range first.expect(t, noisep2p.MsgGetData).(noisep2p.GetData).Items {
+			asked[it.Hash] = true
+		}
+	}
+	if len(asked) != peerTxInFlightMax || asked[last] {
+		t.Fatalf("the first peer was asked for %d transfers (the last one: %v), want the first %d", len(asked), asked[last], peerTxInFlightMax)
+	}
+	sent := time.Now()
+	second.send(t, noisep2p.Inv{Items: []noisep2p.InvItem{{Kind: noisep2p.InvTx, Hash: last}}})
+	second.expectGetTx(t, last)
+	if waited := time.Since(sent); waited >= txRequestTimeout/2 {
+		t.Fatalf("the second announcer was asked %s after it announced: the first peer's requests beyond its limit held it back", waited)
+	}
+	// The first peer has none of them: once it says so, what it announced beyond the limit is
+	// asked of it again (the second peer's request for it is still awaited, so not yet).
+	nf := noisep2p.NotFound{Items: make([]noisep2p.InvItem, 0, len(asked))}
+	for h := range asked {
+		nf.Items = append(nf.Items, noisep2p.InvItem{Kind: noisep2p.InvTx, Hash: h})
+	}
+	first.send(t, nf)
+	second.send(t, noisep2p.NotFound{Items: []noisep2p.InvItem{{Kind: noisep2p.InvTx, Hash: last}}})
+	first.expectGetTx(t, last)
+}
