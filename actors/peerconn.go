@@ -82,6 +82,10 @@ type peerConnActor struct {
 	// deferredTxs are transfers this peer announced while another connection's request for
 	// them was awaited (txRequests): the stall check tick asks again for those still missing.
 	deferredTxs []chainstate.Hash
+	// syncHead is the last block of the peer's last answer to getblocks (an inv of more than
+	// one block): it leads the next locator while it is stored here off the main chain
+	// (requestBlocks).
+	syncHead chainstate.Hash
 	// txAsked holds the transfers asked of this peer and not yet delivered or refused, with
 	// when: at most peerTxInFlightMax (txInFlight), so that a peer that announces first and
 	// never delivers holds back at most that many transfers, each for txRequestTimeout.

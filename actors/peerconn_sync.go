@@ -84,6 +84,9 @@ func (a *peerConnActor) onInv(ctx actor.Context, items []noisep2p.InvItem) {
 	if len(txs) > 0 {
 		a.requestMissingTxs(ctx, txs)
 	}
+	if len(blocks) > 1 {
+		a.syncHead = blocks[len(blocks)-1] // an answer to getblocks (requestBlocks)
+	}
 	a.doSync(ctx, a.sync.Announced(a.d.local.Now(), blocks, len(items) == 0, a.knownBlocks()))
 }
 
@@ -112,7 +115,14 @@ func (a *peerConnActor) checkStall(ctx actor.Context) {
 	a.doSync(ctx, act)
 }
 
-// requestBlocks asks the peer for the main-chain blocks after our best locator match.
+// requestBlocks asks the peer for its main-chain blocks after our best locator match. The
+// locator is our main chain's, led by the last block of the peer's previous answer when this
+// node stored that block on a side branch: a branch that forks more than one answer (500
+// hashes) below our tip and needs more than that to outweigh our chain is then followed answer
+// by answer. With our main chain alone the peer would answer the same first 500 hashes after
+// the fork point every round, all of them known here, and the sync would never reach the
+// heavier chain's tip (a node that mined alone for a while after its database was salvaged
+// stayed on its own branch).
 func (a *peerConnActor) requestBlocks() {
 	s, err := a.d.store()
 	if err != nil {
@@ -123,6 +133,11 @@ func (a *peerConnActor) requestBlocks() {
 		return
 	}
 	var loc [][32]byte
+	if a.syncHead != (chainstate.Hash{}) {
+		if e, ok, err := s.Entry(a.syncHead); err == nil && ok && e.Status == chainstate.StatusSide {
+			loc = append(loc, a.syncHead)
+		}
+	}
 	for _, h := range blocksync.LocatorHeights(tip.Header.Height) {
 		if hash, ok, err := s.MainHash(h); err == nil && ok {
 			loc = append(loc, hash)

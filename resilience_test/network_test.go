@@ -15,6 +15,7 @@ import (
 	"github.com/actorchain/actorchain/config"
 	"github.com/actorchain/actorchain/internal/testchain"
 	"github.com/actorchain/actorchain/internal/testutil"
+	"github.com/actorchain/actorchain/noisep2p"
 )
 
 // TestImportedPeersSurviveRestart: a node that learned its only peer from an imported bundle
@@ -387,4 +388,38 @@ func TestFullSeedHandsOutAddresses(t *testing.T) {
 	if s.connectedTo(b) {
 		t.Fatal("the full seed took B")
 	}
+}
+
+// TestSyncFollowsAForkDeeperThanOneAnswer: a node whose own branch forks from the peer's heavier
+// chain more than one getblocks answer (500 hashes) ago reaches that chain's tip. Each answer
+// alone repeats the first 500 hashes after the fork point, which this node stores on a side
+// branch with less work than its own: the next locator must continue from the last of them.
+func TestSyncFollowsAForkDeeperThanOneAnswer(t *testing.T) {
+	const heavy, light = noisep2p.MaxGetBlocksReply + 60, noisep2p.MaxGetBlocksReply + 20
+	ah := netHome(t, func(c *config.Config) { c.Mining.Enabled = false })
+	a := ah.start(t, actors.Options{})
+	bh := joinHome(t, ah, func(c *config.Config) { c.Mining.Enabled = false })
+	b := bh.start(t, actors.Options{})
+	p := a.n.Params()
+	ctx := context.Background()
+	mainBranch, ownBranch := testchain.New(p), testchain.New(p)
+	for range heavy {
+		if _, err := a.n.SubmitBlock(ctx, mainBranch.Mine(t, newKey(t, 61), nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range light {
+		if _, err := b.n.SubmitBlock(ctx, ownBranch.Mine(t, newKey(t, 62), nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tip := mainBranch.Tip()
+	want := tip.Hash().String()
+	if st := a.status(); st.TipHash != want || st.Height != heavy {
+		t.Fatalf("A at %s@%d, want %s@%d", st.TipHash, st.Height, want, heavy)
+	}
+	if err := b.n.AddPeer(ctx, peerAddr(a)); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 4*netTimeout, "B on A's heavier branch", func() bool { return b.status().TipHash == want })
 }
