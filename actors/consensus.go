@@ -243,19 +243,13 @@ func (c *consensusActor) publish(ctx actor.Context, d chain.Decision, blocks []*
 		c.observeIntervals(blocks)
 	}
 	m.txsConnected.Add(float64(txs))
+	ctx.Send(c.d.pid(nameMempool), &chainUpdate{Connected: blocks, Returned: returned, Resync: resync})
 	// The epoch first: the miner's workers leave the old tip at their next poll, before the
 	// message reaches the miner.
 	at := time.Now()
 	c.d.tips.advance(at)
-	// The order of the sends is the order the three run in when their mailboxes were idle: Go
-	// runs the goroutine started last first when this one yields (a P's "runnext"), and the
-	// others after it in the order they were started. So the miner switches to the new tip
-	// first, the peers relay the block second, and the mempool's update (it reads the account of
-	// every sender the blocks touched) comes last instead of before them (docs/performance.md,
-	// "A long slice for the hashing, and the miner first").
-	ctx.Send(c.d.pid(namePeers), &announce{Kind: invBlock, Hashes: []chainstate.Hash{d.Hash}, Source: d.Source.Peer, Height: d.Height})
-	ctx.Send(c.d.pid(nameMempool), &chainUpdate{Connected: blocks, Returned: returned, Resync: resync})
 	ctx.Send(c.d.pid(nameMiner), &tipChanged{Hash: d.Hash, Height: d.Height, At: at})
+	ctx.Send(c.d.pid(namePeers), &announce{Kind: invBlock, Hashes: []chainstate.Hash{d.Hash}, Source: d.Source.Peer, Height: d.Height})
 }
 
 // observeIntervals records the time between each of blocks, newly on the main chain in order,

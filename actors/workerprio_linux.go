@@ -3,7 +3,6 @@
 package actors
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -16,19 +15,14 @@ type threadRunWait struct {
 	buf [96]byte
 }
 
-// openRunWait locks the calling goroutine to its OS thread, gives the thread the longest
-// time slice (hashSlice) and opens its schedstat. Close undoes all three.
+// openRunWait locks the calling goroutine to its OS thread and opens that thread's schedstat.
+// Close unlocks it.
 func openRunWait() (runWait, error) {
 	runtime.LockOSThread()
-	if err := hashSlice(true); err != nil {
-		runtime.UnlockOSThread()
-		return nil, fmt.Errorf("mining.low_priority gives the hashing thread the longest time slice: %w", err)
-	}
 	f, err := os.Open("/proc/thread-self/schedstat")
 	if err != nil {
-		err = errors.Join(fmt.Errorf("mining.low_priority reads the hashing thread's run-queue wait: %w", err), hashSlice(false))
 		runtime.UnlockOSThread()
-		return nil, err
+		return nil, fmt.Errorf("mining.low_priority reads the hashing thread's run-queue wait: %w", err)
 	}
 	return &threadRunWait{f: f}, nil
 }
@@ -42,7 +36,7 @@ func (t *threadRunWait) wait() (time.Duration, error) {
 }
 
 func (t *threadRunWait) Close() error {
-	err := errors.Join(t.f.Close(), hashSlice(false))
+	err := t.f.Close()
 	runtime.UnlockOSThread()
 	return err
 }

@@ -135,7 +135,7 @@ var entries = []entry{
 			return checkNonNegativeDuration("mining.min_block_interval", c.Mining.MinBlockInterval)
 		}},
 	{"mining.low_priority", func(c *Config) any { return &c.Mining.LowPriority },
-		"Hashing yields its core (Linux only): each worker's search watches how long its thread waits for a core and sleeps as long whenever it waited, so the node's relay, validation and API, and other processes, get the CPU they ask for, and the hashing takes what is left (about half of a fair share on a busy machine, all of an idle one; docs/performance.md). While it hashes, the thread also asks for the kernel's longest time slice (Linux 6.12 and later), so that a waking thread preempts it at once.",
+		"Hashing yields its core (Linux only): each worker's search watches how long its thread waits for a core and sleeps as long whenever it waited, so the node's relay, validation and API, and other processes, get the CPU they ask for, and the hashing takes what is left (about half of a fair share on a busy machine, all of an idle one; docs/performance.md).",
 		nil},
 
 	{"api.listen", func(c *Config) any { return &c.API.Listen },

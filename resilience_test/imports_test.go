@@ -31,11 +31,9 @@ var allowedImports = map[string]struct {
 	"txpool":      {project: []string{"chainstate", "errcode"}},
 	"addrbook":    {project: []string{"chainstate"}},
 	"compact":     {project: []string{"chainstate", "noisep2p"}, outside: []string{"github.com/dchest/siphash"}},
-	// golang.org/x/sys/unix: the Go project's system calls beyond the standard library's
-	// (sched_setattr for the hashing threads' time slice, actors/slice_linux.go).
 	"actors": {
 		project: []string{"api", "errcode", "chain", "chainstate", "powworker", "noisep2p", "config", "supervisor", "logthrottle", "blocksync", "txpool", "addrbook", "compact"},
-		outside: []string{"github.com/asynkron/protoactor-go", "github.com/prometheus/client_golang", "golang.org/x/sys/unix"},
+		outside: []string{"github.com/asynkron/protoactor-go", "github.com/prometheus/client_golang"},
 	},
 	// dashboard is the operator page (embedded HTML, CSS and script): the standard library only.
 	"dashboard": {},
