@@ -87,7 +87,7 @@ type peerConnActor struct {
 	// (requestBlocks).
 	syncHead chainstate.Hash
 	// txAsked holds the transfers asked of this peer and not yet delivered or refused, with
-	// when: at most peerTxInFlightMax (txInFlight), so that a peer that announces first and
+	// when: at most peerTxInFlightMax (txRoom), so that a peer that announces first and
 	// never delivers holds back at most that many transfers, each for txRequestTimeout.
 	txAsked map[chainstate.Hash]time.Time
 

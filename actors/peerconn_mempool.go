@@ -122,7 +122,7 @@ func (a *peerConnActor) requestTxs(ctx actor.Context, hs []chainstate.Hash, has 
 		}
 	}
 	now := a.d.local.Now()
-	room := a.txRoom(now)
+	room := a.txRoom(now, len(missing))
 	over := missing[min(room, len(missing)):]
 	ask, wait := a.d.txreq.claim(now, missing[:min(room, len(missing))])
 	if len(ask) > 0 {
@@ -137,14 +137,17 @@ func (a *peerConnActor) requestTxs(ctx actor.Context, hs []chainstate.Hash, has 
 }
 
 // txRoom is how many more transfers this peer may be asked for now (peerTxInFlightMax less
-// those asked of it and neither answered nor expired).
-func (a *peerConnActor) txRoom(now time.Time) int {
+// those asked of it and neither answered nor expired), for want more. The expired requests are
+// dropped only when the room found without dropping them is short of want.
+func (a *peerConnActor) txRoom(now time.Time, want int) int {
 	if a.txAsked == nil {
 		a.txAsked = make(map[chainstate.Hash]time.Time)
 	}
-	for h, at := range a.txAsked {
-		if now.Sub(at) >= txRequestTimeout {
-			delete(a.txAsked, h)
+	if peerTxInFlightMax-len(a.txAsked) < want {
+		for h, at := range a.txAsked {
+			if now.Sub(at) >= txRequestTimeout {
+				delete(a.txAsked, h)
+			}
 		}
 	}
 	return max(peerTxInFlightMax-len(a.txAsked), 0)
