@@ -420,10 +420,10 @@ func (p *peersActor) dialed(ctx actor.Context, r *dialResult) {
 			p.book.Forget(r.ID)
 			p.d.log.Info("address is this node itself; not dialling it again", "actor", namePeers, "addr", r.Addr)
 		case errors.Is(r.Err, noisep2p.ErrHandshakeAuth):
-			p.book.Failed(r.ID, p.d.now())
+			p.book.Failed(r.ID, p.d.now(), false) // the network worked: the peer is the problem
 			p.d.log.Warn("peer is on a different chain or version", "actor", namePeers, "peer_id", r.ID.String(), "addr", r.Addr, "err", r.Err)
 		default:
-			p.book.Failed(r.ID, p.d.now())
+			p.book.Failed(r.ID, p.d.now(), addrbook.Isolated(len(p.conns), p.d.cfg.MaxOutbound))
 			p.d.log.Debug("dial failed", "actor", namePeers, "peer_id", r.ID.String(), "addr", r.Addr, "err", r.Err)
 		}
 		return

@@ -81,6 +81,9 @@ const (
 	BanTime = 10 * time.Minute
 	// maxBackoff caps the wait between dials of a failing address.
 	maxBackoff = 2 * time.Minute
+	// isolatedFailures is the most failed dials made while the node was isolated raise an
+	// address's count to (Failed): a backoff of 4 s.
+	isolatedFailures = 3
 )
 
 // Source groups that are not network groups.
@@ -400,10 +403,18 @@ func (b *Book) Seen(id [32]byte, addr string, now time.Time, src string) {
 	b.changed(e)
 }
 
-// failed records a failed dial.
-func (b *Book) Failed(id [32]byte, now time.Time) {
+// Failed records a failed dial. isolated says the node had fewer than two connections when it
+// dialled (peer managers: Isolated): the failure may then be this node's own (its network is
+// down, or it is cut off from the others), not the address's, so it raises the address's count
+// to at most isolatedFailures (Bitcoin Core likewise counts no failures while it has too few
+// connections). A node that was cut off for minutes thus redials its known peers within seconds
+// of its network coming back, and does not rank them behind addresses it never tried; a count
+// above the cap, earned while the node was connected, stays.
+func (b *Book) Failed(id [32]byte, now time.Time, isolated bool) {
 	if e, ok := b.entries[id]; ok {
-		e.rec.Failures++
+		if !isolated || e.rec.Failures < isolatedFailures {
+			e.rec.Failures++
+		}
 		e.lastAttempt = now
 		b.Mark(id)
 		b.changed(e)
@@ -487,6 +498,13 @@ func (b *Book) Attempt(id [32]byte, now time.Time) {
 	if e, ok := b.entries[id]; ok {
 		e.lastAttempt = now
 	}
+}
+
+// Isolated reports whether a node with connected peers (inbound and outbound) dials as one cut
+// off from the network, for Failed: fewer than two connections, or none when it dials at most
+// one peer (maxOutbound).
+func Isolated(connected, maxOutbound int) bool {
+	return connected < min(2, maxOutbound)
 }
 
 // backoff is the wait before redialling an address that failed f times in a row: 1 s doubling,

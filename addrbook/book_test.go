@@ -21,17 +21,69 @@ func TestPeerBookClockStepBack(t *testing.T) {
 	b := New([32]byte{1}, []chainstate.PeerRecord{{ID: id, Addr: "127.0.0.1:1"}})
 	none := func([32]byte) bool { return false }
 	real := time.Unix(1_000_000, 0)
-	b.Failed(id, real.Add(40*time.Second)) // the clock ran 40 s ahead
+	b.Failed(id, real.Add(40*time.Second), false) // the clock ran 40 s ahead
 	if got := b.Candidates(1, real, none); len(got) != 1 {
 		t.Fatalf("after the clock went back 40 s: %d candidates, want the peer", len(got))
 	}
 	// A failure on a steady clock still backs off.
-	b.Failed(id, real)
+	b.Failed(id, real, false)
 	if got := b.Candidates(1, real.Add(500*time.Millisecond), none); len(got) != 0 {
 		t.Fatal("redialled within its backoff")
 	}
 	if got := b.Candidates(1, real.Add(3*time.Second), none); len(got) != 1 {
 		t.Fatal("not redialled after its backoff")
+	}
+}
+
+// TestPeerBookIsolatedFailures: dials that fail while the node is isolated raise an address's
+// count only to isolatedFailures, so its backoff stays at 4 s however long the node was cut off;
+// failures while connected back off to the cap, and a count earned then stays.
+func TestPeerBookIsolatedFailures(t *testing.T) {
+	none := func([32]byte) bool { return false }
+	for _, c := range []struct {
+		name     string
+		isolated bool
+		start    uint32 // failures before the run of failed dials
+		want     uint32
+		wait     time.Duration // the backoff after the run
+	}{
+		{"cut off", true, 0, isolatedFailures, 4 * time.Second},
+		{"connected", false, 0, 20, maxBackoff},
+		{"cut off after failing while connected", true, 6, 6, 32 * time.Second},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			id := [32]byte{9}
+			b := New([32]byte{1}, []chainstate.PeerRecord{{ID: id, Addr: "127.0.0.1:1", Failures: c.start}})
+			now := time.Unix(1_000_000, 0)
+			for range 20 - int(c.start) {
+				now = now.Add(maxBackoff)
+				b.Failed(id, now, c.isolated)
+			}
+			if got := b.entries[id].rec.Failures; got != c.want {
+				t.Fatalf("failures %d, want %d", got, c.want)
+			}
+			if got := b.Candidates(1, now.Add(c.wait-time.Millisecond), none); len(got) != 0 {
+				t.Fatalf("redialled before its backoff of %v", c.wait)
+			}
+			if got := b.Candidates(1, now.Add(c.wait), none); len(got) != 1 {
+				t.Fatalf("not redialled after its backoff of %v", c.wait)
+			}
+		})
+	}
+}
+
+func TestIsolated(t *testing.T) {
+	for _, c := range []struct {
+		connected, maxOutbound int
+		want                   bool
+	}{
+		{0, 8, true}, {1, 8, true}, {2, 8, false}, {9, 8, false},
+		{0, 1, true}, {1, 1, false},
+		{0, 0, false}, // a node that dials nobody on its own
+	} {
+		if got := Isolated(c.connected, c.maxOutbound); got != c.want {
+			t.Errorf("Isolated(%d, %d) = %v, want %v", c.connected, c.maxOutbound, got, c.want)
+		}
 	}
 }
 
@@ -100,7 +152,7 @@ func TestPeerBookLoopbackFloodKeepsTried(t *testing.T) {
 	var failed []int
 	for i := range 10_000 {
 		if b.entries[bookID(1000+i)] != nil && len(failed) < 10 {
-			b.Failed(bookID(1000+i), now)
+			b.Failed(bookID(1000+i), now, false)
 			failed = append(failed, i)
 		}
 	}
@@ -241,7 +293,7 @@ func TestPeerBookBatches(t *testing.T) {
 	}
 	want := map[[32]byte]bool{}
 	for i := range 5 {
-		b.Failed(bookID(i), now)
+		b.Failed(bookID(i), now, false)
 		want[bookID(i)] = true
 	}
 	for i := 10; i < 13; i++ {
@@ -334,7 +386,7 @@ func TestPeerBookProperties(t *testing.T) {
 			case 1:
 				b.Connected(id, addr, now)
 			case 2:
-				b.Failed(id, now)
+				b.Failed(id, now, false)
 			case 3:
 				b.Ban(id, now)
 			case 4:

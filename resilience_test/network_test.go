@@ -423,3 +423,52 @@ func TestSyncFollowsAForkDeeperThanOneAnswer(t *testing.T) {
 	}
 	testutil.WaitFor(t, 4*netTimeout, "B on A's heavier branch", func() bool { return b.status().TipHash == want })
 }
+
+// steppedClock is a Clock that moves only when the test says so.
+type steppedClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *steppedClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *steppedClock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// TestIsolatedNodeRedialsSoon: a node whose only peer is gone for many dials (its network cut
+// off, as far as it can tell) redials that peer within seconds of it coming back, not after the
+// minutes a long run of failures backs off to. Its clock moves only when the test steps it: the
+// peer is down for 7 failed dials, the clock stepping 5 minutes after each of the first six (had
+// every failure counted, the backoff would now be 64 s), comes back, and the clock then moves 5
+// s, past the isolated backoff of 4 s: the node must connect. Without the rule it waits for a
+// clock that never gets there.
+func TestIsolatedNodeRedialsSoon(t *testing.T) {
+	hb := netHome(t, func(c *config.Config) { c.Mining.Enabled = false })
+	hb.cfg.P2P.Listen = "127.0.0.1:" + strconv.Itoa(freePort(t))
+	rewrite(t, hb)
+	b := hb.start(t, actors.Options{})
+	ha := joinHome(t, hb, func(c *config.Config) { c.Mining.Enabled = false })
+	seedWith(t, ha, b)
+	bID := b.n.NodeID()
+	b.stop()
+
+	clock := &steppedClock{now: time.Now()}
+	a := ha.start(t, actors.Options{Clock: clock})
+	failures := func() int { return len(a.recordsWith("dial failed", "peer_id", bID)) }
+	for i := 1; i <= 6; i++ {
+		testutil.WaitFor(t, netTimeout, "dial failure "+strconv.Itoa(i), func() bool { return failures() >= i })
+		clock.add(5 * time.Minute)
+	}
+	testutil.WaitFor(t, netTimeout, "dial failure 7", func() bool { return failures() >= 7 })
+
+	b = hb.start(t, actors.Options{})
+	clock.add(5 * time.Second)
+	testutil.WaitFor(t, netTimeout, "the isolated node's redial", func() bool { return a.connectedTo(b) })
+}
