@@ -102,6 +102,27 @@ func TestHelpers(t *testing.T) {
 	}
 }
 
+// TestMedianRatio: the reported round is the one whose own ratio is the median, not the median
+// value over the median limit.
+func TestMedianRatio(t *testing.T) {
+	for _, tc := range []struct {
+		values, limits []float64
+		want           int
+	}{
+		{[]float64{100}, []float64{200}, 0},
+		// ratios 0.5, 0.9, 0.7: the median is round 2's
+		{[]float64{100, 90, 140}, []float64{200, 100, 200}, 2},
+		// ratios 0.8, 0.6, 1.0, 0.7: the lower middle one, 0.7 (round 3)
+		{[]float64{80, 60, 100, 70}, []float64{100, 100, 100, 100}, 3},
+		// the rates' median (120) over the limits' (150) would be 0.8; the rounds say 0.67
+		{[]float64{120, 60, 130}, []float64{200, 90, 150}, 1},
+	} {
+		if got := medianRatio(tc.values, tc.limits); got != tc.want {
+			t.Errorf("medianRatio(%v, %v) = %d, want %d", tc.values, tc.limits, got, tc.want)
+		}
+	}
+}
+
 // TestProxyCountsBothDirections sends known byte counts each way through the proxy.
 func TestProxyCountsBothDirections(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -13,27 +13,28 @@ import (
 
 // Sizes are the amounts of work of each measurement.
 type Sizes struct {
-	HashPhase     time.Duration // how long each half of the hash-rate figure hashes
-	IngestTxs     int           // transfers submitted by the ingest figure
-	ImportTxs     int           // transfers in the imported block
-	ImportRuns    int           // imports (fresh nodes) of which the median is taken
-	SyncTxs       int           // transfers of the headline sync
-	ReadyBlocks   []int         // chain lengths the restart is measured at
-	ReadyRuns     int           // starts of which the median is taken
-	SigtermRuns   int           // child processes stopped, median taken
-	HopRounds     int           // blocks sent along the line
-	RSSTxs        int           // transfers synced by the child whose memory is read
-	RSSPeers      int           // peers it syncs from
-	WireTxs       int           // transfers synced through the byte-counting proxy
-	ScaleTxs      []int         // sizes of the scaling rows (ingest, import and sync)
-	ScalePeers    []int         // peer counts of the scaling rows
-	ScalePeersTxs int           // transfers synced in the peer-scaling rows
-	AddrPeers     int           // unreachable peers in the address flood's bundle
-	AddrAdds      int           // and added one by one with POST /v1/peers
-	AddrWindow    time.Duration // each window of the address-flood figure
-	UserIngestTxs int           // transfers sent by the user-ingest figure's 4 `node tx send` processes
-	UserSyncTxs   int           // transfers synced between two `node run` processes
-	UserRounds    int           // user runs (alternating with their in-process control) of which the median is taken
+	HashPhase      time.Duration // how long each half of the hash-rate figure hashes
+	IngestTxs      int           // transfers submitted by the ingest figure
+	ImportTxs      int           // transfers in the imported block
+	ImportRuns     int           // imports (fresh nodes) of which the median is taken
+	SyncTxs        int           // transfers of the headline sync
+	ReadyBlocks    []int         // chain lengths the restart is measured at
+	ReadyRuns      int           // starts of which the median is taken
+	SigtermRuns    int           // child processes stopped, median taken
+	HopRounds      int           // blocks sent along the line
+	RSSTxs         int           // transfers synced by the child whose memory is read
+	RSSPeers       int           // peers it syncs from
+	WireTxs        int           // transfers synced through the byte-counting proxy
+	ScaleTxs       []int         // sizes of the scaling rows (ingest, import and sync)
+	ScalePeers     []int         // peer counts of the scaling rows
+	ScalePeersTxs  int           // transfers synced in the peer-scaling rows
+	AddrPeers      int           // unreachable peers in the address flood's bundle
+	AddrAdds       int           // and added one by one with POST /v1/peers
+	AddrWindow     time.Duration // each window of the address-flood figure
+	UserIngestTxs  int           // transfers sent by the user-ingest figure's 4 `node tx send` processes
+	UserSyncTxs    int           // transfers synced between two `node run` processes
+	UserRounds     int           // user runs (alternating with their in-process control) of which the median is taken
+	UserSyncRounds int           // user syncs, each with its limits measured right after it; the round of the median ratio is reported
 }
 
 // Full are the sizes of the issue's table.
@@ -43,7 +44,7 @@ var Full = Sizes{
 	RSSTxs: 100_000, RSSPeers: 8, WireTxs: 10_000,
 	ScaleTxs: []int{1_000, 10_000, 100_000}, ScalePeers: []int{1, 2, 4, 8}, ScalePeersTxs: 10_000,
 	AddrPeers: 10_000, AddrAdds: 300, AddrWindow: 20 * time.Second,
-	UserIngestTxs: 40_000, UserSyncTxs: 200_000, UserRounds: 2,
+	UserIngestTxs: 40_000, UserSyncTxs: 200_000, UserRounds: 2, UserSyncRounds: 5,
 }
 
 // Quick are small sizes for a run of a few seconds per figure: the table's shape, not its figures.
@@ -53,7 +54,7 @@ var Quick = Sizes{
 	RSSTxs: 4_000, RSSPeers: 2, WireTxs: 2_000,
 	ScaleTxs: []int{1_000, 4_000}, ScalePeers: []int{1, 2}, ScalePeersTxs: 2_000,
 	AddrPeers: 10_000, AddrAdds: 300, AddrWindow: 5 * time.Second,
-	UserIngestTxs: 800, UserSyncTxs: 2_000, UserRounds: 1,
+	UserIngestTxs: 800, UserSyncTxs: 2_000, UserRounds: 1, UserSyncRounds: 1,
 }
 
 // measurement is one selectable part of the run.
