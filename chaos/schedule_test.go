@@ -235,7 +235,10 @@ func kindSet(fs []Fault) map[Kind]bool {
 	return m
 }
 
-// TestPlanDrawsEveryKind: a long enough schedule has every kind of fault, and every actor role.
+// TestPlanDrawsEveryKind: a long enough schedule has every kind of fault, and its actor faults
+// go through the roles as a deck: the first k hit k different roles (all of them from the
+// eighth on). Ten minutes hold 7 to 20 actor faults, so "every role" alone was a coin that came
+// up short once in about 60 draws (2 nodes, seed 1578073: 7 actor faults).
 func TestPlanDrawsEveryKind(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		s := Settings{Nodes: rapid.IntRange(2, 8).Draw(t, "nodes"), Duration: 10 * time.Minute}
@@ -247,13 +250,15 @@ func TestPlanDrawsEveryKind(t *testing.T) {
 			t.Fatalf("%d faults in 10 minutes have only the kinds %v", len(faults), got)
 		}
 		roles := map[string]bool{}
+		n := 0
 		for _, f := range faults {
 			if f.Kind == KindActor {
 				roles[f.Actor] = true
+				n++
 			}
 		}
-		if len(roles) != len(Actors) {
-			t.Fatalf("actor faults in 10 minutes only hit %v", roles)
+		if len(roles) != min(n, len(Actors)) {
+			t.Fatalf("%d actor faults in 10 minutes only hit %v", n, roles)
 		}
 	})
 }
