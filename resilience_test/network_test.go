@@ -424,24 +424,6 @@ func TestSyncFollowsAForkDeeperThanOneAnswer(t *testing.T) {
 	testutil.WaitFor(t, 4*netTimeout, "B on A's heavier branch", func() bool { return b.status().TipHash == want })
 }
 
-// steppedClock is a Clock that moves only when the test says so.
-type steppedClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *steppedClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *steppedClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // TestIsolatedNodeRedialsSoon: a node whose only peer is gone for many dials (its network cut
 // off, as far as it can tell) redials that peer within seconds of it coming back, not after the
 // minutes a long run of failures backs off to. Its clock moves only when the test steps it: the
@@ -459,16 +441,16 @@ func TestIsolatedNodeRedialsSoon(t *testing.T) {
 	bID := b.n.NodeID()
 	b.stop()
 
-	clock := &steppedClock{now: time.Now()}
+	clock := testutil.NewClock(time.Now())
 	a := ha.start(t, actors.Options{Clock: clock})
 	failures := func() int { return len(a.recordsWith("dial failed", "peer_id", bID)) }
 	for i := 1; i <= 6; i++ {
 		testutil.WaitFor(t, netTimeout, "dial failure "+strconv.Itoa(i), func() bool { return failures() >= i })
-		clock.add(5 * time.Minute)
+		clock.Advance(5 * time.Minute)
 	}
 	testutil.WaitFor(t, netTimeout, "dial failure 7", func() bool { return failures() >= 7 })
 
 	b = hb.start(t, actors.Options{})
-	clock.add(5 * time.Second)
+	clock.Advance(5 * time.Second)
 	testutil.WaitFor(t, netTimeout, "the isolated node's redial", func() bool { return a.connectedTo(b) })
 }
