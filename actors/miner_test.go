@@ -35,7 +35,9 @@ func newWorkerHarness(t *testing.T, w *workerActor) *workerHarness {
 	h.parent = h.sys.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
 		switch msg := ctx.Message().(type) {
 		case *actor.Started:
-			h.worker <- ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return w }))
+			h.worker <- ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return w }, workerOptions()...))
+		case *workerPanicked: // as the miner does
+			ctx.Send(<-h.worker, &workerPanic{reason: msg.Reason})
 		case *workerReady, *workerFound, *workerExhausted, *workerPriority:
 			h.got <- msg
 		}
@@ -49,10 +51,12 @@ func newWorkerHarness(t *testing.T, w *workerActor) *workerHarness {
 	return h
 }
 
-// readyWorker waits for the harness's worker to announce itself and returns its PID.
+// readyWorker waits for the harness's worker to announce itself and returns its PID (left in
+// h.worker for the parent's use).
 func (h *workerHarness) readyWorker(t *testing.T) *actor.PID {
 	t.Helper()
 	pid := <-h.worker
+	h.worker <- pid
 	if _, ok := (<-h.got).(*workerReady); !ok {
 		t.Fatal("the worker did not announce itself")
 	}
@@ -80,6 +84,60 @@ func endlessJob(id uint64) *mineJob {
 func waitHashing(t *testing.T, c *hashCount, from int64) {
 	t.Helper()
 	testutil.WaitFor(t, 5*time.Second, "the worker hashing", func() bool { return c.n.Load() > from })
+}
+
+// panicOnce is a hash counter whose first Add panics (a bug in a search).
+type panicOnce struct {
+	hashCount
+	done atomic.Bool
+}
+
+func (c *panicOnce) Add(v float64) {
+	if c.done.CompareAndSwap(false, true) {
+		panic("search bug")
+	}
+	c.hashCount.Add(v)
+}
+
+// TestWorkerTakesJobOnSendersGoroutine: a worker takes a new job, and the tip switch is
+// observed, before the send to it returns (workerOptions: its mailbox runs on the sender's
+// goroutine, which is on a core, instead of waiting for one of its own).
+func TestWorkerTakesJobOnSendersGoroutine(t *testing.T) {
+	switches := make(observations, 4)
+	w := &workerActor{hashes: &hashCount{}, tipSwitch: switches, tips: &tipEpoch{}}
+	h := newWorkerHarness(t, w)
+	pid := h.readyWorker(t)
+	for i := range 3 {
+		job := endlessJob(uint64(i + 1))
+		job.TipAt = time.Now()
+		h.sys.Root.Send(pid, job)
+		select {
+		case <-switches:
+		default:
+			t.Fatalf("job %d: the send returned before the worker took the job", i+1)
+		}
+	}
+}
+
+// TestWorkerSearchPanicRestartsWorker: a panic in a search fails its worker (through the
+// parent, never on the search's own goroutine, which the restart joins), the worker restarts,
+// and the next job hashes.
+func TestWorkerSearchPanicRestartsWorker(t *testing.T) {
+	hashes := &panicOnce{}
+	w := &workerActor{hashes: hashes, tips: &tipEpoch{}}
+	h := newWorkerHarness(t, w)
+	pid := h.readyWorker(t)
+	h.sys.Root.Send(pid, endlessJob(1))
+	select {
+	case msg := <-h.got:
+		if _, ok := msg.(*workerReady); !ok {
+			t.Fatalf("after the search's panic the worker reported %T, want a restart (workerReady)", msg)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the worker did not restart within 5 s of its search's panic")
+	}
+	h.sys.Root.Send(pid, endlessJob(2))
+	waitHashing(t, &hashes.hashCount, 0)
 }
 
 // TestWorkerLeavesStaleTip: a worker's search stops on its own as soon as consensus publishes
