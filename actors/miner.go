@@ -156,7 +156,7 @@ func newMinerActor(d minerDeps) *minerActor {
 // workerOptions runs a worker's mailbox on the goroutine that sends to it (protoactor's
 // synchronized dispatcher) instead of a goroutine of its own: a new job is taken, and the tip
 // switch done, while the miner's goroutine is still on a core. With a goroutine per mailbox
-// activation the job waited for a core again: in a 32-node netsim, 5 of the 13 switches over
+// activation the job waited for a core again: in a 32-node netsim, 5 of the 11 switches over
 // 10 ms spent 12-26 ms between the miner sending the jobs and a worker taking one (the kernel's
 // run queue: 32 processes on 2 cores), against 0.2 ms at the median. A worker's handling is
 // short and never blocks on another actor (it stops a search and starts the next); what may
