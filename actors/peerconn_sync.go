@@ -254,7 +254,7 @@ func checkRaw(p *chainstate.Params, sigs *chainstate.SigCache, jobs []checkJob) 
 	decoded := make([]*chainstate.Block, 0, len(jobs))
 	at := make([]int, 0, len(jobs)) // decoded[k] is job at[k]'s block
 	for i, j := range jobs {
-		b, err := chainstate.DecodeBlock(j.raw)
+		b, err := chainstate.DecodeBlockOwned(j.raw) // its commit stores these very bytes
 		if err != nil {
 			errs[i] = fmt.Errorf("undecodable block: %v", err)
 			continue

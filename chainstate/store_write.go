@@ -236,7 +236,7 @@ func (w *writeTx) putBody(h Hash, b *Block) error {
 	if w.blocks.Get(h[:]) != nil {
 		return nil
 	}
-	return putBodyPieces(w.blocks, h, b.Encode())
+	return putBodyPieces(w.blocks, h, b.encoding())
 }
 
 func (w *writeTx) putEntry(e *IndexEntry) error {
@@ -279,10 +279,7 @@ func (w *writeTx) connect(h Hash, b *Block, tip IndexEntry) (*Delta, IndexEntry,
 	if err := w.main.Put(heightKey(b.Header.Height), clone(h[:])); err != nil {
 		return nil, e, nil, err
 	}
-	hashes := make([]Hash, len(b.Txs))
-	for i, tx := range b.Txs {
-		hashes[i] = tx.Hash()
-	}
+	hashes := b.txHashes()
 	if err := w.indexTxs(h, b.Header.Height, hashes); err != nil {
 		return nil, e, nil, err
 	}

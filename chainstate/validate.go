@@ -106,6 +106,9 @@ func CheckBlocksAlone(p *Params, blocks []*Block, cache *SigCache) []error {
 		default: // behind the first failure: verified on its own
 			errs[i] = c.finish(items[lo:hi], verifyAll(items[lo:hi], 1), cache)
 		}
+		if errs[i] == nil {
+			blocks[i].keepHashes(c.hashes)
+		}
 	}
 	return errs
 }
@@ -117,7 +120,11 @@ func checkBlock(p *Params, b *Block, cache *SigCache, most int) error {
 	if c == nil {
 		return err
 	}
-	return c.finish(items, verifyAll(items, most), cache)
+	if err := c.finish(items, verifyAll(items, most), cache); err != nil {
+		return err
+	}
+	b.keepHashes(c.hashes)
+	return nil
 }
 
 // blockSigs is a block's stateless check done up to its signatures: the transactions' hashes,

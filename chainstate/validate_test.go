@@ -1,14 +1,17 @@
 package chainstate
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"math"
 	"pgregory.net/rapid"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 )
 
 func wantCode(t *testing.T, err error, code ErrorCode) {
@@ -381,5 +384,101 @@ func TestErrorCodeStrings(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "block 7 01") {
 		t.Fatalf("BlockError text %q", err)
+	}
+}
+
+// TestCheckedBlockKeepsTxHashes: a block that passed CheckBlock (or CheckBlocksAlone) gives its
+// commit the hashes the check computed; one whose transactions were replaced since, or that
+// failed its check, has them computed again.
+func TestCheckedBlockKeepsTxHashes(t *testing.T) {
+	p := testParams(nil)
+	k, miner := testKey(1), testKey(7)
+	txs := []*Tx{signedTx(p, k, Address{1}, 10, 1, 0), signedTx(p, k, Address{2}, 20, 1, 1)}
+	want := []Hash{txs[0].Hash(), txs[1].Hash()}
+	kept := func(b *Block) bool { h := b.txHashes(); return len(h) > 0 && &h[0] == &b.checked.hashes[0] }
+
+	b := rawBlock(t, p, miner, txs, nil)
+	if got := b.txHashes(); !slices.Equal(got, want) || len(b.checked.hashes) != 0 {
+		t.Fatalf("unchecked block: hashes %v (kept %d), want %v computed", got, len(b.checked.hashes), want)
+	}
+	if err := CheckBlock(p, b, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !kept(b) || !slices.Equal(b.txHashes(), want) {
+		t.Fatalf("checked block: hashes %v, kept %v; want the check's %v", b.txHashes(), kept(b), want)
+	}
+	b.Txs = []*Tx{txs[1], txs[0]} // replaced after the check: computed again
+	if got := b.txHashes(); kept(b) || !slices.Equal(got, []Hash{want[1], want[0]}) {
+		t.Fatalf("replaced transactions: hashes %v (kept %v)", got, kept(b))
+	}
+
+	good, bad := rawBlock(t, p, miner, txs, nil), rawBlock(t, p, miner, txs, nil)
+	bad.Txs = bad.Txs[:1] // tx root no longer matches
+	errs := CheckBlocksAlone(p, []*Block{good, bad}, nil)
+	if errs[0] != nil || errs[1] == nil {
+		t.Fatalf("CheckBlocksAlone: %v", errs)
+	}
+	if !kept(good) || len(bad.checked.hashes) != 0 {
+		t.Fatalf("CheckBlocksAlone kept the passing block's hashes %v, the failing one's %d", kept(good), len(bad.checked.hashes))
+	}
+}
+
+// TestDecodeBlockSharesChainID: a decoded block's transactions of one chain share one chain id
+// string, and a transaction of another chain keeps its own.
+func TestDecodeBlockSharesChainID(t *testing.T) {
+	p := testParams(nil)
+	k, miner := testKey(1), testKey(7)
+	other := &Tx{ChainID: "other", To: Address{1}, Amount: 1}
+	other.Sign(k)
+	b := rawBlock(t, p, miner, []*Tx{signedTx(p, k, Address{1}, 10, 1, 0), signedTx(p, k, Address{2}, 20, 1, 1), other}, nil)
+	got, err := DecodeBlock(b.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{got.Txs[0].ChainID, got.Txs[1].ChainID, got.Txs[2].ChainID}
+	if ids[0] != p.ChainID || ids[1] != p.ChainID || ids[2] != "other" {
+		t.Fatalf("chain ids %q", ids)
+	}
+	if unsafe.StringData(ids[0]) != unsafe.StringData(ids[1]) {
+		t.Fatal("two transactions of one chain have two chain id strings")
+	}
+}
+
+// TestDecodeBlockOwnedKeepsEncoding: a block decoded with DecodeBlockOwned is stored as the
+// bytes it came in, until its header or transactions are replaced; one decoded with
+// DecodeBlock is encoded again.
+func TestDecodeBlockOwnedKeepsEncoding(t *testing.T) {
+	p := testParams(nil)
+	k, miner := testKey(1), testKey(7)
+	txs := []*Tx{signedTx(p, k, Address{1}, 10, 1, 0), signedTx(p, k, Address{2}, 20, 1, 1)}
+	raw := rawBlock(t, p, miner, txs, nil).Encode()
+	same := func(a, b []byte) bool { return len(a) > 0 && &a[0] == &b[0] }
+
+	b, err := DecodeBlockOwned(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.encoding(); !same(got, raw) || !bytes.Equal(got, b.Encode()) {
+		t.Fatal("an owned block's encoding is not the bytes it was decoded from")
+	}
+	b.Header.Nonce++
+	if got := b.encoding(); same(got, raw) || !bytes.Equal(got, b.Encode()) {
+		t.Fatal("a changed header kept the old encoding")
+	}
+	b.Header.Nonce--
+	b.Txs = []*Tx{b.Txs[1], b.Txs[0]}
+	if got := b.encoding(); same(got, raw) || !bytes.Equal(got, b.Encode()) {
+		t.Fatal("replaced transactions kept the old encoding")
+	}
+
+	plain, err := DecodeBlock(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := plain.encoding(); same(got, raw) || !bytes.Equal(got, raw) {
+		t.Fatal("DecodeBlock's block shares the caller's bytes")
+	}
+	if _, err := DecodeBlockOwned(raw[:len(raw)-1]); err == nil {
+		t.Fatal("DecodeBlockOwned took a truncated block")
 	}
 }
