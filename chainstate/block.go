@@ -3,6 +3,7 @@ package chainstate
 import (
 	"bytes"
 	"crypto/sha256"
+	"slices"
 	"strings"
 )
 
@@ -16,7 +17,7 @@ type Block struct {
 	Header Header
 	Txs    []*Tx
 
-	checked txHashes // set when the block passed CheckBlock (or CheckBlocksAlone)
+	checked txHashes   // set when the block passed CheckBlock (or CheckBlocksAlone)
 	raw     blockBytes // set by DecodeBlockOwned
 }
 
@@ -89,7 +90,7 @@ func (b *Block) encoding() []byte {
 // DecodeBlockOwned is DecodeBlock for a caller that hands raw over: the block keeps it as its
 // encoding for its commit (encoding). raw must not change afterwards.
 func DecodeBlockOwned(raw []byte) (*Block, error) {
-	b, err := DecodeBlock(raw)
+	b, err := decodeBlock(raw, true)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +102,13 @@ func DecodeBlockOwned(raw []byte) (*Block, error) {
 // transactions (checked, together with the bytes left, before allocating), every length within
 // the bytes left, every transaction strictly decoded, no trailing bytes. Errors are *RuleError
 // with CodeMalformed. It checks nothing beyond the encoding.
-func DecodeBlock(b []byte) (*Block, error) {
+func DecodeBlock(b []byte) (*Block, error) { return decodeBlock(b, false) }
+
+// decodeBlock is DecodeBlock; with slab the transactions are decoded into one array (one
+// allocation a block instead of one a transaction) that any one of them keeps alive: for a
+// block kept whole until it is stored (DecodeBlockOwned), not for one whose transactions may
+// outlive it (in the mempool after a reorg).
+func decodeBlock(b []byte, slab bool) (*Block, error) {
 	d := newDecoder("block", b)
 	if len(b) < HeaderSize+4 {
 		d.failf("want at least %d bytes, got %d", HeaderSize+4, len(b))
@@ -117,8 +124,12 @@ func DecodeBlock(b []byte) (*Block, error) {
 		d.failf("tx count %d needs at least %d bytes, %d left", count, need, d.remaining())
 		return nil, d.err
 	}
+	var txs []Tx
 	if count > 0 {
 		blk.Txs = make([]*Tx, 0, count)
+		if slab {
+			txs = make([]Tx, count)
+		}
 	}
 	for i := uint32(0); i < count && d.err == nil; i++ {
 		n := int(d.u16("tx length"))
@@ -130,8 +141,13 @@ func DecodeBlock(b []byte) (*Block, error) {
 		if len(blk.Txs) > 0 {
 			chainID = blk.Txs[len(blk.Txs)-1].ChainID
 		}
-		tx, err := decodeTx(raw, chainID)
-		if err != nil {
+		var tx *Tx
+		if slab {
+			tx = &txs[i]
+		} else {
+			tx = new(Tx)
+		}
+		if err := decodeTxInto(tx, raw, chainID); err != nil {
 			d.failf("tx %d: %s", i, strings.TrimPrefix(err.(*RuleError).Reason, "tx: "))
 			break
 		}
@@ -166,10 +182,17 @@ func TxRoot(txs []*Tx) Hash {
 
 // merkleRoot is TxRoot over precomputed transaction hashes. It does not modify hashes.
 func merkleRoot(hashes []Hash) Hash {
+	root, _ := merkleRootIn(hashes, nil)
+	return root
+}
+
+// merkleRootIn is merkleRoot working in scratch (grown when too short, and returned).
+func merkleRootIn(hashes, scratch []Hash) (Hash, []Hash) {
 	if len(hashes) == 0 {
-		return sha256.Sum256(nil)
+		return sha256.Sum256(nil), scratch
 	}
-	level := make([]Hash, len(hashes))
+	scratch = slices.Grow(scratch[:0], len(hashes))
+	level := scratch[:len(hashes)]
 	var buf [1 + 2*32]byte
 	for i, h := range hashes {
 		buf[0] = merkleLeafPrefix
@@ -190,5 +213,5 @@ func merkleRoot(hashes []Hash) Hash {
 		}
 		level = next
 	}
-	return level[0]
+	return level[0], scratch
 }

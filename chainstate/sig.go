@@ -175,3 +175,23 @@ func lowerTo(v *atomic.Int64, x int64) {
 		}
 	}
 }
+
+// checkScratch is a block check's working memory (prepareBlock): the signatures to verify, their
+// signed messages and the Merkle tree's levels. A sync checks a block of 1,000 transfers every few
+// milliseconds, and these were 13% of the bytes the syncing process allocated.
+type checkScratch struct {
+	items []sigItem
+	msgs  []byte
+	level []Hash
+}
+
+var checkScratches = sync.Pool{New: func() any { return new(checkScratch) }}
+
+func getCheckScratch() *checkScratch { return checkScratches.Get().(*checkScratch) }
+
+// put empties s (its items point at transactions, which it must not keep alive) and pools it.
+func (s *checkScratch) put() {
+	clear(s.items)
+	s.items, s.msgs = s.items[:0], s.msgs[:0]
+	checkScratches.Put(s)
+}

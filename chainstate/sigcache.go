@@ -48,6 +48,9 @@ func (c *SigCache) LookupOnly() *SigCache {
 	return &SigCache{s: c.s, lookupOnly: true}
 }
 
+// adds reports whether Add records anything: not on a nil cache or a LookupOnly view.
+func (c *SigCache) adds() bool { return c != nil && !c.lookupOnly }
+
 // Add records h as verified.
 func (c *SigCache) Add(h Hash) {
 	if c == nil || c.lookupOnly {

@@ -283,9 +283,13 @@ func (w *writeTx) connect(h Hash, b *Block, tip IndexEntry) (*Delta, IndexEntry,
 	if err := w.indexTxs(h, b.Header.Height, hashes); err != nil {
 		return nil, e, nil, err
 	}
-	for i, tx := range b.Txs {
-		if err := w.deleteMempoolTx(hashes[i], tx); err != nil {
-			return nil, e, nil, err
+	// An empty mempool (a sync's, usually) has nothing to remove: 1,000 lookups a block fewer,
+	// which were half the objects a syncing process allocated.
+	if k, _ := w.mempool.Cursor().First(); k != nil {
+		for i, tx := range b.Txs {
+			if err := w.deleteMempoolTx(hashes[i], tx); err != nil {
+				return nil, e, nil, err
+			}
 		}
 	}
 	if err := w.meta.Put(metaTip, clone(h[:])); err != nil {

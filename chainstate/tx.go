@@ -97,31 +97,36 @@ func (tx *Tx) encodedLen() int { return TxFixedSize + len(tx.ChainID) }
 // DecodeTx decodes the canonical encoding strictly: the tag, a chain id of 1..MaxChainIDLen
 // bytes, the exact length and no trailing bytes. Errors are *RuleError with CodeMalformed. It does
 // not check the signature.
-func DecodeTx(b []byte) (*Tx, error) { return decodeTx(b, "") }
+func DecodeTx(b []byte) (*Tx, error) {
+	tx := new(Tx)
+	if err := decodeTxInto(tx, b, ""); err != nil {
+		return nil, err
+	}
+	return tx, nil
+}
 
-// decodeTx is DecodeTx that gives the transaction the string chainID when its chain id is
-// those bytes: a block's transactions share their chain id's string (one allocation a
-// transaction fewer, 1,000 a block of a sync).
-func decodeTx(b []byte, chainID string) (*Tx, error) {
+// decodeTxInto is DecodeTx into tx, giving it the string chainID when its chain id is those
+// bytes: a block's transactions share their chain id's string (one allocation a transaction
+// fewer, 1,000 a block of a sync).
+func decodeTxInto(tx *Tx, b []byte, chainID string) error {
 	d := newDecoder("tx", b)
 	if len(b) < MinTxSize {
 		d.failf("want at least %d bytes, got %d", MinTxSize, len(b))
-		return nil, d.err
+		return d.err
 	}
 	if string(d.take(len(TxTag), "tag")) != TxTag {
 		d.failf("bad tag %q, want %q", b[:len(TxTag)], TxTag)
-		return nil, d.err
+		return d.err
 	}
 	n := int(d.u8("chain id length"))
 	if n < 1 || n > MaxChainIDLen {
 		d.failf("chain id length %d out of range 1..%d", n, MaxChainIDLen)
-		return nil, d.err
+		return d.err
 	}
 	if want := TxFixedSize + n; len(b) != want {
 		d.failf("chain id of %d bytes needs exactly %d bytes, got %d", n, want, len(b))
-		return nil, d.err
+		return d.err
 	}
-	tx := new(Tx)
 	if id := d.take(n, "chain id"); string(id) == chainID {
 		tx.ChainID = chainID
 	} else {
@@ -133,8 +138,5 @@ func decodeTx(b []byte, chainID string) (*Tx, error) {
 	tx.Fee = d.u64("fee")
 	tx.Nonce = d.u64("nonce")
 	d.fixed(tx.Sig[:], "signature")
-	if err := d.finish(); err != nil {
-		return nil, err
-	}
-	return tx, nil
+	return d.finish()
 }

@@ -88,10 +88,12 @@ func CheckBlockAlone(p *Params, b *Block, cache *SigCache) error {
 func CheckBlocksAlone(p *Params, blocks []*Block, cache *SigCache) []error {
 	errs := make([]error, len(blocks))
 	pend := make([]*blockSigs, len(blocks))
-	var items []sigItem
+	s := getCheckScratch()
+	defer s.put()
 	for i, b := range blocks {
-		pend[i], items, errs[i] = prepareBlock(p, b, cache, items)
+		pend[i], errs[i] = prepareBlock(p, b, cache, s)
 	}
+	items := s.items
 	bad := verifyAll(items, 1)
 	for i, c := range pend {
 		if c == nil {
@@ -116,11 +118,13 @@ func CheckBlocksAlone(p *Params, blocks []*Block, cache *SigCache) []error {
 // checkBlock is CheckBlock with the signatures verified by at most most goroutines (0: the free
 // cores, verifyWorkers).
 func checkBlock(p *Params, b *Block, cache *SigCache, most int) error {
-	c, items, err := prepareBlock(p, b, cache, nil)
+	s := getCheckScratch()
+	defer s.put()
+	c, err := prepareBlock(p, b, cache, s)
 	if c == nil {
 		return err
 	}
-	if err := c.finish(items, verifyAll(items, most), cache); err != nil {
+	if err := c.finish(s.items, verifyAll(s.items, most), cache); err != nil {
 		return err
 	}
 	b.keepHashes(c.hashes)
@@ -141,52 +145,54 @@ type blockSigs struct {
 }
 
 // prepareBlock runs b's stateless checks up to its signatures and appends the signatures left
-// to verify (not in cache) to items. c is nil when the check is already over: err is then its
+// to verify (not in cache) to s.items. c is nil when the check is already over: err is then its
 // result (a failure, or nil for the genesis block).
-func prepareBlock(p *Params, b *Block, cache *SigCache, items []sigItem) (c *blockSigs, out []sigItem, err error) {
+func prepareBlock(p *Params, b *Block, cache *SigCache, s *checkScratch) (c *blockSigs, err error) {
 	h := &b.Header
 	if h.Height == 0 {
 		if len(b.Txs) != 0 {
-			return nil, items, ruleErr(CodeBadGenesis, "genesis block with %d transactions", len(b.Txs))
+			return nil, ruleErr(CodeBadGenesis, "genesis block with %d transactions", len(b.Txs))
 		}
 		if got, want := b.Hash(), p.GenesisHash(); got != want {
-			return nil, items, ruleErr(CodeBadGenesis, "height 0 block %s is not genesis %s", got, want)
+			return nil, ruleErr(CodeBadGenesis, "height 0 block %s is not genesis %s", got, want)
 		}
-		return nil, items, nil
+		return nil, nil
 	}
 	if h.Version != HeaderVersion {
-		return nil, items, ruleErr(CodeBadVersion, "version %d, want %d", h.Version, HeaderVersion)
+		return nil, ruleErr(CodeBadVersion, "version %d, want %d", h.Version, HeaderVersion)
 	}
 	if err := p.checkWork(h); err != nil {
-		return nil, items, err
+		return nil, err
 	}
 	if !p.IsValidator(h.Miner) {
-		return nil, items, ruleErr(CodeNotValidator, "miner %s is not a validator", h.Miner)
+		return nil, ruleErr(CodeNotValidator, "miner %s is not a validator", h.Miner)
 	}
 	if !h.VerifySeal() {
-		return nil, items, ruleErr(CodeBadMinerSig, "miner signature does not verify")
+		return nil, ruleErr(CodeBadMinerSig, "miner signature does not verify")
 	}
 	if limit := p.BlockTxLimit(); len(b.Txs) > limit {
-		return nil, items, ruleErr(CodeTooManyTxs, "%d transactions, limit %d", len(b.Txs), limit)
+		return nil, ruleErr(CodeTooManyTxs, "%d transactions, limit %d", len(b.Txs), limit)
 	}
 	hashes := make([]Hash, len(b.Txs))
 	for i, tx := range b.Txs {
 		hashes[i] = tx.Hash()
 	}
-	if root := merkleRoot(hashes); root != h.TxRoot {
-		return nil, items, ruleErr(CodeBadTxRoot, "tx root %s, header says %s", root, h.TxRoot)
+	var root Hash
+	root, s.level = merkleRootIn(hashes, s.level)
+	if root != h.TxRoot {
+		return nil, ruleErr(CodeBadTxRoot, "tx root %s, header says %s", root, h.TxRoot)
 	}
 	if hasDuplicate(hashes) { // sorted (16 bytes a transfer), not a set (83 KB a block of 1,000)
 		seen := make(map[Hash]struct{}, len(hashes))
 		for i, th := range hashes {
 			if _, dup := seen[th]; dup {
-				return nil, items, ruleErr(CodeDuplicateTx, "tx %d %s appears twice", i, th)
+				return nil, ruleErr(CodeDuplicateTx, "tx %d %s appears twice", i, th)
 			}
 			seen[th] = struct{}{}
 		}
 	}
-	c, items = prepareTxs(p, b.Txs, hashes, cache, items)
-	return c, items, nil
+	c, s.items, s.msgs = prepareTxs(p, b.Txs, hashes, cache, s.items, s.msgs)
+	return c, nil
 }
 
 // checkTxs runs checkTxHash on every transaction and returns the error of the lowest failing
@@ -195,13 +201,14 @@ func prepareBlock(p *Params, b *Block, cache *SigCache, items []sigItem) (c *blo
 // verified in batches across goroutines that are joined before it returns (verifyAll), and the
 // ones that verify are added to cache.
 func checkTxs(p *Params, txs []*Tx, hashes []Hash, cache *SigCache, most int) error {
-	c, items := prepareTxs(p, txs, hashes, cache, nil)
+	c, items, _ := prepareTxs(p, txs, hashes, cache, nil, nil)
 	return c.finish(items, verifyAll(items, most), cache)
 }
 
 // prepareTxs runs the cheap stateless checks of txs in order and appends the signatures to
-// verify, those not in cache up to the first transaction that failed, to items.
-func prepareTxs(p *Params, txs []*Tx, hashes []Hash, cache *SigCache, items []sigItem) (*blockSigs, []sigItem) {
+// verify, those not in cache up to the first transaction that failed, to items, and their signed
+// messages to msgs (the items point into it).
+func prepareTxs(p *Params, txs []*Tx, hashes []Hash, cache *SigCache, items []sigItem, msgs []byte) (*blockSigs, []sigItem, []byte) {
 	c := &blockSigs{hashes: hashes, lo: len(items)}
 	firstBad := len(txs)
 	for i, tx := range txs {
@@ -216,21 +223,23 @@ func prepareTxs(p *Params, txs []*Tx, hashes []Hash, cache *SigCache, items []si
 		size += TxFixedSize - 64 + len(txs[i].ChainID)
 	}
 	items = slices.Grow(items, len(c.index))
-	msgs := make([]byte, 0, size) // every signed message in one allocation
+	// Every signed message in one piece of msgs. Growing it leaves the items of earlier blocks
+	// pointing into the old array, which stays theirs.
+	msgs = slices.Grow(msgs, size)
 	for _, i := range c.index {
 		tx := txs[i]
 		at := len(msgs)
 		msgs = tx.appendSigning(msgs)
 		items = append(items, sigItem{pub: tx.From[:], msg: msgs[at:len(msgs):len(msgs)], sig: tx.Sig[:]})
 	}
-	return c, items
+	return c, items, msgs
 }
 
 // finish ends the check given that items (this block's signatures to verify) verified up to
 // sigBad, the first that does not (len(items): all did): the verified ones go into cache, and the
 // error is the lowest failing transaction's.
 func (c *blockSigs) finish(items []sigItem, sigBad int, cache *SigCache) error {
-	if cache != nil {
+	if cache.adds() {
 		verified := make([]Hash, sigBad)
 		for k := range verified {
 			verified[k] = c.hashes[c.index[k]]

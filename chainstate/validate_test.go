@@ -475,6 +475,18 @@ func TestDecodeBlockOwnedKeepsEncoding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	owned, err := DecodeBlockOwned(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range owned.Txs { // decoded alike, into one array
+		if *owned.Txs[i] != *plain.Txs[i] {
+			t.Fatalf("tx %d: owned %+v, plain %+v", i, owned.Txs[i], plain.Txs[i])
+		}
+	}
+	if d := uintptr(unsafe.Pointer(owned.Txs[1])) - uintptr(unsafe.Pointer(owned.Txs[0])); d != unsafe.Sizeof(Tx{}) {
+		t.Fatalf("an owned block's transactions are %d bytes apart, want one array", d)
+	}
 	if got := plain.encoding(); same(got, raw) || !bytes.Equal(got, raw) {
 		t.Fatal("DecodeBlock's block shares the caller's bytes")
 	}
