@@ -56,6 +56,11 @@
 // over the tx hashes: leaf = SHA-256(0x00 ‖ tx hash), inner = SHA-256(0x01 ‖ left ‖ right), an
 // odd node is promoted unchanged, and no transactions give SHA-256 of the empty string.
 //
+// A block that passed CheckBlock keeps its transactions' hashes for the commit that connects it,
+// and one decoded with DecodeBlockOwned keeps the bytes it came in (the commit stores them): both
+// are used only while the block's Txs (and, for the bytes, its header) are the ones checked or
+// decoded. Replace a checked block's transactions, never change them in place.
+//
 // # Genesis
 //
 // The genesis block has version 1, height 0, bits = pow_bits, PrevHash = SHA-256 of
