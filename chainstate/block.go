@@ -12,7 +12,7 @@ import (
 const MaxBlockTxsDecode = 100_000
 
 // Block is a header and its transactions. A block does not change once it passed CheckBlock:
-// the check keeps its transactions' hashes for the commit that connects it (checkedHashes).
+// the check keeps its transactions' hashes for the commit that connects it (txHashes).
 type Block struct {
 	Header Header
 	Txs    []*Tx
