@@ -44,7 +44,7 @@ var Full = Sizes{
 	RSSTxs: 100_000, RSSPeers: 8, WireTxs: 10_000,
 	ScaleTxs: []int{1_000, 10_000, 100_000}, ScalePeers: []int{1, 2, 4, 8}, ScalePeersTxs: 10_000,
 	AddrPeers: 10_000, AddrAdds: 300, AddrWindow: 20 * time.Second,
-	UserIngestTxs: 40_000, UserSyncTxs: 200_000, UserRounds: 2, UserSyncRounds: 5,
+	UserIngestTxs: 40_000, UserSyncTxs: 200_000, UserRounds: 3, UserSyncRounds: 5,
 }
 
 // Quick are small sizes for a run of a few seconds per figure: the table's shape, not its figures.
