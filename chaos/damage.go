@@ -193,7 +193,15 @@ func damageFile(path, how string, seed uint64) (string, error) {
 	}
 	switch how {
 	case "truncate":
+		st, err := f.Stat()
+		if err != nil {
+			return "", err
+		}
 		size := int64(m.HighWater) * int64(m.PageSize) / 2
+		if size <= 0 || size >= st.Size() {
+			// Truncating must cut the file: a size past its end would grow it (sparse) instead.
+			return "", fmt.Errorf("half the extent in use (%d pages of %d bytes) is not inside the %d-byte file", m.HighWater, m.PageSize, st.Size())
+		}
 		return fmt.Sprintf("truncated to %d bytes, half the extent in use", size), f.Truncate(size)
 	case "meta":
 		return "both meta pages overwritten", errors.Join(junk(0), junk(1))
