@@ -53,7 +53,7 @@ func (c *SigCache) adds() bool { return c != nil && !c.lookupOnly }
 
 // Add records h as verified.
 func (c *SigCache) Add(h Hash) {
-	if c == nil || c.lookupOnly {
+	if !c.adds() {
 		return
 	}
 	c.s.mu.Lock()
@@ -63,7 +63,7 @@ func (c *SigCache) Add(h Hash) {
 
 // AddAll records every hash in hs as verified, under one lock.
 func (c *SigCache) AddAll(hs []Hash) {
-	if c == nil || c.lookupOnly || len(hs) == 0 {
+	if !c.adds() || len(hs) == 0 {
 		return
 	}
 	c.s.mu.Lock()
