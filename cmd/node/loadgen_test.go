@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -138,4 +139,25 @@ func TestLoadConnBounded(t *testing.T) {
 			t.Errorf("after %v: %v, want the context's end", time.Since(t0), err)
 		}
 	}
+}
+
+// TestOneProc: the load generator runs on one P and gives the setting back after, unless the
+// GOMAXPROCS environment variable chose one.
+func TestOneProc(t *testing.T) {
+	prev := runtime.GOMAXPROCS(2)
+	defer runtime.GOMAXPROCS(prev)
+	restore := oneProc()
+	if got := runtime.GOMAXPROCS(0); got != 1 {
+		t.Errorf("GOMAXPROCS during the load = %d, want 1", got)
+	}
+	restore()
+	if got := runtime.GOMAXPROCS(0); got != 2 {
+		t.Errorf("GOMAXPROCS after the load = %d, want 2 back", got)
+	}
+	t.Setenv("GOMAXPROCS", "2")
+	restore = oneProc()
+	if got := runtime.GOMAXPROCS(0); got != 2 {
+		t.Errorf("GOMAXPROCS=2 in the environment: GOMAXPROCS during the load = %d, want 2", got)
+	}
+	restore()
 }
