@@ -136,7 +136,9 @@ func Run(ctx context.Context, cfg Config) (tr *Transcript, err error) {
 	n := cfg.Settings.Nodes
 	r := &runner{
 		cfg: cfg, faults: faults, began: time.Now(),
-		hc:   &http.Client{Timeout: submitTimeout, Transport: &http.Transport{}},
+		// Idle connections enough for the checks' parallel queries of one node (confirmWorkers),
+		// so that they reuse connections instead of opening one a request.
+		hc:   &http.Client{Timeout: submitTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: 2 * confirmWorkers}},
 		down: make([]bool, n), frozen: make([]bool, n), procs: make([]*proc, n),
 		storage: make([]bool, n), skew: make([]int, n), dirty: make([]bool, n), table: map[Pair]Link{},
 		signed: map[string]api.Tx{}, floods: map[int]*flood{}, loops: map[int]*crashLoop{},
