@@ -31,6 +31,22 @@ const (
 	CheckNameInjected  = "every fault injected"
 )
 
+// WaitedFor adds to a failed convergence check that the wait for confirmations ended at the
+// bound: left of the acked transfers were still unconfirmed on some node, so the miners were
+// never switched off and the tips had no time to settle. A load that large needs a larger
+// --converge; it says nothing about the tips by itself.
+func WaitedFor(c Check, left, acked int) Check {
+	if c.OK || left == 0 {
+		return c
+	}
+	why := fmt.Sprintf("the wait for every node to confirm every acknowledged transfer used the whole bound (on some node %d of %d transfers not seen confirmed yet), so the miners were never switched off; a load this large needs a larger --converge", left, acked)
+	if c.Detail != "" {
+		why = c.Detail + "; " + why
+	}
+	c.Detail = why
+	return c
+}
+
 // CheckConverged: every node reports the same tip, reached within bound of the heal.
 func CheckConverged(tips []string, took, bound time.Duration) Check {
 	c := Check{Name: CheckNameConverged}

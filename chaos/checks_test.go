@@ -33,6 +33,23 @@ func TestCheckConverged(t *testing.T) {
 	}
 }
 
+// TestWaitedFor: a failed convergence whose confirmation wait ran out says so and how far it
+// got; a passed one, or one whose wait finished, is left as it is.
+func TestWaitedFor(t *testing.T) {
+	failed := CheckConverged([]string{"aa", "bb"}, time.Minute, 10*time.Second)
+	c := WaitedFor(failed, 1234, 150203)
+	if c.OK || !strings.Contains(c.Detail, "tips: node0 aa, node1 bb") || !strings.Contains(c.Detail, "1234 of 150203 transfers not seen confirmed yet") || !strings.Contains(c.Detail, "--converge") {
+		t.Errorf("a failed check whose wait ran out: %+v", c)
+	}
+	if c := WaitedFor(failed, 0, 150203); c.Detail != failed.Detail {
+		t.Errorf("a failed check whose wait finished changed: %q, want %q", c.Detail, failed.Detail)
+	}
+	passed := CheckConverged([]string{"aa", "aa"}, time.Second, 10*time.Second)
+	if c := WaitedFor(passed, 5, 10); !c.OK || c.Detail != "" {
+		t.Errorf("a passed check changed: %+v", c)
+	}
+}
+
 func TestCheckTransfers(t *testing.T) {
 	seen := func(m map[string]string) []TxSeen { return []TxSeen{m, m} }
 	for _, tc := range []struct {

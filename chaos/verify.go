@@ -31,13 +31,13 @@ func (r *runner) check(ctx context.Context, tr *Transcript) {
 	deadline := r.healed.Add(r.cfg.Converge)
 
 	// 1. Every node confirms every acknowledged transfer, everyone mining.
-	r.awaitConfirmed(ctx, acked, deadline)
+	left := r.awaitConfirmed(ctx, acked, deadline)
 
 	// 2. Only node0 mines until it is ahead of everyone; then nobody mines and all must agree.
 	tips := r.converge(ctx, deadline)
 	took := time.Since(r.healed)
 	tr.ConvergeS = took.Seconds()
-	tr.Checks = append(tr.Checks, CheckConverged(tips, took, r.cfg.Converge))
+	tr.Checks = append(tr.Checks, WaitedFor(CheckConverged(tips, took, r.cfg.Converge), left, len(acked)))
 	if st, err := r.clients[0].Status(ctx); err == nil {
 		tr.Height, tr.Tip = st.Height, st.TipHash
 	}
@@ -68,14 +68,17 @@ func (r *runner) check(ctx context.Context, tr *Transcript) {
 // never settled.
 const confirmWorkers, confirmChunk = 8, 64
 
-// awaitConfirmed polls until every node confirms every acknowledged transfer, or deadline. The
+// awaitConfirmed polls until every node confirms every acknowledged transfer, or deadline, and
+// returns the most transfers of one node it had not seen confirmed when it stopped (the first
+// unconfirmed one of that node and every one after it, which the round did not ask about). The
 // nodes are asked in parallel, each about its transfers in the order they were acknowledged;
 // a round of one node stops at the first chunk with a transfer it does not confirm yet (the
 // later ones are mostly unconfirmed too), so a round is cheap while the network still mines the
 // backlog and each transfer is asked about about once per node.
-func (r *runner) awaitConfirmed(ctx context.Context, acked []string, deadline time.Time) {
+func (r *runner) awaitConfirmed(ctx context.Context, acked []string, deadline time.Time) (left int) {
 	bound, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
+	lefts := make([]int, len(r.homes))
 	var wg sync.WaitGroup
 	for k := range r.homes {
 		wg.Add(1)
@@ -101,9 +104,11 @@ func (r *runner) awaitConfirmed(ctx context.Context, acked []string, deadline ti
 				}
 				return true
 			})
+			lefts[k] = len(left)
 		}()
 	}
 	wg.Wait()
+	return slices.Max(append(lefts, 0))
 }
 
 // confirmedIn asks node k about each of hashes, confirmWorkers at a time, and returns for each

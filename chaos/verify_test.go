@@ -80,7 +80,9 @@ func TestAwaitConfirmedAsksEachTransferAboutOnce(t *testing.T) {
 	acked := hashes(3000)
 	r, fakes := fakeNetwork(t, acked, 3, 1500, nil) // mined in 2 s
 	start := time.Now()
-	r.awaitConfirmed(context.Background(), acked, time.Now().Add(time.Minute))
+	if left := r.awaitConfirmed(context.Background(), acked, time.Now().Add(time.Minute)); left != 0 {
+		t.Errorf("the wait ended with %d transfers unconfirmed, want 0", left)
+	}
 	if d := time.Since(start); d > 30*time.Second {
 		t.Fatalf("the wait took %v", d)
 	}
@@ -112,7 +114,11 @@ func TestAwaitConfirmedStopsAtDeadline(t *testing.T) {
 	lost := map[string]bool{acked[250]: true}
 	r, _ := fakeNetwork(t, acked, 2, 1e6, lost)
 	start := time.Now()
-	r.awaitConfirmed(context.Background(), acked, time.Now().Add(1500*time.Millisecond))
+	// The lost one and those after it in its node's order, which the wait did not ask about
+	// again once it met the lost one.
+	if left := r.awaitConfirmed(context.Background(), acked, time.Now().Add(1500*time.Millisecond)); left < 1 || left > 250 {
+		t.Errorf("the wait ended with %d transfers not seen confirmed on some node, want 1 to 250 (the lost one is number 250 of 500)", left)
+	}
 	if d := time.Since(start); d < time.Second || d > 20*time.Second {
 		t.Fatalf("the wait with a lost transfer returned after %v, want its deadline (1.5 s)", d)
 	}
